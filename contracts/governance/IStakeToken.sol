@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
+
+/// @title Lockstep stake token interface
+/// @notice Beyond ERC-5805 votes, the token keeps a checkpointed stake total per validator cohort, so a
+/// rollout can read "the cohort's stake at the upgrade's snapshot" in one lookup instead of a loop.
+interface IStakeToken is IVotes {
+    /// @notice The registry that assigns cohorts is bound once, by the deployer.
+    event CohortRegistryBound(address indexed registry);
+
+    /// @notice `operator`'s delegated stake moved from cohort `previousCohort` to `newCohort` (0 = none).
+    event OperatorCohortSet(address indexed operator, uint8 previousCohort, uint8 newCohort);
+
+    /// @notice Only the bound registry may assign cohorts.
+    error StakeTokenUnauthorizedRegistry(address caller);
+
+    /// @notice The registry is already bound, or the caller may not bind it.
+    error StakeTokenRegistryBinding(address caller, address current);
+
+    /// @notice Binds the cohort registry (once, by the deployer).
+    function bindRegistry(address registry) external;
+
+    /// @notice Called by the registry when `operator` joins, leaves or changes cohort.
+    function setOperatorCohort(address operator, uint8 cohort) external;
+
+    /// @notice The registry allowed to assign cohorts (zero until bound).
+    function registry() external view returns (address);
+
+    /// @notice The cohort `operator`'s delegated stake is currently counted in (0 = none).
+    function cohortOf(address operator) external view returns (uint8);
+
+    /// @notice The stake currently delegated to operators of `cohort`.
+    function getCohortStake(uint8 cohort) external view returns (uint256);
+
+    /// @notice The stake delegated to operators of `cohort` at the end of block `timepoint` (must be past).
+    function getPastCohortStake(uint8 cohort, uint256 timepoint) external view returns (uint256);
+}

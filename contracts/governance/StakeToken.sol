@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
+import {ERC20Votes} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Votes.sol";
+import {Votes} from "@openzeppelin/contracts/governance/utils/Votes.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IStakeToken} from "./IStakeToken.sol";
+
+/// @title Lockstep stake token
+/// @notice ERC-20 with checkpointed, delegable voting power (ERC20Votes, ERC-5805, EIP-6372 block clock) and
+/// permit. Delegators delegate to a validator's operator address; that delegated stake is both the operator's
+/// vote in governance and its weight in rollouts, always read at a past snapshot so it cannot be flash-borrowed.
+/// @dev On top of the per-account checkpoints, the token keeps one checkpointed total per cohort, updated in
+/// the same step as the delegate checkpoints. That makes a cohort's stake at any past block an O(log n) read,
+/// which is what lets the coordinator compute stage thresholds without looping over validators.
+/// The supply is capped at 2^96 - 1 so every stake, and every sum of stakes, fits the coordinator's 96-bit tallies.
+contract StakeToken is ERC20, ERC20Permit, ERC20Votes, IStakeToken {
+    using Checkpoints for Checkpoints.Trace208;
+
+    uint256 private constant _SUPPLY_CAP = type(uint96).max;
+
+    address private immutable _binder;
+    address private _registry;
+
+    mapping(address operator => uint8 cohort) private _cohortOf;
+    mapping(uint8 cohort => Checkpoints.Trace208) private _cohortStake;
+
+    /// @param name_ Token name (also the EIP-712 domain name for permits and delegation by signature).
+    /// @param symbol_ Token symbol.
+    /// @param holder Receives the whole initial supply.
+    /// @param supply Initial supply, at most 2^96 - 1.
+    constructor(string memory name_, string memory symbol_, address holder, uint256 supply)
+        ERC20(name_, symbol_)
+        ERC20Permit(name_)
+    {
+        _binder = msg.sender;
+        if (supply > 0) _mint(holder, supply);
+    }
+
+    /// @inheritdoc IStakeToken
+    function bindRegistry(address registry_) external {
+        if (msg.sender != _binder || _registry != address(0) || registry_ == address(0)) {
+            revert StakeTokenRegistryBinding(msg.sender, _registry);
+        }
+        _registry = registry_;
+        emit CohortRegistryBound(registry_);
+    }
+
+    /// @inheritdoc IStakeToken
+    function setOperatorCohort(address operator, uint8 cohort) external {
+        if (msg.sender != _registry) revert StakeTokenUnauthorizedRegistry(msg.sender);
+        uint8 previous = _cohortOf[operator];
+        if (previous == cohort) return;
+        _cohortOf[operator] = cohort;
+        uint256 stake = getVotes(operator);
+        _moveCohortStake(previous, cohort, stake);
+        emit OperatorCohortSet(operator, previous, cohort);
+    }
+
+    /// @inheritdoc IStakeToken
+    function registry() external view returns (address) {
+        return _registry;
+    }
+
+    /// @inheritdoc IStakeToken
+    function cohortOf(address operator) external view returns (uint8) {
+        return _cohortOf[operator];
+    }
+
+    /// @inheritdoc IStakeToken
+    function getCohortStake(uint8 cohort) external view returns (uint256) {
+        return _cohortStake[cohort].latest();
+    }
+
+    /// @inheritdoc IStakeToken
+    function getPastCohortStake(uint8 cohort, uint256 timepoint) external view returns (uint256) {
+        uint48 current = clock();
+        if (timepoint >= current) revert ERC5805FutureLookup(timepoint, current);
+        return _cohortStake[cohort].upperLookupRecent(SafeCast.toUint48(timepoint));
+    }
+
+    /// @inheritdoc ERC20Permit
+    function nonces(address owner) public view override(ERC20Permit, Nonces) returns (uint256) {
+        return super.nonces(owner);
+    }
+
+    function _update(address from, address to, uint256 value) internal override(ERC20, ERC20Votes) {
+        super._update(from, to, value);
+    }
+
+    function _maxSupply() internal pure override returns (uint256) {
+        return _SUPPLY_CAP;
+    }
+
+    /// @dev Every change of delegated votes (transfer, mint, burn, re-delegation) passes here; the cohort
+    /// totals follow the operators' checkpoints in the same block.
+    function _moveDelegateVotes(address from, address to, uint256 amount) internal override {
+        super._moveDelegateVotes(from, to, amount);
+        if (from == to || amount == 0) return;
+        uint8 fromCohort = from == address(0) ? 0 : _cohortOf[from];
+        uint8 toCohort = to == address(0) ? 0 : _cohortOf[to];
+        _moveCohortStake(fromCohort, toCohort, amount);
+    }
+
+    function _moveCohortStake(uint8 fromCohort, uint8 toCohort, uint256 amount) private {
+        if (fromCohort == toCohort || amount == 0) return;
+        uint208 delta = SafeCast.toUint208(amount);
+        uint48 now_ = clock();
+        if (fromCohort != 0) {
+            Checkpoints.Trace208 storage trace = _cohortStake[fromCohort];
+            trace.push(now_, trace.latest() - delta);
+        }
+        if (toCohort != 0) {
+            Checkpoints.Trace208 storage trace = _cohortStake[toCohort];
+            trace.push(now_, trace.latest() + delta);
+        }
+    }
+}
