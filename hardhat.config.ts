@@ -39,8 +39,9 @@ const config: HardhatUserConfig = {
   solidity: {
     version: SOLC_VERSION,
     settings: {
-      optimizer: { enabled: true, runs: 10_000 },
+      optimizer: { enabled: true, runs: 200 },
       evmVersion: "cancun",
+      viaIR: true,
     },
   },
   networks: {

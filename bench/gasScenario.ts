@@ -1,0 +1,161 @@
+import { ethers, network } from "hardhat";
+import { Wallet, keccak256, toUtf8Bytes, ZeroAddress, parseEther, Signature, TransactionReceipt } from "ethers";
+import { deploySystem, defaultParams } from "../lib/deploy";
+import { Status, coordinatorDomain, signAttestation } from "../lib/coordinator";
+import { stageRules } from "../lib/manifest";
+import { versionTag } from "../lib/version";
+import { RosterFiller__factory } from "../typechain-types";
+
+export interface GasRow {
+  operation: string;
+  validators: number;
+  gas: number;
+  checkpoints?: number;
+  batch?: number;
+}
+
+const FILL_CHUNK = 40;
+const MEASURED = 101; // one direct attester + a relayed batch of 100
+
+function attesterKey(i: number): Wallet {
+  return new Wallet(keccak256(toUtf8Bytes(`lockstep-bench:attester:${i}`)), ethers.provider);
+}
+
+async function gasOf(tx: Promise<{ wait(): Promise<TransactionReceipt | null> }>): Promise<number> {
+  const receipt = await (await tx).wait();
+  return Number(receipt!.gasUsed);
+}
+
+/**
+ * Measures the hot operations on a fresh Hardhat network holding `validators` registered validators, each
+ * operator (and each voter) with `checkpoints` vote checkpoints. The measured validators are registered last, so
+ * their indices are the highest in the registry.
+ */
+export async function measureGas(validators: number, checkpoints = 1): Promise<GasRow[]> {
+  await network.provider.request({ method: "hardhat_reset", params: [] });
+  const [deployer, guardian, voterA, voterB] = await ethers.getSigners();
+  const system = await deploySystem(deployer, { ...defaultParams(deployer.address, guardian.address), votingPeriod: 20n });
+  const { token, coordinator, governor, timelock } = system;
+  const governance = await impersonate(await timelock.getAddress());
+  const filler = await new RosterFiller__factory(deployer).deploy();
+  const stake = parseEther("1000");
+  await (await token.transfer(await filler.getAddress(), stake * BigInt(validators + 10) + parseEther("100"))).wait();
+
+  const measured = Math.min(MEASURED, validators);
+  const background = validators - measured;
+
+  // Background validators in cohort 2 (the stage after the measured one), measured ones in cohort 1.
+  await (await coordinator.connect(governance).setDefaultCohort(2)).wait();
+  for (let done = 0; done < background; done += FILL_CHUNK) {
+    const n = Math.min(FILL_CHUNK, background - done);
+    await (await filler.fill(token, coordinator, new Array(n).fill(ZeroAddress), stake, done)).wait();
+  }
+  await (await coordinator.connect(governance).setDefaultCohort(1)).wait();
+  const keys = Array.from({ length: measured }, (_, i) => attesterKey(i));
+  const operators: string[] = [];
+  for (let done = 0; done < measured; done += FILL_CHUNK) {
+    const batch = keys.slice(done, done + FILL_CHUNK).map((k) => k.address);
+    const receipt = await (await filler.fill(token, coordinator, batch, stake, 1_000_000 + done)).wait();
+    const event = receipt!.logs.map((l) => filler.interface.parseLog(l)).find((e) => e?.name === "Filled");
+    operators.push(...(event!.args.operators as string[]));
+  }
+
+  // Voters: two EOAs with delegated stake, for castVote and castVoteBySig.
+  for (const voter of [voterA, voterB]) {
+    await (await token.transfer(voter.address, parseEther("10000000"))).wait();
+    await (await token.connect(voter).delegate(voter.address)).wait();
+  }
+  // Extra checkpoints: one more per block.
+  for (let c = 1; c < checkpoints; c++) {
+    await (await filler.sprinkle(token, [...operators, voterA.address, voterB.address], 1n)).wait();
+  }
+
+  const rows: GasRow[] = [];
+  const row = (operation: string, gas: number, extra: Partial<GasRow> = {}) =>
+    rows.push({ operation, validators, gas, ...(checkpoints !== 1 ? { checkpoints } : {}), ...extra });
+
+  // --- the rollout: measured cohort first (no time lock, no readiness, 1 bps to advance), background cohort after.
+  const manifest = {
+    name: `bench-${validators}-${checkpoints}`,
+    version: "v2.0.0",
+    previousVersion: "v1.0.0",
+    artifacts: [{ platform: "linux-amd64", uri: "https://example.org/node", sha256Digest: keccak256("0x01") }],
+    featureFlags: [],
+    metadataURI: "",
+    manifestHash: keccak256("0x02"),
+    stateIncompatible: false,
+    stages: [
+      stageRules(1, { observationWindow: 0, healthyBps: 1, unhealthyBps: 10_000 }),
+      ...(background > 0 ? [stageRules(2, { timelock: 3600 })] : []),
+    ],
+  };
+  await (await coordinator.connect(governance).schedule(manifest)).wait();
+  const upgradeId = await coordinator.upgradeCount();
+  row("activate", await gasOf(coordinator.advance(upgradeId)));
+
+  const version = versionTag("v2.0.0");
+  const digest = keccak256("0x03");
+  const direct = keys[0].connect(ethers.provider);
+  await network.provider.request({ method: "hardhat_setBalance", params: [direct.address, "0x56BC75E2D63100000"] });
+  row(
+    "attest",
+    await gasOf(coordinator.connect(direct).attest(operators[0], upgradeId, 0, Status.Healthy, version, 123n, digest)),
+  );
+
+  const { chainId } = await ethers.provider.getNetwork();
+  const domain = coordinatorDomain(chainId, await coordinator.getAddress());
+  const now = (await ethers.provider.getBlock("latest"))!.timestamp;
+  const batch = [];
+  for (let i = 1; i < measured; i++) {
+    batch.push(
+      await signAttestation(keys[i], domain, {
+        operator: operators[i],
+        upgradeId,
+        stage: 0,
+        status: Status.Healthy,
+        version,
+        height: 1234n,
+        metricsDigest: digest,
+        issuedAt: now,
+        deadline: now + 3600,
+      }),
+    );
+  }
+  const relayGas = await gasOf(coordinator.relayAttestations(batch));
+  row("attestRelayedPerAttestation", Math.round(relayGas / batch.length), { batch: batch.length });
+
+  row("advance", await gasOf(coordinator.advance(upgradeId)));
+
+  // --- governance votes, measured the same run: a later voter's castVote, and castVoteBySig.
+  const target = await coordinator.getAddress();
+  const calldata = coordinator.interface.encodeFunctionData("setDefaultCohort", [3]);
+  await (await governor.connect(voterA).propose([target], [0], [calldata], `bench ${validators}`)).wait();
+  const proposalId = await governor.hashProposal([target], [0], [calldata], keccak256(toUtf8Bytes(`bench ${validators}`)));
+  await network.provider.send("hardhat_mine", ["0x3"]);
+  await (await governor.connect(voterA).castVote(proposalId, 1)).wait();
+  // castVoteBySig by a fresh-keyed delegate: deployer signs for itself after delegating.
+  await (await token.connect(deployer).delegate(deployer.address)).wait();
+  const bySigVoter = voterB;
+  const nonce = await governor.nonces(bySigVoter.address);
+  const sig = await bySigVoter.signTypedData(
+    { name: "Lockstep Governor", version: "1", chainId, verifyingContract: await governor.getAddress() },
+    { Ballot: [
+      { name: "proposalId", type: "uint256" },
+      { name: "support", type: "uint8" },
+      { name: "voter", type: "address" },
+      { name: "nonce", type: "uint256" },
+    ] },
+    { proposalId, support: 1, voter: bySigVoter.address, nonce },
+  );
+  row("castVoteBySig", await gasOf(governor.connect(deployer).castVoteBySig(proposalId, 1, bySigVoter.address, sig)));
+  // A later plain castVote: a third voter (the guardian gets stake now; its checkpoint predates nothing, so use deployer).
+  row("castVote", await gasOf(governor.connect(deployer).castVote(proposalId, 0)));
+  void Signature;
+  return rows;
+}
+
+async function impersonate(address: string) {
+  await network.provider.request({ method: "hardhat_impersonateAccount", params: [address] });
+  await network.provider.request({ method: "hardhat_setBalance", params: [address, "0x56BC75E2D63100000"] });
+  return ethers.getSigner(address);
+}

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+/// @title Lockstep upgrade coordinator interface
+/// @notice Governance schedules an upgrade from a manifest; the coordinator then runs its rollout cohort after
+/// cohort, counting stake-weighted attestations from validators at the upgrade's snapshot, advancing only when a
+/// stage is proven healthy, pausing by itself when it is not, and offering pause, withdraw and rollback paths.
+interface IUpgradeCoordinator {
+    // ------------------------------------------------------------------ types
+
+    /// @notice Lifecycle of an upgrade. `Paused` overlays Scheduled or Rolling; the last three are terminal.
+    enum UpgradeState {
+        None,
+        Scheduled, // no stage activated yet
+        Rolling, // at least one stage activated
+        Paused,
+        Completed,
+        Withdrawn,
+        RolledBack
+    }
+
+    /// @notice Lifecycle of a stage.
+    enum StageState {
+        Pending, // waiting for its time lock and readiness
+        Active, // activated, observing
+        Verified // proven healthy
+    }
+
+    /// @notice What a validator attests. `Ready` before its stage activates; the others after.
+    enum Status {
+        None,
+        Ready, // artifact downloaded, digest verified, binary staged
+        Healthy, // upgraded and healthy
+        Unhealthy, // upgraded, not healthy
+        FailedToUpgrade, // the new binary never came up
+        RolledBack // runs the previous version again
+    }
+
+    /// @notice Why an upgrade is paused.
+    enum PauseReason {
+        None,
+        Manual, // guardian or governance
+        UnhealthyThreshold, // a stage's unhealthy stake reached its limit
+        ParticipationDeadline // a stage missed its healthy threshold by its attestation deadline
+    }
+
+    /// @notice Why a rollback was ordered.
+    enum RollbackReason {
+        Manual, // guardian or governance
+        AutomaticThreshold // a stage's unhealthy stake reached its rollback limit
+    }
+
+    /// @notice A downloadable build of the new version.
+    struct Artifact {
+        string platform; // e.g. "linux-amd64"
+        string uri;
+        bytes32 sha256Digest;
+    }
+
+    /// @notice The rules of one stage of a rollout. Thresholds are basis points of the cohort's stake at the
+    /// upgrade's snapshot; durations are seconds.
+    struct StageRules {
+        uint8 cohort;
+        uint32 timelock; // after scheduling (first stage) or after the previous stage was verified
+        uint32 observationWindow; // minimum time active before it may be verified
+        uint32 attestationDeadline; // after activation; past it, a stage below its healthy threshold can be paused
+        uint16 readinessBps; // `Ready` stake needed to activate
+        uint16 healthyBps; // `Healthy` stake needed to advance
+        uint16 unhealthyBps; // not-healthy stake that pauses at once
+        uint16 rollbackBps; // not-healthy stake that orders rollback at once (0: never)
+    }
+
+    /// @notice An upgrade manifest, as voted on.
+    struct Manifest {
+        string name; // unique
+        string version; // at most 32 bytes; attestations carry it as bytes32
+        string previousVersion; // the version it replaces: the rollback target
+        Artifact[] artifacts;
+        string[] featureFlags;
+        string metadataURI;
+        bytes32 manifestHash; // keccak256 of the canonical off-chain manifest file
+        bool stateIncompatible; // rollback must restore the pre-upgrade state snapshot too
+        StageRules[] stages;
+    }
+
+    /// @notice One validator's statement about one stage.
+    struct Attestation {
+        address operator;
+        uint32 upgradeId;
+        uint8 stage;
+        Status status;
+        bytes32 version; // the version the node runs, left-aligned UTF-8
+        uint64 height; // the block height the node observes
+        bytes32 metricsDigest; // digest of the watcher's metrics snapshot
+        uint40 issuedAt; // signing time; only a newer statement than the validator's last one is accepted
+        uint40 deadline; // the signature is void after this time
+    }
+
+    /// @notice An attestation with its attester's EIP-712 signature in compact form (EIP-2098).
+    struct SignedAttestation {
+        Attestation attestation;
+        bytes32 r;
+        bytes32 vs;
+    }
+
+    /// @notice An upgrade's header.
+    struct UpgradeView {
+        uint32 id;
+        UpgradeState state;
+        PauseReason pauseReason;
+        uint8 stageCount;
+        uint8 currentStage; // the stage active now, or the next to activate
+        uint48 snapshot; // block whose stakes and cohorts the rollout counts
+        uint40 scheduledAt;
+        uint40 pausedAt;
+        uint40 endedAt;
+        bytes32 manifestHash;
+        bytes32 versionTag;
+        uint96 restoredStake; // stake that attested `RolledBack` after a rollback order
+        uint32 restoredCount;
+    }
+
+    /// @notice A stage with its rules, tallies and timings.
+    struct StageView {
+        uint8 index;
+        StageState state;
+        StageRules rules;
+        uint96 cohortStake; // the denominator of every threshold
+        uint96 readyStake;
+        uint96 readyNeeded;
+        uint96 healthyStake;
+        uint96 healthyNeeded;
+        uint96 unhealthyStake; // Unhealthy + FailedToUpgrade + RolledBack
+        uint96 unhealthyLimit;
+        uint96 rollbackLimit; // type(uint96).max when automatic rollback is off
+        uint32 readyCount;
+        uint32 healthyCount;
+        uint32 unhealthyCount;
+        uint40 notBefore; // earliest activation time (0 while the previous stage is not verified)
+        uint40 activatedAt;
+        uint40 observationEndsAt;
+        uint40 attestationDeadlineAt;
+        uint40 verifiedAt;
+    }
+
+    /// @notice A validator's place in an upgrade and its last attestation (in any upgrade).
+    struct Assignment {
+        address operator;
+        address attester;
+        bool inRoster; // registered in one of the upgrade's cohorts at its snapshot
+        uint8 cohort; // at the snapshot
+        uint8 stage; // the stage of that cohort (meaningful when inRoster)
+        uint96 weight; // stake at the snapshot
+        uint32 lastUpgradeId;
+        uint8 lastStage;
+        Status lastStatus;
+        uint40 lastAttestedAt;
+        uint64 lastHeight;
+    }
+
+    // ------------------------------------------------------------------ events
+
+    /// @notice Governance scheduled an upgrade. Carries the whole manifest and every stage's denominator.
+    event UpgradeScheduled(
+        uint256 indexed upgradeId,
+        bytes32 indexed nameHash,
+        Manifest manifest,
+        uint48 snapshot,
+        uint96[] cohortStakes
+    );
+
+    /// @notice A stage activated: its cohort may swap binaries now.
+    event StageActivated(
+        uint256 indexed upgradeId, uint8 stage, uint8 cohort, uint96 readyStake, uint96 readyNeeded
+    );
+
+    /// @notice A validator attested. `weight` is its stake at the snapshot; a newer attestation replaces its older
+    /// one in the tallies.
+    event Attested(
+        uint256 indexed upgradeId,
+        address indexed operator,
+        uint8 stage,
+        Status status,
+        bytes32 version,
+        uint64 height,
+        bytes32 metricsDigest,
+        uint96 weight
+    );
+
+    /// @notice A stage was proven healthy.
+    event StageVerified(
+        uint256 indexed upgradeId, uint8 stage, uint96 healthyStake, uint96 healthyNeeded, uint96 unhealthyStake
+    );
+
+    /// @notice The rollout stopped moving. `stage` is the current stage.
+    event UpgradePaused(
+        uint256 indexed upgradeId, address indexed by, PauseReason reason, uint8 stage, uint96 healthyStake, uint96 unhealthyStake
+    );
+
+    /// @notice Governance let the rollout move again.
+    event UpgradeResumed(uint256 indexed upgradeId, address indexed by, uint8 stage);
+
+    /// @notice Governance cancelled the upgrade (terminal).
+    event UpgradeWithdrawn(uint256 indexed upgradeId, address indexed by, uint8 stage, bool anyStageActivated);
+
+    /// @notice Rollback to the previous version was ordered (terminal).
+    event RollbackOrdered(
+        uint256 indexed upgradeId, address indexed by, RollbackReason reason, uint8 stage, uint96 unhealthyStake
+    );
+
+    /// @notice Governance appointed (or revoked, with zero) the guardian, or the guardian renounced.
+    event GuardianSet(address indexed previousGuardian, address indexed newGuardian);
+
+    /// @notice Every stage was verified (terminal).
+    event UpgradeCompleted(uint256 indexed upgradeId, uint8 stageCount);
+
+    // ------------------------------------------------------------------ errors
+
+    error CoordinatorUnknownUpgrade(uint256 upgradeId);
+    error CoordinatorUnexpectedState(uint256 upgradeId, UpgradeState current);
+    error CoordinatorUpgradeInFlight(uint256 openUpgradeId);
+    error CoordinatorUnauthorized(address caller);
+    error CoordinatorRoleConflict(address governance, address guardian);
+
+    error CoordinatorEmptyName();
+    error CoordinatorDuplicateName(string name, uint256 upgradeId);
+    error CoordinatorInvalidVersion(string version);
+    error CoordinatorInvalidPreviousVersion(string previousVersion);
+    error CoordinatorEmptyManifestHash();
+    error CoordinatorNoArtifacts();
+    error CoordinatorTooMany(string what, uint256 count, uint256 max);
+    error CoordinatorInvalidArtifact(uint256 index);
+    error CoordinatorEmptyDigest(uint256 index);
+    error CoordinatorNoStages();
+    error CoordinatorInvalidCohort(uint256 stage, uint8 cohort);
+    error CoordinatorDuplicateCohort(uint256 stage, uint8 cohort);
+    error CoordinatorEmptyCohort(uint256 stage, uint8 cohort);
+    error CoordinatorThresholdOutOfRange(uint256 stage, uint16 bps);
+    error CoordinatorZeroDeadline(uint256 stage);
+
+    error CoordinatorUnknownStage(uint256 upgradeId, uint256 stage);
+    error CoordinatorNotAttester(address operator, address sender);
+    error CoordinatorNotInCohort(address operator, uint8 cohort, uint8 stageCohort);
+    error CoordinatorStageNotPending(uint256 upgradeId, uint256 stage);
+    error CoordinatorStageNotActivated(uint256 upgradeId, uint256 stage);
+    error CoordinatorInvalidStatus(Status status);
+    error CoordinatorStaleAttestation(address operator, uint40 issuedAt, uint40 lastIssuedAt);
+    error CoordinatorFutureAttestation(uint40 issuedAt, uint256 now_);
+    error CoordinatorSignatureExpired(uint40 deadline, uint256 now_);
+    error CoordinatorBatchSize(uint256 size, uint256 max);
+
+    error CoordinatorTimelockActive(uint256 upgradeId, uint256 stage, uint256 notBefore);
+    error CoordinatorNotReady(uint256 upgradeId, uint256 stage, uint96 readyStake, uint96 readyNeeded);
+    error CoordinatorObservationActive(uint256 upgradeId, uint256 stage, uint256 endsAt);
+    error CoordinatorBelowThreshold(uint256 upgradeId, uint256 stage, uint96 healthyStake, uint96 healthyNeeded);
+    error CoordinatorUnhealthy(uint256 upgradeId, uint256 stage, uint96 unhealthyStake, uint96 unhealthyLimit);
+    error CoordinatorDeadlineNotPassed(uint256 upgradeId, uint256 stage, uint256 deadlineAt);
+    error CoordinatorNoActiveStage(uint256 upgradeId);
+    error CoordinatorNothingActivated(uint256 upgradeId);
+
+    // ------------------------------------------------------------------ governance
+
+    /// @notice Schedules an upgrade (governance). Snapshot = the previous block. Only one upgrade is open at a time.
+    function schedule(Manifest calldata manifest) external returns (uint256 upgradeId);
+
+    /// @notice Lets a paused rollout move again (governance only: the guardian can stop, never restart).
+    function resume(uint256 upgradeId) external;
+
+    /// @notice Cancels an upgrade that has not ended (governance). Terminal.
+    function withdraw(uint256 upgradeId) external;
+
+    /// @notice Appoints a new guardian, or revokes it with address(0) (governance). Never the governance account.
+    function setGuardian(address guardian) external;
+
+    // ------------------------------------------------------------------ guardian (and governance)
+
+    /// @notice The guardian steps down.
+    function renounceGuardian() external;
+
+    /// @notice Stops the rollout at once: nothing activates or advances until governance resumes.
+    function pause(uint256 upgradeId) external;
+
+    /// @notice Orders every upgraded validator back to the previous version. Terminal.
+    function orderRollback(uint256 upgradeId) external;
+
+    // ------------------------------------------------------------------ anyone
+
+    /// @notice Verifies the current stage when proven healthy, and activates the next once its time lock has passed
+    /// and its readiness is met. Reverts when neither is due.
+    function advance(uint256 upgradeId) external;
+
+    /// @notice Pauses a stage that missed its healthy threshold by its attestation deadline.
+    function pauseForMissingParticipation(uint256 upgradeId) external;
+
+    /// @notice Posts an attestation from the operator's attester key (`msg.sender`).
+    function attest(
+        address operator,
+        uint32 upgradeId,
+        uint8 stage,
+        Status status,
+        bytes32 version,
+        uint64 height,
+        bytes32 metricsDigest
+    ) external;
+
+    /// @notice Posts a batch of attestations signed by their attesters (EIP-712); anyone may relay.
+    function relayAttestations(SignedAttestation[] calldata batch) external;
+
+    // ------------------------------------------------------------------ views
+
+    function getUpgrade(uint256 upgradeId) external view returns (UpgradeView memory);
+    function getStage(uint256 upgradeId, uint256 stage) external view returns (StageView memory);
+    function getCurrentStage(uint256 upgradeId) external view returns (StageView memory);
+    function getAssignment(uint256 upgradeId, address operator) external view returns (Assignment memory);
+    function upgradeIdOf(string calldata name) external view returns (uint256);
+    function openUpgrade() external view returns (uint256);
+    function upgradeCount() external view returns (uint256);
+    function attestationDigest(Attestation calldata attestation) external view returns (bytes32);
+    function stakeToken() external view returns (address);
+    function governance() external view returns (address);
+    function guardian() external view returns (address);
+}

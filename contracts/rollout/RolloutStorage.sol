@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {IUpgradeCoordinator} from "./IUpgradeCoordinator.sol";
+
+// Storage layout of a rollout, shared by the coordinator and the planner library that fills it at scheduling.
+// Every struct is packed so the hot paths (attest, advance) read and write as few slots as possible.
+
+/// @dev Where an upgrade is in its life; `Paused` is a flag on top (see Header.pauseReason).
+enum Phase {
+    None,
+    Scheduled,
+    Rolling,
+    Completed,
+    Withdrawn,
+    RolledBack
+}
+
+/// @dev One slot, read by every attestation and every transition.
+struct Header {
+    uint48 snapshot;
+    uint40 scheduledAt;
+    uint40 pausedAt;
+    uint40 endedAt;
+    uint8 stageCount;
+    uint8 currentStage;
+    Phase phase;
+    IUpgradeCoordinator.PauseReason pauseReason;
+}
+
+/// @dev Read by every attestation: who may attest, and the limits a health attestation is checked against.
+struct Gate {
+    uint8 cohort;
+    uint40 activatedAt;
+    uint96 unhealthyLimit;
+    uint96 rollbackLimit;
+}
+
+/// @dev Written by health attestations. `live` keeps the slot non-zero from scheduling on, so the first
+/// attestation pays for a warm rewrite, not a fresh slot.
+struct Tally {
+    uint96 healthyStake;
+    uint96 unhealthyStake;
+    uint24 healthyCount;
+    uint24 unhealthyCount;
+    bool live;
+}
+
+/// @dev Written by `Ready` attestations; non-zero from scheduling on for the same reason.
+struct Readiness {
+    uint96 readyStake;
+    uint96 readyNeeded;
+    uint24 readyCount;
+    bool live;
+}
+
+/// @dev Read and written by `advance`. The cohort stake is never zero (scheduling refuses empty cohorts).
+struct Progress {
+    uint96 cohortStake;
+    uint96 healthyNeeded;
+    uint40 verifiedAt;
+}
+
+struct Stage {
+    Gate gate;
+    Tally tally;
+    Readiness readiness;
+    Progress progress;
+    IUpgradeCoordinator.StageRules rules;
+}
+
+/// @dev A validator's last attestation, keyed by operator so attester rotation never makes a second record.
+/// The weight is cached for the upgrade it names, so later attestations in that upgrade skip the token lookup.
+/// Initialised (flags = live) at registration, so the first attestation rewrites a non-zero slot.
+struct Record {
+    uint32 upgradeId;
+    uint8 stage;
+    IUpgradeCoordinator.Status status;
+    uint8 flags;
+    uint40 issuedAt;
+    uint96 weight;
+    uint64 height;
+}
+
+/// @dev Stake that attested `RolledBack` after a rollback order.
+struct Restored {
+    uint96 stake;
+    uint32 count;
+}
+
+/// @dev What the hot paths and views need of the manifest; the full manifest is in the UpgradeScheduled event.
+struct ManifestSummary {
+    bytes32 manifestHash;
+    bytes32 versionTag;
+    bool stateIncompatible;
+}
+
+/// @dev Earliest activation time of stage `index`: the time lock counts from scheduling for the first stage and
+/// from the previous stage's verification for the others (0 while that stage is not verified).
+function notBeforeOf(mapping(uint256 => Stage) storage stages, uint256 index, uint40 scheduledAt, uint32 timelock)
+    view
+    returns (uint40)
+{
+    if (index == 0) return scheduledAt + timelock;
+    uint40 previousVerifiedAt = stages[index - 1].progress.verifiedAt;
+    return previousVerifiedAt == 0 ? 0 : previousVerifiedAt + timelock;
+}

@@ -1,0 +1,91 @@
+import { ethers, network } from "hardhat";
+import { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { Wallet, keccak256, toUtf8Bytes, parseEther, Signer } from "ethers";
+import { deploySystem, defaultParams, System, SystemParams } from "../../lib/deploy";
+import { ManifestInput, stageRules } from "../../lib/manifest";
+
+export { stageRules };
+
+export interface Validator {
+  operator: Wallet;
+  attester: Wallet;
+  cohort: number;
+  stake: bigint;
+}
+
+export interface Deployed extends System {
+  deployer: HardhatEthersSigner;
+  guardian: HardhatEthersSigner;
+  others: HardhatEthersSigner[];
+  timelockSigner: Signer;
+}
+
+/** Deploys the system with the first signer as stake holder and the second as guardian. */
+export async function deployLockstep(over: Partial<SystemParams> = {}): Promise<Deployed> {
+  const [deployer, guardian, ...others] = await ethers.getSigners();
+  const system = await deploySystem(deployer, { ...defaultParams(deployer.address, guardian.address), ...over });
+  const timelockSigner = await impersonate(await system.timelock.getAddress());
+  return { ...system, deployer, guardian, others, timelockSigner };
+}
+
+/** A funded signer for an address the tests do not hold a key for (used to act as the timelock in unit tests). */
+export async function impersonate(address: string): Promise<Signer> {
+  await network.provider.request({ method: "hardhat_impersonateAccount", params: [address] });
+  await network.provider.request({ method: "hardhat_setBalance", params: [address, "0x56BC75E2D63100000"] });
+  return ethers.getSigner(address);
+}
+
+/** A deterministic funded wallet, named by `label`. */
+export async function fundedWallet(label: string): Promise<Wallet> {
+  const wallet = new Wallet(keccak256(toUtf8Bytes(`lockstep-test:${label}`)), ethers.provider);
+  await network.provider.request({ method: "hardhat_setBalance", params: [wallet.address, "0x56BC75E2D63100000"] });
+  return wallet;
+}
+
+/**
+ * Registers validators: each operator receives its stake, delegates it to itself, registers with its attester,
+ * and governance (acting as the timelock) moves it to its cohort.
+ */
+export async function registerValidators(
+  d: Deployed,
+  specs: { cohort: number; stake: bigint }[],
+  label = "v",
+): Promise<Validator[]> {
+  const out: Validator[] = [];
+  for (let i = 0; i < specs.length; i++) {
+    const operator = await fundedWallet(`${label}${i}:operator`);
+    const attester = await fundedWallet(`${label}${i}:attester`);
+    await (await d.token.connect(d.deployer).transfer(operator.address, specs[i].stake)).wait();
+    await (await d.token.connect(operator).delegate(operator.address)).wait();
+    await (await d.coordinator.connect(operator).register(attester.address, `ipfs://validator/${label}${i}`)).wait();
+    if (specs[i].cohort !== Number(await d.coordinator.defaultCohort())) {
+      await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, specs[i].cohort)).wait();
+    }
+    out.push({ operator, attester, cohort: specs[i].cohort, stake: specs[i].stake });
+  }
+  return out;
+}
+
+/** A valid manifest with one stage per cohort given; `over` replaces any field. */
+export function manifest(name: string, cohorts: number[], over: Partial<ManifestInput> = {}): ManifestInput {
+  return {
+    name,
+    version: "v2.0.0",
+    previousVersion: "v1.9.3",
+    artifacts: [
+      {
+        platform: "linux-amd64",
+        uri: "https://releases.example.org/node-v2.0.0-linux-amd64.tar.gz",
+        sha256Digest: keccak256(toUtf8Bytes(`${name}:artifact`)),
+      },
+    ],
+    featureFlags: ["fast-sync"],
+    metadataURI: `ipfs://manifests/${name}`,
+    manifestHash: keccak256(toUtf8Bytes(`${name}:manifest`)),
+    stateIncompatible: false,
+    stages: cohorts.map((c) => stageRules(c)),
+    ...over,
+  };
+}
+
+export const STAKE = (n: number | string) => parseEther(String(n));
