@@ -1,4 +1,4 @@
-import { TypedDataDomain, TypedDataField, Signer } from "ethers";
+import { TypedDataDomain, TypedDataField, Signer, Signature, concat, getBytes, zeroPadValue, toBeHex, hexlify } from "ethers";
 
 /** Mirrors IUpgradeCoordinator.Status. */
 export enum Status {
@@ -72,13 +72,53 @@ export function coordinatorDomain(chainId: bigint | number, coordinator: string)
   return { name: "Lockstep Coordinator", version: "1", chainId, verifyingContract: coordinator };
 }
 
-/** Signs an attestation with the attester key; returns it in the compact (EIP-2098) form relayAttestations takes. */
+export interface SignedAttestation {
+  attestation: Attestation;
+  /** Compact signature (EIP-2098). */
+  r: string;
+  vs: string;
+}
+
+/** Signs an attestation with the attester key (EIP-712), in the compact form relayed batches carry. */
 export async function signAttestation(
   attester: Signer,
   domain: TypedDataDomain,
   attestation: Attestation,
-): Promise<{ attestation: Attestation; r: string; vs: string }> {
-  const { Signature } = await import("ethers");
+): Promise<SignedAttestation> {
   const sig = Signature.from(await attester.signTypedData(domain, ATTESTATION_TYPES, attestation));
   return { attestation, r: sig.r, vs: sig.yParityAndS };
+}
+
+/** Bytes per item of a relayed batch (UpgradeCoordinator.PACKED_ATTESTATION_SIZE). */
+export const PACKED_ATTESTATION_SIZE = 172;
+
+function fixed(value: bigint | number, bytes: number): string {
+  const v = BigInt(value);
+  if (v < 0n || v >= 1n << BigInt(bytes * 8)) throw new Error(`value ${v} does not fit ${bytes} bytes`);
+  return zeroPadValue(toBeHex(v), bytes);
+}
+
+/** Packs signed attestations into the calldata `relayAttestations(bytes)` takes. */
+export function packAttestations(items: SignedAttestation[]): string {
+  return hexlify(
+    concat(
+      items.map(({ attestation: a, r, vs }) => {
+        const item = concat([
+          zeroPadValue(a.operator, 20),
+          fixed(a.upgradeId, 4),
+          fixed(a.stage, 1),
+          fixed(a.status, 1),
+          zeroPadValue(a.version, 32),
+          fixed(a.height, 8),
+          zeroPadValue(a.metricsDigest, 32),
+          fixed(a.issuedAt, 5),
+          fixed(a.deadline, 5),
+          zeroPadValue(r, 32),
+          zeroPadValue(vs, 32),
+        ]);
+        if (getBytes(item).length !== PACKED_ATTESTATION_SIZE) throw new Error("packed attestation has the wrong size");
+        return item;
+      }),
+    ),
+  );
 }

@@ -5,7 +5,9 @@ import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
 
 /// @title Lockstep stake token interface
 /// @notice Beyond ERC-5805 votes, the token keeps a checkpointed stake total per validator cohort, so a
-/// rollout can read "the cohort's stake at the upgrade's snapshot" in one lookup instead of a loop.
+/// rollout can read "the cohort's stake at the upgrade's snapshot" in one lookup instead of a loop, and a
+/// checkpointed roster entry (cohort, stake) per registered operator, so an attestation reads its validator's
+/// place and weight at the snapshot in one lookup.
 interface IStakeToken is IVotes {
     /// @notice The registry that assigns cohorts is bound once, by the deployer.
     event CohortRegistryBound(address indexed registry);
@@ -36,4 +38,8 @@ interface IStakeToken is IVotes {
 
     /// @notice The stake delegated to operators of `cohort` at the end of block `timepoint` (must be past).
     function getPastCohortStake(uint8 cohort, uint256 timepoint) external view returns (uint256);
+
+    /// @notice `operator`'s cohort (0 = none) and delegated stake at the end of block `timepoint` (must be past):
+    /// its place and weight in a rollout whose snapshot is `timepoint`, read in one checkpoint lookup.
+    function rosterAt(address operator, uint256 timepoint) external view returns (uint8 cohort, uint96 stake);
 }

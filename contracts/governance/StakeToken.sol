@@ -28,6 +28,17 @@ contract StakeToken is ERC20, ERC20Permit, ERC20Votes, IStakeToken {
 
     mapping(address operator => uint8 cohort) private _cohortOf;
     mapping(uint8 cohort => Checkpoints.Trace208) private _cohortStake;
+    /// @dev An operator's place in the validator set since block `since`: its cohort and delegated stake.
+    struct RosterEntry {
+        uint48 since;
+        uint8 cohort;
+        uint96 stake;
+    }
+
+    /// @dev The latest entry sits in its own slot so a rollout reading it at a snapshot after `since` (the usual
+    /// case) pays one storage read; earlier entries move to the history, (cohort << 96) | stake keyed by block.
+    mapping(address operator => RosterEntry) private _rosterLatest;
+    mapping(address operator => Checkpoints.Trace208) private _rosterHistory;
 
     /// @param name_ Token name (also the EIP-712 domain name for permits and delegation by signature).
     /// @param symbol_ Token symbol.
@@ -58,6 +69,7 @@ contract StakeToken is ERC20, ERC20Permit, ERC20Votes, IStakeToken {
         _cohortOf[operator] = cohort;
         uint256 stake = getVotes(operator);
         _moveCohortStake(previous, cohort, stake);
+        _pushRoster(operator, cohort, stake);
         emit OperatorCohortSet(operator, previous, cohort);
     }
 
@@ -83,6 +95,16 @@ contract StakeToken is ERC20, ERC20Permit, ERC20Votes, IStakeToken {
         return _cohortStake[cohort].upperLookupRecent(SafeCast.toUint48(timepoint));
     }
 
+    /// @inheritdoc IStakeToken
+    function rosterAt(address operator, uint256 timepoint) external view returns (uint8 cohort, uint96 stake) {
+        uint48 current = clock();
+        if (timepoint >= current) revert ERC5805FutureLookup(timepoint, current);
+        RosterEntry memory latest = _rosterLatest[operator];
+        if (latest.since <= timepoint) return (latest.cohort, latest.stake);
+        uint208 entry = _rosterHistory[operator].upperLookupRecent(SafeCast.toUint48(timepoint));
+        return (uint8(entry >> 96), uint96(entry));
+    }
+
     /// @inheritdoc ERC20Permit
     function nonces(address owner) public view override(ERC20Permit, Nonces) returns (uint256) {
         return super.nonces(owner);
@@ -103,7 +125,19 @@ contract StakeToken is ERC20, ERC20Permit, ERC20Votes, IStakeToken {
         if (from == to || amount == 0) return;
         uint8 fromCohort = from == address(0) ? 0 : _cohortOf[from];
         uint8 toCohort = to == address(0) ? 0 : _cohortOf[to];
+        if (fromCohort != 0) _pushRoster(from, fromCohort, getVotes(from));
+        if (toCohort != 0) _pushRoster(to, toCohort, getVotes(to));
         _moveCohortStake(fromCohort, toCohort, amount);
+    }
+
+    /// @dev The supply cap keeps every stake below 2^96, so cohort and stake share one checkpoint value.
+    function _pushRoster(address operator, uint8 cohort, uint256 stake) private {
+        uint48 now_ = clock();
+        RosterEntry memory latest = _rosterLatest[operator];
+        if (latest.since != now_ && (latest.since != 0 || latest.cohort != 0)) {
+            _rosterHistory[operator].push(latest.since, (uint208(latest.cohort) << 96) | latest.stake);
+        }
+        _rosterLatest[operator] = RosterEntry({since: now_, cohort: cohort, stake: uint96(stake)});
     }
 
     function _moveCohortStake(uint8 fromCohort, uint8 toCohort, uint256 amount) private {

@@ -83,7 +83,8 @@ interface IUpgradeCoordinator {
         StageRules[] stages;
     }
 
-    /// @notice One validator's statement about one stage.
+    /// @notice One validator's statement about one stage: the EIP-712 struct its attester signs for the relayed
+    /// path. A relayed batch carries each one packed (see PACKED_ATTESTATION_SIZE) with its compact signature.
     struct Attestation {
         address operator;
         uint32 upgradeId;
@@ -94,13 +95,6 @@ interface IUpgradeCoordinator {
         bytes32 metricsDigest; // digest of the watcher's metrics snapshot
         uint40 issuedAt; // signing time; only a newer statement than the validator's last one is accepted
         uint40 deadline; // the signature is void after this time
-    }
-
-    /// @notice An attestation with its attester's EIP-712 signature in compact form (EIP-2098).
-    struct SignedAttestation {
-        Attestation attestation;
-        bytes32 r;
-        bytes32 vs;
     }
 
     /// @notice An upgrade's header.
@@ -134,8 +128,6 @@ interface IUpgradeCoordinator {
         uint96 unhealthyLimit;
         uint96 rollbackLimit; // type(uint96).max when automatic rollback is off
         uint32 readyCount;
-        uint32 healthyCount;
-        uint32 unhealthyCount;
         uint40 notBefore; // earliest activation time (0 while the previous stage is not verified)
         uint40 activatedAt;
         uint40 observationEndsAt;
@@ -155,7 +147,6 @@ interface IUpgradeCoordinator {
         uint8 lastStage;
         Status lastStatus;
         uint40 lastAttestedAt;
-        uint64 lastHeight;
     }
 
     // ------------------------------------------------------------------ events
@@ -243,11 +234,11 @@ interface IUpgradeCoordinator {
     error CoordinatorNotInCohort(address operator, uint8 cohort, uint8 stageCohort);
     error CoordinatorStageNotPending(uint256 upgradeId, uint256 stage);
     error CoordinatorStageNotActivated(uint256 upgradeId, uint256 stage);
-    error CoordinatorInvalidStatus(Status status);
+    error CoordinatorInvalidStatus(uint8 status);
     error CoordinatorStaleAttestation(address operator, uint40 issuedAt, uint40 lastIssuedAt);
     error CoordinatorFutureAttestation(uint40 issuedAt, uint256 now_);
     error CoordinatorSignatureExpired(uint40 deadline, uint256 now_);
-    error CoordinatorBatchSize(uint256 size, uint256 max);
+    error CoordinatorMalformedBatch(uint256 length);
 
     error CoordinatorTimelockActive(uint256 upgradeId, uint256 stage, uint256 notBefore);
     error CoordinatorNotReady(uint256 upgradeId, uint256 stage, uint96 readyStake, uint96 readyNeeded);
@@ -270,7 +261,7 @@ interface IUpgradeCoordinator {
     function withdraw(uint256 upgradeId) external;
 
     /// @notice Appoints a new guardian, or revokes it with address(0) (governance). Never the governance account.
-    function setGuardian(address guardian) external;
+    function setGuardian(address newGuardian) external;
 
     // ------------------------------------------------------------------ guardian (and governance)
 
@@ -303,8 +294,9 @@ interface IUpgradeCoordinator {
         bytes32 metricsDigest
     ) external;
 
-    /// @notice Posts a batch of attestations signed by their attesters (EIP-712); anyone may relay.
-    function relayAttestations(SignedAttestation[] calldata batch) external;
+    /// @notice Posts a batch of 1 to 256 attestations signed by their attesters (EIP-712, compact signatures);
+    /// anyone may relay. Each item is PACKED_ATTESTATION_SIZE bytes; one bad item reverts the whole batch.
+    function relayAttestations(bytes calldata batch) external;
 
     // ------------------------------------------------------------------ views
 
@@ -315,7 +307,6 @@ interface IUpgradeCoordinator {
     function upgradeIdOf(string calldata name) external view returns (uint256);
     function openUpgrade() external view returns (uint256);
     function upgradeCount() external view returns (uint256);
-    function attestationDigest(Attestation calldata attestation) external view returns (bytes32);
     function stakeToken() external view returns (address);
     function governance() external view returns (address);
     function guardian() external view returns (address);

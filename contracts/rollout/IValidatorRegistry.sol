@@ -10,8 +10,8 @@ interface IValidatorRegistry {
     struct ValidatorInfo {
         address operator;
         address attester;
+        bool registered;
         uint8 cohort;
-        uint48 cohortSince;
         string metadataURI;
     }
 

@@ -4,7 +4,7 @@ pragma solidity ^0.8.30;
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IStakeToken} from "../governance/IStakeToken.sol";
 import {IUpgradeCoordinator} from "./IUpgradeCoordinator.sol";
-import {Stage, Gate, Tally, Readiness, Progress} from "./RolloutStorage.sol";
+import {Stage, Pulse, Limits, Readiness, Progress} from "./RolloutStorage.sol";
 
 /// @title Manifest planner
 /// @notice Validates an upgrade manifest and lays out its stages: each stage's denominator (its cohort's stake at
@@ -90,13 +90,11 @@ library ManifestPlanner {
         cohortStake = uint96(token.getPastCohortStake(rules.cohort, snapshot));
         if (cohortStake == 0) revert IUpgradeCoordinator.CoordinatorEmptyCohort(index, rules.cohort);
         s.rules = rules;
-        s.gate = Gate({
-            cohort: rules.cohort,
-            activatedAt: 0,
+        s.pulse = Pulse({cohort: rules.cohort, activatedAt: 0, healthyStake: 0, unhealthyStake: 0});
+        s.limits = Limits({
             unhealthyLimit: _share(cohortStake, rules.unhealthyBps),
             rollbackLimit: rules.rollbackBps == 0 ? type(uint96).max : _share(cohortStake, rules.rollbackBps)
         });
-        s.tally = Tally({healthyStake: 0, unhealthyStake: 0, healthyCount: 0, unhealthyCount: 0, live: true});
         s.readiness = Readiness({
             readyStake: 0,
             readyNeeded: _share(cohortStake, rules.readinessBps),

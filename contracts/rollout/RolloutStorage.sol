@@ -28,22 +28,20 @@ struct Header {
     IUpgradeCoordinator.PauseReason pauseReason;
 }
 
-/// @dev Read by every attestation: who may attest, and the limits a health attestation is checked against.
-struct Gate {
+/// @dev The hot slot of a stage, read and written by every health attestation: who may attest to it, whether it
+/// is active, and its tallies. Non-zero from scheduling on (the cohort is never 0), so the first attestation pays
+/// for a warm rewrite, not a fresh slot.
+struct Pulse {
     uint8 cohort;
     uint40 activatedAt;
-    uint96 unhealthyLimit;
-    uint96 rollbackLimit;
+    uint96 healthyStake;
+    uint96 unhealthyStake; // Unhealthy + FailedToUpgrade + RolledBack
 }
 
-/// @dev Written by health attestations. `live` keeps the slot non-zero from scheduling on, so the first
-/// attestation pays for a warm rewrite, not a fresh slot.
-struct Tally {
-    uint96 healthyStake;
-    uint96 unhealthyStake;
-    uint24 healthyCount;
-    uint24 unhealthyCount;
-    bool live;
+/// @dev Read only when a not-healthy attestation may cross a limit.
+struct Limits {
+    uint96 unhealthyLimit;
+    uint96 rollbackLimit; // type(uint96).max when automatic rollback is off
 }
 
 /// @dev Written by `Ready` attestations; non-zero from scheduling on for the same reason.
@@ -62,25 +60,28 @@ struct Progress {
 }
 
 struct Stage {
-    Gate gate;
-    Tally tally;
+    Pulse pulse;
+    Limits limits;
     Readiness readiness;
     Progress progress;
     IUpgradeCoordinator.StageRules rules;
 }
 
-/// @dev A validator's last attestation, keyed by operator so attester rotation never makes a second record.
-/// The weight is cached for the upgrade it names, so later attestations in that upgrade skip the token lookup.
-/// Initialised (flags = live) at registration, so the first attestation rewrites a non-zero slot.
-struct Record {
-    uint32 upgradeId;
-    uint8 stage;
-    IUpgradeCoordinator.Status status;
+/// @dev A validator's one slot: its attester key (the registry's part) and its last attestation (the
+/// coordinator's part). Keyed by operator, so attester rotation never makes a second record. `flags` keeps the
+/// slot non-zero from the first registration on.
+struct ValidatorSlot {
+    address attester;
+    uint32 lastUpgradeId;
+    uint8 lastStage;
+    IUpgradeCoordinator.Status lastStatus;
     uint8 flags;
-    uint40 issuedAt;
-    uint96 weight;
-    uint64 height;
+    uint40 lastIssuedAt; // the replay guard: a signed attestation must be newer
 }
+
+uint8 constant VALIDATOR_LIVE = 1;
+uint8 constant VALIDATOR_REGISTERED = 2;
+uint8 constant VALIDATOR_RESTORED = 4; // counted in the restored tally of lastUpgradeId
 
 /// @dev Stake that attested `RolledBack` after a rollback order.
 struct Restored {

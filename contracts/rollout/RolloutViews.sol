@@ -2,7 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {IUpgradeCoordinator} from "./IUpgradeCoordinator.sol";
-import {Stage, Gate, Tally, Readiness, Progress, notBeforeOf} from "./RolloutStorage.sol";
+import {Stage, Pulse, Limits, Readiness, Progress, notBeforeOf} from "./RolloutStorage.sol";
 
 /// @title Rollout views
 /// @notice Assembles the coordinator's read models (a stage with its tallies and timings; a validator's stage in an
@@ -21,7 +21,7 @@ library RolloutViews {
         v.rules = s.rules;
         v.notBefore = notBeforeOf(stages, index, scheduledAt, v.rules.timelock);
         _fillTallies(v, s);
-        _fillTimings(v, s.gate);
+        _fillTimings(v, s.pulse, s.limits);
     }
 
     /// @notice The index of the stage of `cohort`, if the upgrade has one.
@@ -32,12 +32,12 @@ library RolloutViews {
     {
         if (cohort == 0) return (false, 0);
         for (uint256 i; i < stageCount; ++i) {
-            if (stages[i].gate.cohort == cohort) return (true, uint8(i));
+            if (stages[i].pulse.cohort == cohort) return (true, uint8(i));
         }
     }
 
     function _fillTallies(IUpgradeCoordinator.StageView memory v, Stage storage s) private view {
-        Tally memory t = s.tally;
+        Pulse memory t = s.pulse;
         Readiness memory r = s.readiness;
         Progress memory p = s.progress;
         v.cohortStake = p.cohortStake;
@@ -46,15 +46,13 @@ library RolloutViews {
         v.readyCount = r.readyCount;
         v.healthyStake = t.healthyStake;
         v.healthyNeeded = p.healthyNeeded;
-        v.healthyCount = t.healthyCount;
         v.unhealthyStake = t.unhealthyStake;
-        v.unhealthyCount = t.unhealthyCount;
         v.verifiedAt = p.verifiedAt;
     }
 
-    function _fillTimings(IUpgradeCoordinator.StageView memory v, Gate memory g) private pure {
-        v.unhealthyLimit = g.unhealthyLimit;
-        v.rollbackLimit = g.rollbackLimit;
+    function _fillTimings(IUpgradeCoordinator.StageView memory v, Pulse memory g, Limits memory l) private pure {
+        v.unhealthyLimit = l.unhealthyLimit;
+        v.rollbackLimit = l.rollbackLimit;
         v.activatedAt = g.activatedAt;
         if (g.activatedAt == 0) {
             v.state = IUpgradeCoordinator.StageState.Pending;
