@@ -13,8 +13,9 @@ import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 
 /// @title Lockstep governor
-/// @notice Stake-weighted governance of upgrades: proposals to schedule, resume or withdraw an upgrade, change a
-/// validator's cohort or revoke the guardian are voted by delegated stake and run through the timelock.
+/// @notice Stake-weighted governance of upgrades: proposals to schedule, pause, resume, withdraw or roll back an
+/// upgrade, assign cohorts, or appoint and revoke the guardian are voted by delegated stake and run through the
+/// timelock.
 /// Standard OpenZeppelin Governor (IGovernor, EIP-6372 clock, ERC-5805 votes, For/Against/Abstain counting), so
 /// any Governor front end and any wallet can vote; late-quorum protection extends a vote that reaches quorum
 /// at the last moment.

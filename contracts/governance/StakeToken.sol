@@ -14,9 +14,10 @@ import {IStakeToken} from "./IStakeToken.sol";
 /// @notice ERC-20 with checkpointed, delegable voting power (ERC20Votes, ERC-5805, EIP-6372 block clock) and
 /// permit. Delegators delegate to a validator's operator address; that delegated stake is both the operator's
 /// vote in governance and its weight in rollouts, always read at a past snapshot so it cannot be flash-borrowed.
-/// @dev On top of the per-account checkpoints, the token keeps one checkpointed total per cohort, updated in
-/// the same step as the delegate checkpoints. That makes a cohort's stake at any past block an O(log n) read,
-/// which is what lets the coordinator compute stage thresholds without looping over validators.
+/// @dev On top of the per-account checkpoints, the token keeps, in the same step as the delegate checkpoints,
+/// one checkpointed stake total per cohort and one roster entry (cohort, stake) per registered operator. A
+/// cohort's stake at a past block is then one lookup, which lets the coordinator compute stage thresholds without
+/// looping over validators, and a validator's place and weight at a snapshot is one more.
 /// The supply is capped at 2^96 - 1 so every stake, and every sum of stakes, fits the coordinator's 96-bit tallies.
 contract StakeToken is ERC20, ERC20Permit, ERC20Votes, IStakeToken {
     using Checkpoints for Checkpoints.Trace208;
@@ -134,7 +135,7 @@ contract StakeToken is ERC20, ERC20Permit, ERC20Votes, IStakeToken {
     function _pushRoster(address operator, uint8 cohort, uint256 stake) private {
         uint48 now_ = clock();
         RosterEntry memory latest = _rosterLatest[operator];
-        if (latest.since != now_ && (latest.since != 0 || latest.cohort != 0)) {
+        if (latest.since != 0 && latest.since != now_) {
             _rosterHistory[operator].push(latest.since, (uint208(latest.cohort) << 96) | latest.stake);
         }
         _rosterLatest[operator] = RosterEntry({since: now_, cohort: cohort, stake: uint96(stake)});

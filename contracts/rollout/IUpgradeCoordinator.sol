@@ -125,6 +125,7 @@ interface IUpgradeCoordinator {
         uint96 healthyStake;
         uint96 healthyNeeded;
         uint96 unhealthyStake; // Unhealthy + FailedToUpgrade + RolledBack
+        uint96 attestedStake; // healthy + not healthy: the stake that has reported since activation
         uint96 unhealthyLimit;
         uint96 rollbackLimit; // type(uint96).max when automatic rollback is off
         uint32 readyCount;
@@ -183,7 +184,8 @@ interface IUpgradeCoordinator {
         uint256 indexed upgradeId, uint8 stage, uint96 healthyStake, uint96 healthyNeeded, uint96 unhealthyStake
     );
 
-    /// @notice The rollout stopped moving. `stage` is the current stage.
+    /// @notice The rollout stopped moving. `stage` is the stage whose tallies caused it (the current stage for a
+    /// manual pause), with those tallies.
     event UpgradePaused(
         uint256 indexed upgradeId, address indexed by, PauseReason reason, uint8 stage, uint96 healthyStake, uint96 unhealthyStake
     );
@@ -194,7 +196,8 @@ interface IUpgradeCoordinator {
     /// @notice Governance cancelled the upgrade (terminal).
     event UpgradeWithdrawn(uint256 indexed upgradeId, address indexed by, uint8 stage, bool anyStageActivated);
 
-    /// @notice Rollback to the previous version was ordered (terminal).
+    /// @notice Rollback to the previous version was ordered (terminal). `stage` is the stage whose not-healthy stake
+    /// reached its limit (the current stage for a manual order).
     event RollbackOrdered(
         uint256 indexed upgradeId, address indexed by, RollbackReason reason, uint8 stage, uint96 unhealthyStake
     );
@@ -246,6 +249,7 @@ interface IUpgradeCoordinator {
     error CoordinatorBelowThreshold(uint256 upgradeId, uint256 stage, uint96 healthyStake, uint96 healthyNeeded);
     error CoordinatorUnhealthy(uint256 upgradeId, uint256 stage, uint96 unhealthyStake, uint96 unhealthyLimit);
     error CoordinatorDeadlineNotPassed(uint256 upgradeId, uint256 stage, uint256 deadlineAt);
+    error CoordinatorParticipationMet(uint256 upgradeId, uint256 stage, uint96 healthyStake, uint96 healthyNeeded);
     error CoordinatorNoActiveStage(uint256 upgradeId);
     error CoordinatorNothingActivated(uint256 upgradeId);
 

@@ -47,6 +47,7 @@ library RolloutViews {
         v.healthyStake = t.healthyStake;
         v.healthyNeeded = p.healthyNeeded;
         v.unhealthyStake = t.unhealthyStake;
+        v.attestedStake = t.healthyStake + t.unhealthyStake;
         v.verifiedAt = p.verifiedAt;
     }
 

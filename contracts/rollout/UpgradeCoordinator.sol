@@ -26,11 +26,10 @@ import {
 /// @title Lockstep upgrade coordinator
 /// @notice Runs governed, staged validator upgrades. See docs/design.md for the state machine, roles and threat model.
 /// @dev Gas discipline (held by test/contracts/gas.test.ts): no state-changing function loops over validators.
-/// An attestation touches one validator slot, one attestation record, the upgrade header and two slots of its
-/// stage, plus one checkpoint lookup in the stake token; every slot it writes is already non-zero (records are
-/// initialised at registration, tallies at scheduling), so a first attestation costs what a later one does.
+/// An attestation touches the validator's slot, the upgrade header and its stage's pulse, plus one roster read in
+/// the stake token; every slot it writes is already non-zero (validator slots are initialised at registration,
+/// stage slots at scheduling), so a first attestation costs what a later one does.
 contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
-
     bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
         "Attestation(address operator,uint32 upgradeId,uint8 stage,uint8 status,bytes32 version,uint64 height,bytes32 metricsDigest,uint40 issuedAt,uint40 deadline)"
     );
@@ -42,8 +41,6 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     /// @notice How far ahead of the chain's clock a signed attestation's `issuedAt` may be.
     uint256 public constant MAX_CLOCK_SKEW = 5 minutes;
 
-    uint8 private constant _RECORD_LIVE = 1;
-    uint8 private constant _RECORD_RESTORED = 2;
 
     /// @dev The timelock: schedules, resumes, withdraws, assigns cohorts, appoints and revokes the guardian.
     address private immutable _governance;
@@ -59,7 +56,7 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     uint32 private _openUpgrade;
 
     /// @param stakeToken_ The stake token; it must bind this contract as its cohort registry.
-    /// @param governance_ The timelock: admin of every role and holder of the governance role.
+    /// @param governance_ The timelock: schedules, resumes, withdraws, assigns cohorts, appoints the guardian.
     /// @param guardian_ The incident commander (zero for none yet).
     /// @param defaultCohort_ The cohort new registrations land in.
     constructor(IStakeToken stakeToken_, address governance_, address guardian_, uint8 defaultCohort_)
@@ -156,7 +153,7 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         if (!_inFlight(h) || h.pauseReason != PauseReason.None) {
             revert CoordinatorUnexpectedState(upgradeId, _state(h));
         }
-        _pause(upgradeId, h, PauseReason.Manual);
+        _pause(upgradeId, h, PauseReason.Manual, h.currentStage, _stages[upgradeId][h.currentStage].pulse);
     }
 
     /// @inheritdoc IUpgradeCoordinator
@@ -165,7 +162,7 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         Header memory h = _headers[upgradeId];
         if (!_inFlight(h)) revert CoordinatorUnexpectedState(upgradeId, _state(h));
         if (h.phase != Phase.Rolling) revert CoordinatorNothingActivated(upgradeId);
-        _rollback(upgradeId, h, RollbackReason.Manual, _stages[upgradeId][h.currentStage].pulse.unhealthyStake);
+        _rollback(upgradeId, h, RollbackReason.Manual, h.currentStage, _stages[upgradeId][h.currentStage].pulse);
     }
 
     // ================================================================== anyone
@@ -226,8 +223,8 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         if (block.timestamp <= deadlineAt) revert CoordinatorDeadlineNotPassed(upgradeId, h.currentStage, deadlineAt);
         uint96 healthy = pulse.healthyStake;
         uint96 needed = s.progress.healthyNeeded;
-        if (healthy >= needed) revert CoordinatorUnexpectedState(upgradeId, _state(h));
-        _pause(upgradeId, h, PauseReason.ParticipationDeadline);
+        if (healthy >= needed) revert CoordinatorParticipationMet(upgradeId, h.currentStage, healthy, needed);
+        _pause(upgradeId, h, PauseReason.ParticipationDeadline, h.currentStage, pulse);
     }
 
     /// @inheritdoc IUpgradeCoordinator
@@ -425,7 +422,7 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
             if (status == Status.None) revert CoordinatorInvalidStatus(uint8(status));
             if (pulse.activatedAt == 0) revert CoordinatorStageNotActivated(upgradeId, stage);
             if (_inFlight(h)) {
-                _countHealth(upgradeId, h, s, pulse, previous, status, weight);
+                _countHealth(upgradeId, h, stage, s, pulse, previous, status, weight);
             } else if (h.phase == Phase.RolledBack && status == Status.RolledBack) {
                 if (v.flags & VALIDATOR_RESTORED == 0) {
                     v.flags |= VALIDATOR_RESTORED;
@@ -446,6 +443,7 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     function _countHealth(
         uint256 upgradeId,
         Header memory h,
+        uint8 stage,
         Stage storage s,
         Pulse memory pulse,
         Status previous,
@@ -469,9 +467,9 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
 
         Limits memory limits = s.limits;
         if (pulse.unhealthyStake >= limits.rollbackLimit) {
-            _rollback(upgradeId, h, RollbackReason.AutomaticThreshold, pulse.unhealthyStake);
+            _rollback(upgradeId, h, RollbackReason.AutomaticThreshold, stage, pulse);
         } else if (pulse.unhealthyStake >= limits.unhealthyLimit && h.pauseReason == PauseReason.None) {
-            _pause(upgradeId, h, PauseReason.UnhealthyThreshold);
+            _pause(upgradeId, h, PauseReason.UnhealthyThreshold, stage, pulse);
         }
     }
 
@@ -497,17 +495,20 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         return true;
     }
 
-    function _pause(uint256 upgradeId, Header memory h, PauseReason reason) private {
+    /// @dev `stage` is the stage whose tallies (`pulse`) caused the pause, or the current one for a manual pause.
+    function _pause(uint256 upgradeId, Header memory h, PauseReason reason, uint8 stage, Pulse memory pulse) private {
         h.pauseReason = reason;
         h.pausedAt = uint40(block.timestamp);
         _headers[upgradeId] = h;
-        Pulse memory t = _stages[upgradeId][h.currentStage].pulse;
-        emit UpgradePaused(upgradeId, msg.sender, reason, h.currentStage, t.healthyStake, t.unhealthyStake);
+        emit UpgradePaused(upgradeId, msg.sender, reason, stage, pulse.healthyStake, pulse.unhealthyStake);
     }
 
-    function _rollback(uint256 upgradeId, Header memory h, RollbackReason reason, uint96 unhealthyStake) private {
+    /// @dev `stage` is the stage whose tallies (`pulse`) caused the order, or the current one for a manual order.
+    function _rollback(uint256 upgradeId, Header memory h, RollbackReason reason, uint8 stage, Pulse memory pulse)
+        private
+    {
         _end(upgradeId, h, Phase.RolledBack);
-        emit RollbackOrdered(upgradeId, msg.sender, reason, h.currentStage, unhealthyStake);
+        emit RollbackOrdered(upgradeId, msg.sender, reason, stage, pulse.unhealthyStake);
     }
 
     function _end(uint256 upgradeId, Header memory h, Phase phase) private {
@@ -516,8 +517,6 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         _headers[upgradeId] = h;
         _openUpgrade = 0;
     }
-
-    // ================================================================== internals: scheduling
 
     // ================================================================== internals: helpers
 
