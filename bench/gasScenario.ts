@@ -147,7 +147,7 @@ export async function measureGas(validators: number, checkpoints = 1): Promise<G
   const proposalId = await governor.hashProposal([target], [0], [calldata], keccak256(toUtf8Bytes(`bench ${validators}`)));
   await network.provider.send("hardhat_mine", ["0x3"]);
   await (await governor.connect(voterA).castVote(proposalId, 1)).wait();
-  row("castVote", await gasOf(governor.connect(voterB).castVote(proposalId, 0)));
+  row("castVote", await gasOf(governor.connect(voterB).castVote(proposalId, 1)));
   const nonce = await governor.nonces(voterC.address);
   const signature = await voterC.signTypedData(
     { name: "Lockstep Governor", version: "1", chainId, verifyingContract: await governor.getAddress() },
