@@ -39,7 +39,9 @@ interface IStakeToken is IVotes {
     /// @notice The stake delegated to operators of `cohort` at the end of block `timepoint` (must be past).
     function getPastCohortStake(uint8 cohort, uint256 timepoint) external view returns (uint256);
 
-    /// @notice `operator`'s cohort (0 = none) and delegated stake at the end of block `timepoint` (must be past):
-    /// its place and weight in a rollout whose snapshot is `timepoint`, read in one checkpoint lookup.
+    /// @notice `operator`'s cohort and delegated stake at the end of block `timepoint` (must be past): its place
+    /// and weight in a rollout whose snapshot is `timepoint`, read in one checkpoint lookup. The roster follows an
+    /// operator only while it is registered: cohort 0 means it was not registered then, and the stake returned
+    /// with cohort 0 is meaningless (0 if it never registered, else its stake when it deregistered).
     function rosterAt(address operator, uint256 timepoint) external view returns (uint8 cohort, uint96 stake);
 }

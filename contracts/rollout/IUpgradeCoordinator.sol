@@ -238,6 +238,7 @@ interface IUpgradeCoordinator {
     error CoordinatorStageNotPending(uint256 upgradeId, uint256 stage);
     error CoordinatorStageNotActivated(uint256 upgradeId, uint256 stage);
     error CoordinatorInvalidStatus(uint8 status);
+    error CoordinatorVersionMismatch(uint256 upgradeId, bytes32 reported);
     error CoordinatorStaleAttestation(address operator, uint40 issuedAt, uint40 lastIssuedAt);
     error CoordinatorFutureAttestation(uint40 issuedAt, uint256 now_);
     error CoordinatorSignatureExpired(uint40 deadline, uint256 now_);
@@ -287,12 +288,13 @@ interface IUpgradeCoordinator {
     /// @notice Pauses a stage that missed its healthy threshold by its attestation deadline.
     function pauseForMissingParticipation(uint256 upgradeId) external;
 
-    /// @notice Posts an attestation from the operator's attester key (`msg.sender`).
+    /// @notice Posts an attestation from the operator's attester key (`msg.sender`). `status` is a Status value; a
+    /// Healthy attestation must report the manifest's version.
     function attest(
         address operator,
         uint32 upgradeId,
         uint8 stage,
-        Status status,
+        uint8 status,
         bytes32 version,
         uint64 height,
         bytes32 metricsDigest

@@ -26,6 +26,14 @@ struct Header {
     uint8 currentStage;
     Phase phase;
     IUpgradeCoordinator.PauseReason pauseReason;
+    uint48 versionCheck; // versionCheckOf(the manifest's version tag): what a Healthy attestation must report
+}
+
+/// @dev A 48-bit digest of a version tag, kept in the header so checking a Healthy attestation's version costs no
+/// extra storage read. It guards against a watcher reporting Healthy for the wrong binary, not against a validator
+/// lying (a liar can report the right version as easily).
+function versionCheckOf(bytes32 versionTag) pure returns (uint48) {
+    return uint48(uint256(keccak256(abi.encode(versionTag))));
 }
 
 /// @dev The hot slot of a stage, read and written by every health attestation: who may attest to it, whether it
@@ -105,4 +113,15 @@ function notBeforeOf(mapping(uint256 => Stage) storage stages, uint256 index, ui
     if (index == 0) return scheduledAt + timelock;
     uint40 previousVerifiedAt = stages[index - 1].progress.verifiedAt;
     return previousVerifiedAt == 0 ? 0 : previousVerifiedAt + timelock;
+}
+
+/// @dev The public state of an upgrade, computed from its phase and pause flag.
+function stateOf(Header memory h) pure returns (IUpgradeCoordinator.UpgradeState) {
+    Phase phase = h.phase;
+    if (phase == Phase.None) return IUpgradeCoordinator.UpgradeState.None;
+    if (phase == Phase.Completed) return IUpgradeCoordinator.UpgradeState.Completed;
+    if (phase == Phase.Withdrawn) return IUpgradeCoordinator.UpgradeState.Withdrawn;
+    if (phase == Phase.RolledBack) return IUpgradeCoordinator.UpgradeState.RolledBack;
+    if (h.pauseReason != IUpgradeCoordinator.PauseReason.None) return IUpgradeCoordinator.UpgradeState.Paused;
+    return phase == Phase.Scheduled ? IUpgradeCoordinator.UpgradeState.Scheduled : IUpgradeCoordinator.UpgradeState.Rolling;
 }

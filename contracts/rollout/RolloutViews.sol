@@ -1,18 +1,94 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
+import {IStakeToken} from "../governance/IStakeToken.sol";
 import {IUpgradeCoordinator} from "./IUpgradeCoordinator.sol";
-import {Stage, Pulse, Limits, Readiness, Progress, notBeforeOf} from "./RolloutStorage.sol";
+import {
+    Header,
+    ManifestSummary,
+    Restored,
+    ValidatorSlot,
+    Stage,
+    Pulse,
+    Limits,
+    Readiness,
+    Progress,
+    notBeforeOf,
+    stateOf
+} from "./RolloutStorage.sol";
 
 /// @title Rollout views
 /// @notice Assembles the coordinator's read models (a stage with its tallies and timings; a validator's stage in an
 /// upgrade) from its packed storage.
 /// @dev An external library, run by DELEGATECALL from the coordinator's view functions, which keeps the
-/// coordinator under the contract size limit. Reads only.
+/// coordinator under the contract size limit. Reads only. Each view comes back ABI-encoded, and the coordinator
+/// returns those bytes as they are, so it carries no encoder or decoder for the view structs.
 library RolloutViews {
-    /// @notice Stage `index` of an upgrade scheduled at `scheduledAt`.
-    function stage(mapping(uint256 => Stage) storage stages, uint256 index, uint40 scheduledAt)
+    /// @notice abi.encode(UpgradeView) of upgrade `upgradeId` (whose header is `h`).
+    function upgradeView(
+        Header memory h,
+        ManifestSummary storage m,
+        Restored storage r,
+        uint256 upgradeId
+    ) external view returns (bytes memory) {
+        IUpgradeCoordinator.UpgradeView memory v = IUpgradeCoordinator.UpgradeView({
+            id: uint32(upgradeId),
+            state: stateOf(h),
+            pauseReason: h.pauseReason,
+            stageCount: h.stageCount,
+            currentStage: h.currentStage,
+            snapshot: h.snapshot,
+            scheduledAt: h.scheduledAt,
+            pausedAt: h.pausedAt,
+            endedAt: h.endedAt,
+            manifestHash: m.manifestHash,
+            versionTag: m.versionTag,
+            restoredStake: r.stake,
+            restoredCount: r.count
+        });
+        return abi.encode(v);
+    }
+
+    /// @notice abi.encode(StageView) of stage `index` of an upgrade scheduled at `scheduledAt`.
+    function stageView(mapping(uint256 => Stage) storage stages, uint256 index, uint40 scheduledAt)
         external
+        view
+        returns (bytes memory)
+    {
+        return abi.encode(_stage(stages, index, scheduledAt));
+    }
+
+    /// @notice abi.encode(Assignment) of `operator` in the upgrade whose header is `h`.
+    function assignmentView(
+        Header memory h,
+        mapping(uint256 => Stage) storage stages,
+        ValidatorSlot storage slot,
+        IStakeToken token,
+        address operator
+    ) external view returns (bytes memory) {
+        IUpgradeCoordinator.Assignment memory a;
+        ValidatorSlot memory v = slot;
+        a.operator = operator;
+        a.attester = v.attester;
+        (a.cohort, a.weight) = token.rosterAt(operator, h.snapshot);
+        if (a.cohort != 0) {
+            for (uint256 i; i < h.stageCount; ++i) {
+                if (stages[i].pulse.cohort == a.cohort) {
+                    a.inRoster = true;
+                    a.stage = uint8(i);
+                    break;
+                }
+            }
+        }
+        a.lastUpgradeId = v.lastUpgradeId;
+        a.lastStage = v.lastStage;
+        a.lastStatus = v.lastStatus;
+        a.lastAttestedAt = v.lastIssuedAt;
+        return abi.encode(a);
+    }
+
+    function _stage(mapping(uint256 => Stage) storage stages, uint256 index, uint40 scheduledAt)
+        private
         view
         returns (IUpgradeCoordinator.StageView memory v)
     {
@@ -22,18 +98,6 @@ library RolloutViews {
         v.notBefore = notBeforeOf(stages, index, scheduledAt, v.rules.timelock);
         _fillTallies(v, s);
         _fillTimings(v, s.pulse, s.limits);
-    }
-
-    /// @notice The index of the stage of `cohort`, if the upgrade has one.
-    function stageOfCohort(mapping(uint256 => Stage) storage stages, uint256 stageCount, uint8 cohort)
-        external
-        view
-        returns (bool found, uint8 index)
-    {
-        if (cohort == 0) return (false, 0);
-        for (uint256 i; i < stageCount; ++i) {
-            if (stages[i].pulse.cohort == cohort) return (true, uint8(i));
-        }
     }
 
     function _fillTallies(IUpgradeCoordinator.StageView memory v, Stage storage s) private view {

@@ -3,6 +3,7 @@ pragma solidity ^0.8.30;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IStakeToken} from "../governance/IStakeToken.sol";
 import {IUpgradeCoordinator} from "./IUpgradeCoordinator.sol";
 import {ValidatorRegistry} from "./ValidatorRegistry.sol";
@@ -20,6 +21,8 @@ import {
     Restored,
     ManifestSummary,
     notBeforeOf,
+    stateOf,
+    versionCheckOf,
     VALIDATOR_RESTORED
 } from "./RolloutStorage.sol";
 
@@ -51,6 +54,8 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     mapping(uint256 upgradeId => mapping(uint256 stage => Stage)) private _stages;
     mapping(uint256 upgradeId => ManifestSummary) private _manifests;
     mapping(uint256 upgradeId => Restored) private _restored;
+    /// @dev When governance last resumed the upgrade: the participation deadline counts from here too.
+    mapping(uint256 upgradeId => uint40) private _resumedAt;
     mapping(bytes32 nameHash => uint256 upgradeId) private _idByName;
     uint32 private _upgradeCount;
     uint32 private _openUpgrade;
@@ -90,16 +95,17 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         _idByName[nameHash] = upgradeId;
 
         uint48 snapshot = uint48(block.number - 1);
-        uint96[] memory cohortStakes = ManifestPlanner.plan(manifest, _stages[upgradeId], _stakeToken, snapshot);
+        uint256 stageCount = ManifestPlanner.plan(manifest, _stages[upgradeId], _stakeToken, upgradeId, nameHash, snapshot);
         _headers[upgradeId] = Header({
             snapshot: snapshot,
             scheduledAt: uint40(block.timestamp),
             pausedAt: 0,
             endedAt: 0,
-            stageCount: uint8(cohortStakes.length),
+            stageCount: uint8(stageCount),
             currentStage: 0,
             phase: Phase.Scheduled,
-            pauseReason: PauseReason.None
+            pauseReason: PauseReason.None,
+            versionCheck: versionCheckOf(bytes32(bytes(manifest.version)))
         });
         _manifests[upgradeId] = ManifestSummary({
             manifestHash: manifest.manifestHash,
@@ -107,7 +113,6 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
             stateIncompatible: manifest.stateIncompatible
         });
 
-        emit UpgradeScheduled(upgradeId, nameHash, manifest, snapshot, cohortStakes);
     }
 
     /// @inheritdoc IUpgradeCoordinator
@@ -117,6 +122,7 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         h.pauseReason = PauseReason.None;
         h.pausedAt = 0;
         _headers[upgradeId] = h;
+        _resumedAt[upgradeId] = uint40(block.timestamp);
         emit UpgradeResumed(upgradeId, msg.sender, h.currentStage);
     }
 
@@ -219,7 +225,9 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         Stage storage s = _stages[upgradeId][h.currentStage];
         Pulse memory pulse = s.pulse;
         if (pulse.activatedAt == 0) revert CoordinatorNoActiveStage(upgradeId);
-        uint256 deadlineAt = uint256(pulse.activatedAt) + s.rules.attestationDeadline;
+        // A resume gives the cohort a fresh deadline: validators had no reason to attest while paused.
+        uint256 from = Math.max(pulse.activatedAt, _resumedAt[upgradeId]);
+        uint256 deadlineAt = from + s.rules.attestationDeadline;
         if (block.timestamp <= deadlineAt) revert CoordinatorDeadlineNotPassed(upgradeId, h.currentStage, deadlineAt);
         uint96 healthy = pulse.healthyStake;
         uint96 needed = s.progress.healthyNeeded;
@@ -233,13 +241,21 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         address operator,
         uint32 upgradeId,
         uint8 stage,
-        Status status,
+        uint8 status,
         bytes32 version,
         uint64 height,
         bytes32 metricsDigest
     ) external {
-        uint96 weight = _attest(operator, upgradeId, stage, status, msg.sender, 0);
-        emit Attested(upgradeId, operator, stage, status, version, height, metricsDigest, weight);
+        // The same layout as a relayed item's buffer, so both paths share one copy of the attestation logic.
+        uint256[10] memory w;
+        w[1] = uint160(operator);
+        w[2] = upgradeId;
+        w[3] = stage;
+        w[4] = status;
+        w[5] = uint256(version);
+        w[6] = height;
+        w[7] = uint256(metricsDigest);
+        _accept(w, msg.sender, 0);
     }
 
     /// @inheritdoc IUpgradeCoordinator
@@ -285,44 +301,31 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         if (block.timestamp > w[9]) revert CoordinatorSignatureExpired(uint40(w[9]), block.timestamp);
         if (issuedAt == 0) revert CoordinatorStaleAttestation(operator, 0, _validators[operator].lastIssuedAt);
         if (issuedAt > block.timestamp + MAX_CLOCK_SKEW) revert CoordinatorFutureAttestation(issuedAt, block.timestamp);
+        _accept(w, ECDSA.recover(_hashTypedDataV4(structHash), r, vs), issuedAt);
+    }
+
+    /// @dev Counts the attestation in `w` (the relayed-item layout) from `sender`, and reports it.
+    function _accept(uint256[10] memory w, address sender, uint40 issuedAt) private {
         if (w[4] > uint256(Status.RolledBack)) revert CoordinatorInvalidStatus(uint8(w[4]));
-        address signer = ECDSA.recover(_hashTypedDataV4(structHash), r, vs);
         Status status = Status(w[4]);
-        uint96 weight = _attest(operator, uint32(w[2]), uint8(w[3]), status, signer, issuedAt);
+        address operator = address(uint160(w[1]));
+        uint96 weight = _attest(operator, uint32(w[2]), uint8(w[3]), status, bytes32(w[5]), sender, issuedAt);
         emit Attested(w[2], operator, uint8(w[3]), status, bytes32(w[5]), uint64(w[6]), bytes32(w[7]), weight);
     }
 
     // ================================================================== views
 
     /// @inheritdoc IUpgradeCoordinator
-    function getUpgrade(uint256 upgradeId) external view returns (UpgradeView memory v) {
-        Header memory h = _headers[upgradeId];
-        if (h.phase == Phase.None) revert CoordinatorUnknownUpgrade(upgradeId);
-        ManifestSummary storage m = _manifests[upgradeId];
-        Restored memory r = _restored[upgradeId];
-        v = UpgradeView({
-            id: uint32(upgradeId),
-            state: _state(h),
-            pauseReason: h.pauseReason,
-            stageCount: h.stageCount,
-            currentStage: h.currentStage,
-            snapshot: h.snapshot,
-            scheduledAt: h.scheduledAt,
-            pausedAt: h.pausedAt,
-            endedAt: h.endedAt,
-            manifestHash: m.manifestHash,
-            versionTag: m.versionTag,
-            restoredStake: r.stake,
-            restoredCount: r.count
-        });
+    function getUpgrade(uint256 upgradeId) external view returns (UpgradeView memory) {
+        Header memory h = _knownHeader(upgradeId);
+        _returnEncoded(RolloutViews.upgradeView(h, _manifests[upgradeId], _restored[upgradeId], upgradeId));
     }
 
     /// @inheritdoc IUpgradeCoordinator
     function getStage(uint256 upgradeId, uint256 stage) public view returns (StageView memory) {
-        Header memory h = _headers[upgradeId];
-        if (h.phase == Phase.None) revert CoordinatorUnknownUpgrade(upgradeId);
+        Header memory h = _knownHeader(upgradeId);
         if (stage >= h.stageCount) revert CoordinatorUnknownStage(upgradeId, stage);
-        return RolloutViews.stage(_stages[upgradeId], stage, h.scheduledAt);
+        _returnEncoded(RolloutViews.stageView(_stages[upgradeId], stage, h.scheduledAt));
     }
 
     /// @inheritdoc IUpgradeCoordinator
@@ -331,18 +334,11 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     }
 
     /// @inheritdoc IUpgradeCoordinator
-    function getAssignment(uint256 upgradeId, address operator) external view returns (Assignment memory a) {
-        Header memory h = _headers[upgradeId];
-        if (h.phase == Phase.None) revert CoordinatorUnknownUpgrade(upgradeId);
-        ValidatorSlot memory v = _validators[operator];
-        a.operator = operator;
-        a.attester = v.attester;
-        (a.cohort, a.weight) = _stakeToken.rosterAt(operator, h.snapshot);
-        (a.inRoster, a.stage) = RolloutViews.stageOfCohort(_stages[upgradeId], h.stageCount, a.cohort);
-        a.lastUpgradeId = v.lastUpgradeId;
-        a.lastStage = v.lastStage;
-        a.lastStatus = v.lastStatus;
-        a.lastAttestedAt = v.lastIssuedAt;
+    function getAssignment(uint256 upgradeId, address operator) external view returns (Assignment memory) {
+        Header memory h = _knownHeader(upgradeId);
+        _returnEncoded(
+            RolloutViews.assignmentView(h, _stages[upgradeId], _validators[operator], _stakeToken, operator)
+        );
     }
 
     /// @inheritdoc IUpgradeCoordinator
@@ -380,10 +376,15 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     /// @dev Checks and counts one attestation; returns the validator's weight for the caller's event.
     /// `issuedAt` is 0 for a direct attestation (the block time is used and nothing can be stale).
     /// Cold reads: the validator's slot, the upgrade header, the stage's pulse, one roster checkpoint.
-    function _attest(address operator, uint32 upgradeId, uint8 stage, Status status, address sender, uint40 issuedAt)
-        private
-        returns (uint96 weight)
-    {
+    function _attest(
+        address operator,
+        uint32 upgradeId,
+        uint8 stage,
+        Status status,
+        bytes32 version,
+        address sender,
+        uint40 issuedAt
+    ) private returns (uint96 weight) {
         ValidatorSlot memory v = _validators[operator];
         if (v.attester != sender) revert CoordinatorNotAttester(operator, sender);
         Header memory h = _headers[upgradeId];
@@ -421,9 +422,14 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         } else {
             if (status == Status.None) revert CoordinatorInvalidStatus(uint8(status));
             if (pulse.activatedAt == 0) revert CoordinatorStageNotActivated(upgradeId, stage);
+            if (status == Status.Healthy && versionCheckOf(version) != h.versionCheck) {
+                revert CoordinatorVersionMismatch(upgradeId, version);
+            }
             if (_inFlight(h)) {
                 _countHealth(upgradeId, h, stage, s, pulse, previous, status, weight);
-            } else if (h.phase == Phase.RolledBack && status == Status.RolledBack) {
+            } else if (h.phase == Phase.RolledBack && status == Status.RolledBack && upgradeId == _upgradeCount) {
+                // Restorations count only until the next upgrade is scheduled: the validator's one record must
+                // never alternate between two upgrades, or its next attestation would count as a first one.
                 if (v.flags & VALIDATOR_RESTORED == 0) {
                     v.flags |= VALIDATOR_RESTORED;
                     Restored storage restored = _restored[upgradeId];
@@ -520,18 +526,24 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
 
     // ================================================================== internals: helpers
 
+    function _knownHeader(uint256 upgradeId) private view returns (Header memory h) {
+        h = _headers[upgradeId];
+        if (h.phase == Phase.None) revert CoordinatorUnknownUpgrade(upgradeId);
+    }
+
+    /// @dev Ends the call returning `encoded`, an ABI-encoded return value built by RolloutViews.
+    function _returnEncoded(bytes memory encoded) private pure {
+        assembly ("memory-safe") {
+            return(add(encoded, 0x20), mload(encoded))
+        }
+    }
+
     function _inFlight(Header memory h) private pure returns (bool) {
         return h.phase == Phase.Scheduled || h.phase == Phase.Rolling;
     }
 
     function _state(Header memory h) private pure returns (UpgradeState) {
-        Phase phase = h.phase;
-        if (phase == Phase.None) return UpgradeState.None;
-        if (phase == Phase.Completed) return UpgradeState.Completed;
-        if (phase == Phase.Withdrawn) return UpgradeState.Withdrawn;
-        if (phase == Phase.RolledBack) return UpgradeState.RolledBack;
-        if (h.pauseReason != PauseReason.None) return UpgradeState.Paused;
-        return phase == Phase.Scheduled ? UpgradeState.Scheduled : UpgradeState.Rolling;
+        return stateOf(h);
     }
 
     function _checkGuardianOrGovernance() private view {
