@@ -1,0 +1,194 @@
+import { expect } from "chai";
+import { reduce } from "../../watcher/src/machine/reduce";
+import { emptyState, Effect, JobManifest, MachineEvent, WatcherState } from "../../watcher/src/machine/types";
+
+const manifest = (stateIncompatible = false): JobManifest => ({
+  name: "v2",
+  version: "v2.0.0",
+  previousVersion: "v1.9.3",
+  artifact: { platform: "linux-amd64", uri: "https://example.org/node", sha256: "ab".repeat(32) },
+  manifestHash: "0x" + "cd".repeat(32),
+  stateIncompatible,
+});
+
+/** Runs facts through the machine; returns the final state and every effect asked, in order. */
+function run(events: MachineEvent[], state: WatcherState = emptyState()) {
+  const effects: Effect[] = [];
+  for (const e of events) {
+    const t = reduce(state, e);
+    state = t.state;
+    effects.push(...t.effects);
+  }
+  return { state, effects, job: state.jobs["1"] };
+}
+
+const scheduled = (stage: number | null = 1, m = manifest()): MachineEvent => ({
+  type: "Scheduled",
+  upgradeId: 1,
+  stage,
+  manifest: m,
+});
+const id = { upgradeId: 1 };
+
+describe("watcher state machine", function () {
+  it("prepares when its cohort's stage is scheduled, attests Ready, upgrades on activation and attests Healthy", function () {
+    const { effects, job } = run([
+      scheduled(),
+      { type: "Prepared", ...id },
+      { type: "StageActivated", ...id, stage: 1 },
+      { type: "Upgraded", ...id },
+      { type: "Completed", ...id },
+    ]);
+    expect(effects).to.deep.equal([
+      { kind: "prepare", upgradeId: 1 },
+      { kind: "attest", upgradeId: 1, stage: 1, status: "Ready" },
+      { kind: "upgrade", upgradeId: 1 },
+      { kind: "attest", upgradeId: 1, stage: 1, status: "Healthy" },
+    ]);
+    expect(job.local).to.equal("upgraded");
+    expect(job.ended).to.equal("completed");
+  });
+
+  it("does nothing for an upgrade in which its cohort has no stage", function () {
+    const { effects, state } = run([scheduled(null), { type: "StageActivated", ...id, stage: 0 }, { type: "Completed", ...id }]);
+    expect(effects).to.deep.equal([]);
+    expect(state.jobs).to.deep.equal({});
+  });
+
+  it("ignores another cohort's stage activating", function () {
+    const { effects } = run([scheduled(2), { type: "Prepared", ...id }, { type: "StageActivated", ...id, stage: 0 }]);
+    expect(effects.map((e) => e.kind)).to.deep.equal(["prepare", "attest"]);
+  });
+
+  it("never touches the node after a digest mismatch, and attests FailedToUpgrade once its stage activates", function () {
+    const { effects, job } = run([
+      scheduled(),
+      { type: "PrepareFailed", ...id, reason: "digest mismatch" },
+      { type: "StageActivated", ...id, stage: 1 },
+    ]);
+    expect(effects).to.deep.equal([
+      { kind: "prepare", upgradeId: 1 },
+      { kind: "attest", upgradeId: 1, stage: 1, status: "FailedToUpgrade" },
+    ]);
+    expect(job.local).to.equal("prepare-failed");
+  });
+
+  it("rolls back on its own only a binary that never came up healthy, then attests FailedToUpgrade", function () {
+    const { effects, job } = run([
+      scheduled(),
+      { type: "Prepared", ...id },
+      { type: "StageActivated", ...id, stage: 1 },
+      { type: "UpgradeFailed", ...id, reason: "never healthy" },
+      { type: "Paused", ...id },
+      { type: "RolledBackLocally", ...id },
+    ]);
+    expect(effects.slice(2)).to.deep.equal([
+      { kind: "upgrade", upgradeId: 1 },
+      { kind: "rollbackLocally", upgradeId: 1 },
+      { kind: "attest", upgradeId: 1, stage: 1, status: "FailedToUpgrade" },
+    ]);
+    expect(job.local).to.equal("failed-upgrade");
+  });
+
+  it("re-attests when health changes during the observation window, and never rolls back a healthy node itself", function () {
+    const { effects, job } = run([
+      scheduled(),
+      { type: "Prepared", ...id },
+      { type: "StageActivated", ...id, stage: 1 },
+      { type: "Upgraded", ...id },
+      { type: "HealthObserved", ...id, healthy: true },
+      { type: "HealthObserved", ...id, healthy: false },
+      { type: "HealthObserved", ...id, healthy: false },
+      { type: "HealthObserved", ...id, healthy: true },
+    ]);
+    expect(effects.filter((e) => e.kind === "attest").map((e) => (e as { status: string }).status)).to.deep.equal([
+      "Ready",
+      "Healthy",
+      "Unhealthy",
+      "Healthy",
+    ]);
+    expect(effects.some((e) => e.kind === "rollbackLocally" || e.kind === "restore")).to.equal(false);
+    expect(job.local).to.equal("upgraded");
+  });
+
+  it("holds while paused: an activated stage is not upgraded until governance resumes", function () {
+    const first = run([scheduled(), { type: "Prepared", ...id }, { type: "Paused", ...id }, { type: "StageActivated", ...id, stage: 1 }]);
+    expect(first.effects.map((e) => e.kind)).to.deep.equal(["prepare", "attest"]);
+    const resumed = run([{ type: "Resumed", ...id }], first.state);
+    expect(resumed.effects).to.deep.equal([{ kind: "upgrade", upgradeId: 1 }]);
+  });
+
+  it("discards the staged artifact on a withdrawal before activation", function () {
+    const { effects, job } = run([
+      scheduled(),
+      { type: "Prepared", ...id },
+      { type: "Withdrawn", ...id },
+      { type: "Discarded", ...id },
+      { type: "StageActivated", ...id, stage: 1 },
+    ]);
+    expect(effects.slice(-1)).to.deep.equal([{ kind: "discard", upgradeId: 1 }]);
+    expect(job.local).to.equal("discarded");
+  });
+
+  it("discards only after a preparation under way finishes", function () {
+    const { effects } = run([scheduled(), { type: "Withdrawn", ...id }, { type: "Prepared", ...id }]);
+    expect(effects).to.deep.equal([
+      { kind: "prepare", upgradeId: 1 },
+      { kind: "discard", upgradeId: 1 },
+    ]);
+  });
+
+  it("obeys a network-ordered rollback: restores the previous version (and state when incompatible), attests RolledBack", function () {
+    for (const stateIncompatible of [false, true]) {
+      const { effects, job } = run([
+        scheduled(1, manifest(stateIncompatible)),
+        { type: "Prepared", ...id },
+        { type: "StageActivated", ...id, stage: 1 },
+        { type: "Upgraded", ...id },
+        { type: "RollbackOrdered", ...id },
+        { type: "Restored", ...id },
+      ]);
+      expect(effects.slice(-2)).to.deep.equal([
+        { kind: "restore", upgradeId: 1, restoreState: stateIncompatible },
+        { kind: "attest", upgradeId: 1, stage: 1, status: "RolledBack" },
+      ]);
+      expect(job.local).to.equal("restored");
+    }
+  });
+
+  it("waits for an upgrade under way before obeying a rollback order", function () {
+    const { effects } = run([
+      scheduled(),
+      { type: "Prepared", ...id },
+      { type: "StageActivated", ...id, stage: 1 },
+      { type: "RollbackOrdered", ...id },
+      { type: "Upgraded", ...id },
+    ]);
+    expect(effects.slice(-1)).to.deep.equal([{ kind: "restore", upgradeId: 1, restoreState: false }]);
+  });
+
+  it("attests RolledBack after a rollback order when it had already fallen back on its own", function () {
+    const { effects } = run([
+      scheduled(),
+      { type: "Prepared", ...id },
+      { type: "StageActivated", ...id, stage: 1 },
+      { type: "UpgradeFailed", ...id, reason: "crash" },
+      { type: "RolledBackLocally", ...id },
+      { type: "RollbackOrdered", ...id },
+    ]);
+    expect(effects.slice(-1)).to.deep.equal([{ kind: "attest", upgradeId: 1, stage: 1, status: "RolledBack" }]);
+  });
+
+  it("asks nothing twice when facts repeat (a restart replays them)", function () {
+    const facts: MachineEvent[] = [
+      scheduled(),
+      { type: "Prepared", ...id },
+      { type: "StageActivated", ...id, stage: 1 },
+      { type: "Upgraded", ...id },
+    ];
+    const once = run(facts);
+    const twice = run(facts, once.state);
+    expect(twice.effects).to.deep.equal([]);
+    expect(twice.state).to.deep.equal(once.state);
+  });
+});

@@ -1,0 +1,145 @@
+import type { AttestStatus, Effect, Job, MachineEvent, Transition, WatcherState } from "./types";
+
+/**
+ * The watcher's state machine: reduce(state, event) -> { state, effects }. Pure and deterministic.
+ *
+ * Each fact updates one job; then `decide` looks at the job as it now stands and says what is due. Work that is
+ * under way (preparing, upgrading, rolling back, restoring, discarding) is a phase of its own, so nothing is
+ * asked twice; the runtime reports its outcome as another fact.
+ *
+ * Rules a validator operator can rely on:
+ * - the node is touched only when this validator's stage is active, the artifact's digest matched, and the
+ *   upgrade is not paused;
+ * - on its own initiative the watcher rolls back only a binary that never came up healthy;
+ * - a network-ordered rollback always restores the previous version (and the state snapshot when the manifest
+ *   marks the upgrade state-incompatible), then attests RolledBack;
+ * - a withdrawal before activation discards the staged artifact; after activation the node stays as it is.
+ */
+export function reduce(state: WatcherState, event: MachineEvent): Transition {
+  if (event.type === "Scheduled") {
+    const key = String(event.upgradeId);
+    if (event.stage === null || state.jobs[key]) return { state, effects: [] };
+    const job: Job = {
+      upgradeId: event.upgradeId,
+      stage: event.stage,
+      manifest: event.manifest,
+      stageActive: false,
+      paused: false,
+      ended: null,
+      local: "preparing",
+      attested: null,
+      health: null,
+    };
+    return { state: withJob(state, job), effects: [{ kind: "prepare", upgradeId: event.upgradeId }] };
+  }
+
+  const current = state.jobs[String(event.upgradeId)];
+  if (!current) return { state, effects: [] }; // not an upgrade this validator takes part in
+  const job = apply({ ...current }, event);
+  if (!job) return { state, effects: [] };
+  // A binary that never came up healthy goes back at once, paused or not: the node must run. Asked once, here.
+  const effects: Effect[] =
+    event.type === "UpgradeFailed" ? [{ kind: "rollbackLocally", upgradeId: job.upgradeId }] : [];
+  effects.push(...decide(job));
+  return { state: withJob(state, job), effects };
+}
+
+/** Folds one fact into a job; returns undefined when the fact changes nothing. */
+function apply(job: Job, event: Exclude<MachineEvent, { type: "Scheduled" }>): Job | undefined {
+  switch (event.type) {
+    case "StageActivated":
+      if (event.stage !== job.stage || job.stageActive) return undefined;
+      job.stageActive = true;
+      return job;
+    case "Paused":
+      job.paused = true;
+      return job;
+    case "Resumed":
+      job.paused = false;
+      return job;
+    case "Withdrawn":
+      job.ended = "withdrawn";
+      return job;
+    case "RollbackOrdered":
+      job.ended = "rolledBack";
+      return job;
+    case "Completed":
+      job.ended = "completed";
+      return job;
+    case "Prepared":
+      return job.local === "preparing" ? { ...job, local: "prepared" } : undefined;
+    case "PrepareFailed":
+      return job.local === "preparing" ? { ...job, local: "prepare-failed" } : undefined;
+    case "Upgraded":
+      return job.local === "upgrading" ? { ...job, local: "upgraded", health: "healthy" } : undefined;
+    case "UpgradeFailed":
+      return job.local === "upgrading" ? { ...job, local: "rolling-back-locally" } : undefined;
+    case "RolledBackLocally":
+      return job.local === "rolling-back-locally" ? { ...job, local: "failed-upgrade" } : undefined;
+    case "Restored":
+      return job.local === "restoring" ? { ...job, local: "restored" } : undefined;
+    case "Discarded":
+      return job.local === "discarding" ? { ...job, local: "discarded" } : undefined;
+    case "HealthObserved": {
+      if (job.local !== "upgraded") return undefined;
+      const health = event.healthy ? "healthy" : "unhealthy";
+      return health === job.health ? undefined : { ...job, health };
+    }
+  }
+}
+
+/** What is due for `job` as it stands. Mutates `job` to mark work as started and attestations as asked. */
+function decide(job: Job): Effect[] {
+  const effects: Effect[] = [];
+  const attest = (status: AttestStatus) => {
+    if (job.attested === status) return;
+    job.attested = status;
+    effects.push({ kind: "attest", upgradeId: job.upgradeId, stage: job.stage, status });
+  };
+  const restoreState = job.manifest.stateIncompatible;
+
+  if (job.ended === "rolledBack") {
+    if (job.local === "upgraded") {
+      job.local = "restoring";
+      effects.push({ kind: "restore", upgradeId: job.upgradeId, restoreState });
+    } else if ((job.local === "restored" || job.local === "failed-upgrade") && job.stageActive) {
+      attest("RolledBack");
+    } else if (job.local === "prepared" || job.local === "prepare-failed") {
+      job.local = "discarding";
+      effects.push({ kind: "discard", upgradeId: job.upgradeId });
+    }
+    return effects;
+  }
+
+  if (job.ended === "withdrawn") {
+    if (job.local === "prepared" || job.local === "prepare-failed") {
+      job.local = "discarding";
+      effects.push({ kind: "discard", upgradeId: job.upgradeId });
+    }
+    return effects;
+  }
+
+  if (job.ended === "completed") return effects;
+
+  switch (job.local) {
+    case "prepared":
+      if (!job.stageActive) attest("Ready");
+      else if (!job.paused) {
+        job.local = "upgrading";
+        effects.push({ kind: "upgrade", upgradeId: job.upgradeId });
+      }
+      break;
+    case "prepare-failed":
+    case "failed-upgrade":
+      if (job.stageActive) attest("FailedToUpgrade");
+      break;
+    case "upgraded":
+      attest(job.health === "unhealthy" ? "Unhealthy" : "Healthy");
+      break;
+  }
+  return effects;
+}
+
+function withJob(state: WatcherState, job: Job): WatcherState {
+  return { ...state, jobs: { ...state.jobs, [String(job.upgradeId)]: job } };
+}
