@@ -1,0 +1,58 @@
+import type { Log } from "viem";
+import type { Assignment, ChainReader, Hex } from "../../watcher/src/ports";
+
+interface FakeBlock {
+  hash: Hex;
+  logs: Log[];
+}
+
+/** An in-memory chain: blocks with hashes and logs, reorgs on demand, and a record of every call. */
+export class FakeChain implements ChainReader {
+  blocks: FakeBlock[] = [];
+  calls: string[] = [];
+  assignments = new Map<number, Assignment>();
+  private fork = 0;
+
+  constructor(blocks = 1) {
+    for (let i = 0; i < blocks; i++) this.mine();
+  }
+
+  /** Mines one block holding logs with the given `data` markers; returns its number. */
+  mine(...markers: string[]): bigint {
+    const number = BigInt(this.blocks.length);
+    const hash = (`0x${this.fork.toString(16).padStart(2, "0")}${number.toString(16).padStart(62, "0")}`) as Hex;
+    const logs = markers.map(
+      (data, logIndex) =>
+        ({ blockNumber: number, blockHash: hash, logIndex, data: data as Hex, topics: [], address: "0x", transactionHash: hash, transactionIndex: 0, removed: false }) as unknown as Log,
+    );
+    this.blocks.push({ hash, logs });
+    return number;
+  }
+
+  /** Drops the newest `depth` blocks; the next blocks mined get new hashes (a reorg). */
+  reorg(depth: number) {
+    this.blocks.splice(this.blocks.length - depth, depth);
+    this.fork += 1;
+  }
+
+  async chainId() {
+    return 31337;
+  }
+  async code() {
+    return "0x60" as Hex;
+  }
+  async head() {
+    this.calls.push("head");
+    return BigInt(this.blocks.length - 1);
+  }
+  async blockHash(n: bigint) {
+    return this.blocks[Number(n)]?.hash;
+  }
+  async coordinatorLogs(from: bigint, to: bigint) {
+    this.calls.push(`logs ${from}-${to}`);
+    return this.blocks.slice(Number(from), Number(to) + 1).flatMap((b) => b.logs);
+  }
+  async assignment(upgradeId: number): Promise<Assignment> {
+    return this.assignments.get(upgradeId) ?? { inRoster: false, stage: 0, lastUpgradeId: 0, lastStatus: null };
+  }
+}

@@ -1,0 +1,69 @@
+// The side effects the watcher needs, each behind a small interface. The state machine never sees these; the
+// runtime uses them, tests give it fakes, and watcher/src/adapters/ holds the real implementations.
+import type { Log } from "viem";
+import type { AttestStatus } from "../machine/types";
+
+export type Hex = `0x${string}`;
+
+/** Reads the chain. */
+export interface ChainReader {
+  chainId(): Promise<number>;
+  /** The code at `address` ("0x" when none). */
+  code(address: Hex): Promise<Hex>;
+  /** The latest block number. */
+  head(): Promise<bigint>;
+  /** The hash of block `number`, or undefined when the chain has no such block (yet). */
+  blockHash(number: bigint): Promise<Hex | undefined>;
+  /** The coordinator's logs in blocks [from, to], in chain order. */
+  coordinatorLogs(from: bigint, to: bigint): Promise<Log[]>;
+  /** This validator's place in an upgrade and its last attestation, as the coordinator reports them. */
+  assignment(upgradeId: number): Promise<Assignment>;
+}
+
+export interface Assignment {
+  inRoster: boolean;
+  stage: number;
+  lastUpgradeId: number;
+  lastStatus: AttestStatus | null;
+}
+
+export interface AttestationRequest {
+  upgradeId: number;
+  stage: number;
+  status: AttestStatus;
+  version: string;
+  height: bigint;
+  metricsDigest: Hex;
+}
+
+/** Writes attestations: a transaction from the attester key, or a signed statement handed to a relay. */
+export interface ChainWriter {
+  attest(request: AttestationRequest): Promise<{ via: "transaction" | "relay"; reference: string }>;
+}
+
+export interface NodeStatus {
+  version: string;
+  height: bigint;
+}
+
+/** Controls the validator node. Every method is safe to call again after a crash. */
+export interface NodeController {
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** The node's reported status, or undefined when it does not answer. */
+  status(): Promise<NodeStatus | undefined>;
+  /** Copies the node's state aside under `tag` (a no-op when a snapshot with that tag exists). */
+  snapshot(tag: string): Promise<void>;
+  /** Puts the state snapshot `tag` back. */
+  restore(tag: string): Promise<void>;
+}
+
+/** Fetches an artifact to a file, refusing anything larger than `maxBytes`; returns its sha256 (hex). */
+export interface Downloader {
+  fetch(uri: string, destination: string, maxBytes: number): Promise<{ sha256: string; bytes: number }>;
+}
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
