@@ -13,13 +13,15 @@ const manifest = (stateIncompatible = false): JobManifest => ({
 
 /** Runs facts through the machine; returns the final state and every effect asked, in order. */
 function run(events: MachineEvent[], state: WatcherState = emptyState()) {
-  const effects: Effect[] = [];
+  const numbered: Effect[] = [];
   for (const e of events) {
     const t = reduce(state, e);
     state = t.state;
-    effects.push(...t.effects);
+    numbered.push(...t.effects);
   }
-  return { state, effects, job: state.jobs["1"] };
+  // Most tests read the decisions; step numbers are checked on their own below.
+  const effects = numbered.map(({ step: _step, ...body }) => body);
+  return { state, effects, numbered, job: state.jobs["1"] };
 }
 
 const scheduled = (stage: number | null = 1, m = manifest()): MachineEvent => ({
@@ -177,6 +179,14 @@ describe("watcher state machine", function () {
       { type: "RollbackOrdered", ...id },
     ]);
     expect(effects.slice(-1)).to.deep.equal([{ kind: "attest", upgradeId: 1, stage: 1, status: "RolledBack" }]);
+  });
+
+  it("numbers each upgrade's effects in order, the same way on every replay", function () {
+    const facts: MachineEvent[] = [scheduled(), { type: "Prepared", ...id }, { type: "StageActivated", ...id, stage: 1 }];
+    const first = run(facts).numbered.map((e) => e.step);
+    const again = run(facts).numbered.map((e) => e.step);
+    expect(first).to.deep.equal([1, 2, 3]);
+    expect(again).to.deep.equal(first);
   });
 
   it("asks nothing twice when facts repeat (a restart replays them)", function () {

@@ -1,4 +1,4 @@
-import type { AttestStatus, Effect, Job, MachineEvent, Transition, WatcherState } from "./types";
+import type { AttestStatus, Effect, EffectBody, Job, MachineEvent, Transition, WatcherState } from "./types";
 
 /**
  * The watcher's state machine: reduce(state, event) -> { state, effects }. Pure and deterministic.
@@ -29,8 +29,9 @@ export function reduce(state: WatcherState, event: MachineEvent): Transition {
       local: "preparing",
       attested: null,
       health: null,
+      steps: 1,
     };
-    return { state: withJob(state, job), effects: [{ kind: "prepare", upgradeId: event.upgradeId }] };
+    return { state: withJob(state, job), effects: [{ kind: "prepare", upgradeId: event.upgradeId, step: 1 }] };
   }
 
   const current = state.jobs[String(event.upgradeId)];
@@ -38,9 +39,10 @@ export function reduce(state: WatcherState, event: MachineEvent): Transition {
   const job = apply({ ...current }, event);
   if (!job) return { state, effects: [] };
   // A binary that never came up healthy goes back at once, paused or not: the node must run. Asked once, here.
-  const effects: Effect[] =
+  const bodies: EffectBody[] =
     event.type === "UpgradeFailed" ? [{ kind: "rollbackLocally", upgradeId: job.upgradeId }] : [];
-  effects.push(...decide(job));
+  bodies.push(...decide(job));
+  const effects: Effect[] = bodies.map((body) => ({ ...body, step: ++job.steps }) as Effect);
   return { state: withJob(state, job), effects };
 }
 
@@ -89,8 +91,8 @@ function apply(job: Job, event: Exclude<MachineEvent, { type: "Scheduled" }>): J
 }
 
 /** What is due for `job` as it stands. Mutates `job` to mark work as started and attestations as asked. */
-function decide(job: Job): Effect[] {
-  const effects: Effect[] = [];
+function decide(job: Job): EffectBody[] {
+  const effects: EffectBody[] = [];
   const attest = (status: AttestStatus) => {
     if (job.attested === status) return;
     job.attested = status;

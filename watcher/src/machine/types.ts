@@ -45,6 +45,8 @@ export interface Job {
   attested: AttestStatus | null;
   /** Health last observed while upgraded (drives re-attestation when it changes). */
   health: "healthy" | "unhealthy" | null;
+  /** Effects asked so far for this upgrade: numbers them, so a replay of the same facts asks the same steps. */
+  steps: number;
 }
 
 export interface WatcherState {
@@ -71,8 +73,11 @@ export type MachineEvent =
   | { type: "Discarded"; upgradeId: number }
   | { type: "HealthObserved"; upgradeId: number; healthy: boolean };
 
-/** Decisions the runtime carries out, journaled before and after, each idempotent. */
-export type Effect =
+/** Decisions the runtime carries out, journaled before and after, each idempotent. `step` numbers an effect
+ * within its upgrade (1, 2, ...), which makes its journal key. */
+export type Effect = EffectBody & { step: number };
+
+export type EffectBody =
   | { kind: "prepare"; upgradeId: number }
   | { kind: "attest"; upgradeId: number; stage: number; status: AttestStatus }
   | { kind: "upgrade"; upgradeId: number }

@@ -1,0 +1,54 @@
+import { expect } from "chai";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SqliteJournal, stepKey } from "../../watcher/src/journal/sqlite";
+import { emptyState, Effect } from "../../watcher/src/machine/types";
+
+const file = () => join(mkdtempSync(join(tmpdir(), "lockstep-journal-")), "journal.sqlite");
+const hash = (n: number) => `0x${n.toString(16).padStart(64, "0")}` as const;
+
+describe("sqlite journal", function () {
+  it("keeps checkpoints and steps across a reopen (as after a crash)", function () {
+    const path = file();
+    const first = new SqliteJournal(path);
+    first.commit({ block: 5n, hash: hash(5), state: emptyState() });
+    const effect: Effect = { kind: "prepare", upgradeId: 1, step: 1 };
+    first.enqueue([effect]);
+    first.markStarted(stepKey(effect));
+    first.close();
+
+    const reopened = new SqliteJournal(path);
+    expect(reopened.latest()).to.deep.equal({ block: 5n, hash: hash(5), state: emptyState() });
+    expect(reopened.pending()).to.deep.equal([
+      { key: "1:1:prepare", effect, status: "started", attempts: 1, result: undefined, error: undefined },
+    ]);
+    reopened.close();
+  });
+
+  it("queues an effect once however often it is asked", function () {
+    const j = new SqliteJournal(file());
+    const effect: Effect = { kind: "attest", upgradeId: 2, stage: 0, status: "Ready", step: 2 };
+    j.enqueue([effect]);
+    j.markStarted(stepKey(effect));
+    j.markDone(stepKey(effect), "tx");
+    j.enqueue([effect]);
+    expect(j.all().map((s) => [s.key, s.status])).to.deep.equal([["2:2:attest:Ready", "done"]]);
+    expect(j.pending()).to.deep.equal([]);
+  });
+
+  it("rewinds checkpoints and keeps only the newest ones", function () {
+    const j = new SqliteJournal(file(), 3);
+    for (let b = 1; b <= 5; b++) j.commit({ block: BigInt(b), hash: hash(b), state: emptyState() });
+    expect(j.recent().map((c) => c.block)).to.deep.equal([5n, 4n, 3n]);
+    j.rewindTo(3n);
+    expect(j.latest()!.block).to.equal(3n);
+  });
+
+  it("refuses to serve another chain, coordinator or operator than the one it was made for", function () {
+    const j = new SqliteJournal(file());
+    j.bind({ chainId: "31337", coordinator: "0xabc" });
+    j.bind({ chainId: "31337", coordinator: "0xabc" });
+    expect(() => j.bind({ chainId: "1", coordinator: "0xabc" })).to.throw("the journal belongs to chainId 31337, not 1");
+  });
+});

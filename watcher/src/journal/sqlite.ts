@@ -1,0 +1,190 @@
+import Database from "better-sqlite3";
+import type { Checkpoint, CheckpointStore } from "../sync/follower";
+import type { Effect, WatcherState } from "../machine/types";
+import type { Hex } from "../ports";
+
+export type StepStatus = "queued" | "started" | "done" | "failed" | "cancelled";
+
+export interface Step {
+  key: string;
+  effect: Effect;
+  status: StepStatus;
+  attempts: number;
+  result?: string;
+  error?: string;
+}
+
+/** The idempotency key of an effect: the machine numbers its effects per upgrade, so a replay yields the same keys. */
+export function stepKey(effect: Effect): string {
+  const status = effect.kind === "attest" ? `:${effect.status}` : "";
+  return `${effect.upgradeId}:${effect.step}:${effect.kind}${status}`;
+}
+
+/**
+ * The watcher's durable journal, one SQLite file (WAL, synchronous=FULL): the follower's checkpoints (cursor and
+ * machine state per processed block) and every step the runtime takes, recorded before it starts and after it
+ * ends. A SIGKILL at any point leaves either the old or the new row, never half of one.
+ */
+export class SqliteJournal implements CheckpointStore<WatcherState> {
+  private readonly db: Database.Database;
+
+  constructor(path: string, private readonly keep = 256) {
+    this.db = new Database(path);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = FULL");
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS checkpoints (block INTEGER PRIMARY KEY, hash TEXT NOT NULL, state TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS steps (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL UNIQUE,
+        effect TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        updated_at INTEGER NOT NULL,
+        result TEXT,
+        error TEXT
+      );
+    `);
+  }
+
+  close() {
+    this.db.close();
+  }
+
+  // ---------------------------------------------------------------- identity
+
+  /** Binds the journal to one chain, coordinator and operator; refuses to reuse it for another. */
+  bind(identity: Record<string, string>) {
+    const get = this.db.prepare("SELECT value FROM meta WHERE key = ?");
+    const put = this.db.prepare("INSERT INTO meta (key, value) VALUES (?, ?)");
+    this.db.transaction(() => {
+      for (const [key, value] of Object.entries(identity)) {
+        const row = get.get(key) as { value: string } | undefined;
+        if (!row) put.run(key, value);
+        else if (row.value !== value) {
+          throw new Error(`the journal belongs to ${key} ${row.value}, not ${value}: use another data directory`);
+        }
+      }
+    })();
+  }
+
+  // ---------------------------------------------------------------- checkpoints
+
+  latest(): Checkpoint<WatcherState> | undefined {
+    const row = this.db.prepare("SELECT block, hash, state FROM checkpoints ORDER BY block DESC LIMIT 1").get();
+    return row ? toCheckpoint(row as CheckpointRow) : undefined;
+  }
+
+  recent(): Checkpoint<WatcherState>[] {
+    const rows = this.db.prepare("SELECT block, hash, state FROM checkpoints ORDER BY block DESC").all();
+    return (rows as CheckpointRow[]).map(toCheckpoint);
+  }
+
+  commit(checkpoint: Checkpoint<WatcherState>) {
+    this.db.transaction(() => {
+      this.db
+        .prepare("INSERT OR REPLACE INTO checkpoints (block, hash, state) VALUES (?, ?, ?)")
+        .run(Number(checkpoint.block), checkpoint.hash, JSON.stringify(checkpoint.state));
+      this.db
+        .prepare("DELETE FROM checkpoints WHERE block NOT IN (SELECT block FROM checkpoints ORDER BY block DESC LIMIT ?)")
+        .run(this.keep);
+    })();
+  }
+
+  rewindTo(block: bigint) {
+    this.db.prepare("DELETE FROM checkpoints WHERE block > ?").run(Number(block));
+  }
+
+  /** Replaces the state of the latest checkpoint (outcomes of local work happen between blocks). */
+  updateLatestState(state: WatcherState) {
+    const latest = this.latest();
+    if (!latest) throw new Error("no checkpoint to update");
+    this.db.prepare("UPDATE checkpoints SET state = ? WHERE block = ?").run(JSON.stringify(state), Number(latest.block));
+  }
+
+  // ---------------------------------------------------------------- steps
+
+  /** Queues effects not journaled yet (by key); known keys are left as they are. */
+  enqueue(effects: Effect[]) {
+    const insert = this.db.prepare(
+      "INSERT OR IGNORE INTO steps (key, effect, status, updated_at) VALUES (?, ?, 'queued', ?)",
+    );
+    this.db.transaction(() => {
+      for (const effect of effects) insert.run(stepKey(effect), JSON.stringify(effect), Date.now());
+    })();
+  }
+
+  /** Steps still to run (queued, or started when a crash interrupted them), oldest first. */
+  pending(): Step[] {
+    const rows = this.db
+      .prepare("SELECT key, effect, status, attempts, result, error FROM steps WHERE status IN ('queued', 'started') ORDER BY seq")
+      .all();
+    return (rows as StepRow[]).map(toStep);
+  }
+
+  all(): Step[] {
+    return (this.db.prepare("SELECT key, effect, status, attempts, result, error FROM steps ORDER BY seq").all() as StepRow[]).map(toStep);
+  }
+
+  markStarted(key: string) {
+    this.db
+      .prepare("UPDATE steps SET status = 'started', attempts = attempts + 1, updated_at = ? WHERE key = ?")
+      .run(Date.now(), key);
+  }
+
+  markDone(key: string, result: string) {
+    this.db.prepare("UPDATE steps SET status = 'done', result = ?, updated_at = ? WHERE key = ?").run(result, Date.now(), key);
+  }
+
+  markFailed(key: string, error: string) {
+    this.db.prepare("UPDATE steps SET status = 'failed', error = ?, updated_at = ? WHERE key = ?").run(error, Date.now(), key);
+  }
+
+  /** Marks a step done and folds its outcome into the latest state in one transaction. */
+  finish(key: string, result: string, state: WatcherState, effects: Effect[]) {
+    this.db.transaction(() => {
+      this.markDone(key, result);
+      this.updateLatestState(state);
+      this.enqueue(effects);
+    })();
+  }
+
+  /** Cancels queued (never started) steps that a rewind made void. */
+  cancelQueued(keys: string[]) {
+    const cancel = this.db.prepare("UPDATE steps SET status = 'cancelled', updated_at = ? WHERE key = ? AND status = 'queued'");
+    this.db.transaction(() => {
+      for (const key of keys) cancel.run(Date.now(), key);
+    })();
+  }
+}
+
+interface CheckpointRow {
+  block: number;
+  hash: string;
+  state: string;
+}
+
+interface StepRow {
+  key: string;
+  effect: string;
+  status: StepStatus;
+  attempts: number;
+  result: string | null;
+  error: string | null;
+}
+
+function toCheckpoint(row: CheckpointRow): Checkpoint<WatcherState> {
+  return { block: BigInt(row.block), hash: row.hash as Hex, state: JSON.parse(row.state) as WatcherState };
+}
+
+function toStep(row: StepRow): Step {
+  return {
+    key: row.key,
+    effect: JSON.parse(row.effect) as Effect,
+    status: row.status,
+    attempts: row.attempts,
+    result: row.result ?? undefined,
+    error: row.error ?? undefined,
+  };
+}
