@@ -1,0 +1,173 @@
+// Every setting of the watcher, and every path it writes, validated and built here and nowhere else.
+import { readFileSync } from "node:fs";
+import { isAbsolute, join, resolve, dirname } from "node:path";
+import { z } from "zod";
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "a 0x-prefixed 20-byte hex address");
+const positiveInt = z.number().int().positive();
+
+const attesterKey = z.union([
+  z.object({
+    keystore: z.string().min(1).describe("path to an encrypted JSON keystore (Web3 Secret Storage)"),
+    passwordFile: z.string().min(1).describe("path to a file holding the keystore's password"),
+  }).strict(),
+  z.object({
+    env: z.string().min(1).describe("name of an environment variable holding the 0x-prefixed private key (development only)"),
+  }).strict(),
+]);
+
+const statusProbe = {
+  statusUrl: z.string().url().describe("the node's status endpoint: JSON {version, height}"),
+  stateDir: z.string().min(1).describe("the node's state directory, snapshotted before a swap"),
+};
+
+const node = z.discriminatedUnion("adapter", [
+  z.object({
+    adapter: z.literal("command"),
+    ...statusProbe,
+    commands: z.object({
+      stop: z.string().min(1),
+      start: z.string().min(1),
+      snapshot: z.string().min(1).optional(),
+      restore: z.string().min(1).optional(),
+    }).strict().describe("shell commands (systemd, docker, anything); $LOCKSTEP_BINARY, $LOCKSTEP_VERSION, $LOCKSTEP_SNAPSHOT are set"),
+  }).strict(),
+  z.object({
+    adapter: z.literal("process"),
+    ...statusProbe,
+    binaryName: z.string().regex(/^[A-Za-z0-9._-]+$/, "a plain file name").default("node"),
+    args: z.array(z.string()).default([]),
+    env: z.record(z.string(), z.string()).default({}),
+  }).strict(),
+]);
+
+export const configSchema = z.object({
+  chain: z.object({
+    rpcUrl: z.string().url(),
+    chainId: positiveInt,
+    coordinator: address,
+    startBlock: positiveInt.describe("the block the coordinator was deployed in"),
+    confirmations: z.number().int().min(0).default(2),
+    pollIntervalMs: positiveInt.default(2000),
+    pageSize: positiveInt.default(2000),
+  }).strict(),
+  validator: z.object({
+    operator: address,
+    attesterKey,
+  }).strict(),
+  relay: z
+    .union([
+      z.object({ url: z.string().url() }).strict(),
+      z.object({ file: z.string().min(1) }).strict(),
+    ])
+    .optional()
+    .describe("where signed attestations go when the transaction path fails"),
+  platform: z.string().min(1).default("linux-amd64"),
+  dataDir: z.string().min(1),
+  node,
+  health: z.object({
+    deadlineMs: positiveInt.default(120_000),
+    probeIntervalMs: positiveInt.default(1_000),
+    minHeightGain: positiveInt.default(2),
+    observeIntervalMs: positiveInt.default(5_000),
+  }).strict().default({ deadlineMs: 120_000, probeIntervalMs: 1_000, minHeightGain: 2, observeIntervalMs: 5_000 }),
+  artifacts: z.object({
+    maxBytes: positiveInt.default(512 * 1024 * 1024),
+    allowInsecureHttp: z.boolean().default(false).describe("allow http:// artifact URIs (local testing only)"),
+    manifestFile: z.string().min(1).optional().describe("the canonical manifest file, checked against the on-chain hash"),
+  }).strict().default({ maxBytes: 512 * 1024 * 1024, allowInsecureHttp: false }),
+  metrics: z.object({
+    host: z.string().default("127.0.0.1"),
+    port: z.number().int().min(0).max(65535).default(9464),
+  }).strict().default({ host: "127.0.0.1", port: 9464 }),
+  log: z.object({
+    level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
+  }).strict().default({ level: "info" }),
+}).strict();
+
+export type WatcherConfig = z.infer<typeof configSchema>;
+export type NodeConfig = WatcherConfig["node"];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.length === 1 ? problems[0] : `${problems.length} problems:\n  ${problems.join("\n  ")}`);
+  }
+}
+
+/** Parses a config object; reports every problem at once, each naming its field and what is expected. */
+export function parseConfig(raw: unknown, baseDir = process.cwd()): WatcherConfig {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const field = issue.path.length ? issue.path.join(".") : "(config)";
+        return `config ${field}: ${issue.message}`;
+      }),
+    );
+  }
+  const config = result.data;
+  // Relative paths are relative to the config file.
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  config.dataDir = abs(config.dataDir);
+  config.node.stateDir = abs(config.node.stateDir);
+  if ("keystore" in config.validator.attesterKey) {
+    config.validator.attesterKey.keystore = abs(config.validator.attesterKey.keystore);
+    config.validator.attesterKey.passwordFile = abs(config.validator.attesterKey.passwordFile);
+  }
+  if (config.relay && "file" in config.relay) config.relay.file = abs(config.relay.file);
+  if (config.artifacts.manifestFile) config.artifacts.manifestFile = abs(config.artifacts.manifestFile);
+  return config;
+}
+
+/** Reads and parses a JSON config file. */
+export function loadConfig(path: string): WatcherConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new ConfigError([`config file ${path} cannot be read`]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError([`config file ${path} is not valid JSON: ${(e as Error).message}`]);
+  }
+  return parseConfig(raw, dirname(resolve(path)));
+}
+
+/**
+ * Where the watcher keeps things on disk, all under the data directory:
+ *   journal.sqlite                 the durable journal
+ *   versions/<version>/bin/<name>  each version's binary, staged only after its digest matched
+ *   current -> versions/<version>  the active version (switched atomically by renaming a new symlink over it)
+ *   downloads/                     partial downloads (never executed)
+ *   snapshots/<tag>/               copies of the node's state directory
+ *   node.pid                       the process adapter's node process
+ */
+export function paths(config: Pick<WatcherConfig, "dataDir">, binaryName = "node") {
+  const root = config.dataDir;
+  const version = (v: string) => {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/.test(v)) throw new Error(`version "${v}" cannot name a directory`);
+    return join(root, "versions", v);
+  };
+  return {
+    root,
+    journal: join(root, "journal.sqlite"),
+    versions: join(root, "versions"),
+    version,
+    binary: (v: string) => join(version(v), "bin", binaryName),
+    current: join(root, "current"),
+    currentBinary: join(root, "current", "bin", binaryName),
+    downloads: join(root, "downloads"),
+    download: (upgradeId: number) => join(root, "downloads", `upgrade-${upgradeId}.part`),
+    snapshots: join(root, "snapshots"),
+    snapshot: (tag: string) => {
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(tag)) throw new Error(`snapshot tag "${tag}" cannot name a directory`);
+      return join(root, "snapshots", tag);
+    },
+    pidFile: join(root, "node.pid"),
+  };
+}
+
+export type Paths = ReturnType<typeof paths>;
