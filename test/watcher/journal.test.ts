@@ -21,7 +21,7 @@ describe("sqlite journal", function () {
     const reopened = new SqliteJournal(path);
     expect(reopened.latest()).to.deep.equal({ block: 5n, hash: hash(5), state: emptyState() });
     expect(reopened.pending()).to.deep.equal([
-      { key: "1:1:prepare", effect, status: "started", attempts: 1, result: undefined, error: undefined },
+      { key: "e0:1:1:prepare", effect, status: "started", attempts: 1, result: undefined, error: undefined },
     ]);
     reopened.close();
   });
@@ -33,16 +33,21 @@ describe("sqlite journal", function () {
     j.markStarted(stepKey(effect));
     j.markDone(stepKey(effect), "tx");
     j.enqueue([effect]);
-    expect(j.all().map((s) => [s.key, s.status])).to.deep.equal([["2:2:attest:Ready", "done"]]);
+    expect(j.all().map((s) => [s.key, s.status])).to.deep.equal([["e0:2:2:attest:Ready", "done"]]);
     expect(j.pending()).to.deep.equal([]);
   });
 
-  it("rewinds checkpoints and keeps only the newest ones", function () {
+  it("rewinds checkpoints, keeps only the newest ones, and re-keys effects derived after a rewind", function () {
     const j = new SqliteJournal(file(), 3);
     for (let b = 1; b <= 5; b++) j.commit({ block: BigInt(b), hash: hash(b), state: emptyState() });
     expect(j.recent().map((c) => c.block)).to.deep.equal([5n, 4n, 3n]);
+    const effect: Effect = { kind: "upgrade", upgradeId: 1, step: 3 };
+    j.enqueue([effect]);
     j.rewindTo(3n);
     expect(j.latest()!.block).to.equal(3n);
+    expect(j.all().map((s) => [s.key, s.status])).to.deep.equal([["e0:1:3:upgrade", "cancelled"]]);
+    j.enqueue([effect]);
+    expect(j.pending().map((s) => s.key)).to.deep.equal(["e1:1:3:upgrade"]);
   });
 
   it("refuses to serve another chain, coordinator or operator than the one it was made for", function () {

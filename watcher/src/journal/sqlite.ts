@@ -14,10 +14,14 @@ export interface Step {
   error?: string;
 }
 
-/** The idempotency key of an effect: the machine numbers its effects per upgrade, so a replay yields the same keys. */
-export function stepKey(effect: Effect): string {
+/**
+ * The key of an effect in the journal: the machine numbers its effects per upgrade, and `epoch` counts reorg
+ * rewinds, so asking the same effect again (a crash before it was recorded done) finds the same row, while
+ * effects re-derived after a rewind get rows of their own and run again (every executor is idempotent).
+ */
+export function stepKey(effect: Effect, epoch = 0): string {
   const status = effect.kind === "attest" ? `:${effect.status}` : "";
-  return `${effect.upgradeId}:${effect.step}:${effect.kind}${status}`;
+  return `e${epoch}:${effect.upgradeId}:${effect.step}:${effect.kind}${status}`;
 }
 
 /**
@@ -92,8 +96,29 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
     })();
   }
 
+  /** Drops checkpoints above `block`, cancels steps queued from what they held, and starts a new epoch. */
   rewindTo(block: bigint) {
-    this.db.prepare("DELETE FROM checkpoints WHERE block > ?").run(Number(block));
+    this.db.transaction(() => {
+      this.db.prepare("DELETE FROM checkpoints WHERE block > ?").run(Number(block));
+      this.db.prepare("UPDATE steps SET status = 'cancelled', updated_at = ? WHERE status = 'queued'").run(Date.now());
+      this.db
+        .prepare("INSERT INTO meta (key, value) VALUES ('epoch', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+        .run();
+    })();
+  }
+
+  /** How many reorg rewinds this journal has seen. */
+  epoch(): number {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'epoch'").get() as { value: string } | undefined;
+    return row ? Number(row.value) : 0;
+  }
+
+  /** Commits a processed page: its checkpoint and the effects its events asked for, in one transaction. */
+  commitPage(checkpoint: Checkpoint<WatcherState>, effects: Effect[]) {
+    this.db.transaction(() => {
+      this.commit(checkpoint);
+      this.enqueue(effects);
+    })();
   }
 
   /** Replaces the state of the latest checkpoint (outcomes of local work happen between blocks). */
@@ -111,7 +136,8 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
       "INSERT OR IGNORE INTO steps (key, effect, status, updated_at) VALUES (?, ?, 'queued', ?)",
     );
     this.db.transaction(() => {
-      for (const effect of effects) insert.run(stepKey(effect), JSON.stringify(effect), Date.now());
+      const epoch = this.epoch();
+      for (const effect of effects) insert.run(stepKey(effect, epoch), JSON.stringify(effect), Date.now());
     })();
   }
 
@@ -141,10 +167,18 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
     this.db.prepare("UPDATE steps SET status = 'failed', error = ?, updated_at = ? WHERE key = ?").run(error, Date.now(), key);
   }
 
-  /** Marks a step done and folds its outcome into the latest state in one transaction. */
+  /** Marks a step done and folds its outcome (state and further effects) into the journal in one transaction. */
   finish(key: string, result: string, state: WatcherState, effects: Effect[]) {
     this.db.transaction(() => {
       this.markDone(key, result);
+      this.updateLatestState(state);
+      this.enqueue(effects);
+    })();
+  }
+
+  /** Folds a local fact's result (state and effects) into the journal in one transaction. */
+  applyLocal(state: WatcherState, effects: Effect[]) {
+    this.db.transaction(() => {
       this.updateLatestState(state);
       this.enqueue(effects);
     })();

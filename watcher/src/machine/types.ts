@@ -9,8 +9,8 @@ export interface JobManifest {
   name: string;
   version: string;
   previousVersion: string;
-  /** The artifact for this watcher's platform. */
-  artifact: { platform: string; uri: string; sha256: string };
+  /** The artifact for this watcher's platform (null when the manifest has none: preparation fails). */
+  artifact: { platform: string; uri: string; sha256: string } | null;
   manifestHash: string;
   stateIncompatible: boolean;
 }

@@ -67,3 +67,14 @@ export interface Clock {
   now(): number;
   sleep(ms: number): Promise<void>;
 }
+
+/** The versions of the node binary on disk and which one is active. */
+export interface Binaries {
+  isStaged(version: string): Promise<boolean>;
+  /** Moves a downloaded file into place as `version` once its sha256 matches; refuses otherwise. */
+  stage(version: string, downloadedFile: string, expectedSha256: string): Promise<void>;
+  /** Points the active binary at `version` (atomically). */
+  activate(version: string): Promise<void>;
+  active(): Promise<string | undefined>;
+  discard(version: string): Promise<void>;
+}

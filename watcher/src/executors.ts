@@ -1,0 +1,177 @@
+import { readFile, rm } from "node:fs/promises";
+import { keccak256, toHex } from "viem";
+import type { WatcherConfig, Paths } from "./config";
+import type { AttestStatus, Effect, Job, MachineEvent } from "./machine/types";
+import type { Binaries, ChainReader, ChainWriter, Clock, Downloader, Hex, NodeController } from "./ports";
+import { WatcherError, fatal } from "./errors";
+import type { Logger } from "./log";
+
+export interface ExecutorDeps {
+  config: WatcherConfig;
+  paths: Paths;
+  chain: ChainReader;
+  writer: ChainWriter;
+  node: NodeController;
+  downloader: Downloader;
+  binaries: Binaries;
+  clock: Clock;
+  log: Logger;
+}
+
+/**
+ * Carries out one effect and reports its outcome as a fact for the machine (or nothing, for attestations).
+ * Every executor first checks whether its work is already done, so running it again after a crash at any point
+ * ends in the same place and never repeats what must not be repeated (a second swap, a second attestation).
+ * Retryable failures are thrown for the runtime to retry; a failure that retrying cannot fix becomes a fact.
+ */
+export async function execute(effect: Effect, job: Job, deps: ExecutorDeps): Promise<MachineEvent | undefined> {
+  const upgradeId = effect.upgradeId;
+  switch (effect.kind) {
+    case "prepare":
+      return prepare(job, deps);
+    case "attest":
+      await attest(job, effect.status, deps);
+      return undefined;
+    case "upgrade":
+      return upgrade(job, deps);
+    case "rollbackLocally":
+      await fallBack(job, job.manifest.stateIncompatible, deps);
+      return { type: "RolledBackLocally", upgradeId };
+    case "restore":
+      await fallBack(job, effect.restoreState, deps);
+      return { type: "Restored", upgradeId };
+    case "discard":
+      if ((await deps.binaries.active()) !== job.manifest.version) await deps.binaries.discard(job.manifest.version);
+      await rm(deps.paths.download(upgradeId), { force: true });
+      return { type: "Discarded", upgradeId };
+  }
+}
+
+async function prepare(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
+  const { upgradeId, manifest } = job;
+  const failed = (reason: string): MachineEvent => {
+    deps.log.error({ upgrade: upgradeId, reason }, "preparation failed: the node will not be touched");
+    return { type: "PrepareFailed", upgradeId, reason };
+  };
+  if (deps.config.artifacts.manifestFile) {
+    const bytes = await readFile(deps.config.artifacts.manifestFile);
+    const hash = keccak256(bytes);
+    if (hash.toLowerCase() !== manifest.manifestHash.toLowerCase()) {
+      return failed(`manifest file hash ${hash} differs from the voted ${manifest.manifestHash}`);
+    }
+  }
+  if (await deps.binaries.isStaged(manifest.version)) return { type: "Prepared", upgradeId };
+  if (!manifest.artifact) return failed(`the manifest has no artifact for platform ${deps.config.platform}`);
+  const uri = manifest.artifact.uri;
+  const scheme = uri.split(":")[0];
+  if (scheme !== "https" && !(scheme === "http" && deps.config.artifacts.allowInsecureHttp)) {
+    return failed(`artifact URI ${uri} is not https (set artifacts.allowInsecureHttp only for local testing)`);
+  }
+  const expected = manifest.artifact.sha256.replace(/^0x/, "").toLowerCase();
+  const file = deps.paths.download(upgradeId);
+  try {
+    const { sha256 } = await deps.downloader.fetch(uri, file, deps.config.artifacts.maxBytes);
+    if (sha256 !== expected) return failed(`artifact digest ${sha256} differs from the voted ${expected}`);
+    await deps.binaries.stage(manifest.version, file, expected);
+  } catch (e) {
+    if (e instanceof WatcherError && !e.retryable) return failed(e.message);
+    throw e;
+  }
+  deps.log.info({ upgrade: upgradeId, version: manifest.version }, "artifact verified and staged");
+  return { type: "Prepared", upgradeId };
+}
+
+/** The version an attestation reports: the new one when it claims to run it, the previous one otherwise. */
+export function reportedVersion(job: Job, status: AttestStatus): string {
+  return status === "Ready" || status === "Healthy" || status === "Unhealthy" ? job.manifest.version : job.manifest.previousVersion;
+}
+
+async function attest(job: Job, status: AttestStatus, deps: ExecutorDeps) {
+  const { upgradeId, stage } = job;
+  const onChain = await deps.chain.assignment(upgradeId);
+  if (onChain.lastUpgradeId === upgradeId && onChain.lastStatus === status) {
+    deps.log.info({ upgrade: upgradeId, status }, "attestation already on chain");
+    return;
+  }
+  const node = await deps.node.status().catch(() => undefined);
+  const metrics = { version: node?.version ?? null, height: node ? node.height.toString() : null, at: deps.clock.now() };
+  const result = await deps.writer.attest({
+    upgradeId,
+    stage,
+    status,
+    version: reportedVersion(job, status),
+    height: node?.height ?? 0n,
+    metricsDigest: keccak256(toHex(JSON.stringify(metrics))) as Hex,
+  });
+  deps.log.info({ upgrade: upgradeId, stage, status, via: result.via, reference: result.reference }, "attested");
+}
+
+/** Stop, snapshot, swap, start, then wait for the new version to report itself and produce blocks. */
+async function upgrade(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
+  const { upgradeId, manifest } = job;
+  const log = deps.log.child({ upgrade: upgradeId, version: manifest.version });
+  if ((await deps.binaries.active()) !== manifest.version) {
+    // Stopped first, so the snapshot is a consistent copy of the state the old version left.
+    log.info("stopping the node to snapshot its state and swap its binary");
+    await deps.node.stop();
+    await deps.node.snapshot(snapshotTag(upgradeId));
+    await deps.binaries.activate(manifest.version);
+  }
+  await deps.node.start();
+  const outcome = await waitHealthy(manifest.version, deps);
+  if (outcome.healthy) {
+    log.info({ height: outcome.height?.toString() }, "upgraded and healthy");
+    return { type: "Upgraded", upgradeId };
+  }
+  log.error({ reason: outcome.reason }, "the new binary never came up healthy");
+  return { type: "UpgradeFailed", upgradeId, reason: outcome.reason };
+}
+
+/** Back to the previous version (and the pre-upgrade state when asked), then wait for it to run. */
+async function fallBack(job: Job, restoreState: boolean, deps: ExecutorDeps) {
+  const { upgradeId, manifest } = job;
+  const log = deps.log.child({ upgrade: upgradeId, version: manifest.previousVersion });
+  if (!(await deps.binaries.isStaged(manifest.previousVersion))) {
+    throw fatal("previous-missing", `the previous version ${manifest.previousVersion} is not on disk: cannot roll back`);
+  }
+  const active = await deps.binaries.active();
+  if (active !== manifest.previousVersion || restoreState) {
+    await deps.node.stop();
+    if (restoreState) await deps.node.restore(snapshotTag(upgradeId));
+    await deps.binaries.activate(manifest.previousVersion);
+  }
+  await deps.node.start();
+  const outcome = await waitHealthy(manifest.previousVersion, deps);
+  if (outcome.healthy) log.info("back on the previous version and healthy");
+  else log.error({ reason: outcome.reason }, "back on the previous version, but it is not healthy");
+}
+
+export function snapshotTag(upgradeId: number) {
+  return `before-upgrade-${upgradeId}`;
+}
+
+/** Healthy = the node reports `version` and its height grows by the configured gain before the deadline. */
+export async function waitHealthy(
+  version: string,
+  deps: Pick<ExecutorDeps, "node" | "clock" | "config">,
+): Promise<{ healthy: boolean; reason: string; height?: bigint }> {
+  const { deadlineMs, probeIntervalMs, minHeightGain } = deps.config.health;
+  const until = deps.clock.now() + deadlineMs;
+  let first: bigint | undefined;
+  let last = "the node never answered";
+  while (deps.clock.now() <= until) {
+    const status = await deps.node.status().catch(() => undefined);
+    if (status) {
+      if (status.version !== version) {
+        last = `the node reports version ${status.version}, not ${version}`;
+        first = undefined;
+      } else {
+        first ??= status.height;
+        if (status.height - first >= BigInt(minHeightGain)) return { healthy: true, reason: "", height: status.height };
+        last = `height stuck at ${status.height}`;
+      }
+    }
+    await deps.clock.sleep(probeIntervalMs);
+  }
+  return { healthy: false, reason: last };
+}

@@ -1,0 +1,65 @@
+import { createServer, type Server } from "node:http";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** The watcher's Prometheus metrics, named lockstep_<thing>_<unit>. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly cursorBlock = new Gauge({ name: "lockstep_cursor_block", help: "Last block the watcher processed", registers: [this.registry] });
+  readonly headBlock = new Gauge({ name: "lockstep_head_block", help: "Latest block the RPC node reported", registers: [this.registry] });
+  readonly version = new Gauge({
+    name: "lockstep_node_version_info",
+    help: "Version the node runs (1 for the current one)",
+    labelNames: ["version"],
+    registers: [this.registry],
+  });
+  readonly upgradePhase = new Gauge({
+    name: "lockstep_upgrade_phase_info",
+    help: "Local phase of this validator in each upgrade (1 for the current phase)",
+    labelNames: ["upgrade", "phase", "stage_active", "paused", "ended"],
+    registers: [this.registry],
+  });
+  readonly lastAttestation = new Gauge({
+    name: "lockstep_last_attestation_timestamp_seconds",
+    help: "When the watcher last attested, by status",
+    labelNames: ["status"],
+    registers: [this.registry],
+  });
+  readonly stepDuration = new Histogram({
+    name: "lockstep_step_duration_seconds",
+    help: "Time each journaled step took",
+    labelNames: ["kind", "outcome"],
+    buckets: [0.05, 0.25, 1, 5, 15, 60, 300],
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({ name: "lockstep_errors_total", help: "Errors by kind", labelNames: ["kind"], registers: [this.registry] });
+
+  private lastPollOk = 0;
+
+  constructor(defaults = true) {
+    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: "lockstep_process_" });
+  }
+
+  pollSucceeded(now: number) {
+    this.lastPollOk = now;
+  }
+
+  /** Serves /metrics and /healthz (200 while the last successful poll is recent, 503 otherwise). */
+  serve(host: string, port: number, staleAfterMs: number, now: () => number = Date.now): Promise<Server> {
+    const server = createServer(async (req, res) => {
+      if (req.url === "/metrics") {
+        res.writeHead(200, { "content-type": this.registry.contentType });
+        res.end(await this.registry.metrics());
+      } else if (req.url === "/healthz") {
+        const fresh = now() - this.lastPollOk <= staleAfterMs;
+        res.writeHead(fresh ? 200 : 503, { "content-type": "application/json" });
+        res.end(JSON.stringify({ ok: fresh, lastPollOk: this.lastPollOk ? new Date(this.lastPollOk).toISOString() : null }));
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => resolve(server));
+    });
+  }
+}

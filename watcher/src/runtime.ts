@@ -1,0 +1,266 @@
+import type { Log } from "viem";
+import { decodeCoordinatorLog, type CoordinatorEvent } from "../../lib/events";
+import type { WatcherConfig } from "./config";
+import { WatcherError } from "./errors";
+import { execute, type ExecutorDeps } from "./executors";
+import type { Logger } from "./log";
+import { reduce } from "./machine/reduce";
+import { emptyState, type Effect, type JobManifest, type MachineEvent, type WatcherState } from "./machine/types";
+import type { Metrics } from "./metrics";
+import type { SqliteJournal, Step } from "./journal/sqlite";
+import { Follower, type CheckpointStore } from "./sync/follower";
+
+export interface RuntimeDeps extends ExecutorDeps {
+  journal: SqliteJournal;
+  metrics: Metrics;
+}
+
+/**
+ * The watcher's loop: follow confirmed coordinator events into the state machine, journal the effects it asks
+ * for together with the processed block, carry them out one at a time (each journaled as started, then done
+ * together with its outcome), and watch the node's health while an upgrade is being observed.
+ */
+export class Runtime {
+  private readonly follower: Follower<WatcherState>;
+  private pageEffects: Effect[] = [];
+  private readonly lastHeights = new Map<number, bigint>();
+  private stopped = false;
+  private failures = 0;
+
+  constructor(private readonly deps: RuntimeDeps) {
+    const { journal, config } = deps;
+    const store: CheckpointStore<WatcherState> = {
+      latest: () => journal.latest(),
+      recent: () => journal.recent(),
+      commit: (checkpoint) => journal.commitPage(checkpoint, this.pageEffects.splice(0)),
+      rewindTo: (block) => {
+        deps.log.warn({ block: block.toString() }, "chain reorganised: rewinding to the last block still on it");
+        deps.metrics.errors.inc({ kind: "reorg" });
+        journal.rewindTo(block);
+      },
+    };
+    this.follower = new Follower(
+      deps.chain,
+      store,
+      { confirmations: config.chain.confirmations, pageSize: config.chain.pageSize, startBlock: BigInt(config.chain.startBlock) },
+      emptyState,
+      (state, logs) => this.fold(state, logs),
+    );
+  }
+
+  state(): WatcherState {
+    return this.follower.state();
+  }
+
+  /** Checks the chain is the one configured and the coordinator is deployed; refuses to start otherwise. */
+  async checkChain() {
+    const { config, chain } = this.deps;
+    const chainId = await chain.chainId();
+    if (chainId !== config.chain.chainId) {
+      throw new WatcherError(`the RPC node serves chain ${chainId}, not the configured ${config.chain.chainId}`, {
+        retryable: false,
+        code: "wrong-chain",
+      });
+    }
+    const code = await chain.code(config.chain.coordinator as `0x${string}`);
+    if (code === "0x") {
+      throw new WatcherError(`no contract at coordinator address ${config.chain.coordinator} on chain ${chainId}`, {
+        retryable: false,
+        code: "no-coordinator",
+      });
+    }
+    this.deps.journal.bind({
+      chainId: String(chainId),
+      coordinator: config.chain.coordinator.toLowerCase(),
+      operator: config.validator.operator.toLowerCase(),
+    });
+  }
+
+  /** One round: follow, act, observe. Retryable failures (RPC outages) are logged and retried next round. */
+  async tick(): Promise<void> {
+    try {
+      const { processedTo } = await this.follower.poll();
+      this.deps.metrics.cursorBlock.set(Number(processedTo));
+      this.deps.metrics.pollSucceeded(this.deps.clock.now());
+      await this.runSteps();
+      await this.observe();
+      this.failures = 0;
+    } catch (e) {
+      if (e instanceof WatcherError && !e.retryable) throw e;
+      this.failures += 1;
+      this.deps.metrics.errors.inc({ kind: e instanceof WatcherError ? e.code : "rpc" });
+      this.deps.log.warn({ err: message(e), failures: this.failures }, "round failed; retrying");
+    }
+    this.publishPhases();
+  }
+
+  /** Runs until stop(); waits the poll interval between rounds, longer after failures (capped backoff). */
+  async run(): Promise<void> {
+    await this.checkChain();
+    while (!this.stopped) {
+      await this.tick();
+      const backoff = Math.min(this.deps.config.chain.pollIntervalMs * 2 ** Math.min(this.failures, 5), 60_000);
+      await this.deps.clock.sleep(this.failures ? backoff : this.deps.config.chain.pollIntervalMs);
+    }
+  }
+
+  stop() {
+    this.stopped = true;
+  }
+
+  /** The effects the machine would ask for the current chain state, without doing any of them (--dry-run). */
+  async plan(): Promise<Effect[]> {
+    await this.follower.poll();
+    return this.deps.journal.pending().map((s) => s.effect);
+  }
+
+  // ---------------------------------------------------------------- chain events into facts
+
+  private async fold(state: WatcherState, logs: Log[]): Promise<WatcherState> {
+    this.pageEffects = [];
+    for (const log of logs) {
+      const event = decodeCoordinatorLog(log);
+      if (!event) continue;
+      const fact = await this.toFact(event);
+      if (!fact) continue;
+      const t = reduce(state, fact);
+      state = t.state;
+      this.pageEffects.push(...t.effects);
+      if (t.effects.length || state.jobs[String(fact.upgradeId)]) {
+        this.deps.log.info(
+          { upgrade: fact.upgradeId, event: fact.type, block: event.blockNumber.toString(), effects: t.effects.map((e) => e.kind) },
+          "chain event",
+        );
+      }
+    }
+    return state;
+  }
+
+  private async toFact(event: CoordinatorEvent): Promise<MachineEvent | undefined> {
+    switch (event.eventName) {
+      case "UpgradeScheduled": {
+        const upgradeId = Number(event.args.upgradeId);
+        const assignment = await this.deps.chain.assignment(upgradeId);
+        return {
+          type: "Scheduled",
+          upgradeId,
+          stage: assignment.inRoster ? assignment.stage : null,
+          manifest: this.jobManifest(event.args.manifest),
+        };
+      }
+      case "StageActivated":
+        return { type: "StageActivated", upgradeId: Number(event.args.upgradeId), stage: Number(event.args.stage) };
+      case "UpgradePaused":
+        return { type: "Paused", upgradeId: Number(event.args.upgradeId) };
+      case "UpgradeResumed":
+        return { type: "Resumed", upgradeId: Number(event.args.upgradeId) };
+      case "UpgradeWithdrawn":
+        return { type: "Withdrawn", upgradeId: Number(event.args.upgradeId) };
+      case "RollbackOrdered":
+        return { type: "RollbackOrdered", upgradeId: Number(event.args.upgradeId) };
+      case "UpgradeCompleted":
+        return { type: "Completed", upgradeId: Number(event.args.upgradeId) };
+      default:
+        return undefined;
+    }
+  }
+
+  private jobManifest(m: {
+    name: string;
+    version: string;
+    previousVersion: string;
+    artifacts: readonly { platform: string; uri: string; sha256Digest: `0x${string}` }[];
+    manifestHash: `0x${string}`;
+    stateIncompatible: boolean;
+  }): JobManifest {
+    const artifact = m.artifacts.find((a) => a.platform === this.deps.config.platform);
+    return {
+      name: m.name,
+      version: m.version,
+      previousVersion: m.previousVersion,
+      artifact: artifact ? { platform: artifact.platform, uri: artifact.uri, sha256: artifact.sha256Digest } : null,
+      manifestHash: m.manifestHash,
+      stateIncompatible: m.stateIncompatible,
+    };
+  }
+
+  // ---------------------------------------------------------------- steps
+
+  private async runSteps() {
+    for (const step of this.deps.journal.pending()) {
+      if (this.stopped) return;
+      await this.runStep(step);
+    }
+  }
+
+  private async runStep(step: Step) {
+    const { journal, log, metrics, clock } = this.deps;
+    const effect = step.effect;
+    const job = this.state().jobs[String(effect.upgradeId)];
+    if (!job) {
+      journal.cancelQueued([step.key]);
+      return;
+    }
+    const started = clock.now();
+    journal.markStarted(step.key);
+    log.info({ upgrade: effect.upgradeId, step: step.key, kind: effect.kind, attempt: step.attempts + 1 }, "step started");
+    try {
+      const outcome = await execute(effect, job, this.deps);
+      const t = outcome ? reduce(this.state(), outcome) : { state: this.state(), effects: [] };
+      journal.finish(step.key, outcome ? outcome.type : "done", t.state, t.effects);
+      metrics.stepDuration.observe({ kind: effect.kind, outcome: outcome?.type ?? "done" }, (clock.now() - started) / 1000);
+      if (effect.kind === "attest") metrics.lastAttestation.set({ status: effect.status }, clock.now() / 1000);
+      log.info({ upgrade: effect.upgradeId, step: step.key, outcome: outcome?.type ?? "done" }, "step done");
+    } catch (e) {
+      metrics.errors.inc({ kind: e instanceof WatcherError ? e.code : "step" });
+      if (e instanceof WatcherError && !e.retryable) {
+        journal.markFailed(step.key, e.message);
+        log.error({ upgrade: effect.upgradeId, step: step.key, err: e.message, details: e.options.details }, "step failed");
+        return;
+      }
+      throw e; // retryable: the step stays started and runs again next round
+    }
+  }
+
+  // ---------------------------------------------------------------- observation
+
+  /** While upgraded and the upgrade is in flight, report changes of health to the machine. */
+  private async observe() {
+    const state = this.state();
+    for (const job of Object.values(state.jobs)) {
+      if (job.local !== "upgraded" || job.ended) continue;
+      const status = await this.deps.node.status().catch(() => undefined);
+      const previous = this.lastHeights.get(job.upgradeId);
+      const healthy =
+        !!status && status.version === job.manifest.version && (previous === undefined || status.height > previous);
+      if (status) this.lastHeights.set(job.upgradeId, status.height);
+      if (status) this.deps.metrics.version.reset(), this.deps.metrics.version.set({ version: status.version }, 1);
+      const t = reduce(this.state(), { type: "HealthObserved", upgradeId: job.upgradeId, healthy });
+      if (t.state !== this.state()) {
+        this.deps.log.warn({ upgrade: job.upgradeId, healthy, version: status?.version }, "node health changed");
+        this.deps.journal.applyLocal(t.state, t.effects);
+      }
+    }
+  }
+
+  private publishPhases() {
+    const m = this.deps.metrics.upgradePhase;
+    m.reset();
+    for (const job of Object.values(this.state().jobs)) {
+      m.set(
+        {
+          upgrade: String(job.upgradeId),
+          phase: job.local,
+          stage_active: String(job.stageActive),
+          paused: String(job.paused),
+          ended: job.ended ?? "no",
+        },
+        1,
+      );
+    }
+  }
+}
+
+function message(e: unknown) {
+  return e instanceof Error ? e.message : String(e);
+}
