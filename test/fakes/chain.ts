@@ -52,6 +52,9 @@ export class FakeChain implements ChainReader {
     this.calls.push(`logs ${from}-${to}`);
     return this.blocks.slice(Number(from), Number(to) + 1).flatMap((b) => b.logs);
   }
+  async registration() {
+    return { registered: true, attester: "0x0000000000000000000000000000000000000001" as Hex, cohort: 1 };
+  }
   async assignment(upgradeId: number): Promise<Assignment> {
     return this.assignments.get(upgradeId) ?? { inRoster: false, stage: 0, lastUpgradeId: 0, lastStatus: null };
   }

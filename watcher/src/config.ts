@@ -144,6 +144,7 @@ export function loadConfig(path: string): WatcherConfig {
  *   downloads/                     partial downloads (never executed)
  *   snapshots/<tag>/               copies of the node's state directory
  *   node.pid                       the process adapter's node process
+ *   node.log                       the process adapter's node output
  */
 export function paths(config: Pick<WatcherConfig, "dataDir">, binaryName = "node") {
   const root = config.dataDir;
@@ -167,6 +168,7 @@ export function paths(config: Pick<WatcherConfig, "dataDir">, binaryName = "node
       return join(root, "snapshots", tag);
     },
     pidFile: join(root, "node.pid"),
+    nodeLog: join(root, "node.log"),
   };
 }
 

@@ -13,6 +13,8 @@ import { Follower, type CheckpointStore } from "./sync/follower";
 export interface RuntimeDeps extends ExecutorDeps {
   journal: SqliteJournal;
   metrics: Metrics;
+  /** The address of the attester key the watcher loaded. */
+  attester: `0x${string}`;
 }
 
 /**
@@ -68,6 +70,19 @@ export class Runtime {
         retryable: false,
         code: "no-coordinator",
       });
+    }
+    const registration = await chain.registration();
+    if (!registration.registered) {
+      throw new WatcherError(`operator ${config.validator.operator} is not registered with the coordinator`, {
+        retryable: false,
+        code: "not-registered",
+      });
+    }
+    if (registration.attester.toLowerCase() !== this.deps.attester.toLowerCase()) {
+      throw new WatcherError(
+        `the loaded attester key is ${this.deps.attester}, but operator ${config.validator.operator} has attester ${registration.attester}`,
+        { retryable: false, code: "wrong-attester" },
+      );
     }
     this.deps.journal.bind({
       chainId: String(chainId),

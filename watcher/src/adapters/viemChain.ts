@@ -82,6 +82,18 @@ export class ViemChainReader implements ChainReader {
     );
   }
 
+  registration() {
+    return this.call("registration", async () => {
+      const v = await this.client.readContract({
+        address: this.coordinator,
+        abi: upgradeCoordinatorAbi,
+        functionName: "getValidator",
+        args: [this.operator],
+      });
+      return { registered: v.registered, attester: v.attester as Hex, cohort: v.cohort };
+    });
+  }
+
   private async call<T>(what: string, run: () => Promise<T>, details?: Record<string, unknown>): Promise<T> {
     try {
       return await run();

@@ -18,6 +18,8 @@ export interface ChainReader {
   coordinatorLogs(from: bigint, to: bigint): Promise<Log[]>;
   /** This validator's place in an upgrade and its last attestation, as the coordinator reports them. */
   assignment(upgradeId: number): Promise<Assignment>;
+  /** This validator's registration now. */
+  registration(): Promise<{ registered: boolean; attester: Hex; cohort: number }>;
 }
 
 export interface Assignment {

@@ -1,0 +1,106 @@
+// Controls the node through the operator's shell commands (systemd, docker, anything). Each command runs
+// under /bin/sh -c in its own process group, with $LOCKSTEP_BINARY, $LOCKSTEP_VERSION and, for snapshot and
+// restore, $LOCKSTEP_SNAPSHOT set. Its stdout and stderr are appended to <dataDir>/node.log.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { appendFile, mkdir, mkdtemp, open, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import type { NodeConfig, Paths } from "../config";
+import { retryable } from "../errors";
+import type { NodeController, NodeStatus } from "../ports";
+import { BinaryStore } from "./binaries";
+import { nodeEnv } from "./processNode";
+import { copyDirOnce, exists, replaceDir } from "./stateCopy";
+import { probeStatus } from "./statusProbe";
+
+export type CommandNodeConfig = Extract<NodeConfig, { adapter: "command" }>;
+
+export interface CommandNodeOptions {
+  /** How long a command may run before its process group is killed. */
+  timeoutMs?: number;
+}
+
+export class CommandNodeController implements NodeController {
+  private readonly binaries: BinaryStore;
+
+  constructor(
+    private readonly node: CommandNodeConfig,
+    private readonly paths: Paths,
+    private readonly options: CommandNodeOptions = {},
+  ) {
+    this.binaries = new BinaryStore(paths);
+  }
+
+  stop(): Promise<void> {
+    return this.run("stop", this.node.commands.stop);
+  }
+
+  start(): Promise<void> {
+    return this.run("start", this.node.commands.start);
+  }
+
+  status(): Promise<NodeStatus | undefined> {
+    return probeStatus(this.node.statusUrl);
+  }
+
+  /** Runs the snapshot command, or copies the state directory; a no-op when the snapshot directory exists. */
+  async snapshot(tag: string): Promise<void> {
+    const dir = this.paths.snapshot(tag);
+    if (!this.node.commands.snapshot) return copyDirOnce(this.node.stateDir, dir);
+    if (await exists(dir)) return;
+    await mkdir(dirname(dir), { recursive: true });
+    await this.run("snapshot", this.node.commands.snapshot, dir);
+  }
+
+  async restore(tag: string): Promise<void> {
+    const dir = this.paths.snapshot(tag);
+    if (!this.node.commands.restore) return replaceDir(this.node.stateDir, dir);
+    await this.run("restore", this.node.commands.restore, dir);
+  }
+
+  private async run(name: string, command: string, snapshot?: string): Promise<void> {
+    const version = await this.binaries.active();
+    const env: Record<string, string> = { ...nodeEnv(), LOCKSTEP_BINARY: this.paths.currentBinary };
+    if (version) env.LOCKSTEP_VERSION = version;
+    if (snapshot) env.LOCKSTEP_SNAPSHOT = snapshot;
+    const timeoutMs = this.options.timeoutMs ?? 120_000;
+    const result = await runShell(command, env, this.paths.nodeLog, timeoutMs);
+    const details = { command: name, exitCode: result.code, signal: result.signal, stderr: result.lastLine };
+    if (result.timedOut) throw retryable("node-command-timeout", `node ${name} command did not finish in ${timeoutMs} ms`, details);
+    if (result.code !== 0) {
+      const why = result.lastLine || (result.signal ? `killed by ${result.signal}` : `exit ${result.code}`);
+      throw retryable("node-command-failed", `node ${name} command failed: ${why}`, details);
+    }
+  }
+}
+
+/**
+ * Runs `command` in its own process group, killing the group after `timeoutMs`. Stderr goes to a scratch file
+ * rather than a pipe, so a node the command leaves running in the background never writes into a closed pipe.
+ */
+async function runShell(command: string, env: Record<string, string>, logFile: string, timeoutMs: number) {
+  const scratch = await mkdtemp(join(tmpdir(), "lockstep-command-"));
+  const stderrFile = join(scratch, "stderr");
+  const [out, err] = await Promise.all([open(logFile, "a"), open(stderrFile, "w")]);
+  try {
+    const child = spawn("/bin/sh", ["-c", command], { env, detached: true, stdio: ["ignore", out.fd, err.fd] });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }, timeoutMs);
+    const [code, signal] = (await once(child, "exit").finally(() => clearTimeout(timer))) as [number | null, string | null];
+    const stderr = await readFile(stderrFile, "utf8");
+    await appendFile(logFile, stderr);
+    const lastLine = stderr.trim().split("\n").pop() ?? "";
+    return { code, signal, timedOut, lastLine };
+  } finally {
+    await Promise.all([out.close(), err.close()]);
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,46 @@
+// Copies of the node's state directory, shared by both node adapters. Each copy is made under a temporary
+// name beside its target and renamed into place, so a crash never leaves a half copy under the real name.
+// The temporary names end in "~...", which no snapshot tag or directory built by paths() can.
+import { cp, mkdir, rename, rm, stat } from "node:fs/promises";
+import { dirname } from "node:path";
+import { fatal, retryable } from "../errors";
+
+/** Copies directory `from` to `to`; a no-op when `to` exists already. */
+export async function copyDirOnce(from: string, to: string): Promise<void> {
+  if (await exists(to)) return;
+  if (!(await exists(from))) throw fatal("state-missing", `state directory ${from} does not exist`, { from });
+  const partial = `${to}~partial`;
+  await rm(partial, { recursive: true, force: true });
+  await mkdir(dirname(to), { recursive: true });
+  await copy(from, partial);
+  await rename(partial, to);
+}
+
+/** Replaces directory `dir` with a copy of `source`: the copy is made beside `dir`, then swapped in by renames. */
+export async function replaceDir(dir: string, source: string): Promise<void> {
+  if (!(await exists(source))) throw fatal("snapshot-missing", `snapshot ${source} does not exist`, { source });
+  const incoming = `${dir}~incoming`;
+  const outgoing = `${dir}~outgoing`;
+  // Leftovers of an interrupted run: both are superseded by the copy made now.
+  await rm(incoming, { recursive: true, force: true });
+  await rm(outgoing, { recursive: true, force: true });
+  await copy(source, incoming);
+  await rename(dir, outgoing).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== "ENOENT") throw e;
+  });
+  await rename(incoming, dir);
+  await rm(outgoing, { recursive: true, force: true });
+}
+
+async function copy(from: string, to: string): Promise<void> {
+  try {
+    await cp(from, to, { recursive: true, verbatimSymlinks: true });
+  } catch (e) {
+    // Most likely a file that vanished while a running node rewrote it: another try may succeed.
+    throw retryable("state-copy-failed", `copying ${from} to ${to} failed`, { from, to }, e);
+  }
+}
+
+export async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
