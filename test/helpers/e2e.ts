@@ -67,7 +67,8 @@ export async function startChain(): Promise<Chain> {
     },
     60_000,
   );
-  const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, polling: true, pollingInterval: 100 });
+  // No request cache: tests send transactions back to back from the same accounts.
+  const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, polling: true, pollingInterval: 100, cacheTimeout: -1 });
   return {
     url,
     provider,
