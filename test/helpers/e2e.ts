@@ -129,9 +129,9 @@ export async function serveArtifacts(dir: string): Promise<{ url: string; server
  * Writes an executable "node binary" for `version`: a shell script that runs the simulated validator node.
  * Returns its path and sha256. Extra arguments (port, state dir, faults) come from the watcher's node.args.
  */
-export function makeBinary(dir: string, version: string, extra: string[] = []): { path: string; sha256: string } {
+export function makeBinary(dir: string, version: string, extra: string[] = [], fileName = `node-${version}`): { path: string; sha256: string } {
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, `node-${version}`);
+  const path = join(dir, fileName);
   const tsNode = join(ROOT, "node_modules", "ts-node", "register", "transpile-only");
   const script = `#!/bin/sh\nexec "${process.execPath}" -r "${tsNode}" "${join(ROOT, "sim", "validator-node.ts")}" --version "${version}" ${extra.map((a) => `"${a}"`).join(" ")} "$@"\n`;
   writeFileSync(path, script);
@@ -177,4 +177,35 @@ export async function runWatcher(args: string[], env: Record<string, string> = {
   child.stderr!.on("data", (d) => (stderr += d));
   const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
   return { code, stdout, stderr };
+}
+
+/** A JSON-RPC proxy in front of `target` that a test can take down (connections reset) and bring back. */
+export async function rpcProxy(target: string): Promise<{ url: string; down: boolean; requests: number; stop(): Promise<void> }> {
+  const state = { down: false, requests: 0 };
+  const server = createServer(async (req, res) => {
+    state.requests += 1;
+    if (state.down) {
+      req.socket.destroy();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    try {
+      const upstream = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.concat(chunks) });
+      res.writeHead(upstream.status, { "content-type": "application/json" });
+      res.end(Buffer.from(await upstream.arrayBuffer()));
+    } catch {
+      res.writeHead(502).end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return Object.assign(state, {
+    url,
+    stop: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  });
 }

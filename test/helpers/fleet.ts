@@ -38,7 +38,7 @@ export async function addValidator(
   d: Deployment,
   provider: JsonRpcProvider,
   o: FleetOptions,
-  spec: { name: string; cohort: number; stake: bigint },
+  spec: { name: string; cohort: number; stake: bigint; rpcUrl?: string; confirmations?: number; health?: FleetOptions["health"] },
 ): Promise<FleetValidator> {
   const operator = new Wallet(keccak256(toUtf8Bytes(`fleet:${spec.name}:operator`)), provider);
   const attester = new Wallet(keccak256(toUtf8Bytes(`fleet:${spec.name}:attester`)), provider);
@@ -67,18 +67,18 @@ export async function addValidator(
   };
   const config = {
     chain: {
-      rpcUrl: o.rpcUrl,
+      rpcUrl: spec.rpcUrl ?? o.rpcUrl,
       chainId: 31337,
       coordinator: o.coordinator,
       startBlock: o.startBlock,
-      confirmations: o.confirmations ?? 1,
+      confirmations: spec.confirmations ?? o.confirmations ?? 1,
       pollIntervalMs: 200,
       pageSize: 500,
     },
     validator: { operator: operator.address, attesterKey: { env: `LOCKSTEP_KEY_${spec.name.toUpperCase()}` } },
     dataDir,
     node: nodeConfig,
-    health: o.health ?? { deadlineMs: 15_000, probeIntervalMs: 200, minHeightGain: 2, observeIntervalMs: 500 },
+    health: spec.health ?? o.health ?? { deadlineMs: 15_000, probeIntervalMs: 200, minHeightGain: 2, observeIntervalMs: 500 },
     artifacts: { maxBytes: 10_000_000, allowInsecureHttp: true },
     metrics: { host: "127.0.0.1", port: metricsPort },
     log: { level: "debug" },
@@ -86,7 +86,7 @@ export async function addValidator(
   const configPath = join(o.root, spec.name, "watcher.json");
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   const node = new ProcessNodeController(nodeConfig, p, { stopTimeoutMs: 5_000 });
-  return { ...spec, operator, attester, dataDir, stateDir, port, configPath, node };
+  return { name: spec.name, cohort: spec.cohort, stake: spec.stake, operator, attester, dataDir, stateDir, port, configPath, node };
 }
 
 /** The environment a validator's watcher needs (its development attester key). */

@@ -92,6 +92,13 @@ describe("watcher end to end: a three-stage rollout", function () {
     await (await d.coordinator.connect(d.timelockSigner).schedule(manifest)).wait();
     const id = await d.coordinator.upgradeCount();
     const c = d.coordinator;
+    const attempt = async (send: () => Promise<{ wait(): Promise<unknown> }>) => {
+      try {
+        await (await send()).wait();
+      } catch {
+        // refused for now (observation window, threshold): the waitFor loop tries again
+      }
+    };
     const attestAs = async (v: FleetValidator, stage: number, status: Status) =>
       (await c.connect(v.attester).attest(v.operator.address, id, stage, status, versionTag(NEW), 1, ZeroHash)).wait();
 
@@ -102,7 +109,7 @@ describe("watcher end to end: a three-stage rollout", function () {
     await (await c.advance(id)).wait();
     await attestAs(canary, 0, Status.Healthy);
     await waitFor("canary verified", async () => {
-      await (await c.advance(id)).wait().catch(() => undefined);
+      await attempt(() => c.advance(id));
       return (await c.getStage(id, 0)).verifiedAt > 0n;
     }, 30_000, 500);
 
@@ -112,12 +119,12 @@ describe("watcher end to end: a three-stage rollout", function () {
     expect(readlinkSync(join(ours.dataDir, "current"))).to.equal(join("versions", NEW));
 
     await waitFor("our stage verified", async () => {
-      await (await c.advance(id)).wait().catch(() => undefined);
+      await attempt(() => c.advance(id));
       return (await c.getStage(id, 1)).verifiedAt > 0n;
     }, 30_000, 500);
     await attestAs(main, 2, Status.Healthy);
     await waitFor("completed", async () => {
-      await (await c.advance(id)).wait().catch(() => undefined);
+      await attempt(() => c.advance(id));
       return Number((await c.getUpgrade(id)).state) === 4;
     }, 30_000, 500);
 

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { reduce } from "../../watcher/src/machine/reduce";
+import { reduce, reduceAll } from "../../watcher/src/machine/reduce";
 import { emptyState, Effect, JobManifest, MachineEvent, WatcherState } from "../../watcher/src/machine/types";
 
 const manifest = (stateIncompatible = false): JobManifest => ({
@@ -118,6 +118,28 @@ describe("watcher state machine", function () {
     expect(first.effects.map((e) => e.kind)).to.deep.equal(["prepare", "attest"]);
     const resumed = run([{ type: "Resumed", ...id }], first.state);
     expect(resumed.effects).to.deep.equal([{ kind: "upgrade", upgradeId: 1 }]);
+  });
+
+  it("weighs facts of one block together: a stage activated and paused in the same block is not upgraded", function () {
+    const prepared = run([scheduled(), { type: "Prepared", ...id }]);
+    const t = reduceAll(prepared.state, [
+      { type: "StageActivated", ...id, stage: 1 },
+      { type: "Paused", ...id },
+    ]);
+    expect(t.effects).to.deep.equal([]);
+    expect(reduce(t.state, { type: "Resumed", ...id }).effects.map((e) => e.kind)).to.deep.equal(["upgrade"]);
+  });
+
+  it("puts back a queued upgrade that never started when the upgrade ends, then discards its binary", function () {
+    const { effects, job } = run([
+      scheduled(),
+      { type: "Prepared", ...id },
+      { type: "StageActivated", ...id, stage: 1 },
+      { type: "Withdrawn", ...id },
+      { type: "UpgradeNotStarted", ...id },
+    ]);
+    expect(effects.slice(-1)).to.deep.equal([{ kind: "discard", upgradeId: 1 }]);
+    expect(job.local).to.equal("discarding");
   });
 
   it("discards the staged artifact on a withdrawal before activation", function () {

@@ -5,6 +5,7 @@ import type { AttestStatus, Effect, Job, MachineEvent } from "./machine/types";
 import type { Binaries, ChainReader, ChainWriter, Clock, Downloader, Hex, NodeController } from "./ports";
 import { WatcherError, fatal } from "./errors";
 import type { Logger } from "./log";
+import type { KillPoints } from "./faults";
 
 export interface ExecutorDeps {
   config: WatcherConfig;
@@ -16,6 +17,8 @@ export interface ExecutorDeps {
   binaries: Binaries;
   clock: Clock;
   log: Logger;
+  /** Crash-drill points (tests and rehearsals); absent in normal runs. */
+  kill?: KillPoints;
 }
 
 /**
@@ -73,6 +76,7 @@ async function prepare(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
     const { sha256 } = await deps.downloader.fetch(uri, file, deps.config.artifacts.maxBytes);
     if (sha256 !== expected) return failed(`artifact digest ${sha256} differs from the voted ${expected}`);
     await deps.binaries.stage(manifest.version, file, expected);
+    deps.kill?.hit("prepare:staged");
   } catch (e) {
     if (e instanceof WatcherError && !e.retryable) return failed(e.message);
     throw e;
@@ -103,6 +107,7 @@ async function attest(job: Job, status: AttestStatus, deps: ExecutorDeps) {
     height: node?.height ?? 0n,
     metricsDigest: keccak256(toHex(JSON.stringify(metrics))) as Hex,
   });
+  deps.kill?.hit("attest:sent");
   deps.log.info({ upgrade: upgradeId, stage, status, via: result.via, reference: result.reference }, "attested");
 }
 
@@ -114,12 +119,17 @@ async function upgrade(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
     // Stopped first, so the snapshot is a consistent copy of the state the old version left.
     log.info("stopping the node to snapshot its state and swap its binary");
     await deps.node.stop();
+    deps.kill?.hit("upgrade:stopped");
     await deps.node.snapshot(snapshotTag(upgradeId));
+    deps.kill?.hit("upgrade:snapshotted");
     await deps.binaries.activate(manifest.version);
+    deps.kill?.hit("upgrade:swapped");
   }
   await deps.node.start();
+  deps.kill?.hit("upgrade:node-started");
   const outcome = await waitHealthy(manifest.version, deps);
   if (outcome.healthy) {
+    deps.kill?.hit("upgrade:healthy");
     log.info({ height: outcome.height?.toString() }, "upgraded and healthy");
     return { type: "Upgraded", upgradeId };
   }

@@ -16,6 +16,8 @@ import { Metrics } from "./metrics";
 import type { Clock, Hex, NodeController } from "./ports";
 import { Runtime, type RuntimeDeps } from "./runtime";
 import { describeEffect } from "./describe";
+import { KillPoints } from "./faults";
+import { join } from "node:path";
 
 const systemClock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
 
@@ -55,6 +57,7 @@ async function build(config: WatcherConfig, journalPath?: string): Promise<Runti
     journal: new SqliteJournal(journalPath ?? paths.journal),
     metrics: new Metrics(),
     attester: account.address,
+    kill: new KillPoints(join(paths.root, "drill")),
   };
 }
 

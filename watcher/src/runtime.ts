@@ -4,7 +4,7 @@ import type { WatcherConfig } from "./config";
 import { WatcherError } from "./errors";
 import { execute, type ExecutorDeps } from "./executors";
 import type { Logger } from "./log";
-import { reduce } from "./machine/reduce";
+import { reduce, reduceAll } from "./machine/reduce";
 import { emptyState, type Effect, type JobManifest, type MachineEvent, type WatcherState } from "./machine/types";
 import type { Metrics } from "./metrics";
 import type { SqliteJournal, Step } from "./journal/sqlite";
@@ -111,7 +111,7 @@ export class Runtime {
 
   /** Runs until stop(); waits the poll interval between rounds, longer after failures (capped backoff). */
   async run(): Promise<void> {
-    await this.checkChain();
+    await this.checkChainPatiently();
     while (!this.stopped) {
       await this.tick();
       const backoff = Math.min(this.deps.config.chain.pollIntervalMs * 2 ** Math.min(this.failures, 5), 60_000);
@@ -123,6 +123,20 @@ export class Runtime {
     this.stopped = true;
   }
 
+  /** checkChain, retried while the RPC node is unreachable (a daemon must survive an outage at boot too). */
+  async checkChainPatiently(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.checkChain();
+      } catch (e) {
+        if (!(e instanceof WatcherError) || !e.retryable || this.stopped) throw e;
+        this.deps.metrics.errors.inc({ kind: e.code });
+        this.deps.log.warn({ err: e.message, attempt: attempt + 1 }, "cannot reach the chain yet; retrying");
+        await this.deps.clock.sleep(Math.min(this.deps.config.chain.pollIntervalMs * 2 ** Math.min(attempt, 5), 60_000));
+      }
+    }
+  }
+
   /** The effects the machine would ask for the current chain state, without doing any of them (--dry-run). */
   async plan(): Promise<Effect[]> {
     await this.follower.poll();
@@ -131,24 +145,24 @@ export class Runtime {
 
   // ---------------------------------------------------------------- chain events into facts
 
+  /** Turns a page of logs into facts and folds them together, so facts from one block are weighed together. */
   private async fold(state: WatcherState, logs: Log[]): Promise<WatcherState> {
     this.pageEffects = [];
+    const facts: MachineEvent[] = [];
     for (const log of logs) {
       const event = decodeCoordinatorLog(log);
-      if (!event) continue;
-      const fact = await this.toFact(event);
-      if (!fact) continue;
-      const t = reduce(state, fact);
-      state = t.state;
-      this.pageEffects.push(...t.effects);
-      if (t.effects.length || state.jobs[String(fact.upgradeId)]) {
-        this.deps.log.info(
-          { upgrade: fact.upgradeId, event: fact.type, block: event.blockNumber.toString(), effects: t.effects.map((e) => e.kind) },
-          "chain event",
-        );
-      }
+      const fact = event && (await this.toFact(event));
+      if (!event || !fact) continue;
+      facts.push(fact);
+      this.deps.log.debug({ upgrade: fact.upgradeId, event: fact.type, block: event.blockNumber.toString() }, "chain event");
     }
-    return state;
+    if (!facts.length) return state;
+    const t = reduceAll(state, facts);
+    this.pageEffects.push(...t.effects);
+    if (t.effects.length) {
+      this.deps.log.info({ facts: facts.map((f) => `${f.type}#${f.upgradeId}`), effects: t.effects.map((e) => `${e.kind}#${e.upgradeId}`) }, "chain events asked for work");
+    }
+    return t.state;
   }
 
   private async toFact(event: CoordinatorEvent): Promise<MachineEvent | undefined> {
@@ -216,8 +230,18 @@ export class Runtime {
       journal.cancelQueued([step.key]);
       return;
     }
+    // On pause the watcher starts nothing new on the node: a queued upgrade waits for governance to resume.
+    if (effect.kind === "upgrade" && step.status === "queued" && job.paused && !job.ended) return;
+    // An upgrade that ended (withdrawn, rolled back) before its queued swap began never touches the node.
+    if (effect.kind === "upgrade" && step.status === "queued" && job.ended) {
+      const t = reduce(this.state(), { type: "UpgradeNotStarted", upgradeId: job.upgradeId });
+      journal.finish(step.key, "UpgradeNotStarted", t.state, t.effects);
+      log.warn({ upgrade: job.upgradeId, ended: job.ended }, "the upgrade ended before the swap began: not touching the node");
+      return;
+    }
     const started = clock.now();
     journal.markStarted(step.key);
+    this.deps.kill?.hit(`${effect.kind}:started`);
     log.info({ upgrade: effect.upgradeId, step: step.key, kind: effect.kind, attempt: step.attempts + 1 }, "step started");
     try {
       const outcome = await execute(effect, job, this.deps);

@@ -16,34 +16,56 @@ import type { AttestStatus, Effect, EffectBody, Job, MachineEvent, Transition, W
  * - a withdrawal before activation discards the staged artifact; after activation the node stays as it is.
  */
 export function reduce(state: WatcherState, event: MachineEvent): Transition {
-  if (event.type === "Scheduled") {
-    const key = String(event.upgradeId);
-    if (event.stage === null || state.jobs[key]) return { state, effects: [] };
-    const job: Job = {
-      upgradeId: event.upgradeId,
-      stage: event.stage,
-      manifest: event.manifest,
-      stageActive: false,
-      paused: false,
-      ended: null,
-      local: "preparing",
-      attested: null,
-      health: null,
-      steps: 1,
-    };
-    return { state: withJob(state, job), effects: [{ kind: "prepare", upgradeId: event.upgradeId, step: 1 }] };
-  }
+  return reduceAll(state, [event]);
+}
 
-  const current = state.jobs[String(event.upgradeId)];
-  if (!current) return { state, effects: [] }; // not an upgrade this validator takes part in
-  const job = apply({ ...current }, event);
-  if (!job) return { state, effects: [] };
-  // A binary that never came up healthy goes back at once, paused or not: the node must run. Asked once, here.
-  const bodies: EffectBody[] =
-    event.type === "UpgradeFailed" ? [{ kind: "rollbackLocally", upgradeId: job.upgradeId }] : [];
-  bodies.push(...decide(job));
-  const effects: Effect[] = bodies.map((body) => ({ ...body, step: ++job.steps }) as Effect);
-  return { state: withJob(state, job), effects };
+/**
+ * Folds several facts at once (a page of chain events), then decides once per upgrade they touched, so facts that
+ * arrive together are weighed together: a stage that activates and is paused in the same block is not upgraded.
+ */
+export function reduceAll(state: WatcherState, events: MachineEvent[]): Transition {
+  const effects: Effect[] = [];
+  const touched: number[] = [];
+  const jobs = { ...state.jobs };
+  for (const event of events) {
+    const key = String(event.upgradeId);
+    if (event.type === "Scheduled") {
+      if (event.stage === null || jobs[key]) continue;
+      jobs[key] = {
+        upgradeId: event.upgradeId,
+        stage: event.stage,
+        manifest: event.manifest,
+        stageActive: false,
+        paused: false,
+        ended: null,
+        local: "preparing",
+        attested: null,
+        health: null,
+        steps: 1,
+      };
+      effects.push({ kind: "prepare", upgradeId: event.upgradeId, step: 1 });
+      continue;
+    }
+    const current = jobs[key];
+    if (!current) continue; // not an upgrade this validator takes part in
+    const job = apply({ ...current }, event);
+    if (!job) continue;
+    // A binary that never came up healthy goes back at once, paused or not: the node must run. Asked once, here.
+    if (event.type === "UpgradeFailed") {
+      effects.push({ kind: "rollbackLocally", upgradeId: job.upgradeId, step: ++job.steps });
+    }
+    jobs[key] = job;
+    if (!touched.includes(job.upgradeId)) touched.push(job.upgradeId);
+  }
+  for (const upgradeId of touched) {
+    const job = { ...jobs[String(upgradeId)] };
+    for (const body of decide(job)) effects.push({ ...body, step: ++job.steps } as Effect);
+    jobs[String(upgradeId)] = job;
+  }
+  if (!effects.length && !touched.length && Object.keys(jobs).length === Object.keys(state.jobs).length) {
+    return { state, effects };
+  }
+  return { state: { ...state, jobs }, effects };
 }
 
 /** Folds one fact into a job; returns undefined when the fact changes nothing. */
@@ -74,6 +96,8 @@ function apply(job: Job, event: Exclude<MachineEvent, { type: "Scheduled" }>): J
       return job.local === "preparing" ? { ...job, local: "prepare-failed" } : undefined;
     case "Upgraded":
       return job.local === "upgrading" ? { ...job, local: "upgraded", health: "healthy" } : undefined;
+    case "UpgradeNotStarted":
+      return job.local === "upgrading" ? { ...job, local: "prepared" } : undefined;
     case "UpgradeFailed":
       return job.local === "upgrading" ? { ...job, local: "rolling-back-locally" } : undefined;
     case "RolledBackLocally":
@@ -140,8 +164,4 @@ function decide(job: Job): EffectBody[] {
       break;
   }
   return effects;
-}
-
-function withJob(state: WatcherState, job: Job): WatcherState {
-  return { ...state, jobs: { ...state.jobs, [String(job.upgradeId)]: job } };
 }

@@ -67,6 +67,7 @@ export type MachineEvent =
   | { type: "Prepared"; upgradeId: number }
   | { type: "PrepareFailed"; upgradeId: number; reason: string }
   | { type: "Upgraded"; upgradeId: number }
+  | { type: "UpgradeNotStarted"; upgradeId: number } // the upgrade ended before its queued swap began
   | { type: "UpgradeFailed"; upgradeId: number; reason: string }
   | { type: "RolledBackLocally"; upgradeId: number }
   | { type: "Restored"; upgradeId: number }

@@ -1,0 +1,277 @@
+// End to end, when things go wrong: bad artifacts, a binary that never gets healthy, orders from the network,
+// crashes at every journaled step, an RPC outage and a reorg. One chain; one single-stage upgrade per scenario.
+import { expect } from "chai";
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { keccak256, toUtf8Bytes } from "ethers";
+import { Status, UpgradeState } from "../../lib/coordinator";
+import { stageRules, StageRulesInput } from "../../lib/manifest";
+import { KILL_POINTS } from "../../watcher/src/faults";
+import {
+  Chain,
+  Deployment,
+  WatcherProcess,
+  deployOn,
+  makeBinary,
+  rpcProxy,
+  serveArtifacts,
+  spawnWatcher,
+  startChain,
+  tempDir,
+  waitFor,
+} from "../helpers/e2e";
+import { FleetOptions, FleetValidator, addValidator, stake, watcherEnv } from "../helpers/fleet";
+
+const OLD = "v1.9.3";
+const NEW = "v2.0.0";
+
+async function nodeStatus(v: FleetValidator): Promise<{ version: string; height: number } | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${v.port}/status`, { signal: AbortSignal.timeout(1_000) });
+    return res.ok ? ((await res.json()) as { version: string; height: number }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+describe("watcher end to end: faults", function () {
+  this.timeout(300_000);
+  let chain: Chain;
+  let d: Deployment;
+  let dir: ReturnType<typeof tempDir>;
+  let server: Awaited<ReturnType<typeof serveArtifacts>>;
+  let options: FleetOptions;
+  let good: { path: string; sha256: string };
+  let stalling: { path: string; sha256: string };
+  const watchers: WatcherProcess[] = [];
+  const fleet: FleetValidator[] = [];
+  let cohort = 0;
+
+  before(async function () {
+    dir = tempDir();
+    chain = await startChain();
+    d = await deployOn(chain);
+    await chain.provider.send("evm_setIntervalMining", [250]);
+    const artifacts = join(dir.path, "artifacts");
+    good = makeBinary(artifacts, NEW);
+    stalling = makeBinary(artifacts, NEW, ["--fault", `stall@${NEW}`], `node-${NEW}-stalls`);
+    server = await serveArtifacts(artifacts);
+    options = {
+      rpcUrl: chain.url,
+      startBlock: d.startBlock,
+      coordinator: await d.coordinator.getAddress(),
+      root: dir.path,
+      initial: { version: OLD, binary: makeBinary(join(dir.path, "bin"), OLD).path },
+    };
+  });
+
+  after(async function () {
+    for (const w of watchers) await w.stop("SIGKILL");
+    for (const v of fleet) await v.node.stop().catch(() => undefined);
+    await server?.stop();
+    await chain?.stop();
+    dir?.cleanup();
+  });
+
+  /** A validator alone in a new cohort, its node on OLD, its watcher running. */
+  async function validator(name: string, over: Partial<Parameters<typeof addValidator>[3]> = {}) {
+    cohort += 1;
+    const v = await addValidator(d, chain.provider, options, { name, cohort, stake: stake(100), ...over });
+    fleet.push(v);
+    await v.node.start();
+    await waitFor(`${name}'s node`, async () => (await nodeStatus(v))?.version === OLD);
+    const w = spawnWatcher(v.configPath, watcherEnv(v));
+    watchers.push(w);
+    return { v, w };
+  }
+
+  /** Schedules a single-stage upgrade over `v`'s cohort; returns its id. */
+  async function schedule(v: FleetValidator, name: string, binary = good, over: Partial<StageRulesInput> = {}, stateIncompatible = false) {
+    await (
+      await d.coordinator.connect(d.timelockSigner).schedule({
+        name,
+        version: NEW,
+        previousVersion: OLD,
+        artifacts: [{ platform: "linux-amd64", uri: `${server.url}/${binary.path.split("/").pop()}`, sha256Digest: `0x${binary.sha256}` }],
+        featureFlags: [],
+        metadataURI: "",
+        manifestHash: keccak256(toUtf8Bytes(name)),
+        stateIncompatible,
+        stages: [stageRules(v.cohort, { observationWindow: 1, healthyBps: 5000, ...over })],
+      })
+    ).wait();
+    return Number(await d.coordinator.upgradeCount());
+  }
+
+  async function statuses(v: FleetValidator, id: number): Promise<number[]> {
+    const logs = await d.coordinator.queryFilter(d.coordinator.filters.Attested(id, v.operator.address));
+    return logs.map((l) => Number(l.args.status));
+  }
+
+  const state = async (id: number) => Number((await d.coordinator.getUpgrade(id)).state);
+
+  /** Sends a transaction that may be refused (already advanced, already ended); reports whether it went through. */
+  async function attempt(send: () => Promise<{ wait(): Promise<unknown> }>): Promise<boolean> {
+    try {
+      await (await send()).wait();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Ends upgrade `id` whatever it is doing, so the next scenario can schedule its own. */
+  async function settle(id: number) {
+    if ((await d.coordinator.openUpgrade()) === BigInt(id)) {
+      await attempt(() => d.coordinator.connect(d.timelockSigner).withdraw(id));
+    }
+  }
+
+  afterEach(async function () {
+    const open = Number(await d.coordinator.openUpgrade());
+    if (open) await settle(open);
+  });
+
+  it("never touches the node after a digest mismatch, and attests FailedToUpgrade once its stage activates", async function () {
+    const { v, w } = await validator("mismatch");
+    const id = await schedule(v, "mismatch", { ...good, sha256: "ab".repeat(32) });
+    await waitFor("the watcher to give up on the artifact", async () => w.output().includes("preparation failed"), 30_000);
+    await (await d.coordinator.advance(id)).wait();
+    await waitFor("FailedToUpgrade", async () => (await statuses(v, id)).includes(Status.FailedToUpgrade), 30_000);
+    expect(await statuses(v, id)).to.deep.equal([Status.FailedToUpgrade]);
+    expect((await nodeStatus(v))?.version).to.equal(OLD);
+    expect(existsSync(join(v.dataDir, "versions", NEW))).to.equal(false);
+    await (await d.coordinator.connect(d.guardian).orderRollback(id)).wait();
+  });
+
+  it("rolls back on its own a binary that never comes up healthy, and attests FailedToUpgrade", async function () {
+    const health = { deadlineMs: 3_000, probeIntervalMs: 200, minHeightGain: 2, observeIntervalMs: 500 };
+    const { v } = await validator("stall", { health });
+    const id = await schedule(v, "stall", stalling, { readinessBps: 10_000 });
+    await waitFor("Ready", async () => (await statuses(v, id)).includes(Status.Ready), 30_000);
+    await (await d.coordinator.advance(id)).wait();
+    await waitFor("FailedToUpgrade", async () => (await statuses(v, id)).includes(Status.FailedToUpgrade), 60_000);
+    await waitFor("back on the old version", async () => (await nodeStatus(v))?.version === OLD, 30_000);
+    expect(await statuses(v, id)).to.deep.equal([Status.Ready, Status.FailedToUpgrade]);
+    expect(readlinkSync(join(v.dataDir, "current"))).to.equal(join("versions", OLD));
+    await (await d.coordinator.connect(d.guardian).orderRollback(id)).wait();
+  });
+
+  it("obeys a network-ordered rollback: previous binary and, for a state-incompatible upgrade, the state snapshot", async function () {
+    const { v } = await validator("ordered");
+    writeFileSync(join(v.stateDir, "data"), "written by v1");
+    const id = await schedule(v, "ordered", good, { readinessBps: 10_000 }, true);
+    await waitFor("Ready", async () => (await statuses(v, id)).includes(Status.Ready), 30_000);
+    await (await d.coordinator.advance(id)).wait();
+    await waitFor("Healthy", async () => (await statuses(v, id)).includes(Status.Healthy), 60_000);
+    writeFileSync(join(v.stateDir, "data"), "migrated by v2");
+    await (await d.coordinator.connect(d.guardian).orderRollback(id)).wait();
+    await waitFor("RolledBack", async () => (await statuses(v, id)).includes(Status.RolledBack), 60_000);
+    expect((await nodeStatus(v))?.version).to.equal(OLD);
+    expect(readFileSync(join(v.stateDir, "data"), "utf8")).to.equal("written by v1");
+    expect(await statuses(v, id)).to.deep.equal([Status.Ready, Status.Healthy, Status.RolledBack]);
+    expect((await d.coordinator.getUpgrade(id)).restoredStake).to.equal(stake(100));
+  });
+
+  it("holds while paused, and upgrades once governance resumes", async function () {
+    const { v } = await validator("paused");
+    const id = await schedule(v, "paused");
+    await waitFor("Ready", async () => (await statuses(v, id)).includes(Status.Ready), 30_000);
+    // Activation and pause land in the same block: the watcher sees an active stage that is paused.
+    await chain.provider.send("evm_setIntervalMining", [0]);
+    await chain.provider.send("evm_setAutomine", [false]);
+    const activate = await d.coordinator.advance(id);
+    const pause = await d.coordinator.connect(d.guardian).pause(id);
+    await chain.provider.send("evm_mine", []);
+    await chain.provider.send("evm_setAutomine", [true]);
+    await chain.provider.send("evm_setIntervalMining", [250]);
+    await activate.wait();
+    await pause.wait();
+    expect(await state(id)).to.equal(UpgradeState.Paused);
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect((await nodeStatus(v))?.version).to.equal(OLD);
+    await (await d.coordinator.connect(d.timelockSigner).resume(id)).wait();
+    await waitFor("Healthy after resume", async () => (await statuses(v, id)).includes(Status.Healthy), 60_000);
+    expect((await nodeStatus(v))?.version).to.equal(NEW);
+  });
+
+  it("discards the staged binary when the upgrade is withdrawn before activation", async function () {
+    const { v, w } = await validator("withdrawn");
+    const id = await schedule(v, "withdrawn", good, { timelock: 3600 });
+    await waitFor("Ready", async () => (await statuses(v, id)).includes(Status.Ready), 30_000);
+    expect(existsSync(join(v.dataDir, "versions", NEW))).to.equal(true);
+    await (await d.coordinator.connect(d.timelockSigner).withdraw(id)).wait();
+    await waitFor("the staged binary to go", async () => !existsSync(join(v.dataDir, "versions", NEW)), 30_000);
+    expect((await nodeStatus(v))?.version).to.equal(OLD);
+    expect(w.child.exitCode).to.equal(null);
+  });
+
+  it("ends in the same state after a SIGKILL at every journaled step, with no step done twice", async function () {
+    const { v, w } = await validator("crashy");
+    await w.stop("SIGKILL");
+    const env = { ...watcherEnv(v), LOCKSTEP_KILL_AT: KILL_POINTS.join(",") };
+    let current = spawnWatcher(v.configPath, env);
+    watchers.push(current);
+    let restarts = 0;
+    const keepAlive = setInterval(() => {
+      if (current.child.exitCode !== null || current.child.signalCode !== null) {
+        restarts += 1;
+        current = spawnWatcher(v.configPath, env);
+        watchers.push(current);
+      }
+    }, 200);
+    try {
+      const id = await schedule(v, "crashy", good, { readinessBps: 10_000 });
+      await waitFor("Ready", async () => (await statuses(v, id)).includes(Status.Ready), 60_000);
+      await (await d.coordinator.advance(id)).wait();
+      await waitFor("Healthy", async () => (await statuses(v, id)).includes(Status.Healthy), 90_000);
+      await waitFor("every kill point", async () => restarts >= KILL_POINTS.length, 30_000);
+      expect(await statuses(v, id)).to.deep.equal([Status.Ready, Status.Healthy]);
+      expect((await nodeStatus(v))?.version).to.equal(NEW);
+      expect(readlinkSync(join(v.dataDir, "current"))).to.equal(join("versions", NEW));
+      await waitFor("completed", async () => {
+        await attempt(() => d.coordinator.advance(id));
+        return (await state(id)) === UpgradeState.Completed;
+      }, 30_000, 500);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  });
+
+  it("rides out an RPC outage without missing or repeating an event", async function () {
+    const proxy = await rpcProxy(chain.url);
+    try {
+      const { v, w } = await validator("outage", { rpcUrl: proxy.url });
+      proxy.down = true;
+      const id = await schedule(v, "outage");
+      await (await d.coordinator.advance(id)).wait();
+      await new Promise((r) => setTimeout(r, 4_000));
+      expect(await statuses(v, id)).to.deep.equal([]);
+      proxy.down = false;
+      await waitFor("Healthy after the outage", async () => (await statuses(v, id)).includes(Status.Healthy), 60_000);
+      expect(await statuses(v, id)).to.deep.equal([Status.Healthy]);
+      expect(w.output()).to.match(/cannot reach the chain yet; retrying|round failed; retrying/);
+      await (await d.coordinator.connect(d.timelockSigner).withdraw(id)).wait();
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it("undoes what it derived from orphaned logs after a reorg and follows the new chain", async function () {
+    const { v, w } = await validator("reorg", { confirmations: 0 });
+    await chain.provider.send("evm_setIntervalMining", [0]);
+    const snapshot = await chain.provider.send("evm_snapshot", []);
+    const orphaned = await schedule(v, "orphaned", good, { timelock: 3600 });
+    await waitFor("Ready for the orphaned upgrade", async () => (await statuses(v, orphaned)).includes(Status.Ready), 30_000);
+    await chain.provider.send("evm_revert", [snapshot]);
+    // The same upgrade id now names another manifest; mine past the old height so the reorg is visible.
+    const id = await schedule(v, "replacement", good, { timelock: 3600, healthyBps: 4000 });
+    for (let i = 0; i < 5; i++) await chain.provider.send("evm_mine", []);
+    await chain.provider.send("evm_setIntervalMining", [250]);
+    expect(id).to.equal(orphaned);
+    await waitFor("the rewind", async () => w.output().includes("chain reorganised"), 30_000);
+    await waitFor("Ready for the replacement", async () => (await statuses(v, id)).includes(Status.Ready), 30_000);
+    expect((await d.coordinator.getStage(id, 0)).readyStake).to.equal(stake(100));
+    await (await d.coordinator.connect(d.timelockSigner).withdraw(id)).wait();
+  });
+});
