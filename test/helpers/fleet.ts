@@ -17,6 +17,7 @@ export interface FleetValidator {
   dataDir: string;
   stateDir: string;
   port: number;
+  metricsPort: number;
   configPath: string;
   node: ProcessNodeController;
 }
@@ -38,7 +39,15 @@ export async function addValidator(
   d: Deployment,
   provider: JsonRpcProvider,
   o: FleetOptions,
-  spec: { name: string; cohort: number; stake: bigint; rpcUrl?: string; confirmations?: number; health?: FleetOptions["health"] },
+  spec: {
+    name: string;
+    cohort: number;
+    stake: bigint;
+    rpcUrl?: string;
+    confirmations?: number;
+    health?: FleetOptions["health"];
+    nodeArgs?: string[];
+  },
 ): Promise<FleetValidator> {
   const operator = new Wallet(keccak256(toUtf8Bytes(`fleet:${spec.name}:operator`)), provider);
   const attester = new Wallet(keccak256(toUtf8Bytes(`fleet:${spec.name}:attester`)), provider);
@@ -62,7 +71,7 @@ export async function addValidator(
     statusUrl: `http://127.0.0.1:${port}/status`,
     stateDir,
     binaryName: "node",
-    args: ["--port", String(port), "--state-dir", stateDir, "--tick-ms", "100", ...(o.extraNodeArgs ?? [])],
+    args: ["--port", String(port), "--state-dir", stateDir, "--tick-ms", "100", ...(o.extraNodeArgs ?? []), ...(spec.nodeArgs ?? [])],
     env: {},
   };
   const config = {
@@ -86,7 +95,7 @@ export async function addValidator(
   const configPath = join(o.root, spec.name, "watcher.json");
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   const node = new ProcessNodeController(nodeConfig, p, { stopTimeoutMs: 5_000 });
-  return { name: spec.name, cohort: spec.cohort, stake: spec.stake, operator, attester, dataDir, stateDir, port, configPath, node };
+  return { name: spec.name, cohort: spec.cohort, stake: spec.stake, operator, attester, dataDir, stateDir, port, metricsPort, configPath, node };
 }
 
 /** The environment a validator's watcher needs (its development attester key). */

@@ -173,6 +173,28 @@ describe("watcher end to end: faults", function () {
     expect((await d.coordinator.getUpgrade(id)).restoredStake).to.equal(stake(100));
   });
 
+  it("attests again whenever the node's health changes while the upgrade is observed, and reports it in its metrics", async function () {
+    const faults = join(dir.path, "health-faults");
+    writeFileSync(faults, "");
+    const { v } = await validator("flaky", { nodeArgs: ["--fault-file", faults] });
+    const id = await schedule(v, "flaky", good, { readinessBps: 10_000, observationWindow: 3600 });
+    await waitFor("Ready", async () => (await statuses(v, id)).includes(Status.Ready), 30_000);
+    await (await d.coordinator.advance(id)).wait();
+    await waitFor("Healthy", async () => (await statuses(v, id)).includes(Status.Healthy), 60_000);
+    writeFileSync(faults, `stall@${NEW}`);
+    await waitFor("Unhealthy", async () => (await statuses(v, id)).includes(Status.Unhealthy), 30_000);
+    writeFileSync(faults, "");
+    await waitFor("Healthy again", async () => (await statuses(v, id)).length === 4, 30_000);
+    expect(await statuses(v, id)).to.deep.equal([Status.Ready, Status.Healthy, Status.Unhealthy, Status.Healthy]);
+
+    const metrics = await (await fetch(`http://127.0.0.1:${v.metricsPort}/metrics`)).text();
+    expect(metrics).to.match(/lockstep_cursor_block \d+/);
+    expect(metrics).to.match(new RegExp(`lockstep_node_version_info\\{version="${NEW.replace(/\./g, "\\.")}"\\} 1`));
+    expect(metrics).to.match(/lockstep_upgrade_phase_info\{upgrade="\d+",phase="upgraded",stage_active="true",paused="false",ended="no"\} 1/);
+    expect(metrics).to.match(/lockstep_last_attestation_timestamp_seconds\{status="Unhealthy"\} \d+/);
+    expect((await fetch(`http://127.0.0.1:${v.metricsPort}/healthz`)).status).to.equal(200);
+  });
+
   it("holds while paused, and upgrades once governance resumes", async function () {
     const { v } = await validator("paused");
     const id = await schedule(v, "paused");
