@@ -47,6 +47,7 @@ export async function addValidator(
     confirmations?: number;
     health?: FleetOptions["health"];
     nodeArgs?: string[];
+    manifestFile?: string;
   },
 ): Promise<FleetValidator> {
   const operator = new Wallet(keccak256(toUtf8Bytes(`fleet:${spec.name}:operator`)), provider);
@@ -88,7 +89,7 @@ export async function addValidator(
     dataDir,
     node: nodeConfig,
     health: spec.health ?? o.health ?? { deadlineMs: 15_000, probeIntervalMs: 200, minHeightGain: 2, observeIntervalMs: 500 },
-    artifacts: { maxBytes: 10_000_000, allowInsecureHttp: true },
+    artifacts: { maxBytes: 10_000_000, allowInsecureHttp: true, ...(spec.manifestFile ? { manifestFile: spec.manifestFile } : {}) },
     metrics: { host: "127.0.0.1", port: metricsPort },
     log: { level: "debug" },
   };

@@ -144,6 +144,18 @@ describe("watcher end to end: faults", function () {
     await (await d.coordinator.connect(d.guardian).orderRollback(id)).wait();
   });
 
+  it("refuses a manifest file that is not the one voted on, and leaves the node alone", async function () {
+    const file = join(dir.path, "manifest.json");
+    writeFileSync(file, JSON.stringify({ name: "tampered" }));
+    const { v, w } = await validator("tampered", { manifestFile: file });
+    const id = await schedule(v, "tampered");
+    await waitFor("the refusal", async () => /manifest file hash 0x[0-9a-f]{64} differs from the voted/.test(w.output()), 30_000);
+    await (await d.coordinator.advance(id)).wait();
+    await waitFor("FailedToUpgrade", async () => (await statuses(v, id)).includes(Status.FailedToUpgrade), 30_000);
+    expect((await nodeStatus(v))?.version).to.equal(OLD);
+    expect(existsSync(join(v.dataDir, "versions", NEW))).to.equal(false);
+  });
+
   it("rolls back on its own a binary that never comes up healthy, and attests FailedToUpgrade", async function () {
     const health = { deadlineMs: 3_000, probeIntervalMs: 200, minHeightGain: 2, observeIntervalMs: 500 };
     const { v } = await validator("stall", { health });
