@@ -105,3 +105,13 @@ export function watcherEnv(v: FleetValidator): Record<string, string> {
 }
 
 export const stake = (n: number) => parseEther(String(n));
+
+/** What the validator's (simulated) node reports now, or undefined when it does not answer. */
+export async function nodeStatus(v: FleetValidator): Promise<{ version: string; height: number } | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${v.port}/status`, { signal: AbortSignal.timeout(1_000) });
+    return res.ok ? ((await res.json()) as { version: string; height: number }) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -20,19 +20,10 @@ import {
   tempDir,
   waitFor,
 } from "../helpers/e2e";
-import { FleetOptions, FleetValidator, addValidator, stake, watcherEnv } from "../helpers/fleet";
+import { FleetOptions, FleetValidator, addValidator, nodeStatus, stake, watcherEnv } from "../helpers/fleet";
 
 const OLD = "v1.9.3";
 const NEW = "v2.0.0";
-
-async function nodeStatus(v: FleetValidator): Promise<{ version: string; height: number } | undefined> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${v.port}/status`, { signal: AbortSignal.timeout(1_000) });
-    return res.ok ? ((await res.json()) as { version: string; height: number }) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 describe("watcher end to end: faults", function () {
   this.timeout(300_000);

@@ -7,19 +7,10 @@ import { Status } from "../../lib/coordinator";
 import { versionTag } from "../../lib/version";
 import { stageRules } from "../../lib/manifest";
 import { Chain, Deployment, WatcherProcess, deployOn, makeBinary, serveArtifacts, spawnWatcher, startChain, tempDir, waitFor } from "../helpers/e2e";
-import { FleetValidator, addValidator, stake, watcherEnv } from "../helpers/fleet";
+import { FleetValidator, addValidator, nodeStatus, stake, watcherEnv } from "../helpers/fleet";
 
 const OLD = "v1.9.3";
 const NEW = "v2.0.0";
-
-async function nodeStatus(v: FleetValidator): Promise<{ version: string; height: number } | undefined> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${v.port}/status`, { signal: AbortSignal.timeout(1_000) });
-    return res.ok ? ((await res.json()) as { version: string; height: number }) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 async function attestationsOf(d: Deployment, v: FleetValidator): Promise<number[]> {
   const logs = await d.coordinator.queryFilter(d.coordinator.filters.Attested(undefined, v.operator.address));
