@@ -1,7 +1,152 @@
+// Upgrade manifests as files: the schema, the canonical form whose keccak256 is voted on chain, and the
+// conversion to the coordinator's Manifest struct. The tasks, the watcher, the audit and the drill all use this.
+import { readFileSync } from "node:fs";
+import { keccak256, toUtf8Bytes } from "ethers";
+import { z } from "zod";
 import type { IUpgradeCoordinator } from "../typechain-types/contracts/rollout/IUpgradeCoordinator";
 
 export type ManifestInput = IUpgradeCoordinator.ManifestStruct;
 export type StageRulesInput = IUpgradeCoordinator.StageRulesStruct;
+
+const bps = z.number().int().min(0).max(10_000);
+const seconds = z.number().int().min(0).max(2 ** 32 - 1);
+const version = z.string().min(1).refine((v) => Buffer.byteLength(v, "utf8") <= 32, "at most 32 bytes of UTF-8");
+
+export const stageSchema = z
+  .object({
+    cohort: z.number().int().min(1).max(255),
+    label: z.string().optional().describe("a name for people (canary, early, main); not voted"),
+    timelock: seconds.describe("seconds after scheduling (first stage) or after the previous stage was verified"),
+    observationWindow: seconds,
+    attestationDeadline: seconds.min(1),
+    readinessBps: bps,
+    healthyBps: bps.min(1),
+    unhealthyBps: bps.min(1),
+    rollbackBps: bps.describe("0 turns automatic rollback off"),
+  })
+  .strict();
+
+export const manifestSchema = z
+  .object({
+    name: z.string().min(1),
+    version,
+    previousVersion: version,
+    artifacts: z
+      .array(
+        z
+          .object({
+            platform: z.string().min(1),
+            uri: z.string().min(1),
+            sha256: z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/, "a sha256 digest: 64 hex digits"),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(16),
+    featureFlags: z.array(z.string().min(1)).max(32).default([]),
+    metadataURI: z.string().default(""),
+    stateIncompatible: z.boolean().default(false),
+    stages: z.array(stageSchema).min(1).max(16),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.version === m.previousVersion) {
+      ctx.addIssue({ code: "custom", path: ["previousVersion"], message: "must differ from version" });
+    }
+    const seen = new Set<number>();
+    m.stages.forEach((s, i) => {
+      if (seen.has(s.cohort)) ctx.addIssue({ code: "custom", path: ["stages", i, "cohort"], message: `cohort ${s.cohort} has two stages` });
+      seen.add(s.cohort);
+    });
+  });
+
+export type ManifestFile = z.infer<typeof manifestSchema>;
+
+export class ManifestError extends Error {
+  constructor(readonly problems: string[], source: string) {
+    super(`${source}: ${problems.join("; ")}`);
+  }
+}
+
+/** Parses a manifest file's text; every problem is reported, each naming its field. */
+export function parseManifest(text: string, source = "manifest"): ManifestFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ManifestError([`not valid JSON (${(e as Error).message})`], source);
+  }
+  const result = manifestSchema.safeParse(raw);
+  if (!result.success) {
+    throw new ManifestError(
+      result.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "(manifest)"}: ${i.message}`),
+      source,
+    );
+  }
+  return result.data;
+}
+
+export function readManifest(path: string): { manifest: ManifestFile; text: string } {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new ManifestError(["cannot be read"], path);
+  }
+  return { manifest: parseManifest(text, path), text };
+}
+
+/**
+ * The canonical form: the validated manifest (defaults filled, digests lower-case with 0x), as JSON with object
+ * keys sorted and no insignificant white space. Any voter can rebuild it from the file and check its hash.
+ */
+export function canonicalManifest(m: ManifestFile): string {
+  const normal: ManifestFile = {
+    ...m,
+    artifacts: m.artifacts.map((a) => ({ ...a, sha256: `0x${a.sha256.replace(/^0x/, "").toLowerCase()}` })),
+  };
+  return canonicalJson(normal);
+}
+
+/** keccak256 of the canonical form: what `manifestHash` on chain must equal. */
+export function manifestHash(m: ManifestFile): string {
+  return keccak256(toUtf8Bytes(canonicalManifest(m)));
+}
+
+/** keccak256 of a manifest file's canonical form, straight from its text. */
+export function manifestHashOfText(text: string, source = "manifest"): string {
+  return manifestHash(parseManifest(text, source));
+}
+
+/** The coordinator's Manifest struct for `schedule(...)`. */
+export function toOnChain(m: ManifestFile): ManifestInput {
+  return {
+    name: m.name,
+    version: m.version,
+    previousVersion: m.previousVersion,
+    artifacts: m.artifacts.map((a) => ({
+      platform: a.platform,
+      uri: a.uri,
+      sha256Digest: `0x${a.sha256.replace(/^0x/, "").toLowerCase()}`,
+    })),
+    featureFlags: m.featureFlags,
+    metadataURI: m.metadataURI,
+    manifestHash: manifestHash(m),
+    stateIncompatible: m.stateIncompatible,
+    stages: m.stages.map(({ label: _label, ...rules }) => rules),
+  };
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
 
 /** Stage rules with every field named; durations in seconds, thresholds in basis points. */
 export function stageRules(cohort: number, over: Partial<StageRulesInput> = {}): StageRulesInput {

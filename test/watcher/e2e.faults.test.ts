@@ -137,7 +137,17 @@ describe("watcher end to end: faults", function () {
 
   it("refuses a manifest file that is not the one voted on, and leaves the node alone", async function () {
     const file = join(dir.path, "manifest.json");
-    writeFileSync(file, JSON.stringify({ name: "tampered" }));
+    // A valid manifest, but not the one voted on (its canonical hash differs from the scheduled manifestHash).
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: "tampered",
+        version: NEW,
+        previousVersion: OLD,
+        artifacts: [{ platform: "linux-amd64", uri: "https://example.org/evil", sha256: "ab".repeat(32) }],
+        stages: [{ cohort: 9, timelock: 0, observationWindow: 1, attestationDeadline: 60, readinessBps: 0, healthyBps: 5000, unhealthyBps: 3400, rollbackBps: 0 }],
+      }),
+    );
     const { v, w } = await validator("tampered", { manifestFile: file });
     const id = await schedule(v, "tampered");
     await waitFor("the refusal", async () => /manifest file hash 0x[0-9a-f]{64} differs from the voted/.test(w.output()), 30_000);

@@ -4,6 +4,7 @@ import type { WatcherConfig, Paths } from "./config";
 import type { AttestStatus, Effect, Job, MachineEvent } from "./machine/types";
 import type { Binaries, ChainReader, ChainWriter, Clock, Downloader, Hex, NodeController } from "./ports";
 import { WatcherError, fatal } from "./errors";
+import { ManifestError, manifestHashOfText } from "../../lib/manifest";
 import type { Logger } from "./log";
 import type { KillPoints } from "./faults";
 
@@ -57,8 +58,13 @@ async function prepare(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
     return { type: "PrepareFailed", upgradeId, reason };
   };
   if (deps.config.artifacts.manifestFile) {
-    const bytes = await readFile(deps.config.artifacts.manifestFile);
-    const hash = keccak256(bytes);
+    const file = deps.config.artifacts.manifestFile;
+    let hash: string;
+    try {
+      hash = manifestHashOfText(await readFile(file, "utf8"), file);
+    } catch (e) {
+      return failed(e instanceof ManifestError ? e.message : `manifest file ${file} cannot be read`);
+    }
     if (hash.toLowerCase() !== manifest.manifestHash.toLowerCase()) {
       return failed(`manifest file hash ${hash} differs from the voted ${manifest.manifestHash}`);
     }
