@@ -9,6 +9,11 @@ import "@nomicfoundation/hardhat-verify";
 import "@typechain/hardhat";
 import "solidity-coverage";
 import * as dotenv from "dotenv";
+import "./tasks/deploy";
+import "./tasks/manifest";
+import "./tasks/governance";
+import "./tasks/upgrade";
+import "./tasks/validator";
 
 dotenv.config({ quiet: true });
 

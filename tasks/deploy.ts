@@ -1,0 +1,65 @@
+import { task, types } from "hardhat/config";
+import { findDeployment, writeDeployment } from "../lib/deployments";
+import { TaskError, action, parseAddress } from "./cli";
+
+task("deploy", "Deploys the whole Lockstep system and writes deployments/<network>.json (idempotent)")
+  .addOptionalParam("guardian", "the incident commander's address (default: the second account)")
+  .addOptionalParam("holder", "receives the initial stake supply (default: the deployer)")
+  .addOptionalParam("timelockDelay", "seconds between queueing and executing a proposal", 3600, types.int)
+  .addOptionalParam("votingDelay", "blocks between proposal and vote", 1, types.int)
+  .addOptionalParam("votingPeriod", "blocks a vote stays open", 50, types.int)
+  .addOptionalParam("quorum", "quorum, percent of the supply", 4, types.int)
+  .addFlag("force", "deploy again even if the deployments file names live contracts")
+  .setAction(
+    action(async (args: { guardian?: string; holder?: string; timelockDelay: number; votingDelay: number; votingPeriod: number; quorum: number; force: boolean }, hre) => {
+      const dir = process.env.LOCKSTEP_DEPLOYMENTS_DIR || undefined;
+      const network = hre.network.name;
+      const chainId = Number((await hre.ethers.provider.getNetwork()).chainId);
+      const existing = findDeployment(network, dir);
+      if (existing && !args.force) {
+        const code = await hre.ethers.provider.getCode(existing.contracts.UpgradeCoordinator);
+        if (existing.chainId === chainId && code !== "0x") {
+          console.log(`already deployed on ${network} (chain ${chainId}): coordinator ${existing.contracts.UpgradeCoordinator}; nothing to do`);
+          return;
+        }
+      }
+      const [deployer, second] = await hre.ethers.getSigners();
+      if (!deployer) throw new TaskError(`no account to deploy from on network "${network}" (set DEPLOYER_KEY)`);
+      const guardian = args.guardian ? parseAddress(hre, args.guardian, "--guardian") : second?.address;
+      if (!guardian) throw new TaskError("pass --guardian: the network has only one account");
+      if (args.quorum < 1 || args.quorum > 100) throw new TaskError("--quorum must be a percentage from 1 to 100");
+      const holder = args.holder ? parseAddress(hre, args.holder, "--holder") : deployer.address;
+      const { deploySystem, defaultParams } = await import("../lib/deploy");
+      const startBlock = (await hre.ethers.provider.getBlockNumber()) + 1;
+      const params = {
+        ...defaultParams(holder, guardian),
+        timelockDelay: BigInt(args.timelockDelay),
+        votingDelay: BigInt(args.votingDelay),
+        votingPeriod: BigInt(args.votingPeriod),
+        quorumPercent: BigInt(args.quorum),
+      };
+      const s = await deploySystem(deployer, params);
+      const path = writeDeployment(
+        {
+          network,
+          chainId,
+          startBlock,
+          deployedAt: new Date().toISOString(),
+          contracts: {
+            StakeToken: await s.token.getAddress(),
+            LockstepTimelock: await s.timelock.getAddress(),
+            LockstepGovernor: await s.governor.getAddress(),
+            UpgradeCoordinator: await s.coordinator.getAddress(),
+            ManifestPlanner: s.libraries.manifestPlanner,
+            RolloutViews: s.libraries.rolloutViews,
+          },
+          guardian,
+          params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : v])),
+        },
+        dir,
+      );
+      console.log(`deployed on ${network} (chain ${chainId}); the deployer's admin right on the timelock is renounced`);
+      console.log(`coordinator ${await s.coordinator.getAddress()}  governor ${await s.governor.getAddress()}  timelock ${await s.timelock.getAddress()}  token ${await s.token.getAddress()}`);
+      console.log(`wrote ${path}`);
+    }),
+  );

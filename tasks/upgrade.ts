@@ -1,0 +1,114 @@
+// Watching and steering a rollout: status, pause, resume, withdraw, rollback, advance.
+import { task } from "hardhat/config";
+import { Status, StageState, UpgradeState, PauseReason } from "../lib/coordinator";
+import { versionFromTag } from "../lib/version";
+import { Connected, TaskError, action, connectDeployment, parseIntArg, resolveUpgrade, table } from "./cli";
+import { proposeCoordinatorCalls } from "./governance";
+
+const pct = (part: bigint, whole: bigint) => (whole === 0n ? "-" : `${((Number(part) * 100) / Number(whole)).toFixed(1)}%`);
+const when = (t: bigint | number) => (BigInt(t) === 0n ? "-" : new Date(Number(t) * 1000).toISOString().replace(".000Z", "Z"));
+
+/** The upgrade, each stage with its tallies, and each validator's last attestation: a readable report. */
+export async function statusReport(c: Connected, id: bigint): Promise<string> {
+  const u = await c.coordinator.getUpgrade(id);
+  const lines = [
+    `upgrade #${id} ${versionFromTag(u.versionTag)}: ${UpgradeState[Number(u.state)]}` +
+      (Number(u.pauseReason) ? ` (${PauseReason[Number(u.pauseReason)]} since ${when(u.pausedAt)})` : "") +
+      `, stage ${u.currentStage} of ${u.stageCount}, scheduled ${when(u.scheduledAt)}, snapshot block ${u.snapshot}` +
+      (u.endedAt ? `, ended ${when(u.endedAt)}` : "") +
+      (u.restoredCount ? `, restored ${u.restoredCount} validators` : ""),
+  ];
+  const rows: (string | bigint | number)[][] = [["stage", "cohort", "state", "not before", "activated", "observe until", "verified", "ready", "healthy", "unhealthy", "missing"]];
+  for (let i = 0; i < Number(u.stageCount); i++) {
+    const s = await c.coordinator.getStage(id, i);
+    const missing = s.cohortStake - s.healthyStake - s.unhealthyStake;
+    rows.push([
+      i,
+      s.rules.cohort,
+      StageState[Number(s.state)],
+      when(s.notBefore),
+      when(s.activatedAt),
+      when(s.observationEndsAt),
+      when(s.verifiedAt),
+      `${pct(s.readyStake, s.cohortStake)} (need ${pct(s.readyNeeded, s.cohortStake)})`,
+      `${pct(s.healthyStake, s.cohortStake)} (need ${pct(s.healthyNeeded, s.cohortStake)})`,
+      `${pct(s.unhealthyStake, s.cohortStake)} (pause at ${pct(s.unhealthyLimit, s.cohortStake)})`,
+      s.activatedAt ? pct(missing, s.cohortStake) : "-",
+    ]);
+  }
+  lines.push(table(rows));
+  const registered = await c.coordinator.queryFilter(c.coordinator.filters.ValidatorRegistered(), c.deployment.startBlock);
+  const operators = [...new Set(registered.map((e) => e.args.operator))];
+  const vrows: (string | bigint | number)[][] = [["operator", "cohort", "stage", "weight", "last status", "at"]];
+  for (const op of operators) {
+    const a = await c.coordinator.getAssignment(id, op);
+    if (!a.inRoster) continue;
+    const last = a.lastUpgradeId === id ? Status[Number(a.lastStatus)] : "none";
+    vrows.push([op, a.cohort, a.stage, a.weight, last, a.lastUpgradeId === id ? when(a.lastAttestedAt) : "-"]);
+  }
+  if (vrows.length > 1) lines.push(table(vrows));
+  return lines.join("\n");
+}
+
+task("upgrade:status", "Prints an upgrade, its stages with stake-weighted tallies, and each validator's last attestation")
+  .addOptionalPositionalParam("upgrade", "the upgrade's id or name (default: the open one, else the latest)")
+  .setAction(
+    action(async (args: { upgrade?: string }, hre) => {
+      const c = await connectDeployment(hre);
+      let id: bigint;
+      if (args.upgrade) id = await resolveUpgrade(c, args.upgrade);
+      else {
+        id = (await c.coordinator.openUpgrade()) || (await c.coordinator.upgradeCount());
+        if (id === 0n) throw new TaskError("no upgrade has been scheduled yet");
+      }
+      console.log(await statusReport(c, id));
+    }),
+  );
+
+function steering(name: string, description: string, run: (c: Connected, id: bigint) => Promise<void>) {
+  task(name, description)
+    .addPositionalParam("upgrade", "the upgrade's id or name")
+    .addOptionalParam("signer", "index of the sending account", "0")
+    .setAction(
+      action(async (args: { upgrade: string; signer: string }, hre) => {
+        const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
+        await run(c, await resolveUpgrade(c, args.upgrade));
+      }),
+    );
+}
+
+async function asGuardian(c: Connected, verb: string) {
+  const guardian = await c.coordinator.guardian();
+  if (guardian.toLowerCase() !== c.signer.address.toLowerCase()) {
+    throw new TaskError(`${c.signer.address} is not the guardian (${guardian}): only the guardian may ${verb} at once; governance can through a proposal`);
+  }
+}
+
+steering("upgrade:pause", "Pauses a rollout at once (the guardian)", async (c, id) => {
+  await asGuardian(c, "pause");
+  const tx = await c.coordinator.pause(id);
+  await tx.wait();
+  console.log(`paused upgrade #${id} (transaction ${tx.hash}); only governance can resume it`);
+});
+
+steering("upgrade:rollback", "Orders every upgraded validator back to the previous version (the guardian)", async (c, id) => {
+  await asGuardian(c, "order a rollback");
+  const tx = await c.coordinator.orderRollback(id);
+  await tx.wait();
+  console.log(`rollback ordered for upgrade #${id} (transaction ${tx.hash}); watchers restore the previous version`);
+});
+
+steering("upgrade:advance", "Verifies the current stage or activates the next one, when due (anyone)", async (c, id) => {
+  const tx = await c.coordinator.advance(id);
+  const receipt = await tx.wait();
+  const names = receipt!.logs.map((l) => c.coordinator.interface.parseLog(l)?.name).filter(Boolean);
+  console.log(`advanced upgrade #${id}: ${names.join(", ")} (transaction ${tx.hash})`);
+});
+
+steering("upgrade:resume", "Proposes resuming a paused rollout (governance)", async (c, id) => {
+  await proposeCoordinatorCalls(c, [c.coordinator.interface.encodeFunctionData("resume", [id])], `Resume upgrade #${id}`);
+});
+
+steering("upgrade:withdraw", "Proposes withdrawing an upgrade that has not ended (governance)", async (c, id) => {
+  await proposeCoordinatorCalls(c, [c.coordinator.interface.encodeFunctionData("withdraw", [id])], `Withdraw upgrade #${id}`);
+});
