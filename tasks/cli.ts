@@ -76,6 +76,11 @@ export async function connectDeployment(hre: HardhatRuntimeEnvironment, signerIn
   if (chainId !== deployment.chainId) {
     throw new TaskError(`network "${hre.network.name}" serves chain ${chainId}, but its deployment is on chain ${deployment.chainId}`);
   }
+  if ((await hre.ethers.provider.getCode(deployment.contracts.UpgradeCoordinator)) === "0x") {
+    throw new TaskError(
+      `no coordinator at ${deployment.contracts.UpgradeCoordinator} on network "${hre.network.name}": the deployments file is from another chain or run`,
+    );
+  }
   const signers = await hre.ethers.getSigners();
   const signer = signers[signerIndex];
   if (!signer) throw new TaskError(`no signer #${signerIndex} on network "${hre.network.name}" (set DEPLOYER_KEY or pick another --signer)`);

@@ -5,7 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import hre, { ethers, network } from "hardhat";
 import { mine, reset, time } from "@nomicfoundation/hardhat-network-helpers";
-import { parseEther } from "ethers";
+import { parseEther, ZeroHash } from "ethers";
+import { Status, coordinatorDomain, packAttestations, signAttestation } from "../../lib/coordinator";
+import { versionTag } from "../../lib/version";
 import { readDeployment } from "../../lib/deployments";
 import { manifestHash, readManifest } from "../../lib/manifest";
 import { StakeToken__factory, UpgradeCoordinator__factory, LockstepGovernor__factory } from "../../typechain-types";
@@ -116,6 +118,43 @@ describe("hardhat tasks", function () {
     expect(paused).to.match(/paused upgrade #1/);
     expect(await runTask("upgrade:status", {})).to.match(/Paused \(Manual/);
     void guardian;
+  });
+
+  it("relays a watcher's file of signed attestations in one batch", async function () {
+    const d = readDeployment("hardhat", dir);
+    const [deployer, , ...others] = await ethers.getSigners();
+    const coordinator = UpgradeCoordinator__factory.connect(d.contracts.UpgradeCoordinator, deployer);
+    // Resume the paused upgrade as governance would, then let an operator of cohort 1 rotate to a key we hold.
+    const timelock = await ethers.getImpersonatedSigner(d.contracts.LockstepTimelock);
+    await network.provider.send("hardhat_setBalance", [timelock.address, "0x56BC75E2D63100000"]);
+    await (await coordinator.connect(timelock).resume(1)).wait();
+    const operator = others[0];
+    const attester = ethers.Wallet.createRandom();
+    await (await coordinator.connect(operator).rotateAttester(attester.address)).wait();
+    const now = (await ethers.provider.getBlock("latest"))!.timestamp;
+    const signed = await signAttestation(attester, coordinatorDomain(31337, d.contracts.UpgradeCoordinator), {
+      operator: operator.address,
+      upgradeId: 1,
+      stage: 0,
+      status: Status.Ready,
+      version: versionTag("v2.0.0"),
+      height: 10,
+      metricsDigest: ZeroHash,
+      issuedAt: now,
+      deadline: now + 3600,
+    });
+    const file = join(dir, "outbox.jsonl");
+    writeFileSync(file, JSON.stringify({ attestations: [packAttestations([signed])], upgradeId: 1 }) + "\n");
+    const out = await runTask("attest:relay", { file, signer: "5" });
+    expect(out).to.match(/relayed 1 attestation\(s\) in one batch/);
+    expect((await coordinator.getStage(1, 0)).readyStake).to.equal(parseEther("1000"));
+  });
+
+  it("refuses to act when the deployments file names no contract on this chain", function () {
+    // A fresh in-process network has no contracts at the addresses this test's deployment wrote.
+    const r = hardhat(["upgrade:rollback", "1", "--signer", "3"], { LOCKSTEP_DEPLOYMENTS_DIR: dir });
+    expect(r.code).to.equal(1);
+    expect(r.stderr.trim()).to.match(/^lockstep: no coordinator at 0x[0-9a-fA-F]{40} on network "hardhat": the deployments file is from another chain or run$/);
   });
 
   describe("one-line errors and a non-zero exit for bad input", function () {
