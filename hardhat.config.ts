@@ -14,6 +14,7 @@ import "./tasks/manifest";
 import "./tasks/governance";
 import "./tasks/upgrade";
 import "./tasks/validator";
+import "./tasks/audit";
 
 dotenv.config({ quiet: true });
 
