@@ -14,7 +14,7 @@ import "./tasks/manifest";
 import "./tasks/governance";
 import "./tasks/upgrade";
 import "./tasks/validator";
-import "./tasks/audit";
+import "./tasks/audit-task";
 
 dotenv.config({ quiet: true });
 

@@ -3,7 +3,6 @@
 // and prints (or writes) a report whose every line names a transaction and its block. Exits 1 when a check fails.
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { task } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { createPublicClient, custom, getAddress, http, isAddress, type PublicClient } from "viem";
 import { audit, renderReport, REPORT_FORMATS, type AuditResult, type ManifestFileInput, type ReportFormat } from "../lib/audit";
@@ -141,25 +140,3 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
       (first.tx ? ` (block ${first.block}, tx ${first.tx})` : "");
   return { ok: result.ok, exitCode: result.ok ? 0 : 1, report, result, deployment, summary };
 }
-
-task("audit", "Rebuilds every upgrade's history from the coordinator's logs, checks it and prints a report")
-  .addOptionalParam("fromBlock", "the first block to scan (default: the deployment's start block)")
-  .addOptionalParam("format", "md, json or csv", "md")
-  .addOptionalParam("manifests", "comma-separated manifest files to check against the voted hashes")
-  .addOptionalParam("explorer", "block explorer base URL for links in md (e.g. https://etherscan.io)")
-  .addOptionalParam("out", "write the report to this file instead of stdout")
-  .setAction(async (args: { fromBlock?: string; format?: string; manifests?: string; explorer?: string; out?: string }, hre) => {
-    let run: AuditRun;
-    try {
-      run = await runAudit({ ...args, network: hre.network.name, client: clientFor(hre) });
-    } catch (e) {
-      if (!(e instanceof AuditInputError)) throw e;
-      process.stderr.write(`lockstep: ${e.message}\n`);
-      process.exitCode = 1;
-      return;
-    }
-    if (args.out) console.log(`report written to ${resolve(args.out)}`);
-    else process.stdout.write(run.report);
-    (run.ok ? process.stdout : process.stderr).write(`${run.ok ? "" : "lockstep: "}${run.summary}\n`);
-    process.exitCode = run.exitCode;
-  });

@@ -1,12 +1,9 @@
 // A fleet for end-to-end watcher tests: validators registered on a real chain, each with a data directory whose
 // `current` points at the running version, a simulated node, and a watcher configuration.
-import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { JsonRpcProvider, Wallet, parseEther, keccak256, toUtf8Bytes } from "ethers";
-import { paths as pathsOf } from "../../watcher/src/config";
-import { ProcessNodeController } from "../../watcher/src/adapters/processNode";
+import type { ProcessNodeController } from "../../watcher/src/adapters/processNode";
+import { layoutWatcher, nodeStatusAt } from "../../lib/localnet";
 import type { Deployment } from "./e2e";
-import { freePort } from "./e2e";
 
 export interface FleetValidator {
   name: string;
@@ -58,44 +55,20 @@ export async function addValidator(
   await (await d.coordinator.connect(operator).register(attester.address, `ipfs://fleet/${spec.name}`)).wait();
   if (spec.cohort !== 3) await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, spec.cohort)).wait();
 
-  const dataDir = join(o.root, spec.name, "watcher");
-  const stateDir = join(o.root, spec.name, "state");
-  mkdirSync(stateDir, { recursive: true });
-  const p = pathsOf({ dataDir });
-  mkdirSync(join(p.version(o.initial.version), "bin"), { recursive: true });
-  copyFileSync(o.initial.binary, p.binary(o.initial.version));
-  symlinkSync(join("versions", o.initial.version), p.current);
-  const port = await freePort();
-  const metricsPort = await freePort();
-  const nodeConfig = {
-    adapter: "process" as const,
-    statusUrl: `http://127.0.0.1:${port}/status`,
-    stateDir,
-    binaryName: "node",
-    args: ["--port", String(port), "--state-dir", stateDir, "--tick-ms", "100", ...(o.extraNodeArgs ?? []), ...(spec.nodeArgs ?? [])],
-    env: {},
-  };
-  const config = {
-    chain: {
-      rpcUrl: spec.rpcUrl ?? o.rpcUrl,
-      chainId: 31337,
-      coordinator: o.coordinator,
-      startBlock: o.startBlock,
-      confirmations: spec.confirmations ?? o.confirmations ?? 1,
-      pollIntervalMs: 200,
-      pageSize: 500,
-    },
-    validator: { operator: operator.address, attesterKey: { env: `LOCKSTEP_KEY_${spec.name.toUpperCase()}` } },
-    dataDir,
-    node: nodeConfig,
-    health: spec.health ?? o.health ?? { deadlineMs: 15_000, probeIntervalMs: 200, minHeightGain: 2, observeIntervalMs: 500 },
-    artifacts: { maxBytes: 10_000_000, allowInsecureHttp: true, ...(spec.manifestFile ? { manifestFile: spec.manifestFile } : {}) },
-    metrics: { host: "127.0.0.1", port: metricsPort },
-    log: { level: "debug" },
-  };
-  const configPath = join(o.root, spec.name, "watcher.json");
-  writeFileSync(configPath, JSON.stringify(config, null, 2));
-  const node = new ProcessNodeController(nodeConfig, p, { stopTimeoutMs: 5_000 });
+  const layout = await layoutWatcher({
+    name: spec.name,
+    root: o.root,
+    rpcUrl: spec.rpcUrl ?? o.rpcUrl,
+    coordinator: o.coordinator,
+    startBlock: o.startBlock,
+    operator: operator.address,
+    initial: o.initial,
+    confirmations: spec.confirmations ?? o.confirmations ?? 1,
+    health: spec.health ?? o.health,
+    nodeArgs: [...(o.extraNodeArgs ?? []), ...(spec.nodeArgs ?? [])],
+    manifestFile: spec.manifestFile,
+  });
+  const { dataDir, stateDir, port, metricsPort, configPath, node } = layout;
   return { name: spec.name, cohort: spec.cohort, stake: spec.stake, operator, attester, dataDir, stateDir, port, metricsPort, configPath, node };
 }
 
@@ -108,10 +81,5 @@ export const stake = (n: number) => parseEther(String(n));
 
 /** What the validator's (simulated) node reports now, or undefined when it does not answer. */
 export async function nodeStatus(v: FleetValidator): Promise<{ version: string; height: number } | undefined> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${v.port}/status`, { signal: AbortSignal.timeout(1_000) });
-    return res.ok ? ((await res.json()) as { version: string; height: number }) : undefined;
-  } catch {
-    return undefined;
-  }
+  return nodeStatusAt(v.port);
 }

@@ -1,0 +1,303 @@
+// A local network for rehearsals and end-to-end tests: a real Hardhat JSON-RPC node in its own process, a local
+// artifact server, simulated validator nodes as the "binaries", real watcher processes, and each validator's
+// watcher laid out on disk (data directory, `current` symlink, config). The drill and the tests both use it.
+import { ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createServer, Server } from "node:http";
+import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { AddressInfo, createServer as createNetServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { JsonRpcProvider } from "ethers";
+import { paths as pathsOf } from "../watcher/src/config";
+import { ProcessNodeController } from "../watcher/src/adapters/processNode";
+
+export const ROOT = resolve(__dirname, "..");
+
+/** Hardhat's default JSON-RPC port: the `localhost` network of hardhat.config.ts. */
+export const DEFAULT_RPC_PORT = 8545;
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createNetServer();
+    srv.once("error", rej);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as AddressInfo).port;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** Whether `port` on 127.0.0.1 can be listened on now. */
+export async function portIsFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const srv = createNetServer();
+    srv.once("error", () => res(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => res(true)));
+  });
+}
+
+/** Polls `check` until it returns a value (not undefined/false) or the deadline passes. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < until) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value as T;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
+}
+
+export interface Chain {
+  url: string;
+  port: number;
+  provider: JsonRpcProvider;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `hardhat node` on loopback, on `port` or a free one (contracts must be compiled already). */
+export async function startChain(options: { port?: number } = {}): Promise<Chain> {
+  const port = options.port ?? (await freePort());
+  const child = spawn(join(ROOT, "node_modules", ".bin", "hardhat"), ["node", "--hostname", "127.0.0.1", "--port", String(port)], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: "true" },
+  });
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(
+      "the hardhat node to listen",
+      async () => {
+        if (child.exitCode !== null) throw new Error(`hardhat node exited: ${output.slice(-500)}`);
+        return output.includes("Started HTTP");
+      },
+      60_000,
+    );
+  } catch (e) {
+    await stopProcess(child);
+    throw e;
+  }
+  // No request cache: callers send transactions back to back from the same accounts.
+  const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, polling: true, pollingInterval: 100, cacheTimeout: -1 });
+  return {
+    url,
+    port,
+    provider,
+    process: child,
+    async stop() {
+      provider.destroy();
+      await stopProcess(child);
+    },
+  };
+}
+
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM", graceMs = 5_000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Serves the files of `dir` over http on loopback. */
+export async function serveArtifacts(dir: string): Promise<{ url: string; server: Server; stop(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const name = decodeURIComponent((req.url ?? "/").slice(1));
+    const file = join(dir, name);
+    if (name.includes("/") || name.includes("..") || !existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "content-type": "application/octet-stream" });
+    createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    server,
+    stop: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+export interface BinaryOptions {
+  /** Extra arguments for the simulated node, always passed. */
+  extra?: string[];
+  /**
+   * A fault that shows only on machines whose environment sets `env` (non-empty): a bug that bites only some
+   * deployments, e.g. one cohort's configuration. The watcher passes `node.env` to the node it starts.
+   */
+  faultWhenEnv?: { env: string; fault: string };
+}
+
+/**
+ * Writes an executable "node binary" for `version`: a shell script that runs the simulated validator node.
+ * Returns its path and sha256. Extra arguments (port, state dir, faults) come from the watcher's node.args.
+ */
+export function makeBinary(dir: string, version: string, extra: string[] | BinaryOptions = [], fileName = `node-${version}`): { path: string; sha256: string } {
+  const o: BinaryOptions = Array.isArray(extra) ? { extra } : extra;
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, fileName);
+  const tsNode = join(ROOT, "node_modules", "ts-node", "register", "transpile-only");
+  const conditional = o.faultWhenEnv
+    ? `if [ -n "$${o.faultWhenEnv.env}" ]; then set -- --fault "${o.faultWhenEnv.fault}" "$@"; fi\n`
+    : "";
+  const script =
+    `#!/bin/sh\n${conditional}` +
+    `exec "${process.execPath}" -r "${tsNode}" "${join(ROOT, "sim", "validator-node.ts")}" --version "${version}" ${(o.extra ?? []).map((a) => `"${a}"`).join(" ")} "$@"\n`;
+  writeFileSync(path, script);
+  chmodSync(path, 0o755);
+  return { path, sha256: createHash("sha256").update(readFileSync(path)).digest("hex") };
+}
+
+/** A fresh temporary directory, removed by `cleanup()`. */
+export function tempDir(prefix = "lockstep-e2e-"): { path: string; cleanup(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface WatcherProcess {
+  child: ChildProcess;
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts the real `lockstep-watcher` with `configPath`, with the attester key in its environment. */
+export function spawnWatcher(configPath: string, env: Record<string, string> = {}, args: string[] = []): WatcherProcess {
+  const child = spawn(process.execPath, [join(ROOT, "watcher", "bin", "lockstep-watcher.js"), "--config", configPath, ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  return { child, output: () => output, stop: (signal = "SIGTERM") => stopProcess(child, signal) };
+}
+
+/** Runs the watcher to completion (for --help, --dry-run and error cases). */
+export async function runWatcher(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [join(ROOT, "watcher", "bin", "lockstep-watcher.js"), ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  child.stderr!.on("data", (d) => (stderr += d));
+  const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+  return { code, stdout, stderr };
+}
+
+export interface WatcherHealth {
+  deadlineMs: number;
+  probeIntervalMs: number;
+  minHeightGain: number;
+  observeIntervalMs: number;
+}
+
+export interface WatcherLayoutSpec {
+  /** Directory name and key-variable suffix: letters, digits, dashes. */
+  name: string;
+  root: string;
+  rpcUrl: string;
+  chainId?: number;
+  coordinator: string;
+  startBlock: number;
+  operator: string;
+  /** The version every node runs at first, and its binary. */
+  initial: { version: string; binary: string };
+  confirmations?: number;
+  pollIntervalMs?: number;
+  health?: WatcherHealth;
+  nodeArgs?: string[];
+  nodeEnv?: Record<string, string>;
+  manifestFile?: string;
+  logLevel?: string;
+}
+
+export interface WatcherLayout {
+  dataDir: string;
+  stateDir: string;
+  /** The simulated node's status port. */
+  port: number;
+  metricsPort: number;
+  configPath: string;
+  /** The environment variable the watcher reads its (development) attester key from. */
+  keyEnv: string;
+  /** Controls the validator's node as the watcher's process adapter does (start it before the watcher). */
+  node: ProcessNodeController;
+}
+
+/**
+ * Lays out one validator's watcher: a data directory whose `current` points at the initial version's binary,
+ * a state directory for the node, and a watcher config (process adapter, http artifacts allowed: local only).
+ */
+export async function layoutWatcher(s: WatcherLayoutSpec): Promise<WatcherLayout> {
+  const dataDir = join(s.root, s.name, "watcher");
+  const stateDir = join(s.root, s.name, "state");
+  mkdirSync(stateDir, { recursive: true });
+  const p = pathsOf({ dataDir });
+  mkdirSync(join(p.version(s.initial.version), "bin"), { recursive: true });
+  copyFileSync(s.initial.binary, p.binary(s.initial.version));
+  symlinkSync(join("versions", s.initial.version), p.current);
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const nodeConfig = {
+    adapter: "process" as const,
+    statusUrl: `http://127.0.0.1:${port}/status`,
+    stateDir,
+    binaryName: "node",
+    args: ["--port", String(port), "--state-dir", stateDir, "--tick-ms", "100", ...(s.nodeArgs ?? [])],
+    env: s.nodeEnv ?? {},
+  };
+  const keyEnv = `LOCKSTEP_KEY_${s.name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
+  const config = {
+    chain: {
+      rpcUrl: s.rpcUrl,
+      chainId: s.chainId ?? 31337,
+      coordinator: s.coordinator,
+      startBlock: s.startBlock,
+      confirmations: s.confirmations ?? 1,
+      pollIntervalMs: s.pollIntervalMs ?? 200,
+      pageSize: 500,
+    },
+    validator: { operator: s.operator, attesterKey: { env: keyEnv } },
+    dataDir,
+    node: nodeConfig,
+    health: s.health ?? { deadlineMs: 15_000, probeIntervalMs: 200, minHeightGain: 2, observeIntervalMs: 500 },
+    artifacts: { maxBytes: 10_000_000, allowInsecureHttp: true, ...(s.manifestFile ? { manifestFile: s.manifestFile } : {}) },
+    metrics: { host: "127.0.0.1", port: metricsPort },
+    log: { level: s.logLevel ?? "debug" },
+  };
+  const configPath = join(s.root, s.name, "watcher.json");
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  const node = new ProcessNodeController(nodeConfig, p, { stopTimeoutMs: 5_000 });
+  return { dataDir, stateDir, port, metricsPort, configPath, keyEnv, node };
+}
+
+/** What a simulated node reports now, or undefined when it does not answer. */
+export async function nodeStatusAt(port: number): Promise<{ version: string; height: number } | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(1_000) });
+    return res.ok ? ((await res.json()) as { version: string; height: number }) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,192 @@
+// The scaled rehearsal (--in-process): every validator's watcher runs in this process. Each one is the real
+// watcher runtime (state machine, event follower, SQLite journal, artifact download and digest check, binary
+// store with its `current` symlink, attestations signed by its own attester key and sent as transactions);
+// only the node is a fake (a NodeController in memory), and the validators share one cached view of the
+// chain's head and logs, as a fleet behind one RPC provider would.
+import { copyFileSync, mkdirSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { createWalletClient, http, type Log } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { parseConfig, paths as pathsOf } from "../../watcher/src/config";
+import { Attester } from "../../watcher/src/adapters/attester";
+import { BinaryStore } from "../../watcher/src/adapters/binaries";
+import { HttpDownloader } from "../../watcher/src/adapters/downloader";
+import { ViemChainReader, connect } from "../../watcher/src/adapters/viemChain";
+import { SqliteJournal } from "../../watcher/src/journal/sqlite";
+import { createLogger } from "../../watcher/src/log";
+import { Metrics } from "../../watcher/src/metrics";
+import type { ChainReader, Clock, Hex, NodeController, NodeStatus } from "../../watcher/src/ports";
+import { Runtime } from "../../watcher/src/runtime";
+import type { Fleet, FleetSettings } from "./fleet";
+import type { DrillValidator, Net } from "./network";
+import type { FaultKind } from "./options";
+
+const clock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+
+/** A node in memory: runs the version `current` names when started; height grows every 100 ms unless a fault says otherwise. */
+export class FakeNode implements NodeController {
+  private running?: { version: string; startedAt: number; base: number };
+  private height = 0;
+
+  constructor(private readonly binaries: BinaryStore, private readonly fault: (version: string) => FaultKind) {}
+
+  async start() {
+    if (this.running) return;
+    const version = await this.binaries.active();
+    if (!version) throw new Error("no active binary");
+    this.running = { version, startedAt: Date.now(), base: this.height };
+  }
+
+  async stop() {
+    this.height = this.currentHeight();
+    this.running = undefined;
+  }
+
+  async status(): Promise<NodeStatus | undefined> {
+    const r = this.running;
+    if (!r) return undefined;
+    const fault = this.fault(r.version);
+    if (fault === "crash" && Date.now() - r.startedAt > 500) {
+      await this.stop();
+      return undefined;
+    }
+    return { version: fault === "wrong-version" ? `${r.version}-wrong` : r.version, height: BigInt(this.currentHeight()) };
+  }
+
+  private currentHeight() {
+    const r = this.running;
+    if (!r || this.fault(r.version) === "stall") return this.height;
+    return r.base + Math.floor((Date.now() - r.startedAt) / 100);
+  }
+
+  // The fake node keeps no state on disk to copy aside: snapshots are no-ops (the drill's upgrades are state-compatible).
+  async snapshot() {}
+  async restore() {}
+
+  version(): string | undefined {
+    return this.running?.version;
+  }
+}
+
+/** One chain view shared by every in-process watcher: head, block hashes and log pages cached briefly. */
+class SharedChain {
+  private cache = new Map<string, { at: number; value: Promise<unknown> }>();
+  constructor(private readonly base: ViemChainReader) {}
+
+  private cached<T>(key: string, ttlMs: number, load: () => Promise<T>): Promise<T> {
+    const hit = this.cache.get(key);
+    if (hit && Date.now() - hit.at < ttlMs) return hit.value as Promise<T>;
+    const value = load();
+    this.cache.set(key, { at: Date.now(), value });
+    value.catch(() => this.cache.delete(key));
+    if (this.cache.size > 5_000) this.cache.clear();
+    return value;
+  }
+
+  for(own: ViemChainReader): ChainReader {
+    return {
+      chainId: () => this.cached("chainId", 60_000, () => this.base.chainId()),
+      code: (address) => this.cached(`code:${address}`, 60_000, () => this.base.code(address)),
+      head: () => this.cached("head", 150, () => this.base.head()),
+      blockHash: (n) => this.cached(`hash:${n}`, 1_000, () => this.base.blockHash(n)),
+      coordinatorLogs: (from, to) => this.cached<Log[]>(`logs:${from}:${to}`, 2_000, () => this.base.coordinatorLogs(from, to)),
+      assignment: (id) => own.assignment(id),
+      registration: () => own.registration(),
+    };
+  }
+}
+
+export class InProcessFleet implements Fleet {
+  readonly kind = "every validator's watcher runtime in this process, fake nodes";
+  private nodes: FakeNode[] = [];
+  private runtimes: Runtime[] = [];
+  private runs: Promise<void>[] = [];
+  private journals: SqliteJournal[] = [];
+  private crashed: string[] = [];
+
+  constructor(
+    private readonly net: Net,
+    private readonly validators: DrillValidator[],
+    private readonly s: FleetSettings & { faultyVersion?: string; fault: FaultKind },
+  ) {}
+
+  async start(onProgress: (text: string) => void) {
+    const url = this.net.chain.url;
+    const client = connect(url);
+    const coordinator = this.net.addresses.coordinator as Hex;
+    const shared = new SharedChain(new ViemChainReader(client, coordinator, coordinator));
+    const log = createLogger("silent", false);
+    for (const v of this.validators) {
+      const dataDir = join(this.s.root, v.name, "watcher");
+      const p = pathsOf({ dataDir });
+      mkdirSync(join(p.version(this.s.initial.version), "bin"), { recursive: true });
+      copyFileSync(this.s.initial.binary, p.binary(this.s.initial.version));
+      symlinkSync(join("versions", this.s.initial.version), p.current);
+      const config = parseConfig({
+        chain: { rpcUrl: url, chainId: 31337, coordinator, startBlock: this.net.startBlock, confirmations: 1, pollIntervalMs: 500, pageSize: 500 },
+        validator: { operator: v.operator.address, attesterKey: { env: "UNUSED_IN_PROCESS" } },
+        dataDir,
+        node: { adapter: "command", statusUrl: "http://127.0.0.1:1/status", stateDir: join(this.s.root, v.name, "state"), commands: { start: "true", stop: "true" } },
+        health: this.s.health,
+        artifacts: { maxBytes: 10_000_000, allowInsecureHttp: true },
+      });
+      const binaries = new BinaryStore(p);
+      const faulty = v.cohort === 2 && this.s.fault !== "none";
+      const node = new FakeNode(binaries, (version) => (faulty && version === this.s.faultyVersion ? this.s.fault : "none"));
+      await node.start();
+      const account = privateKeyToAccount(v.attester.privateKey as Hex);
+      const operator = v.operator.address as Hex;
+      const journal = new SqliteJournal(p.journal);
+      this.journals.push(journal);
+      const runtime = new Runtime({
+        config,
+        paths: p,
+        chain: shared.for(new ViemChainReader(client, coordinator, operator)),
+        writer: new Attester({
+          wallet: createWalletClient({ account, transport: http(url, { retryCount: 0, timeout: 30_000 }) }),
+          client,
+          coordinator,
+          operator,
+          chainId: 31337,
+          clock,
+          logger: log,
+        }),
+        node,
+        downloader: new HttpDownloader({ allowInsecureHttp: true }),
+        binaries,
+        clock,
+        log: log.child({ operator }),
+        journal,
+        metrics: new Metrics(false),
+        attester: account.address,
+      });
+      this.nodes.push(node);
+      this.runtimes.push(runtime);
+    }
+    onProgress(`${this.validators.length} fake nodes on ${this.s.initial.version}; starting ${this.validators.length} watcher runtimes in this process`);
+    this.runs = this.runtimes.map((r, i) =>
+      r.run().catch((e: Error) => {
+        this.crashed.push(`${this.validators[i].name}: ${e.message}`);
+      }),
+    );
+  }
+
+  async versions() {
+    return this.nodes.map((n) => n.version());
+  }
+
+  crashedWatchers() {
+    return this.crashed;
+  }
+
+  alive(): number[] {
+    return [];
+  }
+
+  async stop() {
+    for (const r of this.runtimes) r.stop();
+    await Promise.race([Promise.all(this.runs), new Promise((r) => setTimeout(r, 15_000))]);
+    for (const j of this.journals) j.close();
+    this.journals = [];
+  }
+}

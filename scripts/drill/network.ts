@@ -1,0 +1,177 @@
+// The rehearsal network: a local chain, the system deployed on it, and a validator set with unequal stake in
+// three cohorts, its delegators, and its cohorts assigned by a real governance proposal.
+import { JsonRpcSigner, Wallet, keccak256, parseEther, toUtf8Bytes, type Provider } from "ethers";
+import { defaultParams, deploySystem, type System } from "../../lib/deploy";
+import { writeDeployment } from "../../lib/deployments";
+import { DEFAULT_RPC_PORT, portIsFree, startChain, type Chain } from "../../lib/localnet";
+
+export const COHORT_NAMES = ["canary", "early", "main"] as const;
+
+export interface DrillValidator {
+  name: string;
+  /** 1 canary, 2 early, 3 main. */
+  cohort: number;
+  operator: Wallet;
+  attester: Wallet;
+  ownStake: bigint;
+  delegators: { wallet: Wallet; amount: bigint }[];
+  /** Own stake plus what delegators delegated: the validator's weight. */
+  weight: bigint;
+}
+
+export interface Net {
+  chain: Chain;
+  network: string;
+  system: System;
+  deployer: JsonRpcSigner;
+  guardian: JsonRpcSigner;
+  keeper: JsonRpcSigner;
+  startBlock: number;
+  deploymentsFile: string;
+  addresses: { coordinator: string; governor: string; token: string; timelock: string };
+}
+
+/** A deterministic number in [0, 1) from the seed and a label. */
+export function seeded(seed: string, label: string): number {
+  return Number(BigInt(keccak256(toUtf8Bytes(`${seed}:${label}`))) % 1_000_000n) / 1_000_000;
+}
+
+const key = (seed: string, label: string) => keccak256(toUtf8Bytes(`lockstep-drill:${seed}:${label}`));
+
+/** The validator set: keys and stakes from the seed, unequal, a few delegators each. */
+export function planValidators(seed: string, split: [number, number, number], provider: Provider | null = null): DrillValidator[] {
+  const out: DrillValidator[] = [];
+  const n = split[0] + split[1] + split[2];
+  const width = String(n).length;
+  let index = 0;
+  split.forEach((count, c) => {
+    for (let i = 0; i < count; i++) {
+      index += 1;
+      const name = `val-${String(index).padStart(width, "0")}`;
+      // Own stake 100k..2.1M tokens, skewed so a few validators are large.
+      const own = parseEther(String(Math.round(100_000 + 2_000_000 * seeded(seed, `${name}:stake`) ** 2)));
+      const delegators: DrillValidator["delegators"] = [];
+      const count = Math.floor(seeded(seed, `${name}:delegators`) * 3);
+      for (let d = 0; d < count; d++) {
+        delegators.push({
+          wallet: new Wallet(key(seed, `${name}:delegator:${d}`), provider),
+          amount: parseEther(String(Math.round(20_000 + 800_000 * seeded(seed, `${name}:delegator:${d}`)))),
+        });
+      }
+      out.push({
+        name,
+        cohort: c + 1,
+        operator: new Wallet(key(seed, `${name}:operator`), provider),
+        attester: new Wallet(key(seed, `${name}:attester`), provider),
+        ownStake: own,
+        delegators,
+        weight: own + delegators.reduce((s, d) => s + d.amount, 0n),
+      });
+    }
+  });
+  return out;
+}
+
+/** Starts the chain (Hardhat's default port when free: the `localhost` network), deploys, writes the deployments file. */
+export async function startNetwork(validators: DrillValidator[], deploymentsDir?: string): Promise<Net> {
+  const port = (await portIsFree(DEFAULT_RPC_PORT)) ? DEFAULT_RPC_PORT : undefined;
+  const chain = await startChain({ port });
+  try {
+    const network = chain.port === DEFAULT_RPC_PORT ? "localhost" : "drill";
+    const deployer = await chain.provider.getSigner(0);
+    const guardian = await chain.provider.getSigner(1);
+    const keeper = await chain.provider.getSigner(2);
+    const distributed = validators.reduce((s, v) => s + v.weight, 0n);
+    // The treasury keeps a fifth of the supply, undelegated: it does not vote.
+    // Every vote is a block on this chain: the voting period leaves room for the whole set to vote.
+    const params = {
+      ...defaultParams(deployer.address, guardian.address),
+      supply: (distributed * 5n) / 4n,
+      votingPeriod: BigInt(Math.max(50, validators.length * 2 + 20)),
+    };
+    const startBlock = (await chain.provider.getBlockNumber()) + 1;
+    const system = await deploySystem(deployer, params);
+    const addresses = {
+      coordinator: await system.coordinator.getAddress(),
+      governor: await system.governor.getAddress(),
+      token: await system.token.getAddress(),
+      timelock: await system.timelock.getAddress(),
+    };
+    const deploymentsFile = writeDeployment(
+      {
+        network,
+        chainId: Number((await chain.provider.getNetwork()).chainId),
+        startBlock,
+        deployedAt: new Date().toISOString(),
+        contracts: {
+          StakeToken: addresses.token,
+          LockstepTimelock: addresses.timelock,
+          LockstepGovernor: addresses.governor,
+          UpgradeCoordinator: addresses.coordinator,
+          ManifestPlanner: system.libraries.manifestPlanner,
+          RolloutViews: system.libraries.rolloutViews,
+        },
+        guardian: guardian.address,
+        params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : v])),
+      },
+      deploymentsDir,
+    );
+    return { chain, network, system, deployer, guardian, keeper, startBlock, deploymentsFile, addresses };
+  } catch (e) {
+    await chain.stop();
+    throw e;
+  }
+}
+
+/** Runs `work` over `items`, `width` at a time (different accounts, so their transactions do not race). */
+export async function inBatches<T>(items: T[], width: number, work: (item: T) => Promise<void>) {
+  for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(work));
+}
+
+/**
+ * Funds every account with gas, hands out stake from the treasury, has delegators delegate to their operator and
+ * operators to themselves, and registers every validator (in the default cohort: governance assigns cohorts).
+ */
+export async function fundAndRegister(net: Net, validators: DrillValidator[]) {
+  const { provider } = net.chain;
+  const token = net.system.token;
+  const gas = "0x56BC75E2D63100000"; // 100 ETH
+  const accounts = validators.flatMap((v) => [v.operator, v.attester, ...v.delegators.map((d) => d.wallet)]);
+  await inBatches(accounts, 50, async (w) => {
+    await provider.send("hardhat_setBalance", [w.address, gas]);
+  });
+  // Stake transfers from the treasury (an unlocked node account: the node assigns nonces, so they may overlap).
+  const transfers = validators.flatMap((v) => [{ to: v.operator.address, amount: v.ownStake }, ...v.delegators.map((d) => ({ to: d.wallet.address, amount: d.amount }))]);
+  await inBatches(transfers, 25, async (t) => {
+    await (await token.connect(net.deployer).transfer(t.to, t.amount)).wait();
+  });
+  await inBatches(validators, 20, async (v) => {
+    await (await token.connect(v.operator).delegate(v.operator.address)).wait();
+    await (await net.system.coordinator.connect(v.operator).register(v.attester.address, `ipfs://lockstep-drill/${v.name}`)).wait();
+    for (const d of v.delegators) await (await token.connect(d.wallet).delegate(v.operator.address)).wait();
+  });
+}
+
+/** The validators' wallets connected to the chain's provider. */
+export function connectValidators(validators: DrillValidator[], provider: Provider) {
+  for (const v of validators) {
+    v.operator = v.operator.connect(provider);
+    v.attester = v.attester.connect(provider);
+    v.delegators = v.delegators.map((d) => ({ ...d, wallet: d.wallet.connect(provider) }));
+  }
+}
+
+/** Assigns cohorts the way a network would: one governance proposal with a batch of setCohort calls. */
+export function cohortProposal(net: Net, validators: DrillValidator[]) {
+  const c = net.system.coordinator;
+  const moved = validators.filter((v) => v.cohort !== 3);
+  return {
+    moved,
+    proposal: {
+      targets: moved.map(() => net.addresses.coordinator),
+      values: moved.map(() => 0n),
+      calldatas: moved.map((v) => c.interface.encodeFunctionData("setCohort", [v.operator.address, v.cohort])),
+      description: `Assign rollout cohorts: ${moved.filter((v) => v.cohort === 1).length} canary, ${moved.filter((v) => v.cohort === 2).length} early (the rest stay main)\n\n${moved.map((v) => `${v.name} ${v.operator.address} -> cohort ${v.cohort}`).join("\n")}`,
+    },
+  };
+}

@@ -1,0 +1,111 @@
+// The drill's command line: every option validated here, a one-line error for anything wrong.
+export const FAULTS = ["none", "crash", "stall", "wrong-version"] as const;
+export type FaultKind = (typeof FAULTS)[number];
+
+export interface DrillOptions {
+  validators: number;
+  /** Validators per cohort: canary, early, main. */
+  cohorts: [number, number, number];
+  fault: FaultKind;
+  seed: string;
+  keep: boolean;
+  inProcess: boolean;
+  help: boolean;
+}
+
+export class UsageError extends Error {}
+
+export const USAGE = `Usage: npm run drill -- [options]
+
+Rehearses a whole validator upgrade on a local chain: a Hardhat JSON-RPC node, the Lockstep contracts, a
+validator set in three cohorts (canary, early, main) with real watcher processes and simulated nodes; then a
+governed upgrade from proposal to completion, and a second upgrade whose binary fails in the early cohort
+(automatic pause, rollback ordered by the guardian, watchers restore); then the audit trail.
+
+Options:
+  --validators N         validators in the set (default 9; at least 3)
+  --cohorts a,b,c        validators in the canary, early and main cohorts (default about 20% / 33% / rest: 2,3,4 for 9)
+  --fault KIND           how the second upgrade's binary fails in the early cohort:
+                         none | crash | stall | wrong-version (default stall)
+  --seed S               seed for the stakes and keys (default "lockstep"); the same seed, the same drill
+  --in-process           run every validator's watcher state machine in this process with fake nodes
+                         (the scaled rehearsal, e.g. --validators 300 --in-process)
+  --keep                 leave the chain and the watchers running at the end; Ctrl-C stops everything
+  --help                 this text
+`;
+
+export function parseOptions(argv: string[]): DrillOptions {
+  const o: DrillOptions = { validators: 9, cohorts: [0, 0, 0], fault: "stall", seed: "lockstep", keep: false, inProcess: false, help: false };
+  let cohorts: string | undefined;
+  let validatorsGiven = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const value = () => {
+      if (inline !== undefined) return inline;
+      const v = argv[++i];
+      if (v === undefined || v.startsWith("--")) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case "--validators": {
+        const v = value();
+        if (!/^\d+$/.test(v) || Number(v) < 3 || Number(v) > 2000) throw new UsageError(`--validators must be a whole number from 3 to 2000, not "${v}"`);
+        o.validators = Number(v);
+        validatorsGiven = true;
+        break;
+      }
+      case "--cohorts":
+        cohorts = value();
+        break;
+      case "--fault": {
+        const v = value();
+        if (!(FAULTS as readonly string[]).includes(v)) throw new UsageError(`--fault must be one of ${FAULTS.join(", ")}, not "${v}"`);
+        o.fault = v as FaultKind;
+        break;
+      }
+      case "--seed": {
+        const v = value();
+        if (!v.length || v.length > 64) throw new UsageError("--seed must be 1 to 64 characters");
+        o.seed = v;
+        break;
+      }
+      case "--keep":
+        o.keep = true;
+        break;
+      case "--in-process":
+        o.inProcess = true;
+        break;
+      case "--help":
+      case "-h":
+        o.help = true;
+        break;
+      default:
+        throw new UsageError(`unknown option "${arg}" (see --help)`);
+    }
+  }
+  if (cohorts !== undefined) {
+    const parts = cohorts.split(",");
+    if (parts.length !== 3 || parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1)) {
+      throw new UsageError(`--cohorts takes three positive whole numbers (canary,early,main), not "${cohorts}"`);
+    }
+    const split = parts.map(Number) as [number, number, number];
+    const sum = split[0] + split[1] + split[2];
+    if (validatorsGiven && sum !== o.validators) throw new UsageError(`--cohorts ${cohorts} adds up to ${sum}, but --validators is ${o.validators}`);
+    if (sum < 3 || sum > 2000) throw new UsageError(`--cohorts must add up to 3..2000 validators, not ${sum}`);
+    o.validators = sum;
+    o.cohorts = split;
+  } else {
+    o.cohorts = defaultCohorts(o.validators);
+  }
+  if (!o.inProcess && o.validators > 40) throw new UsageError(`--validators ${o.validators} runs ${2 * o.validators} processes: add --in-process for more than 40`);
+  return o;
+}
+
+/** About 20% canary, a third early, the rest main (9 -> 2,3,4); 5% / 20% / 75% for large sets. */
+export function defaultCohorts(n: number): [number, number, number] {
+  const small = n < 20;
+  const canary = Math.max(1, Math.round(n * (small ? 0.2 : 0.05)));
+  const early = Math.max(1, Math.round(n * (small ? 1 / 3 : 0.2)));
+  return [canary, early, n - canary - early];
+}

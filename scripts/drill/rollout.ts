@@ -1,0 +1,160 @@
+// An upgrade from manifest to its end: the manifest file and its canonical hash, the schedule proposal through
+// governance, and a keeper that calls `advance` whenever the coordinator allows it, showing every stage's
+// stake-weighted tallies as it goes.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { canonicalManifest, manifestHash, parseManifest, toOnChain, type ManifestFile } from "../../lib/manifest";
+import { StageState, UpgradeState, PauseReason } from "../../lib/coordinator";
+import { proposalFor } from "../../lib/governance";
+import type { UpgradeCoordinator } from "../../typechain-types";
+import { duration, pct, type Board } from "./display";
+import { chainTime, passProposal, skipTo, type Passed, type Voter } from "./governance";
+import { COHORT_NAMES, type Net } from "./network";
+
+/** Chain-time rules: the durations a real network would use; the keeper skips chain time once the watchers did the work. */
+export const RULES = {
+  stageTimelock: 3600,
+  observationWindow: 1800,
+  attestationDeadline: 7200,
+  readinessBps: 8000,
+  healthyBps: 8000,
+  unhealthyBps: 3400,
+  rollbackBps: 0,
+};
+
+export function buildManifest(o: { name: string; version: string; previousVersion: string; uri: string; sha256: string; notes: string }): ManifestFile {
+  return parseManifest(
+    JSON.stringify({
+      name: o.name,
+      version: o.version,
+      previousVersion: o.previousVersion,
+      artifacts: [{ platform: "linux-amd64", uri: o.uri, sha256: o.sha256 }],
+      featureFlags: [],
+      metadataURI: `ipfs://lockstep-drill/${o.name}`,
+      stateIncompatible: false,
+      stages: COHORT_NAMES.map((label, i) => ({
+        cohort: i + 1,
+        label,
+        timelock: i === 0 ? 0 : RULES.stageTimelock,
+        observationWindow: RULES.observationWindow,
+        attestationDeadline: RULES.attestationDeadline,
+        readinessBps: RULES.readinessBps,
+        healthyBps: RULES.healthyBps,
+        unhealthyBps: RULES.unhealthyBps,
+        rollbackBps: RULES.rollbackBps,
+      })),
+    }),
+    o.name,
+  );
+}
+
+/** Writes the manifest file (canonical form) and returns its path and keccak256. */
+export function writeManifest(dir: string, m: ManifestFile): { path: string; hash: string } {
+  const path = join(dir, `${m.name}.manifest.json`);
+  writeFileSync(path, canonicalManifest(m) + "\n");
+  return { path, hash: manifestHash(m) };
+}
+
+/** Proposes `schedule(manifest)` through governance and takes it to execution; returns the upgrade id. */
+export async function scheduleByVote(net: Net, board: Board, m: ManifestFile, proposer: Voter["signer"], voters: Voter[]): Promise<{ upgradeId: bigint; passed: Passed }> {
+  const c = net.system.coordinator;
+  const calldata = c.interface.encodeFunctionData("schedule", [toOnChain(m)]);
+  const description = `Upgrade validators to ${m.version} (${m.name})\n\nManifest keccak256 ${manifestHash(m)}; stages ${m.stages.map((s) => s.label).join(", ")}.`;
+  const passed = await passProposal(net, board, proposalFor(net.addresses.coordinator, calldata, description), proposer, voters);
+  const upgradeId = await c.upgradeIdOf(m.name);
+  if (upgradeId === 0n) throw new Error(`the executed proposal did not schedule ${m.name}`);
+  return { upgradeId, passed };
+}
+
+export interface KeeperResult {
+  state: UpgradeState;
+  pauseReason: PauseReason;
+  advances: string[];
+}
+
+type StageView = Awaited<ReturnType<UpgradeCoordinator["getStage"]>>;
+
+export function stageLine(s: StageView, validators: number, totalStake: bigint, ended: UpgradeState, current: boolean): string {
+  const stake = s.cohortStake;
+  const activated = s.activatedAt > 0n;
+  const missing = activated ? stake - s.attestedStake : stake - s.readyStake;
+  let state: string;
+  if (Number(s.state) === StageState.Verified) state = "verified";
+  else if (activated) state = ended === UpgradeState.Paused ? "active, PAUSED" : ended >= UpgradeState.Completed ? "ended" : "active, observing";
+  else if (ended >= UpgradeState.Completed) state = "never activated";
+  else state = current ? (s.notBefore > 0n ? "ready check / time lock" : "preparing") : "pending";
+  return (
+    `cohort ${s.rules.cohort} · ${String(validators).padStart(3)} val · ${pct(stake, totalStake)} of stake │ ` +
+    `ready ${pct(s.readyStake, stake)}  healthy ${pct(s.healthyStake, stake)}  unhealthy ${pct(s.unhealthyStake, stake)}  missing ${pct(missing, stake)} │ ${state}`
+  );
+}
+
+/**
+ * Plays the keeper: calls `advance` as soon as the coordinator would accept it. Chain time that only has to
+ * pass (a stage's time lock, the rest of an observation window) is skipped, but only once the watchers did
+ * their part: the cohort is ready before activation, every validator of it reported after activation and a few
+ * seconds of real health observation went by. Returns when the upgrade ends or pauses.
+ */
+export async function keep(
+  net: Net,
+  board: Board,
+  upgradeId: bigint,
+  counts: number[],
+  options: { timeoutMs: number; label: string },
+): Promise<KeeperResult> {
+  const c = net.system.coordinator;
+  const totalStake = await cohortTotal(c, upgradeId, counts.length);
+  const since = new Map<string, number>();
+  const first = (k: string) => {
+    if (!since.has(k)) since.set(k, Date.now());
+    return Date.now() - since.get(k)!;
+  };
+  const advances: string[] = [];
+  const until = Date.now() + options.timeoutMs;
+  for (;;) {
+    const u = await c.getUpgrade(upgradeId);
+    const state = Number(u.state) as UpgradeState;
+    const stages = await Promise.all(counts.map((_, i) => c.getStage(upgradeId, i)));
+    stages.forEach((s, i) => board.set(COHORT_NAMES[i] ?? `stage ${i}`, stageLine(s, counts[i], totalStake, state, i === Number(u.currentStage))));
+    if (state !== UpgradeState.Scheduled && state !== UpgradeState.Rolling) {
+      return { state, pauseReason: Number(u.pauseReason) as PauseReason, advances };
+    }
+    if (Date.now() > until) throw new Error(`${options.label}: no progress within ${options.timeoutMs / 1000}s (stage ${u.currentStage})`);
+    const i = Number(u.currentStage);
+    const s = stages[i];
+    let due = false;
+    if (s.activatedAt === 0n) {
+      const allReady = s.readyStake === s.cohortStake;
+      if (s.readyStake >= s.readyNeeded && (allReady || first(`ready:${i}`) > 10_000)) {
+        if (s.notBefore > 0n && (await chainTime(net)) < Number(s.notBefore)) {
+          board.set(COHORT_NAMES[i], stageLine(s, counts[i], totalStake, state, true).replace(/│ [^│]*$/, `│ time lock ${duration(Number(s.rules.timelock))} (chain time advanced)`));
+          await skipTo(net, Number(s.notBefore));
+        }
+        due = s.notBefore > 0n;
+      }
+    } else {
+      const allReported = s.attestedStake === s.cohortStake;
+      const observed = allReported ? first(`reported:${i}`) >= 2_000 : first(`active:${i}`) >= 30_000;
+      if (observed && s.healthyStake >= s.healthyNeeded && s.unhealthyStake < s.unhealthyLimit) {
+        if ((await chainTime(net)) < Number(s.observationEndsAt)) await skipTo(net, Number(s.observationEndsAt));
+        due = true;
+      }
+    }
+    if (due) {
+      try {
+        const tx = await c.connect(net.keeper).advance(upgradeId);
+        await tx.wait();
+        advances.push(tx.hash);
+      } catch {
+        // refused for now (a watcher's attestation landed in between, a pause): look again
+      }
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function cohortTotal(c: UpgradeCoordinator, upgradeId: bigint, stages: number): Promise<bigint> {
+  let total = 0n;
+  for (let i = 0; i < stages; i++) total += (await c.getStage(upgradeId, i)).cohortStake;
+  return total;
+}

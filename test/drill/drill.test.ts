@@ -1,0 +1,104 @@
+// The drill end to end: the real command, a small validator set, every process it started gone afterwards.
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, tempDir } from "../../lib/localnet";
+
+function runDrill(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "scripts", "drill", "index.ts"), ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  child.stderr!.on("data", (d) => (stderr += d));
+  return new Promise((r) => child.once("exit", (code) => r({ code, stdout, stderr })));
+}
+
+/** Pids of live processes whose command line mentions `needle`. */
+function processesMentioning(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(needle)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("npm run drill", function () {
+  this.timeout(240_000);
+  let deployments: ReturnType<typeof tempDir>;
+
+  before(() => (deployments = tempDir("lockstep-drill-deployments-")));
+  after(() => deployments.cleanup());
+
+  it("rehearses a completed upgrade and a failed one that pauses and rolls back, and leaves nothing running", async function () {
+    const run = await runDrill(["--validators", "5", "--seed", "test"], { LOCKSTEP_DEPLOYMENTS_DIR: deployments.path });
+    const out = run.stdout;
+    expect(run.code, `${out.slice(-3000)}\n${run.stderr}`).to.equal(0);
+    expect(out).to.include("✓ upgrade 1 completed");
+    expect(out).to.include("✓ every node runs v1.1.0");
+    expect(out).to.match(/paused\s+UnhealthyThreshold at stage 1 \(early\)/);
+    expect(out).to.include("✓ the coordinator paused the rollout by itself (unhealthy threshold) in the early stage");
+    expect(out).to.match(/rollback\s+ordered by the guardian · tx 0x[0-9a-f]{64}/);
+    expect(out).to.include("✓ watchers restored the previous version and attested RolledBack for all activated stake");
+    expect(out).to.include("✓ every node runs v1.1.0 again");
+    expect(out).to.match(/canonical keccak256 0x[0-9a-f]{64}/);
+    expect(out).to.match(/upgrade 2 ROLLBACK ordered at stage 1 \(Manual\) by the guardian\s+tx 0x[0-9a-f]{64}/);
+    expect(out).to.include("✓ nothing left running");
+    expect(out).to.match(/drill passed: \d+ expectations held · took [\d.]+s/);
+    expect(out).not.to.include("✗");
+
+    // Independently of the drill's own check: no chain, watcher or node process survives it.
+    const workDir = /work directory (\S+)/.exec(out)![1];
+    const chainPid = Number(/\(pid (\d+), network/.exec(out)![1]);
+    expect(alive(chainPid), "the hardhat node").to.equal(false);
+    expect(processesMentioning(workDir), "watchers and nodes").to.deep.equal([]);
+    expect(readdirSync(deployments.path)).to.have.length(1);
+  });
+
+  it("runs the same rehearsal with the watchers in one process (--in-process), real attestations on chain", async function () {
+    const run = await runDrill(["--validators", "24", "--in-process", "--fault", "crash"], { LOCKSTEP_DEPLOYMENTS_DIR: deployments.path });
+    const out = run.stdout;
+    expect(run.code, `${out.slice(-3000)}\n${run.stderr}`).to.equal(0);
+    expect(out).to.include("24 watcher runtimes in this process");
+    expect(out).to.match(/rollout across 24 validators took [\d.]+s/);
+    expect(out).to.include("✓ upgrade 1 completed");
+    expect(out).to.include("✓ the coordinator paused the rollout by itself (unhealthy threshold) in the early stage");
+    expect(out).to.include("✓ watchers restored the previous version and attested RolledBack for all activated stake");
+    expect(out).to.match(/\d+ attestations for upgrade 1: Ready ×24, Healthy ×24/);
+    expect(out).not.to.include("✗");
+  });
+
+  it("refuses bad options with a one-line error and exit code 2", async function () {
+    for (const args of [["--fault", "explode"], ["--validators", "two"], ["--cohorts", "1,2"], ["--validators", "9", "--cohorts", "1,1,1"], ["--bogus"]]) {
+      const run = await runDrill(args);
+      expect(run.code, args.join(" ")).to.equal(2);
+      expect(run.stderr.trim().split("\n"), args.join(" ")).to.have.length(1);
+      expect(run.stderr).to.match(/^drill: /);
+      expect(run.stdout).to.equal("");
+    }
+  });
+
+  it("prints its usage with --help", async function () {
+    const run = await runDrill(["--help"]);
+    expect(run.code).to.equal(0);
+    expect(run.stdout).to.include("--validators N").and.include("--fault KIND").and.include("--in-process").and.include("--keep");
+  });
+});
