@@ -1,7 +1,8 @@
-// The `audit` task's definition; the work is in ./audit (importable outside Hardhat, e.g. by the drill).
+// The `audit` task's definition; the work is in ./audit (importable outside Hardhat, e.g. by the drill), loaded
+// only when the task runs: it needs the ABIs that `hardhat compile` generates, and the config loads this file first.
 import { task } from "hardhat/config";
 import { resolve } from "node:path";
-import { AuditInputError, clientFor, runAudit, type AuditRun } from "./audit";
+import type { AuditRun } from "./audit";
 
 task("audit", "Rebuilds every upgrade's history from the coordinator's logs, checks it and prints a report")
   .addOptionalParam("fromBlock", "the first block to scan (default: the deployment's start block)")
@@ -10,6 +11,7 @@ task("audit", "Rebuilds every upgrade's history from the coordinator's logs, che
   .addOptionalParam("explorer", "block explorer base URL for links in md (e.g. https://etherscan.io)")
   .addOptionalParam("out", "write the report to this file instead of stdout")
   .setAction(async (args: { fromBlock?: string; format?: string; manifests?: string; explorer?: string; out?: string }, hre) => {
+    const { AuditInputError, clientFor, runAudit } = await import("./audit");
     let run: AuditRun;
     try {
       run = await runAudit({ ...args, network: hre.network.name, client: clientFor(hre) });
