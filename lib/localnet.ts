@@ -192,11 +192,12 @@ export function spawnWatcher(configPath: string, env: Record<string, string> = {
 
 /** Runs the watcher to completion (for --help, --dry-run and error cases). */
 export async function runWatcher(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(ROOT, "watcher", "bin", "lockstep-watcher.js"), ...args], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...env },
-  });
+  return runNode([join(ROOT, "watcher", "bin", "lockstep-watcher.js"), ...args], env);
+}
+
+/** Runs `node <args>` from the repository to completion, collecting its output. */
+export async function runNode(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (d) => (stdout += d));

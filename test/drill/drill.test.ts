@@ -1,21 +1,11 @@
 // The drill end to end: the real command, a small validator set, every process it started gone afterwards.
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, tempDir } from "../../lib/localnet";
+import { ROOT, runNode, tempDir } from "../../lib/localnet";
 
-function runDrill(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "scripts", "drill", "index.ts"), ...args], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...env },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (d) => (stdout += d));
-  child.stderr!.on("data", (d) => (stderr += d));
-  return new Promise((r) => child.once("exit", (code) => r({ code, stdout, stderr })));
+function runDrill(args: string[], env: Record<string, string> = {}) {
+  return runNode(["-r", "ts-node/register/transpile-only", join(ROOT, "scripts", "drill", "index.ts"), ...args], env);
 }
 
 /** Pids of live processes whose command line mentions `needle`. */
