@@ -56,7 +56,8 @@ const remote: HardhatUserConfig["networks"] = {};
 if (process.env.RPC_URL) {
   remote[process.env.NETWORK || "remote"] = {
     url: process.env.RPC_URL,
-    accounts: process.env.DEPLOYER_KEY ? [process.env.DEPLOYER_KEY] : [],
+    // Without a key, the node's own unlocked accounts (a local node, or a signer the node manages).
+    accounts: process.env.DEPLOYER_KEY ? [process.env.DEPLOYER_KEY] : "remote",
     chainId: process.env.CHAIN_ID ? Number(process.env.CHAIN_ID) : undefined,
   };
 }

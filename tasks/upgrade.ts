@@ -65,13 +65,14 @@ task("upgrade:status", "Prints an upgrade, its stages with stake-weighted tallie
     }),
   );
 
-function steering(name: string, description: string, run: (c: Connected, id: bigint) => Promise<void>) {
+function steering(name: string, description: string, run: (c: Connected, id: bigint) => Promise<void>, guardianVerb?: string) {
   task(name, description)
     .addPositionalParam("upgrade", "the upgrade's id or name")
     .addOptionalParam("signer", "index of the sending account", "0")
     .setAction(
       action(async (args: { upgrade: string; signer: string }, hre) => {
         const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
+        if (guardianVerb) await asGuardian(c, guardianVerb);
         await run(c, await resolveUpgrade(c, args.upgrade));
       }),
     );
@@ -84,19 +85,27 @@ async function asGuardian(c: Connected, verb: string) {
   }
 }
 
-steering("upgrade:pause", "Pauses a rollout at once (the guardian)", async (c, id) => {
-  await asGuardian(c, "pause");
-  const tx = await c.coordinator.pause(id);
-  await tx.wait();
-  console.log(`paused upgrade #${id} (transaction ${tx.hash}); only governance can resume it`);
-});
+steering(
+  "upgrade:pause",
+  "Pauses a rollout at once (the guardian)",
+  async (c, id) => {
+    const tx = await c.coordinator.pause(id);
+    await tx.wait();
+    console.log(`paused upgrade #${id} (transaction ${tx.hash}); only governance can resume it`);
+  },
+  "pause",
+);
 
-steering("upgrade:rollback", "Orders every upgraded validator back to the previous version (the guardian)", async (c, id) => {
-  await asGuardian(c, "order a rollback");
-  const tx = await c.coordinator.orderRollback(id);
-  await tx.wait();
-  console.log(`rollback ordered for upgrade #${id} (transaction ${tx.hash}); watchers restore the previous version`);
-});
+steering(
+  "upgrade:rollback",
+  "Orders every upgraded validator back to the previous version (the guardian)",
+  async (c, id) => {
+    const tx = await c.coordinator.orderRollback(id);
+    await tx.wait();
+    console.log(`rollback ordered for upgrade #${id} (transaction ${tx.hash}); watchers restore the previous version`);
+  },
+  "order a rollback",
+);
 
 steering("upgrade:advance", "Verifies the current stage or activates the next one, when due (anyone)", async (c, id) => {
   const tx = await c.coordinator.advance(id);

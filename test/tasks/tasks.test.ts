@@ -157,6 +157,27 @@ describe("hardhat tasks", function () {
     expect(r.stderr.trim()).to.match(/^lockstep: no coordinator at 0x[0-9a-fA-F]{40} on network "hardhat": the deployments file is from another chain or run$/);
   });
 
+  it("against a JSON-RPC node: deploys by task, then refuses a non-guardian's pause and an unknown upgrade in one line", async function () {
+    const { startChain } = await import("../helpers/e2e");
+    const chain = await startChain();
+    const deployments = mkdtempSync(join(tmpdir(), "lockstep-tasks-rpc-"));
+    try {
+      const env = { RPC_URL: chain.url, NETWORK: "rpcnode", CHAIN_ID: "31337", DEPLOYER_KEY: "", LOCKSTEP_DEPLOYMENTS_DIR: deployments };
+      const deployed = hardhat(["deploy", "--network", "rpcnode"], env);
+      expect(deployed.code, deployed.stderr).to.equal(0);
+      expect(deployed.stdout).to.match(/deployed on rpcnode \(chain 31337\)/);
+      const notGuardian = hardhat(["upgrade:pause", "1", "--network", "rpcnode", "--signer", "3"], env);
+      expect(notGuardian.code).to.equal(1);
+      expect(notGuardian.stderr.trim()).to.match(/^lockstep: 0x[0-9a-fA-F]{40} is not the guardian \(0x[0-9a-fA-F]{40}\): only the guardian may pause at once; governance can through a proposal$/);
+      const unknown = hardhat(["upgrade:pause", "7", "--network", "rpcnode", "--signer", "1"], env);
+      expect(unknown.code).to.equal(1);
+      expect(unknown.stderr.trim()).to.equal("lockstep: no upgrade #7");
+    } finally {
+      await chain.stop();
+      rmSync(deployments, { recursive: true, force: true });
+    }
+  });
+
   describe("one-line errors and a non-zero exit for bad input", function () {
     it("a malformed manifest file names every bad field", function () {
       const bad = join(dir, "bad.json");
