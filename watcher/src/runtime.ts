@@ -272,8 +272,11 @@ export class Runtime {
       const previous = this.lastHeights.get(job.upgradeId);
       const healthy =
         !!status && status.version === job.manifest.version && (previous === undefined || status.height > previous);
-      if (status) this.lastHeights.set(job.upgradeId, status.height);
-      if (status) this.deps.metrics.version.reset(), this.deps.metrics.version.set({ version: status.version }, 1);
+      if (status) {
+        this.lastHeights.set(job.upgradeId, status.height);
+        this.deps.metrics.version.reset();
+        this.deps.metrics.version.set({ version: status.version }, 1);
+      }
       const t = reduce(this.state(), { type: "HealthObserved", upgradeId: job.upgradeId, healthy });
       if (t.state !== this.state()) {
         this.deps.log.warn({ upgrade: job.upgradeId, healthy, version: status?.version }, "node health changed");
