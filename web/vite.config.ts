@@ -1,0 +1,15 @@
+// Builds the dashboard into web/dist; web/serve.ts serves it with the network's /config.json.
+import { defineConfig } from "vite";
+import { resolve } from "node:path";
+
+export default defineConfig({
+  root: __dirname,
+  base: "./",
+  logLevel: "warn",
+  build: {
+    outDir: resolve(__dirname, "dist"),
+    emptyOutDir: true,
+    target: "es2022",
+    chunkSizeWarningLimit: 2000,
+  },
+});
