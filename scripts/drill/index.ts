@@ -321,7 +321,9 @@ async function drill(o: DrillOptions, io: DrillIO, teardown: Teardown, x: Expect
 
   if (o.keep) {
     w(`\n--keep: the chain and the watchers stay up.\n  RPC URL          ${net.chain.url}\n  deployments file ${net.deploymentsFile}\n  work directory   ${work.path} (kept after exit)\n` +
-      `  try: npx hardhat upgrade:status --network ${net.network}\nCtrl-C stops everything.\n`);
+      `  try: npx hardhat upgrade:status --network ${net.network}\n` +
+      `  dashboard: npm run dashboard -- --network ${net.network} --rpc ${net.chain.url}   (then open http://127.0.0.1:5173)\n` +
+      `Ctrl-C stops everything.\n`);
     teardown.keeping = true;
     await interrupted;
   }
