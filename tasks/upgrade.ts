@@ -5,6 +5,8 @@ import { versionFromTag } from "../lib/version";
 import { Connected, TaskError, action, connectDeployment, parseIntArg, resolveUpgrade, table } from "./cli";
 import { proposeCoordinatorCalls } from "./governance";
 
+/** Whole tokens with thousands separators (stakes are 18-decimal). */
+const tokens = (wei: bigint) => `${(wei / 10n ** 18n).toLocaleString("en-US")}${wei % 10n ** 18n ? "+" : ""}`;
 const pct = (part: bigint, whole: bigint) => (whole === 0n ? "-" : `${((Number(part) * 100) / Number(whole)).toFixed(1)}%`);
 const when = (t: bigint | number) => (BigInt(t) === 0n ? "-" : new Date(Number(t) * 1000).toISOString().replace(".000Z", "Z"));
 
@@ -39,12 +41,13 @@ export async function statusReport(c: Connected, id: bigint): Promise<string> {
   lines.push(table(rows));
   const registered = await c.coordinator.queryFilter(c.coordinator.filters.ValidatorRegistered(), c.deployment.startBlock);
   const operators = [...new Set(registered.map((e) => e.args.operator))];
-  const vrows: (string | bigint | number)[][] = [["operator", "cohort", "stage", "weight", "last status", "at"]];
+  const symbol = await c.token.symbol();
+  const vrows: (string | bigint | number)[][] = [["operator", "cohort", "stage", `weight (${symbol})`, "last status", "at"]];
   for (const op of operators) {
     const a = await c.coordinator.getAssignment(id, op);
     if (!a.inRoster) continue;
     const last = a.lastUpgradeId === id ? Status[Number(a.lastStatus)] : "none";
-    vrows.push([op, a.cohort, a.stage, a.weight, last, a.lastUpgradeId === id ? when(a.lastAttestedAt) : "-"]);
+    vrows.push([op, a.cohort, a.stage, tokens(a.weight), last, a.lastUpgradeId === id ? when(a.lastAttestedAt) : "-"]);
   }
   if (vrows.length > 1) lines.push(table(vrows));
   return lines.join("\n");

@@ -113,6 +113,8 @@ describe("hardhat tasks", function () {
     expect(status).to.match(/upgrade #1 v2\.0\.0: Scheduled/);
     expect(status).to.match(/0\s+1\s+Pending/);
     expect(status).to.include(operators[0].address);
+    expect(status).to.match(/weight \(LSTK\)/);
+    expect(status).to.match(new RegExp(`${operators[0].address}\\s+1\\s+0\\s+1,000\\s+none`));
 
     const paused = await runTask("upgrade:pause", { upgrade: "1", signer: "1" });
     expect(paused).to.match(/paused upgrade #1/);
