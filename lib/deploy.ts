@@ -1,4 +1,5 @@
 import { ContractFactory, Signer, ZeroAddress, parseEther } from "ethers";
+import type { Deployment } from "./deployments";
 import rolloutViewsArtifact from "../artifacts/contracts/rollout/RolloutViews.sol/RolloutViews.json";
 import {
   LockstepGovernor,
@@ -98,4 +99,30 @@ export async function deploySystem(deployer: Signer, p: SystemParams): Promise<S
   await (await timelock.renounceRole(await timelock.DEFAULT_ADMIN_ROLE(), me)).wait();
 
   return { token, timelock, governor, coordinator, libraries };
+}
+
+/** The deployments-file record of a deployed system (see lib/deployments.ts). */
+export async function deploymentRecord(
+  system: System,
+  where: { network: string; chainId: number; startBlock: number; guardian: string; params?: Partial<SystemParams> },
+): Promise<Deployment> {
+  const params = Object.fromEntries(
+    Object.entries(where.params ?? {}).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : (v as string | number)]),
+  );
+  return {
+    network: where.network,
+    chainId: where.chainId,
+    startBlock: where.startBlock,
+    deployedAt: new Date().toISOString(),
+    contracts: {
+      StakeToken: await system.token.getAddress(),
+      LockstepTimelock: await system.timelock.getAddress(),
+      LockstepGovernor: await system.governor.getAddress(),
+      UpgradeCoordinator: await system.coordinator.getAddress(),
+      ManifestPlanner: system.libraries.manifestPlanner,
+      RolloutViews: system.libraries.rolloutViews,
+    },
+    guardian: where.guardian,
+    params,
+  };
 }

@@ -29,7 +29,7 @@ task("deploy", "Deploys the whole Lockstep system and writes deployments/<networ
       if (!guardian) throw new TaskError("pass --guardian: the network has only one account");
       if (args.quorum < 1 || args.quorum > 100) throw new TaskError("--quorum must be a percentage from 1 to 100");
       const holder = args.holder ? parseAddress(hre, args.holder, "--holder") : deployer.address;
-      const { deploySystem, defaultParams } = await import("../lib/deploy");
+      const { deploySystem, defaultParams, deploymentRecord } = await import("../lib/deploy");
       const startBlock = (await hre.ethers.provider.getBlockNumber()) + 1;
       const params = {
         ...defaultParams(holder, guardian),
@@ -39,25 +39,7 @@ task("deploy", "Deploys the whole Lockstep system and writes deployments/<networ
         quorumPercent: BigInt(args.quorum),
       };
       const s = await deploySystem(deployer, params);
-      const path = writeDeployment(
-        {
-          network,
-          chainId,
-          startBlock,
-          deployedAt: new Date().toISOString(),
-          contracts: {
-            StakeToken: await s.token.getAddress(),
-            LockstepTimelock: await s.timelock.getAddress(),
-            LockstepGovernor: await s.governor.getAddress(),
-            UpgradeCoordinator: await s.coordinator.getAddress(),
-            ManifestPlanner: s.libraries.manifestPlanner,
-            RolloutViews: s.libraries.rolloutViews,
-          },
-          guardian,
-          params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : v])),
-        },
-        dir,
-      );
+      const path = writeDeployment(await deploymentRecord(s, { network, chainId, startBlock, guardian, params }), dir);
       console.log(`deployed on ${network} (chain ${chainId}); the deployer's admin right on the timelock is renounced`);
       console.log(`coordinator ${await s.coordinator.getAddress()}  governor ${await s.governor.getAddress()}  timelock ${await s.timelock.getAddress()}  token ${await s.token.getAddress()}`);
       console.log(`wrote ${path}`);

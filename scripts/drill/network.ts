@@ -1,7 +1,7 @@
 // The rehearsal network: a local chain, the system deployed on it, and a validator set with unequal stake in
 // three cohorts, its delegators, and its cohorts assigned by a real governance proposal.
 import { JsonRpcSigner, Wallet, keccak256, parseEther, toUtf8Bytes, type Provider } from "ethers";
-import { defaultParams, deploySystem, type System } from "../../lib/deploy";
+import { defaultParams, deploySystem, deploymentRecord, type System } from "../../lib/deploy";
 import { writeDeployment } from "../../lib/deployments";
 import { DEFAULT_RPC_PORT, portIsFree, startChain, type Chain } from "../../lib/localnet";
 
@@ -98,22 +98,13 @@ export async function startNetwork(validators: DrillValidator[], deploymentsDir?
       timelock: await system.timelock.getAddress(),
     };
     const deploymentsFile = writeDeployment(
-      {
+      await deploymentRecord(system, {
         network,
         chainId: Number((await chain.provider.getNetwork()).chainId),
         startBlock,
-        deployedAt: new Date().toISOString(),
-        contracts: {
-          StakeToken: addresses.token,
-          LockstepTimelock: addresses.timelock,
-          LockstepGovernor: addresses.governor,
-          UpgradeCoordinator: addresses.coordinator,
-          ManifestPlanner: system.libraries.manifestPlanner,
-          RolloutViews: system.libraries.rolloutViews,
-        },
         guardian: guardian.address,
-        params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : v])),
-      },
+        params,
+      }),
       deploymentsDir,
     );
     return { chain, network, system, deployer, guardian, keeper, startBlock, deploymentsFile, addresses };

@@ -15,6 +15,7 @@ import { Status, UpgradeState, PauseReason, StageState, coordinatorDomain, packA
 import { versionTag } from "../../lib/version";
 import { toOnChain, type ManifestFile } from "../../lib/manifest";
 import { writeDeployment, type Deployment } from "../../lib/deployments";
+import { deploymentRecord } from "../../lib/deploy";
 import { buildHistory, decodeLogs, fetchCoordinatorLogs, fetchBlockTimes, loadHistory, type History } from "../../lib/history";
 import { audit, renderReport, reportLines } from "../../lib/audit";
 import { runAudit, AuditInputError } from "../../tasks/audit";
@@ -357,22 +358,12 @@ describe("audit: history rebuilt from logs", function () {
   describe("runAudit (the audit task's action)", function () {
     let files: Record<string, string>;
     before(async function () {
-      const deployment: Deployment = {
+      const deployment: Deployment = await deploymentRecord(d, {
         network: "hardhat",
         chainId: Number((await ethers.provider.getNetwork()).chainId),
         startBlock,
-        deployedAt: new Date().toISOString(),
-        contracts: {
-          StakeToken: await d.token.getAddress(),
-          LockstepTimelock: await d.timelock.getAddress(),
-          LockstepGovernor: await d.governor.getAddress(),
-          UpgradeCoordinator: await d.coordinator.getAddress(),
-          ManifestPlanner: d.libraries.manifestPlanner,
-          RolloutViews: d.libraries.rolloutViews,
-        },
         guardian: d.guardian.address,
-        params: {},
-      };
+      });
       writeDeployment(deployment, dir);
       writeDeployment({ ...deployment, network: "elsewhere", chainId: 1 }, dir);
       files = {
@@ -455,22 +446,7 @@ describe("audit: history rebuilt from logs", function () {
         await (await sys.coordinator.advance(1n)).wait();
         await (await sys.coordinator.connect(sys.guardian).pause(1n)).wait();
         writeDeployment(
-          {
-            network: "auditnode",
-            chainId: 31337,
-            startBlock: sys.startBlock,
-            deployedAt: new Date().toISOString(),
-            contracts: {
-              StakeToken: await sys.token.getAddress(),
-              LockstepTimelock: await sys.timelock.getAddress(),
-              LockstepGovernor: await sys.governor.getAddress(),
-              UpgradeCoordinator: await sys.coordinator.getAddress(),
-              ManifestPlanner: sys.libraries.manifestPlanner,
-              RolloutViews: sys.libraries.rolloutViews,
-            },
-            guardian: await sys.guardian.getAddress(),
-            params: {},
-          },
+          await deploymentRecord(sys, { network: "auditnode", chainId: 31337, startBlock: sys.startBlock, guardian: await sys.guardian.getAddress() }),
           dir,
         );
         const doctored = join(dir, "gamma-doctored.json");

@@ -8,6 +8,7 @@ import { Wallet, ZeroHash, keccak256, parseEther, toUtf8Bytes } from "ethers";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { Status } from "../../lib/coordinator";
 import { writeDeployment } from "../../lib/deployments";
+import { deploymentRecord } from "../../lib/deploy";
 import { stageRules } from "../../lib/manifest";
 import { versionTag } from "../../lib/version";
 import { Chain, Deployment, ROOT, deployOn, freePort, rpcProxy, startChain, stopProcess, tempDir, waitFor } from "../helpers/e2e";
@@ -98,22 +99,7 @@ describe("dashboard in a browser", function () {
     await attest("b", 0, Status.Unhealthy);
 
     writeDeployment(
-      {
-        network: "webtest",
-        chainId: 31337,
-        startBlock: d.startBlock,
-        deployedAt: new Date().toISOString(),
-        contracts: {
-          StakeToken: await d.token.getAddress(),
-          LockstepTimelock: await d.timelock.getAddress(),
-          LockstepGovernor: await d.governor.getAddress(),
-          UpgradeCoordinator: await d.coordinator.getAddress(),
-          ManifestPlanner: d.libraries.manifestPlanner,
-          RolloutViews: d.libraries.rolloutViews,
-        },
-        guardian: d.guardian.address,
-        params: {},
-      },
+      await deploymentRecord(d, { network: "webtest", chainId: 31337, startBlock: d.startBlock, guardian: d.guardian.address }),
       dir.path,
     );
 
