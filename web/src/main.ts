@@ -1,7 +1,9 @@
 import "./shims";
 import { loadConfig, type DashboardConfig } from "./config";
 import { ChainView, type Snapshot } from "./chain";
-import { eventRows, historyCsv, historyTable, upgradesView, validatorRows, validatorsTable } from "./views";
+import { upgradesView } from "./views/upgrades";
+import { validatorRows, validatorsTable } from "./views/validators";
+import { eventRows, historyCsv, historyTable } from "./views/history";
 
 type ViewName = "upgrades" | "validators" | "history";
 const VIEWS: ViewName[] = ["upgrades", "validators", "history"];

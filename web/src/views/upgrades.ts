@@ -1,0 +1,93 @@
+// Upgrades: each upgrade's manifest, its stage timeline and live stake-weighted tallies against the thresholds.
+import { MAX_UINT96, type StageHistory, type UpgradeHistory } from "../../../lib/history";
+import type { Snapshot } from "../chain";
+import { age, esc, isoTime, tokens } from "../format";
+import { txLink } from "./html";
+
+type Step = { label: string; state: "done" | "now" | "todo"; detail?: string };
+
+function stageSteps(u: UpgradeHistory, s: StageHistory, now: bigint): Step[] {
+  const prevVerified = s.index === 0 ? u.scheduled.time : u.stages[s.index - 1].verified?.time;
+  const lockEnds = prevVerified === undefined ? undefined : prevVerified + BigInt(s.rules.timelock);
+  const windowEnds = s.activated?.time === undefined ? undefined : s.activated.time + BigInt(s.rules.observationWindow);
+  const stepState = (done: boolean, now_: boolean): Step["state"] => (done ? "done" : now_ ? "now" : "todo");
+  const lockDone = s.activated !== undefined || (lockEnds !== undefined && now >= lockEnds);
+  const windowDone = s.verified !== undefined || (windowEnds !== undefined && now >= windowEnds);
+  return [
+    { label: "scheduled", state: "done", detail: isoTime(u.scheduled.time) },
+    {
+      label: "time lock",
+      state: stepState(lockDone, lockEnds !== undefined && !lockDone),
+      detail: s.rules.timelock ? `${s.rules.timelock}s${lockEnds !== undefined && !lockDone ? `, ${age(lockEnds - now)} left` : ""}` : "none",
+    },
+    { label: "active", state: stepState(s.activated !== undefined, false), detail: s.activated ? `block ${s.activated.block}` : "" },
+    {
+      label: "observation window",
+      state: stepState(windowDone, s.activated !== undefined && !windowDone),
+      detail: `${s.rules.observationWindow}s${windowEnds !== undefined && !windowDone ? `, ${age(windowEnds - now)} left` : ""}`,
+    },
+    { label: "verified", state: stepState(s.verified !== undefined, false), detail: s.verified ? `block ${s.verified.block}` : "" },
+  ];
+}
+
+function tally(u: UpgradeHistory, s: StageHistory): string {
+  const total = s.cohortStake;
+  const healthy = s.healthyStake;
+  const unhealthy = s.unhealthyStake;
+  const missing = total > healthy + unhealthy ? total - healthy - unhealthy : 0n;
+  const pct = (x: bigint) => (total === 0n ? 0 : Number((x * 10_000n) / total) / 100);
+  const rollback = s.rollbackLimit === MAX_UINT96 ? "off" : `${tokens(s.rollbackLimit)} (${s.rules.rollbackBps / 100}%)`;
+  return `
+    <div class="tally" data-testid="tally-${u.id}-${s.index}" data-healthy="${healthy}" data-unhealthy="${unhealthy}" data-missing="${missing}"
+         data-cohort-stake="${total}" data-healthy-needed="${s.healthyNeeded}" data-unhealthy-limit="${s.unhealthyLimit}" data-ready="${s.readyStake}">
+      <div class="bar" title="healthy ${pct(healthy)}%, unhealthy ${pct(unhealthy)}%, missing ${pct(missing)}%">
+        <span class="healthy" style="width:${pct(healthy)}%"></span><span class="unhealthy" style="width:${pct(unhealthy)}%"></span><span class="missing" style="width:${pct(missing)}%"></span>
+      </div>
+      <span class="t-healthy">healthy ${tokens(healthy)} / ${tokens(s.healthyNeeded)} needed (${s.rules.healthyBps / 100}%)</span> ·
+      <span class="t-unhealthy">unhealthy ${tokens(unhealthy)} / pause at ${tokens(s.unhealthyLimit)} (${s.rules.unhealthyBps / 100}%), rollback ${rollback}</span> ·
+      <span class="t-missing">missing ${tokens(missing)}</span> ·
+      <span class="t-ready">ready ${tokens(s.readyStake)} / ${tokens(s.readyNeeded)} needed (${s.readyCount} validator(s))</span>
+      <span class="muted">of cohort stake ${tokens(total)}</span>
+    </div>`;
+}
+
+function upgradeCard(u: UpgradeHistory, snap: Snapshot, explorerUrl: string): string {
+  const m = u.manifest;
+  const now = snap.head.timestamp;
+  const stages = u.stages
+    .map((s) => {
+      const steps = stageSteps(u, s, now)
+        .map((p) => `<li class="${p.state}">${esc(p.label)}${p.detail ? `<br><span class="muted">${esc(p.detail)}</span>` : ""}</li>`)
+        .join("");
+      return `<div class="stage" data-testid="stage-${u.id}-${s.index}">
+        <h3>Stage ${s.index} · cohort ${s.cohort} <span class="state ${s.state}">${s.state}</span></h3>
+        <ol class="timeline">${steps}</ol>
+        ${tally(u, s)}
+      </div>`;
+    })
+    .join("");
+  const artifacts = m.artifacts
+    .map((a) => `<tr><td>${esc(a.platform)}</td><td class="mono">${esc(a.uri)}</td><td class="mono">${esc(a.sha256Digest)}</td></tr>`)
+    .join("");
+  return `<article class="card upgrade" data-testid="upgrade-${u.id}" data-state="${u.state}">
+    <h2>#${u.id} ${esc(u.name)} <span class="state ${u.state}" data-testid="upgrade-state">${u.state}${u.state === "Paused" ? ` (${u.pauseReason})` : ""}</span></h2>
+    <dl>
+      <dt>version</dt><dd>${esc(m.version)}</dd>
+      <dt>previous version</dt><dd>${esc(m.previousVersion)}</dd>
+      <dt>manifest hash</dt><dd class="mono" data-testid="manifest-hash">${esc(m.manifestHash)}</dd>
+      <dt>feature flags</dt><dd>${m.featureFlags.length ? m.featureFlags.map(esc).join(", ") : '<span class="muted">none</span>'}</dd>
+      <dt>state-incompatible</dt><dd>${m.stateIncompatible ? "yes" : "no"}</dd>
+      ${m.metadataURI ? `<dt>metadata</dt><dd class="mono">${esc(m.metadataURI)}</dd>` : ""}
+      <dt>scheduled</dt><dd>block ${u.scheduled.block} · ${isoTime(u.scheduled.time)} · ${txLink(u.scheduled.tx, explorerUrl)} · snapshot block ${u.snapshot}</dd>
+    </dl>
+    <table class="artifacts"><thead><tr><th>platform</th><th>artifact</th><th>sha256 digest</th></tr></thead><tbody>${artifacts}</tbody></table>
+    ${stages}
+  </article>`;
+}
+
+export function upgradesView(snap: Snapshot, explorerUrl: string): string {
+  const ups = [...snap.history.upgrades].reverse();
+  if (ups.length === 0) return `<p class="muted" data-testid="no-upgrades">No upgrade has been scheduled on this coordinator yet.</p>`;
+  return ups.map((u) => upgradeCard(u, snap, explorerUrl)).join("");
+}
+
