@@ -1,5 +1,7 @@
 // The dashboard in a real browser (Debian's chromium driven by playwright-core) against a Hardhat node with the
-// system deployed and an upgrade in flight: tallies, live updates, validators, history, CSV, RPC outage.
+// system deployed and an upgrade in flight: tallies, live updates, validators, history, CSV, RPC outage; and, with
+// an injected EIP-1193 wallet backed by Hardhat accounts, connecting, switching chains, delegating, voting,
+// queueing and executing, a rejected signature, a reverted transaction, and the guardian's pause.
 import { expect } from "chai";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -12,6 +14,8 @@ import { deploymentRecord } from "../../lib/deploy";
 import { stageRules } from "../../lib/manifest";
 import { versionTag } from "../../lib/version";
 import { Chain, Deployment, ROOT, deployOn, freePort, rpcProxy, startChain, stopProcess, tempDir, waitFor } from "../helpers/e2e";
+import { injectWallet, type TestWallet } from "../helpers/browser-wallet";
+import { descriptionHash } from "../../lib/governance";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
@@ -39,6 +43,9 @@ describe("dashboard in a browser", function () {
   let id: bigint;
   const v: Record<string, Validator> = {};
   const pageErrors: string[] = [];
+  let wallet: TestWallet;
+  let voter: string;
+  const VOTER_STAKE = stake(50_000_000);
 
   /** Waits for the page's state (body[data-state]); on timeout, says what the page showed instead. */
   const waitState = async (state: string) => {
@@ -97,6 +104,9 @@ describe("dashboard in a browser", function () {
     txs.advance = (await (await d.coordinator.advance(id)).wait())!.hash;
     await attest("a", 0, Status.Healthy);
     await attest("b", 0, Status.Unhealthy);
+    // A token holder who has not delegated yet: the wallet's account.
+    voter = (await chain.provider.getSigner(5)).address;
+    await (await d.token.connect(d.deployer).transfer(voter, VOTER_STAKE)).wait();
 
     writeDeployment(
       await deploymentRecord(d, { network: "webtest", chainId: 31337, startBlock: d.startBlock, guardian: d.guardian.address }),
@@ -123,10 +133,11 @@ describe("dashboard in a browser", function () {
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on("pageerror", (e) => pageErrors.push(String(e)));
     page.on("console", (m) => m.type() === "error" && pageErrors.push(m.text()));
-    const opened = Date.now();
+    // The wallet starts on another chain (1), not yet connected to the page.
+    wallet = await injectWallet(page, { rpcUrl: chain.url, account: voter, chainId: 1, knownChains: [31337, 1] });
+    // How fast the page opens is measured by `npm run bench:dashboard`, not held here.
     await page.goto(`http://127.0.0.1:${port}/`);
     await waitState("live");
-    expect(Date.now() - opened, "time to a live page").to.be.below(2_000);
   });
 
   after(async function () {
@@ -222,5 +233,161 @@ describe("dashboard in a browser", function () {
     proxy.down = false;
     await waitState("live");
     expect(await banner.isVisible()).to.equal(false);
+  });
+
+  // ---------------------------------------------------------------- the wallet
+
+  const txStatus = async (state: string) => {
+    try {
+      await page.waitForFunction(`document.getElementById("tx-status")?.dataset.state === ${JSON.stringify(state)}`, undefined, { timeout: 20_000 });
+    } catch {
+      const shown = await page.evaluate('`${document.getElementById("tx-status").dataset.state}: ${document.getElementById("tx-status").textContent}`');
+      throw new Error(`the transaction status never became "${state}" (it shows ${shown}; page errors: ${[...new Set(pageErrors)].slice(0, 5).join(" | ") || "none"})`);
+    }
+    return page.locator('[data-testid="tx-status"]').innerText();
+  };
+  const account = () => page.locator('[data-testid="account"]');
+  const proposalCard = (pid: bigint) => page.locator(`[data-testid="proposal"][data-id="${pid}"]`);
+  const waitProposalState = (pid: bigint, state: string) =>
+    page.waitForFunction(`document.querySelector('[data-testid="proposal"][data-id="${pid}"]')?.dataset.state === "${state}"`, undefined, { timeout: 15_000 });
+  const mine = (blocks: number) => chain.provider.send("hardhat_mine", [`0x${blocks.toString(16)}`]);
+  let proposal: { id: bigint; targets: string[]; values: bigint[]; calldatas: string[]; description: string };
+
+  it("offers to connect a wallet; on the wrong chain it says so and switches when asked", async function () {
+    await page.click('nav a[data-view="proposals"]');
+    expect(await account().getAttribute("data-state")).to.equal("disconnected");
+    expect(await page.locator('[data-testid="wallet-button"]').innerText()).to.equal("Connect wallet");
+    await account().locator('[data-action="connect"]').click();
+    await page.waitForFunction(`document.querySelector('[data-testid="account"]')?.dataset.state === "wrong-chain"`);
+    expect(await account().innerText()).to.include("chain 1").and.include("chain 31337");
+    await page.screenshot({ path: join(ARTIFACTS, "dashboard-wrong-chain.png"), fullPage: true });
+    await page.click('[data-testid="switch-chain"]');
+    await page.waitForFunction(`document.querySelector('[data-testid="account"]')?.dataset.state === "ready"`);
+    expect(await page.locator('[data-testid="account-address"]').innerText()).to.equal(voter);
+    expect(wallet.chainId).to.equal(31337);
+  });
+
+  it("reports a rejected signature, and nothing is sent", async function () {
+    wallet.rejectNext = true;
+    const sent = wallet.requests.filter((m) => m === "eth_sendTransaction").length;
+    await account().locator('[data-action="delegate-self"]').click();
+    expect(await txStatus("rejected")).to.include("You rejected the request in your wallet");
+    expect(await d.token.delegates(voter)).to.equal("0x0000000000000000000000000000000000000000");
+    expect(wallet.requests.filter((m) => m === "eth_sendTransaction")).to.have.length(sent + 1);
+    expect(await account().innerText()).to.include("not delegated");
+  });
+
+  it("delegates, shows the voting power at the snapshot, votes with a reason, and the vote appears in the counts", async function () {
+    await account().locator('[data-action="delegate-self"]').click();
+    await txStatus("confirmed");
+    await page.waitForFunction(`document.querySelector('[data-testid="account"]')?.dataset.votes === "${VOTER_STAKE}"`);
+    expect(await d.token.getVotes(voter)).to.equal(VOTER_STAKE);
+
+    const coordinator = await d.coordinator.getAddress();
+    proposal = {
+      id: 0n,
+      targets: [coordinator],
+      values: [0n],
+      calldatas: [d.coordinator.interface.encodeFunctionData("setDefaultCohort", [2])],
+      description: "# New validators join cohort 2\n\nCohort 3 is full; new registrations go to cohort 2.",
+    };
+    await (await d.governor.connect(d.deployer).propose(proposal.targets, proposal.values, proposal.calldatas, proposal.description)).wait();
+    proposal.id = await d.governor.hashProposal(proposal.targets, proposal.values, proposal.calldatas, descriptionHash(proposal.description));
+    await mine(2);
+    await waitProposalState(proposal.id, "Active");
+    const card = proposalCard(proposal.id);
+    expect(await card.innerText()).to.include("New validators join cohort 2");
+    expect(await card.locator('[data-testid="your-power"]').getAttribute("data-power")).to.equal(VOTER_STAKE.toString());
+    await card.locator("details summary").click();
+    expect(await card.innerText()).to.include("UpgradeCoordinator.setDefaultCohort(2)");
+
+    await card.locator('[data-action="vote"]').click();
+    expect(await page.locator('[data-testid="dialog-power"]').innerText()).to.include("50,000,000");
+    await page.check('[data-testid="support-for"]');
+    await page.fill('[data-testid="vote-reason"]', "Cohort 3 has no room left");
+    await page.click('[data-testid="dialog-confirm"]');
+    await txStatus("confirmed");
+
+    await page.waitForFunction(`document.querySelector('[data-testid="proposal"][data-id="${proposal.id}"] [data-testid="counts"]')?.dataset.for === "${VOTER_STAKE}"`);
+    const votes = await d.governor.proposalVotes(proposal.id);
+    expect(votes.forVotes).to.equal(VOTER_STAKE);
+    expect(await d.governor.hasVoted(proposal.id, voter)).to.equal(true);
+    expect(await card.locator('[data-testid="voted"]').innerText()).to.include("You voted For with 50,000,000");
+    const row = card.locator(`[data-testid="vote-row"][data-voter="${voter}"]`);
+    expect(await row.getAttribute("data-support")).to.equal("For");
+    expect(await row.innerText()).to.include("Cohort 3 has no room left");
+    expect(await card.locator('[data-testid="counts"]').innerText()).to.include("reached");
+    await page.screenshot({ path: join(ARTIFACTS, "dashboard-proposals.png"), fullPage: true });
+  });
+
+  it("reports a transaction that reverts on chain with the contract's error in words", async function () {
+    const extended = await d.governor.proposalDeadline(proposal.id);
+    await mine(Number(extended - BigInt(await chain.provider.getBlockNumber())) + 1);
+    await waitProposalState(proposal.id, "Succeeded");
+    const queueButton = proposalCard(proposal.id).locator('[data-action="queue"]');
+    expect(await queueButton.isEnabled()).to.equal(true);
+    // Someone else queues it after the page's transaction was sent, with a higher tip: theirs is mined first.
+    await chain.provider.send("evm_setAutomine", [false]);
+    try {
+      await queueButton.click();
+      await txStatus("pending");
+      await d.governor
+        .connect(d.deployer)
+        .queue(proposal.targets, proposal.values, proposal.calldatas, descriptionHash(proposal.description), {
+          gasLimit: 500_000,
+          maxPriorityFeePerGas: parseEther("0.00000005"),
+          maxFeePerGas: parseEther("0.0000005"),
+        });
+      await chain.provider.send("evm_mine", []);
+    } finally {
+      await chain.provider.send("evm_setAutomine", [true]);
+    }
+    const text = await txStatus("reverted");
+    expect(text, text).to.include("Queue did not happen").and.include("reverted in block").and.include("the proposal is Queued; this needs it to be Succeeded");
+    await page.screenshot({ path: join(ARTIFACTS, "dashboard-reverted.png"), fullPage: true });
+    await waitProposalState(proposal.id, "Queued");
+  });
+
+  it("executes a queued proposal once the timelock's delay has passed", async function () {
+    const execute = proposalCard(proposal.id).locator('[data-action="execute"]');
+    expect(await execute.isDisabled(), "execute waits for the timelock").to.equal(true);
+    await chain.provider.send("evm_increaseTime", [3601]);
+    await mine(1);
+    await page.waitForFunction(
+      `!document.querySelector('[data-testid="proposal"][data-id="${proposal.id}"] [data-action="execute"]')?.disabled`,
+      undefined,
+      { timeout: 15_000 },
+    );
+    await execute.click();
+    await txStatus("confirmed");
+    await waitProposalState(proposal.id, "Executed");
+    expect(await d.coordinator.defaultCohort()).to.equal(2n);
+  });
+
+  it("shows the guardian's pause and rollback only to the guardian, behind a confirmation, and the pause works", async function () {
+    await page.click('nav a[data-view="upgrades"]');
+    const card = page.locator(`[data-testid="upgrade-${id}"]`);
+    expect(await card.getAttribute("data-state")).to.equal("Rolling");
+    expect(await page.locator('[data-testid="guardian-actions"]').count(), "a non-guardian sees no guardian action").to.equal(0);
+    expect(await page.locator('[data-action="pause"], [data-action="rollback"]').count()).to.equal(0);
+
+    await wallet.useAccount(d.guardian.address);
+    await page.waitForSelector('[data-testid="guardian-actions"]', { timeout: 15_000 });
+    // The rollback cannot be confirmed without typing the upgrade's name; cancelling sends nothing.
+    await card.locator('[data-action="rollback"]').click();
+    expect(await page.locator('[data-testid="dialog-confirm"]').isDisabled()).to.equal(true);
+    await page.fill('[data-testid="dialog-confirm-text"]', "v2-web");
+    expect(await page.locator('[data-testid="dialog-confirm"]').isEnabled()).to.equal(true);
+    await page.click('[data-testid="dialog-cancel"]');
+
+    await card.locator('[data-action="pause"]').click();
+    expect(await page.locator('[data-testid="dialog"]').innerText()).to.include("Only governance can resume it");
+    await page.click('[data-testid="dialog-confirm"]');
+    await txStatus("confirmed");
+    await page.waitForFunction(`document.querySelector('[data-testid="upgrade-${id}"]')?.dataset.state === "Paused"`, undefined, { timeout: 15_000 });
+    expect((await d.coordinator.getUpgrade(id)).state).to.equal(3n);
+    expect(await card.locator('[data-testid="pause-reason"]').innerText()).to.include("paused by the guardian or governance");
+    expect(await card.locator('[data-action="pause"]').count(), "no second pause offered").to.equal(0);
+    await page.screenshot({ path: join(ARTIFACTS, "dashboard-guardian-paused.png"), fullPage: true });
   });
 });

@@ -4,11 +4,12 @@ import { formatUnits } from "viem";
 export const esc = (s: unknown) =>
   String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
-/** Stake in whole tokens (18 decimals), at most 4 decimals. */
+/** Stake in whole tokens (18 decimals), thousands grouped, at most 4 decimals: 50,000,000 or 12.5. */
 export function tokens(x: bigint): string {
   const [whole, frac = ""] = formatUnits(x, 18).split(".");
   const f = frac.slice(0, 4).replace(/0+$/, "");
-  return f ? `${whole}.${f}` : whole;
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return f ? `${grouped}.${f}` : grouped;
 }
 
 export function age(seconds: bigint): string {

@@ -1,28 +1,47 @@
+// The dashboard's shell: reads /config.json, follows the chain (coordinator history and Governor proposals) and
+// the wallet, and renders the current view whenever what it shows has changed.
 import "./shims";
-import { loadConfig, type DashboardConfig } from "./config";
-import { ChainView, type Snapshot } from "./chain";
+import type { EIP1193Provider } from "viem";
+import { loadConfig } from "./config";
+import { ChainView } from "./chain";
+import { GovernanceView } from "./governance";
+import { Wallet } from "./wallet";
+import { bindActions, type App } from "./actions";
+import { shortHex } from "./format";
 import { upgradesView } from "./views/upgrades";
-import { validatorRows, validatorsTable } from "./views/validators";
+import { participationSummary, validatorRows, validatorsTable } from "./views/validators";
 import { eventRows, historyCsv, historyTable } from "./views/history";
+import { accountPanel, proposalsView } from "./views/proposals";
 
-type ViewName = "upgrades" | "validators" | "history";
-const VIEWS: ViewName[] = ["upgrades", "validators", "history"];
+type ViewName = "upgrades" | "validators" | "proposals" | "history";
+const VIEWS: ViewName[] = ["upgrades", "validators", "proposals", "history"];
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
 
-let config: DashboardConfig;
-let snap: Snapshot | undefined;
 const filters = { cohort: "all", status: "all" };
+/** <details> the user opened (by data-key), kept open across refreshes. */
+const openDetails = new Set<string>();
+let app: App;
+
+const currentView = () => (VIEWS.find((v) => `#${v}` === location.hash) ?? "upgrades") as ViewName;
 
 function showView() {
-  const name = (VIEWS.find((v) => `#${v}` === location.hash) ?? "upgrades") as ViewName;
+  const name = currentView();
   for (const v of VIEWS) $(`#view-${v}`).hidden = v !== name;
   document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("current", (a as HTMLElement).dataset.view === name));
+  render();
 }
 
 function banner(text: string | undefined) {
   const b = $("#banner");
   b.hidden = !text;
   b.textContent = text ?? "";
+}
+
+/** Sets innerHTML only when it changed, so an unchanged view keeps its scroll, focus and open <details>. */
+function setHtml(el: HTMLElement, html: string) {
+  if ((el as HTMLElement & { _html?: string })._html === html) return;
+  (el as HTMLElement & { _html?: string })._html = html;
+  el.innerHTML = html;
 }
 
 /** The parts of each view that survive a refresh (filters, buttons) are laid out once. */
@@ -40,14 +59,15 @@ function layout() {
       <span id="event-count" class="muted"></span>
     </div>
     <div id="history-table"></div>`;
+  $("#view-proposals").innerHTML = `<div id="account-panel"></div><div id="proposals-list"></div>`;
   $<HTMLSelectElement>("#filter-cohort").addEventListener("change", (e) => ((filters.cohort = (e.target as HTMLSelectElement).value), render()));
   $<HTMLSelectElement>("#filter-status").addEventListener("change", (e) => ((filters.status = (e.target as HTMLSelectElement).value), render()));
   $("#export-csv").addEventListener("click", () => {
-    if (!snap) return;
-    const blob = new Blob([historyCsv(eventRows(snap))], { type: "text/csv" });
+    if (!app.snap) return;
+    const blob = new Blob([historyCsv(eventRows(app.snap))], { type: "text/csv" });
     const a = document.createElement("a");
     a.href = URL.createObjectURL(blob);
-    a.download = `lockstep-${config.deployment.network}-history.csv`;
+    a.download = `lockstep-${app.config.deployment.network}-history.csv`;
     a.click();
     setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
   });
@@ -63,57 +83,103 @@ function syncOptions(select: HTMLSelectElement, values: string[]) {
   select.value = want.includes(chosen) ? chosen : "all";
 }
 
-function render() {
-  if (!snap) return;
-  const d = config.deployment;
-  $("#chain").textContent = `${d.network} · chain ${snap.chainId} · block ${snap.head.number}`;
-  $("#chain").dataset.block = String(snap.head.number);
-  $("#view-upgrades").innerHTML = upgradesView(snap, config.explorerUrl);
-
-  const all = validatorRows(snap);
-  syncOptions($("#filter-cohort"), [...new Set(all.map((r) => String(r.cohort)))].sort((a, b) => Number(a) - Number(b)));
-  syncOptions($("#filter-status"), [...new Set(all.map((r) => r.status))].sort());
-  const rows = all.filter((r) => (filters.cohort === "all" || String(r.cohort) === filters.cohort) && (filters.status === "all" || r.status === filters.status));
-  const latest = snap.history.upgrades[snap.history.upgrades.length - 1];
-  $("#validators-table").innerHTML = validatorsTable(rows, config.explorerUrl, latest);
-  $("#validator-count").textContent = `${rows.length} of ${all.length} validator(s)`;
-
-  const events = eventRows(snap);
-  $("#history-table").innerHTML = historyTable(events, config.explorerUrl);
-  $("#event-count").textContent = `${events.length} event(s), newest first`;
+function renderWalletButton() {
+  const w = app.wallet.status;
+  const b = $<HTMLButtonElement>("#wallet-button");
+  b.dataset.state = w.kind;
+  b.dataset.action = w.kind === "disconnected" ? "connect" : w.kind === "wrong-chain" ? "switch-chain" : "";
+  b.disabled = w.kind === "no-wallet" || w.kind === "ready";
+  b.textContent =
+    w.kind === "no-wallet" ? "No wallet" : w.kind === "disconnected" ? "Connect wallet" : w.kind === "wrong-chain" ? "Wrong chain: switch" : shortHex(w.account);
 }
 
-async function follow(view: ChainView) {
-  let busy = false;
+function render() {
+  if (!app) return;
+  renderWalletButton();
+  const snap = app.snap;
+  if (!snap) return;
+  const d = app.config.deployment;
+  $("#chain").textContent = `${d.network} · chain ${snap.chainId} · block ${snap.head.number}`;
+  $("#chain").dataset.block = String(snap.head.number);
+  const account = app.govSnap?.account;
+  const actor = { isGuardian: account?.isGuardian ?? false, canAct: app.wallet.status.kind === "ready" };
+  switch (currentView()) {
+    case "upgrades":
+      setHtml($("#view-upgrades"), upgradesView(snap, app.config.explorerUrl, actor));
+      break;
+    case "validators": {
+      const all = validatorRows(snap);
+      syncOptions($("#filter-cohort"), [...new Set(all.map((r) => String(r.cohort)))].sort((a, b) => Number(a) - Number(b)));
+      syncOptions($("#filter-status"), [...new Set(all.map((r) => r.status))].sort());
+      const rows = all.filter((r) => (filters.cohort === "all" || String(r.cohort) === filters.cohort) && (filters.status === "all" || r.status === filters.status));
+      const latest = snap.history.upgrades[snap.history.upgrades.length - 1];
+      setHtml($("#validators-table"), validatorsTable(rows, app.config.explorerUrl, latest));
+      $("#validator-count").textContent = `${rows.length} of ${all.length} validator(s)`;
+      $("#validator-count").title = participationSummary(all);
+      break;
+    }
+    case "proposals":
+      setHtml($("#account-panel"), accountPanel(app.wallet.status, account, d.chainId));
+      setHtml($("#proposals-list"), app.govSnap ? proposalsView(app.govSnap, d, snap.head.timestamp, app.config.explorerUrl, app.wallet.status, openDetails) : "<p class=\"muted\">Loading proposals…</p>");
+      break;
+    case "history": {
+      const events = eventRows(snap);
+      setHtml($("#history-table"), historyTable(events, app.config.explorerUrl));
+      $("#event-count").textContent = `${events.length} event(s), newest first`;
+      break;
+    }
+  }
+}
+
+const connectedAccount = () => {
+  const w = app.wallet.status;
+  return w.kind === "ready" || w.kind === "wrong-chain" ? w.account : undefined;
+};
+
+function follow() {
+  let busy: Promise<void> | undefined;
   let failing = false;
   const tick = async () => {
-    if (busy) return;
-    busy = true;
     try {
-      const next = await view.refresh();
-      const moved = !snap || next.head.number !== snap.head.number || next.events.length !== snap.events.length;
-      snap = next;
+      app.snap = await app.chain.refresh();
+      app.govSnap = await app.gov.refresh(connectedAccount());
       if (failing) banner(undefined);
       failing = false;
       document.body.dataset.state = "live";
-      if (moved) render();
+      render();
     } catch (e) {
       failing = true;
       document.body.dataset.state = "rpc-unreachable";
-      const shown = snap ? ` Showing what was known at block ${snap.head.number}.` : "";
-      banner(`RPC unreachable: ${config.rpcUrl} did not answer (${(e as Error).message.split("\n")[0]}).${shown} Retrying every ${config.pollMs / 1000}s.`);
-    } finally {
-      busy = false;
+      const shown = app.snap ? ` Showing what was known at block ${app.snap.head.number}.` : "";
+      banner(`RPC unreachable: ${app.config.rpcUrl} did not answer (${(e as Error).message.split("\n")[0]}).${shown} Retrying every ${app.config.pollMs / 1000}s.`);
     }
   };
-  await tick();
-  setInterval(tick, config.pollMs);
+  /** One refresh at a time; a caller that asks during one waits for the next. */
+  const refreshNow = async () => {
+    while (busy) await busy;
+    busy = tick().finally(() => (busy = undefined));
+    await busy;
+  };
+  app.refreshNow = refreshNow;
+  void refreshNow();
+  setInterval(() => void (busy ?? refreshNow()), app.config.pollMs);
 }
 
 async function start() {
   document.body.dataset.state = "loading";
   window.addEventListener("hashchange", showView);
-  showView();
+  // "toggle" does not bubble: listen in the capture phase.
+  document.addEventListener(
+    "toggle",
+    (e) => {
+      const el = e.target as HTMLDetailsElement;
+      if (!el.dataset?.key) return;
+      if (el.open) openDetails.add(el.dataset.key);
+      else openDetails.delete(el.dataset.key);
+    },
+    true,
+  );
+  let config;
   try {
     config = await loadConfig();
   } catch (e) {
@@ -121,8 +187,27 @@ async function start() {
     banner(`The dashboard has no configuration: ${(e as Error).message}`);
     return;
   }
+  const chain = new ChainView(config);
+  const injected = (window as unknown as { ethereum?: EIP1193Provider }).ethereum;
+  app = {
+    config,
+    chain,
+    gov: new GovernanceView(chain.client, config),
+    wallet: new Wallet(injected, { chainId: config.deployment.chainId, rpcUrl: config.rpcUrl, name: `Lockstep ${config.deployment.network}` }, () => {
+      render();
+      void app.refreshNow?.();
+    }),
+    refreshNow: async () => {},
+  };
   layout();
-  await follow(new ChainView(config));
+  bindActions(app);
+  showView();
+  try {
+    await app.wallet.init();
+  } catch {
+    // A wallet that fails to answer leaves the page read-only; the wallet button says so.
+  }
+  follow();
 }
 
 void start();

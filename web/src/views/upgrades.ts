@@ -2,7 +2,29 @@
 import { MAX_UINT96, type StageHistory, type UpgradeHistory } from "../../../lib/history";
 import type { Snapshot } from "../chain";
 import { age, esc, isoTime, tokens } from "../format";
+import { PAUSE_REASON_WORDS } from "../../../lib/errors";
 import { txLink } from "./html";
+
+/** What the connected account may do to an upgrade; only the guardian's emergency actions are offered here. */
+export interface Actor {
+  isGuardian: boolean;
+  canAct: boolean;
+}
+
+/** Pause while in flight and not paused; roll back while in flight once a stage has been activated. */
+function guardianActions(u: UpgradeHistory, actor: Actor | undefined): string {
+  if (!actor?.isGuardian) return "";
+  const inFlight = u.state === "Scheduled" || u.state === "Rolling" || u.state === "Paused";
+  if (!inFlight) return "";
+  const disabled = actor.canAct ? "" : "disabled";
+  const pause = u.state !== "Paused" ? `<button class="danger" data-action="pause" data-upgrade="${u.id}" ${disabled}>Pause upgrade</button>` : "";
+  const rollback = u.stages.some((s) => s.activated)
+    ? `<button class="danger" data-action="rollback" data-upgrade="${u.id}" ${disabled}>Order rollback</button>`
+    : "";
+  return pause || rollback
+    ? `<div class="actions guardian" data-testid="guardian-actions"><span class="muted">Guardian:</span> ${pause} ${rollback}</div>`
+    : "";
+}
 
 type Step = { label: string; state: "done" | "now" | "todo"; detail?: string };
 
@@ -51,7 +73,7 @@ function tally(u: UpgradeHistory, s: StageHistory): string {
     </div>`;
 }
 
-function upgradeCard(u: UpgradeHistory, snap: Snapshot, explorerUrl: string): string {
+function upgradeCard(u: UpgradeHistory, snap: Snapshot, explorerUrl: string, actor?: Actor): string {
   const m = u.manifest;
   const now = snap.head.timestamp;
   const stages = u.stages
@@ -70,7 +92,9 @@ function upgradeCard(u: UpgradeHistory, snap: Snapshot, explorerUrl: string): st
     .map((a) => `<tr><td>${esc(a.platform)}</td><td class="mono">${esc(a.uri)}</td><td class="mono">${esc(a.sha256Digest)}</td></tr>`)
     .join("");
   return `<article class="card upgrade" data-testid="upgrade-${u.id}" data-state="${u.state}">
-    <h2>#${u.id} ${esc(u.name)} <span class="state ${u.state}" data-testid="upgrade-state">${u.state}${u.state === "Paused" ? ` (${u.pauseReason})` : ""}</span></h2>
+    <h2>#${u.id} ${esc(u.name)} <span class="state ${u.state}" data-testid="upgrade-state">${u.state}</span></h2>
+    ${u.state === "Paused" ? `<p class="paused" data-testid="pause-reason">${esc(PAUSE_REASON_WORDS[u.pauseReason])}</p>` : ""}
+    ${guardianActions(u, actor)}
     <dl>
       <dt>version</dt><dd>${esc(m.version)}</dd>
       <dt>previous version</dt><dd>${esc(m.previousVersion)}</dd>
@@ -85,9 +109,9 @@ function upgradeCard(u: UpgradeHistory, snap: Snapshot, explorerUrl: string): st
   </article>`;
 }
 
-export function upgradesView(snap: Snapshot, explorerUrl: string): string {
+export function upgradesView(snap: Snapshot, explorerUrl: string, actor?: Actor): string {
   const ups = [...snap.history.upgrades].reverse();
   if (ups.length === 0) return `<p class="muted" data-testid="no-upgrades">No upgrade has been scheduled on this coordinator yet.</p>`;
-  return ups.map((u) => upgradeCard(u, snap, explorerUrl)).join("");
+  return ups.map((u) => upgradeCard(u, snap, explorerUrl, actor)).join("");
 }
 

@@ -1,0 +1,96 @@
+// An injected EIP-1193 wallet for browser tests, backed by a Hardhat account: the page sees `window.ethereum`,
+// and every request crosses to this process, which answers account and chain questions itself, can refuse like a
+// user pressing "Reject" (error 4001), and forwards the rest (eth_sendTransaction included) to the Hardhat node,
+// where the account is unlocked. The test switches account or chain as a user would in their wallet.
+import type { Page } from "playwright-core";
+
+export interface TestWallet {
+  account: string;
+  chainId: number;
+  connected: boolean;
+  /** The next signing or connection request is rejected as a user would. */
+  rejectNext: boolean;
+  /** Methods the page asked for, in order. */
+  requests: string[];
+  /** Sets the account, as a user picking another one; the page hears accountsChanged. */
+  useAccount(account: string): Promise<void>;
+}
+
+const PAGE_SIDE = `(() => {
+  const listeners = {};
+  window.ethereum = {
+    isLockstepTestWallet: true,
+    async request({ method, params }) {
+      const answer = JSON.parse(await window.__lockstepWallet(method, JSON.stringify(params ?? [])));
+      if (answer.error) {
+        const e = new Error(answer.error.message);
+        e.code = answer.error.code;
+        if (answer.error.data !== undefined) e.data = answer.error.data;
+        throw e;
+      }
+      return answer.result;
+    },
+    on(event, fn) { (listeners[event] ??= []).push(fn); },
+    removeListener(event, fn) { listeners[event] = (listeners[event] ?? []).filter((f) => f !== fn); },
+    __emit(event, value) { for (const fn of listeners[event] ?? []) fn(value); },
+  };
+})();`;
+
+const SIGNING = new Set(["eth_sendTransaction", "eth_signTypedData_v4", "personal_sign", "eth_requestAccounts"]);
+
+export async function injectWallet(page: Page, o: { rpcUrl: string; account: string; chainId: number; knownChains: number[] }): Promise<TestWallet> {
+  const emit = (event: string, value: unknown) => page.evaluate(`window.ethereum.__emit(${JSON.stringify(event)}, ${JSON.stringify(value)})`);
+  const wallet: TestWallet = {
+    account: o.account,
+    chainId: o.chainId,
+    connected: false,
+    rejectNext: false,
+    requests: [],
+    async useAccount(account: string) {
+      wallet.account = account;
+      await emit("accountsChanged", wallet.connected ? [account] : []);
+    },
+  };
+  const forward = async (method: string, params: unknown[]) => {
+    const res = await fetch(o.rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    });
+    const body = (await res.json()) as { result?: unknown; error?: { code: number; message: string; data?: unknown } };
+    return body.error ? { error: body.error } : { result: body.result };
+  };
+  await page.exposeFunction("__lockstepWallet", async (method: string, paramsJson: string) => {
+    const params = JSON.parse(paramsJson) as unknown[];
+    wallet.requests.push(method);
+    if (SIGNING.has(method) && wallet.rejectNext) {
+      wallet.rejectNext = false;
+      return JSON.stringify({ error: { code: 4001, message: "User rejected the request." } });
+    }
+    switch (method) {
+      case "eth_requestAccounts":
+        wallet.connected = true;
+        return JSON.stringify({ result: [wallet.account] });
+      case "eth_accounts":
+        return JSON.stringify({ result: wallet.connected ? [wallet.account] : [] });
+      case "eth_chainId":
+        return JSON.stringify({ result: `0x${wallet.chainId.toString(16)}` });
+      case "wallet_switchEthereumChain": {
+        const id = Number((params[0] as { chainId: string }).chainId);
+        if (!o.knownChains.includes(id)) return JSON.stringify({ error: { code: 4902, message: `Unrecognized chain ID ${id}` } });
+        wallet.chainId = id;
+        setTimeout(() => void emit("chainChanged", `0x${id.toString(16)}`), 0);
+        return JSON.stringify({ result: null });
+      }
+      case "eth_sendTransaction": {
+        if (wallet.chainId !== o.knownChains[0]) return JSON.stringify({ error: { code: -32000, message: "the wallet is on another chain" } });
+        const tx = { ...(params[0] as Record<string, unknown>), from: wallet.account };
+        return JSON.stringify(await forward(method, [tx]));
+      }
+      default:
+        return JSON.stringify(await forward(method, params));
+    }
+  });
+  await page.addInitScript(PAGE_SIDE);
+  return wallet;
+}

@@ -1,0 +1,167 @@
+// What the buttons do: connect and switch chains, delegate, vote, queue, execute, and the guardian's pause and
+// rollback, each behind a dialog that says what will happen. Progress and failures, in words, go to #tx-status.
+import { isAddress, keccak256, toBytes, type Abi } from "viem";
+import { lockstepGovernorAbi, stakeTokenAbi, upgradeCoordinatorAbi } from "../../lib/abi/generated";
+import type { ChainView, Snapshot } from "./chain";
+import type { DashboardConfig } from "./config";
+import { openDialog } from "./dialog";
+import { esc, tokens } from "./format";
+import type { GovernanceSnapshot, GovernanceView, ProposalRecord } from "./governance";
+import { SUPPORT_NAMES } from "./views/proposals";
+import { TxFailure, explain, type ContractCall, type Wallet } from "./wallet";
+
+type Hex = `0x${string}`;
+
+export interface App {
+  config: DashboardConfig;
+  chain: ChainView;
+  gov: GovernanceView;
+  wallet: Wallet;
+  snap?: Snapshot;
+  govSnap?: GovernanceSnapshot;
+  /** Refreshes chain, proposals and account now (after a transaction, a wallet change). */
+  refreshNow(): Promise<void>;
+}
+
+type TxState = "signing" | "pending" | "confirmed" | TxFailure["kind"];
+
+function status(state: TxState, text: string) {
+  const el = document.getElementById("tx-status")!;
+  el.hidden = false;
+  el.dataset.state = state;
+  el.textContent = text;
+}
+
+/** Sends `call` through the wallet, reporting each step; refreshes the page once it is mined. */
+async function run(app: App, what: string, call: ContractCall) {
+  try {
+    await app.wallet.send(app.chain.client, call, (stage, hash) =>
+      status(stage, stage === "signing" ? `${what}: confirm in your wallet…` : `${what}: sent ${hash}, waiting for it to be mined…`),
+    );
+    await app.refreshNow();
+    status("confirmed", `${what}: done.`);
+  } catch (e) {
+    const f = explain(e);
+    status(f.kind, `${what} did not happen. ${f.message}`);
+  }
+}
+
+const contracts = (app: App) => app.config.deployment.contracts as Record<string, Hex>;
+const governorCall = (app: App, functionName: string, args: readonly unknown[]): ContractCall => ({
+  address: contracts(app).LockstepGovernor,
+  abi: lockstepGovernorAbi as Abi,
+  functionName,
+  args,
+});
+
+function proposal(app: App, id: string | undefined): ProposalRecord | undefined {
+  return app.govSnap?.proposals.find((p) => p.id.toString() === id);
+}
+
+async function vote(app: App, p: ProposalRecord) {
+  const power = p.mine?.power;
+  const warning = power === 0n ? `<p class="warn-text">You had no voting power at block ${p.snapshot}: your vote would count 0. Delegate before a proposal's snapshot to vote on it.</p>` : "";
+  const options = SUPPORT_NAMES.map((name, i) => ({ name, i }))
+    .sort((a, b) => [1, 0, 2].indexOf(a.i) - [1, 0, 2].indexOf(b.i))
+    .map(({ name, i }) => `<label class="choice"><input type="radio" name="support" value="${i}" data-testid="support-${name.toLowerCase()}" required> ${name}</label>`)
+    .join("");
+  const fields = await openDialog({
+    title: `Vote on "${p.description.split("\n")[0].replace(/^#+\s*/, "")}"`,
+    body: `<p data-testid="dialog-power">Your voting power at the snapshot (block ${p.snapshot}): <b>${power === undefined ? "unknown" : tokens(power)}</b></p>${warning}
+      <div class="choices">${options}</div>
+      <label>Reason (optional, public, kept on chain)<textarea name="reason" rows="3" data-testid="vote-reason"></textarea></label>`,
+    confirmLabel: "Sign and cast vote",
+  });
+  if (!fields) return;
+  const support = Number(fields.get("support"));
+  const reason = String(fields.get("reason") ?? "").trim();
+  const call = reason ? governorCall(app, "castVoteWithReason", [p.id, support, reason]) : governorCall(app, "castVote", [p.id, support]);
+  await run(app, `Vote ${SUPPORT_NAMES[support]}`, call);
+}
+
+async function delegate(app: App, to: Hex) {
+  await run(app, `Delegate to ${to}`, { address: contracts(app).StakeToken, abi: stakeTokenAbi as Abi, functionName: "delegate", args: [to] });
+}
+
+async function delegateOther(app: App) {
+  const fields = await openDialog({
+    title: "Delegate your voting power",
+    body: `<p>Your tokens stay yours; the delegate votes with their weight from the next block on. Proposals already made keep the weights of their snapshot.</p>
+      <label>Delegate address<input name="to" data-testid="delegate-to" pattern="0x[0-9a-fA-F]{40}" required placeholder="0x…"></label>`,
+    confirmLabel: "Delegate",
+  });
+  if (!fields) return;
+  const to = String(fields.get("to")).trim();
+  if (!isAddress(to)) return status("failed", `Delegation did not happen. "${to}" is not an address.`);
+  await delegate(app, to);
+}
+
+async function guardian(app: App, kind: "pause" | "rollback", id: string) {
+  const u = app.snap?.history.upgrades.find((x) => x.id.toString() === id);
+  if (!u) return;
+  const coordinator = contracts(app).UpgradeCoordinator;
+  const what = `#${u.id} ${esc(u.name)} (${esc(u.manifest.previousVersion)} → ${esc(u.manifest.version)})`;
+  const fields =
+    kind === "pause"
+      ? await openDialog({
+          title: `Pause upgrade #${u.id}?`,
+          body: `<p>Pause upgrade ${what}. No further stage activates and every watcher holds where it is; validators already upgraded stay upgraded.
+            Only governance can resume it.</p>`,
+          confirmLabel: "Pause the upgrade",
+          danger: true,
+        })
+      : await openDialog({
+          title: `Order a rollback of upgrade #${u.id}?`,
+          body: `<p>Roll back upgrade ${what}. Every validator that upgraded restores ${esc(u.manifest.previousVersion)}${u.manifest.stateIncompatible ? " and its state snapshot" : ""}.
+            The upgrade ends for good: this cannot be undone, and trying again needs a new proposal.</p>`,
+          confirmLabel: "Order the rollback",
+          danger: true,
+          typeToConfirm: u.name,
+        });
+  if (!fields) return;
+  const functionName = kind === "pause" ? "pause" : "orderRollback";
+  await run(app, kind === "pause" ? `Pause upgrade #${u.id}` : `Rollback of upgrade #${u.id}`, {
+    address: coordinator,
+    abi: upgradeCoordinatorAbi as Abi,
+    functionName,
+    args: [u.id],
+  });
+}
+
+export function bindActions(app: App) {
+  document.addEventListener("click", (e) => {
+    const el = (e.target as HTMLElement).closest<HTMLElement>("[data-action]");
+    const action = el?.dataset.action;
+    if (!el || !action || (el as HTMLButtonElement).disabled) return;
+    const account = app.wallet.status.kind === "ready" ? app.wallet.status.account : undefined;
+    const p = proposal(app, el.dataset.proposal);
+    const descriptionHash = p && keccak256(toBytes(p.description));
+    const guarded = async (work: () => Promise<unknown>) => {
+      try {
+        await work();
+      } catch (err) {
+        const f = explain(err);
+        status(f.kind, f.message);
+      }
+    };
+    switch (action) {
+      case "connect":
+        return void guarded(() => app.wallet.connect());
+      case "switch-chain":
+        return void guarded(() => app.wallet.switchChain());
+      case "delegate-self":
+        return void (account && guarded(() => delegate(app, account)));
+      case "delegate-other":
+        return void guarded(() => delegateOther(app));
+      case "vote":
+        return void (p && guarded(() => vote(app, p)));
+      case "queue":
+        return void (p && guarded(() => run(app, "Queue", governorCall(app, "queue", [p.targets, p.values, p.calldatas, descriptionHash]))));
+      case "execute":
+        return void (p && guarded(() => run(app, "Execute", governorCall(app, "execute", [p.targets, p.values, p.calldatas, descriptionHash]))));
+      case "pause":
+      case "rollback":
+        return void guarded(() => guardian(app, action, el.dataset.upgrade!));
+    }
+  });
+}

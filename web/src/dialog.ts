@@ -1,0 +1,48 @@
+// One modal dialog for every confirmation and form (vote, delegate, pause, rollback). It lives outside the views,
+// so the page refreshing underneath never clears what the user is typing.
+import { esc } from "./format";
+
+export interface DialogOptions {
+  title: string;
+  /** Trusted HTML: built by the views with esc(). */
+  body: string;
+  confirmLabel: string;
+  danger?: boolean;
+  /** The confirm button stays disabled until this exact text is typed. */
+  typeToConfirm?: string;
+}
+
+/** Opens the dialog; resolves with the form's fields on confirm, undefined on cancel or Escape. */
+export function openDialog(o: DialogOptions): Promise<FormData | undefined> {
+  const dialog = document.getElementById("dialog") as HTMLDialogElement;
+  const typed = o.typeToConfirm
+    ? `<label class="confirm-type">Type <b class="mono">${esc(o.typeToConfirm)}</b> to confirm
+         <input name="confirm-text" data-testid="dialog-confirm-text" autocomplete="off" required></label>`
+    : "";
+  dialog.innerHTML = `<form method="dialog" data-testid="dialog">
+      <h2>${esc(o.title)}</h2>
+      <div class="dialog-body">${o.body}</div>
+      ${typed}
+      <menu>
+        <button value="cancel" formnovalidate data-testid="dialog-cancel">Cancel</button>
+        <button value="confirm" class="${o.danger ? "danger" : "primary"}" data-testid="dialog-confirm">${esc(o.confirmLabel)}</button>
+      </menu>
+    </form>`;
+  const form = dialog.querySelector("form")!;
+  const confirm = dialog.querySelector<HTMLButtonElement>('[data-testid="dialog-confirm"]')!;
+  if (o.typeToConfirm) {
+    const input = dialog.querySelector<HTMLInputElement>('[name="confirm-text"]')!;
+    const check = () => (confirm.disabled = input.value.trim() !== o.typeToConfirm);
+    input.addEventListener("input", check);
+    check();
+  }
+  return new Promise((resolve) => {
+    let fields: FormData | undefined;
+    form.addEventListener("submit", (e) => {
+      const submitter = (e as SubmitEvent).submitter as HTMLButtonElement | null;
+      fields = submitter?.value === "confirm" ? new FormData(form) : undefined;
+    });
+    dialog.addEventListener("close", () => resolve(fields), { once: true });
+    dialog.showModal();
+  });
+}

@@ -1,0 +1,182 @@
+// Proposals: each Governor proposal with its state, for / against / abstain, quorum progress and the time left,
+// what it would do (its calls decoded), who voted and why; and the connected account's delegation and power.
+import { decodeFunctionData, type Abi } from "viem";
+import { lockstepGovernorAbi, lockstepTimelockAbi, stakeTokenAbi, upgradeCoordinatorAbi } from "../../../lib/abi/generated";
+import type { Deployment } from "../../../lib/deployments";
+import type { AccountRecord, GovernanceSnapshot, ProposalRecord } from "../governance";
+import type { WalletStatus } from "../wallet";
+import { age, esc, json, shortHex, tokens } from "../format";
+import { txLink } from "./html";
+
+export const SUPPORT_NAMES = ["Against", "For", "Abstain"] as const;
+
+const ABIS: Record<string, Abi> = {
+  UpgradeCoordinator: upgradeCoordinatorAbi,
+  LockstepGovernor: lockstepGovernorAbi,
+  LockstepTimelock: lockstepTimelockAbi,
+  StakeToken: stakeTokenAbi,
+};
+
+/** "UpgradeCoordinator.schedule(v2 rollout: v1.9.3 → v2.0.0)" for each call the proposal would make. */
+export function describeCalls(p: Pick<ProposalRecord, "targets" | "values" | "calldatas">, d: Deployment): string[] {
+  const names = new Map(Object.entries(d.contracts).map(([name, address]) => [String(address).toLowerCase(), name]));
+  return p.targets.map((target, i) => {
+    const name = names.get(target.toLowerCase());
+    const value = p.values[i] ? ` sending ${tokens(p.values[i])} ETH` : "";
+    const abi = name ? ABIS[name] : undefined;
+    if (!abi) return `call ${target}${value} with data ${shortHex(p.calldatas[i])}`;
+    try {
+      const { functionName, args = [] } = decodeFunctionData({ abi, data: p.calldatas[i] });
+      if (functionName === "schedule" && name === "UpgradeCoordinator") {
+        const m = args[0] as { name: string; version: string; previousVersion: string; stages: unknown[] };
+        return `${name}.schedule: upgrade "${m.name}", ${m.previousVersion} → ${m.version}, ${m.stages.length} stage(s)${value}`;
+      }
+      const shown = args.map((a) => (typeof a === "object" ? json(a) : String(a))).join(", ");
+      return `${name}.${functionName}(${shown.length > 160 ? `${shown.slice(0, 160)}…` : shown})${value}`;
+    } catch {
+      return `call ${name} (${target})${value} with data ${shortHex(p.calldatas[i])}`;
+    }
+  });
+}
+
+const title = (description: string) => description.split("\n")[0].replace(/^#+\s*/, "").trim() || "(no title)";
+
+function timeLeft(p: ProposalRecord, g: GovernanceSnapshot, now: bigint): string {
+  const blocks = (n: bigint) => `${n} block${n === 1n ? "" : "s"} (~${age(BigInt(Math.round(Number(n) * g.blockTime)))})`;
+  switch (p.state) {
+    case "Pending":
+      return `voting starts in ${blocks(p.snapshot + 1n - g.clock)}`;
+    case "Active":
+      return `${blocks(p.deadline - g.clock + 1n)} left to vote, until block ${p.deadline}`;
+    case "Succeeded":
+      return "voting ended and it passed: it can be queued";
+    case "Queued":
+      return p.eta > now ? `queued: executable in ${age(p.eta - now)} (${new Date(Number(p.eta) * 1000).toISOString()})` : "queued: executable now";
+    default:
+      return `voting ended at block ${p.deadline}`;
+  }
+}
+
+function countBar(p: ProposalRecord): string {
+  const total = p.forVotes + p.againstVotes + p.abstainVotes;
+  const pct = (x: bigint) => (total === 0n ? 0 : Number((x * 10_000n) / total) / 100);
+  const counted = p.forVotes + p.abstainVotes;
+  const quorumPct = p.quorum === undefined ? undefined : p.quorum === 0n ? 100 : Math.min(100, Number((counted * 10_000n) / p.quorum) / 100);
+  const quorum =
+    p.quorum === undefined
+      ? `<span class="muted">quorum known once voting starts</span>`
+      : `<div class="bar quorum" title="for + abstain count towards quorum"><span class="healthy" style="width:${quorumPct}%"></span></div>
+         quorum ${tokens(counted)} / ${tokens(p.quorum)} (${quorumPct}%)${counted >= p.quorum ? " · reached" : ""}`;
+  return `<div class="counts" data-testid="counts" data-for="${p.forVotes}" data-against="${p.againstVotes}" data-abstain="${p.abstainVotes}" data-quorum="${p.quorum ?? ""}">
+      <div class="bar"><span class="healthy" style="width:${pct(p.forVotes)}%"></span><span class="unhealthy" style="width:${pct(p.againstVotes)}%"></span><span class="missing" style="width:${pct(p.abstainVotes)}%"></span></div>
+      <span class="t-healthy">for ${tokens(p.forVotes)} (${pct(p.forVotes)}%)</span> ·
+      <span class="t-unhealthy">against ${tokens(p.againstVotes)} (${pct(p.againstVotes)}%)</span> ·
+      <span class="t-missing">abstain ${tokens(p.abstainVotes)} (${pct(p.abstainVotes)}%)</span>
+      <div>${quorum}</div>
+    </div>`;
+}
+
+function actions(p: ProposalRecord, now: bigint, canAct: boolean, account: string | undefined): string {
+  const out: string[] = [];
+  if (p.state === "Active" && p.mine?.hasVoted) {
+    const v = p.votes.find((x) => x.voter.toLowerCase() === account?.toLowerCase());
+    out.push(`<span class="voted" data-testid="voted">You voted${v ? ` ${SUPPORT_NAMES[v.support]} with ${tokens(v.weight)}` : ""}.</span>`);
+  } else if (p.state === "Active") {
+    out.push(`<button class="primary" data-action="vote" data-proposal="${p.id}" ${canAct ? "" : "disabled"}>Vote</button>`);
+  }
+  if (p.state === "Succeeded") out.push(`<button data-action="queue" data-proposal="${p.id}" ${canAct ? "" : "disabled"}>Queue</button>`);
+  if (p.state === "Queued") {
+    const ready = p.eta <= now;
+    out.push(`<button data-action="execute" data-proposal="${p.id}" ${canAct && ready ? "" : "disabled"} title="${ready ? "" : "the timelock's delay has not passed"}">Execute</button>`);
+  }
+  if (out.length && !canAct) out.push(`<span class="muted">Connect a wallet on this chain to act.</span>`);
+  return out.length ? `<div class="actions">${out.join(" ")}</div>` : "";
+}
+
+interface CardContext {
+  g: GovernanceSnapshot;
+  d: Deployment;
+  now: bigint;
+  explorerUrl: string;
+  account: string | undefined;
+  canAct: boolean;
+  /** Proposal ids whose details the user opened: a refresh keeps them open. */
+  open: ReadonlySet<string>;
+}
+
+function proposalCard(p: ProposalRecord, { g, d, now, explorerUrl, account, canAct, open }: CardContext): string {
+  const votes = p.votes
+    .slice()
+    .reverse()
+    .map(
+      (v) => `<tr data-testid="vote-row" data-voter="${esc(v.voter)}" data-support="${SUPPORT_NAMES[v.support] ?? v.support}" data-weight="${v.weight}">
+        <td class="mono">${esc(v.voter)}${account && v.voter.toLowerCase() === account.toLowerCase() ? " (you)" : ""}</td><td>${SUPPORT_NAMES[v.support] ?? v.support}</td>
+        <td>${tokens(v.weight)}</td><td>${esc(v.reason)}</td><td>${txLink(v.tx, explorerUrl)}</td></tr>`,
+    )
+    .join("");
+  const mine = p.mine;
+  const yours = mine
+    ? `<p class="yours" data-testid="your-power" data-power="${mine.power ?? ""}">${
+        mine.power === undefined
+          ? "Your voting power for this proposal is fixed at its snapshot block, once voting starts."
+          : `Your voting power at the snapshot (block ${p.snapshot}): <b>${tokens(mine.power)}</b>${mine.hasVoted ? " · you have voted" : ""}`
+      }</p>`
+    : "";
+  return `<article class="card proposal" data-testid="proposal" data-id="${p.id}" data-state="${p.state}">
+    <h2>${esc(title(p.description))} <span class="state ${p.state}" data-testid="proposal-state">${p.state}</span></h2>
+    <p class="muted">${esc(timeLeft(p, g, now))}</p>
+    ${countBar(p)}
+    ${yours}
+    ${actions(p, now, canAct, account)}
+    <details data-key="proposal-${p.id}" ${open.has(`proposal-${p.id}`) ? "open" : ""}>
+      <summary>What it does, and the votes (${p.votes.length})</summary>
+      <ol class="calls">${describeCalls(p, d).map((c) => `<li class="mono">${esc(c)}</li>`).join("")}</ol>
+      <pre class="description">${esc(p.description)}</pre>
+      <dl>
+        <dt>proposal id</dt><dd class="mono">${p.id}</dd>
+        <dt>proposer</dt><dd class="mono">${esc(p.proposer)}</dd>
+        <dt>created</dt><dd>block ${p.created.block} · ${txLink(p.created.tx, explorerUrl)}</dd>
+        <dt>snapshot · deadline</dt><dd>block ${p.snapshot} · block ${p.deadline}</dd>
+      </dl>
+      ${votes ? `<table><thead><tr><th>voter</th><th>support</th><th>weight</th><th>reason</th><th>tx</th></tr></thead><tbody>${votes}</tbody></table>` : `<p class="muted">No vote yet.</p>`}
+    </details>
+  </article>`;
+}
+
+export function accountPanel(w: WalletStatus, a: AccountRecord | undefined, expectedChainId: number): string {
+  switch (w.kind) {
+    case "no-wallet":
+      return `<div class="card account" data-testid="account" data-state="no-wallet">No browser wallet found. Reading needs none; to delegate, vote or act, install an EIP-1193 wallet and reload.</div>`;
+    case "disconnected":
+      return `<div class="card account" data-testid="account" data-state="disconnected">Connect a wallet to delegate and vote. <button class="primary" data-action="connect">Connect wallet</button></div>`;
+    case "wrong-chain":
+      return `<div class="card account warn" data-testid="account" data-state="wrong-chain">Your wallet is on chain ${w.chainId}; this deployment is on chain ${expectedChainId}.
+        <button class="primary" data-action="switch-chain" data-testid="switch-chain">Switch to chain ${expectedChainId}</button></div>`;
+  }
+  if (!a) return `<div class="card account" data-testid="account" data-state="loading">Reading ${esc(w.account)}…</div>`;
+  const self = a.delegate.toLowerCase() === a.address.toLowerCase();
+  const none = /^0x0{40}$/i.test(a.delegate);
+  const delegation = none
+    ? `<span class="warn-text">not delegated: your ${tokens(a.balance)} tokens count for no one until you delegate</span>`
+    : self
+      ? "delegated to yourself"
+      : `delegated to <span class="mono">${esc(a.delegate)}</span>`;
+  return `<div class="card account" data-testid="account" data-state="ready" data-delegate="${esc(a.delegate)}" data-votes="${a.votes}">
+    <b class="mono" data-testid="account-address">${esc(a.address)}</b>${a.isGuardian ? ` <span class="state Paused" data-testid="guardian-badge">guardian</span>` : ""}
+    · balance ${tokens(a.balance)} · voting power now ${tokens(a.votes)} · ${delegation}
+    <button data-action="delegate-self" ${self ? "disabled" : ""}>Delegate to myself</button>
+    <button data-action="delegate-other">Delegate to…</button>
+  </div>`;
+}
+
+export function proposalsView(g: GovernanceSnapshot, d: Deployment, now: bigint, explorerUrl: string, w: WalletStatus, open: ReadonlySet<string>): string {
+  const account = w.kind === "ready" || w.kind === "wrong-chain" ? w.account : undefined;
+  const canAct = w.kind === "ready";
+  const q = g.params.quorumDenominator === 0n ? 0 : Number((g.params.quorumNumerator * 10_000n) / g.params.quorumDenominator) / 100;
+  const rules = `<p class="muted" data-testid="governance-rules">Voting opens ${g.params.votingDelay} block(s) after a proposal and lasts ${g.params.votingPeriod} block(s);
+    quorum is ${q}% of the supply at the snapshot (for + abstain); a passed proposal waits ${age(g.params.timelockDelay)} in the timelock. Block ${g.clock}, ~${g.blockTime.toFixed(1)} s per block.</p>`;
+  const list = g.proposals.length
+    ? g.proposals.map((p) => proposalCard(p, { g, d, now, explorerUrl, account, canAct, open })).join("")
+    : `<p class="muted" data-testid="no-proposals">No proposal yet. Proposals are made with \`npx hardhat governance:propose\` or any Governor front end.</p>`;
+  return rules + list;
+}
