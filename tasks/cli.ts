@@ -3,6 +3,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { Interface } from "ethers";
 import { readDeployment, type Deployment } from "../lib/deployments";
+import { errorInWords } from "../lib/errors";
 // TypeChain's output exists only after a compile, and hardhat.config.ts loads this file before any compile:
 // the factories are loaded when a task runs, never when the config is read.
 function typechain(): typeof import("../typechain-types") {
@@ -41,14 +42,14 @@ function refusalInterfaces(): Interface[] {
   ];
 }
 
-/** "the coordinator refused: CoordinatorUnauthorized(0x…)" for a reverted call, or undefined. */
+/** "refused by the contract: upgrade #3 is Paused, … (CoordinatorUnexpectedState(3, 3))" for a reverted call, or undefined. */
 export function refusal(e: unknown): string | undefined {
   const data = findRevertData(e);
   if (!data) return undefined;
   for (const iface of refusalInterfaces()) {
     try {
       const parsed = iface.parseError(data);
-      if (parsed) return `refused by the contract: ${parsed.name}(${parsed.args.map(String).join(", ")})`;
+      if (parsed) return `refused by the contract: ${errorInWords(parsed.name, [...parsed.args])} (${parsed.name}(${parsed.args.map(String).join(", ")}))`;
     } catch {
       // not this contract's error
     }

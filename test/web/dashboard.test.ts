@@ -191,6 +191,11 @@ describe("dashboard in a browser", function () {
     expect(await b.getAttribute("data-weight")).to.equal(stake(200).toString());
     expect(await b.getAttribute("data-status")).to.equal("Unhealthy");
     expect(await b.innerText()).to.include("v2.0.0").and.include("42");
+    // Participation over the upgrade: cohort 1's stage is active and all three reported; cohort 3's has not begun.
+    expect(await b.locator('[data-testid="participation"]').innerText()).to.equal("100% (1 of 1 stage)");
+    const m = page.locator(`[data-testid="validator-row"][data-operator="${v.m.operator.address}"]`);
+    expect(await m.locator('[data-testid="participation"]').innerText()).to.equal("not due yet");
+    expect(await page.locator('[data-testid="participation-summary"]').innerText()).to.include("3 of 3 validator(s) due have reported").and.include("400 of 400 stake (100%)");
     await page.selectOption('[data-testid="filter-cohort"]', "1");
     expect(await rows.count()).to.equal(3);
     expect(await rows.evaluateAll((els) => els.map((e) => (e as unknown as Dataset).dataset.cohort))).to.deep.equal(["1", "1", "1"]);
