@@ -4,6 +4,7 @@
 import type { Log, PublicClient } from "viem";
 import { byChainOrder, decodeCoordinatorLog, type CoordinatorEvent } from "./events";
 import { PauseReason, RollbackReason, Status, UpgradeState } from "./coordinator";
+import { versionFromTag } from "./version";
 
 export const MAX_UINT96 = (1n << 96n) - 1n;
 const BPS = 10_000n;
@@ -288,10 +289,6 @@ function causeFirst(events: CoordinatorEvent[]): CoordinatorEvent[] {
   return out;
 }
 
-function versionText(tag: string): string {
-  const hex = tag.replace(/^0x/, "").replace(/(00)+$/, "");
-  return Buffer.from(hex, "hex").toString("utf8");
-}
 
 /** Folds decoded events, in chain order, into the history of every upgrade, checking as it goes. */
 export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): History {
@@ -571,7 +568,7 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
           stage: s.index,
           status,
           weight,
-          version: versionText(version),
+          version: versionFromTag(version),
           height,
           metricsDigest,
           attestations: (prev?.attestations ?? 0) + 1,

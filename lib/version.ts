@@ -1,4 +1,4 @@
-import { hexlify, toUtf8Bytes, toUtf8String, getBytes } from "ethers";
+import { Utf8ErrorFuncs, hexlify, toUtf8Bytes, toUtf8String, getBytes } from "ethers";
 
 /** A version string as attestations carry it: UTF-8, left-aligned in 32 bytes. */
 export function versionTag(version: string): string {
@@ -9,10 +9,13 @@ export function versionTag(version: string): string {
   return hexlify(out);
 }
 
-/** The version string a bytes32 tag holds (trailing zero bytes dropped). */
+/**
+ * The version string a bytes32 tag holds (trailing zero bytes dropped). Bytes that are not UTF-8 become U+FFFD:
+ * any validator can report any tag with a non-Healthy status, and one odd tag must not stop a history rebuild.
+ */
 export function versionFromTag(tag: string): string {
   const bytes = getBytes(tag);
   let end = bytes.length;
   while (end > 0 && bytes[end - 1] === 0) end--;
-  return toUtf8String(bytes.slice(0, end));
+  return toUtf8String(bytes.slice(0, end), Utf8ErrorFuncs.replace);
 }

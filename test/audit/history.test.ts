@@ -228,6 +228,22 @@ describe("audit: history rebuilt from logs", function () {
     }
   });
 
+  it("rebuilds a history in which a validator reported a version tag that is not UTF-8 (any status but Healthy may carry one)", function () {
+    type Attested = Extract<ReturnType<typeof decodeLogs>[number], { eventName: "Attested" }>;
+    const events = decodeLogs(logs);
+    const attested = events.filter((e): e is Attested => e.eventName === "Attested");
+    // A non-Healthy report that is its validator's last in that upgrade, so the rebuilt record carries its version.
+    const last = attested.filter((e, i) => e.args.status !== Status.Healthy && !attested.slice(i + 1).some((l) => l.args.operator === e.args.operator && l.args.upgradeId === e.args.upgradeId));
+    expect(last, "the fixture has a last non-Healthy report").to.not.be.empty;
+    const e = last[0];
+    const i = events.indexOf(e);
+    events[i] = { ...e, args: { ...e.args, version: `0xff61${"00".repeat(30)}` } };
+    const rebuilt = buildHistory(events, { times, governance: timelock, registryComplete: true });
+    const rec = rebuilt.upgrades.find((x) => x.id === e.args.upgradeId)!.validators.get(e.args.operator.toLowerCase())!;
+    expect(rec.version).to.equal("\uFFFDa");
+    expect(rebuilt.eventCount).to.equal(history.eventCount);
+  });
+
   it("records every transition with its block, time, transaction and who did it", function () {
     const kinds = (name: string) => history.upgrades.find((u) => u.name === name)!.transitions.map((t) => t.kind + (t.actor ? `:${t.actor}` : ""));
     expect(kinds("alpha")).to.deep.equal([

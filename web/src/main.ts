@@ -1,6 +1,5 @@
 // The dashboard's shell: reads /config.json, follows the chain (coordinator history and Governor proposals) and
 // the wallet, and renders the current view whenever what it shows has changed.
-import "./shims";
 import type { EIP1193Provider } from "viem";
 import { loadConfig } from "./config";
 import { ChainView } from "./chain";
