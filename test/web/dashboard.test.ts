@@ -242,15 +242,22 @@ describe("dashboard in a browser", function () {
 
   // ---------------------------------------------------------------- the wallet
 
-  const txStatus = async (state: string) => {
+  // Each outcome is told from the one before by the status line's sequence number.
+  let seenSeq = 0;
+  /** Waits for the next transaction outcome to be one of `states`; returns it and the status line's text. */
+  const txOutcome = async (...states: string[]) => {
+    const el = 'document.getElementById("tx-status")';
     try {
-      await page.waitForFunction(`document.getElementById("tx-status")?.dataset.state === ${JSON.stringify(state)}`, undefined, { timeout: 20_000 });
+      await page.waitForFunction(`${JSON.stringify(states)}.includes(${el}?.dataset.state) && Number(${el}.dataset.seq) > ${seenSeq}`, undefined, { timeout: 20_000 });
     } catch {
-      const shown = await page.evaluate('`${document.getElementById("tx-status").dataset.state}: ${document.getElementById("tx-status").textContent}`');
-      throw new Error(`the transaction status never became "${state}" (it shows ${shown}; page errors: ${[...new Set(pageErrors)].slice(0, 5).join(" | ") || "none"})`);
+      const shown = await page.evaluate(`\`\${${el}.dataset.state}: \${${el}.textContent}\``);
+      throw new Error(`the transaction status never became ${states.join(" or ")} (it shows ${shown}; page errors: ${[...new Set(pageErrors)].slice(0, 5).join(" | ") || "none"})`);
     }
-    return page.locator('[data-testid="tx-status"]').innerText();
+    const [state, seq, text] = (await page.evaluate(`[${el}.dataset.state, ${el}.dataset.seq, ${el}.innerText]`)) as [string, string, string];
+    seenSeq = Number(seq);
+    return { state, text };
   };
+  const txStatus = async (state: string) => (await txOutcome(state)).text;
   const account = () => page.locator('[data-testid="account"]');
   const proposalCard = (pid: bigint) => page.locator(`[data-testid="proposal"][data-id="${pid}"]`);
   const waitProposalState = (pid: bigint, state: string) =>
@@ -369,6 +376,25 @@ describe("dashboard in a browser", function () {
     expect(await d.coordinator.defaultCohort()).to.equal(2n);
   });
 
+  it("lets anyone advance a stage that is due, and refuses one that is not before signing, in words", async function () {
+    // The execute test moved the clock an hour on: stage 0's observation window is over and it is healthy.
+    await page.click('nav a[data-view="upgrades"]');
+    const card = page.locator(`[data-testid="upgrade-${id}"]`);
+    let refusal = "";
+    for (let i = 0; i < 4 && !refusal; i++) {
+      const sent = wallet.requests.filter((m) => m === "eth_sendTransaction").length;
+      await card.locator('[data-action="advance"]').click();
+      const outcome = await txOutcome("confirmed", "refused");
+      if (outcome.state === "refused") {
+        refusal = outcome.text;
+        expect(wallet.requests.filter((m) => m === "eth_sendTransaction"), "a refused call is never sent").to.have.length(sent);
+      }
+    }
+    expect(refusal).to.match(/^Advance upgrade #1 did not happen\. The contract refused: stage 1 of upgrade #1 is still in its observation window until \d{4}-\d\d-\d\dT/);
+    await page.waitForFunction(`document.querySelector('[data-testid="stage-${id}-1"] .state')?.textContent === "Active"`, undefined, { timeout: 15_000 });
+    expect(await page.locator(`[data-testid="stage-${id}-0"] .state`).innerText()).to.equal("Verified");
+  });
+
   it("shows the guardian's pause and rollback only to the guardian, behind a confirmation, and the pause works", async function () {
     await page.click('nav a[data-view="upgrades"]');
     const card = page.locator(`[data-testid="upgrade-${id}"]`);
@@ -394,5 +420,21 @@ describe("dashboard in a browser", function () {
     expect(await card.locator('[data-testid="pause-reason"]').innerText()).to.include("paused by the guardian or governance");
     expect(await card.locator('[data-action="pause"]').count(), "no second pause offered").to.equal(0);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-guardian-paused.png"), fullPage: true });
+  });
+
+  it("lets anyone propose resuming the paused upgrade, and the proposal appears", async function () {
+    const card = page.locator(`[data-testid="upgrade-${id}"]`);
+    await card.locator('[data-action="propose-resume"]').click();
+    const draft = await page.inputValue('[data-testid="proposal-description"]');
+    expect(draft).to.match(/^# Resume upgrade #1 v2-web\n/);
+    await page.fill('[data-testid="proposal-description"]', `${draft}the stall was a monitoring fault`);
+    await page.click('[data-testid="dialog-confirm"]');
+    await txStatus("confirmed");
+    await page.click('nav a[data-view="proposals"]');
+    const resume = page.locator('[data-testid="proposal"]', { hasText: "Resume upgrade #1 v2-web" });
+    await resume.waitFor({ timeout: 15_000 });
+    expect(await resume.getAttribute("data-state")).to.be.oneOf(["Pending", "Active"]);
+    await resume.locator("details summary").click();
+    expect(await resume.innerText()).to.include("UpgradeCoordinator.resume(1)").and.include("the stall was a monitoring fault");
   });
 });

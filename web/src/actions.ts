@@ -1,6 +1,6 @@
 // What the buttons do: connect and switch chains, delegate, vote, queue, execute, and the guardian's pause and
 // rollback, each behind a dialog that says what will happen. Progress and failures, in words, go to #tx-status.
-import { isAddress, keccak256, toBytes, type Abi } from "viem";
+import { encodeFunctionData, isAddress, keccak256, toBytes, type Abi } from "viem";
 import { lockstepGovernorAbi, stakeTokenAbi, upgradeCoordinatorAbi } from "../../lib/abi/generated";
 import type { ChainView, Snapshot } from "./chain";
 import type { DashboardConfig } from "./config";
@@ -23,17 +23,21 @@ export interface App {
   refreshNow(): Promise<void>;
 }
 
-type TxState = "signing" | "pending" | "confirmed" | TxFailure["kind"];
+type TxState = "checking" | "signing" | "pending" | "confirmed" | TxFailure["kind"];
+let statusSeq = 0;
 
+/** Shows a transaction's progress; data-seq tells one outcome from the next when two end the same way. */
 function status(state: TxState, text: string) {
   const el = document.getElementById("tx-status")!;
   el.hidden = false;
   el.dataset.state = state;
+  el.dataset.seq = String(++statusSeq);
   el.textContent = text;
 }
 
 /** Sends `call` through the wallet, reporting each step; refreshes the page once it is mined. */
 async function run(app: App, what: string, call: ContractCall) {
+  status("checking", `${what}: checking that it would succeed…`);
   try {
     await app.wallet.send(app.chain.client, call, (stage, hash) =>
       status(stage, stage === "signing" ? `${what}: confirm in your wallet…` : `${what}: sent ${hash}, waiting for it to be mined…`),
@@ -128,6 +132,34 @@ async function guardian(app: App, kind: "pause" | "rollback", id: string) {
   });
 }
 
+const PROPOSALS = {
+  "propose-resume": { fn: "resume", verb: "Resume", effect: "The rollout continues from the stage where it was paused." },
+  "propose-withdraw": { fn: "withdraw", verb: "Withdraw", effect: "The upgrade ends; stages not yet activated never will be. Validators already upgraded keep the new version." },
+  "propose-rollback": { fn: "orderRollback", verb: "Roll back", effect: "Every validator that upgraded restores the previous version; the upgrade ends." },
+} as const;
+
+/** A Governor proposal for one coordinator call on upgrade `id`, with a description the proposer can edit. */
+async function proposeFor(app: App, kind: keyof typeof PROPOSALS, id: string) {
+  const u = app.snap?.history.upgrades.find((x) => x.id.toString() === id);
+  if (!u) return;
+  const p = PROPOSALS[kind];
+  const draft = `# ${p.verb} upgrade #${u.id} ${u.name}\n\n${p.effect}\n\nWhy: `;
+  const g = app.govSnap?.params;
+  const fields = await openDialog({
+    title: `Propose: ${p.verb.toLowerCase()} upgrade #${u.id}`,
+    body: `<p>This creates a Governor proposal calling <span class="mono">UpgradeCoordinator.${p.fn}(${u.id})</span>. ${esc(p.effect)}</p>
+      ${g ? `<p class="muted">Voting opens ${g.votingDelay} block(s) after it is made and lasts ${g.votingPeriod}; if it passes it waits in the timelock before anyone can execute it.</p>` : ""}
+      <label>Description (the first line is its title)<textarea name="description" rows="6" data-testid="proposal-description">${esc(draft)}</textarea></label>`,
+    confirmLabel: "Submit proposal",
+  });
+  if (!fields) return;
+  const description = String(fields.get("description") ?? "").trim();
+  if (!description) return status("failed", "The proposal was not made: it needs a description.");
+  const coordinator = contracts(app).UpgradeCoordinator;
+  const calldata = encodeFunctionData({ abi: upgradeCoordinatorAbi, functionName: p.fn, args: [u.id] });
+  await run(app, `Proposal to ${p.verb.toLowerCase()} upgrade #${u.id}`, governorCall(app, "propose", [[coordinator], [0n], [calldata], description]));
+}
+
 export function bindActions(app: App) {
   document.addEventListener("click", (e) => {
     const el = (e.target as HTMLElement).closest<HTMLElement>("[data-action]");
@@ -162,6 +194,19 @@ export function bindActions(app: App) {
       case "pause":
       case "rollback":
         return void guarded(() => guardian(app, action, el.dataset.upgrade!));
+      case "advance":
+        return void guarded(() =>
+          run(app, `Advance upgrade #${el.dataset.upgrade}`, {
+            address: contracts(app).UpgradeCoordinator,
+            abi: upgradeCoordinatorAbi as Abi,
+            functionName: "advance",
+            args: [BigInt(el.dataset.upgrade!)],
+          }),
+        );
+      case "propose-resume":
+      case "propose-withdraw":
+      case "propose-rollback":
+        return void guarded(() => proposeFor(app, action, el.dataset.upgrade!));
     }
   });
 }

@@ -47,7 +47,7 @@ function timeLeft(p: ProposalRecord, g: GovernanceSnapshot, now: bigint): string
     case "Pending":
       return `voting starts in ${blocks(p.snapshot + 1n - g.clock)}`;
     case "Active":
-      return `${blocks(p.deadline - g.clock + 1n)} left to vote, until block ${p.deadline}`;
+      return `${blocks(p.deadline - g.clock)} left to vote, until block ${p.deadline}`;
     case "Succeeded":
       return "voting ended and it passed: it can be queued";
     case "Queued":

@@ -5,25 +5,34 @@ import { age, esc, isoTime, tokens } from "../format";
 import { PAUSE_REASON_WORDS } from "../../../lib/errors";
 import { txLink } from "./html";
 
-/** What the connected account may do to an upgrade; only the guardian's emergency actions are offered here. */
+/** What the connected account may do to an upgrade. */
 export interface Actor {
   isGuardian: boolean;
+  /** A wallet is connected on the right chain. */
   canAct: boolean;
 }
 
-/** Pause while in flight and not paused; roll back while in flight once a stage has been activated. */
-function guardianActions(u: UpgradeHistory, actor: Actor | undefined): string {
-  if (!actor?.isGuardian) return "";
+/**
+ * The buttons on an upgrade in flight. The guardian's pause and rollback act at once and appear to the guardian
+ * alone; advancing is anyone's; resume, withdraw and rollback through governance are offered as proposals.
+ */
+function upgradeActions(u: UpgradeHistory, actor: Actor | undefined): string {
   const inFlight = u.state === "Scheduled" || u.state === "Rolling" || u.state === "Paused";
-  if (!inFlight) return "";
+  if (!inFlight || !actor) return "";
   const disabled = actor.canAct ? "" : "disabled";
-  const pause = u.state !== "Paused" ? `<button class="danger" data-action="pause" data-upgrade="${u.id}" ${disabled}>Pause upgrade</button>` : "";
-  const rollback = u.stages.some((s) => s.activated)
-    ? `<button class="danger" data-action="rollback" data-upgrade="${u.id}" ${disabled}>Order rollback</button>`
+  const activated = u.stages.some((s) => s.activated);
+  const button = (action: string, label: string, cls = "") => `<button class="${cls}" data-action="${action}" data-upgrade="${u.id}" ${disabled}>${label}</button>`;
+  const guardian = actor.isGuardian
+    ? `<div class="actions guardian" data-testid="guardian-actions"><span class="muted">Guardian, at once:</span>
+        ${u.state !== "Paused" ? button("pause", "Pause upgrade", "danger") : ""} ${activated ? button("rollback", "Order rollback", "danger") : ""}</div>`
     : "";
-  return pause || rollback
-    ? `<div class="actions guardian" data-testid="guardian-actions"><span class="muted">Guardian:</span> ${pause} ${rollback}</div>`
-    : "";
+  const anyone = `<div class="actions" data-testid="upgrade-actions"><span class="muted">Anyone:</span>
+      ${u.state !== "Paused" ? button("advance", "Advance (verify or activate the next stage)") : ""}
+      <span class="muted">Propose to governance:</span>
+      ${u.state === "Paused" ? button("propose-resume", "Resume") : ""} ${button("propose-withdraw", "Withdraw")}
+      ${activated ? button("propose-rollback", "Rollback") : ""}
+      ${actor.canAct ? "" : '<span class="muted">(connect a wallet on this chain to act)</span>'}</div>`;
+  return guardian + anyone;
 }
 
 type Step = { label: string; state: "done" | "now" | "todo"; detail?: string };
@@ -94,7 +103,7 @@ function upgradeCard(u: UpgradeHistory, snap: Snapshot, explorerUrl: string, act
   return `<article class="card upgrade" data-testid="upgrade-${u.id}" data-state="${u.state}">
     <h2>#${u.id} ${esc(u.name)} <span class="state ${u.state}" data-testid="upgrade-state">${u.state}</span></h2>
     ${u.state === "Paused" ? `<p class="paused" data-testid="pause-reason">${esc(PAUSE_REASON_WORDS[u.pauseReason])}</p>` : ""}
-    ${guardianActions(u, actor)}
+    ${upgradeActions(u, actor)}
     <dl>
       <dt>version</dt><dd>${esc(m.version)}</dd>
       <dt>previous version</dt><dd>${esc(m.previousVersion)}</dd>
