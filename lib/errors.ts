@@ -102,7 +102,7 @@ export function errorInWords(name: string, args: Args = []): string {
 /** Pause reasons in words, for the same readers. */
 export const PAUSE_REASON_WORDS: Record<keyof typeof PauseReason, string> = {
   None: "not paused",
-  Manual: "paused by the guardian or governance",
+  Manual: "paused by hand",
   UnhealthyThreshold: "paused automatically: unhealthy stake reached the stage's limit",
   ParticipationDeadline: "paused: not enough healthy stake reported before the attestation deadline",
 };

@@ -417,7 +417,7 @@ describe("dashboard in a browser", function () {
     await txStatus("confirmed");
     await page.waitForFunction(`document.querySelector('[data-testid="upgrade-${id}"]')?.dataset.state === "Paused"`, undefined, { timeout: 15_000 });
     expect((await d.coordinator.getUpgrade(id)).state).to.equal(3n);
-    expect(await card.locator('[data-testid="pause-reason"]').innerText()).to.include("paused by the guardian or governance");
+    expect(await card.locator('[data-testid="pause-reason"]').innerText()).to.include("paused by hand (guardian 0x").and.include("Only governance can resume it");
     expect(await card.locator('[data-action="pause"]').count(), "no second pause offered").to.equal(0);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-guardian-paused.png"), fullPage: true });
   });

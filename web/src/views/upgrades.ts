@@ -1,7 +1,7 @@
 // Upgrades: each upgrade's manifest, its stage timeline and live stake-weighted tallies against the thresholds.
 import { MAX_UINT96, type StageHistory, type UpgradeHistory } from "../../../lib/history";
 import type { Snapshot } from "../chain";
-import { age, esc, isoTime, tokens } from "../format";
+import { age, esc, isoTime, shortHex, tokens } from "../format";
 import { PAUSE_REASON_WORDS } from "../../../lib/errors";
 import { txLink } from "./html";
 
@@ -33,6 +33,14 @@ function upgradeActions(u: UpgradeHistory, actor: Actor | undefined): string {
       ${activated ? button("propose-rollback", "Rollback") : ""}
       ${actor.canAct ? "" : '<span class="muted">(connect a wallet on this chain to act)</span>'}</div>`;
   return guardian + anyone;
+}
+
+/** Why and by whom the upgrade is paused, from its last pause transition. */
+function pauseNote(u: UpgradeHistory, explorerUrl: string): string {
+  const t = [...u.transitions].reverse().find((x) => x.kind === "UpgradePaused");
+  const who = t?.by && u.pauseReason === "Manual" ? ` (${t.actor ?? "unknown"} ${shortHex(t.by)})` : "";
+  const where = t ? ` at block ${t.block} · ${txLink(t.tx, explorerUrl)}` : "";
+  return `<p class="paused" data-testid="pause-reason">${esc(PAUSE_REASON_WORDS[u.pauseReason])}${esc(who)}${where}. Only governance can resume it.</p>`;
 }
 
 type Step = { label: string; state: "done" | "now" | "todo"; detail?: string };
@@ -102,7 +110,7 @@ function upgradeCard(u: UpgradeHistory, snap: Snapshot, explorerUrl: string, act
     .join("");
   return `<article class="card upgrade" data-testid="upgrade-${u.id}" data-state="${u.state}">
     <h2>#${u.id} ${esc(u.name)} <span class="state ${u.state}" data-testid="upgrade-state">${u.state}</span></h2>
-    ${u.state === "Paused" ? `<p class="paused" data-testid="pause-reason">${esc(PAUSE_REASON_WORDS[u.pauseReason])}</p>` : ""}
+    ${u.state === "Paused" ? pauseNote(u, explorerUrl) : ""}
     ${upgradeActions(u, actor)}
     <dl>
       <dt>version</dt><dd>${esc(m.version)}</dd>
