@@ -437,4 +437,24 @@ describe("dashboard in a browser", function () {
     await resume.locator("details summary").click();
     expect(await resume.innerText()).to.include("UpgradeCoordinator.resume(1)").and.include("the stall was a monitoring fault");
   });
+
+  it("rewinds when the chain reorganises under it: the abandoned branch's events go, and it says so", async function () {
+    await page.click('nav a[data-view="history"]');
+    const rows = page.locator('[data-testid="event-row"]');
+    const before = await rows.count();
+    const fork = await chain.provider.send("evm_snapshot", []);
+    const late = new Wallet(keccak256(toUtf8Bytes("web:late:operator")), chain.provider);
+    await chain.provider.send("hardhat_setBalance", [late.address, "0x56BC75E2D63100000"]);
+    const registered = (await (await d.coordinator.connect(late).register(late.address, "ipfs://web/late")).wait())!.hash;
+    await page.waitForSelector(`[data-testid="event-row"][data-tx="${registered}"]`, { timeout: 15_000 });
+    expect(await rows.count()).to.equal(before + 1);
+    // The branch is abandoned for a longer one without the registration.
+    await chain.provider.send("evm_revert", [fork]);
+    await mine(5);
+    await page.waitForSelector('[data-testid="reorg-notice"]:not([hidden])', { timeout: 15_000 });
+    await page.waitForFunction(`!document.querySelector('[data-testid="event-row"][data-tx="${registered}"]')`, undefined, { timeout: 15_000 });
+    expect(await rows.count()).to.equal(before);
+    expect(await page.locator('[data-testid="reorg-notice"]').innerText()).to.match(/^The chain reorganised \(noticed at block \d+\): the page went back to block \d+ and read forward again; 1 event\(s\) from the abandoned branch were dropped\.$/);
+    await page.screenshot({ path: join(ARTIFACTS, "dashboard-reorg.png"), fullPage: true });
+  });
 });

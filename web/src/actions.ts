@@ -3,7 +3,7 @@
 import { encodeFunctionData, isAddress, keccak256, toBytes, type Abi } from "viem";
 import { lockstepGovernorAbi, stakeTokenAbi, upgradeCoordinatorAbi } from "../../lib/abi/generated";
 import type { ChainView, Snapshot } from "./chain";
-import type { DashboardConfig } from "./config";
+import type { DashboardConfig } from "./dashboardConfig";
 import { openDialog } from "./dialog";
 import { esc, tokens } from "./format";
 import type { GovernanceSnapshot, GovernanceView, ProposalRecord } from "./governance";

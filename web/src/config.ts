@@ -1,16 +1,7 @@
-// What web/serve.ts hands the page at /config.json: the network's deployments file and where to read it.
-import type { Deployment } from "../../lib/deployments";
+// Loads what web/serve.ts hands the page at /config.json (shaped as in dashboardConfig.ts).
+import type { DashboardConfig } from "./dashboardConfig";
 
-export interface DashboardConfig {
-  /** The node's RPC URL, for display: the page reads through the server's same-origin relay, `rpcRelay`. */
-  rpcUrl: string;
-  rpcRelay: string;
-  deployment: Deployment;
-  /** Block explorer base URL; transaction links are `${explorerUrl}/tx/${hash}`. Empty: no links. */
-  explorerUrl: string;
-  /** How often the page asks for a new block (ms). */
-  pollMs: number;
-}
+export type { DashboardConfig };
 
 export async function loadConfig(url = "./config.json"): Promise<DashboardConfig> {
   const res = await fetch(url, { cache: "no-store" });

@@ -5,7 +5,7 @@ import { decodeEventLog, type Log, type PublicClient } from "viem";
 import { lockstepGovernorAbi, lockstepTimelockAbi, stakeTokenAbi, upgradeCoordinatorAbi } from "../../lib/abi/generated";
 import { PROPOSAL_STATES, type ProposalStateName } from "../../lib/governance";
 import { fetchCoordinatorLogs as fetchLogs } from "../../lib/history";
-import type { DashboardConfig } from "./config";
+import type { DashboardConfig } from "./dashboardConfig";
 
 type Hex = `0x${string}`;
 

@@ -2,7 +2,7 @@
 // the wallet, and renders the current view whenever what it shows has changed.
 import type { EIP1193Provider } from "viem";
 import { loadConfig } from "./config";
-import { ChainView } from "./chain";
+import { ChainView, type Snapshot } from "./chain";
 import { GovernanceView } from "./governance";
 import { Wallet } from "./wallet";
 import { bindActions, type App } from "./actions";
@@ -135,17 +135,37 @@ const connectedAccount = () => {
   return w.kind === "ready" || w.kind === "wrong-chain" ? w.account : undefined;
 };
 
+/** Says when the chain reorganised under the page, and what the page did about it. */
+function reorgNotice(snap: Snapshot) {
+  const r = snap.lastReorg;
+  const el = $("#notice");
+  el.hidden = !r;
+  if (!r) return;
+  el.dataset.ancestor = String(r.ancestor);
+  el.textContent =
+    `The chain reorganised (noticed at block ${r.detectedAt}): the page went back to block ${r.ancestor} and read forward again; ` +
+    `${r.dropped} event(s) from the abandoned branch were dropped.`;
+}
+
+let lastKey = "";
+
 function follow() {
   let busy: Promise<void> | undefined;
   let failing = false;
   const tick = async () => {
     try {
-      app.snap = await app.chain.refresh();
-      app.govSnap = await app.gov.refresh(connectedAccount());
+      const snap = await app.chain.refresh();
+      const gov = await app.gov.refresh(connectedAccount());
+      app.snap = snap;
+      app.govSnap = gov;
       if (failing) banner(undefined);
       failing = false;
       document.body.dataset.state = "live";
-      render();
+      reorgNotice(snap);
+      // Nothing new (same events, same head, same wallet): the views would come out the same.
+      const key = `${snap.revision}:${snap.head.number}:${app.wallet.status.kind}:${connectedAccount() ?? ""}`;
+      if (key !== lastKey) render();
+      lastKey = key;
     } catch (e) {
       failing = true;
       document.body.dataset.state = "rpc-unreachable";

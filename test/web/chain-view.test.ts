@@ -1,0 +1,188 @@
+// The dashboard's ChainView (web/src/chain.ts) in Node, reading a real Hardhat node directly: the first load, then
+// following new blocks, and reorganisations made with evm_snapshot / evm_revert. What it shows is compared with
+// what the chain holds: the coordinator's logs, block times, and the coordinator's own stage views.
+import { expect } from "chai";
+import { Wallet, ZeroHash, keccak256, parseEther, toQuantity, toUtf8Bytes } from "ethers";
+import { StageState, Status } from "../../lib/coordinator";
+import { deploymentRecord } from "../../lib/deploy";
+import { stageRules } from "../../lib/manifest";
+import { versionTag } from "../../lib/version";
+import { ChainView, type Snapshot } from "../../web/src/chain";
+import type { DashboardConfig } from "../../web/src/dashboardConfig";
+import { Chain, Deployment, deployOn, startChain } from "../helpers/e2e";
+
+const stake = (n: number) => parseEther(String(n));
+
+describe("dashboard ChainView against a Hardhat node", function () {
+  this.timeout(120_000);
+  let chain: Chain;
+  let d: Deployment;
+  let coordinator: string;
+  let view: ChainView;
+  let id: bigint;
+  let last: Snapshot;
+  /** Taken before anything was deployed: reverting to it is a reorg deeper than every block the view remembers. */
+  let genesis: string;
+  const v: Record<string, { operator: Wallet; attester: Wallet }> = {};
+
+  const send = (method: string, params: unknown[] = []) => chain.provider.send(method, params);
+  const mine = (blocks: number) => send("hardhat_mine", [toQuantity(blocks)]);
+  const head = () => chain.provider.getBlockNumber();
+  const attest = async (who: string, status: Status) =>
+    (await (await d.coordinator.connect(v[who].attester).attest(v[who].operator.address, id, 0, status, versionTag("v2.0.0"), 42, ZeroHash)).wait())!.hash;
+
+  const shown = (s: Snapshot) => s.events.map((e) => `${e.transactionHash}:${e.logIndex}`);
+  const onChain = async () =>
+    (await chain.provider.getLogs({ address: coordinator, fromBlock: d.startBlock, toBlock: "latest" })).map((l) => `${l.transactionHash}:${l.index}`);
+
+  /** Every event the chain holds, no other, with its block's time; every stage tally as the coordinator counts it. */
+  async function expectAsOnChain(s: Snapshot) {
+    expect(shown(s)).to.deep.equal(await onChain());
+    expect(s.head.number).to.equal(BigInt(await head()));
+    for (const n of new Set(s.events.map((e) => e.blockNumber))) {
+      expect(s.times.get(n), `time of block ${n}`).to.equal(BigInt((await chain.provider.getBlock(n))!.timestamp));
+    }
+    for (const u of s.history.upgrades) {
+      for (const st of u.stages) {
+        const c = await d.coordinator.getStage(u.id, st.index);
+        expect(
+          { state: st.state, cohortStake: st.cohortStake, readyStake: st.readyStake, healthyStake: st.healthyStake, unhealthyStake: st.unhealthyStake, healthyNeeded: st.healthyNeeded, unhealthyLimit: st.unhealthyLimit },
+          `upgrade ${u.id} stage ${st.index}`,
+        ).to.deep.equal({
+          state: StageState[Number(c.state)],
+          cohortStake: c.cohortStake,
+          readyStake: c.readyStake,
+          healthyStake: c.healthyStake,
+          unhealthyStake: c.unhealthyStake,
+          healthyNeeded: c.healthyNeeded,
+          unhealthyLimit: c.unhealthyLimit,
+        });
+      }
+    }
+  }
+  const stage0 = (s: Snapshot) => s.history.upgrades.find((u) => u.id === id)!.stages[0];
+
+  before(async function () {
+    chain = await startChain();
+    genesis = await send("evm_snapshot");
+    d = await deployOn(chain);
+    coordinator = await d.coordinator.getAddress();
+    // Cohort 1: a, b, c (100 + 200 + 100); cohort 3 (the default): m (500).
+    for (const [name, amount, cohort] of [["a", 100, 1], ["b", 200, 1], ["c", 100, 1], ["m", 500, 3]] as const) {
+      const operator = new Wallet(keccak256(toUtf8Bytes(`chain-view:${name}:operator`)), chain.provider);
+      const attester = new Wallet(keccak256(toUtf8Bytes(`chain-view:${name}:attester`)), chain.provider);
+      for (const w of [operator, attester]) await send("hardhat_setBalance", [w.address, "0x56BC75E2D63100000"]);
+      await (await d.token.connect(d.deployer).transfer(operator.address, stake(amount))).wait();
+      await (await d.token.connect(operator).delegate(operator.address)).wait();
+      await (await d.coordinator.connect(operator).register(attester.address, `ipfs://chain-view/${name}`)).wait();
+      if (cohort !== 3) await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, cohort)).wait();
+      v[name] = { operator, attester };
+    }
+    const manifest = {
+      name: "v2-chain-view",
+      version: "v2.0.0",
+      previousVersion: "v1.9.3",
+      artifacts: [{ platform: "linux-amd64", uri: "https://dl.example/node-v2.0.0", sha256Digest: keccak256(toUtf8Bytes("binary")) }],
+      featureFlags: [],
+      metadataURI: "",
+      manifestHash: keccak256(toUtf8Bytes("chain-view manifest")),
+      stateIncompatible: false,
+      // The pause limit (90% of 400) stays out of reach: every attestation below only moves the tallies.
+      stages: [stageRules(1, { healthyBps: 5000, unhealthyBps: 9000 }), stageRules(3)],
+    };
+    await (await d.coordinator.connect(d.timelockSigner).schedule(manifest)).wait();
+    id = await d.coordinator.upgradeCount();
+    await (await d.coordinator.advance(id)).wait();
+    await attest("a", Status.Healthy);
+
+    const deployment = await deploymentRecord(d, { network: "chainview", chainId: 31337, startBlock: d.startBlock, guardian: d.guardian.address });
+    const config: DashboardConfig = { rpcUrl: chain.url, rpcRelay: chain.url, deployment, explorerUrl: "", pollMs: 1000 };
+    view = new ChainView(config);
+  });
+
+  after(async function () {
+    await chain?.stop();
+  });
+
+  it("loads the whole history: every coordinator event, its block time, the tallies and the stake weights", async function () {
+    last = await view.refresh();
+    await expectAsOnChain(last);
+    expect(last.events.filter((e) => e.eventName === "ValidatorRegistered")).to.have.length(4);
+    expect(stage0(last).healthyStake).to.equal(stake(100));
+    expect(last.weights.get(v.b.operator.address.toLowerCase())).to.equal(stake(200));
+    expect(last.weights.get(v.m.operator.address.toLowerCase())).to.equal(stake(500));
+    expect(last.lastReorg).to.equal(undefined);
+  });
+
+  it("follows a new attestation, and a poll with no new block changes nothing", async function () {
+    const tx = await attest("b", Status.Unhealthy);
+    const next = await view.refresh();
+    await expectAsOnChain(next);
+    expect(next.events.at(-1)).to.include({ eventName: "Attested", transactionHash: tx });
+    expect(stage0(next).unhealthyStake).to.equal(stake(200));
+    expect(next.revision).to.be.greaterThan(last.revision);
+
+    const again = await view.refresh();
+    expect(again.revision).to.equal(next.revision);
+    expect(shown(again)).to.deep.equal(shown(next));
+    last = again;
+  });
+
+  it("drops the abandoned branch's events after a reorg, shows the new branch's, and says where it rewound to", async function () {
+    const fork = await head();
+    const snapshot = await send("evm_snapshot");
+    const orphan = await attest("c", Status.Healthy);
+    await mine(2);
+    const before = await view.refresh();
+    expect(shown(before).some((k) => k.startsWith(orphan))).to.equal(true);
+    expect(stage0(before).healthyStake).to.equal(stake(200));
+
+    await send("evm_revert", [snapshot]);
+    // A longer branch: the head is past the last block followed, whose hash has changed.
+    const replacement = await attest("c", Status.Unhealthy);
+    await mine(4);
+    const after = await view.refresh();
+    await expectAsOnChain(after);
+    expect(shown(after).some((k) => k.startsWith(orphan)), "the orphaned attestation").to.equal(false);
+    expect(after.events.at(-1)).to.include({ eventName: "Attested", transactionHash: replacement });
+    expect(stage0(after)).to.include({ healthyStake: stake(100), unhealthyStake: stake(300) });
+    expect(after.lastReorg).to.deep.equal({ detectedAt: after.head.number, ancestor: BigInt(fork), dropped: 1 });
+    expect(after.revision).to.be.greaterThan(before.revision);
+    last = after;
+  });
+
+  it("follows a head that goes back, when the dropped blocks held no coordinator event", async function () {
+    const fork = await head();
+    const snapshot = await send("evm_snapshot");
+    await mine(3);
+    const ahead = await view.refresh();
+    expect(ahead.head.number).to.equal(BigInt(fork + 3));
+    expect(ahead.revision).to.equal(last.revision);
+
+    await send("evm_revert", [snapshot]);
+    await mine(1);
+    const back = await view.refresh();
+    await expectAsOnChain(back);
+    expect(back.head.number).to.equal(BigInt(fork + 1));
+    expect(shown(back)).to.deep.equal(shown(last));
+    expect(back.revision, "the events did not change").to.equal(last.revision);
+    expect(back.lastReorg).to.deep.equal({ detectedAt: BigInt(fork + 1), ancestor: BigInt(fork), dropped: 0 });
+    last = back;
+  });
+
+  it("reloads from the deployment's start block when the reorg is deeper than every block it remembers", async function () {
+    await send("evm_revert", [genesis]);
+    // The same deployer nonces: the same addresses, in blocks with other hashes (later timestamps).
+    d = await deployOn(chain);
+    expect(await d.coordinator.getAddress()).to.equal(coordinator);
+    const operator = new Wallet(keccak256(toUtf8Bytes("chain-view:late:operator")), chain.provider);
+    await send("hardhat_setBalance", [operator.address, "0x56BC75E2D63100000"]);
+    await (await d.coordinator.connect(operator).register(operator.address, "ipfs://chain-view/late")).wait();
+
+    const s = await view.refresh();
+    await expectAsOnChain(s);
+    expect(s.lastReorg).to.deep.equal({ detectedAt: s.head.number, ancestor: BigInt(d.startBlock - 1), dropped: last.events.length });
+    expect(s.history.upgrades).to.have.length(0);
+    expect([...s.history.registry.keys()]).to.deep.equal([operator.address.toLowerCase()]);
+  });
+});
