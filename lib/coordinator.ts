@@ -36,6 +36,14 @@ export enum PauseReason {
   ParticipationDeadline = 3,
 }
 
+/** Pause reasons in words, for people reading a dashboard or a report. */
+export const PAUSE_REASON_WORDS: Record<keyof typeof PauseReason, string> = {
+  None: "not paused",
+  Manual: "paused by hand",
+  UnhealthyThreshold: "paused automatically: unhealthy stake reached the stage's limit",
+  ParticipationDeadline: "paused: not enough healthy stake reported before the attestation deadline",
+};
+
 /** Mirrors IUpgradeCoordinator.RollbackReason. */
 export enum RollbackReason {
   Manual = 0,

@@ -21,22 +21,25 @@ export interface Deployment {
   params: Record<string, string | number>;
 }
 
+/** A deployments file that is missing, malformed or cannot be named: the user's to fix, told in one line. */
+export class DeploymentError extends Error {}
+
 export const DEPLOYMENTS_DIR = join(__dirname, "..", "deployments");
 
 export function deploymentPath(network: string, dir = DEPLOYMENTS_DIR): string {
-  if (!/^[A-Za-z0-9_-]+$/.test(network)) throw new Error(`network name "${network}" cannot name a file`);
+  if (!/^[A-Za-z0-9_-]+$/.test(network)) throw new DeploymentError(`network name "${network}" cannot name a file`);
   return join(dir, `${network}.json`);
 }
 
 export function readDeployment(network: string, dir = DEPLOYMENTS_DIR): Deployment {
   const path = deploymentPath(network, dir);
   if (!existsSync(path)) {
-    throw new Error(`no Lockstep deployment for network "${network}" (${path}): run \`npx hardhat deploy --network ${network}\` first`);
+    throw new DeploymentError(`no Lockstep deployment for network "${network}" (${path}): run \`npx hardhat deploy --network ${network}\` first`);
   }
   try {
     return JSON.parse(readFileSync(path, "utf8")) as Deployment;
   } catch (e) {
-    throw new Error(`the deployments file ${path} is not valid JSON: ${(e as Error).message}`);
+    throw new DeploymentError(`the deployments file ${path} is not valid JSON: ${(e as Error).message}`);
   }
 }
 

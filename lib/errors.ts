@@ -1,31 +1,31 @@
 // The contracts' custom errors in words, for people: the dashboard shows these when a transaction would revert or
 // did, and the tasks print them. The decoding (ABI → name and arguments) is the caller's; this file only words them.
-import { PauseReason, UpgradeState } from "./coordinator";
+import { UpgradeState } from "./coordinator";
+import { isoTime, tokens as formatTokens } from "./format";
 import { PROPOSAL_STATES } from "./governance";
 
 type Args = readonly unknown[];
 
 const stateName = (x: unknown) => UpgradeState[Number(x)] ?? `state ${x}`;
-const when = (t: unknown) => new Date(Number(t) * 1000).toISOString().replace(".000Z", "Z");
-/** Stake in whole tokens (18 decimals), trimmed. */
-const tokens = (x: unknown) => {
-  const v = BigInt(x as bigint);
-  const whole = v / 10n ** 18n;
-  const frac = (v % 10n ** 18n).toString().padStart(18, "0").slice(0, 4).replace(/0+$/, "");
-  return frac ? `${whole}.${frac}` : whole.toString();
-};
+const when = (t: unknown) => isoTime(Number(t));
+const tokens = (x: unknown) => formatTokens(BigInt(x as bigint));
 /** OZ Governor's expectedStates bitmap (bit i = ProposalState i) as names. */
 const states = (bitmap: unknown) =>
   PROPOSAL_STATES.filter((_, i) => (BigInt(bitmap as bigint) >> BigInt(i)) & 1n).join(" or ") || "none";
 
+/** TimelockController's expectedStates bitmap (bit i = OperationState i) as names. */
+const timelockStates = (bitmap: unknown) =>
+  ["unset", "waiting", "ready", "done"].filter((_, i) => (BigInt(bitmap as bigint) >> BigInt(i)) & 1n).join(" or ") || "in the expected state";
+
 const WORDS: Record<string, (a: Args) => string> = {
   // coordinator: roles and state
-  CoordinatorUnauthorized: (a) => `${a[0]} does not hold the role this action needs (guardian or governance)`,
+  CoordinatorUnauthorized: (a) => `${a[0]} does not hold the role this action needs`,
   CoordinatorUnknownUpgrade: (a) => `there is no upgrade #${a[0]}`,
-  CoordinatorUnexpectedState: (a) => `upgrade #${a[0]} is ${stateName(a[1])}, so this action is not possible now`,
+  CoordinatorUnexpectedState: (a) =>
+    Number(a[1]) === UpgradeState.None ? `there is no upgrade #${a[0]}` : `upgrade #${a[0]} is ${stateName(a[1])}, so this action is not possible now`,
   CoordinatorUpgradeInFlight: (a) => `upgrade #${a[0]} is still open: it must end before another is scheduled`,
   CoordinatorRoleConflict: () => "the guardian cannot be the governance address",
-  CoordinatorNothingActivated: (a) => `no stage of upgrade #${a[0]} has been activated, so there is nothing to roll back (withdraw it instead)`,
+  CoordinatorNothingActivated: (a) => `no stage of upgrade #${a[0]} has been activated, so there is nothing to roll back (governance can withdraw it instead)`,
   CoordinatorNoActiveStage: (a) => `upgrade #${a[0]} has no active stage`,
   // coordinator: manifests
   CoordinatorEmptyName: () => "the manifest has no name",
@@ -83,7 +83,7 @@ const WORDS: Record<string, (a: Args) => string> = {
   GovernorInvalidProposalLength: () => "the proposal's targets, values and calls differ in length",
   GovernorProposalQueueingNotRequired: () => "this proposal needs no queueing",
   // timelock and token
-  TimelockUnexpectedOperationState: () => "the timelock operation is not ready (its delay has not passed, or it ran already)",
+  TimelockUnexpectedOperationState: (a) => `the timelock operation is not ${timelockStates(a[1])} (its delay may not have passed, or it ran already)`,
   TimelockUnexecutedPredecessor: () => "the timelock operation waits for an earlier one",
   TimelockUnauthorizedCaller: (a) => `${a[0]} may not call the timelock`,
   ERC20InsufficientBalance: (a) => `${a[0]} has ${tokens(a[1])} tokens; ${tokens(a[2])} needed`,
@@ -98,11 +98,3 @@ export function errorInWords(name: string, args: Args = []): string {
   const raw = `${name}(${args.map(String).join(", ")})`;
   return words ? words(args) : `the contract refused with ${raw}`;
 }
-
-/** Pause reasons in words, for the same readers. */
-export const PAUSE_REASON_WORDS: Record<keyof typeof PauseReason, string> = {
-  None: "not paused",
-  Manual: "paused by hand",
-  UnhealthyThreshold: "paused automatically: unhealthy stake reached the stage's limit",
-  ParticipationDeadline: "paused: not enough healthy stake reported before the attestation deadline",
-};

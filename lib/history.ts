@@ -184,8 +184,8 @@ export interface FetchOptions {
   pageSize?: bigint;
 }
 
-/** Every log of the coordinator from `fromBlock` to `toBlock` (default: the head), fetched page by page. */
-export async function fetchCoordinatorLogs(client: PublicClient, o: FetchOptions): Promise<{ logs: Log[]; toBlock: bigint }> {
+/** Every log of the contract at `address` from `fromBlock` to `toBlock` (default: the head), fetched page by page. */
+export async function fetchLogs(client: PublicClient, o: FetchOptions): Promise<{ logs: Log[]; toBlock: bigint }> {
   const toBlock = o.toBlock ?? (await client.getBlockNumber());
   const logs: Log[] = [];
   let page = o.pageSize ?? 5_000n;
@@ -226,7 +226,7 @@ export interface LoadOptions extends FetchOptions {
 
 /** Fetches, decodes and folds: the whole history of the coordinator at `address`. */
 export async function loadHistory(client: PublicClient, o: LoadOptions): Promise<History> {
-  const { logs, toBlock } = await fetchCoordinatorLogs(client, o);
+  const { logs, toBlock } = await fetchLogs(client, o);
   const events = decodeLogs(logs);
   const times = await fetchBlockTimes(client, events.map((e) => e.blockNumber));
   return buildHistory(events, {

@@ -1,9 +1,7 @@
 // What every task shares: one-line errors for user mistakes, the deployment and contracts of the selected network,
 // the signer, and contract refusals put into words.
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import { Interface } from "ethers";
-import { readDeployment, type Deployment } from "../lib/deployments";
-import { errorInWords } from "../lib/errors";
+import { DeploymentError, readDeployment, type Deployment } from "../lib/deployments";
 // TypeChain's output exists only after a compile, and hardhat.config.ts loads this file before any compile:
 // the factories are loaded when a task runs, never when the config is read.
 function typechain(): typeof import("../typechain-types") {
@@ -29,40 +27,18 @@ export function action<A>(run: (args: A, hre: HardhatRuntimeEnvironment) => Prom
 }
 
 function isUserError(e: Error) {
-  return /no Lockstep deployment|network name|not valid JSON|cannot name a file/.test(e.message);
-}
-
-function refusalInterfaces(): Interface[] {
-  const t = typechain();
-  return [
-    t.UpgradeCoordinator__factory.createInterface(),
-    t.LockstepGovernor__factory.createInterface(),
-    t.LockstepTimelock__factory.createInterface(),
-    t.StakeToken__factory.createInterface(),
-  ];
+  return e instanceof DeploymentError;
 }
 
 /** "refused by the contract: upgrade #3 is Paused, … (CoordinatorUnexpectedState(3, 3))" for a reverted call, or undefined. */
 export function refusal(e: unknown): string | undefined {
-  const data = findRevertData(e);
+  // Loaded here, not at the top: it needs the ABIs a compile generates, and the config imports this file first.
+  const { decodeRevert, revertDataOf } = require("../lib/revert") as typeof import("../lib/revert");
+  const data = revertDataOf(e);
   if (!data) return undefined;
-  for (const iface of refusalInterfaces()) {
-    try {
-      const parsed = iface.parseError(data);
-      if (parsed) return `refused by the contract: ${errorInWords(parsed.name, [...parsed.args])} (${parsed.name}(${parsed.args.map(String).join(", ")}))`;
-    } catch {
-      // not this contract's error
-    }
-  }
-  return `refused by the contract (revert data ${data.slice(0, 10)})`;
-}
-
-function findRevertData(e: unknown): string | undefined {
-  for (let x: any = e, depth = 0; x && depth < 6; x = x.error ?? x.info?.error ?? x.cause, depth++) {
-    if (typeof x.data === "string" && x.data.startsWith("0x") && x.data.length >= 10) return x.data;
-    if (typeof x.data?.data === "string" && x.data.data.startsWith("0x") && x.data.data.length >= 10) return x.data.data;
-  }
-  return undefined;
+  const d = decodeRevert(data);
+  if (!d) return `refused by the contract (revert data ${data.slice(0, 10)})`;
+  return `refused by the contract: ${d.words} (${d.name}(${d.args.map(String).join(", ")}))`;
 }
 
 /** The selected network's deployment and connected contracts; refuses when the node is another chain. */

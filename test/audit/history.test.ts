@@ -16,7 +16,7 @@ import { versionTag } from "../../lib/version";
 import { toOnChain, type ManifestFile } from "../../lib/manifest";
 import { writeDeployment, type Deployment } from "../../lib/deployments";
 import { deploymentRecord } from "../../lib/deploy";
-import { buildHistory, decodeLogs, fetchCoordinatorLogs, fetchBlockTimes, loadHistory, type History } from "../../lib/history";
+import { buildHistory, decodeLogs, fetchLogs, fetchBlockTimes, loadHistory, type History } from "../../lib/history";
 import { audit, renderReport, reportLines } from "../../lib/audit";
 import { runAudit, AuditInputError } from "../../tasks/audit";
 import { Deployed, STAKE, Validator, deployLockstep, registerValidators } from "../helpers/system";
@@ -148,7 +148,7 @@ describe("audit: history rebuilt from logs", function () {
 
     client = createPublicClient({ transport: custom({ request: (a) => network.provider.request(a) }) }) as PublicClient;
     // Small pages, so paging is exercised too.
-    logs = (await fetchCoordinatorLogs(client, { address: (await d.coordinator.getAddress()) as `0x${string}`, fromBlock: BigInt(startBlock), pageSize: 7n })).logs;
+    logs = (await fetchLogs(client, { address: (await d.coordinator.getAddress()) as `0x${string}`, fromBlock: BigInt(startBlock), pageSize: 7n })).logs;
     times = await fetchBlockTimes(client, decodeLogs(logs).map((e) => e.blockNumber));
     timelock = await d.timelock.getAddress();
     history = await loadHistory(client, {
@@ -162,7 +162,7 @@ describe("audit: history rebuilt from logs", function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("pages the logs: the same events whatever the page size", async function () {
-    const whole = await fetchCoordinatorLogs(client, { address: (await d.coordinator.getAddress()) as `0x${string}`, fromBlock: BigInt(startBlock) });
+    const whole = await fetchLogs(client, { address: (await d.coordinator.getAddress()) as `0x${string}`, fromBlock: BigInt(startBlock) });
     expect(logs.map((l) => `${l.transactionHash}:${l.logIndex}`)).to.deep.equal(whole.logs.map((l) => `${l.transactionHash}:${l.logIndex}`));
     expect(history.eventCount).to.equal(logs.length);
   });

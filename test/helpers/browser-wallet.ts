@@ -12,6 +12,8 @@ export interface TestWallet {
   rejectNext: boolean;
   /** Methods the page asked for, in order. */
   requests: string[];
+  /** Chains added by the page through wallet_addEthereumChain, with the RPC URLs it offered. */
+  added: { chainId: number; rpcUrls: string[] }[];
   /** Sets the account, as a user picking another one; the page hears accountsChanged. */
   useAccount(account: string): Promise<void>;
 }
@@ -38,7 +40,15 @@ const PAGE_SIDE = `(() => {
 
 const SIGNING = new Set(["eth_sendTransaction", "eth_signTypedData_v4", "personal_sign", "eth_requestAccounts"]);
 
-export async function injectWallet(page: Page, o: { rpcUrl: string; account: string; chainId: number; knownChains: number[] }): Promise<TestWallet> {
+/**
+ * `chainId` is where the wallet starts; `knownChains` the chains it can switch to without being asked to add one
+ * (error 4902 otherwise, as real wallets answer); `nodeChain` is the chain the Hardhat node serves, the only one
+ * the wallet can send on.
+ */
+export async function injectWallet(
+  page: Page,
+  o: { rpcUrl: string; account: string; chainId: number; knownChains: number[]; nodeChain: number },
+): Promise<TestWallet> {
   const emit = (event: string, value: unknown) => page.evaluate(`window.ethereum.__emit(${JSON.stringify(event)}, ${JSON.stringify(value)})`);
   const wallet: TestWallet = {
     account: o.account,
@@ -46,6 +56,7 @@ export async function injectWallet(page: Page, o: { rpcUrl: string; account: str
     connected: false,
     rejectNext: false,
     requests: [],
+    added: [],
     async useAccount(account: string) {
       wallet.account = account;
       await emit("accountsChanged", wallet.connected ? [account] : []);
@@ -75,17 +86,27 @@ export async function injectWallet(page: Page, o: { rpcUrl: string; account: str
         return JSON.stringify({ result: wallet.connected ? [wallet.account] : [] });
       case "eth_chainId":
         return JSON.stringify({ result: `0x${wallet.chainId.toString(16)}` });
-      case "wallet_switchEthereumChain": {
-        const id = Number((params[0] as { chainId: string }).chainId);
-        if (!o.knownChains.includes(id)) return JSON.stringify({ error: { code: 4902, message: `Unrecognized chain ID ${id}` } });
+      case "wallet_switchEthereumChain":
+      case "wallet_addEthereumChain": {
+        const p = params[0] as { chainId: string; rpcUrls?: string[] };
+        const id = Number(p.chainId);
+        if (method === "wallet_addEthereumChain") {
+          wallet.added.push({ chainId: id, rpcUrls: p.rpcUrls ?? [] });
+          o.knownChains.push(id);
+        } else if (!o.knownChains.includes(id)) {
+          return JSON.stringify({ error: { code: 4902, message: `Unrecognized chain ID ${id}` } });
+        }
+        // Adding a chain also switches to it, as the common wallets ask to.
         wallet.chainId = id;
         setTimeout(() => void emit("chainChanged", `0x${id.toString(16)}`), 0);
         return JSON.stringify({ result: null });
       }
       case "eth_sendTransaction": {
-        if (wallet.chainId !== o.knownChains[0]) return JSON.stringify({ error: { code: -32000, message: "the wallet is on another chain" } });
-        const tx = { ...(params[0] as Record<string, unknown>), from: wallet.account };
-        return JSON.stringify(await forward(method, [tx]));
+        if (wallet.chainId !== o.nodeChain) return JSON.stringify({ error: { code: -32000, message: "the wallet is on another chain" } });
+        // A wallet signs only for the account it has selected: a page asking for another is refused.
+        const from = String((params[0] as { from?: string }).from ?? "").toLowerCase();
+        if (from !== wallet.account.toLowerCase()) return JSON.stringify({ error: { code: 4100, message: `the wallet has not authorised ${from}` } });
+        return JSON.stringify(await forward(method, params));
       }
       default:
         return JSON.stringify(await forward(method, params));

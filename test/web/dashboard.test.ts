@@ -134,7 +134,8 @@ describe("dashboard in a browser", function () {
     page.on("pageerror", (e) => pageErrors.push(String(e)));
     page.on("console", (m) => m.type() === "error" && pageErrors.push(m.text()));
     // The wallet starts on another chain (1), not yet connected to the page.
-    wallet = await injectWallet(page, { rpcUrl: chain.url, account: voter, chainId: 1, knownChains: [31337, 1] });
+    // It knows only chain 1: switching to the local chain makes the page offer to add it.
+    wallet = await injectWallet(page, { rpcUrl: chain.url, account: voter, chainId: 1, knownChains: [1], nodeChain: 31337 });
     // How fast the page opens is measured by `npm run bench:dashboard`, not held here.
     await page.goto(`http://127.0.0.1:${port}/`);
     await waitState("live");
@@ -147,6 +148,12 @@ describe("dashboard in a browser", function () {
     await chain?.stop();
     dir?.cleanup();
   });
+
+  /** Opens a view as a user would and waits until it shows the current state. */
+  const goto = async (view: string) => {
+    await page.click(`nav a[data-view="${view}"]`);
+    await page.waitForFunction(`document.body.dataset.view === ${JSON.stringify(view)}`, undefined, { timeout: 10_000 });
+  };
 
   const tally = (stage: number) =>
     page.locator(`[data-testid="tally-${id}-${stage}"]`).evaluate((el) => ({ ...(el as unknown as Dataset).dataset }));
@@ -184,7 +191,7 @@ describe("dashboard in a browser", function () {
   });
 
   it("lists validators with cohort, stake weight and last attestation, filtered by cohort", async function () {
-    await page.click('nav a[data-view="validators"]');
+    await goto("validators");
     const rows = page.locator('[data-testid="validator-row"]');
     expect(await rows.count()).to.equal(4);
     const b = page.locator(`[data-testid="validator-row"][data-operator="${v.b.operator.address}"]`);
@@ -206,7 +213,7 @@ describe("dashboard in a browser", function () {
   });
 
   it("lists every coordinator event newest first, each linked to its transaction, and exports them as CSV", async function () {
-    await page.click('nav a[data-view="history"]');
+    await goto("history");
     const logs = await chain.provider.getLogs({ address: await d.coordinator.getAddress(), fromBlock: d.startBlock });
     const rows = page.locator('[data-testid="event-row"]');
     expect(await rows.count()).to.equal(logs.length);
@@ -227,7 +234,7 @@ describe("dashboard in a browser", function () {
   });
 
   it("says so when the RPC is unreachable, keeps what it knew, and recovers", async function () {
-    await page.click('nav a[data-view="upgrades"]');
+    await goto("upgrades");
     proxy.down = true;
     await waitState("rpc-unreachable");
     const banner = page.locator('[data-testid="banner"]');
@@ -266,7 +273,7 @@ describe("dashboard in a browser", function () {
   let proposal: { id: bigint; targets: string[]; values: bigint[]; calldatas: string[]; description: string };
 
   it("offers to connect a wallet; on the wrong chain it says so and switches when asked", async function () {
-    await page.click('nav a[data-view="proposals"]');
+    await goto("proposals");
     expect(await account().getAttribute("data-state")).to.equal("disconnected");
     expect(await page.locator('[data-testid="wallet-button"]').innerText()).to.equal("Connect wallet");
     await account().locator('[data-action="connect"]').click();
@@ -277,6 +284,7 @@ describe("dashboard in a browser", function () {
     await page.waitForFunction(`document.querySelector('[data-testid="account"]')?.dataset.state === "ready"`);
     expect(await page.locator('[data-testid="account-address"]').innerText()).to.equal(voter);
     expect(wallet.chainId).to.equal(31337);
+    expect(wallet.added, "the wallet did not know the chain: the page added it").to.deep.equal([{ chainId: 31337, rpcUrls: [proxy.url] }]);
   });
 
   it("reports a rejected signature, and nothing is sent", async function () {
@@ -301,14 +309,15 @@ describe("dashboard in a browser", function () {
       targets: [coordinator],
       values: [0n],
       calldatas: [d.coordinator.interface.encodeFunctionData("setDefaultCohort", [2])],
-      description: "# New validators join cohort 2\n\nCohort 3 is full; new registrations go to cohort 2.",
+      // Markup and a right-to-left override in the text: shown as text, never run or reordered.
+      description: '# New validators join cohort 2 <img src=x onerror="window.__xss=1">\u202Eevil\n\nCohort 3 is full; new registrations go to cohort 2.',
     };
     await (await d.governor.connect(d.deployer).propose(proposal.targets, proposal.values, proposal.calldatas, proposal.description)).wait();
     proposal.id = await d.governor.hashProposal(proposal.targets, proposal.values, proposal.calldatas, descriptionHash(proposal.description));
     await mine(2);
     await waitProposalState(proposal.id, "Active");
     const card = proposalCard(proposal.id);
-    expect(await card.innerText()).to.include("New validators join cohort 2");
+    expect(await card.locator("h2").innerText()).to.include('New validators join cohort 2 <img src=x onerror="window.__xss=1">\uFFFDevil');
     expect(await card.locator('[data-testid="your-power"]').getAttribute("data-power")).to.equal(VOTER_STAKE.toString());
     await card.locator("details summary").click();
     expect(await card.innerText()).to.include("UpgradeCoordinator.setDefaultCohort(2)");
@@ -316,7 +325,7 @@ describe("dashboard in a browser", function () {
     await card.locator('[data-action="vote"]').click();
     expect(await page.locator('[data-testid="dialog-power"]').innerText()).to.include("50,000,000");
     await page.check('[data-testid="support-for"]');
-    await page.fill('[data-testid="vote-reason"]', "Cohort 3 has no room left");
+    await page.fill('[data-testid="vote-reason"]', 'Cohort 3 has no room left "><script>window.__xss=2</script>');
     await page.click('[data-testid="dialog-confirm"]');
     await txStatus("confirmed");
 
@@ -329,6 +338,8 @@ describe("dashboard in a browser", function () {
     expect(await row.getAttribute("data-support")).to.equal("For");
     expect(await row.innerText()).to.include("Cohort 3 has no room left");
     expect(await card.locator('[data-testid="counts"]').innerText()).to.include("reached");
+    expect(await row.innerText()).to.include('"><script>window.__xss=2</script>');
+    expect(await page.evaluate("window.__xss"), "no text from the chain ran as code").to.equal(undefined);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-proposals.png"), fullPage: true });
   });
 
@@ -342,6 +353,8 @@ describe("dashboard in a browser", function () {
     await chain.provider.send("evm_setAutomine", [false]);
     try {
       await queueButton.click();
+      expect(await page.locator('[data-testid="dialog"] [data-testid="calls"]').innerText()).to.include("UpgradeCoordinator.setDefaultCohort(2)");
+      await page.click('[data-testid="dialog-confirm"]');
       await txStatus("pending");
       await d.governor
         .connect(d.deployer)
@@ -355,7 +368,7 @@ describe("dashboard in a browser", function () {
       await chain.provider.send("evm_setAutomine", [true]);
     }
     const text = await txStatus("reverted");
-    expect(text, text).to.include("Queue did not happen").and.include("reverted in block").and.include("the proposal is Queued; this needs it to be Succeeded");
+    expect(text, text).to.include("Queue did not happen").and.match(/0x[0-9a-f]{64} was mined in block \d+ but reverted: the proposal is Queued; this needs it to be Succeeded\./);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-reverted.png"), fullPage: true });
     await waitProposalState(proposal.id, "Queued");
   });
@@ -371,6 +384,7 @@ describe("dashboard in a browser", function () {
       { timeout: 15_000 },
     );
     await execute.click();
+    await page.click('[data-testid="dialog-confirm"]');
     await txStatus("confirmed");
     await waitProposalState(proposal.id, "Executed");
     expect(await d.coordinator.defaultCohort()).to.equal(2n);
@@ -378,7 +392,7 @@ describe("dashboard in a browser", function () {
 
   it("lets anyone advance a stage that is due, and refuses one that is not before signing, in words", async function () {
     // The execute test moved the clock an hour on: stage 0's observation window is over and it is healthy.
-    await page.click('nav a[data-view="upgrades"]');
+    await goto("upgrades");
     const card = page.locator(`[data-testid="upgrade-${id}"]`);
     let refusal = "";
     for (let i = 0; i < 4 && !refusal; i++) {
@@ -390,15 +404,18 @@ describe("dashboard in a browser", function () {
         expect(wallet.requests.filter((m) => m === "eth_sendTransaction"), "a refused call is never sent").to.have.length(sent);
       }
     }
-    expect(refusal).to.match(/^Advance upgrade #1 did not happen\. The contract refused: stage 1 of upgrade #1 is still in its observation window until \d{4}-\d\d-\d\dT/);
+    expect(refusal).to.match(/^Advance upgrade #1 did not happen\. The contract refused: stage 1 of upgrade #1 is still in its observation window until \d{4}-\d\d-\d\dT[\d:]+Z\. Nothing was sent\.$/);
     await page.waitForFunction(`document.querySelector('[data-testid="stage-${id}-1"] .state')?.textContent === "Active"`, undefined, { timeout: 15_000 });
     expect(await page.locator(`[data-testid="stage-${id}-0"] .state`).innerText()).to.equal("Verified");
   });
 
   it("shows the guardian's pause and rollback only to the guardian, behind a confirmation, and the pause works", async function () {
-    await page.click('nav a[data-view="upgrades"]');
+    await goto("upgrades");
     const card = page.locator(`[data-testid="upgrade-${id}"]`);
     expect(await card.getAttribute("data-state")).to.equal("Rolling");
+    // Rendered with the connected account's roles known, and still no guardian action for a non-guardian.
+    await page.waitForFunction(`document.body.dataset.account === ${JSON.stringify(voter)}`);
+    expect(await page.locator('[data-testid="upgrade-actions"]').count()).to.equal(1);
     expect(await page.locator('[data-testid="guardian-actions"]').count(), "a non-guardian sees no guardian action").to.equal(0);
     expect(await page.locator('[data-action="pause"], [data-action="rollback"]').count()).to.equal(0);
 
@@ -407,7 +424,7 @@ describe("dashboard in a browser", function () {
     // The rollback cannot be confirmed without typing the upgrade's name; cancelling sends nothing.
     await card.locator('[data-action="rollback"]').click();
     expect(await page.locator('[data-testid="dialog-confirm"]').isDisabled()).to.equal(true);
-    await page.fill('[data-testid="dialog-confirm-text"]', "v2-web");
+    await page.fill('[data-testid="dialog-confirm-text"]', "rollback 1");
     expect(await page.locator('[data-testid="dialog-confirm"]').isEnabled()).to.equal(true);
     await page.click('[data-testid="dialog-cancel"]');
 
@@ -430,7 +447,7 @@ describe("dashboard in a browser", function () {
     await page.fill('[data-testid="proposal-description"]', `${draft}the stall was a monitoring fault`);
     await page.click('[data-testid="dialog-confirm"]');
     await txStatus("confirmed");
-    await page.click('nav a[data-view="proposals"]');
+    await goto("proposals");
     const resume = page.locator('[data-testid="proposal"]', { hasText: "Resume upgrade #1 v2-web" });
     await resume.waitFor({ timeout: 15_000 });
     expect(await resume.getAttribute("data-state")).to.be.oneOf(["Pending", "Active"]);
@@ -439,7 +456,7 @@ describe("dashboard in a browser", function () {
   });
 
   it("rewinds when the chain reorganises under it: the abandoned branch's events go, and it says so", async function () {
-    await page.click('nav a[data-view="history"]');
+    await goto("history");
     const rows = page.locator('[data-testid="event-row"]');
     const before = await rows.count();
     const fork = await chain.provider.send("evm_snapshot", []);

@@ -62,7 +62,7 @@ describe("dashboard wallet: refusals, rejections and wrong chains, in words", fu
     const err = await wallet.send(client, pause(1n), (s) => stages.push(s)).catch((e) => e);
     expect(err).to.be.instanceOf(TxFailure);
     expect(err.kind).to.equal("refused");
-    expect(err.message).to.equal(`The contract refused: ${outsider} does not hold the role this action needs (guardian or governance).`);
+    expect(err.message).to.equal(`The contract refused: ${outsider} does not hold the role this action needs. Nothing was sent.`);
     expect(stages, "the wallet was never asked to sign").to.deep.equal([]);
     expect(provider.sent).to.deep.equal([]);
     expect(await d.others[3].getNonce()).to.equal(nonce);
@@ -93,7 +93,7 @@ describe("dashboard wallet: refusals, rejections and wrong chains, in words", fu
     };
     const err = await wallet.send(client, execute, () => undefined).catch((e) => e);
     expect(err.kind).to.equal("refused");
-    expect(err.message).to.equal("The contract refused: upgrade #99 is None, so this action is not possible now.");
+    expect(err.message).to.equal("The contract refused: there is no upgrade #99. Nothing was sent.");
   });
 
   it("says a rejection in the wallet sent nothing", async function () {
@@ -111,11 +111,26 @@ describe("dashboard wallet: refusals, rejections and wrong chains, in words", fu
   });
 
   it("will not send from the wrong chain, and says which chains", async function () {
-    const { wallet } = await connected({ account: d.guardian.address, chainId: 5 });
+    const { wallet, provider } = await connected({ account: d.guardian.address, chainId: 5 });
     expect(wallet.status.kind).to.equal("wrong-chain");
     const err = await wallet.send(client, pause(1n), () => undefined).catch((e) => e);
     expect(err.kind).to.equal("wrong-chain");
     expect(err.message).to.equal("Your wallet is on chain 5; this deployment is on chain 31337. Switch chains first.");
+    expect(provider.sent).to.deep.equal([]);
+  });
+
+  it("will not sign when the wallet switched chains after the page last looked, and sends nothing", async function () {
+    const holder = d.others[2];
+    const opts = { account: holder.address, chainId: 31337 };
+    const { wallet, provider } = await connected(opts);
+    expect(wallet.status.kind).to.equal("ready");
+    opts.chainId = 5; // switched in the wallet; the page has not heard of it yet
+    const call: ContractCall = { address: (await d.token.getAddress()) as Hex, abi: stakeTokenAbi as Abi, functionName: "delegate", args: [holder.address] };
+    const err = await wallet.send(client, call, () => undefined).catch((e) => e);
+    expect(err.kind).to.equal("wrong-chain");
+    expect(err.message).to.equal("Your wallet switched to another chain before signing: nothing was sent. Switch back and try again.");
+    expect(provider.sent).to.deep.equal([]);
+    expect(await d.token.delegates(holder.address)).to.equal("0x0000000000000000000000000000000000000000");
   });
 
   it("without a wallet, says how to get one", async function () {
@@ -128,5 +143,7 @@ describe("dashboard wallet: refusals, rejections and wrong chains, in words", fu
   it("keeps the name and arguments of an error it has no words for", function () {
     expect(errorInWords("SomethingNew", [1n, "x"])).to.equal("the contract refused with SomethingNew(1, x)");
     expect(errorInWords("GovernorUnexpectedProposalState", [7n, 5n, 0b10000n])).to.equal("the proposal is Queued; this needs it to be Succeeded");
+    expect(errorInWords("CoordinatorUnexpectedState", [4n, 0n])).to.equal("there is no upgrade #4");
+    expect(errorInWords("CoordinatorUnexpectedState", [4n, 3n])).to.equal("upgrade #4 is Paused, so this action is not possible now");
   });
 });

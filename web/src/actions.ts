@@ -6,8 +6,11 @@ import type { ChainView, Snapshot } from "./chain";
 import type { DashboardConfig } from "./dashboardConfig";
 import { openDialog } from "./dialog";
 import { esc, tokens } from "./format";
+import { txLink } from "./views/html";
 import type { GovernanceSnapshot, GovernanceView, ProposalRecord } from "./governance";
-import { SUPPORT_NAMES } from "./views/proposals";
+import { SUPPORT } from "../../lib/governance";
+import { SUPPORT_NAMES, proposalTitle } from "../../lib/proposals";
+import { callsHtml } from "./views/proposals";
 import { TxFailure, explain, type ContractCall, type Wallet } from "./wallet";
 
 type Hex = `0x${string}`;
@@ -19,34 +22,42 @@ export interface App {
   wallet: Wallet;
   snap?: Snapshot;
   govSnap?: GovernanceSnapshot;
+  /** Why the last attempt to read the Governor failed, while the chain view stayed live. */
+  govError?: string;
   /** Refreshes chain, proposals and account now (after a transaction, a wallet change). */
   refreshNow(): Promise<void>;
 }
 
 type TxState = "checking" | "signing" | "pending" | "confirmed" | TxFailure["kind"];
 let statusSeq = 0;
+/** One transaction at a time: a second click while one is pending would be simulated against stale state. */
+let inFlight: string | undefined;
 
 /** Shows a transaction's progress; data-seq tells one outcome from the next when two end the same way. */
-function status(state: TxState, text: string) {
+function status(app: App, state: TxState, text: string, hash?: string) {
   const el = document.getElementById("tx-status")!;
   el.hidden = false;
   el.dataset.state = state;
   el.dataset.seq = String(++statusSeq);
-  el.textContent = text;
+  el.innerHTML = esc(text) + (hash ? ` ${txLink(hash, app.config.explorerUrl, hash)}` : "");
 }
 
 /** Sends `call` through the wallet, reporting each step; refreshes the page once it is mined. */
 async function run(app: App, what: string, call: ContractCall) {
-  status("checking", `${what}: checking that it would succeed…`);
+  if (inFlight) return status(app, "failed", `${what} was not started: wait until "${inFlight}" has an outcome.`);
+  inFlight = what;
+  status(app, "checking", `${what}: checking that it would succeed…`);
   try {
-    await app.wallet.send(app.chain.client, call, (stage, hash) =>
-      status(stage, stage === "signing" ? `${what}: confirm in your wallet…` : `${what}: sent ${hash}, waiting for it to be mined…`),
+    const receipt = await app.wallet.send(app.chain.client, call, (stage, hash) =>
+      status(app, stage, stage === "signing" ? `${what}: confirm in your wallet…` : `${what}: sent, waiting for it to be mined…`, hash),
     );
     await app.refreshNow();
-    status("confirmed", `${what}: done.`);
+    status(app, "confirmed", `${what}: done in block ${receipt.blockNumber}.`, receipt.transactionHash);
   } catch (e) {
     const f = explain(e);
-    status(f.kind, `${what} did not happen. ${f.message}`);
+    status(app, f.kind, f.kind === "unknown" ? `${what}: ${f.message}` : `${what} did not happen. ${f.message}`, f.hash);
+  } finally {
+    inFlight = undefined;
   }
 }
 
@@ -58,20 +69,33 @@ const governorCall = (app: App, functionName: string, args: readonly unknown[]):
   args,
 });
 
+/**
+ * The governance snapshot, without what was read for another account: right after the wallet switches accounts,
+ * the last snapshot still describes the previous one (its power, its votes, its roles) until the next refresh.
+ */
+export function currentGov(app: App): GovernanceSnapshot | undefined {
+  const g = app.govSnap;
+  if (!g) return undefined;
+  const w = app.wallet.status;
+  const now = w.kind === "ready" || w.kind === "wrong-chain" ? w.account.toLowerCase() : undefined;
+  if (g.readFor?.toLowerCase() === now) return g;
+  return { ...g, readFor: undefined, account: undefined, proposals: g.proposals.map((p) => ({ ...p, mine: undefined })) };
+}
+
 function proposal(app: App, id: string | undefined): ProposalRecord | undefined {
-  return app.govSnap?.proposals.find((p) => p.id.toString() === id);
+  return currentGov(app)?.proposals.find((p) => p.id.toString() === id);
 }
 
 async function vote(app: App, p: ProposalRecord) {
   const power = p.mine?.power;
   const warning = power === 0n ? `<p class="warn-text">You had no voting power at block ${p.snapshot}: your vote would count 0. Delegate before a proposal's snapshot to vote on it.</p>` : "";
-  const options = SUPPORT_NAMES.map((name, i) => ({ name, i }))
-    .sort((a, b) => [1, 0, 2].indexOf(a.i) - [1, 0, 2].indexOf(b.i))
-    .map(({ name, i }) => `<label class="choice"><input type="radio" name="support" value="${i}" data-testid="support-${name.toLowerCase()}" required> ${name}</label>`)
+  const options = [SUPPORT.for, SUPPORT.against, SUPPORT.abstain]
+    .map((i) => `<label class="choice"><input type="radio" name="support" value="${i}" data-testid="support-${SUPPORT_NAMES[i].toLowerCase()}" required> ${SUPPORT_NAMES[i]}</label>`)
     .join("");
   const fields = await openDialog({
-    title: `Vote on "${p.description.split("\n")[0].replace(/^#+\s*/, "")}"`,
-    body: `<p data-testid="dialog-power">Your voting power at the snapshot (block ${p.snapshot}): <b>${power === undefined ? "unknown" : tokens(power)}</b></p>${warning}
+    title: `Vote on "${proposalTitle(p.description)}"`,
+    body: `<p><b>It would call:</b></p>${callsHtml(p, app.config.deployment)}
+      <p data-testid="dialog-power">Your voting power at the snapshot (block ${p.snapshot}): <b>${power === undefined ? "unknown" : tokens(power)}</b></p>${warning}
       <div class="choices">${options}</div>
       <label>Reason (optional, public, kept on chain)<textarea name="reason" rows="3" data-testid="vote-reason"></textarea></label>`,
     confirmLabel: "Sign and cast vote",
@@ -81,6 +105,19 @@ async function vote(app: App, p: ProposalRecord) {
   const reason = String(fields.get("reason") ?? "").trim();
   const call = reason ? governorCall(app, "castVoteWithReason", [p.id, support, reason]) : governorCall(app, "castVote", [p.id, support]);
   await run(app, `Vote ${SUPPORT_NAMES[support]}`, call);
+}
+
+/** Queue or execute, after a confirmation that shows what the proposal will do. */
+async function queueOrExecute(app: App, p: ProposalRecord, step: "queue" | "execute") {
+  const fields = await openDialog({
+    title: `${step === "queue" ? "Queue" : "Execute"} "${proposalTitle(p.description)}"`,
+    body: `<p>${step === "queue" ? "Queue the passed proposal in the timelock; after its delay anyone can execute it." : "Execute the proposal now, through the timelock."} It will call:</p>
+      ${callsHtml(p, app.config.deployment)}`,
+    confirmLabel: step === "queue" ? "Queue" : "Execute",
+  });
+  if (!fields) return;
+  const descriptionHash = keccak256(toBytes(p.description));
+  await run(app, step === "queue" ? "Queue" : "Execute", governorCall(app, step, [p.targets, p.values, p.calldatas, descriptionHash]));
 }
 
 async function delegate(app: App, to: Hex) {
@@ -96,7 +133,7 @@ async function delegateOther(app: App) {
   });
   if (!fields) return;
   const to = String(fields.get("to")).trim();
-  if (!isAddress(to)) return status("failed", `Delegation did not happen. "${to}" is not an address.`);
+  if (!isAddress(to)) return status(app, "failed", `Delegation did not happen. "${to}" is not an address.`);
   await delegate(app, to);
 }
 
@@ -120,7 +157,7 @@ async function guardian(app: App, kind: "pause" | "rollback", id: string) {
             The upgrade ends for good: this cannot be undone, and trying again needs a new proposal.</p>`,
           confirmLabel: "Order the rollback",
           danger: true,
-          typeToConfirm: u.name,
+          typeToConfirm: `rollback ${u.id}`,
         });
   if (!fields) return;
   const functionName = kind === "pause" ? "pause" : "orderRollback";
@@ -154,7 +191,7 @@ async function proposeFor(app: App, kind: keyof typeof PROPOSALS, id: string) {
   });
   if (!fields) return;
   const description = String(fields.get("description") ?? "").trim();
-  if (!description) return status("failed", "The proposal was not made: it needs a description.");
+  if (!description) return status(app, "failed", "The proposal was not made: it needs a description.");
   const coordinator = contracts(app).UpgradeCoordinator;
   const calldata = encodeFunctionData({ abi: upgradeCoordinatorAbi, functionName: p.fn, args: [u.id] });
   await run(app, `Proposal to ${p.verb.toLowerCase()} upgrade #${u.id}`, governorCall(app, "propose", [[coordinator], [0n], [calldata], description]));
@@ -167,13 +204,12 @@ export function bindActions(app: App) {
     if (!el || !action || (el as HTMLButtonElement).disabled) return;
     const account = app.wallet.status.kind === "ready" ? app.wallet.status.account : undefined;
     const p = proposal(app, el.dataset.proposal);
-    const descriptionHash = p && keccak256(toBytes(p.description));
     const guarded = async (work: () => Promise<unknown>) => {
       try {
         await work();
       } catch (err) {
         const f = explain(err);
-        status(f.kind, f.message);
+        status(app, f.kind, f.message);
       }
     };
     switch (action) {
@@ -188,9 +224,8 @@ export function bindActions(app: App) {
       case "vote":
         return void (p && guarded(() => vote(app, p)));
       case "queue":
-        return void (p && guarded(() => run(app, "Queue", governorCall(app, "queue", [p.targets, p.values, p.calldatas, descriptionHash]))));
       case "execute":
-        return void (p && guarded(() => run(app, "Execute", governorCall(app, "execute", [p.targets, p.values, p.calldatas, descriptionHash]))));
+        return void (p && guarded(() => queueOrExecute(app, p, action)));
       case "pause":
       case "rollback":
         return void guarded(() => guardian(app, action, el.dataset.upgrade!));

@@ -2,7 +2,7 @@
 // followed block by block, rewinding when the chain reorganises. Stake weights are the only contract reads (the
 // logs carry weights only once attested).
 import { BlockNotFoundError, createPublicClient, http, type PublicClient } from "viem";
-import { buildHistory, decodeLogs, fetchCoordinatorLogs, type History } from "../../lib/history";
+import { buildHistory, decodeLogs, fetchLogs, type History } from "../../lib/history";
 import type { CoordinatorEvent } from "../../lib/events";
 import { stakeTokenAbi } from "../../lib/abi/generated";
 import type { DashboardConfig } from "./dashboardConfig";
@@ -114,7 +114,7 @@ export class ChainView {
     const from = this.cursor ? this.cursor.number + 1n : this.startBlock;
     if (from <= head.number) {
       const address = this.config.deployment.contracts.UpgradeCoordinator as Hex;
-      const { logs } = await fetchCoordinatorLogs(this.client, { address, fromBlock: from, toBlock: head.number });
+      const { logs } = await fetchLogs(this.client, { address, fromBlock: from, toBlock: head.number });
       const keys = new Set<string>();
       // A log can come back twice across page boundaries: keep the first.
       const fresh = decodeLogs(logs).filter((e) => !this.seen.has(eventKey(e)) && !keys.has(eventKey(e)) && keys.add(eventKey(e)));

@@ -1,5 +1,6 @@
-// One modal dialog for every confirmation and form (vote, delegate, pause, rollback). It lives outside the views,
-// so the page refreshing underneath never clears what the user is typing.
+// One modal dialog for every confirmation and form (vote, delegate, queue, execute, pause, rollback). It lives
+// outside the views, so the page refreshing underneath never clears what the user is typing. The confirm button
+// comes first in the form (shown last, by CSS), so Enter in a field confirms instead of cancelling.
 import { esc } from "./format";
 
 export interface DialogOptions {
@@ -24,15 +25,15 @@ export function openDialog(o: DialogOptions): Promise<FormData | undefined> {
       <div class="dialog-body">${o.body}</div>
       ${typed}
       <menu>
-        <button value="cancel" formnovalidate data-testid="dialog-cancel">Cancel</button>
         <button value="confirm" class="${o.danger ? "danger" : "primary"}" data-testid="dialog-confirm">${esc(o.confirmLabel)}</button>
+        <button value="cancel" formnovalidate data-testid="dialog-cancel">Cancel</button>
       </menu>
     </form>`;
   const form = dialog.querySelector("form")!;
   const confirm = dialog.querySelector<HTMLButtonElement>('[data-testid="dialog-confirm"]')!;
   if (o.typeToConfirm) {
     const input = dialog.querySelector<HTMLInputElement>('[name="confirm-text"]')!;
-    const check = () => (confirm.disabled = input.value.trim() !== o.typeToConfirm);
+    const check = () => (confirm.disabled = input.value !== o.typeToConfirm);
     input.addEventListener("input", check);
     check();
   }

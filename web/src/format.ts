@@ -1,16 +1,15 @@
 // Small, pure formatting helpers shared by the views.
-import { formatUnits } from "viem";
+export { isoTime, tokens } from "../../lib/format";
 
+/**
+ * Text from the chain made safe for HTML: markup characters escaped, and the Unicode controls that reorder or hide
+ * text (bidirectional overrides and isolates, zero-width marks) shown as U+FFFD, so a proposal title or a reason
+ * cannot make what is displayed read differently from what was written.
+ */
 export const esc = (s: unknown) =>
-  String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
-
-/** Stake in whole tokens (18 decimals), thousands grouped, at most 4 decimals: 50,000,000 or 12.5. */
-export function tokens(x: bigint): string {
-  const [whole, frac = ""] = formatUnits(x, 18).split(".");
-  const f = frac.slice(0, 4).replace(/0+$/, "");
-  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return f ? `${grouped}.${f}` : grouped;
-}
+  String(s)
+    .replace(/[\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]/g, "\uFFFD")
+    .replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
 export function age(seconds: bigint): string {
   const s = Number(seconds < 0n ? 0n : seconds);
@@ -20,7 +19,6 @@ export function age(seconds: bigint): string {
   return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
 }
 
-export const isoTime = (t: bigint | undefined) => (t === undefined ? "" : new Date(Number(t) * 1000).toISOString().replace(".000Z", "Z"));
 
 export const shortHex = (h: string) => (h.length > 14 ? `${h.slice(0, 8)}…${h.slice(-6)}` : h);
 

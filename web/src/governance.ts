@@ -1,32 +1,17 @@
-// The Governor's proposals as the Proposals view shows them: created, voted, queued and executed from the
-// Governor's logs, with state, counts, quorum and deadlines read from the contract at the current block, and,
-// for a connected account, its voting power at each proposal's snapshot and whether it voted.
-import { decodeEventLog, type Log, type PublicClient } from "viem";
+// The Governor's proposals as the Proposals view shows them: the records folded from the Governor's logs
+// (lib/proposals.ts), with state, counts, quorum and deadlines read from the contract at the block the chain view
+// is showing, and, for a connected account, its voting power at each proposal's snapshot.
+import type { PublicClient } from "viem";
 import { lockstepGovernorAbi, lockstepTimelockAbi, stakeTokenAbi, upgradeCoordinatorAbi } from "../../lib/abi/generated";
 import { PROPOSAL_STATES, type ProposalStateName } from "../../lib/governance";
-import { fetchCoordinatorLogs as fetchLogs } from "../../lib/history";
+import { fetchLogs } from "../../lib/history";
+import { decodeGovernorLogs, foldProposals, type GovernorEvent, type ProposalLogRecord } from "../../lib/proposals";
+import { decodeRevert, revertDataOf } from "../../lib/revert";
 import type { DashboardConfig } from "./dashboardConfig";
 
 type Hex = `0x${string}`;
 
-export interface VoteRecord {
-  voter: Hex;
-  support: number;
-  weight: bigint;
-  reason: string;
-  block: bigint;
-  tx: Hex;
-}
-
-export interface ProposalRecord {
-  id: bigint;
-  proposer: Hex;
-  targets: readonly Hex[];
-  values: readonly bigint[];
-  calldatas: readonly Hex[];
-  description: string;
-  created: { block: bigint; tx: Hex };
-  votes: VoteRecord[];
+export interface ProposalRecord extends ProposalLogRecord {
   state: ProposalStateName;
   forVotes: bigint;
   againstVotes: bigint;
@@ -37,7 +22,7 @@ export interface ProposalRecord {
   eta: bigint;
   /** Undefined until the snapshot block is past (the Governor cannot say before). */
   quorum?: bigint;
-  /** For the connected account. */
+  /** For the connected account: whether it voted, and its power at the snapshot once voting has started. */
   mine?: { hasVoted: boolean; power?: bigint };
 }
 
@@ -49,28 +34,39 @@ export interface AccountRecord {
   isGuardian: boolean;
 }
 
+export interface GovernanceParams {
+  votingDelay: bigint;
+  votingPeriod: bigint;
+  proposalThreshold: bigint;
+  quorumNumerator: bigint;
+  quorumDenominator: bigint;
+  timelockDelay: bigint;
+}
+
 export interface GovernanceSnapshot {
+  /** Newest first. */
   proposals: ProposalRecord[];
+  /** The block everything here was read at (the Governor's clock). */
   clock: bigint;
   /** Seconds per block, averaged over recent blocks: turns block counts into times. */
   blockTime: number;
-  params: { votingDelay: bigint; votingPeriod: bigint; quorumNumerator: bigint; quorumDenominator: bigint; timelockDelay: bigint };
+  params: GovernanceParams;
   guardian: Hex;
+  /** The account `account` and each proposal's `mine` were read for; undefined when none was connected. */
+  readFor?: Hex;
   account?: AccountRecord;
 }
 
-const GOVERNOR_EVENTS = lockstepGovernorAbi.filter((x) => x.type === "event");
 /** Logs this close to the head are fetched again on every refresh, so a reorg of up to this depth is repaired. */
 const REFETCH_DEPTH = 64n;
-
-type Decoded = ReturnType<typeof decodeEventLog<typeof GOVERNOR_EVENTS>> & { blockNumber: bigint; transactionHash: Hex; logIndex: number };
+/** States no later block can change, once the logs that led there are deeper than REFETCH_DEPTH. */
+const FINAL: ReadonlySet<ProposalStateName> = new Set(["Canceled", "Defeated", "Expired", "Executed"]);
 
 export class GovernanceView {
-  private logs: Decoded[] = [];
+  private events: GovernorEvent[] = [];
   private toBlock: bigint | undefined;
-  private params: GovernanceSnapshot["params"] | undefined;
-  /** The block every read of one refresh is made at, so logs and contract state describe the same moment. */
-  private at = 0n;
+  /** Proposals in a final state, read once: every refresh would otherwise cost ~8 reads per proposal ever made. */
+  private final = new Map<bigint, Omit<ProposalRecord, "mine">>();
 
   constructor(
     private readonly client: PublicClient,
@@ -81,25 +77,26 @@ export class GovernanceView {
     return this.config.deployment.contracts.LockstepGovernor as Hex;
   }
 
-  async refresh(account?: Hex): Promise<GovernanceSnapshot> {
-    const head = await this.client.getBlock();
-    await this.follow(head.number);
+  /** Everything at block `head` (the chain view's head, so both views describe the same block). */
+  async refresh(head: { number: bigint; timestamp: bigint }, account?: Hex): Promise<GovernanceSnapshot> {
+    const at = head.number;
+    await this.follow(at);
     const c = this.config.deployment.contracts;
-    this.params ??= await this.readParams();
-    this.at = head.number;
-    const [clock, guardian, blockTime] = await Promise.all([
-      this.client.readContract({ address: this.governor, abi: lockstepGovernorAbi, functionName: "clock", blockNumber: this.at }),
-      this.client.readContract({ address: c.UpgradeCoordinator as Hex, abi: upgradeCoordinatorAbi, functionName: "guardian", blockNumber: this.at }),
-      this.blockTime(head.number, head.timestamp),
+    const [params, guardian, blockTime] = await Promise.all([
+      this.readParams(at),
+      this.client.readContract({ address: c.UpgradeCoordinator as Hex, abi: upgradeCoordinatorAbi, functionName: "guardian", blockNumber: at }),
+      this.blockTime(at, head.timestamp),
     ]);
-    const proposals = await Promise.all(this.records().map((p) => this.complete(p, BigInt(clock), account)));
+    const records = foldProposals(this.events);
+    const proposals = (await Promise.all(records.map((p) => this.complete(p, at, account)))).filter((p): p is ProposalRecord => p !== undefined);
     return {
       proposals: proposals.reverse(),
-      clock: BigInt(clock),
+      clock: at,
       blockTime,
-      params: this.params,
+      params,
       guardian,
-      account: account ? await this.readAccount(account, guardian) : undefined,
+      readFor: account,
+      account: account ? await this.readAccount(account, guardian, at) : undefined,
     };
   }
 
@@ -110,48 +107,44 @@ export class GovernanceView {
     if (from < start) from = start;
     if (head < from) from = head < start ? start : head;
     const { logs } = await fetchLogs(this.client, { address: this.governor, fromBlock: from, toBlock: head });
-    this.logs = this.logs.filter((l) => l.blockNumber < from).concat(logs.map(decode).filter((l): l is Decoded => l !== undefined));
+    this.events = this.events.filter((e) => e.blockNumber < from).concat(decodeGovernorLogs(logs));
     this.toBlock = head;
   }
 
-  private records(): Omit<ProposalRecord, "state" | "forVotes" | "againstVotes" | "abstainVotes" | "snapshot" | "deadline" | "eta">[] {
-    const byId = new Map<bigint, ReturnType<GovernanceView["records"]>[number]>();
-    for (const l of this.logs) {
-      if (l.eventName === "ProposalCreated") {
-        const a = l.args;
-        byId.set(a.proposalId, {
-          id: a.proposalId,
-          proposer: a.proposer,
-          targets: a.targets,
-          values: a.values,
-          calldatas: a.calldatas,
-          description: a.description,
-          created: { block: l.blockNumber, tx: l.transactionHash },
-          votes: [],
-        });
-      } else if (l.eventName === "VoteCast" || l.eventName === "VoteCastWithParams") {
-        const a = l.args;
-        byId.get(a.proposalId)?.votes.push({ voter: a.voter, support: a.support, weight: a.weight, reason: a.reason, block: l.blockNumber, tx: l.transactionHash });
+  private async complete(p: ProposalLogRecord, at: bigint, account?: Hex): Promise<ProposalRecord | undefined> {
+    let base = this.final.get(p.id);
+    if (!base) {
+      try {
+        base = await this.readProposal(p, at);
+      } catch (e) {
+        // A proposal whose creation a reorg took away (the Governor no longer knows it): not shown.
+        const data = revertDataOf(e);
+        if (data && decodeRevert(data)?.name === "GovernorNonexistentProposal") return undefined;
+        throw e;
       }
+      if (FINAL.has(base.state) && at > p.lastTouched + REFETCH_DEPTH && at > base.deadline + REFETCH_DEPTH) this.final.set(p.id, base);
     }
-    return [...byId.values()];
+    if (!account) return base;
+    const votingStarted = base.snapshot < at;
+    const [hasVoted, power] = await Promise.all([
+      this.client.readContract({ address: this.governor, abi: lockstepGovernorAbi, functionName: "hasVoted", args: [p.id, account], blockNumber: at }),
+      votingStarted
+        ? this.client.readContract({ address: this.governor, abi: lockstepGovernorAbi, functionName: "getVotes", args: [account, base.snapshot], blockNumber: at })
+        : undefined,
+    ]);
+    return { ...base, mine: { hasVoted, power } };
   }
 
-  private async complete(p: ReturnType<GovernanceView["records"]>[number], clock: bigint, account?: Hex): Promise<ProposalRecord> {
-    const read = <F extends "state" | "proposalSnapshot" | "proposalDeadline" | "proposalEta" | "proposalVotes">(functionName: F) =>
-      this.client.readContract({ address: this.governor, abi: lockstepGovernorAbi, functionName, args: [p.id], blockNumber: this.at } as never) as Promise<never>;
+  private async readProposal(p: ProposalLogRecord, at: bigint): Promise<Omit<ProposalRecord, "mine">> {
+    const g = { address: this.governor, abi: lockstepGovernorAbi, args: [p.id], blockNumber: at } as const;
     const [state, snapshot, deadline, eta, votes] = await Promise.all([
-      read("state") as Promise<number>,
-      read("proposalSnapshot") as Promise<bigint>,
-      read("proposalDeadline") as Promise<bigint>,
-      read("proposalEta") as Promise<bigint>,
-      read("proposalVotes") as Promise<readonly [bigint, bigint, bigint]>,
+      this.client.readContract({ ...g, functionName: "state" }),
+      this.client.readContract({ ...g, functionName: "proposalSnapshot" }),
+      this.client.readContract({ ...g, functionName: "proposalDeadline" }),
+      this.client.readContract({ ...g, functionName: "proposalEta" }),
+      this.client.readContract({ ...g, functionName: "proposalVotes" }),
     ]);
-    const started = snapshot < clock;
-    const [quorum, mine] = await Promise.all([
-      started ? this.client.readContract({ address: this.governor, abi: lockstepGovernorAbi, functionName: "quorum", args: [snapshot], blockNumber: this.at }) : undefined,
-      account ? this.readMine(p.id, snapshot, started, account) : undefined,
-    ]);
+    const quorum = snapshot < at ? await this.client.readContract({ ...g, functionName: "quorum", args: [snapshot] }) : undefined;
     return {
       ...p,
       state: PROPOSAL_STATES[state],
@@ -162,38 +155,31 @@ export class GovernanceView {
       deadline,
       eta,
       quorum,
-      mine,
     };
   }
 
-  private async readMine(id: bigint, snapshot: bigint, started: boolean, account: Hex) {
-    const [hasVoted, power] = await Promise.all([
-      this.client.readContract({ address: this.governor, abi: lockstepGovernorAbi, functionName: "hasVoted", args: [id, account], blockNumber: this.at }),
-      started ? this.client.readContract({ address: this.governor, abi: lockstepGovernorAbi, functionName: "getVotes", args: [account, snapshot], blockNumber: this.at }) : undefined,
-    ]);
-    return { hasVoted, power };
-  }
-
-  private async readAccount(address: Hex, guardian: Hex): Promise<AccountRecord> {
-    const token = this.config.deployment.contracts.StakeToken as Hex;
+  private async readAccount(address: Hex, guardian: Hex, at: bigint): Promise<AccountRecord> {
+    const t = { address: this.config.deployment.contracts.StakeToken as Hex, abi: stakeTokenAbi, blockNumber: at } as const;
     const [balance, votes, delegate] = await Promise.all([
-      this.client.readContract({ address: token, abi: stakeTokenAbi, functionName: "balanceOf", args: [address], blockNumber: this.at }),
-      this.client.readContract({ address: token, abi: stakeTokenAbi, functionName: "getVotes", args: [address], blockNumber: this.at }),
-      this.client.readContract({ address: token, abi: stakeTokenAbi, functionName: "delegates", args: [address], blockNumber: this.at }),
+      this.client.readContract({ ...t, functionName: "balanceOf", args: [address] }),
+      this.client.readContract({ ...t, functionName: "getVotes", args: [address] }),
+      this.client.readContract({ ...t, functionName: "delegates", args: [address] }),
     ]);
     return { address, balance, votes, delegate, isGuardian: guardian.toLowerCase() === address.toLowerCase() };
   }
 
-  private async readParams(): Promise<GovernanceSnapshot["params"]> {
-    const g = { address: this.governor, abi: lockstepGovernorAbi } as const;
-    const [votingDelay, votingPeriod, quorumNumerator, quorumDenominator, timelockDelay] = await Promise.all([
+  /** Read on every refresh: governance can change its own rules. */
+  private async readParams(at: bigint): Promise<GovernanceParams> {
+    const g = { address: this.governor, abi: lockstepGovernorAbi, blockNumber: at } as const;
+    const [votingDelay, votingPeriod, proposalThreshold, quorumNumerator, quorumDenominator, timelockDelay] = await Promise.all([
       this.client.readContract({ ...g, functionName: "votingDelay" }),
       this.client.readContract({ ...g, functionName: "votingPeriod" }),
+      this.client.readContract({ ...g, functionName: "proposalThreshold" }),
       this.client.readContract({ ...g, functionName: "quorumNumerator" }),
       this.client.readContract({ ...g, functionName: "quorumDenominator" }),
-      this.client.readContract({ address: this.config.deployment.contracts.LockstepTimelock as Hex, abi: lockstepTimelockAbi, functionName: "getMinDelay" }),
+      this.client.readContract({ address: this.config.deployment.contracts.LockstepTimelock as Hex, abi: lockstepTimelockAbi, functionName: "getMinDelay", blockNumber: at }),
     ]);
-    return { votingDelay, votingPeriod, quorumNumerator, quorumDenominator, timelockDelay };
+    return { votingDelay, votingPeriod, proposalThreshold, quorumNumerator, quorumDenominator, timelockDelay };
   }
 
   /** Average seconds per block over the last (up to) 100 blocks; 12 when the chain is too young to say. */
@@ -203,14 +189,5 @@ export class GovernanceView {
     const past = await this.client.getBlock({ blockNumber: head - span });
     const t = Number(headTime - past.timestamp) / Number(span);
     return t > 0 ? t : 1;
-  }
-}
-
-function decode(l: Log): Decoded | undefined {
-  try {
-    const d = decodeEventLog({ abi: GOVERNOR_EVENTS, data: l.data, topics: l.topics });
-    return { ...d, blockNumber: l.blockNumber!, transactionHash: l.transactionHash!, logIndex: l.logIndex! } as Decoded;
-  } catch {
-    return undefined;
   }
 }

@@ -5,8 +5,8 @@ import { loadConfig } from "./config";
 import { ChainView, type Snapshot } from "./chain";
 import { GovernanceView } from "./governance";
 import { Wallet } from "./wallet";
-import { bindActions, type App } from "./actions";
-import { shortHex } from "./format";
+import { bindActions, currentGov, type App } from "./actions";
+import { esc, shortHex } from "./format";
 import { upgradesView } from "./views/upgrades";
 import { participationSummary, validatorRows, validatorsTable } from "./views/validators";
 import { eventRows, historyCsv, historyTable } from "./views/history";
@@ -100,7 +100,9 @@ function render() {
   const d = app.config.deployment;
   $("#chain").textContent = `${d.network} · chain ${snap.chainId} · block ${snap.head.number}`;
   $("#chain").dataset.block = String(snap.head.number);
-  const account = app.govSnap?.account;
+  const gov = currentGov(app);
+  const account = gov?.account;
+  document.body.dataset.account = account?.address ?? "";
   const actor = { isGuardian: account?.isGuardian ?? false, canAct: app.wallet.status.kind === "ready" };
   switch (currentView()) {
     case "upgrades":
@@ -119,7 +121,11 @@ function render() {
     }
     case "proposals":
       setHtml($("#account-panel"), accountPanel(app.wallet.status, account, d.chainId));
-      setHtml($("#proposals-list"), app.govSnap ? proposalsView(app.govSnap, d, snap.head.timestamp, app.config.explorerUrl, app.wallet.status, openDetails) : "<p class=\"muted\">Loading proposals…</p>");
+      setHtml(
+        $("#proposals-list"),
+        (app.govError ? `<p class="card warn" data-testid="proposals-error">Proposals could not be read at block ${snap.head.number}: ${esc(app.govError)}${gov ? " Showing the last ones read." : ""}</p>` : "") +
+          (gov ? proposalsView(gov, d, snap.head.timestamp, app.config.explorerUrl, app.wallet.status, openDetails) : '<p class="muted">Loading proposals…</p>'),
+      );
       break;
     case "history": {
       const events = eventRows(snap);
@@ -128,6 +134,8 @@ function render() {
       break;
     }
   }
+  // Which view is on screen and current (tests and scripts wait for it after navigating).
+  document.body.dataset.view = currentView();
 }
 
 const connectedAccount = () => {
@@ -155,14 +163,19 @@ function follow() {
   const tick = async () => {
     try {
       const snap = await app.chain.refresh();
-      const gov = await app.gov.refresh(connectedAccount());
       app.snap = snap;
-      app.govSnap = gov;
+      // The Governor is read at the chain view's block; failing to read it leaves the rest of the page live.
+      try {
+        app.govSnap = await app.gov.refresh(snap.head, connectedAccount());
+        app.govError = undefined;
+      } catch (e) {
+        app.govError = (e as Error).message.split("\n")[0];
+      }
       if (failing) banner(undefined);
       failing = false;
       reorgNotice(snap);
       // Nothing new (same events, same head, same wallet): the views would come out the same.
-      const key = `${snap.revision}:${snap.head.number}:${app.wallet.status.kind}:${connectedAccount() ?? ""}`;
+      const key = `${snap.revision}:${snap.head.number}:${app.wallet.status.kind}:${connectedAccount() ?? ""}:${app.govError ?? ""}`;
       if (key !== lastKey) render();
       lastKey = key;
       // "live" once what is shown is current: the benchmark and the tests wait for it.

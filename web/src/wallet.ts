@@ -3,19 +3,21 @@
 // the wallet asks for a signature, with the contract's error in words), then sign, then wait for the receipt.
 import {
   BaseError,
+  ChainMismatchError,
   ContractFunctionRevertedError,
   UserRejectedRequestError,
   createWalletClient,
   custom,
-  decodeErrorResult,
+  defineChain,
   encodeFunctionData,
   type Abi,
+  type Chain,
   type EIP1193Provider,
   type PublicClient,
   type TransactionReceipt,
 } from "viem";
-import { lockstepGovernorAbi, lockstepTimelockAbi, stakeTokenAbi, upgradeCoordinatorAbi } from "../../lib/abi/generated";
 import { errorInWords } from "../../lib/errors";
+import { decodeRevert, revertDataOf } from "../../lib/revert";
 
 type Hex = `0x${string}`;
 
@@ -32,7 +34,11 @@ export interface ContractCall {
   args: readonly unknown[];
 }
 
-export type FailureKind = "rejected" | "refused" | "reverted" | "wrong-chain" | "failed";
+/**
+ * rejected: the user said no in the wallet. refused: the simulation reverted, nothing was sent. reverted: mined
+ * and reverted. cancelled: the wallet replaced it with a cancellation. unknown: sent, outcome not known yet.
+ */
+export type FailureKind = "rejected" | "refused" | "reverted" | "cancelled" | "unknown" | "wrong-chain" | "failed";
 
 /** Why a transaction did not happen, in words, and whether anything reached the chain (`hash`). */
 export class TxFailure extends Error {
@@ -45,21 +51,13 @@ export class TxFailure extends Error {
   }
 }
 
-/** Every custom error the system's contracts can raise, so a revert bubbled up through the Governor and the
- *  timelock (e.g. a coordinator refusal inside `execute`) is still decoded. */
-const ALL_ERRORS: Abi = (() => {
-  const seen = new Set<string>();
-  return [...upgradeCoordinatorAbi, ...lockstepGovernorAbi, ...lockstepTimelockAbi, ...stakeTokenAbi].filter((x) => {
-    if (x.type !== "error" || seen.has(x.name)) return false;
-    seen.add(x.name);
-    return true;
-  });
-})();
-
 const hexChain = (id: number) => `0x${id.toString(16)}`;
 
 export class Wallet {
   status: WalletStatus;
+  /** Handed to viem when signing: it asks the wallet for its chain right before sending and refuses a mismatch,
+   *  so a switch made while a dialog was open cannot send this chain's call to another chain. */
+  private readonly chain: Chain;
 
   constructor(
     private readonly provider: EIP1193Provider | undefined,
@@ -67,6 +65,12 @@ export class Wallet {
     private readonly onChange: () => void,
   ) {
     this.status = provider ? { kind: "disconnected" } : { kind: "no-wallet" };
+    this.chain = defineChain({
+      id: expected.chainId,
+      name: expected.name,
+      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [expected.rpcUrl] } },
+    });
   }
 
   /** Picks up an account the wallet already exposes to this page (no prompt), and follows the wallet's changes. */
@@ -141,20 +145,37 @@ export class Wallet {
       // estimated a moment before, when another vote lands first.
       gas = ((await client.estimateContractGas({ ...call, account } as never)) * 5n) / 4n;
     } catch (e) {
-      throw explain(e, "refused");
+      throw explain(e);
     }
     const wallet = createWalletClient({ account, transport: custom(this.provider!) });
     let hash: Hex;
     progress("signing");
     try {
-      hash = await wallet.writeContract({ ...call, account, chain: null, gas } as never);
+      hash = await wallet.writeContract({ ...call, account, chain: this.chain, gas } as never);
     } catch (e) {
       throw explain(e);
     }
     progress("pending", hash);
-    const receipt = await client.waitForTransactionReceipt({ hash, pollingInterval: 500 });
+    let replacement: { reason: "cancelled" | "replaced" | "repriced"; hash: Hex } | undefined;
+    let receipt: TransactionReceipt;
+    try {
+      receipt = await client.waitForTransactionReceipt({
+        hash,
+        pollingInterval: 500,
+        onReplaced: (r) => (replacement = { reason: r.reason, hash: r.transaction.hash }),
+      });
+    } catch (e) {
+      const why = e instanceof BaseError ? e.shortMessage : String(e);
+      throw new TxFailure("unknown", `It was sent as ${hash}, but its outcome is not known yet (${why}). Look it up before sending it again.`, hash);
+    }
+    if (replacement?.reason === "cancelled") {
+      throw new TxFailure("cancelled", `The wallet cancelled it: ${hash} was replaced by ${replacement.hash}, which does nothing.`, replacement.hash);
+    }
+    if (replacement?.reason === "replaced") {
+      throw new TxFailure("unknown", `The wallet replaced ${hash} with a different transaction, ${replacement.hash}; check what that one did.`, replacement.hash);
+    }
     if (receipt.status === "reverted") {
-      throw new TxFailure("reverted", `The transaction ${hash} reverted in block ${receipt.blockNumber}: ${await this.replay(client, call, account, receipt.blockNumber)}.`, hash);
+      throw new TxFailure("reverted", `${receipt.transactionHash} was mined in block ${receipt.blockNumber} but reverted: ${await this.replay(client, call, account, receipt.blockNumber)}.`, receipt.transactionHash);
     }
     return receipt;
   }
@@ -168,54 +189,32 @@ export class Wallet {
       await client.call({ account, to: call.address, data: encodeFunctionData(call as never), blockNumber: block });
       return "the contract gave no reason (it may have run out of gas)";
     } catch (e) {
-      return explain(e, "reverted").message;
+      return reasonOf(e) ?? "the contract gave no reason";
     }
   }
 }
 
 /** Any error from the wallet, the node or a contract, as a TxFailure a person can act on. */
-export function explain(e: unknown, revertKind: "refused" | "reverted" = "refused"): TxFailure {
+export function explain(e: unknown): TxFailure {
   if (e instanceof TxFailure) return e;
-  if (e instanceof BaseError) {
-    if (e.walk((x) => x instanceof UserRejectedRequestError)) {
-      return new TxFailure("rejected", "You rejected the request in your wallet: nothing was signed or sent.");
-    }
-    const reverted = e.walk((x) => x instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
-    if (reverted) return new TxFailure(revertKind, `The contract refused: ${reasonOf(reverted)}.`);
-    const raw = rawRevertData(e);
-    if (raw) return new TxFailure(revertKind, `The contract refused: ${decodeRaw(raw)}.`);
+  const rejected =
+    (e instanceof BaseError && e.walk((x) => x instanceof UserRejectedRequestError)) || (e as { code?: number } | undefined)?.code === 4001;
+  if (rejected) return new TxFailure("rejected", "You rejected the request in your wallet: nothing was signed or sent.");
+  if (e instanceof BaseError && e.walk((x) => x instanceof ChainMismatchError)) {
+    return new TxFailure("wrong-chain", "Your wallet switched to another chain before signing: nothing was sent. Switch back and try again.");
   }
-  if ((e as { code?: number })?.code === 4001) {
-    return new TxFailure("rejected", "You rejected the request in your wallet: nothing was signed or sent.");
-  }
+  const reason = reasonOf(e);
+  if (reason) return new TxFailure("refused", `The contract refused: ${reason}. Nothing was sent.`);
   const message = e instanceof BaseError ? e.shortMessage : e instanceof Error ? e.message : String(e);
   return new TxFailure("failed", message.split("\n")[0]);
 }
 
-function reasonOf(r: ContractFunctionRevertedError): string {
-  if (r.data?.errorName === "Error") return String(r.data.args?.[0] ?? r.reason);
-  if (r.data) return errorInWords(r.data.errorName, r.data.args ?? []);
-  if (r.raw) return decodeRaw(r.raw);
-  return r.reason ?? "no reason given";
-}
-
-function decodeRaw(raw: Hex): string {
-  try {
-    const d = decodeErrorResult({ abi: ALL_ERRORS, data: raw });
-    return errorInWords(d.errorName, d.args ?? []);
-  } catch {
-    return `an error this dashboard does not know (${raw.slice(0, 10)})`;
-  }
-}
-
-/** Revert data carried by a node error (eth_call / eth_estimateGas), wherever viem put it. */
-function rawRevertData(e: BaseError): Hex | undefined {
-  let found: Hex | undefined;
-  e.walk((x) => {
-    const d = (x as { data?: unknown }).data;
-    if (typeof d === "string" && /^0x[0-9a-fA-F]{8,}$/.test(d)) found = d as Hex;
-    else if (d && typeof (d as { data?: unknown }).data === "string") found = (d as { data: Hex }).data;
-    return found !== undefined;
-  });
-  return found;
+/** The contract's reason for a revert, in words, or undefined when the error is not a revert. */
+function reasonOf(e: unknown): string | undefined {
+  const reverted = e instanceof BaseError ? (e.walk((x) => x instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null) : null;
+  const data = revertDataOf(e);
+  if (data) return decodeRevert(data)?.words ?? `an error this dashboard does not know (${data.slice(0, 10)})`;
+  if (reverted?.data) return reverted.data.errorName === "Error" ? String(reverted.data.args?.[0]) : errorInWords(reverted.data.errorName, reverted.data.args ?? []);
+  if (reverted) return reverted.reason ?? "the contract gave no reason";
+  return undefined;
 }

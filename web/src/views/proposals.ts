@@ -5,10 +5,9 @@ import { lockstepGovernorAbi, lockstepTimelockAbi, stakeTokenAbi, upgradeCoordin
 import type { Deployment } from "../../../lib/deployments";
 import type { AccountRecord, GovernanceSnapshot, ProposalRecord } from "../governance";
 import type { WalletStatus } from "../wallet";
-import { age, esc, json, shortHex, tokens } from "../format";
+import { age, esc, isoTime, json, tokens } from "../format";
+import { SUPPORT_NAMES, proposalTitle } from "../../../lib/proposals";
 import { txLink } from "./html";
-
-export const SUPPORT_NAMES = ["Against", "For", "Abstain"] as const;
 
 const ABIS: Record<string, Abi> = {
   UpgradeCoordinator: upgradeCoordinatorAbi,
@@ -17,44 +16,96 @@ const ABIS: Record<string, Abi> = {
   StakeToken: stakeTokenAbi,
 };
 
-/** "UpgradeCoordinator.schedule(v2 rollout: v1.9.3 → v2.0.0)" for each call the proposal would make. */
-export function describeCalls(p: Pick<ProposalRecord, "targets" | "values" | "calldatas">, d: Deployment): string[] {
+/** One call a proposal would make: a summary line, and for an upgrade everything a voter approves with it. */
+export interface CallDescription {
+  summary: string;
+  details: string[];
+}
+
+interface ManifestArg {
+  name: string;
+  version: string;
+  previousVersion: string;
+  artifacts: readonly { platform: string; uri: string; sha256Digest: string }[];
+  featureFlags: readonly string[];
+  metadataURI: string;
+  manifestHash: string;
+  stateIncompatible: boolean;
+  stages: readonly { cohort: number; timelock: number; observationWindow: number; attestationDeadline: number; readinessBps: number; healthyBps: number; unhealthyBps: number; rollbackBps: number }[];
+}
+
+const pct = (bps: number) => `${bps / 100}%`;
+
+function manifestDetails(m: ManifestArg): string[] {
+  return [
+    `upgrade "${m.name}": ${m.previousVersion} → ${m.version}${m.stateIncompatible ? ", state-incompatible (validators snapshot state; a rollback restores it)" : ""}`,
+    `manifest hash ${m.manifestHash}`,
+    ...m.artifacts.map((a) => `artifact ${a.platform}: ${a.uri} sha256 ${a.sha256Digest}`),
+    `feature flags: ${m.featureFlags.length ? m.featureFlags.join(", ") : "none"}`,
+    ...(m.metadataURI ? [`metadata ${m.metadataURI}`] : []),
+    ...m.stages.map(
+      (s, i) =>
+        `stage ${i}: cohort ${s.cohort}, time lock ${s.timelock}s, observation ${s.observationWindow}s, attestation deadline ${s.attestationDeadline}s, ` +
+        `ready ${pct(s.readinessBps)}, healthy ${pct(s.healthyBps)}, pause at ${pct(s.unhealthyBps)} unhealthy, rollback ${s.rollbackBps ? `at ${pct(s.rollbackBps)}` : "off"}`,
+    ),
+  ];
+}
+
+/** Every call the proposal would make, decoded against the system's ABIs; nothing is shortened. */
+export function describeCalls(p: Pick<ProposalRecord, "targets" | "values" | "calldatas">, d: Deployment): CallDescription[] {
   const names = new Map(Object.entries(d.contracts).map(([name, address]) => [String(address).toLowerCase(), name]));
   return p.targets.map((target, i) => {
     const name = names.get(target.toLowerCase());
     const value = p.values[i] ? ` sending ${tokens(p.values[i])} ETH` : "";
     const abi = name ? ABIS[name] : undefined;
-    if (!abi) return `call ${target}${value} with data ${shortHex(p.calldatas[i])}`;
+    const raw = { summary: `call ${name ? `${name} (${target})` : `${target}, a contract outside this deployment,`}${value} with data ${p.calldatas[i]}`, details: [] };
+    if (!abi) return raw;
     try {
       const { functionName, args = [] } = decodeFunctionData({ abi, data: p.calldatas[i] });
       if (functionName === "schedule" && name === "UpgradeCoordinator") {
-        const m = args[0] as { name: string; version: string; previousVersion: string; stages: unknown[] };
-        return `${name}.schedule: upgrade "${m.name}", ${m.previousVersion} → ${m.version}, ${m.stages.length} stage(s)${value}`;
+        return { summary: `${name}.schedule(manifest)${value}`, details: manifestDetails(args[0] as ManifestArg) };
       }
-      const shown = args.map((a) => (typeof a === "object" ? json(a) : String(a))).join(", ");
-      return `${name}.${functionName}(${shown.length > 160 ? `${shown.slice(0, 160)}…` : shown})${value}`;
+      return { summary: `${name}.${functionName}(${args.map((a) => (typeof a === "object" ? json(a) : String(a))).join(", ")})${value}`, details: [] };
     } catch {
-      return `call ${name} (${target})${value} with data ${shortHex(p.calldatas[i])}`;
+      return raw;
     }
   });
 }
 
-const title = (description: string) => description.split("\n")[0].replace(/^#+\s*/, "").trim() || "(no title)";
+/** The calls as HTML: shown on every card and in every confirmation, so what is signed is what is read. */
+export function callsHtml(p: Pick<ProposalRecord, "targets" | "values" | "calldatas">, d: Deployment): string {
+  const items = describeCalls(p, d)
+    .map((c) => `<li><span class="mono">${esc(c.summary)}</span>${c.details.length ? `<ul>${c.details.map((x) => `<li class="mono">${esc(x)}</li>`).join("")}</ul>` : ""}</li>`)
+    .join("");
+  return `<ol class="calls" data-testid="calls">${items}</ol>`;
+}
 
 function timeLeft(p: ProposalRecord, g: GovernanceSnapshot, now: bigint): string {
-  const blocks = (n: bigint) => `${n} block${n === 1n ? "" : "s"} (~${age(BigInt(Math.round(Number(n) * g.blockTime)))})`;
+  const seconds = (n: bigint) => BigInt(Math.round(Number(n) * g.blockTime));
+  const blocks = (n: bigint) => `${n} block${n === 1n ? "" : "s"} (~${age(seconds(n))}, around ${isoTime(now + seconds(n))})`;
   switch (p.state) {
     case "Pending":
-      return `voting starts in ${blocks(p.snapshot + 1n - g.clock)}`;
+      return `voting opens in ${blocks(p.snapshot + 1n - g.clock)}`;
     case "Active":
-      return `${blocks(p.deadline - g.clock)} left to vote, until block ${p.deadline}`;
+      // A vote is mined in a later block than the one shown: none can land once the deadline block is here.
+      return p.deadline > g.clock ? `${blocks(p.deadline - g.clock)} left to vote, until block ${p.deadline}` : `voting closes with block ${p.deadline}`;
     case "Succeeded":
       return "voting ended and it passed: it can be queued";
     case "Queued":
-      return p.eta > now ? `queued: executable in ${age(p.eta - now)} (${new Date(Number(p.eta) * 1000).toISOString()})` : "queued: executable now";
+      return p.eta > now ? `queued: executable in ${age(p.eta - now)} (${isoTime(p.eta)})` : "queued: executable now";
     default:
       return `voting ended at block ${p.deadline}`;
   }
+}
+
+/** Whether it would pass if voting ended now (or why it did not), as OZ's simple counting decides. */
+function outlook(p: ProposalRecord): string {
+  const quorumMet = p.quorum !== undefined && p.forVotes + p.abstainVotes >= p.quorum;
+  const majority = p.forVotes > p.againstVotes;
+  const why = [!quorumMet ? "quorum not reached" : "", !majority ? "for does not exceed against" : ""].filter(Boolean).join(" and ");
+  if (p.state === "Active") return majority && quorumMet ? "passing if voting ended now" : `failing if voting ended now: ${why}`;
+  if (p.state === "Defeated") return `defeated: ${why}`;
+  return "";
 }
 
 function countBar(p: ProposalRecord): string {
@@ -76,12 +127,12 @@ function countBar(p: ProposalRecord): string {
     </div>`;
 }
 
-function actions(p: ProposalRecord, now: bigint, canAct: boolean, account: string | undefined): string {
+function actions(p: ProposalRecord, g: GovernanceSnapshot, now: bigint, canAct: boolean, account: string | undefined): string {
   const out: string[] = [];
   if (p.state === "Active" && p.mine?.hasVoted) {
     const v = p.votes.find((x) => x.voter.toLowerCase() === account?.toLowerCase());
     out.push(`<span class="voted" data-testid="voted">You voted${v ? ` ${SUPPORT_NAMES[v.support]} with ${tokens(v.weight)}` : ""}.</span>`);
-  } else if (p.state === "Active") {
+  } else if (p.state === "Active" && p.deadline > g.clock) {
     out.push(`<button class="primary" data-action="vote" data-proposal="${p.id}" ${canAct ? "" : "disabled"}>Vote</button>`);
   }
   if (p.state === "Succeeded") out.push(`<button data-action="queue" data-proposal="${p.id}" ${canAct ? "" : "disabled"}>Queue</button>`);
@@ -123,14 +174,14 @@ function proposalCard(p: ProposalRecord, { g, d, now, explorerUrl, account, canA
       }</p>`
     : "";
   return `<article class="card proposal" data-testid="proposal" data-id="${p.id}" data-state="${p.state}">
-    <h2>${esc(title(p.description))} <span class="state ${p.state}" data-testid="proposal-state">${p.state}</span></h2>
-    <p class="muted">${esc(timeLeft(p, g, now))}</p>
+    <h2>${esc(proposalTitle(p.description))} <span class="state ${p.state}" data-testid="proposal-state">${p.state}</span></h2>
+    <p class="muted">${esc(timeLeft(p, g, now))}${outlook(p) ? ` · <span data-testid="outlook">${esc(outlook(p))}</span>` : ""}</p>
     ${countBar(p)}
+    <div class="does"><b>It would call:</b> ${callsHtml(p, d)}</div>
     ${yours}
-    ${actions(p, now, canAct, account)}
+    ${actions(p, g, now, canAct, account)}
     <details data-key="proposal-${p.id}" ${open.has(`proposal-${p.id}`) ? "open" : ""}>
-      <summary>What it does, and the votes (${p.votes.length})</summary>
-      <ol class="calls">${describeCalls(p, d).map((c) => `<li class="mono">${esc(c)}</li>`).join("")}</ol>
+      <summary>Description, and the votes (${p.votes.length})</summary>
       <pre class="description">${esc(p.description)}</pre>
       <dl>
         <dt>proposal id</dt><dd class="mono">${p.id}</dd>
@@ -173,10 +224,14 @@ export function proposalsView(g: GovernanceSnapshot, d: Deployment, now: bigint,
   const account = w.kind === "ready" || w.kind === "wrong-chain" ? w.account : undefined;
   const canAct = w.kind === "ready";
   const q = g.params.quorumDenominator === 0n ? 0 : Number((g.params.quorumNumerator * 10_000n) / g.params.quorumDenominator) / 100;
-  const rules = `<p class="muted" data-testid="governance-rules">Voting opens ${g.params.votingDelay} block(s) after a proposal and lasts ${g.params.votingPeriod} block(s);
+  const threshold = g.params.proposalThreshold ? `proposing takes ${tokens(g.params.proposalThreshold)} votes; ` : "anyone may propose; ";
+  const rules = `<p class="muted" data-testid="governance-rules">${threshold}voting opens ${g.params.votingDelay} block(s) after a proposal and lasts ${g.params.votingPeriod} block(s);
     quorum is ${q}% of the supply at the snapshot (for + abstain); a passed proposal waits ${age(g.params.timelockDelay)} in the timelock. Block ${g.clock}, ~${g.blockTime.toFixed(1)} s per block.</p>`;
-  const list = g.proposals.length
-    ? g.proposals.map((p) => proposalCard(p, { g, d, now, explorerUrl, account, canAct, open })).join("")
+  // Those that want something now (a vote, a queue, an execution) first; newest first within each group.
+  const rank = (p: ProposalRecord) => ["Active", "Succeeded", "Queued", "Pending"].indexOf(p.state) + 1 || 9;
+  const ordered = [...g.proposals].sort((a, b) => rank(a) - rank(b) || (a.created.block > b.created.block ? -1 : 1));
+  const list = ordered.length
+    ? ordered.map((p) => proposalCard(p, { g, d, now, explorerUrl, account, canAct, open })).join("")
     : `<p class="muted" data-testid="no-proposals">No proposal yet. Proposals are made with \`npx hardhat governance:propose\` or any Governor front end.</p>`;
   return rules + list;
 }

@@ -2,7 +2,7 @@
 import { MAX_UINT96, type StageHistory, type UpgradeHistory } from "../../../lib/history";
 import type { Snapshot } from "../chain";
 import { age, esc, isoTime, shortHex, tokens } from "../format";
-import { PAUSE_REASON_WORDS } from "../../../lib/errors";
+import { PAUSE_REASON_WORDS } from "../../../lib/coordinator";
 import { txLink } from "./html";
 
 /** What the connected account may do to an upgrade. */
