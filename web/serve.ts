@@ -2,12 +2,35 @@
 // RPC URL, so one build serves every network. The page reads the chain through /rpc, a same-origin relay to the
 // RPC URL, so nodes that send no CORS headers (geth without --http.corsdomain, proxies) work as they are:
 //   npm run dashboard -- --network localhost [--rpc http://127.0.0.1:8545] [--port 5173] [--explorer URL]
+// The relay passes only the reads the page makes: a local node often has unlocked accounts and admin methods, and
+// any web page the operator visits can send requests to a loopback port. It also refuses requests whose Host or
+// Origin is not the dashboard's own (DNS rebinding) and bodies that are not JSON (forms need no CORS preflight).
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { extname, join, normalize, resolve } from "node:path";
+import { extname, join, normalize, resolve, sep } from "node:path";
 import { readDeployment } from "../lib/deployments";
 
-const DIST = resolve(__dirname, "dist");
+const BUILD = resolve(__dirname, "dist");
+
+/** JSON-RPC methods the page uses; every other method (signing, hardhat_*, admin_*, personal_*, …) is refused. */
+const READ_METHODS = new Set([
+  "eth_chainId",
+  "net_version",
+  "eth_blockNumber",
+  "eth_getBlockByNumber",
+  "eth_getBlockByHash",
+  "eth_getLogs",
+  "eth_call",
+  "eth_estimateGas",
+  "eth_getCode",
+  "eth_getBalance",
+  "eth_getTransactionCount",
+  "eth_getTransactionByHash",
+  "eth_getTransactionReceipt",
+  "eth_gasPrice",
+  "eth_maxPriorityFeePerGas",
+  "eth_feeHistory",
+]);
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
@@ -26,10 +49,11 @@ interface Options {
   explorer: string;
   pollMs: number;
   deployments?: string;
+  dist: string;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { network: "localhost", rpc: "http://127.0.0.1:8545", host: "127.0.0.1", port: 5173, explorer: "", pollMs: 1000 };
+  const o: Options = { network: "localhost", rpc: "http://127.0.0.1:8545", host: "127.0.0.1", port: 5173, explorer: "", pollMs: 1000, dist: BUILD };
   const problems: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split("=", 2);
@@ -42,6 +66,7 @@ function parseArgs(argv: string[]): Options {
       case "--explorer": o.explorer = value(); break;
       case "--poll-ms": o.pollMs = Number(value()); break;
       case "--deployments": o.deployments = value(); break;
+      case "--dist": o.dist = resolve(value()); break;
       default: problems.push(`unknown option ${argv[i]}`);
     }
   }
@@ -55,30 +80,59 @@ function parseArgs(argv: string[]): Options {
 
 const MAX_RPC_BODY = 1 << 20;
 
-/** Forwards one JSON-RPC request to the node; a node that does not answer is a 502 the page reports as such. */
+type RpcRequest = { id?: unknown; method?: unknown };
+
+/** The methods a JSON-RPC body asks for that the relay does not pass; undefined when the body is not JSON-RPC. */
+function refusedMethods(body: Buffer): string[] | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  const calls = (Array.isArray(parsed) ? parsed : [parsed]) as RpcRequest[];
+  if (calls.length === 0 || calls.some((c) => typeof c !== "object" || c === null || typeof c.method !== "string")) return undefined;
+  return calls.map((c) => c.method as string).filter((m) => !READ_METHODS.has(m));
+}
+
+function refuse(res: ServerResponse, status: number, message: string) {
+  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message } }) + "\n");
+}
+
+/** Forwards one JSON-RPC request (or batch) of reads to the node; a node that does not answer is a 502. */
 async function relay(rpc: string, req: IncomingMessage, res: ServerResponse) {
+  if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) return refuse(res, 415, "the relay takes application/json only");
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_RPC_BODY) {
-      res.writeHead(413, { "content-type": "text/plain" }).end("request too large\n");
-      return;
-    }
+    if (size > MAX_RPC_BODY) return refuse(res, 413, "request too large");
     chunks.push(chunk as Buffer);
   }
+  const body = Buffer.concat(chunks);
+  const refused = refusedMethods(body);
+  if (refused === undefined) return refuse(res, 400, "not a JSON-RPC request");
+  if (refused.length) return refuse(res, 403, `the dashboard's relay passes reads only, not ${[...new Set(refused)].join(", ")}`);
   try {
-    const upstream = await fetch(rpc, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: Buffer.concat(chunks),
-      signal: AbortSignal.timeout(10_000),
-    });
+    const upstream = await fetch(rpc, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(10_000) });
     res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
     res.end(Buffer.from(await upstream.arrayBuffer()));
   } catch (e) {
-    res.writeHead(502, { "content-type": "text/plain" }).end(`the RPC at ${rpc} did not answer: ${(e as Error).message}\n`);
+    res.writeHead(502, { "content-type": "text/plain" }).end(`the RPC did not answer: ${(e as Error).message}\n`);
   }
+}
+
+/**
+ * Whether a request was made to this server by name (not a rebound DNS name) and, when a browser says where it
+ * comes from, from the dashboard's own page. Bound to every interface, any Host is accepted.
+ */
+function fromOwnPage(req: IncomingMessage, host: string, port: number): boolean {
+  const anyInterface = host === "0.0.0.0" || host === "::";
+  const allowed = new Set([`${host}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]);
+  const h = (req.headers.host ?? "").toLowerCase();
+  if (!anyInterface && !allowed.has(h)) return false;
+  const origin = req.headers.origin;
+  return origin === undefined || origin === `http://${h}`;
 }
 
 function main() {
@@ -87,24 +141,35 @@ function main() {
   try {
     o = parseArgs(process.argv.slice(2));
     deployment = readDeployment(o.network, o.deployments ?? (process.env.LOCKSTEP_DEPLOYMENTS_DIR || undefined));
-    if (!existsSync(join(DIST, "index.html"))) throw new Error(`${DIST} has no build: run \`npm run dashboard\` (it builds first)`);
+    if (!existsSync(join(o.dist, "index.html"))) throw new Error(`${o.dist} has no build: run \`npm run dashboard\` (it builds first)`);
   } catch (e) {
     console.error(`dashboard: ${(e as Error).message}`);
     process.exit(2);
   }
   const config = JSON.stringify({ rpcUrl: o.rpc, rpcRelay: "./rpc", deployment, explorerUrl: o.explorer, pollMs: o.pollMs });
+  let port = o.port;
   const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    } catch {
+      res.writeHead(400, { "content-type": "text/plain" }).end("bad request path\n");
+      return;
+    }
+    if (!fromOwnPage(req, o.host, port)) {
+      res.writeHead(403, { "content-type": "text/plain" }).end("this dashboard answers its own page only\n");
+      return;
+    }
     if (path === "/rpc" && req.method === "POST") {
-      await relay(o.rpc, req, res);
+      await relay(o.rpc, req, res).catch(() => res.headersSent || res.writeHead(500).end());
       return;
     }
     if (path === "/config.json") {
       res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(config);
       return;
     }
-    const file = normalize(join(DIST, path === "/" ? "index.html" : path));
-    if (!file.startsWith(DIST) || !existsSync(file) || !statSync(file).isFile()) {
+    const file = normalize(join(o.dist, path === "/" ? "index.html" : path));
+    if (!file.startsWith(o.dist + sep) || !existsSync(file) || !statSync(file).isFile()) {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
       return;
     }
@@ -112,7 +177,7 @@ function main() {
   });
   server.listen(o.port, o.host, () => {
     const a = server.address();
-    const port = typeof a === "object" && a ? a.port : o.port;
+    port = typeof a === "object" && a ? a.port : o.port;
     console.log(`dashboard http://${o.host}:${port}/ (network ${o.network}, chain ${deployment.chainId}, rpc ${o.rpc})`);
   });
   const stop = () => server.close(() => process.exit(0));

@@ -171,11 +171,13 @@ function follow() {
       } catch (e) {
         app.govError = (e as Error).message.split("\n")[0];
       }
+      document.body.dataset.govError = app.govError ?? "";
       if (failing) banner(undefined);
       failing = false;
       reorgNotice(snap);
       // Nothing new (same events, same head, same wallet): the views would come out the same.
-      const key = `${snap.revision}:${snap.head.number}:${app.wallet.status.kind}:${connectedAccount() ?? ""}:${app.govError ?? ""}`;
+      // The account is in twice: the wallet's, and the one the Governor was last read for, which catches up a tick later.
+      const key = `${snap.revision}:${snap.head.number}:${app.wallet.status.kind}:${connectedAccount() ?? ""}:${app.govSnap?.readFor ?? ""}:${app.govError ?? ""}`;
       if (key !== lastKey) render();
       lastKey = key;
       // "live" once what is shown is current: the benchmark and the tests wait for it.
