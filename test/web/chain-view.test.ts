@@ -2,6 +2,8 @@
 // following new blocks, and reorganisations made with evm_snapshot / evm_revert. What it shows is compared with
 // what the chain holds: the coordinator's logs, block times, and the coordinator's own stage views.
 import { expect } from "chai";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Wallet, ZeroHash, keccak256, parseEther, toQuantity, toUtf8Bytes } from "ethers";
 import { StageState, Status } from "../../lib/coordinator";
 import { deploymentRecord } from "../../lib/deploy";
@@ -19,6 +21,7 @@ describe("dashboard ChainView against a Hardhat node", function () {
   let d: Deployment;
   let coordinator: string;
   let view: ChainView;
+  let config: DashboardConfig;
   let id: bigint;
   let last: Snapshot;
   /** Taken before anything was deployed: reverting to it is a reorg deeper than every block the view remembers. */
@@ -96,7 +99,7 @@ describe("dashboard ChainView against a Hardhat node", function () {
     await attest("a", Status.Healthy);
 
     const deployment = await deploymentRecord(d, { network: "chainview", chainId: 31337, startBlock: d.startBlock, guardian: d.guardian.address });
-    const config: DashboardConfig = { rpcUrl: chain.url, rpcRelay: chain.url, deployment, explorerUrl: "", pollMs: 1000 };
+    config = { rpcUrl: chain.url, rpcRelay: chain.url, deployment, explorerUrl: "", pollMs: 1000 };
     view = new ChainView(config);
   });
 
@@ -126,6 +129,42 @@ describe("dashboard ChainView against a Hardhat node", function () {
     expect(again.revision).to.equal(next.revision);
     expect(shown(again)).to.deep.equal(shown(next));
     last = again;
+  });
+
+  it("picks up an event that a lagging RPC node left out of its logs, once it has caught up", async function () {
+    // A load-balanced RPC: blocks come from a node at the head, logs from one a block behind that has none yet.
+    let lagging = true;
+    const proxy = createServer(async (req, res) => {
+      let body = "";
+      for await (const c of req) body += c;
+      const calls = JSON.parse(body) as { id: number; method: string }[] | { id: number; method: string };
+      const list = Array.isArray(calls) ? calls : [calls];
+      const upstream = (await (await fetch(chain.url, { method: "POST", headers: { "content-type": "application/json" }, body })).json()) as { id: number; result: unknown }[] | { id: number; result: unknown };
+      const answers = (Array.isArray(upstream) ? upstream : [upstream]).map((a) =>
+        lagging && list.find((c) => c.id === a.id)?.method === "eth_getLogs" ? { ...a, result: [] } : a,
+      );
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(Array.isArray(calls) ? answers : answers[0]));
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", () => r()));
+    try {
+      const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const lb = new ChainView({ ...config, rpcUrl: url, rpcRelay: url });
+      lagging = false;
+      const loaded = await lb.refresh();
+      lagging = true;
+      const tx = await attest("c", Status.Healthy);
+      const missed = await lb.refresh();
+      expect(shown(missed)).to.deep.equal(shown(loaded));
+      lagging = false;
+      await mine(1);
+      const caught = await lb.refresh();
+      expect(caught.events.map((e) => e.transactionHash)).to.include(tx);
+      await expectAsOnChain(caught);
+      last = await view.refresh();
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((r) => proxy.close(r));
+    }
   });
 
   it("drops the abandoned branch's events after a reorg, shows the new branch's, and says where it rewound to", async function () {

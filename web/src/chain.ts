@@ -3,7 +3,7 @@
 // logs carry weights only once attested).
 import { BlockNotFoundError, createPublicClient, http, type PublicClient } from "viem";
 import { buildHistory, decodeLogs, fetchLogs, type History } from "../../lib/history";
-import type { CoordinatorEvent } from "../../lib/events";
+import { byChainOrder, type CoordinatorEvent } from "../../lib/events";
 import { stakeTokenAbi } from "../../lib/abi/generated";
 import type { DashboardConfig } from "./dashboardConfig";
 import { RecentHeads, newestOnChain, type BlockRef, type Hex } from "./reorg";
@@ -42,6 +42,7 @@ type Block = BlockRef & { parentHash: Hex; timestamp: bigint };
 // (bench/dashboard.ts), since the browser sends several at once.
 const BATCH_SIZE = 100;
 const READS_PER_REFRESH = 3;
+const LAGGING_BLOCKS = 12n;
 const eventKey = (e: CoordinatorEvent) => `${e.transactionHash}:${e.logIndex}`;
 
 export class ChainView {
@@ -111,7 +112,10 @@ export class ChainView {
    */
   private async follow(head: Block): Promise<boolean> {
     if (this.cursor && !(await this.onChain(this.cursor, head))) await this.rewind(head);
-    const from = this.cursor ? this.cursor.number + 1n : this.startBlock;
+    // The last few blocks are asked for again: a load-balanced RPC can answer from a node a block or two behind,
+    // with no logs yet for blocks it has not seen; asking again later picks those up.
+    const overlap = this.cursor ? this.cursor.number + 1n - LAGGING_BLOCKS : this.startBlock;
+    const from = overlap < this.startBlock ? this.startBlock : overlap;
     if (from <= head.number) {
       const address = this.config.deployment.contracts.UpgradeCoordinator as Hex;
       const { logs } = await fetchLogs(this.client, { address, fromBlock: from, toBlock: head.number });
@@ -121,7 +125,7 @@ export class ChainView {
       const blocks = await this.blocks(fresh.map((e) => e.blockNumber), head);
       if (fresh.some((e) => blocks.get(e.blockNumber)!.hash !== e.blockHash)) return false;
       if (fresh.length > 0) {
-        this.events = [...this.events, ...fresh];
+        this.events = [...this.events, ...fresh].sort(byChainOrder);
         this.times = new Map(this.times);
         for (const e of fresh) this.times.set(e.blockNumber, blocks.get(e.blockNumber)!.timestamp);
         for (const k of keys) this.seen.add(k);
