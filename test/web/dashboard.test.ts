@@ -407,6 +407,14 @@ describe("dashboard in a browser", function () {
     expect(refusal).to.match(/^Advance upgrade #1 did not happen\. The contract refused: stage 1 of upgrade #1 is still in its observation window until \d{4}-\d\d-\d\dT[\d:]+Z\. Nothing was sent\.$/);
     await page.waitForFunction(`document.querySelector('[data-testid="stage-${id}-1"] .state')?.textContent === "Active"`, undefined, { timeout: 15_000 });
     expect(await page.locator(`[data-testid="stage-${id}-0"] .state`).innerText()).to.equal("Verified");
+    // Cohort 3's stage is now active: its validator's report is awaited, not yet missed.
+    await goto("validators");
+    await page.selectOption('[data-testid="filter-cohort"]', "all");
+    const m = page.locator(`[data-testid="validator-row"][data-operator="${v.m.operator.address}"]`);
+    expect(await m.locator('[data-testid="participation"]').innerText()).to.equal("awaiting 1 report");
+    const b = page.locator(`[data-testid="validator-row"][data-operator="${v.b.operator.address}"]`);
+    expect(await b.locator('[data-testid="participation"]').innerText()).to.equal("100% (1 of 1 stage)");
+    await goto("upgrades");
   });
 
   it("shows the guardian's pause and rollback only to the guardian, behind a confirmation, and the pause works", async function () {
@@ -453,6 +461,40 @@ describe("dashboard in a browser", function () {
     expect(await resume.getAttribute("data-state")).to.be.oneOf(["Pending", "Active"]);
     await resume.locator("details summary").click();
     expect(await resume.innerText()).to.include("UpgradeCoordinator.resume(1)").and.include("the stall was a monitoring fault");
+  });
+
+  it("once governance resumed it and the attestation deadline passed short of healthy stake, lets anyone pause it", async function () {
+    // The resume proposal made from the page passes: the voter votes for it, it is queued and executed.
+    const filter = d.governor.filters.ProposalCreated();
+    const created = (await d.governor.queryFilter(filter)).map((l) => d.governor.interface.parseLog(l)!.args);
+    const resume = created.find((a) => String(a.description).startsWith("# Resume upgrade #1"))!;
+    const calls = { targets: [...resume.targets] as string[], values: [...resume[3]] as bigint[], calldatas: [...resume.calldatas] as string[] };
+    const voterSigner = await chain.provider.getSigner(5);
+    await mine(Number((await d.governor.proposalSnapshot(resume.proposalId)) - BigInt(await chain.provider.getBlockNumber())) + 1);
+    await (await d.governor.connect(voterSigner).castVote(resume.proposalId, 1)).wait();
+    await mine(Number((await d.governor.proposalDeadline(resume.proposalId)) - BigInt(await chain.provider.getBlockNumber())) + 1);
+    const hash = descriptionHash(String(resume.description));
+    await (await d.governor.connect(d.deployer).queue(calls.targets, calls.values, calls.calldatas, hash)).wait();
+    await chain.provider.send("evm_increaseTime", [3601]);
+    await (await d.governor.connect(d.deployer).execute(calls.targets, calls.values, calls.calldatas, hash)).wait();
+    await goto("upgrades");
+    await page.waitForFunction(`document.querySelector('[data-testid="upgrade-${id}"]')?.dataset.state === "Rolling"`, undefined, { timeout: 15_000 });
+    expect(await page.locator('[data-action="pause-missing"]').count(), "the deadline counts afresh from the resume").to.equal(0);
+
+    // Cohort 3's validator never reports; the deadline passes.
+    await chain.provider.send("evm_increaseTime", [3601]);
+    await mine(1);
+    const button = page.locator(`[data-testid="upgrade-${id}"] [data-action="pause-missing"]`);
+    await button.waitFor({ timeout: 15_000 });
+    await button.click();
+    await txStatus("confirmed");
+    await page.waitForFunction(`document.querySelector('[data-testid="upgrade-${id}"]')?.dataset.state === "Paused"`, undefined, { timeout: 15_000 });
+    expect(await page.locator(`[data-testid="upgrade-${id}"] [data-testid="pause-reason"]`).innerText()).to.include(
+      "paused: not enough healthy stake reported before the attestation deadline",
+    );
+    await goto("validators");
+    const m = page.locator(`[data-testid="validator-row"][data-operator="${v.m.operator.address}"]`);
+    expect(await m.locator('[data-testid="participation"]').innerText(), "a missed report counts against it").to.equal("0% (0 of 1 stage)");
   });
 
   it("rewinds when the chain reorganises under it: the abandoned branch's events go, and it says so", async function () {

@@ -238,6 +238,15 @@ export function bindActions(app: App) {
             args: [BigInt(el.dataset.upgrade!)],
           }),
         );
+      case "pause-missing":
+        return void guarded(() =>
+          run(app, `Pause of upgrade #${el.dataset.upgrade} for missing participation`, {
+            address: contracts(app).UpgradeCoordinator,
+            abi: upgradeCoordinatorAbi as Abi,
+            functionName: "pauseForMissingParticipation",
+            args: [BigInt(el.dataset.upgrade!)],
+          }),
+        );
       case "propose-resume":
       case "propose-withdraw":
       case "propose-rollback":

@@ -16,7 +16,7 @@ export interface Actor {
  * The buttons on an upgrade in flight. The guardian's pause and rollback act at once and appear to the guardian
  * alone; advancing is anyone's; resume, withdraw and rollback through governance are offered as proposals.
  */
-function upgradeActions(u: UpgradeHistory, actor: Actor | undefined): string {
+function upgradeActions(u: UpgradeHistory, actor: Actor | undefined, now: bigint): string {
   const inFlight = u.state === "Scheduled" || u.state === "Rolling" || u.state === "Paused";
   if (!inFlight || !actor) return "";
   const disabled = actor.canAct ? "" : "disabled";
@@ -26,13 +26,42 @@ function upgradeActions(u: UpgradeHistory, actor: Actor | undefined): string {
     ? `<div class="actions guardian" data-testid="guardian-actions"><span class="muted">Guardian, at once:</span>
         ${u.state !== "Paused" ? button("pause", "Pause upgrade", "danger") : ""} ${activated ? button("rollback", "Order rollback", "danger") : ""}</div>`
     : "";
+  const missing = missingParticipation(u, now);
   const anyone = `<div class="actions" data-testid="upgrade-actions"><span class="muted">Anyone:</span>
-      ${u.state !== "Paused" ? button("advance", "Advance (verify or activate the next stage)") : ""}
+      ${u.state !== "Paused" ? `${button("advance", "Advance")} <span class="muted" data-testid="next-step">${esc(nextStep(u, now))}</span>` : ""}
+      ${missing ? `${button("pause-missing", "Pause for missing participation", "danger")} <span class="muted">${esc(missing)}</span>` : ""}
       <span class="muted">Propose to governance:</span>
       ${u.state === "Paused" ? button("propose-resume", "Resume") : ""} ${button("propose-withdraw", "Withdraw")}
       ${activated ? button("propose-rollback", "Rollback") : ""}
       ${actor.canAct ? "" : '<span class="muted">(connect a wallet on this chain to act)</span>'}</div>`;
   return guardian + anyone;
+}
+
+/** What an advance would do now, as far as the last block's time tells (the contract has the last word). */
+function nextStep(u: UpgradeHistory, now: bigint): string {
+  const s = u.stages.find((x) => !x.verified);
+  if (!s) return "";
+  if (s.activated) {
+    const windowEnds = (s.activated.time ?? 0n) + BigInt(s.rules.observationWindow);
+    return now < windowEnds
+      ? `stage ${s.index} can be verified from ${isoTime(windowEnds)} (observation window), if healthy`
+      : `verifies stage ${s.index} if ${tokens(s.healthyNeeded)} stake reported healthy (now ${tokens(s.healthyStake)})`;
+  }
+  const prev = s.index === 0 ? u.scheduled.time : u.stages[s.index - 1].verified?.time;
+  const lockEnds = prev === undefined ? undefined : prev + BigInt(s.rules.timelock);
+  if (lockEnds !== undefined && now < lockEnds) return `stage ${s.index} can be activated from ${isoTime(lockEnds)} (time lock)`;
+  return `activates stage ${s.index} (cohort ${s.cohort}) if ${tokens(s.readyNeeded)} stake reported ready (now ${tokens(s.readyStake)})`;
+}
+
+/** Why anyone may pause the upgrade now: the active stage's attestation deadline passed without enough healthy stake. */
+function missingParticipation(u: UpgradeHistory, now: bigint): string | undefined {
+  if (u.state === "Paused") return undefined;
+  const s = u.stages[u.currentStage];
+  if (!s?.activated || s.verified) return undefined;
+  const activated = s.activated.time ?? 0n;
+  const deadline = (u.resumedAt > activated ? u.resumedAt : activated) + BigInt(s.rules.attestationDeadline);
+  if (now <= deadline || s.healthyStake >= s.healthyNeeded) return undefined;
+  return `the attestation deadline passed at ${isoTime(deadline)} with ${tokens(s.healthyStake)} of ${tokens(s.healthyNeeded)} stake healthy`;
 }
 
 /** Why and by whom the upgrade is paused, from its last pause transition. */
@@ -111,7 +140,7 @@ function upgradeCard(u: UpgradeHistory, snap: Snapshot, explorerUrl: string, act
   return `<article class="card upgrade" data-testid="upgrade-${u.id}" data-state="${u.state}">
     <h2>#${u.id} ${esc(u.name)} <span class="state ${u.state}" data-testid="upgrade-state">${u.state}</span></h2>
     ${u.state === "Paused" ? pauseNote(u, explorerUrl) : ""}
-    ${upgradeActions(u, actor)}
+    ${upgradeActions(u, actor, snap.head.timestamp)}
     <dl>
       <dt>version</dt><dd>${esc(m.version)}</dd>
       <dt>previous version</dt><dd>${esc(m.previousVersion)}</dd>

@@ -1,4 +1,4 @@
-// Validators: cohort, stake weight, last attestation and participation over the latest upgrade.
+// Validators: cohort, stake weight, last attestation, and participation over every upgrade.
 import { Status } from "../../../lib/coordinator";
 import { cohortAt, type UpgradeHistory } from "../../../lib/history";
 import type { Snapshot } from "../chain";
@@ -17,40 +17,57 @@ export interface ValidatorRow {
   age: string;
   tx?: string;
   attestations: number;
-  /** Activated stages of the latest upgrade in this validator's cohort, and those it reported its health in. */
+  /** Stages of every upgrade in which this validator had to report its health, and those it reported in. */
   due: number;
   reported: number;
+  /** Stages active now, whose attestation deadline has not passed, that it has not reported in yet. */
+  awaiting: number;
 }
+
+type Participation = Pick<ValidatorRow, "due" | "reported" | "awaiting">;
 
 /**
- * Participation over an upgrade: a validator is due in every activated stage of its cohort (at the upgrade's
- * snapshot), and has taken part in one when it reported its health there (any status but Ready, which comes before).
+ * Participation over every upgrade: a validator has to report its health (any status but Ready, which comes
+ * before) in each activated stage of its cohort at that upgrade's snapshot. A stage counts once it reported there,
+ * or once the stage's attestation deadline passed without a report; before that, the stage is awaited.
  */
-function participation(snap: Snapshot, u: UpgradeHistory | undefined) {
-  const reported = new Map<string, Set<number>>();
-  if (!u) return { due: () => 0, reported: () => 0 };
+function participation(snap: Snapshot): (operator: string) => Participation {
+  const reported = new Map<string, Set<string>>();
   for (const e of snap.events) {
-    if (e.eventName !== "Attested" || e.args.upgradeId !== u.id || e.args.status === Status.Ready) continue;
+    if (e.eventName !== "Attested" || e.args.status === Status.Ready) continue;
     const key = e.args.operator.toLowerCase();
     if (!reported.has(key)) reported.set(key, new Set());
-    reported.get(key)!.add(e.args.stage);
+    reported.get(key)!.add(`${e.args.upgradeId}:${e.args.stage}`);
   }
-  const dueStages = (operator: string) => {
-    const cohort = cohortAt(snap.history.registry.get(operator.toLowerCase()), u.snapshot);
-    return u.stages.filter((s) => s.activated && s.cohort === cohort).map((s) => s.index);
-  };
-  return {
-    due: (operator: string) => dueStages(operator).length,
-    reported: (operator: string) => dueStages(operator).filter((i) => reported.get(operator.toLowerCase())?.has(i)).length,
+  const now = snap.head.timestamp;
+  return (operator) => {
+    const key = operator.toLowerCase();
+    const out: Participation = { due: 0, reported: 0, awaiting: 0 };
+    for (const u of snap.history.upgrades) {
+      const cohort = cohortAt(snap.history.registry.get(key), u.snapshot);
+      for (const s of u.stages) {
+        if (!s.activated || s.cohort !== cohort) continue;
+        const from = s.activated.time !== undefined && u.resumedAt > s.activated.time ? u.resumedAt : (s.activated.time ?? 0n);
+        if (reported.get(key)?.has(`${u.id}:${s.index}`)) {
+          out.due++;
+          out.reported++;
+        } else if (now > from + BigInt(s.rules.attestationDeadline) || s.verified) out.due++;
+        else out.awaiting++;
+      }
+    }
+    return out;
   };
 }
 
-export const participationText = (r: Pick<ValidatorRow, "due" | "reported">) =>
-  r.due === 0 ? "not due yet" : `${Math.round((100 * r.reported) / r.due)}% (${r.reported} of ${r.due} stage${r.due === 1 ? "" : "s"})`;
+export function participationText(r: Participation): string {
+  const awaiting = r.awaiting ? `${r.due ? "; " : ""}awaiting ${r.awaiting} report${r.awaiting === 1 ? "" : "s"}` : "";
+  if (r.due === 0) return awaiting ? awaiting.replace(/^; /, "") : "not due yet";
+  return `${Math.round((100 * r.reported) / r.due)}% (${r.reported} of ${r.due} stage${r.due === 1 ? "" : "s"})${awaiting}`;
+}
 
 export function validatorRows(snap: Snapshot): ValidatorRow[] {
   const latest = snap.history.upgrades[snap.history.upgrades.length - 1];
-  const p = participation(snap, latest);
+  const p = participation(snap);
   return [...snap.history.registry.values()]
     .map((r) => {
       const cohort = r.cohorts[r.cohorts.length - 1]?.cohort ?? 0;
@@ -67,8 +84,7 @@ export function validatorRows(snap: Snapshot): ValidatorRow[] {
         age: v?.last.time !== undefined ? age(snap.head.timestamp - v.last.time) : "",
         tx: v?.last.tx,
         attestations: v?.attestations ?? 0,
-        due: p.due(r.operator),
-        reported: p.reported(r.operator),
+        ...p(r.operator),
       };
     })
     .sort((a, b) => a.cohort - b.cohort || (b.weight > a.weight ? 1 : b.weight < a.weight ? -1 : 0));
@@ -81,15 +97,17 @@ export function participationSummary(rows: ValidatorRow[]): string {
   const reporting = due.filter((r) => r.reported === r.due);
   const stake = (xs: ValidatorRow[]) => xs.reduce((t, r) => t + r.weight, 0n);
   const pct = (a: bigint, b: bigint) => (b === 0n ? 0 : Number((a * 10_000n) / b) / 100);
+  const awaited = rows.filter((r) => r.awaiting > 0).length;
   return `Participation: ${reporting.length} of ${due.length} validator(s) due have reported in every stage they were due in, ` +
-    `${tokens(stake(reporting))} of ${tokens(stake(due))} stake (${pct(stake(reporting), stake(due))}%).`;
+    `${tokens(stake(reporting))} of ${tokens(stake(due))} stake (${pct(stake(reporting), stake(due))}%)` +
+    `${awaited ? `; ${awaited} validator(s) have a report awaited before the deadline` : ""}.`;
 }
 
 export function validatorsTable(rows: ValidatorRow[], explorerUrl: string, latest?: UpgradeHistory): string {
   if (rows.length === 0) return `<p class="muted">No validator matches.</p>`;
   const body = rows
     .map(
-      (r) => `<tr data-testid="validator-row" data-operator="${esc(r.operator)}" data-cohort="${r.cohort}" data-status="${esc(r.status)}" data-weight="${r.weight}" data-due="${r.due}" data-reported="${r.reported}">
+      (r) => `<tr data-testid="validator-row" data-operator="${esc(r.operator)}" data-cohort="${r.cohort}" data-status="${esc(r.status)}" data-weight="${r.weight}" data-due="${r.due}" data-reported="${r.reported}" data-awaiting="${r.awaiting}">
         <td class="mono" title="attester ${esc(r.attester)}">${esc(r.operator)}</td><td>${r.cohort === 0 ? "deregistered" : r.cohort}</td><td>${tokens(r.weight)}</td>
         <td>${esc(r.version)}</td><td>${esc(r.status)}</td><td>${esc(r.height)}</td><td>${r.block}</td><td>${esc(r.age)}</td>
         <td>${r.attestations}</td><td data-testid="participation">${participationText(r)}</td><td>${r.tx ? txLink(r.tx, explorerUrl) : ""}</td></tr>`,
@@ -97,7 +115,7 @@ export function validatorsTable(rows: ValidatorRow[], explorerUrl: string, lates
     .join("");
   return `<p data-testid="participation-summary">${esc(participationSummary(rows))}</p>
     <p class="muted">Last attestation for ${latest ? `upgrade #${latest.id} ${esc(latest.name)}; stake weight at its snapshot block ${latest.snapshot}` : "no upgrade yet; current stake weight"}.</p>
-    <table><thead><tr><th>operator</th><th>cohort</th><th>stake weight</th><th>version reported</th><th>last status</th><th>height</th><th>block</th><th>age</th><th>attestations</th><th title="activated stages of its cohort in which it reported its health">participation</th><th>tx</th></tr></thead>
+    <table><thead><tr><th>operator</th><th>cohort</th><th>stake weight</th><th>version reported</th><th>last status</th><th>height</th><th>block</th><th>age</th><th>attestations</th><th title="over every upgrade: activated stages of its cohort in which it reported its health, of those whose deadline passed or that it reported in">participation</th><th>tx</th></tr></thead>
     <tbody>${body}</tbody></table>`;
 }
 
