@@ -1,4 +1,4 @@
-// Dashboard load benchmark: `npm run bench:dashboard [-- --events 3000 --runs 5]`. Starts a Hardhat node, deploys,
+// Dashboard load benchmark: `npm run bench:dashboard [-- --events 3000 --proposals 20 --runs 5]`. Starts a Hardhat node, deploys,
 // writes a history of N coordinator events (bench/dashboardHistory.ts), serves the built page with web/serve.ts and
 // opens it in chromium, cold (a fresh browser context) each run: the time from navigation to the first render
 // (body[data-state] = "live"), and the JSON-RPC traffic it took. Prints the figures and writes
@@ -9,24 +9,26 @@ import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { writeDeployment } from "../lib/deployments";
 import { deploymentRecord } from "../lib/deploy";
-import { ROOT, deployOn, freePort, startChain, stopProcess, tempDir, waitFor, type Chain } from "../test/helpers/e2e";
-import { writeHistory } from "./dashboardHistory";
+import { ROOT, deployLocal, freePort, startChain, stopProcess, tempDir, waitFor, type Chain } from "../lib/localnet";
+import { writeHistory, writeProposals } from "./dashboardHistory";
 
 const TARGET_MS = 2_000;
 const CHROMIUM = "/usr/bin/chromium";
 const NETWORK = "bench";
 
-function parseArgs(argv: string[]): { events: number; runs: number } {
-  const o = { events: 3_000, runs: 5 };
+function parseArgs(argv: string[]): { events: number; runs: number; proposals: number } {
+  const o = { events: 3_000, runs: 5, proposals: 20 };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split("=", 2);
     const value = Number(inline ?? argv[++i]);
     if (flag === "--events") o.events = value;
     else if (flag === "--runs") o.runs = value;
-    else throw new Error(`unknown option ${argv[i]} (options: --events N, --runs N)`);
+    else if (flag === "--proposals") o.proposals = value;
+    else throw new Error(`unknown option ${argv[i]} (options: --events N, --runs N, --proposals N)`);
   }
   if (!Number.isInteger(o.events) || o.events < 1) throw new Error("--events must be a positive whole number");
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error("--runs must be a positive whole number");
+  if (!Number.isInteger(o.proposals) || o.proposals < 0) throw new Error("--proposals must be a whole number");
   return o;
 }
 
@@ -88,10 +90,11 @@ async function main() {
   let browser: Browser | undefined;
   try {
     chain = await startChain();
-    const d = await deployOn(chain);
+    const d = await deployLocal(chain);
     let t = performance.now();
-    const shape = await writeHistory(chain, d, o.events);
-    console.error(`wrote ${shape.events} events in ${shape.eventBlocks} blocks (${shape.validators} validators) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const shape = { ...(await writeHistory(chain, d, o.events)), proposals: 0 };
+    shape.proposals = await writeProposals(chain, d, o.proposals);
+    console.error(`wrote ${shape.events} events in ${shape.eventBlocks} blocks (${shape.validators} validators) and ${shape.proposals} proposals in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     writeDeployment(await deploymentRecord(d, { network: NETWORK, chainId: 31337, startBlock: d.startBlock, guardian: d.guardian.address }), dir.path);
 
     const page = await serve(chain, dir.path);
@@ -119,7 +122,7 @@ async function main() {
       targetMs: TARGET_MS,
       targetMet: median < TARGET_MS,
     };
-    console.log(`events             ${shape.events} in ${shape.eventBlocks} blocks, ${shape.validators} validators`);
+    console.log(`events             ${shape.events} in ${shape.eventBlocks} blocks, ${shape.validators} validators, ${shape.proposals} proposals`);
     console.log(`navigation -> live median ${median} ms (min ${result.minMs}, max ${result.maxMs}, ${o.runs} runs; warm-up ${warmup.ms} ms)`);
     console.log(`rpc                ${result.rpcCalls} calls in ${result.rpcRequests} HTTP requests`);
     console.log(`target             < ${TARGET_MS} ms: ${result.targetMet ? "met" : "NOT met"}`);

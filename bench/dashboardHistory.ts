@@ -7,7 +7,7 @@ import { Status, coordinatorDomain, packAttestations, signAttestation } from "..
 import { stageRules } from "../lib/manifest";
 import { versionTag } from "../lib/version";
 import type { Chain } from "../lib/localnet";
-import type { Deployment } from "../test/helpers/e2e";
+import type { LocalDeployment as Deployment } from "../lib/localnet";
 import { RosterFiller__factory } from "../typechain-types";
 
 export interface HistoryShape {
@@ -104,4 +104,26 @@ export async function writeHistory(chain: Chain, d: Deployment, events: number):
     eventBlocks: new Set(logs.map((l) => l.blockNumber)).size,
     head: await chain.provider.getBlockNumber(),
   };
+}
+
+/**
+ * `count` Governor proposals, each voted on with a reason: the first half run their course (passed or not), the
+ * rest are open, so the page reads both finished and active proposals, as on a network a while into its life.
+ */
+export async function writeProposals(chain: Chain, d: Deployment, count: number): Promise<number> {
+  if (count === 0) return 0;
+  const coordinator = await d.coordinator.getAddress();
+  await (await d.token.connect(d.deployer).delegate(d.deployer.address)).wait();
+  const mine = (n: bigint) => chain.provider.send("hardhat_mine", [`0x${n.toString(16)}`]);
+  const made: bigint[] = [];
+  for (let i = 0; i < count; i++) {
+    if (i === Math.ceil(count / 2)) await mine((await d.governor.votingPeriod()) + 20n); // the first half ends
+    const calldata = d.coordinator.interface.encodeFunctionData("setDefaultCohort", [1 + (i % 5)]);
+    const description = `# Bench proposal ${i}\n\nMoves new registrations to cohort ${1 + (i % 5)}.`;
+    await (await d.governor.connect(d.deployer).propose([coordinator], [0n], [calldata], description)).wait();
+    made.push(await d.governor.hashProposal([coordinator], [0n], [calldata], keccak256(toUtf8Bytes(description))));
+    await mine(2n);
+    await (await d.governor.connect(d.deployer).castVoteWithReason(made[i], i % 3, `bench vote ${i}`, { gasLimit: 300_000 })).wait();
+  }
+  return made.length;
 }

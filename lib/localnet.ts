@@ -8,7 +8,8 @@ import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, mkdte
 import { AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { JsonRpcProvider } from "ethers";
+import { JsonRpcProvider, JsonRpcSigner } from "ethers";
+import { deploySystem, defaultParams, type System } from "./deploy";
 import { paths as pathsOf } from "../watcher/src/config";
 import { ProcessNodeController } from "../watcher/src/adapters/processNode";
 
@@ -60,6 +61,27 @@ export interface Chain {
   provider: JsonRpcProvider;
   process: ChildProcess;
   stop(): Promise<void>;
+}
+
+/** The system deployed on a local chain, with the signers a rehearsal, a test or a benchmark acts through. */
+export interface LocalDeployment extends System {
+  deployer: JsonRpcSigner;
+  guardian: JsonRpcSigner;
+  /** The timelock, impersonated: governance's calls without a vote, for set-ups that are not about voting. */
+  timelockSigner: JsonRpcSigner;
+  startBlock: number;
+}
+
+/** Deploys the system on `chain` with Hardhat's unlocked accounts 0 (deployer) and 1 (guardian). */
+export async function deployLocal(chain: Chain): Promise<LocalDeployment> {
+  const deployer = await chain.provider.getSigner(0);
+  const guardian = await chain.provider.getSigner(1);
+  const startBlock = (await chain.provider.getBlockNumber()) + 1;
+  const system = await deploySystem(deployer, { ...defaultParams(deployer.address, guardian.address) });
+  const timelock = await system.timelock.getAddress();
+  await chain.provider.send("hardhat_impersonateAccount", [timelock]);
+  await chain.provider.send("hardhat_setBalance", [timelock, "0x56BC75E2D63100000"]);
+  return { ...system, deployer, guardian, timelockSigner: new JsonRpcSigner(chain.provider, timelock), startBlock };
 }
 
 /** Starts `hardhat node` on loopback, on `port` or a free one (contracts must be compiled already). */

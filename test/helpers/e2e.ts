@@ -3,9 +3,6 @@
 // The process plumbing lives in lib/localnet.ts (the drill uses it too); this file adds what only tests need.
 import { AddressInfo } from "node:net";
 import { createServer } from "node:http";
-import { JsonRpcSigner } from "ethers";
-import { deploySystem, defaultParams, System } from "../../lib/deploy";
-import type { Chain } from "../../lib/localnet";
 
 export {
   ROOT,
@@ -18,27 +15,9 @@ export {
   tempDir,
   spawnWatcher,
   runWatcher,
+  deployLocal as deployOn,
 } from "../../lib/localnet";
-export type { Chain, WatcherProcess } from "../../lib/localnet";
-
-export interface Deployment extends System {
-  deployer: JsonRpcSigner;
-  guardian: JsonRpcSigner;
-  timelockSigner: JsonRpcSigner;
-  startBlock: number;
-}
-
-/** Deploys the system on `chain` with Hardhat's unlocked accounts; the timelock is impersonated for governance. */
-export async function deployOn(chain: Chain): Promise<Deployment> {
-  const deployer = await chain.provider.getSigner(0);
-  const guardian = await chain.provider.getSigner(1);
-  const startBlock = (await chain.provider.getBlockNumber()) + 1;
-  const system = await deploySystem(deployer, { ...defaultParams(deployer.address, guardian.address) });
-  const timelock = await system.timelock.getAddress();
-  await chain.provider.send("hardhat_impersonateAccount", [timelock]);
-  await chain.provider.send("hardhat_setBalance", [timelock, "0x56BC75E2D63100000"]);
-  return { ...system, deployer, guardian, timelockSigner: new JsonRpcSigner(chain.provider, timelock), startBlock };
-}
+export type { Chain, WatcherProcess, LocalDeployment as Deployment } from "../../lib/localnet";
 
 /** A JSON-RPC proxy in front of `target` that a test can take down (connections reset) and bring back. */
 export async function rpcProxy(target: string): Promise<{ url: string; down: boolean; requests: number; stop(): Promise<void> }> {
