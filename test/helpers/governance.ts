@@ -5,33 +5,8 @@
 import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import { BigNumberish, BytesLike, ContractTransactionReceipt, Interface, Signer, id } from "ethers";
 import { ethers } from "hardhat";
+import { PROPOSAL_STATES, type ProposalStateName } from "../../lib/governance";
 import type { Deployed } from "./system";
-
-/** Mirrors IGovernor.ProposalState. */
-export enum ProposalState {
-  Pending = 0,
-  Active = 1,
-  Canceled = 2,
-  Defeated = 3,
-  Succeeded = 4,
-  Queued = 5,
-  Expired = 6,
-  Executed = 7,
-}
-
-/** Names of IGovernor.ProposalState, indexed by its numeric value. */
-export const proposalStateNames = [
-  "Pending",
-  "Active",
-  "Canceled",
-  "Defeated",
-  "Succeeded",
-  "Queued",
-  "Expired",
-  "Executed",
-] as const;
-
-export type ProposalStateName = (typeof proposalStateNames)[number];
 
 /** GovernorCountingSimple's vote types. */
 export enum VoteType {
@@ -71,7 +46,7 @@ export interface GovernedProposal extends Proposal {
 
 /** The state of a proposal by name (e.g. "Succeeded"). */
 export async function proposalState(d: Deployed, proposalId: bigint): Promise<ProposalStateName> {
-  return proposalStateNames[Number(await d.governor.state(proposalId))];
+  return PROPOSAL_STATES[Number(await d.governor.state(proposalId))];
 }
 
 function mustReceipt(r: ContractTransactionReceipt | null): ContractTransactionReceipt {
