@@ -18,12 +18,16 @@ export interface TestWallet {
   useAccount(account: string): Promise<void>;
 }
 
-const PAGE_SIDE = `(() => {
+/**
+ * The page side of one wallet: an EIP-1193 provider whose requests go to `bridge`, installed as window.ethereum
+ * (`legacy`) and/or announced by EIP-6963 under `announce`.
+ */
+const pageSide = (bridge: string, legacy: boolean, announce?: { rdns: string; name: string }) => `(() => {
   const listeners = {};
-  window.ethereum = {
+  const provider = {
     isLockstepTestWallet: true,
     async request({ method, params }) {
-      const answer = JSON.parse(await window.__lockstepWallet(method, JSON.stringify(params ?? [])));
+      const answer = JSON.parse(await window[${JSON.stringify(bridge)}](method, JSON.stringify(params ?? [])));
       if (answer.error) {
         const e = new Error(answer.error.message);
         e.code = answer.error.code;
@@ -36,6 +40,16 @@ const PAGE_SIDE = `(() => {
     removeListener(event, fn) { listeners[event] = (listeners[event] ?? []).filter((f) => f !== fn); },
     __emit(event, value) { for (const fn of listeners[event] ?? []) fn(value); },
   };
+  window.__lockstepWallets = { ...(window.__lockstepWallets ?? {}), [${JSON.stringify(bridge)}]: provider };
+  if (${legacy}) window.ethereum = provider;
+  const info = ${JSON.stringify(announce ?? null)};
+  if (info) {
+    const announceIt = () => window.dispatchEvent(new CustomEvent("eip6963:announceProvider", {
+      detail: Object.freeze({ info: { uuid: info.rdns, name: info.name, icon: "", rdns: info.rdns }, provider }),
+    }));
+    window.addEventListener("eip6963:requestProvider", announceIt);
+    announceIt();
+  }
 })();`;
 
 const SIGNING = new Set(["eth_sendTransaction", "eth_signTypedData_v4", "personal_sign", "eth_requestAccounts"]);
@@ -47,9 +61,20 @@ const SIGNING = new Set(["eth_sendTransaction", "eth_signTypedData_v4", "persona
  */
 export async function injectWallet(
   page: Page,
-  o: { rpcUrl: string; account: string; chainId: number; knownChains: number[]; nodeChain: number },
+  o: {
+    rpcUrl: string;
+    account: string;
+    chainId: number;
+    knownChains: number[];
+    nodeChain: number;
+    /** Announce by EIP-6963 under this rdns and name; and be window.ethereum unless `legacy` is false. */
+    announce?: { rdns: string; name: string };
+    legacy?: boolean;
+  },
 ): Promise<TestWallet> {
-  const emit = (event: string, value: unknown) => page.evaluate(`window.ethereum.__emit(${JSON.stringify(event)}, ${JSON.stringify(value)})`);
+  const bridge = `__lockstepWallet_${(o.announce?.rdns ?? "injected").replace(/[^a-z0-9]/gi, "_")}`;
+  const emit = (event: string, value: unknown) =>
+    page.evaluate(`window.__lockstepWallets[${JSON.stringify(bridge)}].__emit(${JSON.stringify(event)}, ${JSON.stringify(value)})`);
   const wallet: TestWallet = {
     account: o.account,
     chainId: o.chainId,
@@ -71,7 +96,7 @@ export async function injectWallet(
     const body = (await res.json()) as { result?: unknown; error?: { code: number; message: string; data?: unknown } };
     return body.error ? { error: body.error } : { result: body.result };
   };
-  await page.exposeFunction("__lockstepWallet", async (method: string, paramsJson: string) => {
+  await page.exposeFunction(bridge, async (method: string, paramsJson: string) => {
     const params = JSON.parse(paramsJson) as unknown[];
     wallet.requests.push(method);
     if (SIGNING.has(method) && wallet.rejectNext) {
@@ -112,6 +137,6 @@ export async function injectWallet(
         return JSON.stringify(await forward(method, params));
     }
   });
-  await page.addInitScript(PAGE_SIDE);
+  await page.addInitScript(pageSide(bridge, o.legacy ?? true, o.announce));
   return wallet;
 }

@@ -516,4 +516,29 @@ describe("dashboard in a browser", function () {
     expect(await page.locator('[data-testid="reorg-notice"]').innerText()).to.match(/^The chain reorganised \(noticed at block \d+\): the page went back to block \d+ and read forward again; 1 event\(s\) from the abandoned branch were dropped\.$/);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-reorg.png"), fullPage: true });
   });
+
+  it("lets the user pick among several wallets announced by EIP-6963, and remembers the choice", async function () {
+    const second = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
+    try {
+      const other = (await chain.provider.getSigner(7)).address;
+      await injectWallet(second, { rpcUrl: chain.url, account: voter, chainId: 31337, knownChains: [31337], nodeChain: 31337, legacy: false, announce: { rdns: "org.example.alpha", name: "Alpha Wallet" } });
+      const beta = await injectWallet(second, { rpcUrl: chain.url, account: other, chainId: 31337, knownChains: [31337], nodeChain: 31337, legacy: false, announce: { rdns: "org.example.beta", name: "Beta <Wallet>" } });
+      await second.goto(page.url());
+      await second.waitForFunction(`document.body.dataset.state === "live"`, undefined, { timeout: 15_000 });
+      await second.click('[data-testid="wallet-button"]');
+      const dialog = second.locator('[data-testid="dialog"]');
+      expect(await dialog.innerText()).to.include("Alpha Wallet").and.include("Beta <Wallet>");
+      await second.check('[data-testid="wallet-org.example.beta"]');
+      await second.click('[data-testid="dialog-confirm"]');
+      await second.waitForFunction(`document.querySelector('[data-testid="wallet-button"]').dataset.state === "ready"`, undefined, { timeout: 15_000 });
+      expect(beta.connected).to.equal(true);
+      await second.waitForFunction(`document.body.dataset.account === ${JSON.stringify(other)}`, undefined, { timeout: 15_000 });
+      // A reload takes up the same wallet, without asking again.
+      await second.reload();
+      await second.waitForFunction(`document.body.dataset.account === ${JSON.stringify(other)}`, undefined, { timeout: 15_000 });
+      expect(await second.locator('[data-testid="dialog"]').count()).to.equal(0);
+    } finally {
+      await second.close();
+    }
+  });
 });

@@ -35,7 +35,7 @@ function walletProvider(o: { account: string; chainId: number; reject?: boolean 
 
 async function connected(o: { account: string; chainId: number; reject?: boolean }) {
   const provider = walletProvider(o);
-  const wallet = new Wallet(provider, { chainId: 31337, rpcUrl: "http://127.0.0.1:8545", name: "test" }, () => undefined);
+  const wallet = new Wallet([{ id: "test", name: "Test wallet", icon: "", provider }], { chainId: 31337, rpcUrl: "http://127.0.0.1:8545", name: "test" }, () => undefined);
   await wallet.init();
   return { wallet, provider };
 }
@@ -134,7 +134,7 @@ describe("dashboard wallet: refusals, rejections and wrong chains, in words", fu
   });
 
   it("without a wallet, says how to get one", async function () {
-    const wallet = new Wallet(undefined, { chainId: 31337, rpcUrl: "", name: "test" }, () => undefined);
+    const wallet = new Wallet([], { chainId: 31337, rpcUrl: "", name: "test" }, () => undefined);
     expect(wallet.status.kind).to.equal("no-wallet");
     const err = await wallet.connect().catch((e) => e);
     expect(err.message).to.include("No browser wallet found");

@@ -197,6 +197,19 @@ async function proposeFor(app: App, kind: keyof typeof PROPOSALS, id: string) {
   await run(app, `Proposal to ${p.verb.toLowerCase()} upgrade #${u.id}`, governorCall(app, "propose", [[coordinator], [0n], [calldata], description]));
 }
 
+/** Connects, first asking which wallet when the browser has several. */
+async function connect(app: App) {
+  if (!app.wallet.needsChoice) return app.wallet.connect();
+  const options = app.wallet.wallets
+    .map(
+      (w, i) => `<label class="choice wallet-choice"><input type="radio" name="wallet" value="${esc(w.id)}" ${i === 0 ? "checked" : ""} data-testid="wallet-${esc(w.id)}">
+        ${w.icon ? `<img src="${esc(w.icon)}" alt="" width="20" height="20">` : ""} ${esc(w.name)}</label>`,
+    )
+    .join("");
+  const fields = await openDialog({ title: "Connect a wallet", body: `<p>Several wallets are installed. Use:</p><div class="wallets">${options}</div>`, confirmLabel: "Connect" });
+  if (fields) await app.wallet.connect(String(fields.get("wallet")));
+}
+
 export function bindActions(app: App) {
   document.addEventListener("click", (e) => {
     const el = (e.target as HTMLElement).closest<HTMLElement>("[data-action]");
@@ -214,7 +227,7 @@ export function bindActions(app: App) {
     };
     switch (action) {
       case "connect":
-        return void guarded(() => app.wallet.connect());
+        return void guarded(() => connect(app));
       case "switch-chain":
         return void guarded(() => app.wallet.switchChain());
       case "delegate-self":

@@ -1,10 +1,10 @@
 // The dashboard's shell: reads /config.json, follows the chain (coordinator history and Governor proposals) and
 // the wallet, and renders the current view whenever what it shows has changed.
-import type { EIP1193Provider } from "viem";
 import { loadConfig } from "./config";
 import { ChainView, type Snapshot } from "./chain";
 import { GovernanceView } from "./governance";
 import { Wallet } from "./wallet";
+import { discoverWallets } from "./walletDiscovery";
 import { bindActions, currentGov, type App } from "./actions";
 import { esc, shortHex } from "./format";
 import { upgradesView } from "./views/upgrades";
@@ -214,6 +214,8 @@ async function start() {
     },
     true,
   );
+  // Wallets answer the EIP-6963 request while the config loads.
+  const discovery = discoverWallets();
   let config;
   try {
     config = await loadConfig();
@@ -223,12 +225,12 @@ async function start() {
     return;
   }
   const chain = new ChainView(config);
-  const injected = (window as unknown as { ethereum?: EIP1193Provider }).ethereum;
+  const wallets = await discovery;
   app = {
     config,
     chain,
     gov: new GovernanceView(chain.client, config),
-    wallet: new Wallet(injected, { chainId: config.deployment.chainId, rpcUrl: config.rpcUrl, name: `Lockstep ${config.deployment.network}` }, () => {
+    wallet: new Wallet(wallets, { chainId: config.deployment.chainId, rpcUrl: config.rpcUrl, name: `Lockstep ${config.deployment.network}` }, () => {
       render();
       void app.refreshNow?.();
     }),

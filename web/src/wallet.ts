@@ -21,6 +21,16 @@ import { decodeRevert, revertDataOf } from "../../lib/revert";
 
 type Hex = `0x${string}`;
 
+/** A wallet the browser offers (found by walletDiscovery.ts). */
+export interface InjectedWallet {
+  /** EIP-6963 rdns (e.g. "io.metamask"), or "injected" for window.ethereum. */
+  id: string;
+  name: string;
+  /** A data: URI image, as EIP-6963 requires; empty for window.ethereum. */
+  icon: string;
+  provider: EIP1193Provider;
+}
+
 export type WalletStatus =
   | { kind: "no-wallet" }
   | { kind: "disconnected" }
@@ -53,18 +63,25 @@ export class TxFailure extends Error {
 
 const hexChain = (id: number) => `0x${id.toString(16)}`;
 
+const REMEMBERED = "lockstep.wallet";
+/** Where the choice of wallet is remembered; absent outside a browser (the Node tests). */
+const store = (globalThis as unknown as { localStorage?: { getItem(k: string): string | null; setItem(k: string, v: string): void } }).localStorage;
+
 export class Wallet {
   status: WalletStatus;
   /** Handed to viem when signing: it asks the wallet for its chain right before sending and refuses a mismatch,
    *  so a switch made while a dialog was open cannot send this chain's call to another chain. */
   private readonly chain: Chain;
+  private current: InjectedWallet | undefined;
+  private readonly follow = () => void this.reload();
 
   constructor(
-    private readonly provider: EIP1193Provider | undefined,
+    /** The wallets the browser offers (walletDiscovery.ts). */
+    readonly wallets: InjectedWallet[],
     private readonly expected: { chainId: number; rpcUrl: string; name: string },
     private readonly onChange: () => void,
   ) {
-    this.status = provider ? { kind: "disconnected" } : { kind: "no-wallet" };
+    this.status = wallets.length ? { kind: "disconnected" } : { kind: "no-wallet" };
     this.chain = defineChain({
       id: expected.chainId,
       name: expected.name,
@@ -73,15 +90,48 @@ export class Wallet {
     });
   }
 
-  /** Picks up an account the wallet already exposes to this page (no prompt), and follows the wallet's changes. */
+  private get provider(): EIP1193Provider | undefined {
+    return this.current?.provider;
+  }
+
+  /** The wallet in use, by name. */
+  get name(): string | undefined {
+    return this.current?.name;
+  }
+
+  /**
+   * Takes up the wallet chosen on a previous visit, or the only one there is, and picks up an account it already
+   * exposes to this page (no prompt). With several and no choice yet, the user picks one when connecting.
+   */
   async init() {
-    if (!this.provider) return;
-    this.provider.on("accountsChanged", () => void this.reload());
-    this.provider.on("chainChanged", () => void this.reload());
+    const remembered = store?.getItem(REMEMBERED);
+    const pick = this.wallets.find((w) => w.id === remembered) ?? (this.wallets.length === 1 ? this.wallets[0] : undefined);
+    if (pick) await this.use(pick.id);
+  }
+
+  /** Switches to the wallet `id` (one of `wallets`), following its account and chain from then on. */
+  async use(id: string) {
+    const next = this.wallets.find((w) => w.id === id);
+    if (!next) throw new TxFailure("failed", `No wallet "${id}" is installed.`);
+    if (this.current?.provider !== next.provider) {
+      this.current?.provider.removeListener("accountsChanged", this.follow);
+      this.current?.provider.removeListener("chainChanged", this.follow);
+      next.provider.on("accountsChanged", this.follow);
+      next.provider.on("chainChanged", this.follow);
+    }
+    this.current = next;
+    store?.setItem(REMEMBERED, id);
     await this.reload();
   }
 
-  async connect() {
+  /** Whether connecting needs the user to pick a wallet first. */
+  get needsChoice(): boolean {
+    return !this.current && this.wallets.length > 1;
+  }
+
+  async connect(id?: string) {
+    if (id) await this.use(id);
+    else if (!this.current && this.wallets.length === 1) await this.use(this.wallets[0].id);
     if (!this.provider) throw new TxFailure("failed", "No browser wallet found: install an EIP-1193 wallet to vote and act; reading needs none.");
     try {
       await this.provider.request({ method: "eth_requestAccounts" });
