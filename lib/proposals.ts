@@ -1,8 +1,8 @@
 // Governor proposals as their logs tell them: created, voted on, queued, executed, cancelled. Decoded with viem
 // so any front end (the dashboard today) folds the same records; contract state (counts, state, quorum) is read
 // by the caller at the block it chooses.
-import { decodeEventLog, type Log } from "viem";
-import { lockstepGovernorAbi } from "./abi/generated";
+import { decodeEventLog, decodeFunctionData, type Log } from "viem";
+import { lockstepGovernorAbi, upgradeCoordinatorAbi } from "./abi/generated";
 import { SUPPORT } from "./governance";
 
 type Hex = `0x${string}`;
@@ -101,4 +101,24 @@ export function foldProposals(events: GovernorEvent[]): ProposalLogRecord[] {
 /** A proposal's title: the first line of its description, without Markdown heading marks. */
 export function proposalTitle(description: string): string {
   return description.split("\n")[0].replace(/^#+\s*/, "").trim() || "(no title)";
+}
+
+/** What a proposal would do to upgrades: the upgrades it names by id (resume, withdraw, rollback, pause) and by the
+ *  name of a manifest it schedules. */
+export function upgradesTouched(
+  p: Pick<ProposalLogRecord, "targets" | "calldatas">,
+  coordinator: string,
+): { ids: bigint[]; scheduled: string[] } {
+  const out = { ids: [] as bigint[], scheduled: [] as string[] };
+  p.targets.forEach((target, i) => {
+    if (target.toLowerCase() !== coordinator.toLowerCase()) return;
+    try {
+      const call = decodeFunctionData({ abi: upgradeCoordinatorAbi, data: p.calldatas[i] });
+      if (call.functionName === "schedule") out.scheduled.push(call.args[0].name);
+      else if (["resume", "withdraw", "orderRollback", "pause", "advance"].includes(call.functionName)) out.ids.push(call.args![0] as bigint);
+    } catch {
+      // not a coordinator call this page knows
+    }
+  });
+  return out;
 }

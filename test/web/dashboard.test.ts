@@ -455,11 +455,15 @@ describe("dashboard in a browser", function () {
     await page.fill('[data-testid="proposal-description"]', `${draft}the stall was a monitoring fault`);
     await page.click('[data-testid="dialog-confirm"]');
     await txStatus("confirmed");
-    await goto("proposals");
+    // The upgrade's card links to it; the link opens it in the proposals view, details open.
+    const link = card.locator('[data-testid="related-proposal"]', { hasText: "Resume upgrade #1 v2-web" });
+    await link.waitFor({ timeout: 15_000 });
+    await link.click();
+    await page.waitForFunction(`document.body.dataset.view === "proposals"`);
+    expect(page.url()).to.match(/#proposals\/\d+$/);
     const resume = page.locator('[data-testid="proposal"]', { hasText: "Resume upgrade #1 v2-web" });
-    await resume.waitFor({ timeout: 15_000 });
     expect(await resume.getAttribute("data-state")).to.be.oneOf(["Pending", "Active"]);
-    await resume.locator("details summary").click();
+    expect(await resume.locator("details").getAttribute("open")).to.not.equal(null);
     expect(await resume.innerText()).to.include("UpgradeCoordinator.resume(1)").and.include("the stall was a monitoring fault");
   });
 

@@ -7,7 +7,9 @@ import { Wallet } from "./wallet";
 import { discoverWallets } from "./walletDiscovery";
 import { bindActions, currentGov, type App } from "./actions";
 import { esc, shortHex } from "./format";
-import { upgradesView } from "./views/upgrades";
+import { upgradesView, type RelatedProposal } from "./views/upgrades";
+import { proposalTitle, upgradesTouched } from "../../lib/proposals";
+import type { GovernanceSnapshot } from "./governance";
 import { participationSummary, validatorRows, validatorsTable } from "./views/validators";
 import { eventRows, historyCsv, historyTable } from "./views/history";
 import { accountPanel, proposalsView } from "./views/proposals";
@@ -21,7 +23,23 @@ const filters = { cohort: "all", status: "all" };
 const openDetails = new Set<string>();
 let app: App;
 
-const currentView = () => (VIEWS.find((v) => `#${v}` === location.hash) ?? "upgrades") as ViewName;
+// "#proposals/<id>" opens the proposals view at that proposal (a link to share).
+const currentView = () => (VIEWS.find((v) => `#${v}` === location.hash.split("/")[0]) ?? "upgrades") as ViewName;
+const linkedProposal = () => (/^#proposals\/(\d+)$/.exec(location.hash) ?? [])[1];
+let scrolledTo: string | undefined;
+
+/** Proposals about each upgrade, from what their calls do. */
+function relatedProposals(gov: GovernanceSnapshot | undefined, snap: Snapshot): Map<bigint, RelatedProposal[]> {
+  const out = new Map<bigint, RelatedProposal[]>();
+  if (!gov) return out;
+  const byName = new Map(snap.history.upgrades.map((u) => [u.name, u.id]));
+  for (const p of gov.proposals) {
+    const touched = upgradesTouched(p, app.config.deployment.contracts.UpgradeCoordinator);
+    const ids = new Set([...touched.ids, ...touched.scheduled.map((n) => byName.get(n)).filter((x): x is bigint => x !== undefined)]);
+    for (const id of ids) out.set(id, [...(out.get(id) ?? []), { id: p.id, title: proposalTitle(p.description), state: p.state }]);
+  }
+  return out;
+}
 
 function showView() {
   const name = currentView();
@@ -106,7 +124,7 @@ function render() {
   const actor = { isGuardian: account?.isGuardian ?? false, canAct: app.wallet.status.kind === "ready" };
   switch (currentView()) {
     case "upgrades":
-      setHtml($("#view-upgrades"), upgradesView(snap, app.config.explorerUrl, actor));
+      setHtml($("#view-upgrades"), upgradesView(snap, app.config.explorerUrl, actor, relatedProposals(gov, snap)));
       break;
     case "validators": {
       const all = validatorRows(snap);
@@ -133,6 +151,14 @@ function render() {
       $("#event-count").textContent = `${events.length} event(s), newest first`;
       break;
     }
+  }
+  // A shared link to a proposal: scroll to it and open its details, once.
+  const linked = linkedProposal();
+  const target = linked && document.getElementById(`proposal-${linked}`);
+  if (target && scrolledTo !== location.hash) {
+    scrolledTo = location.hash;
+    target.querySelector("details")?.setAttribute("open", "");
+    target.scrollIntoView({ block: "start" });
   }
   // Which view is on screen and current (tests and scripts wait for it after navigating).
   document.body.dataset.view = currentView();

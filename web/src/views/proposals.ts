@@ -173,8 +173,8 @@ function proposalCard(p: ProposalRecord, { g, d, now, explorerUrl, account, canA
           : `Your voting power at the snapshot (block ${p.snapshot}): <b>${tokens(mine.power)}</b>${mine.hasVoted ? " · you have voted" : ""}`
       }</p>`
     : "";
-  return `<article class="card proposal" data-testid="proposal" data-id="${p.id}" data-state="${p.state}">
-    <h2>${esc(proposalTitle(p.description))} <span class="state ${p.state}" data-testid="proposal-state">${p.state}</span></h2>
+  return `<article class="card proposal" id="proposal-${p.id}" data-testid="proposal" data-id="${p.id}" data-state="${p.state}">
+    <h2><a class="permalink" href="#proposals/${p.id}" title="link to this proposal">${esc(proposalTitle(p.description))}</a> <span class="state ${p.state}" data-testid="proposal-state">${p.state}</span></h2>
     <p class="muted">${esc(timeLeft(p, g, now))}${outlook(p) ? ` · <span data-testid="outlook">${esc(outlook(p))}</span>` : ""}</p>
     ${countBar(p)}
     <div class="does"><b>It would call:</b> ${callsHtml(p, d)}</div>

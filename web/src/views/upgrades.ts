@@ -5,6 +5,21 @@ import { age, esc, isoTime, shortHex, tokens } from "../format";
 import { PAUSE_REASON_WORDS } from "../../../lib/coordinator";
 import { txLink } from "./html";
 
+/** A Governor proposal about an upgrade (its scheduling, a resume, a withdrawal, a rollback). */
+export interface RelatedProposal {
+  id: bigint;
+  title: string;
+  state: string;
+}
+
+function relatedHtml(related: RelatedProposal[] | undefined): string {
+  if (!related?.length) return "";
+  const items = related
+    .map((p) => `<li><a href="#proposals/${p.id}" data-testid="related-proposal">${esc(p.title)}</a> <span class="state ${esc(p.state)}">${esc(p.state)}</span></li>`)
+    .join("");
+  return `<div class="related"><span class="muted">Governance on this upgrade:</span><ul>${items}</ul></div>`;
+}
+
 /** What the connected account may do to an upgrade. */
 export interface Actor {
   isGuardian: boolean;
@@ -119,7 +134,7 @@ function tally(u: UpgradeHistory, s: StageHistory): string {
     </div>`;
 }
 
-function upgradeCard(u: UpgradeHistory, snap: Snapshot, explorerUrl: string, actor?: Actor): string {
+function upgradeCard(u: UpgradeHistory, snap: Snapshot, explorerUrl: string, actor?: Actor, related?: RelatedProposal[]): string {
   const m = u.manifest;
   const now = snap.head.timestamp;
   const stages = u.stages
@@ -141,6 +156,7 @@ function upgradeCard(u: UpgradeHistory, snap: Snapshot, explorerUrl: string, act
     <h2>#${u.id} ${esc(u.name)} <span class="state ${u.state}" data-testid="upgrade-state">${u.state}</span></h2>
     ${u.state === "Paused" ? pauseNote(u, explorerUrl) : ""}
     ${upgradeActions(u, actor, snap.head.timestamp)}
+    ${relatedHtml(related)}
     <dl>
       <dt>version</dt><dd>${esc(m.version)}</dd>
       <dt>previous version</dt><dd>${esc(m.previousVersion)}</dd>
@@ -155,9 +171,9 @@ function upgradeCard(u: UpgradeHistory, snap: Snapshot, explorerUrl: string, act
   </article>`;
 }
 
-export function upgradesView(snap: Snapshot, explorerUrl: string, actor?: Actor): string {
+export function upgradesView(snap: Snapshot, explorerUrl: string, actor?: Actor, related?: Map<bigint, RelatedProposal[]>): string {
   const ups = [...snap.history.upgrades].reverse();
   if (ups.length === 0) return `<p class="muted" data-testid="no-upgrades">No upgrade has been scheduled on this coordinator yet.</p>`;
-  return ups.map((u) => upgradeCard(u, snap, explorerUrl, actor)).join("");
+  return ups.map((u) => upgradeCard(u, snap, explorerUrl, actor, related?.get(u.id))).join("");
 }
 
