@@ -449,6 +449,19 @@ describe("dashboard in a browser", function () {
 
   it("lets anyone propose resuming the paused upgrade, and the proposal appears", async function () {
     const card = page.locator(`[data-testid="upgrade-${id}"]`);
+    // A first draft (a withdrawal) that its proposer thinks better of and cancels before voting opens.
+    await card.locator('[data-action="propose-withdraw"]').click();
+    await page.click('[data-testid="dialog-confirm"]');
+    await txStatus("confirmed");
+    await goto("proposals");
+    const withdraw = page.locator('[data-testid="proposal"]', { hasText: "Withdraw upgrade #1 v2-web" });
+    expect(await withdraw.getAttribute("data-state")).to.equal("Pending");
+    await withdraw.locator('[data-action="cancel"]').click();
+    await page.click('[data-testid="dialog-confirm"]');
+    await txStatus("confirmed");
+    await page.waitForFunction(`[...document.querySelectorAll('[data-testid="proposal"]')].some((e) => e.textContent.includes("Withdraw upgrade #1") && e.dataset.state === "Canceled")`);
+    await goto("upgrades");
+
     await card.locator('[data-action="propose-resume"]').click();
     const draft = await page.inputValue('[data-testid="proposal-description"]');
     expect(draft).to.match(/^# Resume upgrade #1 v2-web\n/);

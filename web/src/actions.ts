@@ -107,17 +107,24 @@ async function vote(app: App, p: ProposalRecord) {
   await run(app, `Vote ${SUPPORT_NAMES[support]}`, call);
 }
 
-/** Queue or execute, after a confirmation that shows what the proposal will do. */
-async function queueOrExecute(app: App, p: ProposalRecord, step: "queue" | "execute") {
+const STEPS = {
+  queue: { label: "Queue", says: "Queue the passed proposal in the timelock; after its delay anyone can execute it. It will call:" },
+  execute: { label: "Execute", says: "Execute the proposal now, through the timelock. It will call:" },
+  cancel: { label: "Cancel proposal", says: "Cancel your proposal before voting opens; it can never be voted on. It would have called:" },
+} as const;
+
+/** Queue, execute or cancel, after a confirmation that shows what the proposal does. */
+async function proposalStep(app: App, p: ProposalRecord, step: keyof typeof STEPS) {
+  const s = STEPS[step];
   const fields = await openDialog({
-    title: `${step === "queue" ? "Queue" : "Execute"} "${proposalTitle(p.description)}"`,
-    body: `<p>${step === "queue" ? "Queue the passed proposal in the timelock; after its delay anyone can execute it." : "Execute the proposal now, through the timelock."} It will call:</p>
-      ${callsHtml(p, app.config.deployment)}`,
-    confirmLabel: step === "queue" ? "Queue" : "Execute",
+    title: `${s.label}: "${proposalTitle(p.description)}"`,
+    body: `<p>${s.says}</p>${callsHtml(p, app.config.deployment)}`,
+    confirmLabel: s.label,
+    danger: step === "cancel",
   });
   if (!fields) return;
   const descriptionHash = keccak256(toBytes(p.description));
-  await run(app, step === "queue" ? "Queue" : "Execute", governorCall(app, step, [p.targets, p.values, p.calldatas, descriptionHash]));
+  await run(app, s.label, governorCall(app, step, [p.targets, p.values, p.calldatas, descriptionHash]));
 }
 
 async function delegate(app: App, to: Hex) {
@@ -238,7 +245,8 @@ export function bindActions(app: App) {
         return void (p && guarded(() => vote(app, p)));
       case "queue":
       case "execute":
-        return void (p && guarded(() => queueOrExecute(app, p, action)));
+      case "cancel":
+        return void (p && guarded(() => proposalStep(app, p, action)));
       case "pause":
       case "rollback":
         return void guarded(() => guardian(app, action, el.dataset.upgrade!));

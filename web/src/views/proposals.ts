@@ -135,6 +135,9 @@ function actions(p: ProposalRecord, g: GovernanceSnapshot, now: bigint, canAct: 
   } else if (p.state === "Active" && p.deadline > g.clock) {
     out.push(`<button class="primary" data-action="vote" data-proposal="${p.id}" ${canAct ? "" : "disabled"}>Vote</button>`);
   }
+  if (p.state === "Pending" && account && p.proposer.toLowerCase() === account.toLowerCase()) {
+    out.push(`<button data-action="cancel" data-proposal="${p.id}" ${canAct ? "" : "disabled"}>Cancel proposal</button> <span class="muted">(its proposer may, until voting opens)</span>`);
+  }
   if (p.state === "Succeeded") out.push(`<button data-action="queue" data-proposal="${p.id}" ${canAct ? "" : "disabled"}>Queue</button>`);
   if (p.state === "Queued") {
     const ready = p.eta <= now;
