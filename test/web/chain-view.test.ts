@@ -134,11 +134,18 @@ describe("dashboard ChainView against a Hardhat node", function () {
   it("picks up an event that a lagging RPC node left out of its logs, once it has caught up", async function () {
     // A load-balanced RPC: blocks come from a node at the head, logs from one a block behind that has none yet.
     let lagging = true;
+    /** Blocks by which "latest" is answered behind the head (a node that has not seen the newest blocks). */
+    let headBehind = 0;
     const proxy = createServer(async (req, res) => {
       let body = "";
       for await (const c of req) body += c;
-      const calls = JSON.parse(body) as { id: number; method: string }[] | { id: number; method: string };
+      const calls = JSON.parse(body) as { id: number; method: string; params?: unknown[] }[] | { id: number; method: string; params?: unknown[] };
       const list = Array.isArray(calls) ? calls : [calls];
+      if (headBehind) {
+        const behind = toQuantity((await head()) - headBehind);
+        for (const c of list) if (c.method === "eth_getBlockByNumber" && c.params?.[0] === "latest") c.params[0] = behind;
+        body = JSON.stringify(calls);
+      }
       const upstream = (await (await fetch(chain.url, { method: "POST", headers: { "content-type": "application/json" }, body })).json()) as { id: number; result: unknown }[] | { id: number; result: unknown };
       const answers = (Array.isArray(upstream) ? upstream : [upstream]).map((a) =>
         lagging && list.find((c) => c.id === a.id)?.method === "eth_getLogs" ? { ...a, result: [] } : a,
@@ -160,6 +167,15 @@ describe("dashboard ChainView against a Hardhat node", function () {
       const caught = await lb.refresh();
       expect(caught.events.map((e) => e.transactionHash)).to.include(tx);
       await expectAsOnChain(caught);
+
+      // Then a node two blocks behind answers: no reorganisation, nothing dropped, the same view until it catches up.
+      headBehind = 2;
+      const behind = await lb.refresh();
+      expect(behind.lastReorg, "a node behind is not a reorg").to.equal(undefined);
+      expect(behind.head.number).to.equal(caught.head.number);
+      expect(shown(behind)).to.deep.equal(shown(caught));
+      headBehind = 0;
+      expect((await lb.refresh()).lastReorg).to.equal(undefined);
       last = await view.refresh();
     } finally {
       proxy.closeAllConnections();

@@ -59,6 +59,8 @@ export class ChainView {
   private weights = new Map<string, bigint>();
   private weightsRevision = -1;
   private chainId: number | undefined;
+  /** The last snapshot handed out, handed out again while the RPC answers from behind it. */
+  private last: Snapshot | undefined;
 
   constructor(private readonly config: DashboardConfig) {
     this.client = createPublicClient({
@@ -77,6 +79,9 @@ export class ChainView {
     const [chainId, first] = await Promise.all([this.chainId ?? this.client.getChainId(), this.client.getBlock()]);
     if (chainId !== d.chainId) throw new Error(`the RPC serves chain ${chainId}, the deployments file is for chain ${d.chainId}`);
     this.chainId = chainId;
+    // A head below the last one followed that is a block already seen, unchanged, is an RPC node behind the others
+    // (a load balancer's), not a reorganisation: keep showing what was known until it catches up.
+    if (this.last && this.cursor && first.number < this.cursor.number && this.heads.hashAt(first.number) === first.hash) return this.last;
     let head: Block = first;
     for (let read = 1; !(await this.follow(head)); read++) {
       if (read === READS_PER_REFRESH) throw new Error(`the chain kept reorganising while blocks up to ${head.number} were read`);
@@ -94,7 +99,7 @@ export class ChainView {
       this.weights = await this.readWeights(history, head.number);
       this.weightsRevision = this.revision;
     }
-    return {
+    this.last = {
       history,
       events: this.events,
       times: this.times,
@@ -104,6 +109,7 @@ export class ChainView {
       revision: this.revision,
       lastReorg: this.lastReorg,
     };
+    return this.last;
   }
 
   /**

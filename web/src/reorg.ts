@@ -23,6 +23,10 @@ export class RecentHeads {
     }
   }
 
+  hashAt(block: bigint): Hex | undefined {
+    return this.hashes.get(block);
+  }
+
   dropAbove(block: bigint) {
     for (const n of [...this.hashes.keys()]) if (n > block) this.hashes.delete(n);
   }
