@@ -71,7 +71,9 @@ const WORDS: Record<string, (a: Args) => string> = {
   // governor
   GovernorAlreadyCastVote: (a) => `${a[0]} has already voted on this proposal`,
   GovernorUnexpectedProposalState: (a) =>
-    `the proposal is ${PROPOSAL_STATES[Number(a[1])] ?? a[1]}; this needs it to be ${states(a[2])}`,
+    BigInt(a[2] as bigint) === 0n
+      ? `a proposal with exactly these calls and description already exists (${PROPOSAL_STATES[Number(a[1])] ?? a[1]}): change the description to make a new one`
+      : `the proposal is ${PROPOSAL_STATES[Number(a[1])] ?? a[1]}; this needs it to be ${states(a[2])}`,
   GovernorNonexistentProposal: () => "there is no such proposal",
   GovernorInsufficientProposerVotes: (a) => `${a[0]} has ${tokens(a[1])} votes; proposing needs ${tokens(a[2])}`,
   GovernorAlreadyQueuedProposal: () => "the proposal is already queued",

@@ -298,7 +298,10 @@ describe("dashboard in a browser", function () {
   });
 
   it("delegates, shows the voting power at the snapshot, votes with a reason, and the vote appears in the counts", async function () {
-    await account().locator('[data-action="delegate-self"]').click();
+    // "Delegate to…" the account itself, confirmed with Enter in the address field.
+    await account().locator('[data-action="delegate-other"]').click();
+    await page.fill('[data-testid="delegate-to"]', voter);
+    await page.press('[data-testid="delegate-to"]', "Enter");
     await txStatus("confirmed");
     await page.waitForFunction(`document.querySelector('[data-testid="account"]')?.dataset.votes === "${VOTER_STAKE}"`);
     expect(await d.token.getVotes(voter)).to.equal(VOTER_STAKE);
@@ -430,11 +433,14 @@ describe("dashboard in a browser", function () {
     await wallet.useAccount(d.guardian.address);
     await page.waitForSelector('[data-testid="guardian-actions"]', { timeout: 15_000 });
     // The rollback cannot be confirmed without typing the upgrade's name; cancelling sends nothing.
+    const sent = wallet.requests.filter((m) => m === "eth_sendTransaction").length;
     await card.locator('[data-action="rollback"]').click();
     expect(await page.locator('[data-testid="dialog-confirm"]').isDisabled()).to.equal(true);
     await page.fill('[data-testid="dialog-confirm-text"]', "rollback 1");
     expect(await page.locator('[data-testid="dialog-confirm"]').isEnabled()).to.equal(true);
     await page.click('[data-testid="dialog-cancel"]');
+    expect(wallet.requests.filter((m) => m === "eth_sendTransaction"), "a cancelled rollback sends nothing").to.have.length(sent);
+    expect((await d.coordinator.getUpgrade(id)).state).to.equal(2n);
 
     await card.locator('[data-action="pause"]').click();
     expect(await page.locator('[data-testid="dialog"]').innerText()).to.include("Only governance can resume it");
@@ -493,6 +499,12 @@ describe("dashboard in a browser", function () {
     const hash = descriptionHash(String(resume.description));
     await (await d.governor.connect(d.deployer).queue(calls.targets, calls.values, calls.calldatas, hash)).wait();
     await chain.provider.send("evm_increaseTime", [3601]);
+    await mine(1);
+    // Cohort 3's deadline has run past while the upgrade was paused: the contract does not count that time.
+    await goto("validators");
+    const mRow = page.locator(`[data-testid="validator-row"][data-operator="${v.m.operator.address}"] [data-testid="participation"]`);
+    await page.waitForFunction(`document.getElementById("chain").dataset.block === "${await chain.provider.getBlockNumber()}"`, undefined, { timeout: 15_000 });
+    expect(await mRow.innerText(), "a deadline passed during a pause is not missed").to.equal("awaiting 1 report");
     await (await d.governor.connect(d.deployer).execute(calls.targets, calls.values, calls.calldatas, hash)).wait();
     await goto("upgrades");
     await page.waitForFunction(`document.querySelector('[data-testid="upgrade-${id}"]')?.dataset.state === "Rolling"`, undefined, { timeout: 15_000 });
@@ -553,7 +565,13 @@ describe("dashboard in a browser", function () {
       // A reload takes up the same wallet, without asking again.
       await second.reload();
       await second.waitForFunction(`document.body.dataset.account === ${JSON.stringify(other)}`, undefined, { timeout: 15_000 });
-      expect(await second.locator('[data-testid="dialog"]').count()).to.equal(0);
+      // And the user can move to the other wallet.
+      await second.click('nav a[data-view="proposals"]');
+      await second.click('[data-testid="choose-wallet"]');
+      await second.check('[data-testid="wallet-org.example.alpha"]');
+      await second.click('[data-testid="dialog-confirm"]');
+      await second.waitForFunction(`document.body.dataset.account === ${JSON.stringify(voter)}`, undefined, { timeout: 15_000 });
+      expect(await second.locator('[data-testid="account"]').innerText()).to.include("via Alpha Wallet");
     } finally {
       await second.close();
     }

@@ -42,6 +42,9 @@ describe("dashboard server (web/serve.ts)", function () {
     dir = tempDir("lockstep-serve-");
     mkdirSync(join(dir.path, "dist"));
     writeFileSync(join(dir.path, "dist", "index.html"), "<!doctype html><title>test build</title>");
+    // A sibling whose name starts like the build's: a prefix check alone would serve it.
+    mkdirSync(join(dir.path, "dist-sibling"));
+    writeFileSync(join(dir.path, "dist-sibling", "secret.txt"), "secret");
     writeFileSync(join(dir.path, "servetest.json"), JSON.stringify(DEPLOYMENT));
     upstream = createServer((req, res) => {
       let body = "";
@@ -123,6 +126,9 @@ describe("dashboard server (web/serve.ts)", function () {
     expect((await send(port, { path: "/%E0%A4%A", method: "GET", headers: { host: `127.0.0.1:${port}` } })).status).to.equal(400);
     expect((await send(port, { path: "/../servetest.json", method: "GET", headers: { host: `127.0.0.1:${port}` } })).status).to.equal(404);
     expect((await send(port, { path: "/%2e%2e/servetest.json", method: "GET", headers: { host: `127.0.0.1:${port}` } })).status).to.equal(404);
+    // The URL parser resolves the two above; an encoded slash reaches the server's own guard.
+    expect((await send(port, { path: "/..%2fservetest.json", method: "GET", headers: { host: `127.0.0.1:${port}` } })).status).to.equal(404);
+    expect((await send(port, { path: "/..%2fdist-sibling%2fsecret.txt", method: "GET", headers: { host: `127.0.0.1:${port}` } })).status).to.equal(404);
     expect((await send(port, { path: "/", method: "GET", headers: { host: `127.0.0.1:${port}` } })).status).to.equal(200);
   });
 

@@ -187,7 +187,8 @@ async function proposeFor(app: App, kind: keyof typeof PROPOSALS, id: string) {
   const u = app.snap?.history.upgrades.find((x) => x.id.toString() === id);
   if (!u) return;
   const p = PROPOSALS[kind];
-  const draft = `# ${p.verb} upgrade #${u.id} ${u.name}\n\n${p.effect}\n\nWhy: `;
+  // Dated, so a draft made again (after a cancelled or defeated one) is a new proposal, not the old one's id.
+  const draft = `# ${p.verb} upgrade #${u.id} ${u.name}\n\n${p.effect}\n\nDrafted ${new Date().toISOString()}.\n\nWhy: `;
   const g = app.govSnap?.params;
   const fields = await openDialog({
     title: `Propose: ${p.verb.toLowerCase()} upgrade #${u.id}`,
@@ -204,9 +205,9 @@ async function proposeFor(app: App, kind: keyof typeof PROPOSALS, id: string) {
   await run(app, `Proposal to ${p.verb.toLowerCase()} upgrade #${u.id}`, governorCall(app, "propose", [[coordinator], [0n], [calldata], description]));
 }
 
-/** Connects, first asking which wallet when the browser has several. */
-async function connect(app: App) {
-  if (!app.wallet.needsChoice) return app.wallet.connect();
+/** Connects, first asking which wallet when the browser has several (or when asked to use another). */
+async function connect(app: App, choose = false) {
+  if (!choose && !app.wallet.needsChoice) return app.wallet.connect();
   const options = app.wallet.wallets
     .map(
       (w, i) => `<label class="choice wallet-choice"><input type="radio" name="wallet" value="${esc(w.id)}" ${i === 0 ? "checked" : ""} data-testid="wallet-${esc(w.id)}">
@@ -235,6 +236,8 @@ export function bindActions(app: App) {
     switch (action) {
       case "connect":
         return void guarded(() => connect(app));
+      case "choose-wallet":
+        return void guarded(() => connect(app, true));
       case "switch-chain":
         return void guarded(() => app.wallet.switchChain());
       case "delegate-self":

@@ -8,7 +8,7 @@ export { isoTime, tokens } from "../../lib/format";
  */
 export const esc = (s: unknown) =>
   String(s)
-    .replace(/[\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]/g, "\uFFFD")
+    .replace(/[\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF\u{E0000}-\u{E007F}]/gu, "\uFFFD")
     .replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
 export function age(seconds: bigint): string {

@@ -138,7 +138,7 @@ function render() {
       break;
     }
     case "proposals":
-      setHtml($("#account-panel"), accountPanel(app.wallet.status, account, d.chainId));
+      setHtml($("#account-panel"), accountPanel(app.wallet.status, account, d.chainId, app.wallet.name, app.wallet.wallets.length > 1));
       setHtml(
         $("#proposals-list"),
         (app.govError ? `<p class="card warn" data-testid="proposals-error">Proposals could not be read at block ${snap.head.number}: ${esc(app.govError)}${gov ? " Showing the last ones read." : ""}</p>` : "") +
@@ -183,6 +183,16 @@ function reorgNotice(snap: Snapshot) {
 
 let lastKey = "";
 
+/** A view that fails to render is a bug to report as such, not an unreachable RPC. */
+function renderSafely() {
+  try {
+    render();
+  } catch (e) {
+    console.error(e);
+    banner(`The dashboard could not show this view: ${(e as Error).message}. Please report it.`);
+  }
+}
+
 function follow() {
   let busy: Promise<void> | undefined;
   let failing = false;
@@ -203,8 +213,10 @@ function follow() {
       reorgNotice(snap);
       // Nothing new (same events, same head, same wallet): the views would come out the same.
       // The account is in twice: the wallet's, and the one the Governor was last read for, which catches up a tick later.
-      const key = `${snap.revision}:${snap.head.number}:${app.wallet.status.kind}:${connectedAccount() ?? ""}:${app.govSnap?.readFor ?? ""}:${app.govError ?? ""}`;
-      if (key !== lastKey) render();
+      const g = app.govSnap;
+      const govKey = g ? `${g.readFor ?? ""}:${g.proposals.map((p) => `${p.id}${p.state}${p.forVotes}${p.againstVotes}${p.abstainVotes}${p.votes.length}`).join()}` : "";
+      const key = `${snap.revision}:${snap.head.number}:${app.wallet.status.kind}:${connectedAccount() ?? ""}:${govKey}:${app.govError ?? ""}`;
+      if (key !== lastKey) renderSafely();
       lastKey = key;
       // "live" once what is shown is current: the benchmark and the tests wait for it.
       document.body.dataset.state = "live";
@@ -228,7 +240,10 @@ function follow() {
 
 async function start() {
   document.body.dataset.state = "loading";
-  window.addEventListener("hashchange", showView);
+  window.addEventListener("hashchange", () => {
+    scrolledTo = undefined;
+    showView();
+  });
   // "toggle" does not bubble: listen in the capture phase.
   document.addEventListener(
     "toggle",
@@ -241,7 +256,7 @@ async function start() {
     true,
   );
   // Wallets answer the EIP-6963 request while the config loads.
-  const discovery = discoverWallets();
+  const discovery = discoverWallets((w) => app?.wallet.add(w));
   let config;
   try {
     config = await loadConfig();

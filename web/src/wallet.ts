@@ -1,4 +1,5 @@
-// The connected wallet: an injected EIP-1193 provider (window.ethereum). It connects, checks the chain and offers
+// The connected wallet: one of the EIP-1193 providers the browser offers (walletDiscovery.ts: EIP-6963
+// announcements, or window.ethereum). It connects, checks the chain and offers
 // to switch, and sends contract calls the careful way: simulate first (a call that would revert is refused before
 // the wallet asks for a signature, with the contract's error in words), then sign, then wait for the receipt.
 import {
@@ -64,8 +65,23 @@ export class TxFailure extends Error {
 const hexChain = (id: number) => `0x${id.toString(16)}`;
 
 const REMEMBERED = "lockstep.wallet";
-/** Where the choice of wallet is remembered; absent outside a browser (the Node tests). */
-const store = (globalThis as unknown as { localStorage?: { getItem(k: string): string | null; setItem(k: string, v: string): void } }).localStorage;
+type Store = { getItem(k: string): string | null; setItem(k: string, v: string): void };
+/** Where the choice of wallet is remembered: absent outside a browser (the Node tests), and when the browser
+ *  blocks storage (reading it then throws), in which case the choice is asked again on the next visit. */
+const store: Store | undefined = (() => {
+  try {
+    return (globalThis as unknown as { localStorage?: Store }).localStorage;
+  } catch {
+    return undefined;
+  }
+})();
+const remember = (id: string) => {
+  try {
+    store?.setItem(REMEMBERED, id);
+  } catch {
+    // storage full or blocked: nothing to remember with
+  }
+};
 
 export class Wallet {
   status: WalletStatus;
@@ -104,7 +120,12 @@ export class Wallet {
    * exposes to this page (no prompt). With several and no choice yet, the user picks one when connecting.
    */
   async init() {
-    const remembered = store?.getItem(REMEMBERED);
+    let remembered: string | null | undefined;
+    try {
+      remembered = store?.getItem(REMEMBERED);
+    } catch {
+      remembered = undefined;
+    }
     const pick = this.wallets.find((w) => w.id === remembered) ?? (this.wallets.length === 1 ? this.wallets[0] : undefined);
     if (pick) await this.use(pick.id);
   }
@@ -120,13 +141,20 @@ export class Wallet {
       next.provider.on("chainChanged", this.follow);
     }
     this.current = next;
-    store?.setItem(REMEMBERED, id);
     await this.reload();
   }
 
   /** Whether connecting needs the user to pick a wallet first. */
   get needsChoice(): boolean {
     return !this.current && this.wallets.length > 1;
+  }
+
+  /** A wallet that announced itself after the page loaded. */
+  add(w: InjectedWallet) {
+    if (this.wallets.some((x) => x.id === w.id)) return;
+    this.wallets.push(w);
+    if (this.status.kind === "no-wallet") this.status = { kind: "disconnected" };
+    this.onChange();
   }
 
   async connect(id?: string) {
@@ -138,6 +166,8 @@ export class Wallet {
     } catch (e) {
       throw explain(e);
     }
+    // Remembered once it connected: a refused connection is not a choice.
+    remember(this.current!.id);
     await this.reload();
   }
 
@@ -161,12 +191,17 @@ export class Wallet {
     await this.reload();
   }
 
+  private reloads = 0;
+
   private async reload() {
     if (!this.provider) return;
+    // Wallet events can come in quick succession: only the newest reload may set the status.
+    const mine = ++this.reloads;
     const [accounts, chainHex] = await Promise.all([
       this.provider.request({ method: "eth_accounts" }) as Promise<Hex[]>,
       this.provider.request({ method: "eth_chainId" }) as Promise<string>,
     ]);
+    if (mine !== this.reloads) return;
     const chainId = Number(chainHex);
     const account = accounts[0];
     this.status = !account

@@ -135,7 +135,8 @@ function actions(p: ProposalRecord, g: GovernanceSnapshot, now: bigint, canAct: 
   } else if (p.state === "Active" && p.deadline > g.clock) {
     out.push(`<button class="primary" data-action="vote" data-proposal="${p.id}" ${canAct ? "" : "disabled"}>Vote</button>`);
   }
-  if (p.state === "Pending" && account && p.proposer.toLowerCase() === account.toLowerCase()) {
+  // Like a vote, a cancel lands in a later block: once the snapshot block is here, voting will have opened.
+  if (p.state === "Pending" && p.snapshot > g.clock && account && p.proposer.toLowerCase() === account.toLowerCase()) {
     out.push(`<button data-action="cancel" data-proposal="${p.id}" ${canAct ? "" : "disabled"}>Cancel proposal</button> <span class="muted">(its proposer may, until voting opens)</span>`);
   }
   if (p.state === "Succeeded") out.push(`<button data-action="queue" data-proposal="${p.id}" ${canAct ? "" : "disabled"}>Queue</button>`);
@@ -197,7 +198,9 @@ function proposalCard(p: ProposalRecord, { g, d, now, explorerUrl, account, canA
   </article>`;
 }
 
-export function accountPanel(w: WalletStatus, a: AccountRecord | undefined, expectedChainId: number): string {
+export function accountPanel(w: WalletStatus, a: AccountRecord | undefined, expectedChainId: number, walletName?: string, otherWallets = false): string {
+  const change = otherWallets ? ` <button data-action="choose-wallet" data-testid="choose-wallet">Use another wallet</button>` : "";
+  const via = walletName ? ` <span class="muted">via ${esc(walletName)}</span>` : "";
   switch (w.kind) {
     case "no-wallet":
       return `<div class="card account" data-testid="account" data-state="no-wallet">No browser wallet found. Reading needs none; to delegate, vote or act, install an EIP-1193 wallet and reload.</div>`;
@@ -205,7 +208,7 @@ export function accountPanel(w: WalletStatus, a: AccountRecord | undefined, expe
       return `<div class="card account" data-testid="account" data-state="disconnected">Connect a wallet to delegate and vote. <button class="primary" data-action="connect">Connect wallet</button></div>`;
     case "wrong-chain":
       return `<div class="card account warn" data-testid="account" data-state="wrong-chain">Your wallet is on chain ${w.chainId}; this deployment is on chain ${expectedChainId}.
-        <button class="primary" data-action="switch-chain" data-testid="switch-chain">Switch to chain ${expectedChainId}</button></div>`;
+        <button class="primary" data-action="switch-chain" data-testid="switch-chain">Switch to chain ${expectedChainId}</button>${change}</div>`;
   }
   if (!a) return `<div class="card account" data-testid="account" data-state="loading">Reading ${esc(w.account)}…</div>`;
   const self = a.delegate.toLowerCase() === a.address.toLowerCase();
@@ -216,10 +219,10 @@ export function accountPanel(w: WalletStatus, a: AccountRecord | undefined, expe
       ? "delegated to yourself"
       : `delegated to <span class="mono">${esc(a.delegate)}</span>`;
   return `<div class="card account" data-testid="account" data-state="ready" data-delegate="${esc(a.delegate)}" data-votes="${a.votes}">
-    <b class="mono" data-testid="account-address">${esc(a.address)}</b>${a.isGuardian ? ` <span class="state Paused" data-testid="guardian-badge">guardian</span>` : ""}
+    <b class="mono" data-testid="account-address">${esc(a.address)}</b>${via}${a.isGuardian ? ` <span class="state Paused" data-testid="guardian-badge">guardian</span>` : ""}
     · balance ${tokens(a.balance)} · voting power now ${tokens(a.votes)} · ${delegation}
     <button data-action="delegate-self" ${self ? "disabled" : ""}>Delegate to myself</button>
-    <button data-action="delegate-other">Delegate to…</button>
+    <button data-action="delegate-other">Delegate to…</button>${change}
   </div>`;
 }
 

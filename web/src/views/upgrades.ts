@@ -58,9 +58,12 @@ function nextStep(u: UpgradeHistory, now: bigint): string {
   if (!s) return "";
   if (s.activated) {
     const windowEnds = (s.activated.time ?? 0n) + BigInt(s.rules.observationWindow);
+    if (s.unhealthyStake >= s.unhealthyLimit) {
+      return `stage ${s.index} cannot be verified: unhealthy stake ${tokens(s.unhealthyStake)} is at or above its limit ${tokens(s.unhealthyLimit)}`;
+    }
     return now < windowEnds
       ? `stage ${s.index} can be verified from ${isoTime(windowEnds)} (observation window), if healthy`
-      : `verifies stage ${s.index} if ${tokens(s.healthyNeeded)} stake reported healthy (now ${tokens(s.healthyStake)})`;
+      : `verifies stage ${s.index} if ${tokens(s.healthyNeeded)} stake reported healthy (now ${tokens(s.healthyStake)}) and unhealthy stays below ${tokens(s.unhealthyLimit)}`;
   }
   const prev = s.index === 0 ? u.scheduled.time : u.stages[s.index - 1].verified?.time;
   const lockEnds = prev === undefined ? undefined : prev + BigInt(s.rules.timelock);

@@ -29,7 +29,9 @@ type Participation = Pick<ValidatorRow, "due" | "reported" | "awaiting">;
 /**
  * Participation over every upgrade: a validator has to report its health (any status but Ready, which comes
  * before) in each activated stage of its cohort at that upgrade's snapshot. A stage counts once it reported there,
- * or once the stage's attestation deadline passed without a report; before that, the stage is awaited.
+ * or once the stage's attestation deadline passed, as the contract enforces it, without a report: the deadline runs
+ * from activation or the last resume, only while the upgrade is in flight and not paused. Until then the report is
+ * awaited; a stage whose upgrade ended or was paused before its deadline does not count.
  */
 function participation(snap: Snapshot): (operator: string) => Participation {
   const reported = new Map<string, Set<string>>();
@@ -45,14 +47,18 @@ function participation(snap: Snapshot): (operator: string) => Participation {
     const out: Participation = { due: 0, reported: 0, awaiting: 0 };
     for (const u of snap.history.upgrades) {
       const cohort = cohortAt(snap.history.registry.get(key), u.snapshot);
+      const ended = u.state === "Completed" || u.state === "Withdrawn" || u.state === "RolledBack";
+      // The time up to which the deadline could run out: now, or when the upgrade stopped (paused or ended).
+      const until = ended ? u.endedAt : u.state === "Paused" ? u.pausedAt : now;
       for (const s of u.stages) {
         if (!s.activated || s.cohort !== cohort) continue;
-        const from = s.activated.time !== undefined && u.resumedAt > s.activated.time ? u.resumedAt : (s.activated.time ?? 0n);
+        const activated = s.activated.time ?? 0n;
+        const deadline = (u.resumedAt > activated ? u.resumedAt : activated) + BigInt(s.rules.attestationDeadline);
         if (reported.get(key)?.has(`${u.id}:${s.index}`)) {
           out.due++;
           out.reported++;
-        } else if (now > from + BigInt(s.rules.attestationDeadline) || s.verified) out.due++;
-        else out.awaiting++;
+        } else if (until > deadline) out.due++;
+        else if (!ended) out.awaiting++;
       }
     }
     return out;
