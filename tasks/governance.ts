@@ -2,7 +2,7 @@
 import { task } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { ManifestError, manifestHash, readManifest, toOnChain } from "../lib/manifest";
-import { SUPPORT, SupportName, describeProposal, descriptionHash, propose, stateName, type Proposal } from "../lib/governance";
+import { SUPPORT, SupportName, describeProposal, descriptionHash, propose, stateName, vote, type Proposal } from "../lib/governance";
 import { Connected, TaskError, action, connectDeployment, parseIntArg } from "./cli";
 
 /** Finds a proposal's calls from its ProposalCreated event (the Governor stores only their hash). */
@@ -79,11 +79,7 @@ task("vote", "Casts the signer's vote on a proposal")
       const snapshot = await c.governor.proposalSnapshot(id);
       const weight = await c.governor.getVotes(c.signer.address, snapshot);
       console.log(`voting ${args.support} with ${weight} votes (the voting power ${c.signer.address} had at block ${snapshot})`);
-      const support = SUPPORT[args.support as SupportName];
-      const tx = args.reason
-        ? await c.governor.connect(c.signer).castVoteWithReason(id, support, args.reason)
-        : await c.governor.connect(c.signer).castVote(id, support);
-      await tx.wait();
+      await vote(c.governor, c.signer, id, args.support as SupportName, args.reason);
       await printProposal(c, id);
     }),
   );
