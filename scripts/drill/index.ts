@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { PauseReason, RollbackReason, Status, UpgradeState } from "../../lib/coordinator";
 import { makeBinary, serveArtifacts, tempDir, waitFor } from "../../lib/localnet";
 import { coordinatorHistory, renderHistory, runAudit } from "./audit";
+import { serveDashboard } from "./dashboard";
 import { Board, pct, tokens, type Out } from "./display";
 import { Expectations } from "./expect";
 import { ProcessFleet, QUIRK_ENV, type Fleet } from "./fleet";
@@ -320,9 +321,16 @@ async function drill(o: DrillOptions, io: DrillIO, teardown: Teardown, x: Expect
   x.check("the audit rebuilds every upgrade from logs alone and every check passes", audit.ok, audit.summary);
 
   if (o.keep) {
+    const dashboard = await serveDashboard(net).then(
+      (d) => {
+        teardown.add("the dashboard", () => d.stop());
+        return `  dashboard        ${d.url}\n`;
+      },
+      (e: Error) => `  dashboard        not started (${e.message}); start it with: npm run dashboard -- --network ${net.network} --rpc ${net.chain.url}\n`,
+    );
     w(`\n--keep: the chain and the watchers stay up.\n  RPC URL          ${net.chain.url}\n  deployments file ${net.deploymentsFile}\n  work directory   ${work.path} (kept after exit)\n` +
+      dashboard +
       `  try: npx hardhat upgrade:status --network ${net.network}\n` +
-      `  dashboard: npm run dashboard -- --network ${net.network} --rpc ${net.chain.url}   (then open http://127.0.0.1:5173)\n` +
       `Ctrl-C stops everything.\n`);
     teardown.keeping = true;
     await interrupted;

@@ -30,7 +30,8 @@ Options:
   --seed S               seed for the stakes and keys (default "lockstep"); the same seed, the same drill
   --in-process           run every validator's watcher state machine in this process with fake nodes
                          (the scaled rehearsal, e.g. --validators 300 --in-process)
-  --keep                 leave the chain and the watchers running at the end; Ctrl-C stops everything
+  --keep                 leave the chain and the watchers running at the end, and serve the dashboard
+                         for them (its address is printed); Ctrl-C stops everything
   --help                 this text
 `;
 

@@ -2,7 +2,8 @@
 import { expect } from "chai";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, runNode, tempDir } from "../../lib/localnet";
+import { spawn } from "node:child_process";
+import { ROOT, runNode, tempDir, waitFor } from "../../lib/localnet";
 
 function runDrill(args: string[], env: Record<string, string> = {}) {
   return runNode(["-r", "ts-node/register/transpile-only", join(ROOT, "scripts", "drill", "index.ts"), ...args], env);
@@ -74,6 +75,41 @@ describe("npm run drill", function () {
     expect(out).to.include("✓ watchers restored the previous version and attested RolledBack for all activated stake");
     expect(out).to.match(/\d+ attestations for upgrade 1: Ready ×24, Healthy ×24/);
     expect(out).not.to.include("✗");
+  });
+
+  it("with --keep, leaves the chain up with a live dashboard, and Ctrl-C stops everything", async function () {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "scripts", "drill", "index.ts"), "--validators", "6", "--in-process", "--keep"], {
+      cwd: ROOT,
+      env: { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: deployments.path },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout!.on("data", (c) => (out += c));
+    child.stderr!.on("data", (c) => (out += c));
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    try {
+      await waitFor("the drill to hold", async () => {
+        if (child.exitCode !== null) throw new Error(`the drill ended: ${out.slice(-2000)}`);
+        return out.includes("Ctrl-C stops everything");
+      }, 200_000, 250);
+      const url = /dashboard\s+(http:\/\/\S+)/.exec(out)?.[1];
+      expect(url, out.slice(-1500)).to.match(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+      const page = await fetch(url!);
+      expect(page.status).to.equal(200);
+      expect(await page.text()).to.include("Lockstep");
+      const config = (await (await fetch(`${url}config.json`)).json()) as { deployment: { network: string } };
+      expect(config.deployment.network).to.equal("localhost");
+      const rpc = await fetch(`${url}rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber" }) });
+      expect(Number(((await rpc.json()) as { result: string }).result)).to.be.greaterThan(0);
+    } finally {
+      child.kill("SIGINT");
+    }
+    expect(await exited).to.equal(0);
+    expect(out).to.include("✓ nothing left running");
+    const chainPid = Number(/\(pid (\d+), network/.exec(out)![1]);
+    expect(alive(chainPid), "the hardhat node").to.equal(false);
+    const rpcUrl = /RPC URL\s+(\S+)/.exec(out)![1];
+    expect(processesMentioning(rpcUrl), "the dashboard server, started with the chain's RPC URL").to.deep.equal([]);
   });
 
   it("refuses bad options with a one-line error and exit code 2", async function () {
