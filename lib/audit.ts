@@ -50,6 +50,16 @@ export function audit(history: History, files: ManifestFileInput[] = []): AuditR
   return { history, checks, ok: failed.length === 0, failed };
 }
 
+/** The audit in one line: "audit passed: 28 checks over 2 upgrade(s), blocks 1-362", or the first failure. */
+export function auditSummary(result: AuditResult): string {
+  const h = result.history;
+  const first = result.failed[0];
+  return result.ok
+    ? `audit passed: ${result.checks.length} checks over ${h.upgrades.length} upgrade(s), blocks ${h.fromBlock ?? "?"}-${h.toBlock ?? "?"}`
+    : `audit FAILED: ${result.failed.length} of ${result.checks.length} checks failed; first: [${first.kind}] ${first.detail}` +
+        (first.tx ? ` (block ${first.block}, tx ${first.tx})` : "");
+}
+
 // ------------------------------------------------------------------ rendering
 
 export interface RenderOptions {

@@ -1,6 +1,5 @@
 // Upgrade manifests as files: the schema, the canonical form whose keccak256 is voted on chain, and the
 // conversion to the coordinator's Manifest struct. The tasks, the watcher, the audit and the drill all use this.
-import { readFileSync } from "node:fs";
 import { keccak256, toUtf8Bytes } from "ethers";
 import { z } from "zod";
 import type { IUpgradeCoordinator } from "../typechain-types/contracts/rollout/IUpgradeCoordinator";
@@ -10,7 +9,7 @@ export type StageRulesInput = IUpgradeCoordinator.StageRulesStruct;
 
 const bps = z.number().int().min(0).max(10_000);
 const seconds = z.number().int().min(0).max(2 ** 32 - 1);
-const version = z.string().min(1).refine((v) => Buffer.byteLength(v, "utf8") <= 32, "at most 32 bytes of UTF-8");
+const version = z.string().min(1).refine((v) => new TextEncoder().encode(v).length <= 32, "at most 32 bytes of UTF-8");
 
 export const stageSchema = z
   .object({
@@ -87,6 +86,8 @@ export function parseManifest(text: string, source = "manifest"): ManifestFile {
 }
 
 export function readManifest(path: string): { manifest: ManifestFile; text: string } {
+  // Required here, not at the top: the dashboard bundles this file for the browser, where only parsing is used.
+  const { readFileSync } = require("node:fs") as typeof import("node:fs");
   let text: string;
   try {
     text = readFileSync(path, "utf8");

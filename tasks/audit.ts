@@ -5,7 +5,7 @@ import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { createPublicClient, custom, getAddress, http, isAddress, type PublicClient } from "viem";
-import { audit, renderReport, REPORT_FORMATS, type AuditResult, type ManifestFileInput, type ReportFormat } from "../lib/audit";
+import { audit, auditSummary, renderReport, REPORT_FORMATS, type AuditResult, type ManifestFileInput, type ReportFormat } from "../lib/audit";
 import { readDeployment, type Deployment } from "../lib/deployments";
 import { loadHistory } from "../lib/history";
 import { ManifestError, readManifest } from "../lib/manifest";
@@ -133,10 +133,6 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
     writeFileSync(`${path}.tmp`, report);
     renameSync(`${path}.tmp`, path);
   }
-  const first = result.failed[0];
-  const summary = result.ok
-    ? `audit passed: ${result.checks.length} checks over ${history.upgrades.length} upgrade(s), blocks ${fromBlock}-${head}`
-    : `audit FAILED: ${result.failed.length} of ${result.checks.length} checks failed; first: [${first.kind}] ${first.detail}` +
-      (first.tx ? ` (block ${first.block}, tx ${first.tx})` : "");
+  const summary = auditSummary(result);
   return { ok: result.ok, exitCode: result.ok ? 0 : 1, report, result, deployment, summary };
 }

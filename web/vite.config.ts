@@ -11,5 +11,12 @@ export default defineConfig({
     emptyOutDir: true,
     target: "es2022",
     chunkSizeWarningLimit: 2000,
+    rollupOptions: {
+      // zod ships comments that Rollup cannot place ("annotation … cannot interpret"): harmless, and not ours to fix.
+      onwarn(warning, warn) {
+        if (warning.code === "INVALID_ANNOTATION" && warning.id?.includes("node_modules")) return;
+        warn(warning);
+      },
+    },
   },
 });

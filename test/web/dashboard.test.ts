@@ -546,6 +546,32 @@ describe("dashboard in a browser", function () {
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-reorg.png"), fullPage: true });
   });
 
+  it("audits the history it rebuilt, as the audit task does, and checks manifest files against the hashes voted", async function () {
+    await goto("audit");
+    const summary = page.locator('[data-testid="audit-summary"]');
+    const checks = page.locator('[data-testid="check-row"]');
+    expect(await summary.getAttribute("data-ok"), await summary.innerText()).to.equal("true");
+    expect(await summary.innerText()).to.match(new RegExp(`^audit passed: ${await checks.count()} checks over 1 upgrade\\(s\\), blocks ${d.startBlock}-\\d+$`));
+    expect(await checks.count()).to.be.greaterThan(5);
+    expect(await page.locator('[data-testid="check-row"][data-kind="authority"]').count(), "the pauses' authority was checked").to.be.greaterThan(0);
+    const [report] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="report-md"]')]);
+    expect(readFileSync((await report.path())!, "utf8")).to.include("Every check passed");
+
+    // A file claiming to be the manifest voted for "v2-web", and a file that is not a manifest.
+    const forged = { name: "v2-web", version: "v2.0.0", previousVersion: "v1.9.3", artifacts: [{ platform: "linux-amd64", uri: "https://dl.example/node-v2.0.0", sha256: keccak256(toUtf8Bytes("other binary")) }], stages: [1, 3].map((cohort) => ({ cohort, timelock: 0, observationWindow: 600, attestationDeadline: 3600, readinessBps: 0, healthyBps: 5000, unhealthyBps: 6000, rollbackBps: 0 })) };
+    await page.setInputFiles('[data-testid="manifest-files"]', [
+      { name: "v2-web.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(forged)) },
+      { name: "notes.json", mimeType: "application/json", buffer: Buffer.from("{ not json") },
+    ]);
+    await page.waitForFunction(`document.querySelector('[data-testid="audit-summary"]')?.dataset.ok === "false"`);
+    expect(await summary.innerText()).to.include("audit FAILED: 1 of").and.include("[manifest-hash] v2-web.json: canonical hash");
+    const failed = page.locator('[data-testid="check-row"][data-ok="false"]');
+    expect(await failed.count()).to.equal(1);
+    expect(await failed.innerText()).to.include('differs from the hash voted for "v2-web"');
+    expect(await page.locator('[data-testid="manifest-errors"]').innerText()).to.include("notes.json");
+    await page.screenshot({ path: join(ARTIFACTS, "dashboard-audit.png"), fullPage: true });
+  });
+
   it("lets the user pick among several wallets announced by EIP-6963, and remembers the choice", async function () {
     const second = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
     try {

@@ -12,10 +12,13 @@ import { proposalTitle, upgradesTouched } from "../../lib/proposals";
 import type { GovernanceSnapshot } from "./governance";
 import { participationSummary, validatorRows, validatorsTable } from "./views/validators";
 import { eventRows, historyCsv, historyTable } from "./views/history";
+import { auditView } from "./views/audit";
+import { REPORT_FORMATS, audit, renderReport, type ManifestFileInput, type ReportFormat } from "../../lib/audit";
+import { parseManifest } from "../../lib/manifest";
 import { accountPanel, proposalsView } from "./views/proposals";
 
-type ViewName = "upgrades" | "validators" | "proposals" | "history";
-const VIEWS: ViewName[] = ["upgrades", "validators", "proposals", "history"];
+type ViewName = "upgrades" | "validators" | "proposals" | "history" | "audit";
+const VIEWS: ViewName[] = ["upgrades", "validators", "proposals", "history", "audit"];
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
 
 const filters = { cohort: "all", status: "all" };
@@ -77,18 +80,52 @@ function layout() {
     </div>
     <div id="history-table"></div>`;
   $("#view-proposals").innerHTML = `<div id="account-panel"></div><div id="proposals-list"></div>`;
+  $("#view-audit").innerHTML = `
+    <div class="toolbar">
+      <span>Report:</span>
+      ${REPORT_FORMATS.map((f) => `<button data-report="${f}" data-testid="report-${f}">${f}</button>`).join("")}
+      <label>Check manifest files against the hashes voted <input type="file" accept=".json,application/json" multiple data-testid="manifest-files"></label>
+    </div>
+    <div id="audit-body"></div>`;
+  document.querySelectorAll<HTMLButtonElement>("[data-report]").forEach((b) =>
+    b.addEventListener("click", () => {
+      if (!app.snap) return;
+      const format = b.dataset.report as ReportFormat;
+      const d = app.config.deployment;
+      const report = renderReport(audit(app.snap.history, manifestFiles), format, { explorer: app.config.explorerUrl || undefined, network: d.network, chainId: d.chainId });
+      download(report, `lockstep-audit-${d.network}.${format}`, format === "json" ? "application/json" : format === "csv" ? "text/csv" : "text/markdown");
+    }),
+  );
+  $<HTMLInputElement>('[data-testid="manifest-files"]').addEventListener("change", async (e) => {
+    manifestFiles = [];
+    manifestErrors = [];
+    for (const file of (e.target as HTMLInputElement).files ?? []) {
+      try {
+        manifestFiles.push({ path: file.name, manifest: parseManifest(await file.text(), file.name) });
+      } catch (err) {
+        manifestErrors.push((err as Error).message);
+      }
+    }
+    render();
+  });
   $<HTMLSelectElement>("#filter-cohort").addEventListener("change", (e) => ((filters.cohort = (e.target as HTMLSelectElement).value), render()));
   $<HTMLSelectElement>("#filter-status").addEventListener("change", (e) => ((filters.status = (e.target as HTMLSelectElement).value), render()));
   $("#export-csv").addEventListener("click", () => {
-    if (!app.snap) return;
-    const blob = new Blob([historyCsv(eventRows(app.snap))], { type: "text/csv" });
-    const a = document.createElement("a");
-    a.href = URL.createObjectURL(blob);
-    a.download = `lockstep-${app.config.deployment.network}-history.csv`;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+    if (app.snap) download(historyCsv(eventRows(app.snap)), `lockstep-${app.config.deployment.network}-history.csv`, "text/csv");
   });
 }
+
+function download(text: string, name: string, type: string) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([text], { type }));
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+/** Manifest files the auditor chose, checked with every audit; and those that did not parse. */
+let manifestFiles: ManifestFileInput[] = [];
+let manifestErrors: string[] = [];
 
 /** Keeps a select's options equal to `values` (plus "all") without losing the user's choice. */
 function syncOptions(select: HTMLSelectElement, values: string[]) {
@@ -144,6 +181,9 @@ function render() {
         (app.govError ? `<p class="card warn" data-testid="proposals-error">Proposals could not be read at block ${snap.head.number}: ${esc(app.govError)}${gov ? " Showing the last ones read." : ""}</p>` : "") +
           (gov ? proposalsView(gov, d, snap.head.timestamp, app.config.explorerUrl, app.wallet.status, openDetails) : '<p class="muted">Loading proposals…</p>'),
       );
+      break;
+    case "audit":
+      setHtml($("#audit-body"), auditView(audit(snap.history, manifestFiles), app.config.explorerUrl, manifestErrors));
       break;
     case "history": {
       const events = eventRows(snap);
