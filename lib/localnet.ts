@@ -18,8 +18,23 @@ export const ROOT = resolve(__dirname, "..");
 /** Hardhat's default JSON-RPC port: the `localhost` network of hardhat.config.ts. */
 export const DEFAULT_RPC_PORT = 8545;
 
-/** A free TCP port on 127.0.0.1. */
+/** Ports handed out by this process: never twice. */
+const handedOut = new Set<number>();
+/** Below Linux's ephemeral range (32768-60999 by default), where outgoing connections take their source ports. */
+const PORT_RANGE = { from: 20_000, to: 32_000 };
+
+/**
+ * A free TCP port on 127.0.0.1, for a server that will listen on it a moment later. Taken below the ephemeral
+ * range: a port the kernel handed out for `listen(0)` and released goes back into the pool that every outgoing
+ * connection draws from, and a watcher's RPC polling could take it before the server it was meant for starts.
+ */
 export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
+    if (handedOut.has(port) || !(await portIsFree(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
   return new Promise((res, rej) => {
     const srv = createNetServer();
     srv.once("error", rej);
