@@ -5,6 +5,7 @@ import type { Log, PublicClient } from "viem";
 import { byChainOrder, decodeCoordinatorLog, type CoordinatorEvent } from "./events";
 import { PauseReason, RollbackReason, Status, UpgradeState } from "./coordinator";
 import { versionFromTag } from "./version";
+import type { DEFAULT_STAGE_RULES } from "./manifest";
 
 export const MAX_UINT96 = (1n << 96n) - 1n;
 const BPS = 10_000n;
@@ -37,16 +38,8 @@ export interface ManifestRecord {
   stages: StageRulesRecord[];
 }
 
-export interface StageRulesRecord {
-  cohort: number;
-  timelock: number;
-  observationWindow: number;
-  attestationDeadline: number;
-  readinessBps: number;
-  healthyBps: number;
-  unhealthyBps: number;
-  rollbackBps: number;
-}
+/** A stage's rules as the UpgradeScheduled event carries them: its cohort and every rule a manifest sets. */
+export type StageRulesRecord = { cohort: number } & Record<keyof typeof DEFAULT_STAGE_RULES, number>;
 
 export type StageStateName = "Pending" | "Active" | "Verified";
 

@@ -149,17 +149,18 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** The rules a stage gets when a test, a drill or an example names only its cohort: seconds and basis points. */
+export const DEFAULT_STAGE_RULES = {
+  timelock: 0,
+  observationWindow: 600,
+  attestationDeadline: 3600,
+  readinessBps: 0,
+  healthyBps: 6700,
+  unhealthyBps: 3400,
+  rollbackBps: 0,
+} as const;
+
 /** Stage rules with every field named; durations in seconds, thresholds in basis points. */
 export function stageRules(cohort: number, over: Partial<StageRulesInput> = {}): StageRulesInput {
-  return {
-    cohort,
-    timelock: 0,
-    observationWindow: 600,
-    attestationDeadline: 3600,
-    readinessBps: 0,
-    healthyBps: 6700,
-    unhealthyBps: 3400,
-    rollbackBps: 0,
-    ...over,
-  };
+  return { cohort, ...DEFAULT_STAGE_RULES, ...over };
 }

@@ -13,7 +13,7 @@ import { spawnSync } from "node:child_process";
 import { createPublicClient, custom, type Log, type PublicClient } from "viem";
 import { Status, UpgradeState, PauseReason, StageState, coordinatorDomain, packAttestations, signAttestation } from "../../lib/coordinator";
 import { versionTag } from "../../lib/version";
-import { toOnChain, type ManifestFile } from "../../lib/manifest";
+import { DEFAULT_STAGE_RULES, toOnChain, type ManifestFile } from "../../lib/manifest";
 import { writeDeployment, type Deployment } from "../../lib/deployments";
 import { deploymentRecord } from "../../lib/deploy";
 import { buildHistory, decodeLogs, fetchLogs, fetchBlockTimes, loadHistory, type History } from "../../lib/history";
@@ -34,17 +34,7 @@ function manifestFile(name: string, version: string, stages: Partial<ManifestFil
     featureFlags: [],
     metadataURI: "",
     stateIncompatible: false,
-    stages: stages.map((s, i) => ({
-      cohort: i + 1,
-      timelock: 0,
-      observationWindow: 600,
-      attestationDeadline: 3600,
-      readinessBps: 0,
-      healthyBps: 6700,
-      unhealthyBps: 3400,
-      rollbackBps: 0,
-      ...s,
-    })),
+    stages: stages.map((s, i) => ({ cohort: i + 1, ...DEFAULT_STAGE_RULES, ...s })),
   };
 }
 
