@@ -23,7 +23,6 @@ dotenv.config({ quiet: true });
 const SOLC_VERSION = "0.8.30";
 
 subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }) => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const solc = require("solc");
   const longVersion: string = solc.version().replace(/\.Emscripten.*$/, "");
   if (args.solcVersion !== SOLC_VERSION || !longVersion.startsWith(SOLC_VERSION)) {

@@ -36,7 +36,17 @@ async function serve(chain: Chain, deployments: string): Promise<{ url: string; 
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ["-r", "ts-node/register/transpile-only", "web/serve.ts", "--network", NETWORK, "--rpc", chain.url, "--port", String(port)],
+    [
+      "-r",
+      "ts-node/register/transpile-only",
+      "web/serve.ts",
+      "--network",
+      NETWORK,
+      "--rpc",
+      chain.url,
+      "--port",
+      String(port),
+    ],
     { cwd: ROOT, env: { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: deployments }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
@@ -71,7 +81,11 @@ async function openOnce(browser: Browser, url: string): Promise<Run> {
     });
     const started = performance.now();
     await page.goto(url);
-    await page.waitForFunction(`document.body.dataset.state !== "loading" && document.body.dataset.state !== undefined`, undefined, { timeout: 120_000, polling: 5 });
+    await page.waitForFunction(
+      `document.body.dataset.state !== "loading" && document.body.dataset.state !== undefined`,
+      undefined,
+      { timeout: 120_000, polling: 5 },
+    );
     run.ms = Math.round(performance.now() - started);
     live = true;
     const state = await page.evaluate("document.body.dataset.state");
@@ -91,15 +105,29 @@ async function main() {
   try {
     chain = await startChain();
     const d = await deployLocal(chain);
-    let t = performance.now();
+    const t = performance.now();
     const shape = { ...(await writeHistory(chain, d, o.events)), proposals: 0 };
     shape.proposals = await writeProposals(chain, d, o.proposals);
-    console.error(`wrote ${shape.events} events in ${shape.eventBlocks} blocks (${shape.validators} validators) and ${shape.proposals} proposals in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    writeDeployment(await deploymentRecord(d, { network: NETWORK, chainId: 31337, startBlock: d.startBlock, guardian: d.guardian.address }), dir.path);
+    console.error(
+      `wrote ${shape.events} events in ${shape.eventBlocks} blocks (${shape.validators} validators) and ${shape.proposals} proposals in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
+    writeDeployment(
+      await deploymentRecord(d, {
+        network: NETWORK,
+        chainId: 31337,
+        startBlock: d.startBlock,
+        guardian: d.guardian.address,
+      }),
+      dir.path,
+    );
 
     const page = await serve(chain, dir.path);
     server = page.child;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--headless", "--no-sandbox", "--disable-gpu"] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--headless", "--no-sandbox", "--disable-gpu"],
+    });
     // Warm-up, reported apart: the node's, the server's and chromium's first requests are slower.
     const warmup = await openOnce(browser, page.url);
     const runs: Run[] = [];
@@ -122,8 +150,12 @@ async function main() {
       targetMs: TARGET_MS,
       targetMet: median < TARGET_MS,
     };
-    console.log(`events             ${shape.events} in ${shape.eventBlocks} blocks, ${shape.validators} validators, ${shape.proposals} proposals`);
-    console.log(`navigation -> live median ${median} ms (min ${result.minMs}, max ${result.maxMs}, ${o.runs} runs; warm-up ${warmup.ms} ms)`);
+    console.log(
+      `events             ${shape.events} in ${shape.eventBlocks} blocks, ${shape.validators} validators, ${shape.proposals} proposals`,
+    );
+    console.log(
+      `navigation -> live median ${median} ms (min ${result.minMs}, max ${result.maxMs}, ${o.runs} runs; warm-up ${warmup.ms} ms)`,
+    );
     console.log(`rpc                ${result.rpcCalls} calls in ${result.rpcRequests} HTTP requests`);
     console.log(`target             < ${TARGET_MS} ms: ${result.targetMet ? "met" : "NOT met"}`);
     const out = join(__dirname, "results");

@@ -37,7 +37,10 @@ export async function writeHistory(chain: Chain, d: Deployment, events: number):
   const send = (to: string, data: string, gas: number) =>
     chain.provider.send("eth_sendTransaction", [{ from: relayer, to, data, gas: toBeHex(gas) }]);
 
-  const keys = Array.from({ length: validators }, (_, i) => new Wallet(keccak256(toUtf8Bytes(`lockstep-bench:dashboard:${i}`))));
+  const keys = Array.from(
+    { length: validators },
+    (_, i) => new Wallet(keccak256(toUtf8Bytes(`lockstep-bench:dashboard:${i}`))),
+  );
   const filler = await new RosterFiller__factory(d.deployer).deploy();
   const fillerAddress = await filler.getAddress();
   const stakeEach = parseEther("1000");
@@ -45,7 +48,13 @@ export async function writeHistory(chain: Chain, d: Deployment, events: number):
   const operators: string[] = [];
   for (let i = 0; i < validators; i += REGISTER_PER_TX) {
     const batch = keys.slice(i, i + REGISTER_PER_TX).map((k) => k.address);
-    const args: [string, string, string[], bigint, number] = [await d.token.getAddress(), coordinator, batch, stakeEach, i];
+    const args: [string, string, string[], bigint, number] = [
+      await d.token.getAddress(),
+      coordinator,
+      batch,
+      stakeEach,
+      i,
+    ];
     operators.push(...((await filler.fill.staticCall(...args)) as string[]));
     await send(fillerAddress, filler.interface.encodeFunctionData("fill", args), 5_000_000);
   }
@@ -93,7 +102,11 @@ export async function writeHistory(chain: Chain, d: Deployment, events: number):
   for (let n = 0, k = 0; n < signed.length; k++) {
     const size = Math.min(1 + ((k * 5) % 8), signed.length - n); // 1..8 items, mean 4.5
     const batch = packAttestations(signed.slice(n, n + size));
-    await send(coordinator, d.coordinator.interface.encodeFunctionData("relayAttestations", [batch]), 100_000 + 60_000 * size);
+    await send(
+      coordinator,
+      d.coordinator.interface.encodeFunctionData("relayAttestations", [batch]),
+      100_000 + 60_000 * size,
+    );
     n += size;
   }
 
@@ -123,7 +136,9 @@ export async function writeProposals(chain: Chain, d: Deployment, count: number)
     await (await d.governor.connect(d.deployer).propose([coordinator], [0n], [calldata], description)).wait();
     made.push(await d.governor.hashProposal([coordinator], [0n], [calldata], keccak256(toUtf8Bytes(description))));
     await mine(2n);
-    await (await d.governor.connect(d.deployer).castVoteWithReason(made[i], i % 3, `bench vote ${i}`, { gasLimit: 300_000 })).wait();
+    await (
+      await d.governor.connect(d.deployer).castVoteWithReason(made[i], i % 3, `bench vote ${i}`, { gasLimit: 300_000 })
+    ).wait();
   }
   return made.length;
 }

@@ -18,12 +18,21 @@ async function main() {
   for (const run of RUNS) {
     const started = Date.now();
     rows.push(...(await measureGas(run.validators, run.checkpoints)));
-    console.error(`measured ${run.validators} validators, ${run.checkpoints} checkpoint(s) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.error(
+      `measured ${run.validators} validators, ${run.checkpoints} checkpoint(s) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
   }
   const header = ["operation", "validators", "checkpoints", "batch", "gas"];
-  const table = rows.map((r) => [r.operation, String(r.validators), String(r.checkpoints ?? 1), String(r.batch ?? ""), String(r.gas)]);
+  const table = rows.map((r) => [
+    r.operation,
+    String(r.validators),
+    String(r.checkpoints ?? 1),
+    String(r.batch ?? ""),
+    String(r.gas),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   console.log(line(header));
   for (const t of table) console.log(line(t));
   const dir = join(__dirname, "results");

@@ -42,7 +42,10 @@ async function gasOf(tx: Promise<{ wait(): Promise<TransactionReceipt | null> }>
 export async function measureGas(validators: number, checkpoints = 1): Promise<GasRow[]> {
   await reset();
   const [deployer, guardian, voterA, voterB, voterC] = await ethers.getSigners();
-  const system = await deploySystem(deployer, { ...defaultParams(deployer.address, guardian.address), votingPeriod: 20n });
+  const system = await deploySystem(deployer, {
+    ...defaultParams(deployer.address, guardian.address),
+    votingPeriod: 20n,
+  });
   const { token, coordinator, governor, timelock } = system;
   const governance = await impersonate(await timelock.getAddress());
   const filler = await new RosterFiller__factory(deployer).deploy();
@@ -144,7 +147,12 @@ export async function measureGas(validators: number, checkpoints = 1): Promise<G
   const target = await coordinator.getAddress();
   const calldata = coordinator.interface.encodeFunctionData("setDefaultCohort", [3]);
   await (await governor.connect(voterA).propose([target], [0], [calldata], `bench ${validators}`)).wait();
-  const proposalId = await governor.hashProposal([target], [0], [calldata], keccak256(toUtf8Bytes(`bench ${validators}`)));
+  const proposalId = await governor.hashProposal(
+    [target],
+    [0],
+    [calldata],
+    keccak256(toUtf8Bytes(`bench ${validators}`)),
+  );
   await network.provider.send("hardhat_mine", ["0x3"]);
   await (await governor.connect(voterA).castVote(proposalId, 1)).wait();
   row("castVote", await gasOf(governor.connect(voterB).castVote(proposalId, 1)));

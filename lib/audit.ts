@@ -25,7 +25,11 @@ export function manifestChecks(history: History, files: ManifestFileInput[]): Ch
     const hash = manifestHash(manifest);
     const u = history.upgrades.find((x) => x.name === manifest.name);
     if (!u) {
-      return { kind: "manifest-hash", ok: false, detail: `${path}: no upgrade named "${manifest.name}" in the logs (file hash ${hash})` } as Check;
+      return {
+        kind: "manifest-hash",
+        ok: false,
+        detail: `${path}: no upgrade named "${manifest.name}" in the logs (file hash ${hash})`,
+      } as Check;
     }
     const ok = hash.toLowerCase() === u.manifest.manifestHash.toLowerCase();
     return {
@@ -133,7 +137,9 @@ export function reportLines(result: AuditResult): Line[] {
         detail: `${figures(t.figures)}${who}`.trim(),
       });
     }
-    for (const v of [...u.validators.values()].sort((a, b) => a.stage - b.stage || a.operator.localeCompare(b.operator))) {
+    for (const v of [...u.validators.values()].sort(
+      (a, b) => a.stage - b.stage || a.operator.localeCompare(b.operator),
+    )) {
       lines.push({
         section: "validator",
         upgradeId: id,
@@ -223,19 +229,45 @@ function renderMarkdown(result: AuditResult, o: RenderOptions): string {
     const mine = (s: Line["section"]) => lines.filter((l) => l.section === s && l.upgradeId === id);
     out.push(`## Upgrade #${id}: ${u.name} (${u.state})`, "");
     table("Manifest", mine("upgrade"), [["state", (l) => l.result], ["what", (l) => l.detail], ...where]);
-    table("Stages", mine("stage"), [["stage", (l) => l.what], ["state", (l) => l.result], ["tallies", (l) => l.detail], ...where]);
-    table("Timeline", mine("event"), [["event", (l) => l.what], ["reason", (l) => l.result], ["details", (l) => l.detail], ...where]);
-    table("Validators (last attestation)", mine("validator"), [["operator", (l) => `\`${l.what}\``], ["status", (l) => l.result], ["details", (l) => l.detail], ...where]);
-    table("Checks", mine("check"), [["result", (l) => (l.result === "PASS" ? "PASS" : "**FAIL**")], ["check", (l) => l.what], ["details", (l) => l.detail], ...where]);
+    table("Stages", mine("stage"), [
+      ["stage", (l) => l.what],
+      ["state", (l) => l.result],
+      ["tallies", (l) => l.detail],
+      ...where,
+    ]);
+    table("Timeline", mine("event"), [
+      ["event", (l) => l.what],
+      ["reason", (l) => l.result],
+      ["details", (l) => l.detail],
+      ...where,
+    ]);
+    table("Validators (last attestation)", mine("validator"), [
+      ["operator", (l) => `\`${l.what}\``],
+      ["status", (l) => l.result],
+      ["details", (l) => l.detail],
+      ...where,
+    ]);
+    table("Checks", mine("check"), [
+      ["result", (l) => (l.result === "PASS" ? "PASS" : "**FAIL**")],
+      ["check", (l) => l.what],
+      ["details", (l) => l.detail],
+      ...where,
+    ]);
   }
   table(
     "Other checks",
     lines.filter((l) => l.section === "check" && !l.upgradeId),
-    [["result", (l) => (l.result === "PASS" ? "PASS" : "**FAIL**")], ["check", (l) => l.what], ["details", (l) => l.detail], ...where],
+    [
+      ["result", (l) => (l.result === "PASS" ? "PASS" : "**FAIL**")],
+      ["check", (l) => l.what],
+      ["details", (l) => l.detail],
+      ...where,
+    ],
   );
   if (h.guardians.length) {
     out.push("### Guardians", "", "| guardian | block | time (UTC) | tx |", "|---|---|---|---|");
-    for (const g of h.guardians) out.push(`| \`${g.guardian}\` | ${block(g.ref.block.toString())} | ${iso(g.ref.time)} | ${tx(g.ref.tx)} |`);
+    for (const g of h.guardians)
+      out.push(`| \`${g.guardian}\` | ${block(g.ref.block.toString())} | ${iso(g.ref.time)} | ${tx(g.ref.tx)} |`);
     out.push("");
   }
   return out.join("\n");

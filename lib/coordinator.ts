@@ -1,4 +1,14 @@
-import { TypedDataDomain, TypedDataField, Signer, Signature, concat, getBytes, zeroPadValue, toBeHex, hexlify } from "ethers";
+import {
+  TypedDataDomain,
+  TypedDataField,
+  Signer,
+  Signature,
+  concat,
+  getBytes,
+  zeroPadValue,
+  toBeHex,
+  hexlify,
+} from "ethers";
 
 /** Mirrors IUpgradeCoordinator.Status. */
 export enum Status {

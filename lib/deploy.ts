@@ -107,7 +107,10 @@ export async function deploymentRecord(
   where: { network: string; chainId: number; startBlock: number; guardian: string; params?: Partial<SystemParams> },
 ): Promise<Deployment> {
   const params = Object.fromEntries(
-    Object.entries(where.params ?? {}).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : (v as string | number)]),
+    Object.entries(where.params ?? {}).map(([k, v]) => [
+      k,
+      typeof v === "bigint" ? v.toString() : (v as string | number),
+    ]),
   );
   return {
     network: where.network,

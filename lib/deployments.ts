@@ -34,7 +34,9 @@ export function deploymentPath(network: string, dir = DEPLOYMENTS_DIR): string {
 export function readDeployment(network: string, dir = DEPLOYMENTS_DIR): Deployment {
   const path = deploymentPath(network, dir);
   if (!existsSync(path)) {
-    throw new DeploymentError(`no Lockstep deployment for network "${network}" (${path}): run \`npx hardhat deploy --network ${network}\` first`);
+    throw new DeploymentError(
+      `no Lockstep deployment for network "${network}" (${path}): run \`npx hardhat deploy --network ${network}\` first`,
+    );
   }
   try {
     return JSON.parse(readFileSync(path, "utf8")) as Deployment;

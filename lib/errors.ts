@@ -15,17 +15,21 @@ const states = (bitmap: unknown) =>
 
 /** TimelockController's expectedStates bitmap (bit i = OperationState i) as names. */
 const timelockStates = (bitmap: unknown) =>
-  ["unset", "waiting", "ready", "done"].filter((_, i) => (BigInt(bitmap as bigint) >> BigInt(i)) & 1n).join(" or ") || "in the expected state";
+  ["unset", "waiting", "ready", "done"].filter((_, i) => (BigInt(bitmap as bigint) >> BigInt(i)) & 1n).join(" or ") ||
+  "in the expected state";
 
 const WORDS: Record<string, (a: Args) => string> = {
   // coordinator: roles and state
   CoordinatorUnauthorized: (a) => `${a[0]} does not hold the role this action needs`,
   CoordinatorUnknownUpgrade: (a) => `there is no upgrade #${a[0]}`,
   CoordinatorUnexpectedState: (a) =>
-    Number(a[1]) === UpgradeState.None ? `there is no upgrade #${a[0]}` : `upgrade #${a[0]} is ${stateName(a[1])}, so this action is not possible now`,
+    Number(a[1]) === UpgradeState.None
+      ? `there is no upgrade #${a[0]}`
+      : `upgrade #${a[0]} is ${stateName(a[1])}, so this action is not possible now`,
   CoordinatorUpgradeInFlight: (a) => `upgrade #${a[0]} is still open: it must end before another is scheduled`,
   CoordinatorRoleConflict: () => "the guardian cannot be the governance address",
-  CoordinatorNothingActivated: (a) => `no stage of upgrade #${a[0]} has been activated, so there is nothing to roll back (governance can withdraw it instead)`,
+  CoordinatorNothingActivated: (a) =>
+    `no stage of upgrade #${a[0]} has been activated, so there is nothing to roll back (governance can withdraw it instead)`,
   CoordinatorNoActiveStage: (a) => `upgrade #${a[0]} has no active stage`,
   // coordinator: manifests
   CoordinatorEmptyName: () => "the manifest has no name",
@@ -57,12 +61,18 @@ const WORDS: Record<string, (a: Args) => string> = {
   CoordinatorMalformedBatch: (a) => `a relayed batch of ${a[0]} bytes is not a whole number of attestations`,
   // coordinator: advancing
   CoordinatorTimelockActive: (a) => `stage ${a[1]} of upgrade #${a[0]} is time-locked until ${when(a[2])}`,
-  CoordinatorNotReady: (a) => `stage ${a[1]} of upgrade #${a[0]} is not ready: ${tokens(a[2])} of ${tokens(a[3])} stake needed has reported Ready`,
-  CoordinatorObservationActive: (a) => `stage ${a[1]} of upgrade #${a[0]} is still in its observation window until ${when(a[2])}`,
-  CoordinatorBelowThreshold: (a) => `stage ${a[1]} of upgrade #${a[0]} is not proven healthy: ${tokens(a[2])} of ${tokens(a[3])} stake needed`,
-  CoordinatorUnhealthy: (a) => `stage ${a[1]} of upgrade #${a[0]} is unhealthy: ${tokens(a[2])} stake unhealthy, limit ${tokens(a[3])}`,
-  CoordinatorDeadlineNotPassed: (a) => `stage ${a[1]} of upgrade #${a[0]}'s attestation deadline has not passed (${when(a[2])})`,
-  CoordinatorParticipationMet: (a) => `stage ${a[1]} of upgrade #${a[0]} has enough healthy stake (${tokens(a[2])} of ${tokens(a[3])}): no participation pause`,
+  CoordinatorNotReady: (a) =>
+    `stage ${a[1]} of upgrade #${a[0]} is not ready: ${tokens(a[2])} of ${tokens(a[3])} stake needed has reported Ready`,
+  CoordinatorObservationActive: (a) =>
+    `stage ${a[1]} of upgrade #${a[0]} is still in its observation window until ${when(a[2])}`,
+  CoordinatorBelowThreshold: (a) =>
+    `stage ${a[1]} of upgrade #${a[0]} is not proven healthy: ${tokens(a[2])} of ${tokens(a[3])} stake needed`,
+  CoordinatorUnhealthy: (a) =>
+    `stage ${a[1]} of upgrade #${a[0]} is unhealthy: ${tokens(a[2])} stake unhealthy, limit ${tokens(a[3])}`,
+  CoordinatorDeadlineNotPassed: (a) =>
+    `stage ${a[1]} of upgrade #${a[0]}'s attestation deadline has not passed (${when(a[2])})`,
+  CoordinatorParticipationMet: (a) =>
+    `stage ${a[1]} of upgrade #${a[0]} has enough healthy stake (${tokens(a[2])} of ${tokens(a[3])}): no participation pause`,
   // registry
   RegistryAlreadyRegistered: (a) => `${a[0]} is already registered as a validator`,
   RegistryNotRegistered: (a) => `${a[0]} is not a registered validator`,
@@ -85,7 +95,8 @@ const WORDS: Record<string, (a: Args) => string> = {
   GovernorInvalidProposalLength: () => "the proposal's targets, values and calls differ in length",
   GovernorProposalQueueingNotRequired: () => "this proposal needs no queueing",
   // timelock and token
-  TimelockUnexpectedOperationState: (a) => `the timelock operation is not ${timelockStates(a[1])} (its delay may not have passed, or it ran already)`,
+  TimelockUnexpectedOperationState: (a) =>
+    `the timelock operation is not ${timelockStates(a[1])} (its delay may not have passed, or it ran already)`,
   TimelockUnexecutedPredecessor: () => "the timelock operation waits for an earlier one",
   TimelockUnauthorizedCaller: (a) => `${a[0]} may not call the timelock`,
   ERC20InsufficientBalance: (a) => `${a[0]} has ${tokens(a[1])} tokens; ${tokens(a[2])} needed`,

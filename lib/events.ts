@@ -31,7 +31,10 @@ export function decodeCoordinatorLog(log: Log): CoordinatorEvent | undefined {
 }
 
 /** Orders events as the chain did: by block, then by position in the block. */
-export function byChainOrder(a: { blockNumber: bigint; logIndex: number }, b: { blockNumber: bigint; logIndex: number }) {
+export function byChainOrder(
+  a: { blockNumber: bigint; logIndex: number },
+  b: { blockNumber: bigint; logIndex: number },
+) {
   if (a.blockNumber !== b.blockNumber) return a.blockNumber < b.blockNumber ? -1 : 1;
   return a.logIndex - b.logIndex;
 }

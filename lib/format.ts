@@ -10,4 +10,5 @@ export function tokens(x: bigint): string {
 }
 
 /** A timestamp (seconds) as ISO 8601 UTC without milliseconds; "" when unknown. */
-export const isoTime = (t: bigint | number | undefined) => (t === undefined ? "" : new Date(Number(t) * 1000).toISOString().replace(".000Z", "Z"));
+export const isoTime = (t: bigint | number | undefined) =>
+  t === undefined ? "" : new Date(Number(t) * 1000).toISOString().replace(".000Z", "Z");

@@ -2,7 +2,16 @@
 import { AbiCoder, Signer, keccak256, toUtf8Bytes } from "ethers";
 import type { LockstepGovernor } from "../typechain-types";
 
-export const PROPOSAL_STATES = ["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"] as const;
+export const PROPOSAL_STATES = [
+  "Pending",
+  "Active",
+  "Canceled",
+  "Defeated",
+  "Succeeded",
+  "Queued",
+  "Expired",
+  "Executed",
+] as const;
 export type ProposalStateName = (typeof PROPOSAL_STATES)[number];
 export const SUPPORT = { against: 0, for: 1, abstain: 2 } as const;
 export type SupportName = keyof typeof SUPPORT;
@@ -40,17 +49,26 @@ export async function vote(governor: LockstepGovernor, voter: Signer, id: bigint
   const g = governor.connect(voter);
   const headroom = (gas: bigint) => ({ gasLimit: (gas * 5n) / 4n });
   const tx = reason
-    ? await g.castVoteWithReason(id, SUPPORT[support], reason, headroom(await g.castVoteWithReason.estimateGas(id, SUPPORT[support], reason)))
+    ? await g.castVoteWithReason(
+        id,
+        SUPPORT[support],
+        reason,
+        headroom(await g.castVoteWithReason.estimateGas(id, SUPPORT[support], reason)),
+      )
     : await g.castVote(id, SUPPORT[support], headroom(await g.castVote.estimateGas(id, SUPPORT[support])));
   return tx.wait();
 }
 
 export async function queue(governor: LockstepGovernor, sender: Signer, p: Proposal) {
-  return (await governor.connect(sender).queue(p.targets, p.values, p.calldatas, descriptionHash(p.description))).wait();
+  return (
+    await governor.connect(sender).queue(p.targets, p.values, p.calldatas, descriptionHash(p.description))
+  ).wait();
 }
 
 export async function execute(governor: LockstepGovernor, sender: Signer, p: Proposal) {
-  return (await governor.connect(sender).execute(p.targets, p.values, p.calldatas, descriptionHash(p.description))).wait();
+  return (
+    await governor.connect(sender).execute(p.targets, p.values, p.calldatas, descriptionHash(p.description))
+  ).wait();
 }
 
 /** Where a proposal stands and the times that matter, in words. */

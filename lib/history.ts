@@ -182,7 +182,7 @@ export async function fetchLogs(client: PublicClient, o: FetchOptions): Promise<
   const toBlock = o.toBlock ?? (await client.getBlockNumber());
   const logs: Log[] = [];
   let page = o.pageSize ?? 5_000n;
-  for (let from = o.fromBlock; from <= toBlock; ) {
+  for (let from = o.fromBlock; from <= toBlock;) {
     const to = from + page - 1n > toBlock ? toBlock : from + page - 1n;
     try {
       logs.push(...(await client.getLogs({ address: o.address, fromBlock: from, toBlock: to })));
@@ -197,7 +197,11 @@ export async function fetchLogs(client: PublicClient, o: FetchOptions): Promise<
 }
 
 /** Timestamps of the given blocks, a few requests at a time. */
-export async function fetchBlockTimes(client: PublicClient, blocks: Iterable<bigint>, concurrency = 8): Promise<Map<bigint, bigint>> {
+export async function fetchBlockTimes(
+  client: PublicClient,
+  blocks: Iterable<bigint>,
+  concurrency = 8,
+): Promise<Map<bigint, bigint>> {
   const todo = [...new Set(blocks)];
   const out = new Map<bigint, bigint>();
   let next = 0;
@@ -221,7 +225,10 @@ export interface LoadOptions extends FetchOptions {
 export async function loadHistory(client: PublicClient, o: LoadOptions): Promise<History> {
   const { logs, toBlock } = await fetchLogs(client, o);
   const events = decodeLogs(logs);
-  const times = await fetchBlockTimes(client, events.map((e) => e.blockNumber));
+  const times = await fetchBlockTimes(
+    client,
+    events.map((e) => e.blockNumber),
+  );
   return buildHistory(events, {
     times,
     governance: o.governance,
@@ -282,7 +289,6 @@ function causeFirst(events: CoordinatorEvent[]): CoordinatorEvent[] {
   return out;
 }
 
-
 /** Folds decoded events, in chain order, into the history of every upgrade, checking as it goes. */
 export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): History {
   const events = causeFirst([...input].sort(byChainOrder));
@@ -305,7 +311,9 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
   /** An attestation whose not-healthy stake reached a limit: the matching stop must follow in its transaction. */
   /** Automatic stops that an attestation of their own transaction called for. */
   const justified = new WeakSet<CoordinatorEvent>();
-  let due: { u: UpgradeHistory; kind: "pause" | "rollback"; stage: number; ref: TxRef; unhealthy: bigint; limit: bigint } | undefined;
+  let due:
+    | { u: UpgradeHistory; kind: "pause" | "rollback"; stage: number; ref: TxRef; unhealthy: bigint; limit: bigint }
+    | undefined;
 
   const refOf = (e: CoordinatorEvent): TxRef => ({
     block: e.blockNumber,
@@ -314,9 +322,25 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
     logIndex: e.logIndex,
   });
   const check = (kind: CheckKind, ok: boolean, detail: string, ref?: TxRef, u?: UpgradeHistory) =>
-    h.checks.push({ kind, ok, detail, block: ref?.block, time: ref?.time, tx: ref?.tx, logIndex: ref?.logIndex, upgradeId: u?.id, name: u?.name });
+    h.checks.push({
+      kind,
+      ok,
+      detail,
+      block: ref?.block,
+      time: ref?.time,
+      tx: ref?.tx,
+      logIndex: ref?.logIndex,
+      upgradeId: u?.id,
+      name: u?.name,
+    });
   const actorOf = (by: string): Actor =>
-    governance && lower(by) === governance ? "governance" : guardian && lower(by) === guardian ? "guardian" : governance ? "anyone" : "unknown";
+    governance && lower(by) === governance
+      ? "governance"
+      : guardian && lower(by) === guardian
+        ? "guardian"
+        : governance
+          ? "anyone"
+          : "unknown";
   const inFlight = (u: UpgradeHistory) => u.state === "Scheduled" || u.state === "Rolling" || u.state === "Paused";
   const ended = (u: UpgradeHistory) => !inFlight(u);
   const fig = (x: bigint) => x.toString();
@@ -360,7 +384,12 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
       case "GuardianSet": {
         const { previousGuardian, newGuardian } = e.args;
         if (guardian !== undefined && lower(previousGuardian) !== guardian) {
-          check("guardian", false, `GuardianSet names ${previousGuardian} as the previous guardian, the logs say ${guardian}`, ref);
+          check(
+            "guardian",
+            false,
+            `GuardianSet names ${previousGuardian} as the previous guardian, the logs say ${guardian}`,
+            ref,
+          );
         }
         guardian = lower(newGuardian) === "0x0000000000000000000000000000000000000000" ? undefined : lower(newGuardian);
         h.guardians.push({ guardian: newGuardian, ref });
@@ -379,7 +408,9 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
         break;
       }
       case "CohortAssigned": {
-        h.registry.get(lower(e.args.operator))?.cohorts.push({ block: e.blockNumber, cohort: Number(e.args.newCohort) });
+        h.registry
+          .get(lower(e.args.operator))
+          ?.cohorts.push({ block: e.blockNumber, cohort: Number(e.args.newCohort) });
         break;
       }
       case "AttesterRotated": {
@@ -450,9 +481,11 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
         if (open) problems.push(`upgrade #${open.id} (${open.name}) was still open`);
         const dup = h.upgrades.find((x) => x.name === u.name);
         if (dup) problems.push(`the name was already used by upgrade #${dup.id}`);
-        if (cohortStakes.length !== manifest.stages.length) problems.push(`${cohortStakes.length} cohort stakes for ${manifest.stages.length} stages`);
+        if (cohortStakes.length !== manifest.stages.length)
+          problems.push(`${cohortStakes.length} cohort stakes for ${manifest.stages.length} stages`);
         if (u.stages.some((s) => s.cohortStake === 0n)) problems.push("a stage has an empty cohort");
-        if (BigInt(snapshot) !== e.blockNumber - 1n) problems.push(`snapshot ${snapshot} is not the block before scheduling`);
+        if (BigInt(snapshot) !== e.blockNumber - 1n)
+          problems.push(`snapshot ${snapshot} is not the block before scheduling`);
         if (byId.has(upgradeId)) problems.push(`upgrade id ${upgradeId} was scheduled twice`);
         check(
           "scheduled",
@@ -485,7 +518,12 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
         const u = byId.get(upgradeId);
         if (!u) {
           // Possible when the scan starts after the upgrade was scheduled.
-          check("scheduled", false, `${e.eventName} for upgrade #${upgradeId}, which the scanned logs never scheduled`, ref);
+          check(
+            "scheduled",
+            false,
+            `${e.eventName} for upgrade #${upgradeId}, which the scanned logs never scheduled`,
+            ref,
+          );
           break;
         }
         foldUpgradeEvent(u, e, ref);
@@ -499,7 +537,12 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
     const last = u.transitions[u.transitions.length - 1];
     const failed = (k: CheckKind) => h.checks.some((c) => c.kind === k && c.upgradeId === u.id && !c.ok);
     if (!failed("attestations")) {
-      const lastAttestation = [...u.validators.values()].sort((a, b) => byChainOrder({ blockNumber: b.last.block, logIndex: b.last.logIndex }, { blockNumber: a.last.block, logIndex: a.last.logIndex }))[0];
+      const lastAttestation = [...u.validators.values()].sort((a, b) =>
+        byChainOrder(
+          { blockNumber: b.last.block, logIndex: b.last.logIndex },
+          { blockNumber: a.last.block, logIndex: a.last.logIndex },
+        ),
+      )[0];
       check(
         "attestations",
         true,
@@ -509,7 +552,13 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
       );
     }
     if (ended(u) && !failed("terminal")) {
-      check("terminal", true, `ended ${u.state}; nothing moved it afterwards${u.state === "RolledBack" ? ` except ${u.restoredCount} restoration(s)` : ""}`, last, u);
+      check(
+        "terminal",
+        true,
+        `ended ${u.state}; nothing moved it afterwards${u.state === "RolledBack" ? ` except ${u.restoredCount} restoration(s)` : ""}`,
+        last,
+        u,
+      );
     }
   }
   return h;
@@ -528,12 +577,20 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
         }
         const key = lower(operator);
         const prev = u.validators.get(key);
-        if (prev && prev.weight !== weight) check("attestations", false, `${where}: weight ${weight}, earlier ${prev.weight}`, ref, u);
-        if (prev && prev.stage !== s.index) check("attestations", false, `${where}: the validator attested stage ${prev.stage} before`, ref, u);
+        if (prev && prev.weight !== weight)
+          check("attestations", false, `${where}: weight ${weight}, earlier ${prev.weight}`, ref, u);
+        if (prev && prev.stage !== s.index)
+          check("attestations", false, `${where}: the validator attested stage ${prev.stage} before`, ref, u);
         if (h.registryComplete) {
           const cohort = cohortAt(h.registry.get(key), u.snapshot);
           if (cohort !== s.cohort) {
-            check("attestations", false, `${where}: the validator was in cohort ${cohort} at the snapshot, the stage is cohort ${s.cohort}`, ref, u);
+            check(
+              "attestations",
+              false,
+              `${where}: the validator was in cohort ${cohort} at the snapshot, the stage is cohort ${s.cohort}`,
+              ref,
+              u,
+            );
           }
         }
         const previous = prev?.status ?? Status.None;
@@ -548,7 +605,11 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
           check("attestations", false, `${where}: a health attestation before the stage activated`, ref, u);
         } else if (inFlight(u)) {
           countHealth(u, s, previous, status, weight, ref);
-        } else if (u.state === "RolledBack" && status === Status.RolledBack && h.upgrades[h.upgrades.length - 1] === u) {
+        } else if (
+          u.state === "RolledBack" &&
+          status === Status.RolledBack &&
+          h.upgrades[h.upgrades.length - 1] === u
+        ) {
           if (!prev?.restored) {
             u.restoredStake += weight;
             u.restoredCount++;
@@ -565,7 +626,9 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
           height,
           metricsDigest,
           attestations: (prev?.attestations ?? 0) + 1,
-          restored: (prev?.restored ?? false) || (u.state === "RolledBack" && status === Status.RolledBack && h.upgrades[h.upgrades.length - 1] === u),
+          restored:
+            (prev?.restored ?? false) ||
+            (u.state === "RolledBack" && status === Status.RolledBack && h.upgrades[h.upgrades.length - 1] === u),
           last: ref,
         });
         break;
@@ -574,10 +637,22 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
         const { stage, cohort, readyStake, readyNeeded } = e.args;
         const i = Number(stage);
         const s = u.stages[i];
-        const t: Transition = { ...ref, kind: "StageActivated", stage: i, figures: { cohort: Number(cohort), readyStake: fig(readyStake), readyNeeded: fig(readyNeeded) } };
+        const t: Transition = {
+          ...ref,
+          kind: "StageActivated",
+          stage: i,
+          figures: { cohort: Number(cohort), readyStake: fig(readyStake), readyNeeded: fig(readyNeeded) },
+        };
         u.transitions.push(t);
         if (!stillOpen(u, `stage ${i} activated`, ref) || !s) {
-          if (!s) check("stage-order", false, `stage ${i} activated, but the manifest has ${u.stages.length} stage(s)`, ref, u);
+          if (!s)
+            check(
+              "stage-order",
+              false,
+              `stage ${i} activated, but the manifest has ${u.stages.length} stage(s)`,
+              ref,
+              u,
+            );
           break;
         }
         const order: string[] = [];
@@ -588,14 +663,22 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
         check(
           "stage-order",
           order.length === 0,
-          order.length ? `stage ${i} activated although ${order.join(", ")}` : i === 0 ? "stage 0 activated first" : `stage ${i} activated after stage ${i - 1} was verified (block ${u.stages[i - 1].verified!.block})`,
+          order.length
+            ? `stage ${i} activated although ${order.join(", ")}`
+            : i === 0
+              ? "stage 0 activated first"
+              : `stage ${i} activated after stage ${i - 1} was verified (block ${u.stages[i - 1].verified!.block})`,
           ref,
           u,
         );
         const ready: string[] = [];
         if (s.readyStake < s.readyNeeded) ready.push(`ready stake ${s.readyStake} below the ${s.readyNeeded} needed`);
-        if (readyStake !== s.readyStake) ready.push(`the event says ready ${readyStake}, the logs add up to ${s.readyStake}`);
-        if (readyNeeded !== s.readyNeeded) ready.push(`the event says ${readyNeeded} needed, ceil(${s.cohortStake} x ${s.rules.readinessBps} / 10000) = ${s.readyNeeded}`);
+        if (readyStake !== s.readyStake)
+          ready.push(`the event says ready ${readyStake}, the logs add up to ${s.readyStake}`);
+        if (readyNeeded !== s.readyNeeded)
+          ready.push(
+            `the event says ${readyNeeded} needed, ceil(${s.cohortStake} x ${s.rules.readinessBps} / 10000) = ${s.readyNeeded}`,
+          );
         if (Number(cohort) !== s.cohort) ready.push(`cohort ${cohort}, the manifest says ${s.cohort}`);
         const notBefore = i === 0 ? u.scheduled.time : u.stages[i - 1].verified?.time;
         if (notBefore !== undefined && ref.time !== undefined && ref.time < notBefore + BigInt(s.rules.timelock)) {
@@ -604,7 +687,9 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
         check(
           "activation-readiness",
           ready.length === 0,
-          ready.length ? `stage ${i}: ${ready.join("; ")}` : `stage ${i}: ready stake ${s.readyStake} >= ${s.readyNeeded} needed (${s.rules.readinessBps} bps of ${s.cohortStake}), time lock ${s.rules.timelock}s respected`,
+          ready.length
+            ? `stage ${i}: ${ready.join("; ")}`
+            : `stage ${i}: ready stake ${s.readyStake} >= ${s.readyNeeded} needed (${s.rules.readinessBps} bps of ${s.cohortStake}), time lock ${s.rules.timelock}s respected`,
           ref,
           u,
         );
@@ -618,9 +703,25 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
         const { stage, healthyStake, healthyNeeded, unhealthyStake } = e.args;
         const i = Number(stage);
         const s = u.stages[i];
-        u.transitions.push({ ...ref, kind: "StageVerified", stage: i, figures: { healthyStake: fig(healthyStake), healthyNeeded: fig(healthyNeeded), unhealthyStake: fig(unhealthyStake) } });
+        u.transitions.push({
+          ...ref,
+          kind: "StageVerified",
+          stage: i,
+          figures: {
+            healthyStake: fig(healthyStake),
+            healthyNeeded: fig(healthyNeeded),
+            unhealthyStake: fig(unhealthyStake),
+          },
+        });
         if (!stillOpen(u, `stage ${i} verified`, ref) || !s) {
-          if (!s) check("stage-order", false, `stage ${i} verified, but the manifest has ${u.stages.length} stage(s)`, ref, u);
+          if (!s)
+            check(
+              "stage-order",
+              false,
+              `stage ${i} verified, but the manifest has ${u.stages.length} stage(s)`,
+              ref,
+              u,
+            );
           break;
         }
         const order: string[] = [];
@@ -628,20 +729,41 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
         if (s.verified) order.push("it was already verified");
         if (i !== u.currentStage) order.push(`the current stage was ${u.currentStage}`);
         if (u.state === "Paused") order.push(`the upgrade was paused (${u.pauseReason})`);
-        check("stage-order", order.length === 0, order.length ? `stage ${i} verified although ${order.join(", ")}` : `stage ${i} verified while active`, ref, u);
+        check(
+          "stage-order",
+          order.length === 0,
+          order.length ? `stage ${i} verified although ${order.join(", ")}` : `stage ${i} verified while active`,
+          ref,
+          u,
+        );
         const health: string[] = [];
-        if (s.healthyStake < s.healthyNeeded) health.push(`healthy stake ${s.healthyStake} below the ${s.healthyNeeded} needed`);
-        if (s.unhealthyStake >= s.unhealthyLimit) health.push(`not-healthy stake ${s.unhealthyStake} at or over its limit ${s.unhealthyLimit}`);
-        if (healthyStake !== s.healthyStake) health.push(`the event says healthy ${healthyStake}, the logs add up to ${s.healthyStake}`);
-        if (healthyNeeded !== s.healthyNeeded) health.push(`the event says ${healthyNeeded} needed, ceil(${s.cohortStake} x ${s.rules.healthyBps} / 10000) = ${s.healthyNeeded}`);
-        if (unhealthyStake !== s.unhealthyStake) health.push(`the event says not-healthy ${unhealthyStake}, the logs add up to ${s.unhealthyStake}`);
-        if (s.activated?.time !== undefined && ref.time !== undefined && ref.time < s.activated.time + BigInt(s.rules.observationWindow)) {
-          health.push(`verified at ${ref.time}, before its observation window ended at ${s.activated.time + BigInt(s.rules.observationWindow)}`);
+        if (s.healthyStake < s.healthyNeeded)
+          health.push(`healthy stake ${s.healthyStake} below the ${s.healthyNeeded} needed`);
+        if (s.unhealthyStake >= s.unhealthyLimit)
+          health.push(`not-healthy stake ${s.unhealthyStake} at or over its limit ${s.unhealthyLimit}`);
+        if (healthyStake !== s.healthyStake)
+          health.push(`the event says healthy ${healthyStake}, the logs add up to ${s.healthyStake}`);
+        if (healthyNeeded !== s.healthyNeeded)
+          health.push(
+            `the event says ${healthyNeeded} needed, ceil(${s.cohortStake} x ${s.rules.healthyBps} / 10000) = ${s.healthyNeeded}`,
+          );
+        if (unhealthyStake !== s.unhealthyStake)
+          health.push(`the event says not-healthy ${unhealthyStake}, the logs add up to ${s.unhealthyStake}`);
+        if (
+          s.activated?.time !== undefined &&
+          ref.time !== undefined &&
+          ref.time < s.activated.time + BigInt(s.rules.observationWindow)
+        ) {
+          health.push(
+            `verified at ${ref.time}, before its observation window ended at ${s.activated.time + BigInt(s.rules.observationWindow)}`,
+          );
         }
         check(
           "verification-health",
           health.length === 0,
-          health.length ? `stage ${i}: ${health.join("; ")}` : `stage ${i}: healthy ${s.healthyStake} >= ${s.healthyNeeded} needed, not-healthy ${s.unhealthyStake} < limit ${s.unhealthyLimit}, observed ${s.rules.observationWindow}s`,
+          health.length
+            ? `stage ${i}: ${health.join("; ")}`
+            : `stage ${i}: healthy ${s.healthyStake} >= ${s.healthyNeeded} needed, not-healthy ${s.unhealthyStake} < limit ${s.unhealthyLimit}, observed ${s.rules.observationWindow}s`,
           ref,
           u,
         );
@@ -657,21 +779,36 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
         const s = u.stages[i];
         const automatic = Number(r) !== PauseReason.Manual;
         const actor: Actor = automatic ? "automatic" : actorOf(by);
-        u.transitions.push({ ...ref, kind: "UpgradePaused", stage: i, by, actor, reason, figures: { healthyStake: fig(healthyStake), unhealthyStake: fig(unhealthyStake) } });
+        u.transitions.push({
+          ...ref,
+          kind: "UpgradePaused",
+          stage: i,
+          by,
+          actor,
+          reason,
+          figures: { healthyStake: fig(healthyStake), unhealthyStake: fig(unhealthyStake) },
+        });
         if (!stillOpen(u, `a pause (${reason})`, ref)) break;
         const problems: string[] = [];
         if (u.state === "Paused") problems.push(`already paused (${u.pauseReason})`);
-        if (s && healthyStake !== s.healthyStake) problems.push(`the event says healthy ${healthyStake}, the logs add up to ${s.healthyStake}`);
-        if (s && unhealthyStake !== s.unhealthyStake) problems.push(`the event says not-healthy ${unhealthyStake}, the logs add up to ${s.unhealthyStake}`);
+        if (s && healthyStake !== s.healthyStake)
+          problems.push(`the event says healthy ${healthyStake}, the logs add up to ${s.healthyStake}`);
+        if (s && unhealthyStake !== s.unhealthyStake)
+          problems.push(`the event says not-healthy ${unhealthyStake}, the logs add up to ${s.unhealthyStake}`);
         if (Number(r) === PauseReason.UnhealthyThreshold) {
           // Reached here only when no attestation of this transaction called for it (settleDue consumes a due one).
-          if (!justified.has(e)) problems.push(`no attestation in this transaction took stage ${i}'s not-healthy stake to its limit ${s?.unhealthyLimit}`);
+          if (!justified.has(e))
+            problems.push(
+              `no attestation in this transaction took stage ${i}'s not-healthy stake to its limit ${s?.unhealthyLimit}`,
+            );
         } else if (Number(r) === PauseReason.ParticipationDeadline) {
           if (!s?.activated) problems.push(`stage ${i} was not active`);
           else {
             const from = maxBig(s.activated.time ?? 0n, u.resumedAt);
-            if (ref.time !== undefined && ref.time <= from + BigInt(s.rules.attestationDeadline)) problems.push(`the attestation deadline ${from + BigInt(s.rules.attestationDeadline)} had not passed`);
-            if (s.healthyStake >= s.healthyNeeded) problems.push(`healthy stake ${s.healthyStake} had met the ${s.healthyNeeded} needed`);
+            if (ref.time !== undefined && ref.time <= from + BigInt(s.rules.attestationDeadline))
+              problems.push(`the attestation deadline ${from + BigInt(s.rules.attestationDeadline)} had not passed`);
+            if (s.healthyStake >= s.healthyNeeded)
+              problems.push(`healthy stake ${s.healthyStake} had met the ${s.healthyNeeded} needed`);
           }
         }
         check(
@@ -689,7 +826,15 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
         );
         if (!automatic) {
           const ok = actor === "guardian" || actor === "governance" || actor === "unknown";
-          check("authority", ok, ok ? `paused by the ${actor === "unknown" ? "guardian or governance (roles not given)" : actor} ${by}` : `paused by ${by}, neither the guardian nor governance`, ref, u);
+          check(
+            "authority",
+            ok,
+            ok
+              ? `paused by the ${actor === "unknown" ? "guardian or governance (roles not given)" : actor} ${by}`
+              : `paused by ${by}, neither the guardian nor governance`,
+            ref,
+            u,
+          );
         }
         u.state = "Paused";
         u.pauseReason = reason;
@@ -705,7 +850,15 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
         if (u.state !== "Paused") problems.push("it was not paused");
         if (actor === "guardian") problems.push(`by the guardian ${by}: only governance resumes`);
         else if (actor === "anyone") problems.push(`by ${by}, not governance`);
-        check("authority", problems.length === 0, problems.length ? `resume: ${problems.join("; ")}` : `resumed by ${actor === "governance" ? "governance" : "an account that is not the guardian (governance not given)"} ${by} after a ${u.pauseReason} pause`, ref, u);
+        check(
+          "authority",
+          problems.length === 0,
+          problems.length
+            ? `resume: ${problems.join("; ")}`
+            : `resumed by ${actor === "governance" ? "governance" : "an account that is not the guardian (governance not given)"} ${by} after a ${u.pauseReason} pause`,
+          ref,
+          u,
+        );
         u.state = u.stages.some((s) => s.activated) ? "Rolling" : "Scheduled";
         u.pauseReason = "None";
         u.pausedAt = 0n;
@@ -715,14 +868,30 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
       case "UpgradeWithdrawn": {
         const { by, stage, anyStageActivated } = e.args;
         const actor = actorOf(by);
-        u.transitions.push({ ...ref, kind: "UpgradeWithdrawn", stage: Number(stage), by, actor, figures: { anyStageActivated } });
+        u.transitions.push({
+          ...ref,
+          kind: "UpgradeWithdrawn",
+          stage: Number(stage),
+          by,
+          actor,
+          figures: { anyStageActivated },
+        });
         if (!stillOpen(u, "a withdrawal", ref)) break;
         const problems: string[] = [];
         if (actor === "guardian") problems.push(`by the guardian ${by}: only governance withdraws`);
         else if (actor === "anyone") problems.push(`by ${by}, not governance`);
         const activated = u.stages.some((s) => s.activated);
-        if (anyStageActivated !== activated) problems.push(`the event says anyStageActivated=${anyStageActivated}, the logs say ${activated}`);
-        check("authority", problems.length === 0, problems.length ? `withdrawal: ${problems.join("; ")}` : `withdrawn by ${actor === "governance" ? "governance" : "an account that is not the guardian (governance not given)"} ${by}`, ref, u);
+        if (anyStageActivated !== activated)
+          problems.push(`the event says anyStageActivated=${anyStageActivated}, the logs say ${activated}`);
+        check(
+          "authority",
+          problems.length === 0,
+          problems.length
+            ? `withdrawal: ${problems.join("; ")}`
+            : `withdrawn by ${actor === "governance" ? "governance" : "an account that is not the guardian (governance not given)"} ${by}`,
+          ref,
+          u,
+        );
         end(u, "Withdrawn", ref);
         break;
       }
@@ -733,12 +902,24 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
         const s = u.stages[i];
         const automatic = Number(r) === RollbackReason.AutomaticThreshold;
         const actor: Actor = automatic ? "automatic" : actorOf(by);
-        u.transitions.push({ ...ref, kind: "RollbackOrdered", stage: i, by, actor, reason, figures: { unhealthyStake: fig(unhealthyStake) } });
+        u.transitions.push({
+          ...ref,
+          kind: "RollbackOrdered",
+          stage: i,
+          by,
+          actor,
+          reason,
+          figures: { unhealthyStake: fig(unhealthyStake) },
+        });
         if (!stillOpen(u, `a rollback order (${reason})`, ref)) break;
         const problems: string[] = [];
         if (!u.stages.some((x) => x.activated)) problems.push("no stage had activated");
-        if (s && unhealthyStake !== s.unhealthyStake) problems.push(`the event says not-healthy ${unhealthyStake}, the logs add up to ${s.unhealthyStake}`);
-        if (automatic && !justified.has(e)) problems.push(`no attestation in this transaction took stage ${i}'s not-healthy stake to its rollback limit ${s?.rollbackLimit}`);
+        if (s && unhealthyStake !== s.unhealthyStake)
+          problems.push(`the event says not-healthy ${unhealthyStake}, the logs add up to ${s.unhealthyStake}`);
+        if (automatic && !justified.has(e))
+          problems.push(
+            `no attestation in this transaction took stage ${i}'s not-healthy stake to its rollback limit ${s?.rollbackLimit}`,
+          );
         check(
           "automatic-stop",
           problems.length === 0,
@@ -752,7 +933,15 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
         );
         if (!automatic) {
           const ok = actor === "guardian" || actor === "governance" || actor === "unknown";
-          check("authority", ok, ok ? `rollback ordered by the ${actor === "unknown" ? "guardian or governance (roles not given)" : actor} ${by}` : `rollback ordered by ${by}, neither the guardian nor governance`, ref, u);
+          check(
+            "authority",
+            ok,
+            ok
+              ? `rollback ordered by the ${actor === "unknown" ? "guardian or governance (roles not given)" : actor} ${by}`
+              : `rollback ordered by ${by}, neither the guardian nor governance`,
+            ref,
+            u,
+          );
         }
         end(u, "RolledBack", ref); // the pause reason stays, as the contract keeps it
         break;
@@ -764,15 +953,31 @@ export function buildHistory(input: CoordinatorEvent[], o: BuildOptions = {}): H
         const problems: string[] = [];
         const unverified = u.stages.filter((s) => !s.verified).map((s) => s.index);
         if (unverified.length) problems.push(`stage(s) ${unverified.join(", ")} never verified`);
-        if (Number(stageCount) !== u.stages.length) problems.push(`the event says ${stageCount} stages, the manifest has ${u.stages.length}`);
-        check("completion", problems.length === 0, problems.length ? `completed although ${problems.join("; ")}` : `completed: all ${u.stages.length} stage(s) verified`, ref, u);
+        if (Number(stageCount) !== u.stages.length)
+          problems.push(`the event says ${stageCount} stages, the manifest has ${u.stages.length}`);
+        check(
+          "completion",
+          problems.length === 0,
+          problems.length
+            ? `completed although ${problems.join("; ")}`
+            : `completed: all ${u.stages.length} stage(s) verified`,
+          ref,
+          u,
+        );
         end(u, "Completed", ref);
         break;
       }
     }
   }
 
-  function countHealth(u: UpgradeHistory, s: StageHistory, previous: Status, status: Status, weight: bigint, ref: TxRef) {
+  function countHealth(
+    u: UpgradeHistory,
+    s: StageHistory,
+    previous: Status,
+    status: Status,
+    weight: bigint,
+    ref: TxRef,
+  ) {
     const wasHealthy = previous === Status.Healthy;
     const wasUnhealthy = previous > Status.Healthy;
     const isHealthy = status === Status.Healthy;

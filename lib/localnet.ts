@@ -4,7 +4,18 @@
 import { ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createServer, Server } from "node:http";
-import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -55,7 +66,12 @@ export async function portIsFree(port: number): Promise<boolean> {
 }
 
 /** Polls `check` until it returns a value (not undefined/false) or the deadline passes. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < until) {
@@ -67,7 +83,9 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`,
+  );
 }
 
 export interface Chain {
@@ -102,11 +120,15 @@ export async function deployLocal(chain: Chain): Promise<LocalDeployment> {
 /** Starts `hardhat node` on loopback, on `port` or a free one (contracts must be compiled already). */
 export async function startChain(options: { port?: number } = {}): Promise<Chain> {
   const port = options.port ?? (await freePort());
-  const child = spawn(join(ROOT, "node_modules", ".bin", "hardhat"), ["node", "--hostname", "127.0.0.1", "--port", String(port)], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: "true" },
-  });
+  const child = spawn(
+    join(ROOT, "node_modules", ".bin", "hardhat"),
+    ["node", "--hostname", "127.0.0.1", "--port", String(port)],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: "true" },
+    },
+  );
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
@@ -125,7 +147,12 @@ export async function startChain(options: { port?: number } = {}): Promise<Chain
     throw e;
   }
   // No request cache: callers send transactions back to back from the same accounts.
-  const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, polling: true, pollingInterval: 100, cacheTimeout: -1 });
+  const provider = new JsonRpcProvider(url, undefined, {
+    staticNetwork: true,
+    polling: true,
+    pollingInterval: 100,
+    cacheTimeout: -1,
+  });
   return {
     url,
     port,
@@ -186,7 +213,12 @@ export interface BinaryOptions {
  * Writes an executable "node binary" for `version`: a shell script that runs the simulated validator node.
  * Returns its path and sha256. Extra arguments (port, state dir, faults) come from the watcher's node.args.
  */
-export function makeBinary(dir: string, version: string, extra: string[] | BinaryOptions = [], fileName = `node-${version}`): { path: string; sha256: string } {
+export function makeBinary(
+  dir: string,
+  version: string,
+  extra: string[] | BinaryOptions = [],
+  fileName = `node-${version}`,
+): { path: string; sha256: string } {
   const o: BinaryOptions = Array.isArray(extra) ? { extra } : extra;
   mkdirSync(dir, { recursive: true });
   const path = join(dir, fileName);
@@ -215,12 +247,20 @@ export interface WatcherProcess {
 }
 
 /** Starts the real `lockstep-watcher` with `configPath`, with the attester key in its environment. */
-export function spawnWatcher(configPath: string, env: Record<string, string> = {}, args: string[] = []): WatcherProcess {
-  const child = spawn(process.execPath, [join(ROOT, "watcher", "bin", "lockstep-watcher.js"), "--config", configPath, ...args], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...env },
-  });
+export function spawnWatcher(
+  configPath: string,
+  env: Record<string, string> = {},
+  args: string[] = [],
+): WatcherProcess {
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, "watcher", "bin", "lockstep-watcher.js"), "--config", configPath, ...args],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...env },
+    },
+  );
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
@@ -228,13 +268,23 @@ export function spawnWatcher(configPath: string, env: Record<string, string> = {
 }
 
 /** Runs the watcher to completion (for --help, --dry-run and error cases). */
-export async function runWatcher(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runWatcher(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return runNode([join(ROOT, "watcher", "bin", "lockstep-watcher.js"), ...args], env);
 }
 
 /** Runs `node <args>` from the repository to completion, collecting its output. */
-export async function runNode(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+export async function runNode(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (d) => (stdout += d));
@@ -320,7 +370,11 @@ export async function layoutWatcher(s: WatcherLayoutSpec): Promise<WatcherLayout
     dataDir,
     node: nodeConfig,
     health: s.health ?? { deadlineMs: 15_000, probeIntervalMs: 200, minHeightGain: 2, observeIntervalMs: 500 },
-    artifacts: { maxBytes: 10_000_000, allowInsecureHttp: true, ...(s.manifestFile ? { manifestFile: s.manifestFile } : {}) },
+    artifacts: {
+      maxBytes: 10_000_000,
+      allowInsecureHttp: true,
+      ...(s.manifestFile ? { manifestFile: s.manifestFile } : {}),
+    },
     metrics: { host: "127.0.0.1", port: metricsPort },
     log: { level: s.logLevel ?? "debug" },
   };

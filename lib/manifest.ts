@@ -8,8 +8,15 @@ export type ManifestInput = IUpgradeCoordinator.ManifestStruct;
 export type StageRulesInput = IUpgradeCoordinator.StageRulesStruct;
 
 const bps = z.number().int().min(0).max(10_000);
-const seconds = z.number().int().min(0).max(2 ** 32 - 1);
-const version = z.string().min(1).refine((v) => new TextEncoder().encode(v).length <= 32, "at most 32 bytes of UTF-8");
+const seconds = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 32 - 1);
+const version = z
+  .string()
+  .min(1)
+  .refine((v) => new TextEncoder().encode(v).length <= 32, "at most 32 bytes of UTF-8");
 
 export const stageSchema = z
   .object({
@@ -54,7 +61,8 @@ export const manifestSchema = z
     }
     const seen = new Set<number>();
     m.stages.forEach((s, i) => {
-      if (seen.has(s.cohort)) ctx.addIssue({ code: "custom", path: ["stages", i, "cohort"], message: `cohort ${s.cohort} has two stages` });
+      if (seen.has(s.cohort))
+        ctx.addIssue({ code: "custom", path: ["stages", i, "cohort"], message: `cohort ${s.cohort} has two stages` });
       seen.add(s.cohort);
     });
   });
@@ -62,7 +70,10 @@ export const manifestSchema = z
 export type ManifestFile = z.infer<typeof manifestSchema>;
 
 export class ManifestError extends Error {
-  constructor(readonly problems: string[], source: string) {
+  constructor(
+    readonly problems: string[],
+    source: string,
+  ) {
     super(`${source}: ${problems.join("; ")}`);
   }
 }

@@ -48,7 +48,12 @@ export function decodeGovernorLogs(logs: Log[]): GovernorEvent[] {
   for (const l of logs) {
     try {
       const d = decodeEventLog({ abi: GOVERNOR_EVENTS, data: l.data, topics: l.topics });
-      out.push({ ...d, blockNumber: l.blockNumber!, transactionHash: l.transactionHash!, logIndex: l.logIndex! } as GovernorEvent);
+      out.push({
+        ...d,
+        blockNumber: l.blockNumber!,
+        transactionHash: l.transactionHash!,
+        logIndex: l.logIndex!,
+      } as GovernorEvent);
     } catch {
       // another contract's or an unknown event
     }
@@ -84,7 +89,14 @@ export function foldProposals(events: GovernorEvent[]): ProposalLogRecord[] {
       case "VoteCast":
       case "VoteCastWithParams": {
         const a = e.args;
-        touch(a.proposalId, e.blockNumber)?.votes.push({ voter: a.voter, support: a.support, weight: a.weight, reason: a.reason, block: e.blockNumber, tx: e.transactionHash });
+        touch(a.proposalId, e.blockNumber)?.votes.push({
+          voter: a.voter,
+          support: a.support,
+          weight: a.weight,
+          reason: a.reason,
+          block: e.blockNumber,
+          tx: e.transactionHash,
+        });
         break;
       }
       case "ProposalQueued":
@@ -100,7 +112,12 @@ export function foldProposals(events: GovernorEvent[]): ProposalLogRecord[] {
 
 /** A proposal's title: the first line of its description, without Markdown heading marks. */
 export function proposalTitle(description: string): string {
-  return description.split("\n")[0].replace(/^#+\s*/, "").trim() || "(no title)";
+  return (
+    description
+      .split("\n")[0]
+      .replace(/^#+\s*/, "")
+      .trim() || "(no title)"
+  );
 }
 
 /** What a proposal would do to upgrades: the upgrades it names by id (resume, withdraw, rollback, pause) and by the
@@ -115,7 +132,8 @@ export function upgradesTouched(
     try {
       const call = decodeFunctionData({ abi: upgradeCoordinatorAbi, data: p.calldatas[i] });
       if (call.functionName === "schedule") out.scheduled.push(call.args[0].name);
-      else if (["resume", "withdraw", "orderRollback", "pause", "advance"].includes(call.functionName)) out.ids.push(call.args![0] as bigint);
+      else if (["resume", "withdraw", "orderRollback", "pause", "advance"].includes(call.functionName))
+        out.ids.push(call.args![0] as bigint);
     } catch {
       // not a coordinator call this page knows
     }

@@ -25,7 +25,8 @@ export function revertDataOf(e: unknown): Hex | undefined {
     const x = todo.shift() as Record<string, unknown> | undefined;
     if (!x || typeof x !== "object") continue;
     if (isRevertData(x.data)) return x.data;
-    if (x.data && typeof x.data === "object" && isRevertData((x.data as { data?: unknown }).data)) return (x.data as { data: Hex }).data;
+    if (x.data && typeof x.data === "object" && isRevertData((x.data as { data?: unknown }).data))
+      return (x.data as { data: Hex }).data;
     if (isRevertData(x.raw)) return x.raw;
     todo.push(x.cause, x.error, (x.info as { error?: unknown } | undefined)?.error);
   }

@@ -26,7 +26,16 @@ interface Options {
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { version: "", port: 0, host: "127.0.0.1", stateDir: "", tickMs: 200, startDelayMs: 0, crashAfterMs: 500, faults: [] };
+  const o: Options = {
+    version: "",
+    port: 0,
+    host: "127.0.0.1",
+    stateDir: "",
+    tickMs: 200,
+    startDelayMs: 0,
+    crashAfterMs: 500,
+    faults: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[i + 1];
@@ -36,16 +45,35 @@ function parse(argv: string[]): Options {
       return value!;
     };
     switch (flag) {
-      case "--version": o.version = need(); break;
-      case "--port": o.port = Number(need()); break;
-      case "--host": o.host = need(); break;
-      case "--state-dir": o.stateDir = need(); break;
-      case "--tick-ms": o.tickMs = Number(need()); break;
-      case "--start-delay-ms": o.startDelayMs = Number(need()); break;
-      case "--crash-after-ms": o.crashAfterMs = Number(need()); break;
-      case "--fault": o.faults.push(need()); break;
-      case "--fault-file": o.faultFile = need(); break;
-      default: fail(`unknown option ${flag}`);
+      case "--version":
+        o.version = need();
+        break;
+      case "--port":
+        o.port = Number(need());
+        break;
+      case "--host":
+        o.host = need();
+        break;
+      case "--state-dir":
+        o.stateDir = need();
+        break;
+      case "--tick-ms":
+        o.tickMs = Number(need());
+        break;
+      case "--start-delay-ms":
+        o.startDelayMs = Number(need());
+        break;
+      case "--crash-after-ms":
+        o.crashAfterMs = Number(need());
+        break;
+      case "--fault":
+        o.faults.push(need());
+        break;
+      case "--fault-file":
+        o.faultFile = need();
+        break;
+      default:
+        fail(`unknown option ${flag}`);
     }
   }
   if (!o.version) fail("--version is required");

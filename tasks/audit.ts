@@ -5,7 +5,15 @@ import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { createPublicClient, custom, getAddress, http, isAddress, type PublicClient } from "viem";
-import { audit, auditSummary, renderReport, REPORT_FORMATS, type AuditResult, type ManifestFileInput, type ReportFormat } from "../lib/audit";
+import {
+  audit,
+  auditSummary,
+  renderReport,
+  REPORT_FORMATS,
+  type AuditResult,
+  type ManifestFileInput,
+  type ReportFormat,
+} from "../lib/audit";
 import { readDeployment, type Deployment } from "../lib/deployments";
 import { loadHistory } from "../lib/history";
 import { ManifestError, readManifest } from "../lib/manifest";
@@ -69,7 +77,8 @@ function parseExplorer(value: string | undefined): string | undefined {
   } catch {
     throw new AuditInputError(`--explorer must be a URL such as https://etherscan.io, not "${value}"`);
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new AuditInputError(`--explorer must be an http(s) URL, not "${value}"`);
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new AuditInputError(`--explorer must be an http(s) URL, not "${value}"`);
   return value.replace(/\/+$/, "");
 }
 
@@ -99,20 +108,27 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
     throw new AuditInputError((e as Error).message);
   }
   const coordinator = deployment.contracts?.UpgradeCoordinator;
-  if (!coordinator || !isAddress(coordinator)) throw new AuditInputError(`the deployment of "${o.network}" names no coordinator address`);
+  if (!coordinator || !isAddress(coordinator))
+    throw new AuditInputError(`the deployment of "${o.network}" names no coordinator address`);
 
   let chainId: number;
   try {
     chainId = await o.client.getChainId();
   } catch (e) {
-    throw new AuditInputError(`cannot reach the RPC endpoint of network "${o.network}": ${(e as Error).message.split("\n")[0]}`);
+    throw new AuditInputError(
+      `cannot reach the RPC endpoint of network "${o.network}": ${(e as Error).message.split("\n")[0]}`,
+    );
   }
   if (chainId !== deployment.chainId) {
-    throw new AuditInputError(`network "${o.network}" serves chain ${chainId}, but its deployment is on chain ${deployment.chainId}: wrong network?`);
+    throw new AuditInputError(
+      `network "${o.network}" serves chain ${chainId}, but its deployment is on chain ${deployment.chainId}: wrong network?`,
+    );
   }
   const code = await o.client.getCode({ address: getAddress(coordinator) });
   if (!code || code === "0x") {
-    throw new AuditInputError(`no contract at the coordinator address ${coordinator} on network "${o.network}": redeploy or pick the right network`);
+    throw new AuditInputError(
+      `no contract at the coordinator address ${coordinator} on network "${o.network}": redeploy or pick the right network`,
+    );
   }
   const head = await o.client.getBlockNumber();
   const fromBlock = fromBlockArg ?? BigInt(deployment.startBlock ?? 0);

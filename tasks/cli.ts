@@ -5,7 +5,6 @@ import { DeploymentError, readDeployment, type Deployment } from "../lib/deploym
 // TypeChain's output exists only after a compile, and hardhat.config.ts loads this file before any compile:
 // the factories are loaded when a task runs, never when the config is read.
 function typechain(): typeof import("../typechain-types") {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require("../typechain-types");
 }
 
@@ -18,7 +17,10 @@ export function action<A>(run: (args: A, hre: HardhatRuntimeEnvironment) => Prom
     try {
       await run(args, hre);
     } catch (e) {
-      const message = e instanceof TaskError ? e.message : refusal(e) ?? (e instanceof Error && isUserError(e) ? e.message : undefined);
+      const message =
+        e instanceof TaskError
+          ? e.message
+          : (refusal(e) ?? (e instanceof Error && isUserError(e) ? e.message : undefined));
       if (message === undefined) throw e;
       process.stderr.write(`lockstep: ${message}\n`);
       process.exit(1);
@@ -51,7 +53,9 @@ export async function connectDeployment(hre: HardhatRuntimeEnvironment, signerIn
   }
   const chainId = Number((await hre.ethers.provider.getNetwork()).chainId);
   if (chainId !== deployment.chainId) {
-    throw new TaskError(`network "${hre.network.name}" serves chain ${chainId}, but its deployment is on chain ${deployment.chainId}`);
+    throw new TaskError(
+      `network "${hre.network.name}" serves chain ${chainId}, but its deployment is on chain ${deployment.chainId}`,
+    );
   }
   if ((await hre.ethers.provider.getCode(deployment.contracts.UpgradeCoordinator)) === "0x") {
     throw new TaskError(
@@ -60,9 +64,13 @@ export async function connectDeployment(hre: HardhatRuntimeEnvironment, signerIn
   }
   const signers = await hre.ethers.getSigners();
   const signer = signers[signerIndex];
-  if (!signer) throw new TaskError(`no signer #${signerIndex} on network "${hre.network.name}" (set DEPLOYER_KEY or pick another --signer)`);
+  if (!signer)
+    throw new TaskError(
+      `no signer #${signerIndex} on network "${hre.network.name}" (set DEPLOYER_KEY or pick another --signer)`,
+    );
   const c = deployment.contracts;
-  const { StakeToken__factory, LockstepTimelock__factory, LockstepGovernor__factory, UpgradeCoordinator__factory } = typechain();
+  const { StakeToken__factory, LockstepTimelock__factory, LockstepGovernor__factory, UpgradeCoordinator__factory } =
+    typechain();
   return {
     deployment,
     signer,
@@ -91,7 +99,14 @@ export async function resolveUpgrade(c: Connected, ref: string): Promise<bigint>
 export function table(rows: (string | number | bigint)[][]): string {
   const cells = rows.map((r) => r.map(String));
   const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
-  return cells.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+  return cells
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 export function parseAddress(hre: HardhatRuntimeEnvironment, value: string, what: string): string {

@@ -11,37 +11,59 @@ task("deploy", "Deploys the whole Lockstep system and writes deployments/<networ
   .addOptionalParam("quorum", "quorum, percent of the supply", 4, types.int)
   .addFlag("force", "deploy again even if the deployments file names live contracts")
   .setAction(
-    action(async (args: { guardian?: string; holder?: string; timelockDelay: number; votingDelay: number; votingPeriod: number; quorum: number; force: boolean }, hre) => {
-      const dir = process.env.LOCKSTEP_DEPLOYMENTS_DIR || undefined;
-      const network = hre.network.name;
-      const chainId = Number((await hre.ethers.provider.getNetwork()).chainId);
-      const existing = findDeployment(network, dir);
-      if (existing && !args.force) {
-        const code = await hre.ethers.provider.getCode(existing.contracts.UpgradeCoordinator);
-        if (existing.chainId === chainId && code !== "0x") {
-          console.log(`already deployed on ${network} (chain ${chainId}): coordinator ${existing.contracts.UpgradeCoordinator}; nothing to do`);
-          return;
+    action(
+      async (
+        args: {
+          guardian?: string;
+          holder?: string;
+          timelockDelay: number;
+          votingDelay: number;
+          votingPeriod: number;
+          quorum: number;
+          force: boolean;
+        },
+        hre,
+      ) => {
+        const dir = process.env.LOCKSTEP_DEPLOYMENTS_DIR || undefined;
+        const network = hre.network.name;
+        const chainId = Number((await hre.ethers.provider.getNetwork()).chainId);
+        const existing = findDeployment(network, dir);
+        if (existing && !args.force) {
+          const code = await hre.ethers.provider.getCode(existing.contracts.UpgradeCoordinator);
+          if (existing.chainId === chainId && code !== "0x") {
+            console.log(
+              `already deployed on ${network} (chain ${chainId}): coordinator ${existing.contracts.UpgradeCoordinator}; nothing to do`,
+            );
+            return;
+          }
         }
-      }
-      const [deployer, second] = await hre.ethers.getSigners();
-      if (!deployer) throw new TaskError(`no account to deploy from on network "${network}" (set DEPLOYER_KEY)`);
-      const guardian = args.guardian ? parseAddress(hre, args.guardian, "--guardian") : second?.address;
-      if (!guardian) throw new TaskError("pass --guardian: the network has only one account");
-      if (args.quorum < 1 || args.quorum > 100) throw new TaskError("--quorum must be a percentage from 1 to 100");
-      const holder = args.holder ? parseAddress(hre, args.holder, "--holder") : deployer.address;
-      const { deploySystem, defaultParams, deploymentRecord } = await import("../lib/deploy");
-      const startBlock = (await hre.ethers.provider.getBlockNumber()) + 1;
-      const params = {
-        ...defaultParams(holder, guardian),
-        timelockDelay: BigInt(args.timelockDelay),
-        votingDelay: BigInt(args.votingDelay),
-        votingPeriod: BigInt(args.votingPeriod),
-        quorumPercent: BigInt(args.quorum),
-      };
-      const s = await deploySystem(deployer, params);
-      const path = writeDeployment(await deploymentRecord(s, { network, chainId, startBlock, guardian, params }), dir);
-      console.log(`deployed on ${network} (chain ${chainId}); the deployer's admin right on the timelock is renounced`);
-      console.log(`coordinator ${await s.coordinator.getAddress()}  governor ${await s.governor.getAddress()}  timelock ${await s.timelock.getAddress()}  token ${await s.token.getAddress()}`);
-      console.log(`wrote ${path}`);
-    }),
+        const [deployer, second] = await hre.ethers.getSigners();
+        if (!deployer) throw new TaskError(`no account to deploy from on network "${network}" (set DEPLOYER_KEY)`);
+        const guardian = args.guardian ? parseAddress(hre, args.guardian, "--guardian") : second?.address;
+        if (!guardian) throw new TaskError("pass --guardian: the network has only one account");
+        if (args.quorum < 1 || args.quorum > 100) throw new TaskError("--quorum must be a percentage from 1 to 100");
+        const holder = args.holder ? parseAddress(hre, args.holder, "--holder") : deployer.address;
+        const { deploySystem, defaultParams, deploymentRecord } = await import("../lib/deploy");
+        const startBlock = (await hre.ethers.provider.getBlockNumber()) + 1;
+        const params = {
+          ...defaultParams(holder, guardian),
+          timelockDelay: BigInt(args.timelockDelay),
+          votingDelay: BigInt(args.votingDelay),
+          votingPeriod: BigInt(args.votingPeriod),
+          quorumPercent: BigInt(args.quorum),
+        };
+        const s = await deploySystem(deployer, params);
+        const path = writeDeployment(
+          await deploymentRecord(s, { network, chainId, startBlock, guardian, params }),
+          dir,
+        );
+        console.log(
+          `deployed on ${network} (chain ${chainId}); the deployer's admin right on the timelock is renounced`,
+        );
+        console.log(
+          `coordinator ${await s.coordinator.getAddress()}  governor ${await s.governor.getAddress()}  timelock ${await s.timelock.getAddress()}  token ${await s.token.getAddress()}`,
+        );
+        console.log(`wrote ${path}`);
+      },
+    ),
   );

@@ -2,7 +2,16 @@
 import { task } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { ManifestError, manifestHash, readManifest, toOnChain } from "../lib/manifest";
-import { SUPPORT, SupportName, describeProposal, descriptionHash, propose, stateName, vote, type Proposal } from "../lib/governance";
+import {
+  SUPPORT,
+  SupportName,
+  describeProposal,
+  descriptionHash,
+  propose,
+  stateName,
+  vote,
+  type Proposal,
+} from "../lib/governance";
 import { Connected, TaskError, action, connectDeployment, parseIntArg } from "./cli";
 
 /** Finds a proposal's calls from its ProposalCreated event (the Governor stores only their hash). */
@@ -25,7 +34,8 @@ export async function proposeCoordinatorCalls(c: Connected, calldatas: string[],
   const p: Proposal = { targets: calldatas.map(() => target), values: calldatas.map(() => 0n), calldatas, description };
   const votes = await c.token.getVotes(c.signer.address);
   const threshold = await c.governor.proposalThreshold();
-  if (votes < threshold) throw new TaskError(`the proposer has ${votes} votes, below the proposal threshold ${threshold}`);
+  if (votes < threshold)
+    throw new TaskError(`the proposer has ${votes} votes, below the proposal threshold ${threshold}`);
   const id = await propose(c.governor, c.signer, p);
   console.log(`proposed: ${description.split("\n")[0]}`);
   await printProposal(c, id);
@@ -69,7 +79,8 @@ task("vote", "Casts the signer's vote on a proposal")
   .addOptionalParam("signer", "index of the voting account", "0")
   .setAction(
     action(async (args: { proposalId: string; support: string; reason?: string; signer: string }, hre) => {
-      if (!(args.support in SUPPORT)) throw new TaskError(`support must be for, against or abstain, not "${args.support}"`);
+      if (!(args.support in SUPPORT))
+        throw new TaskError(`support must be for, against or abstain, not "${args.support}"`);
       const id = parseProposalId(args.proposalId);
       const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
       const state = await stateName(c.governor, id).catch(() => {
@@ -78,26 +89,37 @@ task("vote", "Casts the signer's vote on a proposal")
       if (state !== "Active") throw new TaskError(`proposal ${id} is ${state}, not open for votes`);
       const snapshot = await c.governor.proposalSnapshot(id);
       const weight = await c.governor.getVotes(c.signer.address, snapshot);
-      console.log(`voting ${args.support} with ${weight} votes (the voting power ${c.signer.address} had at block ${snapshot})`);
+      console.log(
+        `voting ${args.support} with ${weight} votes (the voting power ${c.signer.address} had at block ${snapshot})`,
+      );
       await vote(c.governor, c.signer, id, args.support as SupportName, args.reason);
       await printProposal(c, id);
     }),
   );
 
-async function governanceStep(hre: HardhatRuntimeEnvironment, args: { proposalId: string; signer: string }, step: "queue" | "execute") {
+async function governanceStep(
+  hre: HardhatRuntimeEnvironment,
+  args: { proposalId: string; signer: string },
+  step: "queue" | "execute",
+) {
   const id = parseProposalId(args.proposalId);
   const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
   const p = await findProposal(c, id);
   const state = await stateName(c.governor, id);
-  if (step === "queue" && state !== "Succeeded") throw new TaskError(`proposal ${id} is ${state}; only a Succeeded proposal can be queued`);
+  if (step === "queue" && state !== "Succeeded")
+    throw new TaskError(`proposal ${id} is ${state}; only a Succeeded proposal can be queued`);
   if (step === "execute") {
     if (state !== "Queued") throw new TaskError(`proposal ${id} is ${state}; only a Queued proposal can be executed`);
     const eta = await c.governor.proposalEta(id);
     const now = BigInt((await hre.ethers.provider.getBlock("latest"))!.timestamp);
-    if (now < eta) throw new TaskError(`proposal ${id} is time-locked until ${new Date(Number(eta) * 1000).toISOString()}`);
+    if (now < eta)
+      throw new TaskError(`proposal ${id} is time-locked until ${new Date(Number(eta) * 1000).toISOString()}`);
   }
   const hash = descriptionHash(p.description);
-  const tx = step === "queue" ? await c.governor.queue(p.targets, p.values, p.calldatas, hash) : await c.governor.execute(p.targets, p.values, p.calldatas, hash);
+  const tx =
+    step === "queue"
+      ? await c.governor.queue(p.targets, p.values, p.calldatas, hash)
+      : await c.governor.execute(p.targets, p.values, p.calldatas, hash);
   await tx.wait();
   console.log(`${step === "queue" ? "queued" : "executed"} proposal ${id} (transaction ${tx.hash})`);
   await printProposal(c, id);

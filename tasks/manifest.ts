@@ -18,12 +18,29 @@ task("manifest:check", "Validates an upgrade manifest file and prints its canoni
     action(async ({ file, canonical }: { file: string; canonical: boolean }) => {
       const m = load(file);
       console.log(`${file}: valid`);
-      console.log(`name ${m.name}, version ${m.version} (replaces ${m.previousVersion})${m.stateIncompatible ? ", state-incompatible" : ""}`);
+      console.log(
+        `name ${m.name}, version ${m.version} (replaces ${m.previousVersion})${m.stateIncompatible ? ", state-incompatible" : ""}`,
+      );
       console.log(`manifest hash (keccak256 of the canonical form): ${manifestHash(m)}`);
-      console.log(table([["platform", "sha256", "uri"], ...m.artifacts.map((a) => [a.platform, a.sha256.replace(/^0x/, "").toLowerCase(), a.uri])]));
       console.log(
         table([
-          ["stage", "cohort", "timelock s", "observe s", "deadline s", "ready %", "healthy %", "pause at %", "rollback at %"],
+          ["platform", "sha256", "uri"],
+          ...m.artifacts.map((a) => [a.platform, a.sha256.replace(/^0x/, "").toLowerCase(), a.uri]),
+        ]),
+      );
+      console.log(
+        table([
+          [
+            "stage",
+            "cohort",
+            "timelock s",
+            "observe s",
+            "deadline s",
+            "ready %",
+            "healthy %",
+            "pause at %",
+            "rollback at %",
+          ],
           ...m.stages.map((s, i) => [
             `${i}${s.label ? ` ${s.label}` : ""}`,
             s.cohort,

@@ -7,8 +7,10 @@ import { proposeCoordinatorCalls } from "./governance";
 
 /** Whole tokens with thousands separators (stakes are 18-decimal). */
 const tokens = (wei: bigint) => `${(wei / 10n ** 18n).toLocaleString("en-US")}${wei % 10n ** 18n ? "+" : ""}`;
-const pct = (part: bigint, whole: bigint) => (whole === 0n ? "-" : `${((Number(part) * 100) / Number(whole)).toFixed(1)}%`);
-const when = (t: bigint | number) => (BigInt(t) === 0n ? "-" : new Date(Number(t) * 1000).toISOString().replace(".000Z", "Z"));
+const pct = (part: bigint, whole: bigint) =>
+  whole === 0n ? "-" : `${((Number(part) * 100) / Number(whole)).toFixed(1)}%`;
+const when = (t: bigint | number) =>
+  BigInt(t) === 0n ? "-" : new Date(Number(t) * 1000).toISOString().replace(".000Z", "Z");
 
 /** The upgrade, each stage with its tallies, and each validator's last attestation: a readable report. */
 export async function statusReport(c: Connected, id: bigint): Promise<string> {
@@ -20,7 +22,21 @@ export async function statusReport(c: Connected, id: bigint): Promise<string> {
       (u.endedAt ? `, ended ${when(u.endedAt)}` : "") +
       (u.restoredCount ? `, restored ${u.restoredCount} validators` : ""),
   ];
-  const rows: (string | bigint | number)[][] = [["stage", "cohort", "state", "not before", "activated", "observe until", "verified", "ready", "healthy", "unhealthy", "missing"]];
+  const rows: (string | bigint | number)[][] = [
+    [
+      "stage",
+      "cohort",
+      "state",
+      "not before",
+      "activated",
+      "observe until",
+      "verified",
+      "ready",
+      "healthy",
+      "unhealthy",
+      "missing",
+    ],
+  ];
   for (let i = 0; i < Number(u.stageCount); i++) {
     const s = await c.coordinator.getStage(id, i);
     const missing = s.cohortStake - s.healthyStake - s.unhealthyStake;
@@ -39,10 +55,15 @@ export async function statusReport(c: Connected, id: bigint): Promise<string> {
     ]);
   }
   lines.push(table(rows));
-  const registered = await c.coordinator.queryFilter(c.coordinator.filters.ValidatorRegistered(), c.deployment.startBlock);
+  const registered = await c.coordinator.queryFilter(
+    c.coordinator.filters.ValidatorRegistered(),
+    c.deployment.startBlock,
+  );
   const operators = [...new Set(registered.map((e) => e.args.operator))];
   const symbol = await c.token.symbol();
-  const vrows: (string | bigint | number)[][] = [["operator", "cohort", "stage", `weight (${symbol})`, "last status", "at"]];
+  const vrows: (string | bigint | number)[][] = [
+    ["operator", "cohort", "stage", `weight (${symbol})`, "last status", "at"],
+  ];
   for (const op of operators) {
     const a = await c.coordinator.getAssignment(id, op);
     if (!a.inRoster) continue;
@@ -53,7 +74,10 @@ export async function statusReport(c: Connected, id: bigint): Promise<string> {
   return lines.join("\n");
 }
 
-task("upgrade:status", "Prints an upgrade, its stages with stake-weighted tallies, and each validator's last attestation")
+task(
+  "upgrade:status",
+  "Prints an upgrade, its stages with stake-weighted tallies, and each validator's last attestation",
+)
   .addOptionalPositionalParam("upgrade", "the upgrade's id or name (default: the open one, else the latest)")
   .setAction(
     action(async (args: { upgrade?: string }, hre) => {
@@ -68,7 +92,12 @@ task("upgrade:status", "Prints an upgrade, its stages with stake-weighted tallie
     }),
   );
 
-function steering(name: string, description: string, run: (c: Connected, id: bigint) => Promise<void>, guardianVerb?: string) {
+function steering(
+  name: string,
+  description: string,
+  run: (c: Connected, id: bigint) => Promise<void>,
+  guardianVerb?: string,
+) {
   task(name, description)
     .addPositionalParam("upgrade", "the upgrade's id or name")
     .addOptionalParam("signer", "index of the sending account", "0")
@@ -84,7 +113,9 @@ function steering(name: string, description: string, run: (c: Connected, id: big
 async function asGuardian(c: Connected, verb: string) {
   const guardian = await c.coordinator.guardian();
   if (guardian.toLowerCase() !== c.signer.address.toLowerCase()) {
-    throw new TaskError(`${c.signer.address} is not the guardian (${guardian}): only the guardian may ${verb} at once; governance can through a proposal`);
+    throw new TaskError(
+      `${c.signer.address} is not the guardian (${guardian}): only the guardian may ${verb} at once; governance can through a proposal`,
+    );
   }
 }
 
@@ -110,17 +141,29 @@ steering(
   "order a rollback",
 );
 
-steering("upgrade:advance", "Verifies the current stage or activates the next one, when due (anyone)", async (c, id) => {
-  const tx = await c.coordinator.advance(id);
-  const receipt = await tx.wait();
-  const names = receipt!.logs.map((l) => c.coordinator.interface.parseLog(l)?.name).filter(Boolean);
-  console.log(`advanced upgrade #${id}: ${names.join(", ")} (transaction ${tx.hash})`);
-});
+steering(
+  "upgrade:advance",
+  "Verifies the current stage or activates the next one, when due (anyone)",
+  async (c, id) => {
+    const tx = await c.coordinator.advance(id);
+    const receipt = await tx.wait();
+    const names = receipt!.logs.map((l) => c.coordinator.interface.parseLog(l)?.name).filter(Boolean);
+    console.log(`advanced upgrade #${id}: ${names.join(", ")} (transaction ${tx.hash})`);
+  },
+);
 
 steering("upgrade:resume", "Proposes resuming a paused rollout (governance)", async (c, id) => {
-  await proposeCoordinatorCalls(c, [c.coordinator.interface.encodeFunctionData("resume", [id])], `Resume upgrade #${id}`);
+  await proposeCoordinatorCalls(
+    c,
+    [c.coordinator.interface.encodeFunctionData("resume", [id])],
+    `Resume upgrade #${id}`,
+  );
 });
 
 steering("upgrade:withdraw", "Proposes withdrawing an upgrade that has not ended (governance)", async (c, id) => {
-  await proposeCoordinatorCalls(c, [c.coordinator.interface.encodeFunctionData("withdraw", [id])], `Withdraw upgrade #${id}`);
+  await proposeCoordinatorCalls(
+    c,
+    [c.coordinator.interface.encodeFunctionData("withdraw", [id])],
+    `Withdraw upgrade #${id}`,
+  );
 });

@@ -14,7 +14,9 @@ task("validator:register", "Registers the signer as a validator operator")
       const tx = await c.coordinator.register(attester, args.metadata);
       await tx.wait();
       const v = await c.coordinator.getValidator(c.signer.address);
-      console.log(`registered ${c.signer.address} in cohort ${v.cohort} with attester ${attester} (transaction ${tx.hash})`);
+      console.log(
+        `registered ${c.signer.address} in cohort ${v.cohort} with attester ${attester} (transaction ${tx.hash})`,
+      );
     }),
   );
 
@@ -27,7 +29,9 @@ task("validator:rotate-attester", "Replaces the signer's attester key")
       const attester = parseAddress(hre, args.attester, "attester");
       const tx = await c.coordinator.rotateAttester(attester);
       await tx.wait();
-      console.log(`attester of ${c.signer.address} is now ${attester}; the old key lost its power (transaction ${tx.hash})`);
+      console.log(
+        `attester of ${c.signer.address} is now ${attester}; the old key lost its power (transaction ${tx.hash})`,
+      );
     }),
   );
 
@@ -41,7 +45,8 @@ task("validator:set-cohort", "Proposes moving validators to a cohort (governance
       const operators = args.operators.map((o) => parseAddress(hre, o, "operator"));
       const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
       for (const op of operators) {
-        if (!(await c.coordinator.getValidator(op)).registered) throw new TaskError(`${op} is not a registered validator`);
+        if (!(await c.coordinator.getValidator(op)).registered)
+          throw new TaskError(`${op} is not a registered validator`);
       }
       await proposeCoordinatorCalls(
         c,
@@ -65,17 +70,25 @@ task("attest:relay", "Relays signed attestations (a watcher's relay file: JSON l
       const items: string[] = [];
       const entries: unknown[] = text.trim().startsWith("[")
         ? JSON.parse(text)
-        : text.split("\n").filter((l) => l.trim()).map((line, i) => {
-            try {
-              return JSON.parse(line);
-            } catch {
-              throw new TaskError(`${args.file} line ${i + 1} is not JSON`);
-            }
-          });
+        : text
+            .split("\n")
+            .filter((l) => l.trim())
+            .map((line, i) => {
+              try {
+                return JSON.parse(line);
+              } catch {
+                throw new TaskError(`${args.file} line ${i + 1} is not JSON`);
+              }
+            });
       for (const [i, entry] of entries.entries()) {
         const packed = (entry as { attestations?: unknown }).attestations;
-        if (!Array.isArray(packed) || !packed.every((p) => typeof p === "string" && /^0x([0-9a-fA-F]{344})+$/.test(p))) {
-          throw new TaskError(`${args.file} entry ${i + 1} has no packed attestations (172 bytes each, as the watcher writes)`);
+        if (
+          !Array.isArray(packed) ||
+          !packed.every((p) => typeof p === "string" && /^0x([0-9a-fA-F]{344})+$/.test(p))
+        ) {
+          throw new TaskError(
+            `${args.file} entry ${i + 1} has no packed attestations (172 bytes each, as the watcher writes)`,
+          );
         }
         items.push(...packed.map((p: string) => p.slice(2)));
       }
@@ -83,6 +96,8 @@ task("attest:relay", "Relays signed attestations (a watcher's relay file: JSON l
       const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
       const tx = await c.coordinator.relayAttestations(`0x${items.join("")}`);
       const receipt = await tx.wait();
-      console.log(`relayed ${items.length} attestation(s) in one batch (transaction ${tx.hash}, ${receipt!.gasUsed} gas)`);
+      console.log(
+        `relayed ${items.length} attestation(s) in one batch (transaction ${tx.hash}, ${receipt!.gasUsed} gas)`,
+      );
     }),
   );

@@ -53,21 +53,46 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { network: "localhost", rpc: "http://127.0.0.1:8545", host: "127.0.0.1", port: 5173, explorer: "", pollMs: 1000, dist: BUILD };
+  const o: Options = {
+    network: "localhost",
+    rpc: "http://127.0.0.1:8545",
+    host: "127.0.0.1",
+    port: 5173,
+    explorer: "",
+    pollMs: 1000,
+    dist: BUILD,
+  };
   const problems: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split("=", 2);
     const value = () => inline ?? argv[++i];
     switch (flag) {
-      case "--network": o.network = value(); break;
-      case "--rpc": o.rpc = value(); break;
-      case "--host": o.host = value(); break;
-      case "--port": o.port = Number(value()); break;
-      case "--explorer": o.explorer = value(); break;
-      case "--poll-ms": o.pollMs = Number(value()); break;
-      case "--deployments": o.deployments = value(); break;
-      case "--dist": o.dist = resolve(value()); break;
-      default: problems.push(`unknown option ${argv[i]}`);
+      case "--network":
+        o.network = value();
+        break;
+      case "--rpc":
+        o.rpc = value();
+        break;
+      case "--host":
+        o.host = value();
+        break;
+      case "--port":
+        o.port = Number(value());
+        break;
+      case "--explorer":
+        o.explorer = value();
+        break;
+      case "--poll-ms":
+        o.pollMs = Number(value());
+        break;
+      case "--deployments":
+        o.deployments = value();
+        break;
+      case "--dist":
+        o.dist = resolve(value());
+        break;
+      default:
+        problems.push(`unknown option ${argv[i]}`);
     }
   }
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) problems.push("--port must be a port number");
@@ -91,17 +116,21 @@ function refusedMethods(body: Buffer): string[] | undefined {
     return undefined;
   }
   const calls = (Array.isArray(parsed) ? parsed : [parsed]) as RpcRequest[];
-  if (calls.length === 0 || calls.some((c) => typeof c !== "object" || c === null || typeof c.method !== "string")) return undefined;
+  if (calls.length === 0 || calls.some((c) => typeof c !== "object" || c === null || typeof c.method !== "string"))
+    return undefined;
   return calls.map((c) => c.method as string).filter((m) => !READ_METHODS.has(m));
 }
 
 function refuse(res: ServerResponse, status: number, message: string) {
-  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message } }) + "\n");
+  res
+    .writeHead(status, { "content-type": "application/json" })
+    .end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message } }) + "\n");
 }
 
 /** Forwards one JSON-RPC request (or batch) of reads to the node; a node that does not answer is a 502. */
 async function relay(rpc: string, req: IncomingMessage, res: ServerResponse) {
-  if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) return refuse(res, 415, "the relay takes application/json only");
+  if (!/^application\/json\b/i.test(req.headers["content-type"] ?? ""))
+    return refuse(res, 415, "the relay takes application/json only");
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -112,9 +141,15 @@ async function relay(rpc: string, req: IncomingMessage, res: ServerResponse) {
   const body = Buffer.concat(chunks);
   const refused = refusedMethods(body);
   if (refused === undefined) return refuse(res, 400, "not a JSON-RPC request");
-  if (refused.length) return refuse(res, 403, `the dashboard's relay passes reads only, not ${[...new Set(refused)].join(", ")}`);
+  if (refused.length)
+    return refuse(res, 403, `the dashboard's relay passes reads only, not ${[...new Set(refused)].join(", ")}`);
   try {
-    const upstream = await fetch(rpc, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(10_000) });
+    const upstream = await fetch(rpc, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+      signal: AbortSignal.timeout(10_000),
+    });
     res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
     res.end(Buffer.from(await upstream.arrayBuffer()));
   } catch (e) {
@@ -141,12 +176,19 @@ function main() {
   try {
     o = parseArgs(process.argv.slice(2));
     deployment = readDeployment(o.network, o.deployments ?? (process.env.LOCKSTEP_DEPLOYMENTS_DIR || undefined));
-    if (!existsSync(join(o.dist, "index.html"))) throw new Error(`${o.dist} has no build: run \`npm run dashboard\` (it builds first)`);
+    if (!existsSync(join(o.dist, "index.html")))
+      throw new Error(`${o.dist} has no build: run \`npm run dashboard\` (it builds first)`);
   } catch (e) {
     console.error(`dashboard: ${(e as Error).message}`);
     process.exit(2);
   }
-  const config = JSON.stringify({ rpcUrl: o.rpc, rpcRelay: "./rpc", deployment, explorerUrl: o.explorer, pollMs: o.pollMs });
+  const config = JSON.stringify({
+    rpcUrl: o.rpc,
+    rpcRelay: "./rpc",
+    deployment,
+    explorerUrl: o.explorer,
+    pollMs: o.pollMs,
+  });
   let port = o.port;
   const server = createServer(async (req, res) => {
     let path: string;
@@ -178,7 +220,9 @@ function main() {
   server.listen(o.port, o.host, () => {
     const a = server.address();
     port = typeof a === "object" && a ? a.port : o.port;
-    console.log(`dashboard http://${o.host}:${port}/ (network ${o.network}, chain ${deployment.chainId}, rpc ${o.rpc})`);
+    console.log(
+      `dashboard http://${o.host}:${port}/ (network ${o.network}, chain ${deployment.chainId}, rpc ${o.rpc})`,
+    );
   });
   const stop = () => server.close(() => process.exit(0));
   process.on("SIGINT", stop);

@@ -6,12 +6,15 @@ import type { Log } from "viem";
 import { byChainOrder, decodeCoordinatorLog, type CoordinatorEvent } from "../../lib/events";
 import { Status, PauseReason, RollbackReason } from "../../lib/coordinator";
 import { versionFromTag } from "../../lib/version";
-import { ROOT } from "../../lib/localnet";
 import type { Net } from "./network";
 
 /** The coordinator's events since deployment, decoded, in chain order. */
 export async function coordinatorHistory(net: Net): Promise<CoordinatorEvent[]> {
-  const logs = await net.chain.provider.getLogs({ address: net.addresses.coordinator, fromBlock: net.startBlock, toBlock: "latest" });
+  const logs = await net.chain.provider.getLogs({
+    address: net.addresses.coordinator,
+    fromBlock: net.startBlock,
+    toBlock: "latest",
+  });
   const events = logs
     .map((l) =>
       decodeCoordinatorLog({
@@ -33,17 +36,29 @@ export async function coordinatorHistory(net: Net): Promise<CoordinatorEvent[]> 
 const names = (operators: Map<string, string>, a: unknown) => operators.get(String(a).toLowerCase()) ?? String(a);
 
 /** One line per event: block, what happened, transaction hash. Attestations are folded per upgrade when many. */
-export function renderHistory(events: CoordinatorEvent[], operators: Map<string, string>, roles: Map<string, string>, foldOver = 40): string[] {
+export function renderHistory(
+  events: CoordinatorEvent[],
+  operators: Map<string, string>,
+  roles: Map<string, string>,
+  foldOver = 40,
+): string[] {
   const out: string[] = [];
   // Kinds of event that come by the hundred on a large set are folded into one line (first and last tx).
   const bulk = (e: CoordinatorEvent) =>
-    e.eventName === "Attested" ? `Attested:${String((e.args as { upgradeId: bigint }).upgradeId)}` : e.eventName === "ValidatorRegistered" || e.eventName === "CohortAssigned" ? e.eventName : undefined;
+    e.eventName === "Attested"
+      ? `Attested:${String((e.args as { upgradeId: bigint }).upgradeId)}`
+      : e.eventName === "ValidatorRegistered" || e.eventName === "CohortAssigned"
+        ? e.eventName
+        : undefined;
   const perKind = new Map<string, number>();
   for (const e of events) {
     const k = bulk(e);
     if (k) perKind.set(k, (perKind.get(k) ?? 0) + 1);
   }
-  const folded = new Map<string, { count: number; byStatus: Record<string, number>; first: string; last: string; line: number }>();
+  const folded = new Map<
+    string,
+    { count: number; byStatus: Record<string, number>; first: string; last: string; line: number }
+  >();
   const who = (a: unknown) => roles.get(String(a).toLowerCase()) ?? names(operators, a);
   for (const e of events) {
     const at = `#${e.blockNumber.toString().padStart(5)}`;
@@ -51,7 +66,12 @@ export function renderHistory(events: CoordinatorEvent[], operators: Map<string,
     const a = e.args as Record<string, unknown>;
     const kind = bulk(e);
     if (kind && (perKind.get(kind) ?? 0) > foldOver) {
-      const label = e.eventName === "Attested" ? Status[Number(a.status)] : e.eventName === "CohortAssigned" ? `cohort ${a.newCohort}` : `cohort ${a.cohort}`;
+      const label =
+        e.eventName === "Attested"
+          ? Status[Number(a.status)]
+          : e.eventName === "CohortAssigned"
+            ? `cohort ${a.newCohort}`
+            : `cohort ${a.cohort}`;
       const f = folded.get(kind);
       if (!f) {
         folded.set(kind, { count: 1, byStatus: { [label]: 1 }, first: tx, last: tx, line: out.length });
@@ -114,8 +134,14 @@ export function renderHistory(events: CoordinatorEvent[], operators: Map<string,
     out.push(`${at}  ${text.padEnd(100)}  tx ${tx}`);
   }
   for (const [kind, f] of folded) {
-    const counts = Object.entries(f.byStatus).map(([s, n]) => `${s} ×${n}`).join(", ");
-    const what = kind.startsWith("Attested:") ? `attestations for upgrade ${kind.slice(9)}` : kind === "CohortAssigned" ? "cohort assignments by governance" : "validators registered";
+    const counts = Object.entries(f.byStatus)
+      .map(([s, n]) => `${s} ×${n}`)
+      .join(", ");
+    const what = kind.startsWith("Attested:")
+      ? `attestations for upgrade ${kind.slice(9)}`
+      : kind === "CohortAssigned"
+        ? "cohort assignments by governance"
+        : "validators registered";
     out[f.line] += `${f.count} ${what}: ${counts} (first tx ${f.first}, last tx ${f.last})`;
   }
   return out;

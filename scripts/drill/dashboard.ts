@@ -8,16 +8,35 @@ const PREFERRED_PORT = 5173;
 
 /** Builds the page and starts web/serve.ts for `net`; returns its address and how to stop it. */
 export async function serveDashboard(net: Net): Promise<{ url: string; stop(): Promise<void> }> {
-  const build = spawnSync(join(ROOT, "node_modules", ".bin", "vite"), ["build", "web", "--config", "web/vite.config.ts", "--logLevel", "warn"], {
-    cwd: ROOT,
-    encoding: "utf8",
-  });
-  if (build.status !== 0) throw new Error(`the dashboard did not build: ${(build.stderr || build.stdout).trim().split("\n")[0]}`);
+  const build = spawnSync(
+    join(ROOT, "node_modules", ".bin", "vite"),
+    ["build", "web", "--config", "web/vite.config.ts", "--logLevel", "warn"],
+    {
+      cwd: ROOT,
+      encoding: "utf8",
+    },
+  );
+  if (build.status !== 0)
+    throw new Error(`the dashboard did not build: ${(build.stderr || build.stdout).trim().split("\n")[0]}`);
   const port = (await portIsFree(PREFERRED_PORT)) ? PREFERRED_PORT : await freePort();
   const child = spawn(
     process.execPath,
-    ["-r", "ts-node/register/transpile-only", "web/serve.ts", "--network", net.network, "--rpc", net.chain.url, "--port", String(port)],
-    { cwd: ROOT, env: { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: dirname(net.deploymentsFile) }, stdio: ["ignore", "pipe", "pipe"] },
+    [
+      "-r",
+      "ts-node/register/transpile-only",
+      "web/serve.ts",
+      "--network",
+      net.network,
+      "--rpc",
+      net.chain.url,
+      "--port",
+      String(port),
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: dirname(net.deploymentsFile) },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   let output = "";
   child.stdout!.on("data", (c) => (output += c));

@@ -12,7 +12,10 @@ export class Board {
   private lines = new Map<string, string>();
   private drawn = 0;
 
-  constructor(private readonly out: Out, private readonly title: string) {
+  constructor(
+    private readonly out: Out,
+    private readonly title: string,
+  ) {
     out.write(`${title}\n`);
     Board.newest = this;
   }
@@ -49,7 +52,8 @@ export class Board {
   }
 }
 
-export const pct = (part: bigint, whole: bigint) => (whole === 0n ? "  -  " : `${(Number((part * 10_000n) / whole) / 100).toFixed(1).padStart(5)}%`);
+export const pct = (part: bigint, whole: bigint) =>
+  whole === 0n ? "  -  " : `${(Number((part * 10_000n) / whole) / 100).toFixed(1).padStart(5)}%`;
 
 /** Stake in whole tokens with thousands separators. */
 export const tokens = (wei: bigint) => `${(wei / 10n ** 18n).toLocaleString("en-US")}`;

@@ -2,7 +2,14 @@
 // watcher's `current` symlink) and one real `lockstep-watcher` process with a generated config.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { layoutWatcher, nodeStatusAt, spawnWatcher, waitFor, type WatcherLayout, type WatcherProcess } from "../../lib/localnet";
+import {
+  layoutWatcher,
+  nodeStatusAt,
+  spawnWatcher,
+  waitFor,
+  type WatcherLayout,
+  type WatcherProcess,
+} from "../../lib/localnet";
 import type { DrillValidator, Net } from "./network";
 
 /** Set in the environment of the early cohort's nodes: the trigger of the second upgrade's bug. */
@@ -29,7 +36,11 @@ export class ProcessFleet implements Fleet {
   private watchers: WatcherProcess[] = [];
   private nodePids: number[] = [];
 
-  constructor(private readonly net: Net, private readonly validators: DrillValidator[], private readonly s: FleetSettings) {}
+  constructor(
+    private readonly net: Net,
+    private readonly validators: DrillValidator[],
+    private readonly s: FleetSettings,
+  ) {}
 
   async start(onProgress: (text: string) => void) {
     for (const v of this.validators) {
@@ -50,19 +61,40 @@ export class ProcessFleet implements Fleet {
     }
     await Promise.all(this.layouts.map((l) => l.node.start()));
     this.nodePids = this.layouts.map((l) => pidOf(l));
-    await waitFor("every node to report its version", async () => {
-      const versions = await this.versions();
-      onProgress(`${versions.filter((x) => x === this.s.initial.version).length}/${versions.length} nodes up on ${this.s.initial.version}`);
-      return versions.every((x) => x === this.s.initial.version);
-    }, 60_000, 250);
-    this.validators.forEach((v, i) => this.watchers.push(spawnWatcher(this.layouts[i].configPath, { [this.layouts[i].keyEnv]: v.attester.privateKey })));
-    await waitFor("every watcher to start", async () => {
-      const up = await Promise.all(this.layouts.map((l) => fetch(`http://127.0.0.1:${l.metricsPort}/healthz`).then((r) => r.status < 500, () => false)));
-      const dead = this.watchers.find((w) => w.child.exitCode !== null);
-      if (dead) throw new Error(`a watcher exited: ${dead.output().slice(-500)}`);
-      onProgress(`${up.filter(Boolean).length}/${up.length} watchers up`);
-      return up.every(Boolean);
-    }, 90_000, 300);
+    await waitFor(
+      "every node to report its version",
+      async () => {
+        const versions = await this.versions();
+        onProgress(
+          `${versions.filter((x) => x === this.s.initial.version).length}/${versions.length} nodes up on ${this.s.initial.version}`,
+        );
+        return versions.every((x) => x === this.s.initial.version);
+      },
+      60_000,
+      250,
+    );
+    this.validators.forEach((v, i) =>
+      this.watchers.push(spawnWatcher(this.layouts[i].configPath, { [this.layouts[i].keyEnv]: v.attester.privateKey })),
+    );
+    await waitFor(
+      "every watcher to start",
+      async () => {
+        const up = await Promise.all(
+          this.layouts.map((l) =>
+            fetch(`http://127.0.0.1:${l.metricsPort}/healthz`).then(
+              (r) => r.status < 500,
+              () => false,
+            ),
+          ),
+        );
+        const dead = this.watchers.find((w) => w.child.exitCode !== null);
+        if (dead) throw new Error(`a watcher exited: ${dead.output().slice(-500)}`);
+        onProgress(`${up.filter(Boolean).length}/${up.length} watchers up`);
+        return up.every(Boolean);
+      },
+      90_000,
+      300,
+    );
   }
 
   async versions() {
@@ -71,11 +103,17 @@ export class ProcessFleet implements Fleet {
 
   /** Watchers that died on their own (a crash is a failed expectation, not something to hide). */
   crashedWatchers(): string[] {
-    return this.watchers.flatMap((w, i) => (w.child.exitCode !== null ? [`${this.validators[i].name}: ${w.output().slice(-300)}`] : []));
+    return this.watchers.flatMap((w, i) =>
+      w.child.exitCode !== null ? [`${this.validators[i].name}: ${w.output().slice(-300)}`] : [],
+    );
   }
 
   alive(): number[] {
-    const pids = [...this.watchers.map((w) => w.child.pid!).filter(Boolean), ...this.layouts.map(pidOf).filter((p) => p > 0), ...this.nodePids];
+    const pids = [
+      ...this.watchers.map((w) => w.child.pid!).filter(Boolean),
+      ...this.layouts.map(pidOf).filter((p) => p > 0),
+      ...this.nodePids,
+    ];
     return [...new Set(pids)].filter((pid) => {
       try {
         process.kill(pid, 0);
@@ -88,7 +126,9 @@ export class ProcessFleet implements Fleet {
 
   async stop() {
     await Promise.all(this.watchers.map((w) => w.stop()));
-    this.watchers.forEach((w, i) => writeFileSync(join(this.s.root, this.validators[i].name, "watcher.log"), w.output()));
+    this.watchers.forEach((w, i) =>
+      writeFileSync(join(this.s.root, this.validators[i].name, "watcher.log"), w.output()),
+    );
     await Promise.all(this.layouts.map((l) => l.node.stop().catch(() => undefined)));
   }
 }

@@ -39,7 +39,13 @@ export async function skipTo(net: Net, timestamp: number) {
 }
 
 /** Takes `p` through the whole governance path, showing each step on `board`; throws if it does not pass. */
-export async function passProposal(net: Net, board: Board, p: Proposal, proposer: Signer, voters: Voter[]): Promise<Passed> {
+export async function passProposal(
+  net: Net,
+  board: Board,
+  p: Proposal,
+  proposer: Signer,
+  voters: Voter[],
+): Promise<Passed> {
   const governor = net.system.governor;
   board.set("proposal", `submitting: ${p.description.split("\n")[0]}`);
   const tx = await governor.connect(proposer).propose(p.targets, p.values, p.calldatas, p.description);
@@ -76,11 +82,15 @@ export async function passProposal(net: Net, board: Board, p: Proposal, proposer
   const deadline = Number(await governor.proposalDeadline(pid));
   await mineBlocks(net, deadline - (await net.chain.provider.getBlockNumber()) + 1);
   const final = await show(` · voting closed at block ${deadline}: ${await stateName(governor, pid)}`);
-  if ((await stateName(governor, pid)) !== "Succeeded") throw new Error(`proposal ${short(pid)} did not pass: ${await stateName(governor, pid)}`);
+  if ((await stateName(governor, pid)) !== "Succeeded")
+    throw new Error(`proposal ${short(pid)} did not pass: ${await stateName(governor, pid)}`);
 
   const queued = await queue(governor, proposer, p);
   const eta = Number(await governor.proposalEta(pid));
-  board.set("queue", `queued in the timelock, executable at ${new Date(eta * 1000).toISOString()} · tx ${queued!.hash}`);
+  board.set(
+    "queue",
+    `queued in the timelock, executable at ${new Date(eta * 1000).toISOString()} · tx ${queued!.hash}`,
+  );
   const delay = Number(await net.system.timelock.getMinDelay());
   board.set("timelock", `waiting out ${duration(Math.max(delay, 0))} (chain time advanced)`);
   await skipTo(net, eta);

@@ -12,11 +12,18 @@ import { coordinatorHistory, renderHistory, runAudit } from "./audit";
 import { serveDashboard } from "./dashboard";
 import { Board, pct, tokens, type Out } from "./display";
 import { Expectations } from "./expect";
-import { ProcessFleet, QUIRK_ENV, type Fleet } from "./fleet";
+import { ProcessFleet, QUIRK_ENV } from "./fleet";
 import { passProposal, type Voter } from "./governance";
 import { InProcessFleet } from "./inprocess";
 import { DrillOptions, USAGE, UsageError, parseOptions } from "./options";
-import { COHORT_NAMES, cohortProposal, connectValidators, fundAndRegister, planValidators, startNetwork, type DrillValidator, type Net } from "./network";
+import {
+  COHORT_NAMES,
+  cohortProposal,
+  connectValidators,
+  fundAndRegister,
+  planValidators,
+  startNetwork,
+} from "./network";
 import { buildManifest, keep, scheduleByVote, writeManifest } from "./rollout";
 
 export const VERSIONS = { initial: "v1.0.0", first: "v1.1.0", second: "v1.2.0" };
@@ -87,7 +94,7 @@ export async function main(argv: string[], io: DrillIO = defaultIO()): Promise<n
   });
   const w = (t: string) => io.out.write(t);
   const expectations = new Expectations(io.out);
-  let code = 1;
+  let code: number;
   try {
     const outcome = await Promise.race([drill(o, io, teardown, expectations, interrupted), interrupted]);
     if (outcome === "interrupted" && teardown.keeping) {
@@ -108,18 +115,34 @@ export async function main(argv: string[], io: DrillIO = defaultIO()): Promise<n
   const left = teardown.watched.flatMap((f) => f());
   if (code !== 130) {
     w("\n");
-    if (!expectations.check("nothing left running (chain, watchers, nodes stopped)", left.length === 0, left.length ? `pids ${left.join(" ")}` : "")) code = 1;
+    if (
+      !expectations.check(
+        "nothing left running (chain, watchers, nodes stopped)",
+        left.length === 0,
+        left.length ? `pids ${left.join(" ")}` : "",
+      )
+    )
+      code = 1;
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (code === 0) w(`\ndrill passed: ${expectations.count} expectations held · took ${seconds}s\n`);
-  else if (code === 1) w(`\ndrill FAILED${expectations.failed.length ? `: ${expectations.failed.join("; ")}` : ""} · took ${seconds}s\n`);
+  else if (code === 1)
+    w(`\ndrill FAILED${expectations.failed.length ? `: ${expectations.failed.join("; ")}` : ""} · took ${seconds}s\n`);
   return code;
 }
 
-async function drill(o: DrillOptions, io: DrillIO, teardown: Teardown, x: Expectations, interrupted: Promise<unknown>): Promise<void> {
+async function drill(
+  o: DrillOptions,
+  io: DrillIO,
+  teardown: Teardown,
+  x: Expectations,
+  interrupted: Promise<unknown>,
+): Promise<void> {
   const w = (t: string) => io.out.write(t);
   const [nCanary, nEarly, nMain] = o.cohorts;
-  w(`Lockstep drill · ${o.validators} validators (canary ${nCanary}, early ${nEarly}, main ${nMain}) · seed "${o.seed}" · second upgrade fault: ${o.fault}\n\n`);
+  w(
+    `Lockstep drill · ${o.validators} validators (canary ${nCanary}, early ${nEarly}, main ${nMain}) · seed "${o.seed}" · second upgrade fault: ${o.fault}\n\n`,
+  );
 
   const work = tempDir("lockstep-drill-");
   teardown.add("the work directory", () => (o.keep ? undefined : work.cleanup()));
@@ -131,10 +154,15 @@ async function drill(o: DrillOptions, io: DrillIO, teardown: Teardown, x: Expect
   setup.set("chain", "starting a Hardhat JSON-RPC node on 127.0.0.1");
   const net = await startNetwork(validators, io.deploymentsDir);
   teardown.add("the chain", () => net.chain.stop());
-  teardown.watched.push(() => (net.chain.process.exitCode === null && net.chain.process.signalCode === null ? [net.chain.process.pid!] : []));
+  teardown.watched.push(() =>
+    net.chain.process.exitCode === null && net.chain.process.signalCode === null ? [net.chain.process.pid!] : [],
+  );
   connectValidators(validators, net.chain.provider);
   setup.set("chain", `hardhat node at ${net.chain.url} (pid ${net.chain.process.pid}, network "${net.network}")`);
-  setup.set("deploy", `coordinator ${net.addresses.coordinator} · governor ${net.addresses.governor} · ${net.deploymentsFile}`);
+  setup.set(
+    "deploy",
+    `coordinator ${net.addresses.coordinator} · governor ${net.addresses.governor} · ${net.deploymentsFile}`,
+  );
   await fundAndRegister(net, validators);
   const total = validators.reduce((s, v) => s + v.weight, 0n);
   const delegators = validators.reduce((s, v) => s + v.delegators.length, 0);
@@ -158,7 +186,10 @@ async function drill(o: DrillOptions, io: DrillIO, teardown: Teardown, x: Expect
   const assigned = await net.system.coordinator.queryFilter(net.system.coordinator.filters.CohortAssigned());
   x.check(
     `cohorts assigned by one governance proposal (${moved.length} setCohort calls)`,
-    assigned.length === moved.length && moved.every((v) => assigned.some((e) => e.args.operator === v.operator.address && Number(e.args.newCohort) === v.cohort)),
+    assigned.length === moved.length &&
+      moved.every((v) =>
+        assigned.some((e) => e.args.operator === v.operator.address && Number(e.args.newCohort) === v.cohort),
+      ),
   );
 
   // ---------------------------------------------------------------- binaries and the fleet
@@ -168,7 +199,9 @@ async function drill(o: DrillOptions, io: DrillIO, teardown: Teardown, x: Expect
   const second =
     o.fault === "none"
       ? makeBinary(artifacts, VERSIONS.second)
-      : makeBinary(artifacts, VERSIONS.second, { faultWhenEnv: { env: QUIRK_ENV, fault: `${o.fault}@${VERSIONS.second}` } });
+      : makeBinary(artifacts, VERSIONS.second, {
+          faultWhenEnv: { env: QUIRK_ENV, fault: `${o.fault}@${VERSIONS.second}` },
+        });
   const server = await serveArtifacts(artifacts);
   teardown.add("the artifact server", () => server.stop());
   await net.chain.provider.send("evm_setIntervalMining", [500]);
@@ -186,7 +219,12 @@ async function drill(o: DrillOptions, io: DrillIO, teardown: Teardown, x: Expect
   const fleetBoard = new Board(io.out, `\nfleet: ${fleet.kind}`);
   fleetBoard.set("fleet", "starting nodes and watchers");
   await fleet.start((t) => fleetBoard.set("fleet", t));
-  fleetBoard.set("fleet", o.inProcess ? `${validators.length} watcher runtimes in this process (fake nodes) on ${VERSIONS.initial}` : `${validators.length} simulated nodes on ${VERSIONS.initial} and ${validators.length} watcher processes up`);
+  fleetBoard.set(
+    "fleet",
+    o.inProcess
+      ? `${validators.length} watcher runtimes in this process (fake nodes) on ${VERSIONS.initial}`
+      : `${validators.length} simulated nodes on ${VERSIONS.initial} and ${validators.length} watcher processes up`,
+  );
   const keeperTimeout = 90_000 + validators.length * 300;
 
   const counts = [nCanary, nEarly, nMain];
@@ -215,19 +253,42 @@ async function drill(o: DrillOptions, io: DrillIO, teardown: Teardown, x: Expect
   const r1 = await keep(net, b1, u1Id, counts, { timeoutMs: keeperTimeout, label: "upgrade 1" });
   const rolloutSeconds = ((Date.now() - rolloutStarted) / 1000).toFixed(1);
   const u1 = await net.system.coordinator.getUpgrade(u1Id);
-  b1.set("completed", r1.state === UpgradeState.Completed ? `every stage verified · ${r1.advances.length} advance calls by the keeper · rollout across ${validators.length} validators took ${rolloutSeconds}s` : `NOT completed: ${UpgradeState[r1.state]}`);
+  b1.set(
+    "completed",
+    r1.state === UpgradeState.Completed
+      ? `every stage verified · ${r1.advances.length} advance calls by the keeper · rollout across ${validators.length} validators took ${rolloutSeconds}s`
+      : `NOT completed: ${UpgradeState[r1.state]}`,
+  );
   w("\n");
-  x.check("the schedule proposal passed a stake-weighted vote and was executed through the timelock", s1.passed.forVotes > s1.passed.againstVotes && s1.passed.forVotes >= s1.passed.quorum, `for ${pct(s1.passed.forVotes, s1.passed.forVotes + s1.passed.againstVotes)}`);
+  x.check(
+    "the schedule proposal passed a stake-weighted vote and was executed through the timelock",
+    s1.passed.forVotes > s1.passed.againstVotes && s1.passed.forVotes >= s1.passed.quorum,
+    `for ${pct(s1.passed.forVotes, s1.passed.forVotes + s1.passed.againstVotes)}`,
+  );
   x.check("the on-chain manifest hash equals the manifest file's canonical hash", u1.manifestHash === f1.hash);
   x.check("upgrade 1 completed", r1.state === UpgradeState.Completed);
   const stages1 = await Promise.all(counts.map((_, i) => net.system.coordinator.getStage(u1Id, i)));
-  x.check("every stage was verified in order (canary, early, main)", stages1.every((s, i) => s.verifiedAt > 0n && (i === 0 || s.activatedAt >= stages1[i - 1].verifiedAt)));
-  x.check("every validator attested Ready before its stage activated", stages1.every((s) => s.readyStake === s.cohortStake), stages1.map((s) => pct(s.readyStake, s.cohortStake).trim()).join(" / "));
-  x.check("every validator attested Healthy", stages1.every((s) => s.healthyStake === s.cohortStake && s.unhealthyStake === 0n));
-  const v1 = await waitFor("every node on the new version", async () => {
-    const v = await fleet.versions();
-    return v.every((x) => x === VERSIONS.first) ? v : undefined;
-  }, 10_000).catch(() => undefined);
+  x.check(
+    "every stage was verified in order (canary, early, main)",
+    stages1.every((s, i) => s.verifiedAt > 0n && (i === 0 || s.activatedAt >= stages1[i - 1].verifiedAt)),
+  );
+  x.check(
+    "every validator attested Ready before its stage activated",
+    stages1.every((s) => s.readyStake === s.cohortStake),
+    stages1.map((s) => pct(s.readyStake, s.cohortStake).trim()).join(" / "),
+  );
+  x.check(
+    "every validator attested Healthy",
+    stages1.every((s) => s.healthyStake === s.cohortStake && s.unhealthyStake === 0n),
+  );
+  const v1 = await waitFor(
+    "every node on the new version",
+    async () => {
+      const v = await fleet.versions();
+      return v.every((x) => x === VERSIONS.first) ? v : undefined;
+    },
+    10_000,
+  ).catch(() => undefined);
   x.check(`every node runs ${VERSIONS.first}`, !!v1);
 
   // ---------------------------------------------------------------- upgrade 2: a bad binary in the early cohort
@@ -240,21 +301,36 @@ async function drill(o: DrillOptions, io: DrillIO, teardown: Teardown, x: Expect
     notes: "release with a bug that bites the early cohort's configuration",
   });
   const f2 = writeManifest(work.path, m2);
-  const b2 = new Board(io.out, `\nupgrade 2: ${VERSIONS.first} → ${VERSIONS.second}${o.fault === "none" ? "" : ` (its binary fails on the early cohort's machines: ${o.fault})`}`);
+  const b2 = new Board(
+    io.out,
+    `\nupgrade 2: ${VERSIONS.first} → ${VERSIONS.second}${o.fault === "none" ? "" : ` (its binary fails on the early cohort's machines: ${o.fault})`}`,
+  );
   b2.note(`manifest ${f2.path}\n  canonical keccak256 ${f2.hash}`);
   const s2 = await scheduleByVote(net, b2, m2, proposer, voters(false));
   const u2Id = s2.upgradeId;
   const r2 = await keep(net, b2, u2Id, counts, { timeoutMs: keeperTimeout, label: "upgrade 2" });
   const c = net.system.coordinator;
   if (o.fault === "none") {
-    b2.set("completed", r2.state === UpgradeState.Completed ? "every stage verified" : `NOT completed: ${UpgradeState[r2.state]}`);
+    b2.set(
+      "completed",
+      r2.state === UpgradeState.Completed ? "every stage verified" : `NOT completed: ${UpgradeState[r2.state]}`,
+    );
     w("\n");
     x.check("upgrade 2 completed (no fault injected)", r2.state === UpgradeState.Completed);
-    const v2 = await waitFor("every node on v2", async () => ((await fleet.versions()).every((x) => x === VERSIONS.second) ? true : undefined), 10_000).catch(() => false);
+    const v2 = await waitFor(
+      "every node on v2",
+      async () => ((await fleet.versions()).every((x) => x === VERSIONS.second) ? true : undefined),
+      10_000,
+    ).catch(() => false);
     x.check(`every node runs ${VERSIONS.second}`, !!v2);
   } else {
     const paused = (await c.queryFilter(c.filters.UpgradePaused(u2Id)))[0];
-    b2.set("paused", paused ? `${PauseReason[Number(paused.args.reason)]} at stage ${paused.args.stage} (${COHORT_NAMES[Number(paused.args.stage)]}): unhealthy ${tokens(paused.args.unhealthyStake)} LSTK · tx ${paused.transactionHash}` : `not paused: ${UpgradeState[r2.state]}`);
+    b2.set(
+      "paused",
+      paused
+        ? `${PauseReason[Number(paused.args.reason)]} at stage ${paused.args.stage} (${COHORT_NAMES[Number(paused.args.stage)]}): unhealthy ${tokens(paused.args.unhealthyStake)} LSTK · tx ${paused.transactionHash}`
+        : `not paused: ${UpgradeState[r2.state]}`,
+    );
     if (r2.state === UpgradeState.Paused) {
       // The incident commander orders rollback at once; governance is not needed for that.
       const tx = await c.connect(net.guardian).orderRollback(u2Id);
@@ -272,7 +348,10 @@ async function drill(o: DrillOptions, io: DrillIO, teardown: Teardown, x: Expect
         const u = await c.getUpgrade(u2Id);
         const versions = await fleet.versions();
         const back = versions.filter((v) => v === VERSIONS.first).length;
-        b2.set("restored", `rolled-back attestations ${pct(u.restoredStake, expectRestored)} of the activated stake (${u.restoredCount} validators) · ${back}/${versions.length} nodes on ${VERSIONS.first}`);
+        b2.set(
+          "restored",
+          `rolled-back attestations ${pct(u.restoredStake, expectRestored)} of the activated stake (${u.restoredCount} validators) · ${back}/${versions.length} nodes on ${VERSIONS.first}`,
+        );
         return u.restoredStake === expectRestored && back === versions.length ? u : undefined;
       },
       keeperTimeout,
@@ -282,19 +361,30 @@ async function drill(o: DrillOptions, io: DrillIO, teardown: Teardown, x: Expect
     const stages2 = await Promise.all(counts.map((_, i) => c.getStage(u2Id, i)));
     const attested = await c.queryFilter(c.filters.Attested(u2Id));
     const earlyOps = new Set(validators.filter((v) => v.cohort === 2).map((v) => v.operator.address));
-    const failedEarly = attested.filter((e) => earlyOps.has(e.args.operator) && [Status.Unhealthy, Status.FailedToUpgrade].includes(Number(e.args.status)));
+    const failedEarly = attested.filter(
+      (e) =>
+        earlyOps.has(e.args.operator) && [Status.Unhealthy, Status.FailedToUpgrade].includes(Number(e.args.status)),
+    );
     x.check("the canary stage was verified healthy", stages2[0].verifiedAt > 0n);
-    x.check("early-cohort watchers attested unhealthy / failed-to-upgrade", failedEarly.length > 0, `${failedEarly.length} attestations: ${[...new Set(failedEarly.map((e) => Status[Number(e.args.status)]))].join(", ")}`);
+    x.check(
+      "early-cohort watchers attested unhealthy / failed-to-upgrade",
+      failedEarly.length > 0,
+      `${failedEarly.length} attestations: ${[...new Set(failedEarly.map((e) => Status[Number(e.args.status)]))].join(", ")}`,
+    );
     x.check(
       "the coordinator paused the rollout by itself (unhealthy threshold) in the early stage",
       !!paused && Number(paused.args.reason) === PauseReason.UnhealthyThreshold && Number(paused.args.stage) === 1,
-      paused ? `unhealthy ${pct(paused.args.unhealthyStake, stages2[1].cohortStake).trim()} of the cohort ≥ ${m2.stages[1].unhealthyBps / 100}%` : "",
+      paused
+        ? `unhealthy ${pct(paused.args.unhealthyStake, stages2[1].cohortStake).trim()} of the cohort ≥ ${m2.stages[1].unhealthyBps / 100}%`
+        : "",
     );
     x.check("the main stage never activated", stages2[2].activatedAt === 0n);
     const ordered = (await c.queryFilter(c.filters.RollbackOrdered(u2Id)))[0];
     x.check(
       "rollback was ordered by the guardian",
-      !!ordered && ordered.args.by === (await net.guardian.getAddress()) && Number(ordered.args.reason) === RollbackReason.Manual,
+      !!ordered &&
+        ordered.args.by === (await net.guardian.getAddress()) &&
+        Number(ordered.args.reason) === RollbackReason.Manual,
     );
     x.check(
       "watchers restored the previous version and attested RolledBack for all activated stake",
@@ -302,22 +392,41 @@ async function drill(o: DrillOptions, io: DrillIO, teardown: Teardown, x: Expect
       restored ? `restoredStake ${tokens(restored.restoredStake)} LSTK, ${restored.restoredCount} validators` : "",
     );
     const versions = await fleet.versions();
-    x.check(`every node runs ${VERSIONS.first} again`, versions.every((v) => v === VERSIONS.first), summarize(versions));
+    x.check(
+      `every node runs ${VERSIONS.first} again`,
+      versions.every((v) => v === VERSIONS.first),
+      summarize(versions),
+    );
   }
   x.check("no watcher crashed", fleet.crashedWatchers().length === 0, fleet.crashedWatchers().join("; "));
 
   // ---------------------------------------------------------------- the audit trail
   w("\naudit trail\n");
-  const operators = new Map(validators.flatMap((v) => [[v.operator.address.toLowerCase(), v.name], [v.attester.address.toLowerCase(), `${v.name}'s attester (automatic)`]]));
+  const operators = new Map(
+    validators.flatMap((v) => [
+      [v.operator.address.toLowerCase(), v.name],
+      [v.attester.address.toLowerCase(), `${v.name}'s attester (automatic)`],
+    ]),
+  );
   const history = await coordinatorHistory(net);
   w(`  coordinator events rebuilt from logs (${history.length}):\n`);
   for (const line of renderHistory(history, operators, roles)) w(`  ${line}\n`);
-  x.check("the event history holds both upgrades from schedule to end", history.some((e) => e.eventName === "UpgradeCompleted") && history.filter((e) => e.eventName === "UpgradeScheduled").length === 2);
-  const audit = await runAudit(net).catch((e: Error) => ({ ok: false, summary: `the audit failed to run: ${e.message}`, report: "" }));
+  x.check(
+    "the event history holds both upgrades from schedule to end",
+    history.some((e) => e.eventName === "UpgradeCompleted") &&
+      history.filter((e) => e.eventName === "UpgradeScheduled").length === 2,
+  );
+  const audit = await runAudit(net).catch((e: Error) => ({
+    ok: false,
+    summary: `the audit failed to run: ${e.message}`,
+    report: "",
+  }));
   // Outside the work directory, which is removed at the end: the report outlives the drill.
   const reportFile = join(tmpdir(), `lockstep-drill-audit-${net.network}.md`);
   writeFileSync(reportFile, audit.report);
-  w(`\n  audit: ${audit.summary}\n  full report (every line names its transaction): ${reportFile}\n  the same from any shell: npx hardhat audit --network ${net.network}\n`);
+  w(
+    `\n  audit: ${audit.summary}\n  full report (every line names its transaction): ${reportFile}\n  the same from any shell: npx hardhat audit --network ${net.network}\n`,
+  );
   x.check("the audit rebuilds every upgrade from logs alone and every check passes", audit.ok, audit.summary);
 
   if (o.keep) {
@@ -326,12 +435,15 @@ async function drill(o: DrillOptions, io: DrillIO, teardown: Teardown, x: Expect
         teardown.add("the dashboard", () => d.stop());
         return `  dashboard        ${d.url}\n`;
       },
-      (e: Error) => `  dashboard        not started (${e.message}); start it with: npm run dashboard -- --network ${net.network} --rpc ${net.chain.url}\n`,
+      (e: Error) =>
+        `  dashboard        not started (${e.message}); start it with: npm run dashboard -- --network ${net.network} --rpc ${net.chain.url}\n`,
     );
-    w(`\n--keep: the chain and the watchers stay up.\n  RPC URL          ${net.chain.url}\n  deployments file ${net.deploymentsFile}\n  work directory   ${work.path} (kept after exit)\n` +
-      dashboard +
-      `  try: npx hardhat upgrade:status --network ${net.network}\n` +
-      `Ctrl-C stops everything.\n`);
+    w(
+      `\n--keep: the chain and the watchers stay up.\n  RPC URL          ${net.chain.url}\n  deployments file ${net.deploymentsFile}\n  work directory   ${work.path} (kept after exit)\n` +
+        dashboard +
+        `  try: npx hardhat upgrade:status --network ${net.network}\n` +
+        `Ctrl-C stops everything.\n`,
+    );
     teardown.keeping = true;
     await interrupted;
   }

@@ -28,7 +28,10 @@ export class FakeNode implements NodeController {
   private running?: { version: string; startedAt: number; base: number };
   private height = 0;
 
-  constructor(private readonly binaries: BinaryStore, private readonly fault: (version: string) => FaultKind) {}
+  constructor(
+    private readonly binaries: BinaryStore,
+    private readonly fault: (version: string) => FaultKind,
+  ) {}
 
   async start() {
     if (this.running) return;
@@ -50,7 +53,10 @@ export class FakeNode implements NodeController {
       await this.stop();
       return undefined;
     }
-    return { version: fault === "wrong-version" ? `${r.version}-wrong` : r.version, height: BigInt(this.currentHeight()) };
+    return {
+      version: fault === "wrong-version" ? `${r.version}-wrong` : r.version,
+      height: BigInt(this.currentHeight()),
+    };
   }
 
   private currentHeight() {
@@ -89,7 +95,8 @@ class SharedChain {
       code: (address) => this.cached(`code:${address}`, 60_000, () => this.base.code(address)),
       head: () => this.cached("head", 150, () => this.base.head()),
       blockHash: (n) => this.cached(`hash:${n}`, 1_000, () => this.base.blockHash(n)),
-      coordinatorLogs: (from, to) => this.cached<Log[]>(`logs:${from}:${to}`, 2_000, () => this.base.coordinatorLogs(from, to)),
+      coordinatorLogs: (from, to) =>
+        this.cached<Log[]>(`logs:${from}:${to}`, 2_000, () => this.base.coordinatorLogs(from, to)),
       assignment: (id) => own.assignment(id),
       registration: () => own.registration(),
     };
@@ -123,16 +130,31 @@ export class InProcessFleet implements Fleet {
       copyFileSync(this.s.initial.binary, p.binary(this.s.initial.version));
       symlinkSync(join("versions", this.s.initial.version), p.current);
       const config = parseConfig({
-        chain: { rpcUrl: url, chainId: 31337, coordinator, startBlock: this.net.startBlock, confirmations: 1, pollIntervalMs: 500, pageSize: 500 },
+        chain: {
+          rpcUrl: url,
+          chainId: 31337,
+          coordinator,
+          startBlock: this.net.startBlock,
+          confirmations: 1,
+          pollIntervalMs: 500,
+          pageSize: 500,
+        },
         validator: { operator: v.operator.address, attesterKey: { env: "UNUSED_IN_PROCESS" } },
         dataDir,
-        node: { adapter: "command", statusUrl: "http://127.0.0.1:1/status", stateDir: join(this.s.root, v.name, "state"), commands: { start: "true", stop: "true" } },
+        node: {
+          adapter: "command",
+          statusUrl: "http://127.0.0.1:1/status",
+          stateDir: join(this.s.root, v.name, "state"),
+          commands: { start: "true", stop: "true" },
+        },
         health: this.s.health,
         artifacts: { maxBytes: 10_000_000, allowInsecureHttp: true },
       });
       const binaries = new BinaryStore(p);
       const faulty = v.cohort === 2 && this.s.fault !== "none";
-      const node = new FakeNode(binaries, (version) => (faulty && version === this.s.faultyVersion ? this.s.fault : "none"));
+      const node = new FakeNode(binaries, (version) =>
+        faulty && version === this.s.faultyVersion ? this.s.fault : "none",
+      );
       await node.start();
       const account = privateKeyToAccount(v.attester.privateKey as Hex);
       const operator = v.operator.address as Hex;
@@ -163,7 +185,9 @@ export class InProcessFleet implements Fleet {
       this.nodes.push(node);
       this.runtimes.push(runtime);
     }
-    onProgress(`${this.validators.length} fake nodes on ${this.s.initial.version}; starting ${this.validators.length} watcher runtimes in this process`);
+    onProgress(
+      `${this.validators.length} fake nodes on ${this.s.initial.version}; starting ${this.validators.length} watcher runtimes in this process`,
+    );
     this.runs = this.runtimes.map((r, i) =>
       r.run().catch((e: Error) => {
         this.crashed.push(`${this.validators[i].name}: ${e.message}`);

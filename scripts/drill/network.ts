@@ -39,7 +39,11 @@ export function seeded(seed: string, label: string): number {
 const key = (seed: string, label: string) => keccak256(toUtf8Bytes(`lockstep-drill:${seed}:${label}`));
 
 /** The validator set: keys and stakes from the seed, unequal, a few delegators each. */
-export function planValidators(seed: string, split: [number, number, number], provider: Provider | null = null): DrillValidator[] {
+export function planValidators(
+  seed: string,
+  split: [number, number, number],
+  provider: Provider | null = null,
+): DrillValidator[] {
   const out: DrillValidator[] = [];
   const n = split[0] + split[1] + split[2];
   const width = String(n).length;
@@ -132,13 +136,18 @@ export async function fundAndRegister(net: Net, validators: DrillValidator[]) {
     await provider.send("hardhat_setBalance", [w.address, gas]);
   });
   // Stake transfers from the treasury (an unlocked node account: the node assigns nonces, so they may overlap).
-  const transfers = validators.flatMap((v) => [{ to: v.operator.address, amount: v.ownStake }, ...v.delegators.map((d) => ({ to: d.wallet.address, amount: d.amount }))]);
+  const transfers = validators.flatMap((v) => [
+    { to: v.operator.address, amount: v.ownStake },
+    ...v.delegators.map((d) => ({ to: d.wallet.address, amount: d.amount })),
+  ]);
   await inBatches(transfers, 25, async (t) => {
     await (await token.connect(net.deployer).transfer(t.to, t.amount)).wait();
   });
   await inBatches(validators, 20, async (v) => {
     await (await token.connect(v.operator).delegate(v.operator.address)).wait();
-    await (await net.system.coordinator.connect(v.operator).register(v.attester.address, `ipfs://lockstep-drill/${v.name}`)).wait();
+    await (
+      await net.system.coordinator.connect(v.operator).register(v.attester.address, `ipfs://lockstep-drill/${v.name}`)
+    ).wait();
     for (const d of v.delegators) await (await token.connect(d.wallet).delegate(v.operator.address)).wait();
   });
 }

@@ -36,12 +36,23 @@ Options:
 `;
 
 export function parseOptions(argv: string[]): DrillOptions {
-  const o: DrillOptions = { validators: 9, cohorts: [0, 0, 0], fault: "stall", seed: "lockstep", keep: false, inProcess: false, help: false };
+  const o: DrillOptions = {
+    validators: 9,
+    cohorts: [0, 0, 0],
+    fault: "stall",
+    seed: "lockstep",
+    keep: false,
+    inProcess: false,
+    help: false,
+  };
   let cohorts: string | undefined;
   let validatorsGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const [flag, inline] =
+      arg.startsWith("--") && arg.includes("=")
+        ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+        : [arg, undefined];
     const value = () => {
       if (inline !== undefined) return inline;
       const v = argv[++i];
@@ -51,7 +62,8 @@ export function parseOptions(argv: string[]): DrillOptions {
     switch (flag) {
       case "--validators": {
         const v = value();
-        if (!/^\d+$/.test(v) || Number(v) < 3 || Number(v) > 2000) throw new UsageError(`--validators must be a whole number from 3 to 2000, not "${v}"`);
+        if (!/^\d+$/.test(v) || Number(v) < 3 || Number(v) > 2000)
+          throw new UsageError(`--validators must be a whole number from 3 to 2000, not "${v}"`);
         o.validators = Number(v);
         validatorsGiven = true;
         break;
@@ -61,7 +73,8 @@ export function parseOptions(argv: string[]): DrillOptions {
         break;
       case "--fault": {
         const v = value();
-        if (!(FAULTS as readonly string[]).includes(v)) throw new UsageError(`--fault must be one of ${FAULTS.join(", ")}, not "${v}"`);
+        if (!(FAULTS as readonly string[]).includes(v))
+          throw new UsageError(`--fault must be one of ${FAULTS.join(", ")}, not "${v}"`);
         o.fault = v as FaultKind;
         break;
       }
@@ -92,14 +105,18 @@ export function parseOptions(argv: string[]): DrillOptions {
     }
     const split = parts.map(Number) as [number, number, number];
     const sum = split[0] + split[1] + split[2];
-    if (validatorsGiven && sum !== o.validators) throw new UsageError(`--cohorts ${cohorts} adds up to ${sum}, but --validators is ${o.validators}`);
+    if (validatorsGiven && sum !== o.validators)
+      throw new UsageError(`--cohorts ${cohorts} adds up to ${sum}, but --validators is ${o.validators}`);
     if (sum < 3 || sum > 2000) throw new UsageError(`--cohorts must add up to 3..2000 validators, not ${sum}`);
     o.validators = sum;
     o.cohorts = split;
   } else {
     o.cohorts = defaultCohorts(o.validators);
   }
-  if (!o.inProcess && o.validators > 40) throw new UsageError(`--validators ${o.validators} runs ${2 * o.validators} processes: add --in-process for more than 40`);
+  if (!o.inProcess && o.validators > 40)
+    throw new UsageError(
+      `--validators ${o.validators} runs ${2 * o.validators} processes: add --in-process for more than 40`,
+    );
   return o;
 }
 

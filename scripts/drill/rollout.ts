@@ -22,7 +22,14 @@ export const RULES = {
   rollbackBps: 0,
 };
 
-export function buildManifest(o: { name: string; version: string; previousVersion: string; uri: string; sha256: string; notes: string }): ManifestFile {
+export function buildManifest(o: {
+  name: string;
+  version: string;
+  previousVersion: string;
+  uri: string;
+  sha256: string;
+  notes: string;
+}): ManifestFile {
   return parseManifest(
     JSON.stringify({
       name: o.name,
@@ -56,11 +63,23 @@ export function writeManifest(dir: string, m: ManifestFile): { path: string; has
 }
 
 /** Proposes `schedule(manifest)` through governance and takes it to execution; returns the upgrade id. */
-export async function scheduleByVote(net: Net, board: Board, m: ManifestFile, proposer: Voter["signer"], voters: Voter[]): Promise<{ upgradeId: bigint; passed: Passed }> {
+export async function scheduleByVote(
+  net: Net,
+  board: Board,
+  m: ManifestFile,
+  proposer: Voter["signer"],
+  voters: Voter[],
+): Promise<{ upgradeId: bigint; passed: Passed }> {
   const c = net.system.coordinator;
   const calldata = c.interface.encodeFunctionData("schedule", [toOnChain(m)]);
   const description = `Upgrade validators to ${m.version} (${m.name})\n\nManifest keccak256 ${manifestHash(m)}; stages ${m.stages.map((s) => s.label).join(", ")}.`;
-  const passed = await passProposal(net, board, proposalFor(net.addresses.coordinator, calldata, description), proposer, voters);
+  const passed = await passProposal(
+    net,
+    board,
+    proposalFor(net.addresses.coordinator, calldata, description),
+    proposer,
+    voters,
+  );
   const upgradeId = await c.upgradeIdOf(m.name);
   if (upgradeId === 0n) throw new Error(`the executed proposal did not schedule ${m.name}`);
   return { upgradeId, passed };
@@ -74,13 +93,25 @@ export interface KeeperResult {
 
 type StageView = Awaited<ReturnType<UpgradeCoordinator["getStage"]>>;
 
-export function stageLine(s: StageView, validators: number, totalStake: bigint, ended: UpgradeState, current: boolean): string {
+export function stageLine(
+  s: StageView,
+  validators: number,
+  totalStake: bigint,
+  ended: UpgradeState,
+  current: boolean,
+): string {
   const stake = s.cohortStake;
   const activated = s.activatedAt > 0n;
   const missing = activated ? stake - s.attestedStake : stake - s.readyStake;
   let state: string;
   if (Number(s.state) === StageState.Verified) state = "verified";
-  else if (activated) state = ended === UpgradeState.Paused ? "active, PAUSED" : ended >= UpgradeState.Completed ? "ended" : "active, observing";
+  else if (activated)
+    state =
+      ended === UpgradeState.Paused
+        ? "active, PAUSED"
+        : ended >= UpgradeState.Completed
+          ? "ended"
+          : "active, observing";
   else if (ended >= UpgradeState.Completed) state = "never activated";
   else state = current ? (s.notBefore > 0n ? "ready check / time lock" : "preparing") : "pending";
   return (
@@ -115,11 +146,17 @@ export async function keep(
     const u = await c.getUpgrade(upgradeId);
     const state = Number(u.state) as UpgradeState;
     const stages = await Promise.all(counts.map((_, i) => c.getStage(upgradeId, i)));
-    stages.forEach((s, i) => board.set(COHORT_NAMES[i] ?? `stage ${i}`, stageLine(s, counts[i], totalStake, state, i === Number(u.currentStage))));
+    stages.forEach((s, i) =>
+      board.set(
+        COHORT_NAMES[i] ?? `stage ${i}`,
+        stageLine(s, counts[i], totalStake, state, i === Number(u.currentStage)),
+      ),
+    );
     if (state !== UpgradeState.Scheduled && state !== UpgradeState.Rolling) {
       return { state, pauseReason: Number(u.pauseReason) as PauseReason, advances };
     }
-    if (Date.now() > until) throw new Error(`${options.label}: no progress within ${options.timeoutMs / 1000}s (stage ${u.currentStage})`);
+    if (Date.now() > until)
+      throw new Error(`${options.label}: no progress within ${options.timeoutMs / 1000}s (stage ${u.currentStage})`);
     const i = Number(u.currentStage);
     const s = stages[i];
     let due = false;
@@ -127,7 +164,13 @@ export async function keep(
       const allReady = s.readyStake === s.cohortStake;
       if (s.readyStake >= s.readyNeeded && (allReady || first(`ready:${i}`) > 10_000)) {
         if (s.notBefore > 0n && (await chainTime(net)) < Number(s.notBefore)) {
-          board.set(COHORT_NAMES[i], stageLine(s, counts[i], totalStake, state, true).replace(/│ [^│]*$/, `│ time lock ${duration(Number(s.rules.timelock))} (chain time advanced)`));
+          board.set(
+            COHORT_NAMES[i],
+            stageLine(s, counts[i], totalStake, state, true).replace(
+              /│ [^│]*$/,
+              `│ time lock ${duration(Number(s.rules.timelock))} (chain time advanced)`,
+            ),
+          );
           await skipTo(net, Number(s.notBefore));
         }
         due = s.notBefore > 0n;

@@ -11,7 +11,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { createPublicClient, custom, type Log, type PublicClient } from "viem";
-import { Status, UpgradeState, PauseReason, StageState, coordinatorDomain, packAttestations, signAttestation } from "../../lib/coordinator";
+import {
+  Status,
+  UpgradeState,
+  PauseReason,
+  StageState,
+  coordinatorDomain,
+  packAttestations,
+  signAttestation,
+} from "../../lib/coordinator";
 import { versionTag } from "../../lib/version";
 import { DEFAULT_STAGE_RULES, toOnChain, type ManifestFile } from "../../lib/manifest";
 import { writeDeployment, type Deployment } from "../../lib/deployments";
@@ -30,7 +38,13 @@ function manifestFile(name: string, version: string, stages: Partial<ManifestFil
     name,
     version,
     previousVersion: "v1.9.3",
-    artifacts: [{ platform: "linux-amd64", uri: `https://releases.example.org/${name}`, sha256: keccak256(toUtf8Bytes(name)).slice(2) }],
+    artifacts: [
+      {
+        platform: "linux-amd64",
+        uri: `https://releases.example.org/${name}`,
+        sha256: keccak256(toUtf8Bytes(name)).slice(2),
+      },
+    ],
     featureFlags: [],
     metadataURI: "",
     stateIncompatible: false,
@@ -55,7 +69,11 @@ describe("audit: history rebuilt from logs", function () {
   const ids = { alpha: 0n, beta: 0n, gamma: 0n };
 
   const attest = async (v: Validator, upgradeId: bigint, stage: number, status: Status, version: string) =>
-    (await d.coordinator.connect(v.attester).attest(v.operator.address, upgradeId, stage, status, versionTag(version), 100n, DIGEST)).wait();
+    (
+      await d.coordinator
+        .connect(v.attester)
+        .attest(v.operator.address, upgradeId, stage, status, versionTag(version), 100n, DIGEST)
+    ).wait();
   const advance = async (upgradeId: bigint) => (await d.coordinator.advance(upgradeId)).wait();
   const passObservation = () => time.increase(601);
 
@@ -67,7 +85,10 @@ describe("audit: history rebuilt from logs", function () {
     //   cohort 1: 100 200 300 (600)   cohort 2: 50 150 250 350 (800)   cohort 3: 400 500 600 (1500)
     vs = await registerValidators(
       d,
-      [100, 200, 300, 50, 150, 250, 350, 400, 500, 600].map((s, i) => ({ cohort: i < 3 ? 1 : i < 7 ? 2 : 3, stake: STAKE(s) })),
+      [100, 200, 300, 50, 150, 250, 350, 400, 500, 600].map((s, i) => ({
+        cohort: i < 3 ? 1 : i < 7 ? 2 : 3,
+        stake: STAKE(s),
+      })),
       "audit",
     );
     const [A, B, C, D, E, F, G, H, I, J] = vs;
@@ -138,8 +159,17 @@ describe("audit: history rebuilt from logs", function () {
 
     client = createPublicClient({ transport: custom({ request: (a) => network.provider.request(a) }) }) as PublicClient;
     // Small pages, so paging is exercised too.
-    logs = (await fetchLogs(client, { address: (await d.coordinator.getAddress()) as `0x${string}`, fromBlock: BigInt(startBlock), pageSize: 7n })).logs;
-    times = await fetchBlockTimes(client, decodeLogs(logs).map((e) => e.blockNumber));
+    logs = (
+      await fetchLogs(client, {
+        address: (await d.coordinator.getAddress()) as `0x${string}`,
+        fromBlock: BigInt(startBlock),
+        pageSize: 7n,
+      })
+    ).logs;
+    times = await fetchBlockTimes(
+      client,
+      decodeLogs(logs).map((e) => e.blockNumber),
+    );
     timelock = await d.timelock.getAddress();
     history = await loadHistory(client, {
       address: (await d.coordinator.getAddress()) as `0x${string}`,
@@ -152,8 +182,13 @@ describe("audit: history rebuilt from logs", function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("pages the logs: the same events whatever the page size", async function () {
-    const whole = await fetchLogs(client, { address: (await d.coordinator.getAddress()) as `0x${string}`, fromBlock: BigInt(startBlock) });
-    expect(logs.map((l) => `${l.transactionHash}:${l.logIndex}`)).to.deep.equal(whole.logs.map((l) => `${l.transactionHash}:${l.logIndex}`));
+    const whole = await fetchLogs(client, {
+      address: (await d.coordinator.getAddress()) as `0x${string}`,
+      fromBlock: BigInt(startBlock),
+    });
+    expect(logs.map((l) => `${l.transactionHash}:${l.logIndex}`)).to.deep.equal(
+      whole.logs.map((l) => `${l.transactionHash}:${l.logIndex}`),
+    );
     expect(history.eventCount).to.equal(logs.length);
   });
 
@@ -188,8 +223,13 @@ describe("audit: history rebuilt from logs", function () {
           activatedAt: s.activated?.time ?? 0n,
           verifiedAt: s.verified?.time ?? 0n,
         };
-        const onChain = Object.fromEntries(Object.keys(rebuilt).map((k) => [k, BigInt((v as unknown as Record<string, bigint>)[k])]));
-        expect(Object.fromEntries(Object.entries(rebuilt).map(([k, x]) => [k, BigInt(x)])), `${u.name} stage ${s.index}`).to.deep.equal(onChain);
+        const onChain = Object.fromEntries(
+          Object.keys(rebuilt).map((k) => [k, BigInt((v as unknown as Record<string, bigint>)[k])]),
+        );
+        expect(
+          Object.fromEntries(Object.entries(rebuilt).map(([k, x]) => [k, BigInt(x)])),
+          `${u.name} stage ${s.index}`,
+        ).to.deep.equal(onChain);
       }
     }
     // The scenario's own figures, so a fold that agreed with a wrong contract would still be caught.
@@ -223,7 +263,13 @@ describe("audit: history rebuilt from logs", function () {
     const events = decodeLogs(logs);
     const attested = events.filter((e): e is Attested => e.eventName === "Attested");
     // A non-Healthy report that is its validator's last in that upgrade, so the rebuilt record carries its version.
-    const last = attested.filter((e, i) => e.args.status !== Status.Healthy && !attested.slice(i + 1).some((l) => l.args.operator === e.args.operator && l.args.upgradeId === e.args.upgradeId));
+    const last = attested.filter(
+      (e, i) =>
+        e.args.status !== Status.Healthy &&
+        !attested
+          .slice(i + 1)
+          .some((l) => l.args.operator === e.args.operator && l.args.upgradeId === e.args.upgradeId),
+    );
     expect(last, "the fixture has a last non-Healthy report").to.not.be.empty;
     const e = last[0];
     const i = events.indexOf(e);
@@ -235,7 +281,8 @@ describe("audit: history rebuilt from logs", function () {
   });
 
   it("records every transition with its block, time, transaction and who did it", function () {
-    const kinds = (name: string) => history.upgrades.find((u) => u.name === name)!.transitions.map((t) => t.kind + (t.actor ? `:${t.actor}` : ""));
+    const kinds = (name: string) =>
+      history.upgrades.find((u) => u.name === name)!.transitions.map((t) => t.kind + (t.actor ? `:${t.actor}` : ""));
     expect(kinds("alpha")).to.deep.equal([
       "UpgradeScheduled",
       "StageActivated",
@@ -256,7 +303,12 @@ describe("audit: history rebuilt from logs", function () {
       "UpgradePaused:automatic",
       "RollbackOrdered:automatic",
     ]);
-    expect(kinds("gamma")).to.deep.equal(["UpgradeScheduled", "StageActivated", "UpgradePaused:automatic", "UpgradeWithdrawn:governance"]);
+    expect(kinds("gamma")).to.deep.equal([
+      "UpgradeScheduled",
+      "StageActivated",
+      "UpgradePaused:automatic",
+      "UpgradeWithdrawn:governance",
+    ]);
     for (const u of history.upgrades) {
       for (const t of u.transitions) {
         expect(t.tx).to.match(TX);
@@ -267,10 +319,24 @@ describe("audit: history rebuilt from logs", function () {
   });
 
   it("passes every check, each on a line with a transaction hash", function () {
-    const result = audit(history, [{ path: "alpha.json", manifest: ALPHA }, { path: "beta.json", manifest: BETA }]);
+    const result = audit(history, [
+      { path: "alpha.json", manifest: ALPHA },
+      { path: "beta.json", manifest: BETA },
+    ]);
     expect(result.failed.map((c) => c.detail)).to.deep.equal([]);
     const kinds = new Set(result.checks.map((c) => c.kind));
-    for (const k of ["scheduled", "stage-order", "activation-readiness", "verification-health", "automatic-stop", "authority", "terminal", "completion", "attestations", "manifest-hash"]) {
+    for (const k of [
+      "scheduled",
+      "stage-order",
+      "activation-readiness",
+      "verification-health",
+      "automatic-stop",
+      "authority",
+      "terminal",
+      "completion",
+      "attestations",
+      "manifest-hash",
+    ]) {
       expect(kinds, k).to.include(k);
     }
     for (const c of result.checks) expect(c.tx, `${c.kind}: ${c.detail}`).to.match(TX);
@@ -288,7 +354,10 @@ describe("audit: history rebuilt from logs", function () {
     for (const row of csv.slice(1)) expect(row, row).to.match(new RegExp(`,\\d+,[^,]*,${TX.source},`));
 
     const md = renderReport(result, "md", { explorer: "https://explorer.example.org/" }).split("\n");
-    const rows = md.filter((l) => l.startsWith("| ") && !l.startsWith("| result |") && !/^\| (state|stage|event|operator|guardian) \|/.test(l));
+    const rows = md.filter(
+      (l) =>
+        l.startsWith("| ") && !l.startsWith("| result |") && !/^\| (state|stage|event|operator|guardian) \|/.test(l),
+    );
     expect(rows.length).to.equal(reportLines(result).length + history.guardians.length);
     for (const row of rows) {
       expect(row, row).to.match(/\(https:\/\/explorer\.example\.org\/tx\/0x[0-9a-f]{64}\)/);
@@ -308,21 +377,31 @@ describe("audit: history rebuilt from logs", function () {
     };
 
     it("a stage activated before the previous one was verified (a StageVerified dropped)", function () {
-      const dropped = decodeLogs(logs).find((e) => e.eventName === "StageVerified" && e.args.upgradeId === ids.alpha && e.args.stage === 0)!;
-      const result = rebuild((e) => e !== undefined && !(e.transactionHash === dropped.transactionHash && e.logIndex === dropped.logIndex));
+      const dropped = decodeLogs(logs).find(
+        (e) => e.eventName === "StageVerified" && e.args.upgradeId === ids.alpha && e.args.stage === 0,
+      )!;
+      const result = rebuild(
+        (e) => e !== undefined && !(e.transactionHash === dropped.transactionHash && e.logIndex === dropped.logIndex),
+      );
       expect(result.ok).to.equal(false);
       const order = result.failed.find((c) => c.kind === "stage-order")!;
       expect(order.detail).to.equal("stage 1 activated although the current stage was 0, stage 0 was not verified");
       expect(order.tx).to.match(TX);
       expect(order.upgradeId).to.equal(ids.alpha);
-      expect(result.failed.some((c) => c.kind === "completion" && /stage\(s\) 0 never verified/.test(c.detail))).to.equal(true);
+      expect(
+        result.failed.some((c) => c.kind === "completion" && /stage\(s\) 0 never verified/.test(c.detail)),
+      ).to.equal(true);
     });
 
     it("an automatic rollback that did not happen when the not-healthy stake reached the limit", function () {
       const result = rebuild((e) => e.eventName !== "RollbackOrdered");
       const missing = result.failed.find((c) => c.kind === "automatic-stop")!;
-      expect(missing.detail).to.match(/^stage 1: not-healthy stake 600000000000000000000 reached the rollback limit 400000000000000000000, but no automatic rollback followed/);
-      const failedTx = decodeLogs(logs).find((e) => e.eventName === "Attested" && e.args.status === Status.FailedToUpgrade)!.transactionHash;
+      expect(missing.detail).to.match(
+        /^stage 1: not-healthy stake 600000000000000000000 reached the rollback limit 400000000000000000000, but no automatic rollback followed/,
+      );
+      const failedTx = decodeLogs(logs).find(
+        (e) => e.eventName === "Attested" && e.args.status === Status.FailedToUpgrade,
+      )!.transactionHash;
       expect(missing.tx).to.equal(failedTx);
     });
 
@@ -332,7 +411,9 @@ describe("audit: history rebuilt from logs", function () {
       const verified = events.filter((e) => e.eventName === "StageVerified" && e.args.upgradeId === ids.alpha).at(-1)!;
       const late = { ...verified, blockNumber: verified.blockNumber + 1n, logIndex: 0 };
       const result = audit(buildHistory([...events, late], { times, governance: timelock }));
-      expect(result.failed.map((c) => `${c.kind}: ${c.detail}`)).to.deep.equal(["terminal: stage 2 verified after the upgrade ended Completed"]);
+      expect(result.failed.map((c) => `${c.kind}: ${c.detail}`)).to.deep.equal([
+        "terminal: stage 2 verified after the upgrade ended Completed",
+      ]);
     });
 
     it("a resume or withdrawal by an account that is not governance", function () {
@@ -379,7 +460,10 @@ describe("audit: history rebuilt from logs", function () {
         broken: join(dir, "broken.json"),
       };
       writeFileSync(files.alpha, JSON.stringify(ALPHA, null, 2));
-      writeFileSync(files.doctored, JSON.stringify({ ...ALPHA, stages: ALPHA.stages.map((s, i) => (i === 0 ? { ...s, readinessBps: 100 } : s)) }));
+      writeFileSync(
+        files.doctored,
+        JSON.stringify({ ...ALPHA, stages: ALPHA.stages.map((s, i) => (i === 0 ? { ...s, readinessBps: 100 } : s)) }),
+      );
       writeFileSync(files.broken, '{"name": "alpha", "version": ');
     });
 
@@ -395,7 +479,13 @@ describe("audit: history rebuilt from logs", function () {
     });
 
     it("fails, exit code 1, naming the manifest file whose hash differs from the voted one", async function () {
-      const run = await runAudit({ network: "hardhat", client, deploymentsDir: dir, manifests: [files.alpha, files.doctored], format: "csv" });
+      const run = await runAudit({
+        network: "hardhat",
+        client,
+        deploymentsDir: dir,
+        manifests: [files.alpha, files.doctored],
+        format: "csv",
+      });
       expect(run.exitCode).to.equal(1);
       expect(run.result.failed).to.have.length(1);
       expect(run.summary).to.contain(`[manifest-hash] ${files.doctored}: canonical hash`);
@@ -406,16 +496,30 @@ describe("audit: history rebuilt from logs", function () {
 
     it("starts from --from-block when given (the registry check is then left out)", async function () {
       const from = history.upgrades[1].scheduled.block;
-      const run = await runAudit({ network: "hardhat", client, deploymentsDir: dir, fromBlock: from.toString(), format: "json" });
+      const run = await runAudit({
+        network: "hardhat",
+        client,
+        deploymentsDir: dir,
+        fromBlock: from.toString(),
+        format: "json",
+      });
       expect(run.ok).to.equal(true);
       expect(JSON.parse(run.report).upgrades.map((u: { name: string }) => u.name)).to.deep.equal(["beta", "gamma"]);
     });
 
     const refusals: [string, Record<string, unknown>, RegExp][] = [
       ["a missing deployment", { network: "nowhere" }, /^no Lockstep deployment for network "nowhere"/],
-      ["the wrong network", { network: "elsewhere" }, /^network "elsewhere" serves chain 31337, but its deployment is on chain 1: wrong network\?$/],
+      [
+        "the wrong network",
+        { network: "elsewhere" },
+        /^network "elsewhere" serves chain 31337, but its deployment is on chain 1: wrong network\?$/,
+      ],
       ["a malformed manifest file", { manifests: "BROKEN" }, /^malformed manifest file .*broken\.json: not valid JSON/],
-      ["a missing manifest file", { manifests: "/nonexistent/m.json" }, /^malformed manifest file \/nonexistent\/m\.json: cannot be read$/],
+      [
+        "a missing manifest file",
+        { manifests: "/nonexistent/m.json" },
+        /^malformed manifest file \/nonexistent\/m\.json: cannot be read$/,
+      ],
       ["an unknown format", { format: "xml" }, /^--format must be one of md, json, csv, not "xml"$/],
       ["a bad block number", { fromBlock: "soon" }, /^--from-block must be a block number, not "soon"$/],
       ["a bad explorer URL", { explorer: "etherscan" }, /^--explorer must be a URL/],
@@ -446,32 +550,60 @@ describe("audit: history rebuilt from logs", function () {
         const sys = await deployOn(chain);
         // One validator: the deployer, with all the stake, in the default cohort (3).
         await (await sys.token.connect(sys.deployer).delegate(await sys.deployer.getAddress())).wait();
-        await (await sys.coordinator.connect(sys.deployer).register(await (await chain.provider.getSigner(2)).getAddress(), "ipfs://v0")).wait();
+        await (
+          await sys.coordinator
+            .connect(sys.deployer)
+            .register(await (await chain.provider.getSigner(2)).getAddress(), "ipfs://v0")
+        ).wait();
         const gamma = { ...GAMMA, stages: [{ ...GAMMA.stages[0], cohort: 3 }] };
         await (await sys.coordinator.connect(sys.timelockSigner).schedule(toOnChain(gamma))).wait();
         await (await sys.coordinator.advance(1n)).wait();
         await (await sys.coordinator.connect(sys.guardian).pause(1n)).wait();
         writeDeployment(
-          await deploymentRecord(sys, { network: "auditnode", chainId: 31337, startBlock: sys.startBlock, guardian: await sys.guardian.getAddress() }),
+          await deploymentRecord(sys, {
+            network: "auditnode",
+            chainId: 31337,
+            startBlock: sys.startBlock,
+            guardian: await sys.guardian.getAddress(),
+          }),
           dir,
         );
         const doctored = join(dir, "gamma-doctored.json");
         writeFileSync(doctored, JSON.stringify({ ...gamma, metadataURI: "ipfs://other" }));
-        const env = { ...process.env, RPC_URL: chain.url, NETWORK: "auditnode", LOCKSTEP_DEPLOYMENTS_DIR: dir, DEPLOYER_KEY: "" };
+        const env = {
+          ...process.env,
+          RPC_URL: chain.url,
+          NETWORK: "auditnode",
+          LOCKSTEP_DEPLOYMENTS_DIR: dir,
+          DEPLOYER_KEY: "",
+        };
         const hardhat = (args: string[], over: Record<string, string> = {}) =>
-          spawnSync(join(root, "node_modules", ".bin", "hardhat"), [...configArgs, ...args], { cwd: root, env: { ...env, ...over }, encoding: "utf8" });
+          spawnSync(join(root, "node_modules", ".bin", "hardhat"), [...configArgs, ...args], {
+            cwd: root,
+            env: { ...env, ...over },
+            encoding: "utf8",
+          });
 
         const ok = hardhat(["audit", "--network", "auditnode", "--format", "csv"]);
         expect(ok.status, ok.stderr).to.equal(0);
-        const rows = ok.stdout.trim().split("\n").filter((l) => /^(section|upgrade|stage|event|validator|check),/.test(l));
+        const rows = ok.stdout
+          .trim()
+          .split("\n")
+          .filter((l) => /^(section|upgrade|stage|event|validator|check),/.test(l));
         expect(rows[0]).to.equal("section,upgradeId,name,block,time,tx,what,result,detail");
-        expect(rows.some((r) => /^event,1,gamma,\d+,[^,]+,0x[0-9a-f]{64},UpgradePaused stage 0,Manual,.*by guardian/.test(r))).to.equal(true);
+        expect(
+          rows.some((r) =>
+            /^event,1,gamma,\d+,[^,]+,0x[0-9a-f]{64},UpgradePaused stage 0,Manual,.*by guardian/.test(r),
+          ),
+        ).to.equal(true);
         expect(ok.stdout).to.match(/audit passed: \d+ checks over 1 upgrade\(s\)/);
 
         const bad = hardhat(["audit", "--network", "auditnode", "--manifests", doctored]);
         expect(bad.status).to.equal(1);
         expect(bad.stderr.trim().split("\n")).to.have.length(1);
-        expect(bad.stderr).to.match(/^lockstep: audit FAILED: 1 of \d+ checks failed; first: \[manifest-hash\] .*gamma-doctored\.json: canonical hash 0x[0-9a-f]{64} differs from the hash voted for "gamma"/);
+        expect(bad.stderr).to.match(
+          /^lockstep: audit FAILED: 1 of \d+ checks failed; first: \[manifest-hash\] .*gamma-doctored\.json: canonical hash 0x[0-9a-f]{64} differs from the hash voted for "gamma"/,
+        );
 
         const missing = hardhat(["audit", "--network", "auditnode"], { LOCKSTEP_DEPLOYMENTS_DIR: join(dir, "empty") });
         expect(missing.status).to.equal(1);
@@ -483,4 +615,3 @@ describe("audit: history rebuilt from logs", function () {
     });
   });
 });
-

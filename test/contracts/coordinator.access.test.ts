@@ -483,6 +483,6 @@ function coordinatorFactory(d: Fixture["d"]) {
       "contracts/rollout/ManifestPlanner.sol:ManifestPlanner": d.libraries.manifestPlanner,
       "contracts/rollout/RolloutViews.sol:RolloutViews": d.libraries.rolloutViews,
     },
-    d.deployer
+    d.deployer,
   );
 }

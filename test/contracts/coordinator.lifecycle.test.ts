@@ -100,7 +100,14 @@ function attest(d: Deployed, v: Validator, upgradeId: bigint, stage: number, sta
     .attest(v.operator.address, upgradeId, stage, status, o.version ?? TAG, o.height ?? HEIGHT, o.digest ?? DIGEST);
 }
 
-async function attested(d: Deployed, v: Validator, upgradeId: bigint, stage: number, status: Status, o: AttestOptions = {}) {
+async function attested(
+  d: Deployed,
+  v: Validator,
+  upgradeId: bigint,
+  stage: number,
+  status: Status,
+  o: AttestOptions = {},
+) {
   return (await (await attest(d, v, upgradeId, stage, status, o)).wait())!;
 }
 
@@ -149,7 +156,13 @@ async function expectStage(d: Deployed, upgradeId: bigint, stage: number, want: 
 async function expectUpgrade(
   d: Deployed,
   upgradeId: bigint,
-  want: Partial<{ state: UpgradeState; pauseReason: PauseReason; currentStage: number; restoredStake: bigint; restoredCount: number }>,
+  want: Partial<{
+    state: UpgradeState;
+    pauseReason: PauseReason;
+    currentStage: number;
+    restoredStake: bigint;
+    restoredCount: number;
+  }>,
 ) {
   const u = await d.coordinator.getUpgrade(upgradeId);
   for (const [key, value] of Object.entries(want)) {
@@ -214,7 +227,9 @@ async function expectEveryCallRefused(
     ["withdraw", () => c.connect(d.timelockSigner).withdraw(upgradeId)],
   ];
   for (const [name, call] of calls) {
-    await expect(call(), name).to.be.revertedWithCustomError(c, "CoordinatorUnexpectedState").withArgs(upgradeId, state);
+    await expect(call(), name)
+      .to.be.revertedWithCustomError(c, "CoordinatorUnexpectedState")
+      .withArgs(upgradeId, state);
   }
   expect(await c.openUpgrade()).to.equal(0n);
 }
@@ -253,7 +268,17 @@ describe("UpgradeCoordinator lifecycle", function () {
       expect(deadline).to.equal(snapshot + (await d.governor.votingPeriod()));
       await expect(p.receipt)
         .to.emit(d.governor, "ProposalCreated")
-        .withArgs(p.proposalId, voterFor.address, calls.targets, calls.values, [""], calls.calldatas, snapshot, deadline, calls.description);
+        .withArgs(
+          p.proposalId,
+          voterFor.address,
+          calls.targets,
+          calls.values,
+          [""],
+          calls.calldatas,
+          snapshot,
+          deadline,
+          calls.description,
+        );
       expect(await proposalState(d, p.proposalId)).to.equal("Pending");
 
       // ---- vote: for, against and abstain, each with a reason
@@ -268,7 +293,13 @@ describe("UpgradeCoordinator lifecycle", function () {
       for (let i = 0; i < ballots.length; i++) {
         await expect(voteReceipts[i])
           .to.emit(d.governor, "VoteCast")
-          .withArgs(await ballots[i].voter.getAddress(), p.proposalId, ballots[i].support, weights[i], ballots[i].reason);
+          .withArgs(
+            await ballots[i].voter.getAddress(),
+            p.proposalId,
+            ballots[i].support,
+            weights[i],
+            ballots[i].reason,
+          );
       }
       const [against, forVotes, abstain] = await d.governor.proposalVotes(p.proposalId);
       expect([against, forVotes, abstain]).to.deep.equal([weights[1], weights[0], weights[2]]);
@@ -287,8 +318,14 @@ describe("UpgradeCoordinator lifecycle", function () {
       await expect(queued).to.emit(d.governor, "ProposalQueued").withArgs(p.proposalId, eta);
       expect(await d.governor.proposalEta(p.proposalId)).to.equal(eta);
       expect(await proposalState(d, p.proposalId)).to.equal("Queued");
-      const salt = toBeHex(BigInt(await d.governor.getAddress()) << 96n ^ BigInt(p.descriptionHash), 32);
-      const operationId = await d.timelock.hashOperationBatch(calls.targets, calls.values, calls.calldatas, ZeroHash, salt);
+      const salt = toBeHex((BigInt(await d.governor.getAddress()) << 96n) ^ BigInt(p.descriptionHash), 32);
+      const operationId = await d.timelock.hashOperationBatch(
+        calls.targets,
+        calls.values,
+        calls.calldatas,
+        ZeroHash,
+        salt,
+      );
       expect(await d.timelock.getOperationState(operationId)).to.equal(OPERATION_WAITING);
 
       // ---- the timelock holds it until its eta
@@ -345,7 +382,8 @@ describe("UpgradeCoordinator lifecycle", function () {
       await expect(c.advance(upgradeId))
         .to.be.revertedWithCustomError(c, "CoordinatorTimelockActive")
         .withArgs(upgradeId, 0, scheduledAt + 3600n);
-      await expect(attested(d, A, upgradeId, 0, Status.Ready)).to.emit(c, "Attested")
+      await expect(attested(d, A, upgradeId, 0, Status.Ready))
+        .to.emit(c, "Attested")
         .withArgs(upgradeId, A.operator.address, 0, Status.Ready, TAG, HEIGHT, DIGEST, STAKE(100));
       await expect(attest(d, B, upgradeId, 0, Status.Healthy))
         .to.be.revertedWithCustomError(c, "CoordinatorStageNotActivated")
@@ -370,9 +408,11 @@ describe("UpgradeCoordinator lifecycle", function () {
         .to.be.revertedWithCustomError(c, "CoordinatorStageNotPending")
         .withArgs(upgradeId, 0);
 
-      await expect(attested(d, B, upgradeId, 0, Status.Healthy, { height: HEIGHT + 7n })).to.emit(c, "Attested")
+      await expect(attested(d, B, upgradeId, 0, Status.Healthy, { height: HEIGHT + 7n }))
+        .to.emit(c, "Attested")
         .withArgs(upgradeId, B.operator.address, 0, Status.Healthy, TAG, HEIGHT + 7n, DIGEST, STAKE(200));
-      await expect(attested(d, A, upgradeId, 0, Status.Unhealthy)).to.emit(c, "Attested")
+      await expect(attested(d, A, upgradeId, 0, Status.Unhealthy))
+        .to.emit(c, "Attested")
         .withArgs(upgradeId, A.operator.address, 0, Status.Unhealthy, TAG, HEIGHT, DIGEST, STAKE(100));
       await expectStage(d, upgradeId, 0, {
         readyStake: STAKE(400),
@@ -389,7 +429,11 @@ describe("UpgradeCoordinator lifecycle", function () {
         .to.be.revertedWithCustomError(c, "CoordinatorBelowThreshold")
         .withArgs(upgradeId, 0, STAKE(200), STAKE(402));
       await attested(d, C, upgradeId, 0, Status.Healthy);
-      await expectStage(d, upgradeId, 0, { healthyStake: STAKE(500), unhealthyStake: STAKE(100), attestedStake: STAKE(600) });
+      await expectStage(d, upgradeId, 0, {
+        healthyStake: STAKE(500),
+        unhealthyStake: STAKE(100),
+        attestedStake: STAKE(600),
+      });
 
       const verify0 = (await (await c.advance(upgradeId)).wait())!;
       const verified0 = await blockTime(verify0);
@@ -490,7 +534,11 @@ describe("UpgradeCoordinator lifecycle", function () {
         .withArgs(upgradeId, B.attester.address, PauseReason.UnhealthyThreshold, 0, STAKE(300), STAKE(300));
       await expectUpgrade(d, upgradeId, { state: UpgradeState.Paused, pauseReason: PauseReason.UnhealthyThreshold });
       expect((await c.getUpgrade(upgradeId)).pausedAt).to.equal(await blockTime(crossing));
-      await expectStage(d, upgradeId, 0, { healthyStake: STAKE(300), unhealthyStake: STAKE(300), attestedStake: STAKE(600) });
+      await expectStage(d, upgradeId, 0, {
+        healthyStake: STAKE(300),
+        unhealthyStake: STAKE(300),
+        attestedStake: STAKE(600),
+      });
 
       await passTime((await c.getStage(upgradeId, 0)).observationEndsAt);
       await expect(c.advance(upgradeId))
@@ -506,16 +554,20 @@ describe("UpgradeCoordinator lifecycle", function () {
 
       // Governance resumes through a real vote.
       await delegateAll(d, [voterFor], STAKE(50_000_000));
-      const resumed = await governCoordinator(d, [{ voter: voterFor, support: VoteType.For }], "resume", [upgradeId], "Resume auto-pause: cohort 1 recovered");
+      const resumed = await governCoordinator(
+        d,
+        [{ voter: voterFor, support: VoteType.For }],
+        "resume",
+        [upgradeId],
+        "Resume auto-pause: cohort 1 recovered",
+      );
       await expect(resumed.receipts.execute)
         .to.emit(c, "UpgradeResumed")
         .withArgs(upgradeId, await d.timelock.getAddress(), 0);
       await expectUpgrade(d, upgradeId, { state: UpgradeState.Rolling, pauseReason: PauseReason.None });
       expect((await c.getUpgrade(upgradeId)).pausedAt).to.equal(0n);
 
-      await expect(c.advance(upgradeId))
-        .to.emit(c, "StageVerified")
-        .withArgs(upgradeId, 0, STAKE(600), STAKE(402), 0n);
+      await expect(c.advance(upgradeId)).to.emit(c, "StageVerified").withArgs(upgradeId, 0, STAKE(600), STAKE(402), 0n);
       await expectUpgrade(d, upgradeId, { currentStage: 1 });
     });
 
@@ -554,8 +606,16 @@ describe("UpgradeCoordinator lifecycle", function () {
       await expect(attested(d, C, upgradeId, 0, Status.Unhealthy))
         .to.emit(c, "UpgradePaused")
         .withArgs(upgradeId, C.attester.address, PauseReason.UnhealthyThreshold, 0, STAKE(300), STAKE(300));
-      await expectUpgrade(d, upgradeId, { state: UpgradeState.Paused, pauseReason: PauseReason.UnhealthyThreshold, currentStage: 1 });
-      await expectStage(d, upgradeId, 0, { state: StageState.Verified, healthyStake: STAKE(300), unhealthyStake: STAKE(300) });
+      await expectUpgrade(d, upgradeId, {
+        state: UpgradeState.Paused,
+        pauseReason: PauseReason.UnhealthyThreshold,
+        currentStage: 1,
+      });
+      await expectStage(d, upgradeId, 0, {
+        state: StageState.Verified,
+        healthyStake: STAKE(300),
+        unhealthyStake: STAKE(300),
+      });
       await expectStage(d, upgradeId, 1, { healthyStake: STAKE(350), unhealthyStake: STAKE(50) });
       await expect(c.advance(upgradeId))
         .to.be.revertedWithCustomError(c, "CoordinatorUnexpectedState")
@@ -603,7 +663,9 @@ describe("UpgradeCoordinator lifecycle", function () {
       await attested(d, B, upgradeId, 0, Status.Healthy);
       await attested(d, C, upgradeId, 0, Status.Healthy);
       const resuming = await c.connect(d.timelockSigner).resume(upgradeId);
-      await expect(resuming).to.emit(c, "UpgradeResumed").withArgs(upgradeId, await d.timelock.getAddress(), 0);
+      await expect(resuming)
+        .to.emit(c, "UpgradeResumed")
+        .withArgs(upgradeId, await d.timelock.getAddress(), 0);
       // A resume gives the cohort a fresh attestation deadline, counted from the resume.
       const resumedAt = (await ethers.provider.getBlock(resuming.blockNumber!))!.timestamp;
       const freshDeadline = BigInt(resumedAt) + (await c.getStage(upgradeId, 0)).rules.attestationDeadline;
@@ -648,7 +710,11 @@ describe("UpgradeCoordinator lifecycle", function () {
       expect(u.endedAt).to.equal(await blockTime(ordered));
       expect(u.restoredStake).to.equal(0n);
       expect(await c.openUpgrade()).to.equal(0n);
-      await expectStage(d, upgradeId, 0, { healthyStake: STAKE(300), unhealthyStake: STAKE(300), attestedStake: STAKE(600) });
+      await expectStage(d, upgradeId, 0, {
+        healthyStake: STAKE(300),
+        unhealthyStake: STAKE(300),
+        attestedStake: STAKE(600),
+      });
 
       // RolledBack attestations count in the restored tally, once per validator; the stage tallies stay frozen.
       await expect(attested(d, C, upgradeId, 0, Status.RolledBack, { version: PREVIOUS_TAG }))
@@ -660,9 +726,26 @@ describe("UpgradeCoordinator lifecycle", function () {
       const relayedRestore = await signed(ctx, A, upgradeId, 0, Status.RolledBack);
       await expect(c.connect(relayer).relayAttestations(packAttestations([relayedRestore])))
         .to.emit(c, "Attested")
-        .withArgs(upgradeId, A.operator.address, 0, Status.RolledBack, PREVIOUS_TAG, relayedRestore.attestation.height, relayedRestore.attestation.metricsDigest, STAKE(100));
-      await expectUpgrade(d, upgradeId, { state: UpgradeState.RolledBack, restoredStake: STAKE(400), restoredCount: 2 });
-      await expectStage(d, upgradeId, 0, { healthyStake: STAKE(300), unhealthyStake: STAKE(300), attestedStake: STAKE(600) });
+        .withArgs(
+          upgradeId,
+          A.operator.address,
+          0,
+          Status.RolledBack,
+          PREVIOUS_TAG,
+          relayedRestore.attestation.height,
+          relayedRestore.attestation.metricsDigest,
+          STAKE(100),
+        );
+      await expectUpgrade(d, upgradeId, {
+        state: UpgradeState.RolledBack,
+        restoredStake: STAKE(400),
+        restoredCount: 2,
+      });
+      await expectStage(d, upgradeId, 0, {
+        healthyStake: STAKE(300),
+        unhealthyStake: STAKE(300),
+        attestedStake: STAKE(600),
+      });
 
       // A cohort whose stage never activated never upgraded: nothing to restore.
       await expect(attest(d, D, upgradeId, 1, Status.RolledBack))
@@ -682,7 +765,11 @@ describe("UpgradeCoordinator lifecycle", function () {
       // The network can move on: the next upgrade is scheduled.
       await expect(c.connect(d.timelockSigner).schedule(manifest("after-rollback", [1, 2, 3])))
         .to.emit(c, "UpgradeScheduled")
-        .withArgs(2n, keccakText("after-rollback"), anyValue, anyValue, [COHORT_STAKE[1], COHORT_STAKE[2], COHORT_STAKE[3]]);
+        .withArgs(2n, keccakText("after-rollback"), anyValue, anyValue, [
+          COHORT_STAKE[1],
+          COHORT_STAKE[2],
+          COHORT_STAKE[3],
+        ]);
       expect(await c.openUpgrade()).to.equal(2n);
     });
 
@@ -743,7 +830,9 @@ describe("UpgradeCoordinator lifecycle", function () {
       await expect(c.connect(d.timelockSigner).setCohort(B.operator.address, 2))
         .to.emit(c, "CohortAssigned")
         .withArgs(B.operator.address, 1, 2);
-      await expect(c.connect(E.operator).deregister()).to.emit(c, "ValidatorDeregistered").withArgs(E.operator.address, 2);
+      await expect(c.connect(E.operator).deregister())
+        .to.emit(c, "ValidatorDeregistered")
+        .withArgs(E.operator.address, 2);
       await mine(1);
 
       // They did move, now...
@@ -783,17 +872,22 @@ describe("UpgradeCoordinator lifecycle", function () {
       }
 
       // ---- attestations carry the snapshot weights
-      await expect(attested(d, D, upgradeId, 1, Status.Ready)).to.emit(c, "Attested")
+      await expect(attested(d, D, upgradeId, 1, Status.Ready))
+        .to.emit(c, "Attested")
         .withArgs(upgradeId, D.operator.address, 1, Status.Ready, TAG, HEIGHT, DIGEST, STAKE(50));
-      await expect(attested(d, G, upgradeId, 1, Status.Ready)).to.emit(c, "Attested")
+      await expect(attested(d, G, upgradeId, 1, Status.Ready))
+        .to.emit(c, "Attested")
         .withArgs(upgradeId, G.operator.address, 1, Status.Ready, TAG, HEIGHT, DIGEST, STAKE(350));
-      await expect(attested(d, H, upgradeId, 2, Status.Ready)).to.emit(c, "Attested")
+      await expect(attested(d, H, upgradeId, 2, Status.Ready))
+        .to.emit(c, "Attested")
         .withArgs(upgradeId, H.operator.address, 2, Status.Ready, TAG, HEIGHT, DIGEST, STAKE(400));
       await (await c.advance(upgradeId)).wait();
-      await expect(attested(d, A, upgradeId, 0, Status.Healthy)).to.emit(c, "Attested")
+      await expect(attested(d, A, upgradeId, 0, Status.Healthy))
+        .to.emit(c, "Attested")
         .withArgs(upgradeId, A.operator.address, 0, Status.Healthy, TAG, HEIGHT, DIGEST, STAKE(100));
       // B moved to cohort 2 after the snapshot: it still belongs to stage 0 of this rollout, and only to it.
-      await expect(attested(d, B, upgradeId, 0, Status.Unhealthy)).to.emit(c, "Attested")
+      await expect(attested(d, B, upgradeId, 0, Status.Unhealthy))
+        .to.emit(c, "Attested")
         .withArgs(upgradeId, B.operator.address, 0, Status.Unhealthy, TAG, HEIGHT, DIGEST, STAKE(200));
       await expect(attest(d, B, upgradeId, 1, Status.Ready))
         .to.be.revertedWithCustomError(c, "CoordinatorNotInCohort")
@@ -821,7 +915,8 @@ describe("UpgradeCoordinator lifecycle", function () {
       await (await d.token.connect(d.deployer).transfer(A.operator.address, STAKE(5000))).wait();
       await expectFrozenDenominators();
       for (const [stage, want] of Object.entries(tallies)) await expectStage(d, upgradeId, Number(stage), want);
-      await expect(attested(d, A, upgradeId, 0, Status.Healthy)).to.emit(c, "Attested")
+      await expect(attested(d, A, upgradeId, 0, Status.Healthy))
+        .to.emit(c, "Attested")
         .withArgs(upgradeId, A.operator.address, 0, Status.Healthy, TAG, HEIGHT, DIGEST, STAKE(100));
       await expectStage(d, upgradeId, 0, tallies[0]);
     });
@@ -843,9 +938,14 @@ describe("UpgradeCoordinator lifecycle", function () {
       await expect(c.connect(A.operator).rotateAttester(rotated.address))
         .to.emit(c, "AttesterRotated")
         .withArgs(A.operator.address, A.attester.address, rotated.address);
-      await expect(attested(d, A, upgradeId, 0, Status.Unhealthy, { by: rotated })).to.emit(c, "Attested")
+      await expect(attested(d, A, upgradeId, 0, Status.Unhealthy, { by: rotated }))
+        .to.emit(c, "Attested")
         .withArgs(upgradeId, A.operator.address, 0, Status.Unhealthy, TAG, HEIGHT, DIGEST, STAKE(100));
-      await expectStage(d, upgradeId, 0, { healthyStake: STAKE(300), unhealthyStake: STAKE(100), attestedStake: STAKE(400) });
+      await expectStage(d, upgradeId, 0, {
+        healthyStake: STAKE(300),
+        unhealthyStake: STAKE(100),
+        attestedStake: STAKE(400),
+      });
       await expect(attest(d, A, upgradeId, 0, Status.Healthy))
         .to.be.revertedWithCustomError(c, "CoordinatorNotAttester")
         .withArgs(A.operator.address, A.attester.address);
@@ -858,7 +958,8 @@ describe("UpgradeCoordinator lifecycle", function () {
       await expectStage(d, upgradeId, 0, { healthyStake: STAKE(300), unhealthyStake: STAKE(100) });
       const third = await fundedWallet("counts-once:A:third");
       await (await c.connect(A.operator).register(third.address, "ipfs://validator/A-again")).wait();
-      await expect(attested(d, A, upgradeId, 0, Status.Healthy, { by: third })).to.emit(c, "Attested")
+      await expect(attested(d, A, upgradeId, 0, Status.Healthy, { by: third }))
+        .to.emit(c, "Attested")
         .withArgs(upgradeId, A.operator.address, 0, Status.Healthy, TAG, HEIGHT, DIGEST, STAKE(100));
       await expectStage(d, upgradeId, 0, { healthyStake: STAKE(400), unhealthyStake: 0n, attestedStake: STAKE(400) });
       const a = await c.getAssignment(upgradeId, A.operator.address);
@@ -867,12 +968,17 @@ describe("UpgradeCoordinator lifecycle", function () {
       expect(a.weight).to.equal(STAKE(100));
 
       // Repeating the same statement changes nothing; switching between not-healthy statuses neither.
-      for (let i = 0; i < 3; i++) await attested(d, A, upgradeId, 0, Status.Healthy, { by: third, height: HEIGHT + BigInt(i) });
+      for (let i = 0; i < 3; i++)
+        await attested(d, A, upgradeId, 0, Status.Healthy, { by: third, height: HEIGHT + BigInt(i) });
       await expectStage(d, upgradeId, 0, { healthyStake: STAKE(400), unhealthyStake: 0n, attestedStake: STAKE(400) });
       for (const status of [Status.Unhealthy, Status.FailedToUpgrade, Status.RolledBack, Status.Unhealthy]) {
         await attested(d, A, upgradeId, 0, status, { by: third });
       }
-      await expectStage(d, upgradeId, 0, { healthyStake: STAKE(300), unhealthyStake: STAKE(100), attestedStake: STAKE(400) });
+      await expectStage(d, upgradeId, 0, {
+        healthyStake: STAKE(300),
+        unhealthyStake: STAKE(100),
+        attestedStake: STAKE(400),
+      });
 
       // Readiness counts once too.
       await attested(d, D, upgradeId, 1, Status.Ready);
@@ -899,13 +1005,24 @@ describe("UpgradeCoordinator lifecycle", function () {
       for (const { attestation: a } of items) {
         await expect(tx)
           .to.emit(c, "Attested")
-          .withArgs(upgradeId, a.operator, 0, a.status, a.version, a.height, a.metricsDigest, (await c.getAssignment(upgradeId, a.operator)).weight);
+          .withArgs(
+            upgradeId,
+            a.operator,
+            0,
+            a.status,
+            a.version,
+            a.height,
+            a.metricsDigest,
+            (await c.getAssignment(upgradeId, a.operator)).weight,
+          );
       }
       const relayedView = await c.getStage(upgradeId, 0);
       expect(relayedView.healthyStake).to.equal(STAKE(500));
       expect(relayedView.unhealthyStake).to.equal(STAKE(100));
       expect(relayedView.attestedStake).to.equal(STAKE(600));
-      expect((await c.getAssignment(upgradeId, A.operator.address)).lastAttestedAt).to.equal(items[0].attestation.issuedAt);
+      expect((await c.getAssignment(upgradeId, A.operator.address)).lastAttestedAt).to.equal(
+        items[0].attestation.issuedAt,
+      );
 
       // The same statements sent directly, from a fresh copy of the same rollout, give the same tallies.
       const again = await loadFixture(deployFixture);
@@ -924,7 +1041,10 @@ describe("UpgradeCoordinator lifecycle", function () {
           const { d, A, B, relayer } = ctx;
           const c = d.coordinator;
           const upgradeId = await scheduleAndActivate(ctx, "replay");
-          const items = [await signed(ctx, A, upgradeId, 0, Status.Healthy), await signed(ctx, B, upgradeId, 0, Status.Healthy)];
+          const items = [
+            await signed(ctx, A, upgradeId, 0, Status.Healthy),
+            await signed(ctx, B, upgradeId, 0, Status.Healthy),
+          ];
           const batch = packAttestations(items);
           await (await c.connect(relayer).relayAttestations(batch)).wait();
           const issuedAt = items[0].attestation.issuedAt;
@@ -940,8 +1060,14 @@ describe("UpgradeCoordinator lifecycle", function () {
           const c = d.coordinator;
           const upgradeId = await scheduleAndActivate(ctx, "expired");
           const now = BigInt(await time.latest());
-          const fresh = await signed(ctx, B, upgradeId, 0, Status.Healthy, { issuedAt: now - 100n, deadline: now + 100n });
-          const stale = await signed(ctx, A, upgradeId, 0, Status.Healthy, { issuedAt: now - 100n, deadline: now + 10n });
+          const fresh = await signed(ctx, B, upgradeId, 0, Status.Healthy, {
+            issuedAt: now - 100n,
+            deadline: now + 100n,
+          });
+          const stale = await signed(ctx, A, upgradeId, 0, Status.Healthy, {
+            issuedAt: now - 100n,
+            deadline: now + 10n,
+          });
           await time.setNextBlockTimestamp(now + 11n);
           await expect(c.connect(relayer).relayAttestations(packAttestations([fresh, stale])))
             .to.be.revertedWithCustomError(c, "CoordinatorSignatureExpired")
@@ -955,13 +1081,19 @@ describe("UpgradeCoordinator lifecycle", function () {
           const c = d.coordinator;
           const upgradeId = await scheduleAndActivate(ctx, "future");
           const now = BigInt(await time.latest());
-          const ahead = await signed(ctx, A, upgradeId, 0, Status.Healthy, { issuedAt: now + 10n + 301n, deadline: now + 3600n });
+          const ahead = await signed(ctx, A, upgradeId, 0, Status.Healthy, {
+            issuedAt: now + 10n + 301n,
+            deadline: now + 3600n,
+          });
           await time.setNextBlockTimestamp(now + 10n);
           await expect(c.connect(relayer).relayAttestations(packAttestations([ahead])))
             .to.be.revertedWithCustomError(c, "CoordinatorFutureAttestation")
             .withArgs(now + 311n, now + 10n);
           // Within the skew it is accepted.
-          const skewed = await signed(ctx, A, upgradeId, 0, Status.Healthy, { issuedAt: now + 20n + 300n, deadline: now + 3600n });
+          const skewed = await signed(ctx, A, upgradeId, 0, Status.Healthy, {
+            issuedAt: now + 20n + 300n,
+            deadline: now + 3600n,
+          });
           await time.setNextBlockTimestamp(now + 20n);
           await expect(c.connect(relayer).relayAttestations(packAttestations([skewed]))).to.emit(c, "Attested");
         });
@@ -997,7 +1129,9 @@ describe("UpgradeCoordinator lifecycle", function () {
           const { d, A, relayer } = ctx;
           const c = d.coordinator;
           const upgradeId = await scheduleAndActivate(ctx, "stale");
-          const older = await signed(ctx, A, upgradeId, 0, Status.Unhealthy, { issuedAt: BigInt(await time.latest()) - 5n });
+          const older = await signed(ctx, A, upgradeId, 0, Status.Unhealthy, {
+            issuedAt: BigInt(await time.latest()) - 5n,
+          });
           const direct = await attested(d, A, upgradeId, 0, Status.Healthy);
           await expect(c.connect(relayer).relayAttestations(packAttestations([older])))
             .to.be.revertedWithCustomError(c, "CoordinatorStaleAttestation")

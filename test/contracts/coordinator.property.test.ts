@@ -20,7 +20,14 @@ import { Interface, Result, Wallet, keccak256, toUtf8Bytes } from "ethers";
 import { deployLockstep, impersonate, manifest, stageRules, STAKE } from "../helpers/system";
 import { defaultParams } from "../../lib/deploy";
 import { Arg, LockstepModel, Outcome, RelayItem, Rules, ZERO } from "../helpers/model";
-import { StageState, Status, UpgradeState, coordinatorDomain, packAttestations, signAttestation } from "../../lib/coordinator";
+import {
+  StageState,
+  Status,
+  UpgradeState,
+  coordinatorDomain,
+  packAttestations,
+  signAttestation,
+} from "../../lib/coordinator";
 import { StakeToken__factory, UpgradeCoordinator__factory } from "../../typechain-types";
 import { versionTag } from "../../lib/version";
 
@@ -28,7 +35,9 @@ const DEFAULT_RUNS = 40;
 const DEFAULT_STEPS = 256;
 const RUNS = Number(process.env.LOCKSTEP_PROPERTY_RUNS ?? DEFAULT_RUNS);
 const STEPS = Number(process.env.LOCKSTEP_PROPERTY_STEPS ?? DEFAULT_STEPS);
-const SEED = process.env.LOCKSTEP_PROPERTY_SEED ? Number(process.env.LOCKSTEP_PROPERTY_SEED) : Date.now() ^ (Math.random() * 0x7fffffff);
+const SEED = process.env.LOCKSTEP_PROPERTY_SEED
+  ? Number(process.env.LOCKSTEP_PROPERTY_SEED)
+  : Date.now() ^ (Math.random() * 0x7fffffff);
 const PATH = process.env.LOCKSTEP_PROPERTY_PATH;
 const SHRINK = process.env.LOCKSTEP_PROPERTY_SHRINK === "1";
 const STATS = process.env.LOCKSTEP_PROPERTY_STATS === "1";
@@ -106,7 +115,11 @@ function initialModel(f: Fixture, now: bigint, block: number): LockstepModel {
     defaultCohort: f.defaultCohort,
     balances,
     delegates,
-    validators: INITIAL_COHORTS.map((cohort, i) => ({ operator: f.operators[i], attester: f.attesters[i].address, cohort })),
+    validators: INITIAL_COHORTS.map((cohort, i) => ({
+      operator: f.operators[i],
+      attester: f.attesters[i].address,
+      cohort,
+    })),
   });
 }
 
@@ -238,7 +251,9 @@ function sameOutcome(expected: Outcome, actual: Actual): boolean {
   if (expected.ok !== actual.ok) return false;
   if (expected.ok && actual.ok) return [...expected.events].sort().join() === [...actual.events].sort().join();
   if (expected.ok || actual.ok || "raw" in actual) return false;
-  return expected.error === actual.error && expected.args.map(norm).map(String).join() === actual.args.map(String).join();
+  return (
+    expected.error === actual.error && expected.args.map(norm).map(String).join() === actual.args.map(String).join()
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------- one run
@@ -355,7 +370,14 @@ class Run {
 
   // ------------------------------------------------------------------ plans
 
-  private coordinatorTx(label: string, from: string, fn: string, args: unknown[], predict: TxPlan["predict"], gas = 3_000_000): TxPlan {
+  private coordinatorTx(
+    label: string,
+    from: string,
+    fn: string,
+    args: unknown[],
+    predict: TxPlan["predict"],
+    gas = 3_000_000,
+  ): TxPlan {
     return { label, from, to: this.f.coordinator, data: coordinatorIface.encodeFunctionData(fn, args), gas, predict };
   }
 
@@ -371,7 +393,14 @@ class Run {
         return { kind: "skip" };
       case "timeJump": {
         const x = rand.int(100);
-        const seconds = x < 40 ? 1 + rand.int(30) : x < 70 ? 30 + rand.int(170) : x < 90 ? 200 + rand.int(800) : 1000 + rand.int(3000);
+        const seconds =
+          x < 40
+            ? 1 + rand.int(30)
+            : x < 70
+              ? 30 + rand.int(170)
+              : x < 90
+                ? 200 + rand.int(800)
+                : 1000 + rand.int(3000);
         return { kind: "timeJump", seconds };
       }
       case "mine":
@@ -385,7 +414,11 @@ class Run {
         return {
           kind: "txs",
           operators: [from, to, m.delegateOf(from), m.delegateOf(to)],
-          txs: [this.tokenTx(`transfer ${name(from)} -> ${name(to)} ${amount}`, from, "transfer", [to, amount], () => m.transfer(from, to, amount))],
+          txs: [
+            this.tokenTx(`transfer ${name(from)} -> ${name(to)} ${amount}`, from, "transfer", [to, amount], () =>
+              m.transfer(from, to, amount),
+            ),
+          ],
         };
       }
       case "delegate": {
@@ -395,21 +428,32 @@ class Run {
         return {
           kind: "txs",
           operators: [from, to, m.delegateOf(from)],
-          txs: [this.tokenTx(`delegate ${name(from)} -> ${name(to)}`, from, "delegate", [to], () => m.delegate(from, to))],
+          txs: [
+            this.tokenTx(`delegate ${name(from)} -> ${name(to)}`, from, "delegate", [to], () => m.delegate(from, to)),
+          ],
         };
       }
       case "register": {
         const unregistered = this.f.operators.filter((o) => !m.validator(o).registered);
-        const operator = unregistered.length > 0 && rand.chance(0.85) ? rand.pick(unregistered) : rand.pick(this.f.operators);
+        const operator =
+          unregistered.length > 0 && rand.chance(0.85) ? rand.pick(unregistered) : rand.pick(this.f.operators);
         const attester = this.newAttester(rand, operator);
         const txs = [
-          this.coordinatorTx(`register ${name(operator)} attester ${name(attester)}`, operator, "register", [attester, `ipfs://v/${step}`], () =>
-            m.register(operator, attester),
+          this.coordinatorTx(
+            `register ${name(operator)} attester ${name(attester)}`,
+            operator,
+            "register",
+            [attester, `ipfs://v/${step}`],
+            () => m.register(operator, attester),
           ),
         ];
         if (rand.chance(0.5)) {
           const holder = rand.pick(this.f.holders);
-          txs.push(this.tokenTx(`delegate ${name(holder)} -> ${name(operator)}`, holder, "delegate", [operator], () => m.delegate(holder, operator)));
+          txs.push(
+            this.tokenTx(`delegate ${name(holder)} -> ${name(operator)}`, holder, "delegate", [operator], () =>
+              m.delegate(holder, operator),
+            ),
+          );
         }
         return { kind: "txs", operators: [operator], txs };
       }
@@ -418,7 +462,11 @@ class Run {
         return {
           kind: "txs",
           operators: [operator],
-          txs: [this.coordinatorTx(`deregister ${name(operator)}`, operator, "deregister", [], () => m.deregister(operator))],
+          txs: [
+            this.coordinatorTx(`deregister ${name(operator)}`, operator, "deregister", [], () =>
+              m.deregister(operator),
+            ),
+          ],
         };
       }
       case "rotateAttester": {
@@ -428,8 +476,12 @@ class Run {
           kind: "txs",
           operators: [operator],
           txs: [
-            this.coordinatorTx(`rotateAttester ${name(operator)} -> ${name(attester)}`, operator, "rotateAttester", [attester], () =>
-              m.rotateAttester(operator, attester),
+            this.coordinatorTx(
+              `rotateAttester ${name(operator)} -> ${name(attester)}`,
+              operator,
+              "rotateAttester",
+              [attester],
+              () => m.rotateAttester(operator, attester),
             ),
           ],
         };
@@ -442,8 +494,12 @@ class Run {
           kind: "txs",
           operators: [operator],
           txs: [
-            this.coordinatorTx(`setCohort ${name(operator)} ${cohort} by ${name(from)}`, from, "setCohort", [operator, cohort], () =>
-              m.setCohort(from, operator, cohort),
+            this.coordinatorTx(
+              `setCohort ${name(operator)} ${cohort} by ${name(from)}`,
+              from,
+              "setCohort",
+              [operator, cohort],
+              () => m.setCohort(from, operator, cohort),
             ),
           ],
         };
@@ -453,7 +509,11 @@ class Run {
         const from = this.caller(rand, "governance");
         return {
           kind: "txs",
-          txs: [this.coordinatorTx(`setDefaultCohort ${cohort} by ${name(from)}`, from, "setDefaultCohort", [cohort], () => m.setDefaultCohort(from, cohort))],
+          txs: [
+            this.coordinatorTx(`setDefaultCohort ${cohort} by ${name(from)}`, from, "setDefaultCohort", [cohort], () =>
+              m.setDefaultCohort(from, cohort),
+            ),
+          ],
         };
       }
       case "guardian": {
@@ -463,13 +523,21 @@ class Run {
           const g = x < 45 ? this.f.guardians[0] : x < 85 ? this.f.guardians[1] : x < 95 ? ZERO : this.f.governance;
           return {
             kind: "txs",
-            txs: [this.coordinatorTx(`setGuardian ${name(g)} by ${name(from)}`, from, "setGuardian", [g], () => m.setGuardian(from, g))],
+            txs: [
+              this.coordinatorTx(`setGuardian ${name(g)} by ${name(from)}`, from, "setGuardian", [g], () =>
+                m.setGuardian(from, g),
+              ),
+            ],
           };
         }
         const from = this.caller(rand, "guardian");
         return {
           kind: "txs",
-          txs: [this.coordinatorTx(`renounceGuardian by ${name(from)}`, from, "renounceGuardian", [], () => m.renounceGuardian(from))],
+          txs: [
+            this.coordinatorTx(`renounceGuardian by ${name(from)}`, from, "renounceGuardian", [], () =>
+              m.renounceGuardian(from),
+            ),
+          ],
         };
       }
       case "schedule": {
@@ -479,7 +547,10 @@ class Run {
         const existing = m.names();
         const upgradeName = existing.length > 0 && rand.chance(0.06) ? rand.pick(existing) : `upgrade-${step}`;
         const text = stages
-          .map((r) => `c${r.cohort}{tl ${r.timelock} obs ${r.observationWindow} dl ${r.attestationDeadline} rdy ${r.readinessBps} ok ${r.healthyBps} bad ${r.unhealthyBps} rb ${r.rollbackBps}}`)
+          .map(
+            (r) =>
+              `c${r.cohort}{tl ${r.timelock} obs ${r.observationWindow} dl ${r.attestationDeadline} rdy ${r.readinessBps} ok ${r.healthyBps} bad ${r.unhealthyBps} rb ${r.rollbackBps}}`,
+          )
           .join(" ");
         return {
           kind: "txs",
@@ -510,22 +581,44 @@ class Run {
               : kind === "resume"
                 ? m.resume(t, from, id)
                 : m.withdraw(t, from, id);
-        return { kind: "txs", upgradeId: id, txs: [this.coordinatorTx(`${kind} u${id} by ${name(from)}`, from, kind, [id], predict)] };
+        return {
+          kind: "txs",
+          upgradeId: id,
+          txs: [this.coordinatorTx(`${kind} u${id} by ${name(from)}`, from, kind, [id], predict)],
+        };
       }
       case "advance":
       case "pauseForMissingParticipation": {
         const id = this.upgradeId(rand);
         const from = rand.pick([this.f.stranger, ...this.f.holders]);
         const predict = (t: bigint) => (kind === "advance" ? m.advance(t, id) : m.pauseForMissingParticipation(t, id));
-        return { kind: "txs", upgradeId: id, txs: [this.coordinatorTx(`${kind} u${id} by ${name(from)}`, from, kind, [id], predict)] };
+        return {
+          kind: "txs",
+          upgradeId: id,
+          txs: [this.coordinatorTx(`${kind} u${id} by ${name(from)}`, from, kind, [id], predict)],
+        };
       }
       case "attest": {
         const a = this.attestation(rand);
         const v = m.validator(a.operator);
         const x = rand.int(100);
         const from =
-          x < 86 && v.registered ? v.attester : x < 93 ? rand.pick(this.f.attesters).address : x < 97 ? a.operator : this.f.stranger;
-        const args = [a.operator, a.upgradeId, a.stage, a.status, VERSION, 1000 + step, keccak256(toUtf8Bytes(`metrics:${step}`))];
+          x < 86 && v.registered
+            ? v.attester
+            : x < 93
+              ? rand.pick(this.f.attesters).address
+              : x < 97
+                ? a.operator
+                : this.f.stranger;
+        const args = [
+          a.operator,
+          a.upgradeId,
+          a.stage,
+          a.status,
+          VERSION,
+          1000 + step,
+          keccak256(toUtf8Bytes(`metrics:${step}`)),
+        ];
         return {
           kind: "txs",
           upgradeId: a.upgradeId,
@@ -549,7 +642,11 @@ class Run {
           const batch = "0x" + "ab".repeat(length);
           return {
             kind: "txs",
-            txs: [this.coordinatorTx(`relay malformed batch of ${length} bytes`, from, "relayAttestations", [batch], () => m.relay(t, [], length))],
+            txs: [
+              this.coordinatorTx(`relay malformed batch of ${length} bytes`, from, "relayAttestations", [batch], () =>
+                m.relay(t, [], length),
+              ),
+            ],
           };
         }
         const count = rand.chance(0.6) ? 1 : rand.chance(0.6) ? 2 : 3;
@@ -563,7 +660,10 @@ class Run {
           upgradeId = a.upgradeId;
           const status = rand.chance(0.02) ? 6 : a.status;
           const v = m.validator(a.operator);
-          const signer = rand.chance(0.86) && this.attesterOf.has(v.attester) ? this.attesterOf.get(v.attester)! : rand.pick(this.f.attesters);
+          const signer =
+            rand.chance(0.86) && this.attesterOf.has(v.attester)
+              ? this.attesterOf.get(v.attester)!
+              : rand.pick(this.f.attesters);
           const last = issued.get(a.operator) ?? m.lastIssuedAt(a.operator);
           const x = rand.int(100);
           let issuedAt: bigint;
@@ -599,8 +699,12 @@ class Run {
           upgradeId,
           operators: items.map((i) => i.operator),
           txs: [
-            this.coordinatorTx(`relay [${texts.join("; ")}] by ${name(from)}`, from, "relayAttestations", [packAttestations(signed)], (tt) =>
-              m.relay(tt, items),
+            this.coordinatorTx(
+              `relay [${texts.join("; ")}] by ${name(from)}`,
+              from,
+              "relayAttestations",
+              [packAttestations(signed)],
+              (tt) => m.relay(tt, items),
             ),
           ],
         };
@@ -636,7 +740,11 @@ class Run {
     if (kind === "schedule" && open !== 0 && rand.chance(0.75)) kind = "attest";
     if (kind === "resume" && this.model.state(open) !== UpgradeState.Paused && rand.chance(0.7)) kind = "advance";
     else if (kind === "advance" && this.model.state(open) === UpgradeState.Paused && rand.chance(0.3)) kind = "resume";
-    if (open === 0 && ["advance", "pauseForMissingParticipation", "pause", "resume", "withdraw", "orderRollback"].includes(kind) && rand.chance(0.5)) {
+    if (
+      open === 0 &&
+      ["advance", "pauseForMissingParticipation", "pause", "resume", "withdraw", "orderRollback"].includes(kind) &&
+      rand.chance(0.5)
+    ) {
       kind = "schedule";
     }
     const plan = await this.plan(kind, rand, index);
@@ -697,9 +805,20 @@ class Run {
       const [info] = await view(this.f.coordinator, coordinatorIface, "getValidator", [a]);
       const [votes] = await view(this.f.token, tokenIface, "getVotes", [a]);
       const v = this.model.validator(a);
-      const expected = { attester: v.attester, registered: v.registered, cohort: v.cohort, votes: this.model.votesOf(a) };
-      const actual = { attester: String(info.attester).toLowerCase(), registered: info.registered, cohort: Number(info.cohort), votes: votes as bigint };
-      if (JSON.stringify(expected, big) !== JSON.stringify(actual, big)) this.fail(index, `validator ${this.nameOf(a)}`, expected, actual);
+      const expected = {
+        attester: v.attester,
+        registered: v.registered,
+        cohort: v.cohort,
+        votes: this.model.votesOf(a),
+      };
+      const actual = {
+        attester: String(info.attester).toLowerCase(),
+        registered: info.registered,
+        cohort: Number(info.cohort),
+        votes: votes as bigint,
+      };
+      if (JSON.stringify(expected, big) !== JSON.stringify(actual, big))
+        this.fail(index, `validator ${this.nameOf(a)}`, expected, actual);
     }
   }
 
@@ -722,7 +841,8 @@ class Run {
         restoredCount: u.restoredCount as bigint,
       };
       const expectedUpgrade = m.expectUpgrade(id);
-      if (JSON.stringify(upgrade, big) !== JSON.stringify(expectedUpgrade, big)) this.fail(index, `getUpgrade(${id})`, expectedUpgrade, upgrade);
+      if (JSON.stringify(upgrade, big) !== JSON.stringify(expectedUpgrade, big))
+        this.fail(index, `getUpgrade(${id})`, expectedUpgrade, upgrade);
       const stages = [];
       for (let i = 0; i < upgrade.stageCount; i++) {
         const [s] = await view(this.f.coordinator, coordinatorIface, "getStage", [id, i]);
@@ -744,7 +864,8 @@ class Run {
           verifiedAt: s.verifiedAt as bigint,
         };
         const expectedStage = m.expectStage(id, i);
-        if (JSON.stringify(stage, big) !== JSON.stringify(expectedStage, big)) this.fail(index, `getStage(${id}, ${i})`, expectedStage, stage);
+        if (JSON.stringify(stage, big) !== JSON.stringify(expectedStage, big))
+          this.fail(index, `getStage(${id}, ${i})`, expectedStage, stage);
         stages.push({ ...stage, timelock: BigInt(s.rules.timelock) });
       }
       this.chainInvariants(index, id, upgrade, stages);
@@ -756,28 +877,49 @@ class Run {
     index: number,
     id: number,
     u: { state: number; currentStage: number; scheduledAt: bigint; endedAt: bigint },
-    stages: { state: number; cohortStake: bigint; readyStake: bigint; healthyStake: bigint; unhealthyStake: bigint; attestedStake: bigint; activatedAt: bigint; verifiedAt: bigint; timelock: bigint }[],
+    stages: {
+      state: number;
+      cohortStake: bigint;
+      readyStake: bigint;
+      healthyStake: bigint;
+      unhealthyStake: bigint;
+      attestedStake: bigint;
+      activatedAt: bigint;
+      verifiedAt: bigint;
+      timelock: bigint;
+    }[],
   ): void {
-    const broken = (what: string) => this.fail(index, `invariant of upgrade ${id}: ${what}`, "holds", { upgrade: u, stages });
+    const broken = (what: string) =>
+      this.fail(index, `invariant of upgrade ${id}: ${what}`, "holds", { upgrade: u, stages });
     stages.forEach((s, i) => {
-      if (i > 0 && s.state !== StageState.Pending && stages[i - 1].state !== StageState.Verified) broken(`stage ${i} active before stage ${i - 1} was verified`);
+      if (i > 0 && s.state !== StageState.Pending && stages[i - 1].state !== StageState.Verified)
+        broken(`stage ${i} active before stage ${i - 1} was verified`);
       if (s.state !== StageState.Pending) {
         const earliest = i === 0 ? u.scheduledAt + s.timelock : stages[i - 1].verifiedAt + s.timelock;
         if (s.activatedAt < earliest) broken(`stage ${i} activated before its time lock ran out`);
       }
-      if (i < u.currentStage && s.state !== StageState.Verified) broken(`stage ${i} behind the current stage is not verified`);
-      if (i > u.currentStage && s.state !== StageState.Pending) broken(`stage ${i} ahead of the current stage is not pending`);
-      if (s.attestedStake !== s.healthyStake + s.unhealthyStake) broken(`stage ${i} attested stake is not healthy + not healthy`);
-      if (s.healthyStake + s.unhealthyStake > s.cohortStake) broken(`stage ${i} counts more health stake than its cohort has`);
+      if (i < u.currentStage && s.state !== StageState.Verified)
+        broken(`stage ${i} behind the current stage is not verified`);
+      if (i > u.currentStage && s.state !== StageState.Pending)
+        broken(`stage ${i} ahead of the current stage is not pending`);
+      if (s.attestedStake !== s.healthyStake + s.unhealthyStake)
+        broken(`stage ${i} attested stake is not healthy + not healthy`);
+      if (s.healthyStake + s.unhealthyStake > s.cohortStake)
+        broken(`stage ${i} counts more health stake than its cohort has`);
       if (s.readyStake > s.cohortStake) broken(`stage ${i} counts more ready stake than its cohort has`);
     });
-    if (u.state === UpgradeState.Scheduled && stages.some((s) => s.state !== StageState.Pending)) broken("scheduled with an activated stage");
-    if (u.state === UpgradeState.Rolling && stages[0].state === StageState.Pending) broken("rolling with no stage activated");
-    if (u.state === UpgradeState.Completed && stages.some((s) => s.state !== StageState.Verified)) broken("completed with an unverified stage");
-    const terminal = u.state === UpgradeState.Completed || u.state === UpgradeState.Withdrawn || u.state === UpgradeState.RolledBack;
+    if (u.state === UpgradeState.Scheduled && stages.some((s) => s.state !== StageState.Pending))
+      broken("scheduled with an activated stage");
+    if (u.state === UpgradeState.Rolling && stages[0].state === StageState.Pending)
+      broken("rolling with no stage activated");
+    if (u.state === UpgradeState.Completed && stages.some((s) => s.state !== StageState.Verified))
+      broken("completed with an unverified stage");
+    const terminal =
+      u.state === UpgradeState.Completed || u.state === UpgradeState.Withdrawn || u.state === UpgradeState.RolledBack;
     const seen = this.terminal.get(id);
     const now = JSON.stringify({ state: u.state, endedAt: u.endedAt, stages }, big);
-    if (seen !== undefined && seen !== now) this.fail(index, `terminal upgrade ${id} changed`, JSON.parse(seen), JSON.parse(now));
+    if (seen !== undefined && seen !== now)
+      this.fail(index, `terminal upgrade ${id} changed`, JSON.parse(seen), JSON.parse(now));
     if (terminal) this.terminal.set(id, now);
   }
 }
@@ -824,7 +966,13 @@ describe("UpgradeCoordinator stateful property", function () {
           `${error?.message ?? String(details.errorInstance)}`,
       );
     }
-    if (STATS) console.log([...stats.entries()].sort().map(([k, v]) => `      ${k}: ${v}`).join("\n"));
+    if (STATS)
+      console.log(
+        [...stats.entries()]
+          .sort()
+          .map(([k, v]) => `      ${k}: ${v}`)
+          .join("\n"),
+      );
     console.log(`      ${ops} operations in ${details.numRuns} runs, ${seconds}s (seed ${details.seed})`);
     if (RUNS === DEFAULT_RUNS && STEPS === DEFAULT_STEPS && !PATH) expect(ops).to.be.at.least(10_000);
   });
@@ -875,7 +1023,10 @@ describe("UpgradeCoordinator stateful property", function () {
       await (await attest(1, Status.RolledBack)).wait();
       await openSecond();
       await (await attest(2, Status.Healthy)).wait();
-      await expect(attest(1, Status.RolledBack)).to.be.revertedWithCustomError(d.coordinator, "CoordinatorUnexpectedState");
+      await expect(attest(1, Status.RolledBack)).to.be.revertedWithCustomError(
+        d.coordinator,
+        "CoordinatorUnexpectedState",
+      );
       const upgrade = await d.coordinator.getUpgrade(1);
       expect([upgrade.restoredStake, upgrade.restoredCount]).to.deep.equal([weight, 1n]);
     });

@@ -143,7 +143,7 @@ describe("UpgradeCoordinator: refusals", function () {
         await expect(
           f.d.coordinator
             .connect(f.stranger)
-            .attest(f.stranger.address, id, 0, Status.Ready, versionTag(VERSION), 1, ZeroHash)
+            .attest(f.stranger.address, id, 0, Status.Ready, versionTag(VERSION), 1, ZeroHash),
         )
           .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorNotAttester")
           .withArgs(f.stranger.address, f.stranger.address);
@@ -351,11 +351,11 @@ describe("UpgradeCoordinator: refusals", function () {
         const assignment = await f.d.coordinator.getAssignment(id, f.v[0].operator.address);
         await expect(attest(f, f.v[0], id, 0, Status.Healthy)).to.be.revertedWithCustomError(
           f.d.coordinator,
-          "CoordinatorStageNotActivated"
+          "CoordinatorStageNotActivated",
         );
         await expect(attest(f, f.v[0], id, 0, Status.Ready, f.v[1].attester)).to.be.revertedWithCustomError(
           f.d.coordinator,
-          "CoordinatorNotAttester"
+          "CoordinatorNotAttester",
         );
         expect(await snapshotOf(f, id)).to.deep.equal(before);
         expect(await f.d.coordinator.getAssignment(id, f.v[0].operator.address)).to.deep.equal(assignment);
@@ -671,7 +671,7 @@ describe("UpgradeCoordinator: refusals", function () {
                 stageRules(1, { timelock: TIMELOCK, readinessBps: 5000, healthyBps: 6000, unhealthyBps: 3000 }),
                 stageRules(2, { timelock: 500 }),
               ],
-            })
+            }),
           )
         ).wait();
         await activate(f, id);
@@ -890,12 +890,12 @@ describe("UpgradeCoordinator: refusals", function () {
               artifacts: Array.from({ length: 16 }, () => artifact()),
               featureFlags: Array.from({ length: 32 }, (_, i) => `flag-${i}`),
               stages: [full],
-            })
-          )
+            }),
+          ),
         ).to.emit(f.d.coordinator, "UpgradeScheduled");
         const s = await f.d.coordinator.getStage(1, 0);
         expect([s.readyNeeded, s.healthyNeeded, s.unhealthyLimit, s.rollbackLimit]).to.deep.equal(
-          Array(4).fill(STAKE(100))
+          Array(4).fill(STAKE(100)),
         );
       });
     });
@@ -941,7 +941,7 @@ describe("UpgradeCoordinator: refusals", function () {
           .to.be.revertedWithCustomError(f.d.coordinator, "RegistryAttesterUnavailable")
           .withArgs(f.v[0].attester.address, f.v[0].operator.address);
         expect((await f.d.coordinator.getValidator(f.v[0].operator.address)).attester).to.equal(
-          f.v[0].attester.address
+          f.v[0].attester.address,
         );
       });
 

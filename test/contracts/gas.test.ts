@@ -45,11 +45,23 @@ describe("gas ceilings", function () {
   });
 
   it("attest, relay and advance stay flat (within 5%) from 10 to 10,000 validators", function () {
-    expectFlat(sizes.map((n) => gasOf(runs[n], "attest").gas), "attest");
-    expectFlat(sizes.map((n) => gasOf(runs[n], "advance").gas), "advance");
+    expectFlat(
+      sizes.map((n) => gasOf(runs[n], "attest").gas),
+      "attest",
+    );
+    expectFlat(
+      sizes.map((n) => gasOf(runs[n], "advance").gas),
+      "advance",
+    );
     // A 10-validator registry can relay only 8 at once: compare equal batches across registry sizes.
-    expectFlat(sizes.map((n) => gasOf(runs[n], "attestRelayedPerAttestation", 8).gas), "relayed attestation (8)");
-    expectFlat([1_000, 10_000].map((n) => gasOf(runs[n], "attestRelayedPerAttestation", 100).gas), "relayed (100)");
+    expectFlat(
+      sizes.map((n) => gasOf(runs[n], "attestRelayedPerAttestation", 8).gas),
+      "relayed attestation (8)",
+    );
+    expectFlat(
+      [1_000, 10_000].map((n) => gasOf(runs[n], "attestRelayedPerAttestation", 100).gas),
+      "relayed (100)",
+    );
   });
 
   it("more vote checkpoints per operator do not make attestations dearer", async function () {

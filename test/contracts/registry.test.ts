@@ -52,13 +52,23 @@ describe("validator registry and coordinator wiring", function () {
     });
     await (await d.coordinator.connect(d.timelockSigner).schedule(m)).wait();
     await (await d.coordinator.advance(1)).wait();
-    await (await d.coordinator.connect(a.attester).attest(a.operator.address, 1, 0, Status.Healthy, versionTag("v2.0.0"), 1, ZeroHash)).wait();
-    await expect(d.coordinator.advance(1)).to.emit(d.coordinator, "StageVerified").and.not.to.emit(d.coordinator, "StageActivated");
+    await (
+      await d.coordinator
+        .connect(a.attester)
+        .attest(a.operator.address, 1, 0, Status.Healthy, versionTag("v2.0.0"), 1, ZeroHash)
+    ).wait();
+    await expect(d.coordinator.advance(1))
+      .to.emit(d.coordinator, "StageVerified")
+      .and.not.to.emit(d.coordinator, "StageActivated");
     expect((await d.coordinator.getStage(1, 1)).state).to.equal(StageState.Pending);
     await expect(d.coordinator.advance(1))
       .to.be.revertedWithCustomError(d.coordinator, "CoordinatorNotReady")
       .withArgs(1, 1, 0, STAKE(200));
-    await (await d.coordinator.connect(b.attester).attest(b.operator.address, 1, 1, Status.Ready, versionTag("v2.0.0"), 1, ZeroHash)).wait();
+    await (
+      await d.coordinator
+        .connect(b.attester)
+        .attest(b.operator.address, 1, 1, Status.Ready, versionTag("v2.0.0"), 1, ZeroHash)
+    ).wait();
     await expect(d.coordinator.advance(1)).to.emit(d.coordinator, "StageActivated");
   });
 
@@ -70,7 +80,10 @@ describe("validator registry and coordinator wiring", function () {
     const description = "cancel me";
     await (await d.governor.propose([target], [0], [calldata], description)).wait();
     const id = await d.governor.hashProposal([target], [0], [calldata], keccak256(toUtf8Bytes(description)));
-    await expect(d.governor.cancel([target], [0], [calldata], keccak256(toUtf8Bytes(description)))).to.emit(d.governor, "ProposalCanceled");
+    await expect(d.governor.cancel([target], [0], [calldata], keccak256(toUtf8Bytes(description)))).to.emit(
+      d.governor,
+      "ProposalCanceled",
+    );
     expect(await d.governor.state(id)).to.equal(2n);
   });
 });

@@ -115,8 +115,8 @@ describe("StakeToken", function () {
               { name: "expiry", type: "uint256" },
             ],
           },
-          { delegatee: f.B.operator.address, nonce: 0, expiry }
-        )
+          { delegatee: f.B.operator.address, nonce: 0, expiry },
+        ),
       );
       await expect(f.d.token.connect(f.h3).delegateBySig(f.B.operator.address, 0, expiry, sig.v, sig.r, sig.s))
         .to.emit(f.d.token, "DelegateChanged")
@@ -401,7 +401,7 @@ describe("StakeToken", function () {
       spender: string,
       value: bigint,
       nonce: bigint,
-      deadline: bigint
+      deadline: bigint,
     ) {
       const message = { owner: await owner.getAddress(), spender, value, nonce, deadline };
       return Signature.from(await owner.signTypedData(await domainOf(f), PERMIT, message));

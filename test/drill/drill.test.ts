@@ -65,7 +65,9 @@ describe("npm run drill", function () {
   });
 
   it("runs the same rehearsal with the watchers in one process (--in-process), real attestations on chain", async function () {
-    const run = await runDrill(["--validators", "24", "--in-process", "--fault", "crash"], { LOCKSTEP_DEPLOYMENTS_DIR: deployments.path });
+    const run = await runDrill(["--validators", "24", "--in-process", "--fault", "crash"], {
+      LOCKSTEP_DEPLOYMENTS_DIR: deployments.path,
+    });
     const out = run.stdout;
     expect(run.code, `${out.slice(-3000)}\n${run.stderr}`).to.equal(0);
     expect(out).to.include("24 watcher runtimes in this process");
@@ -78,20 +80,37 @@ describe("npm run drill", function () {
   });
 
   it("with --keep, leaves the chain up with a live dashboard, and Ctrl-C stops everything", async function () {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "scripts", "drill", "index.ts"), "--validators", "6", "--in-process", "--keep"], {
-      cwd: ROOT,
-      env: { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: deployments.path },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        "-r",
+        "ts-node/register/transpile-only",
+        join(ROOT, "scripts", "drill", "index.ts"),
+        "--validators",
+        "6",
+        "--in-process",
+        "--keep",
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: deployments.path },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let out = "";
     child.stdout!.on("data", (c) => (out += c));
     child.stderr!.on("data", (c) => (out += c));
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
     try {
-      await waitFor("the drill to hold", async () => {
-        if (child.exitCode !== null) throw new Error(`the drill ended: ${out.slice(-2000)}`);
-        return out.includes("Ctrl-C stops everything");
-      }, 200_000, 250);
+      await waitFor(
+        "the drill to hold",
+        async () => {
+          if (child.exitCode !== null) throw new Error(`the drill ended: ${out.slice(-2000)}`);
+          return out.includes("Ctrl-C stops everything");
+        },
+        200_000,
+        250,
+      );
       const url = /dashboard\s+(http:\/\/\S+)/.exec(out)?.[1];
       expect(url, out.slice(-1500)).to.match(/^http:\/\/127\.0\.0\.1:\d+\/$/);
       const page = await fetch(url!);
@@ -99,7 +118,11 @@ describe("npm run drill", function () {
       expect(await page.text()).to.include("Lockstep");
       const config = (await (await fetch(`${url}config.json`)).json()) as { deployment: { network: string } };
       expect(config.deployment.network).to.equal("localhost");
-      const rpc = await fetch(`${url}rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber" }) });
+      const rpc = await fetch(`${url}rpc`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber" }),
+      });
       expect(Number(((await rpc.json()) as { result: string }).result)).to.be.greaterThan(0);
     } finally {
       child.kill("SIGINT");
@@ -113,7 +136,13 @@ describe("npm run drill", function () {
   });
 
   it("refuses bad options with a one-line error and exit code 2", async function () {
-    for (const args of [["--fault", "explode"], ["--validators", "two"], ["--cohorts", "1,2"], ["--validators", "9", "--cohorts", "1,1,1"], ["--bogus"]]) {
+    for (const args of [
+      ["--fault", "explode"],
+      ["--validators", "two"],
+      ["--cohorts", "1,2"],
+      ["--validators", "9", "--cohorts", "1,1,1"],
+      ["--bogus"],
+    ]) {
       const run = await runDrill(args);
       expect(run.code, args.join(" ")).to.equal(2);
       expect(run.stderr.trim().split("\n"), args.join(" ")).to.have.length(1);
@@ -125,6 +154,10 @@ describe("npm run drill", function () {
   it("prints its usage with --help", async function () {
     const run = await runDrill(["--help"]);
     expect(run.code).to.equal(0);
-    expect(run.stdout).to.include("--validators N").and.include("--fault KIND").and.include("--in-process").and.include("--keep");
+    expect(run.stdout)
+      .to.include("--validators N")
+      .and.include("--fault KIND")
+      .and.include("--in-process")
+      .and.include("--keep");
   });
 });

@@ -20,10 +20,20 @@ export class FakeChain implements ChainReader {
   /** Mines one block holding logs with the given `data` markers; returns its number. */
   mine(...markers: string[]): bigint {
     const number = BigInt(this.blocks.length);
-    const hash = (`0x${this.fork.toString(16).padStart(2, "0")}${number.toString(16).padStart(62, "0")}`) as Hex;
+    const hash = `0x${this.fork.toString(16).padStart(2, "0")}${number.toString(16).padStart(62, "0")}` as Hex;
     const logs = markers.map(
       (data, logIndex) =>
-        ({ blockNumber: number, blockHash: hash, logIndex, data: data as Hex, topics: [], address: "0x", transactionHash: hash, transactionIndex: 0, removed: false }) as unknown as Log,
+        ({
+          blockNumber: number,
+          blockHash: hash,
+          logIndex,
+          data: data as Hex,
+          topics: [],
+          address: "0x",
+          transactionHash: hash,
+          transactionIndex: 0,
+          removed: false,
+        }) as unknown as Log,
     );
     this.blocks.push({ hash, logs });
     return number;

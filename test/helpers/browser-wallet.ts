@@ -74,7 +74,9 @@ export async function injectWallet(
 ): Promise<TestWallet> {
   const bridge = `__lockstepWallet_${(o.announce?.rdns ?? "injected").replace(/[^a-z0-9]/gi, "_")}`;
   const emit = (event: string, value: unknown) =>
-    page.evaluate(`window.__lockstepWallets[${JSON.stringify(bridge)}].__emit(${JSON.stringify(event)}, ${JSON.stringify(value)})`);
+    page.evaluate(
+      `window.__lockstepWallets[${JSON.stringify(bridge)}].__emit(${JSON.stringify(event)}, ${JSON.stringify(value)})`,
+    );
   const wallet: TestWallet = {
     account: o.account,
     chainId: o.chainId,
@@ -127,10 +129,12 @@ export async function injectWallet(
         return JSON.stringify({ result: null });
       }
       case "eth_sendTransaction": {
-        if (wallet.chainId !== o.nodeChain) return JSON.stringify({ error: { code: -32000, message: "the wallet is on another chain" } });
+        if (wallet.chainId !== o.nodeChain)
+          return JSON.stringify({ error: { code: -32000, message: "the wallet is on another chain" } });
         // A wallet signs only for the account it has selected: a page asking for another is refused.
         const from = String((params[0] as { from?: string }).from ?? "").toLowerCase();
-        if (from !== wallet.account.toLowerCase()) return JSON.stringify({ error: { code: 4100, message: `the wallet has not authorised ${from}` } });
+        if (from !== wallet.account.toLowerCase())
+          return JSON.stringify({ error: { code: 4100, message: `the wallet has not authorised ${from}` } });
         return JSON.stringify(await forward(method, params));
       }
       default:

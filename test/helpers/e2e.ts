@@ -20,7 +20,9 @@ export {
 export type { Chain, WatcherProcess, LocalDeployment as Deployment } from "../../lib/localnet";
 
 /** A JSON-RPC proxy in front of `target` that a test can take down (connections reset) and bring back. */
-export async function rpcProxy(target: string): Promise<{ url: string; down: boolean; requests: number; stop(): Promise<void> }> {
+export async function rpcProxy(
+  target: string,
+): Promise<{ url: string; down: boolean; requests: number; stop(): Promise<void> }> {
   const state = { down: false, requests: 0 };
   const server = createServer(async (req, res) => {
     state.requests += 1;
@@ -31,7 +33,11 @@ export async function rpcProxy(target: string): Promise<{ url: string; down: boo
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     try {
-      const upstream = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.concat(chunks) });
+      const upstream = await fetch(target, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: Buffer.concat(chunks),
+      });
       res.writeHead(upstream.status, { "content-type": "application/json" });
       res.end(Buffer.from(await upstream.arrayBuffer()));
     } catch {

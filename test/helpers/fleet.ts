@@ -53,7 +53,8 @@ export async function addValidator(
   await (await d.token.connect(d.deployer).transfer(operator.address, spec.stake)).wait();
   await (await d.token.connect(operator).delegate(operator.address)).wait();
   await (await d.coordinator.connect(operator).register(attester.address, `ipfs://fleet/${spec.name}`)).wait();
-  if (spec.cohort !== 3) await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, spec.cohort)).wait();
+  if (spec.cohort !== 3)
+    await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, spec.cohort)).wait();
 
   const layout = await layoutWatcher({
     name: spec.name,
@@ -69,7 +70,19 @@ export async function addValidator(
     manifestFile: spec.manifestFile,
   });
   const { dataDir, stateDir, port, metricsPort, configPath, node } = layout;
-  return { name: spec.name, cohort: spec.cohort, stake: spec.stake, operator, attester, dataDir, stateDir, port, metricsPort, configPath, node };
+  return {
+    name: spec.name,
+    cohort: spec.cohort,
+    stake: spec.stake,
+    operator,
+    attester,
+    dataDir,
+    stateDir,
+    port,
+    metricsPort,
+    configPath,
+    node,
+  };
 }
 
 /** The environment a validator's watcher needs (its development attester key). */

@@ -93,7 +93,11 @@ export async function mineUntilVotingOpens(d: Deployed, proposalId: bigint): Pro
 }
 
 /** Casts every ballot, with its reason when it has one. */
-export async function castVotes(d: Deployed, proposalId: bigint, ballots: Ballot[]): Promise<ContractTransactionReceipt[]> {
+export async function castVotes(
+  d: Deployed,
+  proposalId: bigint,
+  ballots: Ballot[],
+): Promise<ContractTransactionReceipt[]> {
   const receipts: ContractTransactionReceipt[] = [];
   for (const b of ballots) {
     const governor = d.governor.connect(b.voter);

@@ -28,7 +28,12 @@ async function runTask(name: string, args: Record<string, unknown> = {}): Promis
 
 /** Runs `npx hardhat <args>` in a child process (for exit codes and error lines). */
 function hardhat(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(join(ROOT, "node_modules", ".bin", "hardhat"), args, { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env }, timeout: 120_000 });
+  const r = spawnSync(join(ROOT, "node_modules", ".bin", "hardhat"), args, {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -83,7 +88,11 @@ describe("hardhat tasks", function () {
     // Cohorts through a real proposal made by the task.
     for (const [i, op] of operators.entries()) {
       if (i === 2) break;
-      const out = await runTask("validator:set-cohort", { cohort: String(i + 1), operators: [op.address], signer: "0" });
+      const out = await runTask("validator:set-cohort", {
+        cohort: String(i + 1),
+        operators: [op.address],
+        signer: "0",
+      });
       const id = out.match(/^proposal\s+(\d+)/m)![1];
       await mine(2);
       await runTask("vote", { proposalId: id, support: "for", reason: "canary first", signer: "0" });
@@ -99,7 +108,12 @@ describe("hardhat tasks", function () {
     const id = proposed.match(/^proposal\s+(\d+)/m)![1];
     expect(proposed).to.match(/state\s+Pending/);
     await mine(2);
-    const voted = await runTask("vote", { proposalId: id, support: "for", reason: "tested on the devnet", signer: "0" });
+    const voted = await runTask("vote", {
+      proposalId: id,
+      support: "for",
+      reason: "tested on the devnet",
+      signer: "0",
+    });
     expect(voted).to.match(/voting for with \d+ votes/);
     await mine(60);
     await runTask("queue", { proposalId: id, signer: "0" });
@@ -156,7 +170,9 @@ describe("hardhat tasks", function () {
     // A fresh in-process network has no contracts at the addresses this test's deployment wrote.
     const r = hardhat(["upgrade:rollback", "1", "--signer", "3"], { LOCKSTEP_DEPLOYMENTS_DIR: dir });
     expect(r.code).to.equal(1);
-    expect(r.stderr.trim()).to.match(/^lockstep: no coordinator at 0x[0-9a-fA-F]{40} on network "hardhat": the deployments file is from another chain or run$/);
+    expect(r.stderr.trim()).to.match(
+      /^lockstep: no coordinator at 0x[0-9a-fA-F]{40} on network "hardhat": the deployments file is from another chain or run$/,
+    );
   });
 
   it("against a JSON-RPC node: deploys by task, then refuses a non-guardian's pause and an unknown upgrade in one line", async function () {
@@ -164,13 +180,21 @@ describe("hardhat tasks", function () {
     const chain = await startChain();
     const deployments = mkdtempSync(join(tmpdir(), "lockstep-tasks-rpc-"));
     try {
-      const env = { RPC_URL: chain.url, NETWORK: "rpcnode", CHAIN_ID: "31337", DEPLOYER_KEY: "", LOCKSTEP_DEPLOYMENTS_DIR: deployments };
+      const env = {
+        RPC_URL: chain.url,
+        NETWORK: "rpcnode",
+        CHAIN_ID: "31337",
+        DEPLOYER_KEY: "",
+        LOCKSTEP_DEPLOYMENTS_DIR: deployments,
+      };
       const deployed = hardhat(["deploy", "--network", "rpcnode"], env);
       expect(deployed.code, deployed.stderr).to.equal(0);
       expect(deployed.stdout).to.match(/deployed on rpcnode \(chain 31337\)/);
       const notGuardian = hardhat(["upgrade:pause", "1", "--network", "rpcnode", "--signer", "3"], env);
       expect(notGuardian.code).to.equal(1);
-      expect(notGuardian.stderr.trim()).to.match(/^lockstep: 0x[0-9a-fA-F]{40} is not the guardian \(0x[0-9a-fA-F]{40}\): only the guardian may pause at once; governance can through a proposal$/);
+      expect(notGuardian.stderr.trim()).to.match(
+        /^lockstep: 0x[0-9a-fA-F]{40} is not the guardian \(0x[0-9a-fA-F]{40}\): only the guardian may pause at once; governance can through a proposal$/,
+      );
       const unknown = hardhat(["upgrade:pause", "7", "--network", "rpcnode", "--signer", "1"], env);
       expect(unknown.code).to.equal(1);
       expect(unknown.stderr.trim()).to.equal("lockstep: no upgrade #7");
@@ -183,17 +207,30 @@ describe("hardhat tasks", function () {
   describe("one-line errors and a non-zero exit for bad input", function () {
     it("a malformed manifest file names every bad field", function () {
       const bad = join(dir, "bad.json");
-      writeFileSync(bad, JSON.stringify({ name: "x", version: "v1", previousVersion: "v1", artifacts: [{ platform: "p", uri: "u", sha256: "zz" }], stages: [] }));
+      writeFileSync(
+        bad,
+        JSON.stringify({
+          name: "x",
+          version: "v1",
+          previousVersion: "v1",
+          artifacts: [{ platform: "p", uri: "u", sha256: "zz" }],
+          stages: [],
+        }),
+      );
       const r = hardhat(["manifest:check", bad]);
       expect(r.code).to.equal(1);
-      expect(r.stderr).to.match(/^lockstep: .*bad\.json: .*artifacts\.0\.sha256: a sha256 digest.*stages: .*previousVersion: must differ from version/);
+      expect(r.stderr).to.match(
+        /^lockstep: .*bad\.json: .*artifacts\.0\.sha256: a sha256 digest.*stages: .*previousVersion: must differ from version/,
+      );
       expect(r.stderr.trim().split("\n")).to.have.length(1);
     });
 
     it("a missing deployment says how to make one", function () {
       const r = hardhat(["upgrade:status"], { LOCKSTEP_DEPLOYMENTS_DIR: join(dir, "empty") });
       expect(r.code).to.equal(1);
-      expect(r.stderr.trim()).to.match(/^lockstep: no Lockstep deployment for network "hardhat" .*run `npx hardhat deploy --network hardhat` first$/);
+      expect(r.stderr.trim()).to.match(
+        /^lockstep: no Lockstep deployment for network "hardhat" .*run `npx hardhat deploy --network hardhat` first$/,
+      );
     });
 
     it("a vote with an unknown choice", function () {

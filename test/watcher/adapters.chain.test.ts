@@ -45,7 +45,11 @@ async function systemFixture() {
   const d = await deployLockstep();
   const [funded, unfunded, outsider] = await registerValidators(
     d,
-    [{ cohort: 1, stake: STAKE(100) }, { cohort: 1, stake: STAKE(200) }, { cohort: 2, stake: STAKE(300) }],
+    [
+      { cohort: 1, stake: STAKE(100) },
+      { cohort: 1, stake: STAKE(200) },
+      { cohort: 2, stake: STAKE(300) },
+    ],
     "chain",
   );
   await (await d.coordinator.connect(d.timelockSigner).schedule(manifest("chain-adapters", [1, 2]))).wait();
@@ -69,7 +73,10 @@ async function chainClock(): Promise<Clock> {
 async function attester(ctx: Ctx, v: Validator, relay?: RelayTarget, over: { url?: string; clock?: Clock } = {}) {
   const url = over.url ?? rpcUrl;
   return new Attester({
-    wallet: createWalletClient({ account: privateKeyToAccount(v.attester.privateKey as Hex), transport: http(url, { retryCount: 0 }) }),
+    wallet: createWalletClient({
+      account: privateKeyToAccount(v.attester.privateKey as Hex),
+      transport: http(url, { retryCount: 0 }),
+    }),
     client: over.url ? connect(url) : ctx.client,
     coordinator: ctx.coordinator,
     operator: v.operator.address as Hex,
@@ -132,7 +139,9 @@ describe("chain adapters on the Hardhat network", function () {
       expect(await r.blockHash(head)).to.equal((await ethers.provider.getBlock(Number(head)))!.hash);
       expect(await r.blockHash(head - 3n)).to.equal((await ethers.provider.getBlock(Number(head) - 3))!.hash);
       expect(await r.blockHash(head + 100n)).to.equal(undefined);
-      expect(await r.code(ctx.coordinator)).to.equal(await ethers.provider.getCode(ctx.coordinator)).and.not.equal("0x");
+      expect(await r.code(ctx.coordinator))
+        .to.equal(await ethers.provider.getCode(ctx.coordinator))
+        .and.not.equal("0x");
       expect(await r.code(ctx.funded.operator.address as Hex)).to.equal("0x");
     });
 
@@ -142,7 +151,9 @@ describe("chain adapters on the Hardhat network", function () {
       const head = await r.head();
       const logs = await r.coordinatorLogs(0n, head);
       const expected = await ethers.provider.getLogs({ address: ctx.coordinator, fromBlock: 0, toBlock: Number(head) });
-      expect(logs.map((l) => [Number(l.blockNumber), l.logIndex, l.data])).to.deep.equal(expected.map((l) => [l.blockNumber, l.index, l.data]));
+      expect(logs.map((l) => [Number(l.blockNumber), l.logIndex, l.data])).to.deep.equal(
+        expected.map((l) => [l.blockNumber, l.index, l.data]),
+      );
       const order = logs.map((l) => Number(l.blockNumber) * 1e6 + l.logIndex!);
       expect(order).to.deep.equal([...order].sort((a, b) => a - b));
       expect(new Set(logs.map((l) => l.address.toLowerCase()))).to.deep.equal(new Set([ctx.coordinator.toLowerCase()]));
@@ -160,10 +171,25 @@ describe("chain adapters on the Hardhat network", function () {
     it("reads this validator's assignment before and after it attests", async function () {
       const ctx = await loadFixture(systemFixture);
       const r = reader(ctx, ctx.funded);
-      expect(await r.assignment(ctx.upgradeId)).to.deep.equal({ inRoster: true, stage: 0, lastUpgradeId: 0, lastStatus: null });
-      expect(await reader(ctx, ctx.outsider).assignment(ctx.upgradeId)).to.deep.equal({ inRoster: true, stage: 1, lastUpgradeId: 0, lastStatus: null });
+      expect(await r.assignment(ctx.upgradeId)).to.deep.equal({
+        inRoster: true,
+        stage: 0,
+        lastUpgradeId: 0,
+        lastStatus: null,
+      });
+      expect(await reader(ctx, ctx.outsider).assignment(ctx.upgradeId)).to.deep.equal({
+        inRoster: true,
+        stage: 1,
+        lastUpgradeId: 0,
+        lastStatus: null,
+      });
       await (await attester(ctx, ctx.funded)).attest(ready(ctx));
-      expect(await r.assignment(ctx.upgradeId)).to.deep.equal({ inRoster: true, stage: 0, lastUpgradeId: ctx.upgradeId, lastStatus: "Ready" });
+      expect(await r.assignment(ctx.upgradeId)).to.deep.equal({
+        inRoster: true,
+        stage: 0,
+        lastUpgradeId: ctx.upgradeId,
+        lastStatus: "Ready",
+      });
     });
 
     describe("RPC failures", function () {
@@ -178,7 +204,12 @@ describe("chain adapters on the Hardhat network", function () {
         await new Promise((done) => server.close(done));
       });
       const url = () => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const readerAt = (rpcUrl: string) => new ViemChainReader(connect(rpcUrl), "0x0000000000000000000000000000000000000001", "0x0000000000000000000000000000000000000002");
+      const readerAt = (rpcUrl: string) =>
+        new ViemChainReader(
+          connect(rpcUrl),
+          "0x0000000000000000000000000000000000000001",
+          "0x0000000000000000000000000000000000000002",
+        );
 
       it("are retryable when the connection is refused", async function () {
         const error = await rejection(readerAt(await closedPort()).head());
@@ -195,11 +226,20 @@ describe("chain adapters on the Hardhat network", function () {
       });
 
       it("are fatal when the node answers with an error", async function () {
-        answer = (res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: 0, error: { code: -32601, message: "the method eth_blockNumber does not exist" } }));
+        answer = (res) =>
+          res.writeHead(200, { "content-type": "application/json" }).end(
+            JSON.stringify({
+              jsonrpc: "2.0",
+              id: 0,
+              error: { code: -32601, message: "the method eth_blockNumber does not exist" },
+            }),
+          );
         const error = await rejection(readerAt(url()).head());
         expect(error.code).to.equal("rpc");
         expect(error.retryable).to.equal(false);
-        expect(error.message).to.match(/^head: /).and.not.include("\n");
+        expect(error.message)
+          .to.match(/^head: /)
+          .and.not.include("\n");
       });
     });
   });
@@ -213,9 +253,21 @@ describe("chain adapters on the Hardhat network", function () {
       expect(result.via).to.equal("transaction");
       const receipt = await ethers.provider.getTransactionReceipt(result.reference);
       expect(receipt!.status).to.equal(1);
-      const events = await ctx.d.coordinator.queryFilter(ctx.d.coordinator.filters.Attested(ctx.upgradeId, ctx.funded.operator.address));
+      const events = await ctx.d.coordinator.queryFilter(
+        ctx.d.coordinator.filters.Attested(ctx.upgradeId, ctx.funded.operator.address),
+      );
       expect(events.map((e) => [e.transactionHash, ...e.args])).to.deep.equal([
-        [result.reference, BigInt(ctx.upgradeId), ctx.funded.operator.address, 0n, BigInt(Status.Ready), versionTag("v2.0.0"), HEIGHT, DIGEST, STAKE(100)],
+        [
+          result.reference,
+          BigInt(ctx.upgradeId),
+          ctx.funded.operator.address,
+          0n,
+          BigInt(Status.Ready),
+          versionTag("v2.0.0"),
+          HEIGHT,
+          DIGEST,
+          STAKE(100),
+        ],
       ]);
     });
 
@@ -223,11 +275,18 @@ describe("chain adapters on the Hardhat network", function () {
       const ctx = await loadFixture(systemFixture);
       const file = join(tmp, "relay.jsonl");
       // Healthy before the stage activated: the coordinator refuses.
-      const error = await rejection((await attester(ctx, ctx.funded, { file })).attest(ready(ctx, { status: "Healthy" })));
+      const error = await rejection(
+        (await attester(ctx, ctx.funded, { file })).attest(ready(ctx, { status: "Healthy" })),
+      );
       expect(error.retryable).to.equal(false);
       expect(error.code).to.equal("refused");
-      expect(error.options.details).to.deep.equal({ error: "CoordinatorStageNotActivated", args: [String(ctx.upgradeId), "0"] });
-      expect(error.message).to.equal(`coordinator refused the attestation: CoordinatorStageNotActivated(${ctx.upgradeId}, 0)`);
+      expect(error.options.details).to.deep.equal({
+        error: "CoordinatorStageNotActivated",
+        args: [String(ctx.upgradeId), "0"],
+      });
+      expect(error.message).to.equal(
+        `coordinator refused the attestation: CoordinatorStageNotActivated(${ctx.upgradeId}, 0)`,
+      );
       expect(existsSync(file)).to.equal(false);
     });
 
@@ -243,15 +302,33 @@ describe("chain adapters on the Hardhat network", function () {
       const result = await (await attester(ctx, ctx.unfunded, { file })).attest(ready(ctx));
       expect(result.via).to.equal("relay");
 
-      const lines = (await readFile(file, "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+      const lines = (await readFile(file, "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
       expect(lines).to.have.length(1);
-      expect(lines[0]).to.include({ chainId: 31337, upgradeId: ctx.upgradeId, stage: 0, status: "Ready", digest: result.reference });
+      expect(lines[0]).to.include({
+        chainId: 31337,
+        upgradeId: ctx.upgradeId,
+        stage: 0,
+        status: "Ready",
+        digest: result.reference,
+      });
       expect(lines[0].attestations).to.have.length(1);
 
       const relayer = ctx.d.others[0];
       await expect(ctx.d.coordinator.connect(relayer).relayAttestations(lines[0].attestations[0]))
         .to.emit(ctx.d.coordinator, "Attested")
-        .withArgs(ctx.upgradeId, ctx.unfunded.operator.address, 0, Status.Ready, versionTag("v2.0.0"), HEIGHT, DIGEST, STAKE(200));
+        .withArgs(
+          ctx.upgradeId,
+          ctx.unfunded.operator.address,
+          0,
+          Status.Ready,
+          versionTag("v2.0.0"),
+          HEIGHT,
+          DIGEST,
+          STAKE(200),
+        );
       expect((await reader(ctx, ctx.unfunded).assignment(ctx.upgradeId)).lastStatus).to.equal("Ready");
     });
 
@@ -260,7 +337,9 @@ describe("chain adapters on the Hardhat network", function () {
       const file = join(tmp, "relay.jsonl");
       const sleeps: number[] = [];
       const clock: Clock = { now: Date.now, sleep: async (ms) => void sleeps.push(ms) };
-      const result = await (await attester(ctx, ctx.funded, { file }, { url: await closedPort(), clock })).attest(ready(ctx));
+      const result = await (
+        await attester(ctx, ctx.funded, { file }, { url: await closedPort(), clock })
+      ).attest(ready(ctx));
       expect(result.via).to.equal("relay");
       expect(sleeps).to.have.length(2);
       expect(JSON.parse(await readFile(file, "utf8")).digest).to.equal(result.reference);
@@ -272,10 +351,12 @@ describe("chain adapters on the Hardhat network", function () {
       let status = 200;
       const server = createServer((req, res) => {
         let text = "";
-        req.on("data", (chunk) => (text += chunk)).on("end", () => {
-          bodies.push(JSON.parse(text));
-          res.writeHead(status).end();
-        });
+        req
+          .on("data", (chunk) => (text += chunk))
+          .on("end", () => {
+            bodies.push(JSON.parse(text));
+            res.writeHead(status).end();
+          });
       });
       await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
       try {
@@ -309,7 +390,12 @@ describe("attester key", function () {
   beforeEach(async function () {
     keystore = join(tmp, "keystore.json");
     passwordFile = join(tmp, "password");
-    await writeFile(keystore, await encryptKeystoreJson({ address: wallet.address, privateKey: wallet.privateKey }, password, { scrypt: { N: 1024 } }));
+    await writeFile(
+      keystore,
+      await encryptKeystoreJson({ address: wallet.address, privateKey: wallet.privateKey }, password, {
+        scrypt: { N: 1024 },
+      }),
+    );
     await writeFile(passwordFile, `${password}\n`);
   });
 
@@ -350,26 +436,40 @@ describe("attester key", function () {
   describe("fails with one line naming the problem", function () {
     it("on a wrong password", async function () {
       await writeFile(passwordFile, "not the password\n");
-      expect(await failure({ keystore, passwordFile })).to.equal(`attester key: wrong password for keystore ${keystore} (from ${passwordFile})`);
+      expect(await failure({ keystore, passwordFile })).to.equal(
+        `attester key: wrong password for keystore ${keystore} (from ${passwordFile})`,
+      );
     });
 
     it("on a missing keystore or password file", async function () {
       const missing = join(tmp, "nowhere.json");
-      expect(await failure({ keystore: missing, passwordFile })).to.equal(`attester key: keystore ${missing} does not exist`);
-      expect(await failure({ keystore, passwordFile: missing })).to.equal(`attester key: password file ${missing} does not exist`);
+      expect(await failure({ keystore: missing, passwordFile })).to.equal(
+        `attester key: keystore ${missing} does not exist`,
+      );
+      expect(await failure({ keystore, passwordFile: missing })).to.equal(
+        `attester key: password file ${missing} does not exist`,
+      );
     });
 
     it("on a file that is not a keystore", async function () {
       await writeFile(keystore, JSON.stringify({ privateKey: wallet.privateKey }));
-      expect(await failure({ keystore, passwordFile })).to.equal(`attester key: keystore ${keystore} is not a Web3 Secret Storage JSON keystore`);
+      expect(await failure({ keystore, passwordFile })).to.equal(
+        `attester key: keystore ${keystore} is not a Web3 Secret Storage JSON keystore`,
+      );
     });
 
     it("on an unset or malformed environment variable", async function () {
-      expect(await failure({ env: "ATTESTER_KEY" })).to.equal("attester key: environment variable ATTESTER_KEY is not set");
+      expect(await failure({ env: "ATTESTER_KEY" })).to.equal(
+        "attester key: environment variable ATTESTER_KEY is not set",
+      );
       const malformed = await failure({ env: "ATTESTER_KEY" }, { ATTESTER_KEY: wallet.privateKey.slice(0, 60) });
-      expect(malformed).to.equal("attester key: environment variable ATTESTER_KEY does not hold a 0x-prefixed 32-byte hex private key");
+      expect(malformed).to.equal(
+        "attester key: environment variable ATTESTER_KEY does not hold a 0x-prefixed 32-byte hex private key",
+      );
       const outOfRange = await failure({ env: "ATTESTER_KEY" }, { ATTESTER_KEY: `0x${"f".repeat(64)}` });
-      expect(outOfRange).to.equal("attester key: environment variable ATTESTER_KEY holds a value that is not a valid secp256k1 private key");
+      expect(outOfRange).to.equal(
+        "attester key: environment variable ATTESTER_KEY holds a value that is not a valid secp256k1 private key",
+      );
     });
   });
 });

@@ -9,7 +9,7 @@ import { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { spawnSync } from "node:child_process";
-import { paths, Paths } from "../../watcher/src/config";
+import { paths } from "../../watcher/src/config";
 import { WatcherError } from "../../watcher/src/errors";
 import { BinaryStore } from "../../watcher/src/adapters/binaries";
 import { CommandNodeConfig, CommandNodeController } from "../../watcher/src/adapters/commandNode";
@@ -53,7 +53,10 @@ async function waitFor<T>(probe: () => Promise<T>, accept: (value: T) => boolean
 }
 
 async function rejection(promise: Promise<unknown>): Promise<WatcherError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error, "expected a rejection").to.be.instanceOf(WatcherError);
   return error as WatcherError;
 }
@@ -86,7 +89,10 @@ async function setup(binaryName = "node") {
   return { dataDir, p, store, port, stateDir, statusUrl, args };
 }
 
-const running = (version: string, above = -1n) => (s: NodeStatus | undefined) => s?.version === version && s.height > above;
+const running =
+  (version: string, above = -1n) =>
+  (s: NodeStatus | undefined) =>
+    s?.version === version && s.height > above;
 
 after(async function () {
   await Promise.all(temps.map((dir) => rm(dir, { recursive: true, force: true })));
@@ -142,7 +148,10 @@ describe("node adapters", function () {
           () => expect.fail(`staged ${JSON.stringify(name)}`),
           (e: Error) => expect(e.message).to.match(/cannot name a directory/),
         );
-        await store.activate(name).then(() => expect.fail(`activated ${JSON.stringify(name)}`), () => undefined);
+        await store.activate(name).then(
+          () => expect.fail(`activated ${JSON.stringify(name)}`),
+          () => undefined,
+        );
       }
     });
   });
@@ -155,7 +164,14 @@ describe("node adapters", function () {
 
     async function processNode() {
       const s = await setup("validator");
-      const config: ProcessNodeConfig = { adapter: "process", statusUrl: s.statusUrl, stateDir: s.stateDir, binaryName: "validator", args: s.args, env: {} };
+      const config: ProcessNodeConfig = {
+        adapter: "process",
+        statusUrl: s.statusUrl,
+        stateDir: s.stateDir,
+        binaryName: "validator",
+        args: s.args,
+        env: {},
+      };
       const node = new ProcessNodeController(config, s.p, { stopTimeoutMs: 5_000 });
       controllers.push(node);
       return { ...s, config, node };
@@ -225,7 +241,7 @@ describe("node adapters", function () {
   });
 
   describe("command adapter", function () {
-    let pidFiles: string[] = [];
+    const pidFiles: string[] = [];
     afterEach(async function () {
       for (const file of pidFiles.splice(0)) {
         const pid = Number(await readFile(file, "utf8").catch(() => "NaN"));
@@ -260,7 +276,10 @@ describe("node adapters", function () {
       await waitFor(() => node.status(), running("v1.0.0", 1n));
       expect(await readFile(join(dataDir, "started"), "utf8")).to.equal("v1.0.0\n");
       await node.stop();
-      await waitFor(() => node.status(), (s) => s === undefined);
+      await waitFor(
+        () => node.status(),
+        (s) => s === undefined,
+      );
 
       await node.snapshot("before-v2"); // the snapshot command
       const snapshotHeight = await readFile(join(p.snapshot("before-v2"), "height"), "utf8");
@@ -269,7 +288,10 @@ describe("node adapters", function () {
       await waitFor(() => node.status(), running("v2.0.0", BigInt(snapshotHeight) + 2n));
       expect(await readFile(join(dataDir, "started"), "utf8")).to.equal("v2.0.0\n");
       await node.stop();
-      await waitFor(() => node.status(), (s) => s === undefined);
+      await waitFor(
+        () => node.status(),
+        (s) => s === undefined,
+      );
 
       await node.restore("before-v2"); // no restore command: the directory copy
       expect(await readFile(join(stateDir, "height"), "utf8")).to.equal(snapshotHeight);
@@ -278,7 +300,10 @@ describe("node adapters", function () {
     it("reports a failing command by its last stderr line, and kills one that runs too long", async function () {
       const shellPid = join(await tempDir(), "shell.pid");
       const { node, dataDir } = await commandNode(
-        () => ({ stop: `echo "stopping" >&2; echo "unit lockstep-node not found" >&2; exit 5`, start: `echo $$ > ${shellPid}; sleep 30` }),
+        () => ({
+          stop: `echo "stopping" >&2; echo "unit lockstep-node not found" >&2; exit 5`,
+          start: `echo $$ > ${shellPid}; sleep 30`,
+        }),
         300,
       );
       const failed = await rejection(node.stop());
@@ -292,7 +317,10 @@ describe("node adapters", function () {
       expect(timedOut.retryable).to.equal(true);
       expect(Date.now() - began).to.be.lessThan(5_000);
       const group = Number(await readFile(shellPid, "utf8")); // the shell led the command's process group
-      await waitFor(async () => groupAlive(group), (alive) => !alive); // sleep 30 included
+      await waitFor(
+        async () => groupAlive(group),
+        (alive) => !alive,
+      ); // sleep 30 included
     });
   });
 

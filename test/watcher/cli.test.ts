@@ -56,7 +56,8 @@ describe("watcher command line", function () {
   it("lists every option with --help", async function () {
     const r = await runWatcher(["--help"]);
     expect(r.code).to.equal(0);
-    for (const option of ["--config", "--dry-run", "--once", "--log-level", "--help"]) expect(r.stdout).to.include(option);
+    for (const option of ["--config", "--dry-run", "--once", "--log-level", "--help"])
+      expect(r.stdout).to.include(option);
   });
 
   it("refuses unknown options and a missing --config with exit 2", async function () {
@@ -65,7 +66,11 @@ describe("watcher command line", function () {
   });
 
   it("names the unreadable or malformed config file", async function () {
-    expectOneLineError(await runWatcher(["--config", "/nonexistent/watcher.json"]), 2, /config file \/nonexistent\/watcher.json cannot be read/);
+    expectOneLineError(
+      await runWatcher(["--config", "/nonexistent/watcher.json"]),
+      2,
+      /config file \/nonexistent\/watcher.json cannot be read/,
+    );
     const broken = join(dir.path, "broken.json");
     writeFileSync(broken, "{ not json");
     expectOneLineError(await runWatcher(["--config", broken]), 2, /is not valid JSON/);
@@ -85,9 +90,17 @@ describe("watcher command line", function () {
   });
 
   it("refuses the wrong chain, a coordinator address without code, and a key that is not the attester", async function () {
-    expectOneLineError(await runWatcher(["--config", withConfig((c) => (c.chain.chainId = 1)), "--once"], watcherEnv(v)), 1, /serves chain 31337, not the configured 1/);
+    expectOneLineError(
+      await runWatcher(["--config", withConfig((c) => (c.chain.chainId = 1)), "--once"], watcherEnv(v)),
+      1,
+      /serves chain 31337, not the configured 1/,
+    );
     const empty = Wallet.createRandom().address;
-    expectOneLineError(await runWatcher(["--config", withConfig((c) => (c.chain.coordinator = empty)), "--once"], watcherEnv(v)), 1, /no contract at coordinator address/);
+    expectOneLineError(
+      await runWatcher(["--config", withConfig((c) => (c.chain.coordinator = empty)), "--once"], watcherEnv(v)),
+      1,
+      /no contract at coordinator address/,
+    );
     const stranger = Wallet.createRandom();
     const env = { [Object.keys(watcherEnv(v))[0]]: stranger.privateKey };
     const r = await runWatcher(["--config", v.configPath, "--once"], env);
@@ -96,8 +109,14 @@ describe("watcher command line", function () {
   });
 
   it("says which variable or keystore is wrong without printing the secret", async function () {
-    expectOneLineError(await runWatcher(["--config", v.configPath, "--once"], { [Object.keys(watcherEnv(v))[0]]: "0xnot-a-key" }), 1, /LOCKSTEP_KEY_CLI/);
-    const keystore = withConfig((c) => (c.validator.attesterKey = { keystore: "missing.json", passwordFile: "password" }));
+    expectOneLineError(
+      await runWatcher(["--config", v.configPath, "--once"], { [Object.keys(watcherEnv(v))[0]]: "0xnot-a-key" }),
+      1,
+      /LOCKSTEP_KEY_CLI/,
+    );
+    const keystore = withConfig(
+      (c) => (c.validator.attesterKey = { keystore: "missing.json", passwordFile: "password" }),
+    );
     expectOneLineError(await runWatcher(["--config", keystore, "--once"]), 1, /missing\.json/);
   });
 
@@ -107,7 +126,13 @@ describe("watcher command line", function () {
         name: "dry",
         version: "v2.0.0",
         previousVersion: "v1.0.0",
-        artifacts: [{ platform: "linux-amd64", uri: "https://releases.example.org/node-v2", sha256Digest: keccak256(toUtf8Bytes("bin")) }],
+        artifacts: [
+          {
+            platform: "linux-amd64",
+            uri: "https://releases.example.org/node-v2",
+            sha256Digest: keccak256(toUtf8Bytes("bin")),
+          },
+        ],
         featureFlags: [],
         metadataURI: "",
         manifestHash: keccak256(toUtf8Bytes("dry")),
@@ -119,11 +144,19 @@ describe("watcher command line", function () {
     await chain.provider.send("evm_mine", []);
     const { existsSync, statSync, readdirSync } = require("node:fs");
     const journal = join(v.dataDir, "journal.sqlite");
-    const before = { journal: existsSync(journal) ? statSync(journal).mtimeMs : 0, files: readdirSync(v.dataDir).sort() };
+    const before = {
+      journal: existsSync(journal) ? statSync(journal).mtimeMs : 0,
+      files: readdirSync(v.dataDir).sort(),
+    };
     const r = await runWatcher(["--config", v.configPath, "--dry-run"], watcherEnv(v));
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/^would prepare upgrade 1 "dry" \(stage 0\): download https:\/\/releases\.example\.org\/node-v2, check sha256 0x[0-9a-f]{64}, stage .*versions\/v2\.0\.0\/bin\/node\n$/);
-    const after = { journal: existsSync(journal) ? statSync(journal).mtimeMs : 0, files: readdirSync(v.dataDir).sort() };
+    expect(r.stdout).to.match(
+      /^would prepare upgrade 1 "dry" \(stage 0\): download https:\/\/releases\.example\.org\/node-v2, check sha256 0x[0-9a-f]{64}, stage .*versions\/v2\.0\.0\/bin\/node\n$/,
+    );
+    const after = {
+      journal: existsSync(journal) ? statSync(journal).mtimeMs : 0,
+      files: readdirSync(v.dataDir).sort(),
+    };
     expect(after).to.deep.equal(before);
   });
 });

@@ -77,13 +77,25 @@ describe("watcher end to end: faults", function () {
   }
 
   /** Schedules a single-stage upgrade over `v`'s cohort; returns its id. */
-  async function schedule(v: FleetValidator, name: string, binary = good, over: Partial<StageRulesInput> = {}, stateIncompatible = false) {
+  async function schedule(
+    v: FleetValidator,
+    name: string,
+    binary = good,
+    over: Partial<StageRulesInput> = {},
+    stateIncompatible = false,
+  ) {
     await (
       await d.coordinator.connect(d.timelockSigner).schedule({
         name,
         version: NEW,
         previousVersion: OLD,
-        artifacts: [{ platform: "linux-amd64", uri: `${server.url}/${binary.path.split("/").pop()}`, sha256Digest: `0x${binary.sha256}` }],
+        artifacts: [
+          {
+            platform: "linux-amd64",
+            uri: `${server.url}/${binary.path.split("/").pop()}`,
+            sha256Digest: `0x${binary.sha256}`,
+          },
+        ],
         featureFlags: [],
         metadataURI: "",
         manifestHash: keccak256(toUtf8Bytes(name)),
@@ -126,7 +138,11 @@ describe("watcher end to end: faults", function () {
   it("never touches the node after a digest mismatch, and attests FailedToUpgrade once its stage activates", async function () {
     const { v, w } = await validator("mismatch");
     const id = await schedule(v, "mismatch", { ...good, sha256: "ab".repeat(32) });
-    await waitFor("the watcher to give up on the artifact", async () => w.output().includes("preparation failed"), 30_000);
+    await waitFor(
+      "the watcher to give up on the artifact",
+      async () => w.output().includes("preparation failed"),
+      30_000,
+    );
     await (await d.coordinator.advance(id)).wait();
     await waitFor("FailedToUpgrade", async () => (await statuses(v, id)).includes(Status.FailedToUpgrade), 30_000);
     expect(await statuses(v, id)).to.deep.equal([Status.FailedToUpgrade]);
@@ -145,12 +161,27 @@ describe("watcher end to end: faults", function () {
         version: NEW,
         previousVersion: OLD,
         artifacts: [{ platform: "linux-amd64", uri: "https://example.org/evil", sha256: "ab".repeat(32) }],
-        stages: [{ cohort: 9, timelock: 0, observationWindow: 1, attestationDeadline: 60, readinessBps: 0, healthyBps: 5000, unhealthyBps: 3400, rollbackBps: 0 }],
+        stages: [
+          {
+            cohort: 9,
+            timelock: 0,
+            observationWindow: 1,
+            attestationDeadline: 60,
+            readinessBps: 0,
+            healthyBps: 5000,
+            unhealthyBps: 3400,
+            rollbackBps: 0,
+          },
+        ],
       }),
     );
     const { v, w } = await validator("tampered", { manifestFile: file });
     const id = await schedule(v, "tampered");
-    await waitFor("the refusal", async () => /manifest file hash 0x[0-9a-f]{64} differs from the voted/.test(w.output()), 30_000);
+    await waitFor(
+      "the refusal",
+      async () => /manifest file hash 0x[0-9a-f]{64} differs from the voted/.test(w.output()),
+      30_000,
+    );
     await (await d.coordinator.advance(id)).wait();
     await waitFor("FailedToUpgrade", async () => (await statuses(v, id)).includes(Status.FailedToUpgrade), 30_000);
     expect((await nodeStatus(v))?.version).to.equal(OLD);
@@ -203,7 +234,9 @@ describe("watcher end to end: faults", function () {
     const metrics = await (await fetch(`http://127.0.0.1:${v.metricsPort}/metrics`)).text();
     expect(metrics).to.match(/lockstep_cursor_block \d+/);
     expect(metrics).to.match(new RegExp(`lockstep_node_version_info\\{version="${NEW.replace(/\./g, "\\.")}"\\} 1`));
-    expect(metrics).to.match(/lockstep_upgrade_phase_info\{upgrade="\d+",phase="upgraded",stage_active="true",paused="false",ended="no"\} 1/);
+    expect(metrics).to.match(
+      /lockstep_upgrade_phase_info\{upgrade="\d+",phase="upgraded",stage_active="true",paused="false",ended="no"\} 1/,
+    );
     expect(metrics).to.match(/lockstep_last_attestation_timestamp_seconds\{status="Unhealthy"\} \d+/);
     expect((await fetch(`http://127.0.0.1:${v.metricsPort}/healthz`)).status).to.equal(200);
   });
@@ -264,10 +297,15 @@ describe("watcher end to end: faults", function () {
       expect(await statuses(v, id)).to.deep.equal([Status.Ready, Status.Healthy]);
       expect((await nodeStatus(v))?.version).to.equal(NEW);
       expect(readlinkSync(join(v.dataDir, "current"))).to.equal(join("versions", NEW));
-      await waitFor("completed", async () => {
-        await attempt(() => d.coordinator.advance(id));
-        return (await state(id)) === UpgradeState.Completed;
-      }, 30_000, 500);
+      await waitFor(
+        "completed",
+        async () => {
+          await attempt(() => d.coordinator.advance(id));
+          return (await state(id)) === UpgradeState.Completed;
+        },
+        30_000,
+        500,
+      );
     } finally {
       clearInterval(keepAlive);
     }
@@ -297,7 +335,11 @@ describe("watcher end to end: faults", function () {
     await chain.provider.send("evm_setIntervalMining", [0]);
     const snapshot = await chain.provider.send("evm_snapshot", []);
     const orphaned = await schedule(v, "orphaned", good, { timelock: 3600 });
-    await waitFor("Ready for the orphaned upgrade", async () => (await statuses(v, orphaned)).includes(Status.Ready), 30_000);
+    await waitFor(
+      "Ready for the orphaned upgrade",
+      async () => (await statuses(v, orphaned)).includes(Status.Ready),
+      30_000,
+    );
     await chain.provider.send("evm_revert", [snapshot]);
     // The same upgrade id now names another manifest; mine past the old height so the reorg is visible.
     const id = await schedule(v, "replacement", good, { timelock: 3600, healthyBps: 4000 });

@@ -6,7 +6,18 @@ import { keccak256, toUtf8Bytes, ZeroHash } from "ethers";
 import { Status } from "../../lib/coordinator";
 import { versionTag } from "../../lib/version";
 import { stageRules } from "../../lib/manifest";
-import { Chain, Deployment, WatcherProcess, deployOn, makeBinary, serveArtifacts, spawnWatcher, startChain, tempDir, waitFor } from "../helpers/e2e";
+import {
+  Chain,
+  Deployment,
+  WatcherProcess,
+  deployOn,
+  makeBinary,
+  serveArtifacts,
+  spawnWatcher,
+  startChain,
+  tempDir,
+  waitFor,
+} from "../helpers/e2e";
 import { FleetValidator, addValidator, nodeStatus, stake, watcherEnv } from "../helpers/fleet";
 
 const OLD = "v1.9.3";
@@ -57,7 +68,11 @@ describe("watcher end to end: a three-stage rollout", function () {
     const canary = await addValidator(d, chain.provider, options, { name: "canary", cohort: 1, stake: stake(100) });
     const ours = await addValidator(d, chain.provider, options, { name: "ours", cohort: 2, stake: stake(300) });
     const main = await addValidator(d, chain.provider, options, { name: "main", cohort: 3, stake: stake(500) });
-    const bystander = await addValidator(d, chain.provider, options, { name: "bystander", cohort: 4, stake: stake(50) });
+    const bystander = await addValidator(d, chain.provider, options, {
+      name: "bystander",
+      cohort: 4,
+      stake: stake(50),
+    });
     fleet.push(canary, ours, main, bystander);
     for (const v of [ours, bystander]) {
       await v.node.start();
@@ -99,25 +114,40 @@ describe("watcher end to end: a three-stage rollout", function () {
     // Canary stage: the test plays the canary validator.
     await (await c.advance(id)).wait();
     await attestAs(canary, 0, Status.Healthy);
-    await waitFor("canary verified", async () => {
-      await attempt(() => c.advance(id));
-      return (await c.getStage(id, 0)).verifiedAt > 0n;
-    }, 30_000, 500);
+    await waitFor(
+      "canary verified",
+      async () => {
+        await attempt(() => c.advance(id));
+        return (await c.getStage(id, 0)).verifiedAt > 0n;
+      },
+      30_000,
+      500,
+    );
 
     // Our stage activates with the canary's verification (no time lock, readiness met): the watcher swaps the node.
     await waitFor("our node on the new version", async () => (await nodeStatus(ours))?.version === NEW, 60_000, 250);
     await waitFor("our Healthy", async () => (await c.getStage(id, 1)).healthyStake >= stake(300), 60_000);
     expect(readlinkSync(join(ours.dataDir, "current"))).to.equal(join("versions", NEW));
 
-    await waitFor("our stage verified", async () => {
-      await attempt(() => c.advance(id));
-      return (await c.getStage(id, 1)).verifiedAt > 0n;
-    }, 30_000, 500);
+    await waitFor(
+      "our stage verified",
+      async () => {
+        await attempt(() => c.advance(id));
+        return (await c.getStage(id, 1)).verifiedAt > 0n;
+      },
+      30_000,
+      500,
+    );
     await attestAs(main, 2, Status.Healthy);
-    await waitFor("completed", async () => {
-      await attempt(() => c.advance(id));
-      return Number((await c.getUpgrade(id)).state) === 4;
-    }, 30_000, 500);
+    await waitFor(
+      "completed",
+      async () => {
+        await attempt(() => c.advance(id));
+        return Number((await c.getUpgrade(id)).state) === 4;
+      },
+      30_000,
+      500,
+    );
 
     // Exactly one Ready and one Healthy from our validator; nothing from the bystander, whose node is untouched.
     expect(await attestationsOf(d, ours)).to.deep.equal([Status.Ready, Status.Healthy]);

@@ -50,7 +50,13 @@ describe("event follower", function () {
     chain.mine("0xb1");
     chain.mine("0xc1");
     // A new follower over the same store (as after a restart) picks up where the first stopped.
-    const restarted = new Follower<string[]>(chain, store, { confirmations: 0, pageSize: 100, startBlock: 1n }, () => [], async (s, logs) => [...s, ...logs.map((l) => l.data)]);
+    const restarted = new Follower<string[]>(
+      chain,
+      store,
+      { confirmations: 0, pageSize: 100, startBlock: 1n },
+      () => [],
+      async (s, logs) => [...s, ...logs.map((l) => l.data)],
+    );
     await restarted.poll();
     expect(restarted.state()).to.deep.equal(["0xa1", "0xb1", "0xc1"]);
   });

@@ -54,6 +54,8 @@ describe("sqlite journal", function () {
     const j = new SqliteJournal(file());
     j.bind({ chainId: "31337", coordinator: "0xabc" });
     j.bind({ chainId: "31337", coordinator: "0xabc" });
-    expect(() => j.bind({ chainId: "1", coordinator: "0xabc" })).to.throw("the journal belongs to chainId 31337, not 1");
+    expect(() => j.bind({ chainId: "1", coordinator: "0xabc" })).to.throw(
+      "the journal belongs to chainId 31337, not 1",
+    );
   });
 });

@@ -52,7 +52,11 @@ describe("watcher state machine", function () {
   });
 
   it("does nothing for an upgrade in which its cohort has no stage", function () {
-    const { effects, state } = run([scheduled(null), { type: "StageActivated", ...id, stage: 0 }, { type: "Completed", ...id }]);
+    const { effects, state } = run([
+      scheduled(null),
+      { type: "StageActivated", ...id, stage: 0 },
+      { type: "Completed", ...id },
+    ]);
     expect(effects).to.deep.equal([]);
     expect(state.jobs).to.deep.equal({});
   });
@@ -114,7 +118,12 @@ describe("watcher state machine", function () {
   });
 
   it("holds while paused: an activated stage is not upgraded until governance resumes", function () {
-    const first = run([scheduled(), { type: "Prepared", ...id }, { type: "Paused", ...id }, { type: "StageActivated", ...id, stage: 1 }]);
+    const first = run([
+      scheduled(),
+      { type: "Prepared", ...id },
+      { type: "Paused", ...id },
+      { type: "StageActivated", ...id, stage: 1 },
+    ]);
     expect(first.effects.map((e) => e.kind)).to.deep.equal(["prepare", "attest"]);
     const resumed = run([{ type: "Resumed", ...id }], first.state);
     expect(resumed.effects).to.deep.equal([{ kind: "upgrade", upgradeId: 1 }]);
@@ -204,7 +213,11 @@ describe("watcher state machine", function () {
   });
 
   it("numbers each upgrade's effects in order, the same way on every replay", function () {
-    const facts: MachineEvent[] = [scheduled(), { type: "Prepared", ...id }, { type: "StageActivated", ...id, stage: 1 }];
+    const facts: MachineEvent[] = [
+      scheduled(),
+      { type: "Prepared", ...id },
+      { type: "StageActivated", ...id, stage: 1 },
+    ];
     const first = run(facts).numbered.map((e) => e.step);
     const again = run(facts).numbered.map((e) => e.step);
     expect(first).to.deep.equal([1, 2, 3]);

@@ -32,11 +32,17 @@ describe("dashboard ChainView against a Hardhat node", function () {
   const mine = (blocks: number) => send("hardhat_mine", [toQuantity(blocks)]);
   const head = () => chain.provider.getBlockNumber();
   const attest = async (who: string, status: Status) =>
-    (await (await d.coordinator.connect(v[who].attester).attest(v[who].operator.address, id, 0, status, versionTag("v2.0.0"), 42, ZeroHash)).wait())!.hash;
+    (await (
+      await d.coordinator
+        .connect(v[who].attester)
+        .attest(v[who].operator.address, id, 0, status, versionTag("v2.0.0"), 42, ZeroHash)
+    ).wait())!.hash;
 
   const shown = (s: Snapshot) => s.events.map((e) => `${e.transactionHash}:${e.logIndex}`);
   const onChain = async () =>
-    (await chain.provider.getLogs({ address: coordinator, fromBlock: d.startBlock, toBlock: "latest" })).map((l) => `${l.transactionHash}:${l.index}`);
+    (await chain.provider.getLogs({ address: coordinator, fromBlock: d.startBlock, toBlock: "latest" })).map(
+      (l) => `${l.transactionHash}:${l.index}`,
+    );
 
   /** Every event the chain holds, no other, with its block's time; every stage tally as the coordinator counts it. */
   async function expectAsOnChain(s: Snapshot) {
@@ -49,7 +55,15 @@ describe("dashboard ChainView against a Hardhat node", function () {
       for (const st of u.stages) {
         const c = await d.coordinator.getStage(u.id, st.index);
         expect(
-          { state: st.state, cohortStake: st.cohortStake, readyStake: st.readyStake, healthyStake: st.healthyStake, unhealthyStake: st.unhealthyStake, healthyNeeded: st.healthyNeeded, unhealthyLimit: st.unhealthyLimit },
+          {
+            state: st.state,
+            cohortStake: st.cohortStake,
+            readyStake: st.readyStake,
+            healthyStake: st.healthyStake,
+            unhealthyStake: st.unhealthyStake,
+            healthyNeeded: st.healthyNeeded,
+            unhealthyLimit: st.unhealthyLimit,
+          },
           `upgrade ${u.id} stage ${st.index}`,
         ).to.deep.equal({
           state: StageState[Number(c.state)],
@@ -71,21 +85,33 @@ describe("dashboard ChainView against a Hardhat node", function () {
     d = await deployOn(chain);
     coordinator = await d.coordinator.getAddress();
     // Cohort 1: a, b, c (100 + 200 + 100); cohort 3 (the default): m (500).
-    for (const [name, amount, cohort] of [["a", 100, 1], ["b", 200, 1], ["c", 100, 1], ["m", 500, 3]] as const) {
+    for (const [name, amount, cohort] of [
+      ["a", 100, 1],
+      ["b", 200, 1],
+      ["c", 100, 1],
+      ["m", 500, 3],
+    ] as const) {
       const operator = new Wallet(keccak256(toUtf8Bytes(`chain-view:${name}:operator`)), chain.provider);
       const attester = new Wallet(keccak256(toUtf8Bytes(`chain-view:${name}:attester`)), chain.provider);
       for (const w of [operator, attester]) await send("hardhat_setBalance", [w.address, "0x56BC75E2D63100000"]);
       await (await d.token.connect(d.deployer).transfer(operator.address, stake(amount))).wait();
       await (await d.token.connect(operator).delegate(operator.address)).wait();
       await (await d.coordinator.connect(operator).register(attester.address, `ipfs://chain-view/${name}`)).wait();
-      if (cohort !== 3) await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, cohort)).wait();
+      if (cohort !== 3)
+        await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, cohort)).wait();
       v[name] = { operator, attester };
     }
     const manifest = {
       name: "v2-chain-view",
       version: "v2.0.0",
       previousVersion: "v1.9.3",
-      artifacts: [{ platform: "linux-amd64", uri: "https://dl.example/node-v2.0.0", sha256Digest: keccak256(toUtf8Bytes("binary")) }],
+      artifacts: [
+        {
+          platform: "linux-amd64",
+          uri: "https://dl.example/node-v2.0.0",
+          sha256Digest: keccak256(toUtf8Bytes("binary")),
+        },
+      ],
       featureFlags: [],
       metadataURI: "",
       manifestHash: keccak256(toUtf8Bytes("chain-view manifest")),
@@ -98,7 +124,12 @@ describe("dashboard ChainView against a Hardhat node", function () {
     await (await d.coordinator.advance(id)).wait();
     await attest("a", Status.Healthy);
 
-    const deployment = await deploymentRecord(d, { network: "chainview", chainId: 31337, startBlock: d.startBlock, guardian: d.guardian.address });
+    const deployment = await deploymentRecord(d, {
+      network: "chainview",
+      chainId: 31337,
+      startBlock: d.startBlock,
+      guardian: d.guardian.address,
+    });
     config = { rpcUrl: chain.url, rpcRelay: chain.url, deployment, explorerUrl: "", pollMs: 1000 };
     view = new ChainView(config);
   });
@@ -139,18 +170,24 @@ describe("dashboard ChainView against a Hardhat node", function () {
     const proxy = createServer(async (req, res) => {
       let body = "";
       for await (const c of req) body += c;
-      const calls = JSON.parse(body) as { id: number; method: string; params?: unknown[] }[] | { id: number; method: string; params?: unknown[] };
+      const calls = JSON.parse(body) as
+        { id: number; method: string; params?: unknown[] }[] | { id: number; method: string; params?: unknown[] };
       const list = Array.isArray(calls) ? calls : [calls];
       if (headBehind) {
         const behind = toQuantity((await head()) - headBehind);
-        for (const c of list) if (c.method === "eth_getBlockByNumber" && c.params?.[0] === "latest") c.params[0] = behind;
+        for (const c of list)
+          if (c.method === "eth_getBlockByNumber" && c.params?.[0] === "latest") c.params[0] = behind;
         body = JSON.stringify(calls);
       }
-      const upstream = (await (await fetch(chain.url, { method: "POST", headers: { "content-type": "application/json" }, body })).json()) as { id: number; result: unknown }[] | { id: number; result: unknown };
+      const upstream = (await (
+        await fetch(chain.url, { method: "POST", headers: { "content-type": "application/json" }, body })
+      ).json()) as { id: number; result: unknown }[] | { id: number; result: unknown };
       const answers = (Array.isArray(upstream) ? upstream : [upstream]).map((a) =>
         lagging && list.find((c) => c.id === a.id)?.method === "eth_getLogs" ? { ...a, result: [] } : a,
       );
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(Array.isArray(calls) ? answers : answers[0]));
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify(Array.isArray(calls) ? answers : answers[0]));
     });
     await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", () => r()));
     try {
@@ -198,7 +235,10 @@ describe("dashboard ChainView against a Hardhat node", function () {
     await mine(4);
     const after = await view.refresh();
     await expectAsOnChain(after);
-    expect(shown(after).some((k) => k.startsWith(orphan)), "the orphaned attestation").to.equal(false);
+    expect(
+      shown(after).some((k) => k.startsWith(orphan)),
+      "the orphaned attestation",
+    ).to.equal(false);
     expect(after.events.at(-1)).to.include({ eventName: "Attested", transactionHash: replacement });
     expect(stage0(after)).to.include({ healthyStake: stake(100), unhealthyStake: stake(300) });
     expect(after.lastReorg).to.deep.equal({ detectedAt: after.head.number, ancestor: BigInt(fork), dropped: 1 });
@@ -236,7 +276,11 @@ describe("dashboard ChainView against a Hardhat node", function () {
 
     const s = await view.refresh();
     await expectAsOnChain(s);
-    expect(s.lastReorg).to.deep.equal({ detectedAt: s.head.number, ancestor: BigInt(d.startBlock - 1), dropped: last.events.length });
+    expect(s.lastReorg).to.deep.equal({
+      detectedAt: s.head.number,
+      ancestor: BigInt(d.startBlock - 1),
+      dropped: last.events.length,
+    });
     expect(s.history.upgrades).to.have.length(0);
     expect([...s.history.registry.keys()]).to.deep.equal([operator.address.toLowerCase()]);
   });

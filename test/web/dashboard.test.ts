@@ -13,12 +13,31 @@ import { writeDeployment } from "../../lib/deployments";
 import { deploymentRecord } from "../../lib/deploy";
 import { stageRules } from "../../lib/manifest";
 import { versionTag } from "../../lib/version";
-import { Chain, Deployment, ROOT, deployOn, freePort, rpcProxy, startChain, stopProcess, tempDir, waitFor } from "../helpers/e2e";
+import {
+  Chain,
+  Deployment,
+  ROOT,
+  deployOn,
+  freePort,
+  rpcProxy,
+  startChain,
+  stopProcess,
+  tempDir,
+  waitFor,
+} from "../helpers/e2e";
 import { injectWallet, type TestWallet } from "../helpers/browser-wallet";
 import { descriptionHash } from "../../lib/governance";
 
 const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const CHROMIUM_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 const ARTIFACTS = join(ROOT, "test-artifacts");
 const EXPLORER = "https://explorer.example";
 const stake = (n: number) => parseEther(String(n));
@@ -50,24 +69,41 @@ describe("dashboard in a browser", function () {
   /** Waits for the page's state (body[data-state]); on timeout, says what the page showed instead. */
   const waitState = async (state: string) => {
     try {
-      await page.waitForFunction(`document.body.dataset.state === ${JSON.stringify(state)}`, undefined, { timeout: 15_000 });
+      await page.waitForFunction(`document.body.dataset.state === ${JSON.stringify(state)}`, undefined, {
+        timeout: 15_000,
+      });
     } catch (e) {
-      const shown = await page.evaluate('`${document.body.dataset.state}: ${document.getElementById("banner").textContent}`');
-      throw new Error(`the page never reached "${state}" (it shows ${shown}; errors: ${[...new Set(pageErrors)].slice(0, 5).join(" | ") || "none"})`);
+      const shown = await page.evaluate(
+        '`${document.body.dataset.state}: ${document.getElementById("banner").textContent}`',
+      );
+      throw new Error(
+        `the page never reached "${state}" (it shows ${shown}; errors: ${[...new Set(pageErrors)].slice(0, 5).join(" | ") || "none"})`,
+        { cause: e },
+      );
     }
   };
   const txs: Record<string, string> = {};
 
   const attest = async (who: string, stage: number, status: Status) => {
-    const r = await (await d.coordinator.connect(v[who].attester).attest(v[who].operator.address, id, stage, status, versionTag("v2.0.0"), 42, ZeroHash)).wait();
+    const r = await (
+      await d.coordinator
+        .connect(v[who].attester)
+        .attest(v[who].operator.address, id, stage, status, versionTag("v2.0.0"), 42, ZeroHash)
+    ).wait();
     txs[`${who}:${Status[status]}`] = r!.hash;
   };
 
   before(async function () {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`no browser at ${CHROMIUM}: the dashboard's browser tests drive Debian's chromium; install it with \`apt-get install -y chromium\``);
+      throw new Error(
+        `no browser at ${CHROMIUM}: the dashboard's browser tests drive Debian's chromium; install it with \`apt-get install -y chromium\``,
+      );
     }
-    const build = spawnSync(join(ROOT, "node_modules", ".bin", "vite"), ["build", "web", "--config", "web/vite.config.ts"], { cwd: ROOT, encoding: "utf8" });
+    const build = spawnSync(
+      join(ROOT, "node_modules", ".bin", "vite"),
+      ["build", "web", "--config", "web/vite.config.ts"],
+      { cwd: ROOT, encoding: "utf8" },
+    );
     if (build.status !== 0) throw new Error(`vite build failed:\n${build.stdout}\n${build.stderr}`);
 
     dir = tempDir("lockstep-web-");
@@ -75,21 +111,34 @@ describe("dashboard in a browser", function () {
     d = await deployOn(chain);
 
     // Cohort 1: three validators (100 + 200 + 100); cohort 3 (the default): one of 500.
-    for (const [name, amount, cohort] of [["a", 100, 1], ["b", 200, 1], ["c", 100, 1], ["m", 500, 3]] as const) {
+    for (const [name, amount, cohort] of [
+      ["a", 100, 1],
+      ["b", 200, 1],
+      ["c", 100, 1],
+      ["m", 500, 3],
+    ] as const) {
       const operator = new Wallet(keccak256(toUtf8Bytes(`web:${name}:operator`)), chain.provider);
       const attester = new Wallet(keccak256(toUtf8Bytes(`web:${name}:attester`)), chain.provider);
-      for (const w of [operator, attester]) await chain.provider.send("hardhat_setBalance", [w.address, "0x56BC75E2D63100000"]);
+      for (const w of [operator, attester])
+        await chain.provider.send("hardhat_setBalance", [w.address, "0x56BC75E2D63100000"]);
       await (await d.token.connect(d.deployer).transfer(operator.address, stake(amount))).wait();
       await (await d.token.connect(operator).delegate(operator.address)).wait();
       await (await d.coordinator.connect(operator).register(attester.address, `ipfs://web/${name}`)).wait();
-      if (cohort !== 3) await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, cohort)).wait();
+      if (cohort !== 3)
+        await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, cohort)).wait();
       v[name] = { name, operator, attester };
     }
     const manifest = {
       name: "v2-web",
       version: "v2.0.0",
       previousVersion: "v1.9.3",
-      artifacts: [{ platform: "linux-amd64", uri: "https://dl.example/node-v2.0.0", sha256Digest: keccak256(toUtf8Bytes("binary")) }],
+      artifacts: [
+        {
+          platform: "linux-amd64",
+          uri: "https://dl.example/node-v2.0.0",
+          sha256Digest: keccak256(toUtf8Bytes("binary")),
+        },
+      ],
       featureFlags: ["fast-sync"],
       metadataURI: "",
       manifestHash: keccak256(toUtf8Bytes("web manifest")),
@@ -109,7 +158,12 @@ describe("dashboard in a browser", function () {
     await (await d.token.connect(d.deployer).transfer(voter, VOTER_STAKE)).wait();
 
     writeDeployment(
-      await deploymentRecord(d, { network: "webtest", chainId: 31337, startBlock: d.startBlock, guardian: d.guardian.address }),
+      await deploymentRecord(d, {
+        network: "webtest",
+        chainId: 31337,
+        startBlock: d.startBlock,
+        guardian: d.guardian.address,
+      }),
       dir.path,
     );
 
@@ -117,7 +171,21 @@ describe("dashboard in a browser", function () {
     const port = await freePort();
     server = spawn(
       process.execPath,
-      ["-r", "ts-node/register/transpile-only", "web/serve.ts", "--network", "webtest", "--rpc", proxy.url, "--port", String(port), "--explorer", EXPLORER, "--poll-ms", "250"],
+      [
+        "-r",
+        "ts-node/register/transpile-only",
+        "web/serve.ts",
+        "--network",
+        "webtest",
+        "--rpc",
+        proxy.url,
+        "--port",
+        String(port),
+        "--explorer",
+        EXPLORER,
+        "--poll-ms",
+        "250",
+      ],
       { cwd: ROOT, env: { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: dir.path }, stdio: ["ignore", "pipe", "pipe"] },
     );
     let output = "";
@@ -135,7 +203,13 @@ describe("dashboard in a browser", function () {
     page.on("console", (m) => m.type() === "error" && pageErrors.push(m.text()));
     // The wallet starts on another chain (1), not yet connected to the page.
     // It knows only chain 1: switching to the local chain makes the page offer to add it.
-    wallet = await injectWallet(page, { rpcUrl: chain.url, account: voter, chainId: 1, knownChains: [1], nodeChain: 31337 });
+    wallet = await injectWallet(page, {
+      rpcUrl: chain.url,
+      account: voter,
+      chainId: 1,
+      knownChains: [1],
+      nodeChain: 31337,
+    });
     // How fast the page opens is measured by `npm run bench:dashboard`, not held here.
     await page.goto(`http://127.0.0.1:${port}/`);
     await waitState("live");
@@ -152,7 +226,9 @@ describe("dashboard in a browser", function () {
   /** Opens a view as a user would and waits until it shows the current state. */
   const goto = async (view: string) => {
     await page.click(`nav a[data-view="${view}"]`);
-    await page.waitForFunction(`document.body.dataset.view === ${JSON.stringify(view)}`, undefined, { timeout: 10_000 });
+    await page.waitForFunction(`document.body.dataset.view === ${JSON.stringify(view)}`, undefined, {
+      timeout: 10_000,
+    });
   };
 
   const tally = (stage: number) =>
@@ -162,7 +238,15 @@ describe("dashboard in a browser", function () {
     const card = page.locator(`[data-testid="upgrade-${id}"]`);
     await expect(await card.getAttribute("data-state")).to.equal("Rolling");
     const text = await card.innerText();
-    for (const s of ["v2-web", "v2.0.0", "v1.9.3", keccak256(toUtf8Bytes("web manifest")), keccak256(toUtf8Bytes("binary")), "linux-amd64", "fast-sync"]) {
+    for (const s of [
+      "v2-web",
+      "v2.0.0",
+      "v1.9.3",
+      keccak256(toUtf8Bytes("web manifest")),
+      keccak256(toUtf8Bytes("binary")),
+      "linux-amd64",
+      "fast-sync",
+    ]) {
       expect(text).to.include(s);
     }
     expect(await tally(0)).to.include({
@@ -174,7 +258,10 @@ describe("dashboard in a browser", function () {
       unhealthyLimit: stake(240).toString(),
     });
     const stage0 = await page.locator(`[data-testid="stage-${id}-0"]`).innerText();
-    expect(stage0).to.include("healthy 100 / 200 needed (50%)").and.include("unhealthy 200 / pause at 240 (60%)").and.include("missing 100");
+    expect(stage0)
+      .to.include("healthy 100 / 200 needed (50%)")
+      .and.include("unhealthy 200 / pause at 240 (60%)")
+      .and.include("missing 100");
     expect(await tally(1)).to.include({ healthy: "0", unhealthy: "0", missing: stake(500).toString() });
     // The timeline: stage 0 is active and in its observation window; stage 1 waits.
     expect(await page.locator(`[data-testid="stage-${id}-0"] li.done`).allInnerTexts()).to.have.length(3);
@@ -185,7 +272,11 @@ describe("dashboard in a browser", function () {
   it("updates the tallies as new attestations land, without a reload", async function () {
     await page.evaluate("window.reloadMarker = 1");
     await attest("c", 0, Status.Healthy);
-    await page.waitForFunction(`document.querySelector('[data-testid="tally-${id}-0"]')?.dataset.healthy === "${stake(200)}"`, undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      `document.querySelector('[data-testid="tally-${id}-0"]')?.dataset.healthy === "${stake(200)}"`,
+      undefined,
+      { timeout: 10_000 },
+    );
     expect(await tally(0)).to.include({ missing: "0", unhealthy: stake(200).toString() });
     expect(await page.evaluate("window.reloadMarker"), "the page was not reloaded").to.equal(1);
   });
@@ -197,15 +288,23 @@ describe("dashboard in a browser", function () {
     const b = page.locator(`[data-testid="validator-row"][data-operator="${v.b.operator.address}"]`);
     expect(await b.getAttribute("data-weight")).to.equal(stake(200).toString());
     expect(await b.getAttribute("data-status")).to.equal("Unhealthy");
-    expect(await b.innerText()).to.include("v2.0.0").and.include("42");
+    expect(await b.innerText())
+      .to.include("v2.0.0")
+      .and.include("42");
     // Participation over the upgrade: cohort 1's stage is active and all three reported; cohort 3's has not begun.
     expect(await b.locator('[data-testid="participation"]').innerText()).to.equal("100% (1 of 1 stage)");
     const m = page.locator(`[data-testid="validator-row"][data-operator="${v.m.operator.address}"]`);
     expect(await m.locator('[data-testid="participation"]').innerText()).to.equal("not due yet");
-    expect(await page.locator('[data-testid="participation-summary"]').innerText()).to.include("3 of 3 validator(s) due have reported").and.include("400 of 400 stake (100%)");
+    expect(await page.locator('[data-testid="participation-summary"]').innerText())
+      .to.include("3 of 3 validator(s) due have reported")
+      .and.include("400 of 400 stake (100%)");
     await page.selectOption('[data-testid="filter-cohort"]', "1");
     expect(await rows.count()).to.equal(3);
-    expect(await rows.evaluateAll((els) => els.map((e) => (e as unknown as Dataset).dataset.cohort))).to.deep.equal(["1", "1", "1"]);
+    expect(await rows.evaluateAll((els) => els.map((e) => (e as unknown as Dataset).dataset.cohort))).to.deep.equal([
+      "1",
+      "1",
+      "1",
+    ]);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-validators.png"), fullPage: true });
     await page.selectOption('[data-testid="filter-cohort"]', "3");
     expect(await rows.count()).to.equal(1);
@@ -217,7 +316,9 @@ describe("dashboard in a browser", function () {
     const logs = await chain.provider.getLogs({ address: await d.coordinator.getAddress(), fromBlock: d.startBlock });
     const rows = page.locator('[data-testid="event-row"]');
     expect(await rows.count()).to.equal(logs.length);
-    const shown = await rows.evaluateAll((els) => els.map((e) => ({ event: (e as unknown as Dataset).dataset.event, tx: (e as unknown as Dataset).dataset.tx })));
+    const shown = await rows.evaluateAll((els) =>
+      els.map((e) => ({ event: (e as unknown as Dataset).dataset.event, tx: (e as unknown as Dataset).dataset.tx })),
+    );
     expect(shown[0]).to.deep.equal({ event: "Attested", tx: txs["c:Healthy"] });
     expect(shown).to.deep.include({ event: "UpgradeScheduled", tx: txs.schedule });
     expect(shown).to.deep.include({ event: "StageActivated", tx: txs.advance });
@@ -227,7 +328,9 @@ describe("dashboard in a browser", function () {
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-history.png"), fullPage: true });
 
     const [download] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="export-csv"]')]);
-    const csv = readFileSync((await download.path())!, "utf8").trim().split("\n");
+    const csv = readFileSync((await download.path())!, "utf8")
+      .trim()
+      .split("\n");
     expect(csv[0]).to.equal("block,time,logIndex,event,upgradeId,details,transactionHash");
     expect(csv).to.have.length(logs.length + 1);
     expect(csv.some((l) => l.includes("UpgradeScheduled") && l.endsWith(txs.schedule))).to.equal(true);
@@ -239,7 +342,9 @@ describe("dashboard in a browser", function () {
     await waitState("rpc-unreachable");
     const banner = page.locator('[data-testid="banner"]');
     expect(await banner.isVisible()).to.equal(true);
-    expect(await banner.innerText()).to.include("RPC unreachable").and.include(proxy.url);
+    expect(await banner.innerText())
+      .to.include("RPC unreachable")
+      .and.include(proxy.url);
     expect(await tally(0)).to.include({ healthy: stake(200).toString() });
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-rpc-unreachable.png"), fullPage: true });
     proxy.down = false;
@@ -255,12 +360,22 @@ describe("dashboard in a browser", function () {
   const txOutcome = async (...states: string[]) => {
     const el = 'document.getElementById("tx-status")';
     try {
-      await page.waitForFunction(`${JSON.stringify(states)}.includes(${el}?.dataset.state) && Number(${el}.dataset.seq) > ${seenSeq}`, undefined, { timeout: 20_000 });
+      await page.waitForFunction(
+        `${JSON.stringify(states)}.includes(${el}?.dataset.state) && Number(${el}.dataset.seq) > ${seenSeq}`,
+        undefined,
+        { timeout: 20_000 },
+      );
     } catch {
       const shown = await page.evaluate(`\`\${${el}.dataset.state}: \${${el}.textContent}\``);
-      throw new Error(`the transaction status never became ${states.join(" or ")} (it shows ${shown}; page errors: ${[...new Set(pageErrors)].slice(0, 5).join(" | ") || "none"})`);
+      throw new Error(
+        `the transaction status never became ${states.join(" or ")} (it shows ${shown}; page errors: ${[...new Set(pageErrors)].slice(0, 5).join(" | ") || "none"})`,
+      );
     }
-    const [state, seq, text] = (await page.evaluate(`[${el}.dataset.state, ${el}.dataset.seq, ${el}.innerText]`)) as [string, string, string];
+    const [state, seq, text] = (await page.evaluate(`[${el}.dataset.state, ${el}.dataset.seq, ${el}.innerText]`)) as [
+      string,
+      string,
+      string,
+    ];
     seenSeq = Number(seq);
     return { state, text };
   };
@@ -268,7 +383,11 @@ describe("dashboard in a browser", function () {
   const account = () => page.locator('[data-testid="account"]');
   const proposalCard = (pid: bigint) => page.locator(`[data-testid="proposal"][data-id="${pid}"]`);
   const waitProposalState = (pid: bigint, state: string) =>
-    page.waitForFunction(`document.querySelector('[data-testid="proposal"][data-id="${pid}"]')?.dataset.state === "${state}"`, undefined, { timeout: 15_000 });
+    page.waitForFunction(
+      `document.querySelector('[data-testid="proposal"][data-id="${pid}"]')?.dataset.state === "${state}"`,
+      undefined,
+      { timeout: 15_000 },
+    );
   const mine = (blocks: number) => chain.provider.send("hardhat_mine", [`0x${blocks.toString(16)}`]);
   let proposal: { id: bigint; targets: string[]; values: bigint[]; calldatas: string[]; description: string };
 
@@ -278,13 +397,17 @@ describe("dashboard in a browser", function () {
     expect(await page.locator('[data-testid="wallet-button"]').innerText()).to.equal("Connect wallet");
     await account().locator('[data-action="connect"]').click();
     await page.waitForFunction(`document.querySelector('[data-testid="account"]')?.dataset.state === "wrong-chain"`);
-    expect(await account().innerText()).to.include("chain 1").and.include("chain 31337");
+    expect(await account().innerText())
+      .to.include("chain 1")
+      .and.include("chain 31337");
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-wrong-chain.png"), fullPage: true });
     await page.click('[data-testid="switch-chain"]');
     await page.waitForFunction(`document.querySelector('[data-testid="account"]')?.dataset.state === "ready"`);
     expect(await page.locator('[data-testid="account-address"]').innerText()).to.equal(voter);
     expect(wallet.chainId).to.equal(31337);
-    expect(wallet.added, "the wallet did not know the chain: the page added it").to.deep.equal([{ chainId: 31337, rpcUrls: [proxy.url] }]);
+    expect(wallet.added, "the wallet did not know the chain: the page added it").to.deep.equal([
+      { chainId: 31337, rpcUrls: [proxy.url] },
+    ]);
   });
 
   it("reports a rejected signature, and nothing is sent", async function () {
@@ -313,15 +436,29 @@ describe("dashboard in a browser", function () {
       values: [0n],
       calldatas: [d.coordinator.interface.encodeFunctionData("setDefaultCohort", [2])],
       // Markup and a right-to-left override in the text: shown as text, never run or reordered.
-      description: '# New validators join cohort 2 <img src=x onerror="window.__xss=1">\u202Eevil\n\nCohort 3 is full; new registrations go to cohort 2.',
+      description:
+        '# New validators join cohort 2 <img src=x onerror="window.__xss=1">\u202Eevil\n\nCohort 3 is full; new registrations go to cohort 2.',
     };
-    await (await d.governor.connect(d.deployer).propose(proposal.targets, proposal.values, proposal.calldatas, proposal.description)).wait();
-    proposal.id = await d.governor.hashProposal(proposal.targets, proposal.values, proposal.calldatas, descriptionHash(proposal.description));
+    await (
+      await d.governor
+        .connect(d.deployer)
+        .propose(proposal.targets, proposal.values, proposal.calldatas, proposal.description)
+    ).wait();
+    proposal.id = await d.governor.hashProposal(
+      proposal.targets,
+      proposal.values,
+      proposal.calldatas,
+      descriptionHash(proposal.description),
+    );
     await mine(2);
     await waitProposalState(proposal.id, "Active");
     const card = proposalCard(proposal.id);
-    expect(await card.locator("h2").innerText()).to.include('New validators join cohort 2 <img src=x onerror="window.__xss=1">\uFFFDevil');
-    expect(await card.locator('[data-testid="your-power"]').getAttribute("data-power")).to.equal(VOTER_STAKE.toString());
+    expect(await card.locator("h2").innerText()).to.include(
+      'New validators join cohort 2 <img src=x onerror="window.__xss=1">\uFFFDevil',
+    );
+    expect(await card.locator('[data-testid="your-power"]').getAttribute("data-power")).to.equal(
+      VOTER_STAKE.toString(),
+    );
     await card.locator("details summary").click();
     expect(await card.innerText()).to.include("UpgradeCoordinator.setDefaultCohort(2)");
 
@@ -332,7 +469,9 @@ describe("dashboard in a browser", function () {
     await page.click('[data-testid="dialog-confirm"]');
     await txStatus("confirmed");
 
-    await page.waitForFunction(`document.querySelector('[data-testid="proposal"][data-id="${proposal.id}"] [data-testid="counts"]')?.dataset.for === "${VOTER_STAKE}"`);
+    await page.waitForFunction(
+      `document.querySelector('[data-testid="proposal"][data-id="${proposal.id}"] [data-testid="counts"]')?.dataset.for === "${VOTER_STAKE}"`,
+    );
     const votes = await d.governor.proposalVotes(proposal.id);
     expect(votes.forVotes).to.equal(VOTER_STAKE);
     expect(await d.governor.hasVoted(proposal.id, voter)).to.equal(true);
@@ -356,7 +495,9 @@ describe("dashboard in a browser", function () {
     await chain.provider.send("evm_setAutomine", [false]);
     try {
       await queueButton.click();
-      expect(await page.locator('[data-testid="dialog"] [data-testid="calls"]').innerText()).to.include("UpgradeCoordinator.setDefaultCohort(2)");
+      expect(await page.locator('[data-testid="dialog"] [data-testid="calls"]').innerText()).to.include(
+        "UpgradeCoordinator.setDefaultCohort(2)",
+      );
       await page.click('[data-testid="dialog-confirm"]');
       await txStatus("pending");
       await d.governor
@@ -371,7 +512,11 @@ describe("dashboard in a browser", function () {
       await chain.provider.send("evm_setAutomine", [true]);
     }
     const text = await txStatus("reverted");
-    expect(text, text).to.include("Queue did not happen").and.match(/0x[0-9a-f]{64} was mined in block \d+ but reverted: the proposal is Queued; this needs it to be Succeeded\./);
+    expect(text, text)
+      .to.include("Queue did not happen")
+      .and.match(
+        /0x[0-9a-f]{64} was mined in block \d+ but reverted: the proposal is Queued; this needs it to be Succeeded\./,
+      );
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-reverted.png"), fullPage: true });
     await waitProposalState(proposal.id, "Queued");
   });
@@ -404,11 +549,20 @@ describe("dashboard in a browser", function () {
       const outcome = await txOutcome("confirmed", "refused");
       if (outcome.state === "refused") {
         refusal = outcome.text;
-        expect(wallet.requests.filter((m) => m === "eth_sendTransaction"), "a refused call is never sent").to.have.length(sent);
+        expect(
+          wallet.requests.filter((m) => m === "eth_sendTransaction"),
+          "a refused call is never sent",
+        ).to.have.length(sent);
       }
     }
-    expect(refusal).to.match(/^Advance upgrade #1 did not happen\. The contract refused: stage 1 of upgrade #1 is still in its observation window until \d{4}-\d\d-\d\dT[\d:]+Z\. Nothing was sent\.$/);
-    await page.waitForFunction(`document.querySelector('[data-testid="stage-${id}-1"] .state')?.textContent === "Active"`, undefined, { timeout: 15_000 });
+    expect(refusal).to.match(
+      /^Advance upgrade #1 did not happen\. The contract refused: stage 1 of upgrade #1 is still in its observation window until \d{4}-\d\d-\d\dT[\d:]+Z\. Nothing was sent\.$/,
+    );
+    await page.waitForFunction(
+      `document.querySelector('[data-testid="stage-${id}-1"] .state')?.textContent === "Active"`,
+      undefined,
+      { timeout: 15_000 },
+    );
     expect(await page.locator(`[data-testid="stage-${id}-0"] .state`).innerText()).to.equal("Verified");
     // Cohort 3's stage is now active: its validator's report is awaited, not yet missed.
     await goto("validators");
@@ -427,7 +581,10 @@ describe("dashboard in a browser", function () {
     // Rendered with the connected account's roles known, and still no guardian action for a non-guardian.
     await page.waitForFunction(`document.body.dataset.account === ${JSON.stringify(voter)}`);
     expect(await page.locator('[data-testid="upgrade-actions"]').count()).to.equal(1);
-    expect(await page.locator('[data-testid="guardian-actions"]').count(), "a non-guardian sees no guardian action").to.equal(0);
+    expect(
+      await page.locator('[data-testid="guardian-actions"]').count(),
+      "a non-guardian sees no guardian action",
+    ).to.equal(0);
     expect(await page.locator('[data-action="pause"], [data-action="rollback"]').count()).to.equal(0);
 
     await wallet.useAccount(d.guardian.address);
@@ -439,16 +596,25 @@ describe("dashboard in a browser", function () {
     await page.fill('[data-testid="dialog-confirm-text"]', "rollback 1");
     expect(await page.locator('[data-testid="dialog-confirm"]').isEnabled()).to.equal(true);
     await page.click('[data-testid="dialog-cancel"]');
-    expect(wallet.requests.filter((m) => m === "eth_sendTransaction"), "a cancelled rollback sends nothing").to.have.length(sent);
+    expect(
+      wallet.requests.filter((m) => m === "eth_sendTransaction"),
+      "a cancelled rollback sends nothing",
+    ).to.have.length(sent);
     expect((await d.coordinator.getUpgrade(id)).state).to.equal(2n);
 
     await card.locator('[data-action="pause"]').click();
     expect(await page.locator('[data-testid="dialog"]').innerText()).to.include("Only governance can resume it");
     await page.click('[data-testid="dialog-confirm"]');
     await txStatus("confirmed");
-    await page.waitForFunction(`document.querySelector('[data-testid="upgrade-${id}"]')?.dataset.state === "Paused"`, undefined, { timeout: 15_000 });
+    await page.waitForFunction(
+      `document.querySelector('[data-testid="upgrade-${id}"]')?.dataset.state === "Paused"`,
+      undefined,
+      { timeout: 15_000 },
+    );
     expect((await d.coordinator.getUpgrade(id)).state).to.equal(3n);
-    expect(await card.locator('[data-testid="pause-reason"]').innerText()).to.include("paused by hand (guardian 0x").and.include("Only governance can resume it");
+    expect(await card.locator('[data-testid="pause-reason"]').innerText())
+      .to.include("paused by hand (guardian 0x")
+      .and.include("Only governance can resume it");
     expect(await card.locator('[data-action="pause"]').count(), "no second pause offered").to.equal(0);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-guardian-paused.png"), fullPage: true });
   });
@@ -465,7 +631,9 @@ describe("dashboard in a browser", function () {
     await withdraw.locator('[data-action="cancel"]').click();
     await page.click('[data-testid="dialog-confirm"]');
     await txStatus("confirmed");
-    await page.waitForFunction(`[...document.querySelectorAll('[data-testid="proposal"]')].some((e) => e.textContent.includes("Withdraw upgrade #1") && e.dataset.state === "Canceled")`);
+    await page.waitForFunction(
+      `[...document.querySelectorAll('[data-testid="proposal"]')].some((e) => e.textContent.includes("Withdraw upgrade #1") && e.dataset.state === "Canceled")`,
+    );
     await goto("upgrades");
 
     await card.locator('[data-action="propose-resume"]').click();
@@ -483,7 +651,9 @@ describe("dashboard in a browser", function () {
     const resume = page.locator('[data-testid="proposal"]', { hasText: "Resume upgrade #1 v2-web" });
     expect(await resume.getAttribute("data-state")).to.be.oneOf(["Pending", "Active"]);
     expect(await resume.locator("details").getAttribute("open")).to.not.equal(null);
-    expect(await resume.innerText()).to.include("UpgradeCoordinator.resume(1)").and.include("the stall was a monitoring fault");
+    expect(await resume.innerText())
+      .to.include("UpgradeCoordinator.resume(1)")
+      .and.include("the stall was a monitoring fault");
   });
 
   it("once governance resumed it and the attestation deadline passed short of healthy stake, lets anyone pause it", async function () {
@@ -491,24 +661,47 @@ describe("dashboard in a browser", function () {
     const filter = d.governor.filters.ProposalCreated();
     const created = (await d.governor.queryFilter(filter)).map((l) => d.governor.interface.parseLog(l)!.args);
     const resume = created.find((a) => String(a.description).startsWith("# Resume upgrade #1"))!;
-    const calls = { targets: [...resume.targets] as string[], values: [...resume[3]] as bigint[], calldatas: [...resume.calldatas] as string[] };
+    const calls = {
+      targets: [...resume.targets] as string[],
+      values: [...resume[3]] as bigint[],
+      calldatas: [...resume.calldatas] as string[],
+    };
     const voterSigner = await chain.provider.getSigner(5);
-    await mine(Number((await d.governor.proposalSnapshot(resume.proposalId)) - BigInt(await chain.provider.getBlockNumber())) + 1);
+    await mine(
+      Number((await d.governor.proposalSnapshot(resume.proposalId)) - BigInt(await chain.provider.getBlockNumber())) +
+        1,
+    );
     await (await d.governor.connect(voterSigner).castVote(resume.proposalId, 1)).wait();
-    await mine(Number((await d.governor.proposalDeadline(resume.proposalId)) - BigInt(await chain.provider.getBlockNumber())) + 1);
+    await mine(
+      Number((await d.governor.proposalDeadline(resume.proposalId)) - BigInt(await chain.provider.getBlockNumber())) +
+        1,
+    );
     const hash = descriptionHash(String(resume.description));
     await (await d.governor.connect(d.deployer).queue(calls.targets, calls.values, calls.calldatas, hash)).wait();
     await chain.provider.send("evm_increaseTime", [3601]);
     await mine(1);
     // Cohort 3's deadline has run past while the upgrade was paused: the contract does not count that time.
     await goto("validators");
-    const mRow = page.locator(`[data-testid="validator-row"][data-operator="${v.m.operator.address}"] [data-testid="participation"]`);
-    await page.waitForFunction(`document.getElementById("chain").dataset.block === "${await chain.provider.getBlockNumber()}"`, undefined, { timeout: 15_000 });
+    const mRow = page.locator(
+      `[data-testid="validator-row"][data-operator="${v.m.operator.address}"] [data-testid="participation"]`,
+    );
+    await page.waitForFunction(
+      `document.getElementById("chain").dataset.block === "${await chain.provider.getBlockNumber()}"`,
+      undefined,
+      { timeout: 15_000 },
+    );
     expect(await mRow.innerText(), "a deadline passed during a pause is not missed").to.equal("awaiting 1 report");
     await (await d.governor.connect(d.deployer).execute(calls.targets, calls.values, calls.calldatas, hash)).wait();
     await goto("upgrades");
-    await page.waitForFunction(`document.querySelector('[data-testid="upgrade-${id}"]')?.dataset.state === "Rolling"`, undefined, { timeout: 15_000 });
-    expect(await page.locator('[data-action="pause-missing"]').count(), "the deadline counts afresh from the resume").to.equal(0);
+    await page.waitForFunction(
+      `document.querySelector('[data-testid="upgrade-${id}"]')?.dataset.state === "Rolling"`,
+      undefined,
+      { timeout: 15_000 },
+    );
+    expect(
+      await page.locator('[data-action="pause-missing"]').count(),
+      "the deadline counts afresh from the resume",
+    ).to.equal(0);
 
     // Cohort 3's validator never reports; the deadline passes.
     await chain.provider.send("evm_increaseTime", [3601]);
@@ -517,13 +710,19 @@ describe("dashboard in a browser", function () {
     await button.waitFor({ timeout: 15_000 });
     await button.click();
     await txStatus("confirmed");
-    await page.waitForFunction(`document.querySelector('[data-testid="upgrade-${id}"]')?.dataset.state === "Paused"`, undefined, { timeout: 15_000 });
+    await page.waitForFunction(
+      `document.querySelector('[data-testid="upgrade-${id}"]')?.dataset.state === "Paused"`,
+      undefined,
+      { timeout: 15_000 },
+    );
     expect(await page.locator(`[data-testid="upgrade-${id}"] [data-testid="pause-reason"]`).innerText()).to.include(
       "paused: not enough healthy stake reported before the attestation deadline",
     );
     await goto("validators");
     const m = page.locator(`[data-testid="validator-row"][data-operator="${v.m.operator.address}"]`);
-    expect(await m.locator('[data-testid="participation"]').innerText(), "a missed report counts against it").to.equal("0% (0 of 1 stage)");
+    expect(await m.locator('[data-testid="participation"]').innerText(), "a missed report counts against it").to.equal(
+      "0% (0 of 1 stage)",
+    );
   });
 
   it("rewinds when the chain reorganises under it: the abandoned branch's events go, and it says so", async function () {
@@ -533,16 +732,23 @@ describe("dashboard in a browser", function () {
     const fork = await chain.provider.send("evm_snapshot", []);
     const late = new Wallet(keccak256(toUtf8Bytes("web:late:operator")), chain.provider);
     await chain.provider.send("hardhat_setBalance", [late.address, "0x56BC75E2D63100000"]);
-    const registered = (await (await d.coordinator.connect(late).register(late.address, "ipfs://web/late")).wait())!.hash;
+    const registered = (await (await d.coordinator.connect(late).register(late.address, "ipfs://web/late")).wait())!
+      .hash;
     await page.waitForSelector(`[data-testid="event-row"][data-tx="${registered}"]`, { timeout: 15_000 });
     expect(await rows.count()).to.equal(before + 1);
     // The branch is abandoned for a longer one without the registration.
     await chain.provider.send("evm_revert", [fork]);
     await mine(5);
     await page.waitForSelector('[data-testid="reorg-notice"]:not([hidden])', { timeout: 15_000 });
-    await page.waitForFunction(`!document.querySelector('[data-testid="event-row"][data-tx="${registered}"]')`, undefined, { timeout: 15_000 });
+    await page.waitForFunction(
+      `!document.querySelector('[data-testid="event-row"][data-tx="${registered}"]')`,
+      undefined,
+      { timeout: 15_000 },
+    );
     expect(await rows.count()).to.equal(before);
-    expect(await page.locator('[data-testid="reorg-notice"]').innerText()).to.match(/^The chain reorganised \(noticed at block \d+\): the page went back to block \d+ and read forward again; 1 event\(s\) from the abandoned branch were dropped\.$/);
+    expect(await page.locator('[data-testid="reorg-notice"]').innerText()).to.match(
+      /^The chain reorganised \(noticed at block \d+\): the page went back to block \d+ and read forward again; 1 event\(s\) from the abandoned branch were dropped\.$/,
+    );
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-reorg.png"), fullPage: true });
   });
 
@@ -551,20 +757,48 @@ describe("dashboard in a browser", function () {
     const summary = page.locator('[data-testid="audit-summary"]');
     const checks = page.locator('[data-testid="check-row"]');
     expect(await summary.getAttribute("data-ok"), await summary.innerText()).to.equal("true");
-    expect(await summary.innerText()).to.match(new RegExp(`^audit passed: ${await checks.count()} checks over 1 upgrade\\(s\\), blocks ${d.startBlock}-\\d+$`));
+    expect(await summary.innerText()).to.match(
+      new RegExp(`^audit passed: ${await checks.count()} checks over 1 upgrade\\(s\\), blocks ${d.startBlock}-\\d+$`),
+    );
     expect(await checks.count()).to.be.greaterThan(5);
-    expect(await page.locator('[data-testid="check-row"][data-kind="authority"]').count(), "the pauses' authority was checked").to.be.greaterThan(0);
+    expect(
+      await page.locator('[data-testid="check-row"][data-kind="authority"]').count(),
+      "the pauses' authority was checked",
+    ).to.be.greaterThan(0);
     const [report] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="report-md"]')]);
     expect(readFileSync((await report.path())!, "utf8")).to.include("Every check passed");
 
     // A file claiming to be the manifest voted for "v2-web", and a file that is not a manifest.
-    const forged = { name: "v2-web", version: "v2.0.0", previousVersion: "v1.9.3", artifacts: [{ platform: "linux-amd64", uri: "https://dl.example/node-v2.0.0", sha256: keccak256(toUtf8Bytes("other binary")) }], stages: [1, 3].map((cohort) => ({ cohort, timelock: 0, observationWindow: 600, attestationDeadline: 3600, readinessBps: 0, healthyBps: 5000, unhealthyBps: 6000, rollbackBps: 0 })) };
+    const forged = {
+      name: "v2-web",
+      version: "v2.0.0",
+      previousVersion: "v1.9.3",
+      artifacts: [
+        {
+          platform: "linux-amd64",
+          uri: "https://dl.example/node-v2.0.0",
+          sha256: keccak256(toUtf8Bytes("other binary")),
+        },
+      ],
+      stages: [1, 3].map((cohort) => ({
+        cohort,
+        timelock: 0,
+        observationWindow: 600,
+        attestationDeadline: 3600,
+        readinessBps: 0,
+        healthyBps: 5000,
+        unhealthyBps: 6000,
+        rollbackBps: 0,
+      })),
+    };
     await page.setInputFiles('[data-testid="manifest-files"]', [
       { name: "v2-web.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(forged)) },
       { name: "notes.json", mimeType: "application/json", buffer: Buffer.from("{ not json") },
     ]);
     await page.waitForFunction(`document.querySelector('[data-testid="audit-summary"]')?.dataset.ok === "false"`);
-    expect(await summary.innerText()).to.include("audit FAILED: 1 of").and.include("[manifest-hash] v2-web.json: canonical hash");
+    expect(await summary.innerText())
+      .to.include("audit FAILED: 1 of")
+      .and.include("[manifest-hash] v2-web.json: canonical hash");
     const failed = page.locator('[data-testid="check-row"][data-ok="false"]');
     expect(await failed.count()).to.equal(1);
     expect(await failed.innerText()).to.include('differs from the hash voted for "v2-web"');
@@ -576,27 +810,55 @@ describe("dashboard in a browser", function () {
     const second = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
     try {
       const other = (await chain.provider.getSigner(7)).address;
-      await injectWallet(second, { rpcUrl: chain.url, account: voter, chainId: 31337, knownChains: [31337], nodeChain: 31337, legacy: false, announce: { rdns: "org.example.alpha", name: "Alpha Wallet" } });
-      const beta = await injectWallet(second, { rpcUrl: chain.url, account: other, chainId: 31337, knownChains: [31337], nodeChain: 31337, legacy: false, announce: { rdns: "org.example.beta", name: "Beta <Wallet>" } });
+      await injectWallet(second, {
+        rpcUrl: chain.url,
+        account: voter,
+        chainId: 31337,
+        knownChains: [31337],
+        nodeChain: 31337,
+        legacy: false,
+        announce: { rdns: "org.example.alpha", name: "Alpha Wallet" },
+      });
+      const beta = await injectWallet(second, {
+        rpcUrl: chain.url,
+        account: other,
+        chainId: 31337,
+        knownChains: [31337],
+        nodeChain: 31337,
+        legacy: false,
+        announce: { rdns: "org.example.beta", name: "Beta <Wallet>" },
+      });
       await second.goto(page.url());
       await second.waitForFunction(`document.body.dataset.state === "live"`, undefined, { timeout: 15_000 });
       await second.click('[data-testid="wallet-button"]');
       const dialog = second.locator('[data-testid="dialog"]');
-      expect(await dialog.innerText()).to.include("Alpha Wallet").and.include("Beta <Wallet>");
+      expect(await dialog.innerText())
+        .to.include("Alpha Wallet")
+        .and.include("Beta <Wallet>");
       await second.check('[data-testid="wallet-org.example.beta"]');
       await second.click('[data-testid="dialog-confirm"]');
-      await second.waitForFunction(`document.querySelector('[data-testid="wallet-button"]').dataset.state === "ready"`, undefined, { timeout: 15_000 });
+      await second.waitForFunction(
+        `document.querySelector('[data-testid="wallet-button"]').dataset.state === "ready"`,
+        undefined,
+        { timeout: 15_000 },
+      );
       expect(beta.connected).to.equal(true);
-      await second.waitForFunction(`document.body.dataset.account === ${JSON.stringify(other)}`, undefined, { timeout: 15_000 });
+      await second.waitForFunction(`document.body.dataset.account === ${JSON.stringify(other)}`, undefined, {
+        timeout: 15_000,
+      });
       // A reload takes up the same wallet, without asking again.
       await second.reload();
-      await second.waitForFunction(`document.body.dataset.account === ${JSON.stringify(other)}`, undefined, { timeout: 15_000 });
+      await second.waitForFunction(`document.body.dataset.account === ${JSON.stringify(other)}`, undefined, {
+        timeout: 15_000,
+      });
       // And the user can move to the other wallet.
       await second.click('nav a[data-view="proposals"]');
       await second.click('[data-testid="choose-wallet"]');
       await second.check('[data-testid="wallet-org.example.alpha"]');
       await second.click('[data-testid="dialog-confirm"]');
-      await second.waitForFunction(`document.body.dataset.account === ${JSON.stringify(voter)}`, undefined, { timeout: 15_000 });
+      await second.waitForFunction(`document.body.dataset.account === ${JSON.stringify(voter)}`, undefined, {
+        timeout: 15_000,
+      });
       expect(await second.locator('[data-testid="account"]').innerText()).to.include("via Alpha Wallet");
     } finally {
       await second.close();

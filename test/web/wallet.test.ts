@@ -9,7 +9,16 @@ import { lockstepGovernorAbi, stakeTokenAbi, upgradeCoordinatorAbi } from "../..
 import { errorInWords } from "../../lib/errors";
 import { TxFailure, Wallet, type ContractCall } from "../../web/src/wallet";
 import { STAKE, deployLockstep, type Deployed } from "../helpers/system";
-import { VoteType, castVotes, delegateAll, mineUntilVotingEnds, mineUntilVotingOpens, propose, queue, waitForEta } from "../helpers/governance";
+import {
+  VoteType,
+  castVotes,
+  delegateAll,
+  mineUntilVotingEnds,
+  mineUntilVotingOpens,
+  propose,
+  queue,
+  waitForEta,
+} from "../helpers/governance";
 
 type Hex = `0x${string}`;
 
@@ -35,7 +44,11 @@ function walletProvider(o: { account: string; chainId: number; reject?: boolean 
 
 async function connected(o: { account: string; chainId: number; reject?: boolean }) {
   const provider = walletProvider(o);
-  const wallet = new Wallet([{ id: "test", name: "Test wallet", icon: "", provider }], { chainId: 31337, rpcUrl: "http://127.0.0.1:8545", name: "test" }, () => undefined);
+  const wallet = new Wallet(
+    [{ id: "test", name: "Test wallet", icon: "", provider }],
+    { chainId: 31337, rpcUrl: "http://127.0.0.1:8545", name: "test" },
+    () => undefined,
+  );
   await wallet.init();
   return { wallet, provider };
 }
@@ -51,7 +64,12 @@ describe("dashboard wallet: refusals, rejections and wrong chains, in words", fu
     coordinator = (await d.coordinator.getAddress()) as Hex;
   });
 
-  const pause = (id: bigint): ContractCall => ({ address: coordinator, abi: upgradeCoordinatorAbi as Abi, functionName: "pause", args: [id] });
+  const pause = (id: bigint): ContractCall => ({
+    address: coordinator,
+    abi: upgradeCoordinatorAbi as Abi,
+    functionName: "pause",
+    args: [id],
+  });
 
   it("refuses a non-guardian's pause before the wallet is asked, in words, and sends nothing", async function () {
     const outsider = d.others[3].address;
@@ -62,7 +80,9 @@ describe("dashboard wallet: refusals, rejections and wrong chains, in words", fu
     const err = await wallet.send(client, pause(1n), (s) => stages.push(s)).catch((e) => e);
     expect(err).to.be.instanceOf(TxFailure);
     expect(err.kind).to.equal("refused");
-    expect(err.message).to.equal(`The contract refused: ${outsider} does not hold the role this action needs. Nothing was sent.`);
+    expect(err.message).to.equal(
+      `The contract refused: ${outsider} does not hold the role this action needs. Nothing was sent.`,
+    );
     expect(stages, "the wallet was never asked to sign").to.deep.equal([]);
     expect(provider.sent).to.deep.equal([]);
     expect(await d.others[3].getNonce()).to.equal(nonce);
@@ -101,7 +121,12 @@ describe("dashboard wallet: refusals, rejections and wrong chains, in words", fu
     const holder = d.others[1];
     const { wallet, provider } = await connected({ account: holder.address, chainId: 31337, reject: true });
     const stages: string[] = [];
-    const call: ContractCall = { address: (await d.token.getAddress()) as Hex, abi: stakeTokenAbi as Abi, functionName: "delegate", args: [holder.address] };
+    const call: ContractCall = {
+      address: (await d.token.getAddress()) as Hex,
+      abi: stakeTokenAbi as Abi,
+      functionName: "delegate",
+      args: [holder.address],
+    };
     const err = await wallet.send(client, call, (s) => stages.push(s)).catch((e) => e);
     expect(err.kind).to.equal("rejected");
     expect(err.message).to.equal("You rejected the request in your wallet: nothing was signed or sent.");
@@ -125,10 +150,17 @@ describe("dashboard wallet: refusals, rejections and wrong chains, in words", fu
     const { wallet, provider } = await connected(opts);
     expect(wallet.status.kind).to.equal("ready");
     opts.chainId = 5; // switched in the wallet; the page has not heard of it yet
-    const call: ContractCall = { address: (await d.token.getAddress()) as Hex, abi: stakeTokenAbi as Abi, functionName: "delegate", args: [holder.address] };
+    const call: ContractCall = {
+      address: (await d.token.getAddress()) as Hex,
+      abi: stakeTokenAbi as Abi,
+      functionName: "delegate",
+      args: [holder.address],
+    };
     const err = await wallet.send(client, call, () => undefined).catch((e) => e);
     expect(err.kind).to.equal("wrong-chain");
-    expect(err.message).to.equal("Your wallet switched to another chain before signing: nothing was sent. Switch back and try again.");
+    expect(err.message).to.equal(
+      "Your wallet switched to another chain before signing: nothing was sent. Switch back and try again.",
+    );
     expect(provider.sent).to.deep.equal([]);
     expect(await d.token.delegates(holder.address)).to.equal("0x0000000000000000000000000000000000000000");
   });
@@ -142,8 +174,12 @@ describe("dashboard wallet: refusals, rejections and wrong chains, in words", fu
 
   it("keeps the name and arguments of an error it has no words for", function () {
     expect(errorInWords("SomethingNew", [1n, "x"])).to.equal("the contract refused with SomethingNew(1, x)");
-    expect(errorInWords("GovernorUnexpectedProposalState", [7n, 5n, 0b10000n])).to.equal("the proposal is Queued; this needs it to be Succeeded");
+    expect(errorInWords("GovernorUnexpectedProposalState", [7n, 5n, 0b10000n])).to.equal(
+      "the proposal is Queued; this needs it to be Succeeded",
+    );
     expect(errorInWords("CoordinatorUnexpectedState", [4n, 0n])).to.equal("there is no upgrade #4");
-    expect(errorInWords("CoordinatorUnexpectedState", [4n, 3n])).to.equal("upgrade #4 is Paused, so this action is not possible now");
+    expect(errorInWords("CoordinatorUnexpectedState", [4n, 3n])).to.equal(
+      "upgrade #4 is Paused, so this action is not possible now",
+    );
   });
 });

@@ -7,13 +7,20 @@ const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "a 0x-prefixed 20-byte h
 const positiveInt = z.number().int().positive();
 
 const attesterKey = z.union([
-  z.object({
-    keystore: z.string().min(1).describe("path to an encrypted JSON keystore (Web3 Secret Storage)"),
-    passwordFile: z.string().min(1).describe("path to a file holding the keystore's password"),
-  }).strict(),
-  z.object({
-    env: z.string().min(1).describe("name of an environment variable holding the 0x-prefixed private key (development only)"),
-  }).strict(),
+  z
+    .object({
+      keystore: z.string().min(1).describe("path to an encrypted JSON keystore (Web3 Secret Storage)"),
+      passwordFile: z.string().min(1).describe("path to a file holding the keystore's password"),
+    })
+    .strict(),
+  z
+    .object({
+      env: z
+        .string()
+        .min(1)
+        .describe("name of an environment variable holding the 0x-prefixed private key (development only)"),
+    })
+    .strict(),
 ]);
 
 const statusProbe = {
@@ -22,68 +29,99 @@ const statusProbe = {
 };
 
 const node = z.discriminatedUnion("adapter", [
-  z.object({
-    adapter: z.literal("command"),
-    ...statusProbe,
-    commands: z.object({
-      stop: z.string().min(1),
-      start: z.string().min(1),
-      snapshot: z.string().min(1).optional(),
-      restore: z.string().min(1).optional(),
-    }).strict().describe("shell commands (systemd, docker, anything); $LOCKSTEP_BINARY, $LOCKSTEP_VERSION, $LOCKSTEP_SNAPSHOT are set"),
-  }).strict(),
-  z.object({
-    adapter: z.literal("process"),
-    ...statusProbe,
-    binaryName: z.string().regex(/^[A-Za-z0-9._-]+$/, "a plain file name").default("node"),
-    args: z.array(z.string()).default([]),
-    env: z.record(z.string(), z.string()).default({}),
-  }).strict(),
+  z
+    .object({
+      adapter: z.literal("command"),
+      ...statusProbe,
+      commands: z
+        .object({
+          stop: z.string().min(1),
+          start: z.string().min(1),
+          snapshot: z.string().min(1).optional(),
+          restore: z.string().min(1).optional(),
+        })
+        .strict()
+        .describe(
+          "shell commands (systemd, docker, anything); $LOCKSTEP_BINARY, $LOCKSTEP_VERSION, $LOCKSTEP_SNAPSHOT are set",
+        ),
+    })
+    .strict(),
+  z
+    .object({
+      adapter: z.literal("process"),
+      ...statusProbe,
+      binaryName: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]+$/, "a plain file name")
+        .default("node"),
+      args: z.array(z.string()).default([]),
+      env: z.record(z.string(), z.string()).default({}),
+    })
+    .strict(),
 ]);
 
-export const configSchema = z.object({
-  chain: z.object({
-    rpcUrl: z.string().url(),
-    chainId: positiveInt,
-    coordinator: address,
-    startBlock: positiveInt.describe("the block the coordinator was deployed in"),
-    confirmations: z.number().int().min(0).default(2),
-    pollIntervalMs: positiveInt.default(2000),
-    pageSize: positiveInt.default(2000),
-  }).strict(),
-  validator: z.object({
-    operator: address,
-    attesterKey,
-  }).strict(),
-  relay: z
-    .union([
-      z.object({ url: z.string().url() }).strict(),
-      z.object({ file: z.string().min(1) }).strict(),
-    ])
-    .optional()
-    .describe("where signed attestations go when the transaction path fails"),
-  platform: z.string().min(1).default("linux-amd64"),
-  dataDir: z.string().min(1),
-  node,
-  health: z.object({
-    deadlineMs: positiveInt.default(120_000),
-    probeIntervalMs: positiveInt.default(1_000),
-    minHeightGain: positiveInt.default(2),
-    observeIntervalMs: positiveInt.default(5_000),
-  }).strict().default({ deadlineMs: 120_000, probeIntervalMs: 1_000, minHeightGain: 2, observeIntervalMs: 5_000 }),
-  artifacts: z.object({
-    maxBytes: positiveInt.default(512 * 1024 * 1024),
-    allowInsecureHttp: z.boolean().default(false).describe("allow http:// artifact URIs (local testing only)"),
-    manifestFile: z.string().min(1).optional().describe("the canonical manifest file, checked against the on-chain hash"),
-  }).strict().default({ maxBytes: 512 * 1024 * 1024, allowInsecureHttp: false }),
-  metrics: z.object({
-    host: z.string().default("127.0.0.1"),
-    port: z.number().int().min(0).max(65535).default(9464),
-  }).strict().default({ host: "127.0.0.1", port: 9464 }),
-  log: z.object({
-    level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
-  }).strict().default({ level: "info" }),
-}).strict();
+export const configSchema = z
+  .object({
+    chain: z
+      .object({
+        rpcUrl: z.string().url(),
+        chainId: positiveInt,
+        coordinator: address,
+        startBlock: positiveInt.describe("the block the coordinator was deployed in"),
+        confirmations: z.number().int().min(0).default(2),
+        pollIntervalMs: positiveInt.default(2000),
+        pageSize: positiveInt.default(2000),
+      })
+      .strict(),
+    validator: z
+      .object({
+        operator: address,
+        attesterKey,
+      })
+      .strict(),
+    relay: z
+      .union([z.object({ url: z.string().url() }).strict(), z.object({ file: z.string().min(1) }).strict()])
+      .optional()
+      .describe("where signed attestations go when the transaction path fails"),
+    platform: z.string().min(1).default("linux-amd64"),
+    dataDir: z.string().min(1),
+    node,
+    health: z
+      .object({
+        deadlineMs: positiveInt.default(120_000),
+        probeIntervalMs: positiveInt.default(1_000),
+        minHeightGain: positiveInt.default(2),
+        observeIntervalMs: positiveInt.default(5_000),
+      })
+      .strict()
+      .default({ deadlineMs: 120_000, probeIntervalMs: 1_000, minHeightGain: 2, observeIntervalMs: 5_000 }),
+    artifacts: z
+      .object({
+        maxBytes: positiveInt.default(512 * 1024 * 1024),
+        allowInsecureHttp: z.boolean().default(false).describe("allow http:// artifact URIs (local testing only)"),
+        manifestFile: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("the canonical manifest file, checked against the on-chain hash"),
+      })
+      .strict()
+      .default({ maxBytes: 512 * 1024 * 1024, allowInsecureHttp: false }),
+    metrics: z
+      .object({
+        host: z.string().default("127.0.0.1"),
+        port: z.number().int().min(0).max(65535).default(9464),
+      })
+      .strict()
+      .default({ host: "127.0.0.1", port: 9464 }),
+    log: z
+      .object({
+        level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
+      })
+      .strict()
+      .default({ level: "info" }),
+  })
+  .strict();
 
 export type WatcherConfig = z.infer<typeof configSchema>;
 export type NodeConfig = WatcherConfig["node"];

@@ -7,8 +7,12 @@ export class WatcherError extends Error {
     super(message);
     this.name = "WatcherError";
   }
-  get retryable() { return this.options.retryable; }
-  get code() { return this.options.code; }
+  get retryable() {
+    return this.options.retryable;
+  }
+  get code() {
+    return this.options.code;
+  }
 }
 export const retryable = (code: string, message: string, details?: Record<string, unknown>, cause?: unknown) =>
   new WatcherError(message, { retryable: true, code, details, cause });

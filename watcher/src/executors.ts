@@ -93,7 +93,9 @@ async function prepare(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
 
 /** The version an attestation reports: the new one when it claims to run it, the previous one otherwise. */
 export function reportedVersion(job: Job, status: AttestStatus): string {
-  return status === "Ready" || status === "Healthy" || status === "Unhealthy" ? job.manifest.version : job.manifest.previousVersion;
+  return status === "Ready" || status === "Healthy" || status === "Unhealthy"
+    ? job.manifest.version
+    : job.manifest.previousVersion;
 }
 
 async function attest(job: Job, status: AttestStatus, deps: ExecutorDeps) {
@@ -104,7 +106,11 @@ async function attest(job: Job, status: AttestStatus, deps: ExecutorDeps) {
     return;
   }
   const node = await deps.node.status().catch(() => undefined);
-  const metrics = { version: node?.version ?? null, height: node ? node.height.toString() : null, at: deps.clock.now() };
+  const metrics = {
+    version: node?.version ?? null,
+    height: node ? node.height.toString() : null,
+    at: deps.clock.now(),
+  };
   const result = await deps.writer.attest({
     upgradeId,
     stage,
@@ -148,7 +154,10 @@ async function fallBack(job: Job, restoreState: boolean, deps: ExecutorDeps) {
   const { upgradeId, manifest } = job;
   const log = deps.log.child({ upgrade: upgradeId, version: manifest.previousVersion });
   if (!(await deps.binaries.isStaged(manifest.previousVersion))) {
-    throw fatal("previous-missing", `the previous version ${manifest.previousVersion} is not on disk: cannot roll back`);
+    throw fatal(
+      "previous-missing",
+      `the previous version ${manifest.previousVersion} is not on disk: cannot roll back`,
+    );
   }
   const active = await deps.binaries.active();
   if (active !== manifest.previousVersion || restoreState) {

@@ -9,8 +9,16 @@ import { join } from "node:path";
 export class KillPoints {
   private readonly points: Set<string>;
 
-  constructor(private readonly dir: string, spec = process.env.LOCKSTEP_KILL_AT ?? "") {
-    this.points = new Set(spec.split(",").map((s) => s.trim()).filter(Boolean));
+  constructor(
+    private readonly dir: string,
+    spec = process.env.LOCKSTEP_KILL_AT ?? "",
+  ) {
+    this.points = new Set(
+      spec
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
   }
 
   hit(point: string) {

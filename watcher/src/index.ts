@@ -31,7 +31,10 @@ async function build(config: WatcherConfig, journalPath?: string): Promise<Runti
   const operator = config.validator.operator as Hex;
   const chain = new ViemChainReader(client, coordinator, operator);
   const account = await loadAttesterKey(config.validator.attesterKey);
-  const wallet = createWalletClient({ account, transport: http(config.chain.rpcUrl, { retryCount: 0, timeout: 15_000 }) });
+  const wallet = createWalletClient({
+    account,
+    transport: http(config.chain.rpcUrl, { retryCount: 0, timeout: 15_000 }),
+  });
   const writer = new Attester({
     wallet,
     client,
@@ -43,7 +46,9 @@ async function build(config: WatcherConfig, journalPath?: string): Promise<Runti
     logger: log,
   });
   const node: NodeController =
-    config.node.adapter === "process" ? new ProcessNodeController(config.node, paths) : new CommandNodeController(config.node, paths);
+    config.node.adapter === "process"
+      ? new ProcessNodeController(config.node, paths)
+      : new CommandNodeController(config.node, paths);
   return {
     config,
     paths,
@@ -66,7 +71,14 @@ export async function startWatcher(config: WatcherConfig, options: { once?: bool
   const deps = await build(config);
   const runtime = new Runtime(deps);
   const server = await deps.metrics.serve(config.metrics.host, config.metrics.port, config.chain.pollIntervalMs * 10);
-  deps.log.info({ chainId: config.chain.chainId, coordinator: config.chain.coordinator, metrics: `${config.metrics.host}:${config.metrics.port}` }, "watcher starting");
+  deps.log.info(
+    {
+      chainId: config.chain.chainId,
+      coordinator: config.chain.coordinator,
+      metrics: `${config.metrics.host}:${config.metrics.port}`,
+    },
+    "watcher starting",
+  );
   const stop = () => runtime.stop();
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);

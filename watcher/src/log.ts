@@ -13,7 +13,10 @@ export function createLogger(level: string, pretty = process.stdout.isTTY): Logg
     redact: { paths: ["privateKey", "*.privateKey", "password", "*.password", "key", "*.key"], censor: "[redacted]" },
   };
   if (pretty) {
-    return pino({ ...options, transport: { target: "pino-pretty", options: { colorize: true, translateTime: "SYS:HH:MM:ss" } } });
+    return pino({
+      ...options,
+      transport: { target: "pino-pretty", options: { colorize: true, translateTime: "SYS:HH:MM:ss" } },
+    });
   }
   return pino(options);
 }

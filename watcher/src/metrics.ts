@@ -4,8 +4,16 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 /** The watcher's Prometheus metrics, named lockstep_<thing>_<unit>. */
 export class Metrics {
   readonly registry = new Registry();
-  readonly cursorBlock = new Gauge({ name: "lockstep_cursor_block", help: "Last block the watcher processed", registers: [this.registry] });
-  readonly headBlock = new Gauge({ name: "lockstep_head_block", help: "Latest block the RPC node reported", registers: [this.registry] });
+  readonly cursorBlock = new Gauge({
+    name: "lockstep_cursor_block",
+    help: "Last block the watcher processed",
+    registers: [this.registry],
+  });
+  readonly headBlock = new Gauge({
+    name: "lockstep_head_block",
+    help: "Latest block the RPC node reported",
+    registers: [this.registry],
+  });
   readonly version = new Gauge({
     name: "lockstep_node_version_info",
     help: "Version the node runs (1 for the current one)",
@@ -31,7 +39,12 @@ export class Metrics {
     buckets: [0.05, 0.25, 1, 5, 15, 60, 300],
     registers: [this.registry],
   });
-  readonly errors = new Counter({ name: "lockstep_errors_total", help: "Errors by kind", labelNames: ["kind"], registers: [this.registry] });
+  readonly errors = new Counter({
+    name: "lockstep_errors_total",
+    help: "Errors by kind",
+    labelNames: ["kind"],
+    registers: [this.registry],
+  });
 
   private lastPollOk = 0;
 
@@ -52,7 +65,9 @@ export class Metrics {
       } else if (req.url === "/healthz") {
         const fresh = now() - this.lastPollOk <= staleAfterMs;
         res.writeHead(fresh ? 200 : 503, { "content-type": "application/json" });
-        res.end(JSON.stringify({ ok: fresh, lastPollOk: this.lastPollOk ? new Date(this.lastPollOk).toISOString() : null }));
+        res.end(
+          JSON.stringify({ ok: fresh, lastPollOk: this.lastPollOk ? new Date(this.lastPollOk).toISOString() : null }),
+        );
       } else {
         res.writeHead(404).end();
       }

@@ -1,9 +1,7 @@
 import type { Log } from "viem";
 import { decodeCoordinatorLog, type CoordinatorEvent } from "../../lib/events";
-import type { WatcherConfig } from "./config";
 import { WatcherError } from "./errors";
 import { execute, type ExecutorDeps } from "./executors";
-import type { Logger } from "./log";
 import { reduce, reduceAll } from "./machine/reduce";
 import { emptyState, type Effect, type JobManifest, type MachineEvent, type WatcherState } from "./machine/types";
 import type { Metrics } from "./metrics";
@@ -44,7 +42,11 @@ export class Runtime {
     this.follower = new Follower(
       deps.chain,
       store,
-      { confirmations: config.chain.confirmations, pageSize: config.chain.pageSize, startBlock: BigInt(config.chain.startBlock) },
+      {
+        confirmations: config.chain.confirmations,
+        pageSize: config.chain.pageSize,
+        startBlock: BigInt(config.chain.startBlock),
+      },
       emptyState,
       (state, logs) => this.fold(state, logs),
     );
@@ -132,7 +134,9 @@ export class Runtime {
         if (!(e instanceof WatcherError) || !e.retryable || this.stopped) throw e;
         this.deps.metrics.errors.inc({ kind: e.code });
         this.deps.log.warn({ err: e.message, attempt: attempt + 1 }, "cannot reach the chain yet; retrying");
-        await this.deps.clock.sleep(Math.min(this.deps.config.chain.pollIntervalMs * 2 ** Math.min(attempt, 5), 60_000));
+        await this.deps.clock.sleep(
+          Math.min(this.deps.config.chain.pollIntervalMs * 2 ** Math.min(attempt, 5), 60_000),
+        );
       }
     }
   }
@@ -154,13 +158,22 @@ export class Runtime {
       const fact = event && (await this.toFact(event));
       if (!event || !fact) continue;
       facts.push(fact);
-      this.deps.log.debug({ upgrade: fact.upgradeId, event: fact.type, block: event.blockNumber.toString() }, "chain event");
+      this.deps.log.debug(
+        { upgrade: fact.upgradeId, event: fact.type, block: event.blockNumber.toString() },
+        "chain event",
+      );
     }
     if (!facts.length) return state;
     const t = reduceAll(state, facts);
     this.pageEffects.push(...t.effects);
     if (t.effects.length) {
-      this.deps.log.info({ facts: facts.map((f) => `${f.type}#${f.upgradeId}`), effects: t.effects.map((e) => `${e.kind}#${e.upgradeId}`) }, "chain events asked for work");
+      this.deps.log.info(
+        {
+          facts: facts.map((f) => `${f.type}#${f.upgradeId}`),
+          effects: t.effects.map((e) => `${e.kind}#${e.upgradeId}`),
+        },
+        "chain events asked for work",
+      );
     }
     return t.state;
   }
@@ -236,25 +249,37 @@ export class Runtime {
     if (effect.kind === "upgrade" && step.status === "queued" && job.ended) {
       const t = reduce(this.state(), { type: "UpgradeNotStarted", upgradeId: job.upgradeId });
       journal.finish(step.key, "UpgradeNotStarted", t.state, t.effects);
-      log.warn({ upgrade: job.upgradeId, ended: job.ended }, "the upgrade ended before the swap began: not touching the node");
+      log.warn(
+        { upgrade: job.upgradeId, ended: job.ended },
+        "the upgrade ended before the swap began: not touching the node",
+      );
       return;
     }
     const started = clock.now();
     journal.markStarted(step.key);
     this.deps.kill?.hit(`${effect.kind}:started`);
-    log.info({ upgrade: effect.upgradeId, step: step.key, kind: effect.kind, attempt: step.attempts + 1 }, "step started");
+    log.info(
+      { upgrade: effect.upgradeId, step: step.key, kind: effect.kind, attempt: step.attempts + 1 },
+      "step started",
+    );
     try {
       const outcome = await execute(effect, job, this.deps);
       const t = outcome ? reduce(this.state(), outcome) : { state: this.state(), effects: [] };
       journal.finish(step.key, outcome ? outcome.type : "done", t.state, t.effects);
-      metrics.stepDuration.observe({ kind: effect.kind, outcome: outcome?.type ?? "done" }, (clock.now() - started) / 1000);
+      metrics.stepDuration.observe(
+        { kind: effect.kind, outcome: outcome?.type ?? "done" },
+        (clock.now() - started) / 1000,
+      );
       if (effect.kind === "attest") metrics.lastAttestation.set({ status: effect.status }, clock.now() / 1000);
       log.info({ upgrade: effect.upgradeId, step: step.key, outcome: outcome?.type ?? "done" }, "step done");
     } catch (e) {
       metrics.errors.inc({ kind: e instanceof WatcherError ? e.code : "step" });
       if (e instanceof WatcherError && !e.retryable) {
         journal.markFailed(step.key, e.message);
-        log.error({ upgrade: effect.upgradeId, step: step.key, err: e.message, details: e.options.details }, "step failed");
+        log.error(
+          { upgrade: effect.upgradeId, step: step.key, err: e.message, details: e.options.details },
+          "step failed",
+        );
         return;
       }
       throw e; // retryable: the step stays started and runs again next round

@@ -49,13 +49,23 @@ async function run(app: App, what: string, call: ContractCall) {
   status(app, "checking", `${what}: checking that it would succeed…`);
   try {
     const receipt = await app.wallet.send(app.chain.client, call, (stage, hash) =>
-      status(app, stage, stage === "signing" ? `${what}: confirm in your wallet…` : `${what}: sent, waiting for it to be mined…`, hash),
+      status(
+        app,
+        stage,
+        stage === "signing" ? `${what}: confirm in your wallet…` : `${what}: sent, waiting for it to be mined…`,
+        hash,
+      ),
     );
     await app.refreshNow();
     status(app, "confirmed", `${what}: done in block ${receipt.blockNumber}.`, receipt.transactionHash);
   } catch (e) {
     const f = explain(e);
-    status(app, f.kind, f.kind === "unknown" ? `${what}: ${f.message}` : `${what} did not happen. ${f.message}`, f.hash);
+    status(
+      app,
+      f.kind,
+      f.kind === "unknown" ? `${what}: ${f.message}` : `${what} did not happen. ${f.message}`,
+      f.hash,
+    );
   } finally {
     inFlight = undefined;
   }
@@ -79,7 +89,12 @@ export function currentGov(app: App): GovernanceSnapshot | undefined {
   const w = app.wallet.status;
   const now = w.kind === "ready" || w.kind === "wrong-chain" ? w.account.toLowerCase() : undefined;
   if (g.readFor?.toLowerCase() === now) return g;
-  return { ...g, readFor: undefined, account: undefined, proposals: g.proposals.map((p) => ({ ...p, mine: undefined })) };
+  return {
+    ...g,
+    readFor: undefined,
+    account: undefined,
+    proposals: g.proposals.map((p) => ({ ...p, mine: undefined })),
+  };
 }
 
 function proposal(app: App, id: string | undefined): ProposalRecord | undefined {
@@ -88,9 +103,15 @@ function proposal(app: App, id: string | undefined): ProposalRecord | undefined 
 
 async function vote(app: App, p: ProposalRecord) {
   const power = p.mine?.power;
-  const warning = power === 0n ? `<p class="warn-text">You had no voting power at block ${p.snapshot}: your vote would count 0. Delegate before a proposal's snapshot to vote on it.</p>` : "";
+  const warning =
+    power === 0n
+      ? `<p class="warn-text">You had no voting power at block ${p.snapshot}: your vote would count 0. Delegate before a proposal's snapshot to vote on it.</p>`
+      : "";
   const options = [SUPPORT.for, SUPPORT.against, SUPPORT.abstain]
-    .map((i) => `<label class="choice"><input type="radio" name="support" value="${i}" data-testid="support-${SUPPORT_NAMES[i].toLowerCase()}" required> ${SUPPORT_NAMES[i]}</label>`)
+    .map(
+      (i) =>
+        `<label class="choice"><input type="radio" name="support" value="${i}" data-testid="support-${SUPPORT_NAMES[i].toLowerCase()}" required> ${SUPPORT_NAMES[i]}</label>`,
+    )
     .join("");
   const fields = await openDialog({
     title: `Vote on "${proposalTitle(p.description)}"`,
@@ -103,14 +124,22 @@ async function vote(app: App, p: ProposalRecord) {
   if (!fields) return;
   const support = Number(fields.get("support"));
   const reason = String(fields.get("reason") ?? "").trim();
-  const call = reason ? governorCall(app, "castVoteWithReason", [p.id, support, reason]) : governorCall(app, "castVote", [p.id, support]);
+  const call = reason
+    ? governorCall(app, "castVoteWithReason", [p.id, support, reason])
+    : governorCall(app, "castVote", [p.id, support]);
   await run(app, `Vote ${SUPPORT_NAMES[support]}`, call);
 }
 
 const STEPS = {
-  queue: { label: "Queue", says: "Queue the passed proposal in the timelock; after its delay anyone can execute it. It will call:" },
+  queue: {
+    label: "Queue",
+    says: "Queue the passed proposal in the timelock; after its delay anyone can execute it. It will call:",
+  },
   execute: { label: "Execute", says: "Execute the proposal now, through the timelock. It will call:" },
-  cancel: { label: "Cancel proposal", says: "Cancel your proposal before voting opens; it can never be voted on. It would have called:" },
+  cancel: {
+    label: "Cancel proposal",
+    says: "Cancel your proposal before voting opens; it can never be voted on. It would have called:",
+  },
 } as const;
 
 /** Queue, execute or cancel, after a confirmation that shows what the proposal does. */
@@ -128,7 +157,12 @@ async function proposalStep(app: App, p: ProposalRecord, step: keyof typeof STEP
 }
 
 async function delegate(app: App, to: Hex) {
-  await run(app, `Delegate to ${to}`, { address: contracts(app).StakeToken, abi: stakeTokenAbi as Abi, functionName: "delegate", args: [to] });
+  await run(app, `Delegate to ${to}`, {
+    address: contracts(app).StakeToken,
+    abi: stakeTokenAbi as Abi,
+    functionName: "delegate",
+    args: [to],
+  });
 }
 
 async function delegateOther(app: App) {
@@ -177,9 +211,22 @@ async function guardian(app: App, kind: "pause" | "rollback", id: string) {
 }
 
 const PROPOSALS = {
-  "propose-resume": { fn: "resume", verb: "Resume", effect: "The rollout continues from the stage where it was paused." },
-  "propose-withdraw": { fn: "withdraw", verb: "Withdraw", effect: "The upgrade ends; stages not yet activated never will be. Validators already upgraded keep the new version." },
-  "propose-rollback": { fn: "orderRollback", verb: "Roll back", effect: "Every validator that upgraded restores the previous version; the upgrade ends." },
+  "propose-resume": {
+    fn: "resume",
+    verb: "Resume",
+    effect: "The rollout continues from the stage where it was paused.",
+  },
+  "propose-withdraw": {
+    fn: "withdraw",
+    verb: "Withdraw",
+    effect:
+      "The upgrade ends; stages not yet activated never will be. Validators already upgraded keep the new version.",
+  },
+  "propose-rollback": {
+    fn: "orderRollback",
+    verb: "Roll back",
+    effect: "Every validator that upgraded restores the previous version; the upgrade ends.",
+  },
 } as const;
 
 /** A Governor proposal for one coordinator call on upgrade `id`, with a description the proposer can edit. */
@@ -202,7 +249,11 @@ async function proposeFor(app: App, kind: keyof typeof PROPOSALS, id: string) {
   if (!description) return status(app, "failed", "The proposal was not made: it needs a description.");
   const coordinator = contracts(app).UpgradeCoordinator;
   const calldata = encodeFunctionData({ abi: upgradeCoordinatorAbi, functionName: p.fn, args: [u.id] });
-  await run(app, `Proposal to ${p.verb.toLowerCase()} upgrade #${u.id}`, governorCall(app, "propose", [[coordinator], [0n], [calldata], description]));
+  await run(
+    app,
+    `Proposal to ${p.verb.toLowerCase()} upgrade #${u.id}`,
+    governorCall(app, "propose", [[coordinator], [0n], [calldata], description]),
+  );
 }
 
 /** Connects, first asking which wallet when the browser has several (or when asked to use another). */
@@ -210,11 +261,18 @@ async function connect(app: App, choose = false) {
   if (!choose && !app.wallet.needsChoice) return app.wallet.connect();
   const options = app.wallet.wallets
     .map(
-      (w, i) => `<label class="choice wallet-choice"><input type="radio" name="wallet" value="${esc(w.id)}" ${i === 0 ? "checked" : ""} data-testid="wallet-${esc(w.id)}">
+      (
+        w,
+        i,
+      ) => `<label class="choice wallet-choice"><input type="radio" name="wallet" value="${esc(w.id)}" ${i === 0 ? "checked" : ""} data-testid="wallet-${esc(w.id)}">
         ${w.icon ? `<img src="${esc(w.icon)}" alt="" width="20" height="20">` : ""} ${esc(w.name)}</label>`,
     )
     .join("");
-  const fields = await openDialog({ title: "Connect a wallet", body: `<p>Several wallets are installed. Use:</p><div class="wallets">${options}</div>`, confirmLabel: "Connect" });
+  const fields = await openDialog({
+    title: "Connect a wallet",
+    body: `<p>Several wallets are installed. Use:</p><div class="wallets">${options}</div>`,
+    confirmLabel: "Connect",
+  });
   if (fields) await app.wallet.connect(String(fields.get("wallet")));
 }
 

@@ -77,14 +77,17 @@ export class ChainView {
   async refresh(): Promise<Snapshot> {
     const d = this.config.deployment;
     const [chainId, first] = await Promise.all([this.chainId ?? this.client.getChainId(), this.client.getBlock()]);
-    if (chainId !== d.chainId) throw new Error(`the RPC serves chain ${chainId}, the deployments file is for chain ${d.chainId}`);
+    if (chainId !== d.chainId)
+      throw new Error(`the RPC serves chain ${chainId}, the deployments file is for chain ${d.chainId}`);
     this.chainId = chainId;
     // A head below the last one followed that is a block already seen, unchanged, is an RPC node behind the others
     // (a load balancer's), not a reorganisation: keep showing what was known until it catches up.
-    if (this.last && this.cursor && first.number < this.cursor.number && this.heads.hashAt(first.number) === first.hash) return this.last;
+    if (this.last && this.cursor && first.number < this.cursor.number && this.heads.hashAt(first.number) === first.hash)
+      return this.last;
     let head: Block = first;
     for (let read = 1; !(await this.follow(head)); read++) {
-      if (read === READS_PER_REFRESH) throw new Error(`the chain kept reorganising while blocks up to ${head.number} were read`);
+      if (read === READS_PER_REFRESH)
+        throw new Error(`the chain kept reorganising while blocks up to ${head.number} were read`);
       head = await this.client.getBlock();
     }
     const history = buildHistory(this.events, {
@@ -127,8 +130,13 @@ export class ChainView {
       const { logs } = await fetchLogs(this.client, { address, fromBlock: from, toBlock: head.number });
       const keys = new Set<string>();
       // A log can come back twice across page boundaries: keep the first.
-      const fresh = decodeLogs(logs).filter((e) => !this.seen.has(eventKey(e)) && !keys.has(eventKey(e)) && keys.add(eventKey(e)));
-      const blocks = await this.blocks(fresh.map((e) => e.blockNumber), head);
+      const fresh = decodeLogs(logs).filter(
+        (e) => !this.seen.has(eventKey(e)) && !keys.has(eventKey(e)) && keys.add(eventKey(e)),
+      );
+      const blocks = await this.blocks(
+        fresh.map((e) => e.blockNumber),
+        head,
+      );
       if (fresh.some((e) => blocks.get(e.blockNumber)!.hash !== e.blockHash)) return false;
       if (fresh.length > 0) {
         this.events = [...this.events, ...fresh].sort(byChainOrder);
@@ -161,7 +169,9 @@ export class ChainView {
     const byNumber = new Map<bigint, BlockRef>();
     for (const e of this.events) byNumber.set(e.blockNumber, { number: e.blockNumber, hash: e.blockHash });
     for (const b of this.heads.refs()) if (!byNumber.has(b.number)) byNumber.set(b.number, b);
-    const remembered = [...byNumber.values()].filter((b) => b.number <= head.number).sort((a, b) => (a.number < b.number ? -1 : 1));
+    const remembered = [...byNumber.values()]
+      .filter((b) => b.number <= head.number)
+      .sort((a, b) => (a.number < b.number ? -1 : 1));
     const i = await newestOnChain(remembered, (b) => this.onChain(b, head));
     const ancestor = i >= 0 ? remembered[i] : undefined;
     const last = ancestor?.number ?? this.startBlock - 1n;
@@ -192,8 +202,18 @@ export class ChainView {
         const account = r.operator as Hex;
         const weight =
           latest && latest.snapshot < head
-            ? await this.client.readContract({ address: token, abi: stakeTokenAbi, functionName: "getPastVotes", args: [account, latest.snapshot] })
-            : await this.client.readContract({ address: token, abi: stakeTokenAbi, functionName: "getVotes", args: [account] });
+            ? await this.client.readContract({
+                address: token,
+                abi: stakeTokenAbi,
+                functionName: "getPastVotes",
+                args: [account, latest.snapshot],
+              })
+            : await this.client.readContract({
+                address: token,
+                abi: stakeTokenAbi,
+                functionName: "getVotes",
+                args: [account],
+              });
         out.set(r.operator.toLowerCase(), weight as bigint);
       }),
     );

@@ -19,7 +19,6 @@ export function age(seconds: bigint): string {
   return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
 }
 
-
 export const shortHex = (h: string) => (h.length > 14 ? `${h.slice(0, 8)}…${h.slice(-6)}` : h);
 
 /** JSON with bigints as decimal strings. */

@@ -2,7 +2,12 @@
 // (lib/proposals.ts), with state, counts, quorum and deadlines read from the contract at the block the chain view
 // is showing, and, for a connected account, its voting power at each proposal's snapshot.
 import type { PublicClient } from "viem";
-import { lockstepGovernorAbi, lockstepTimelockAbi, stakeTokenAbi, upgradeCoordinatorAbi } from "../../lib/abi/generated";
+import {
+  lockstepGovernorAbi,
+  lockstepTimelockAbi,
+  stakeTokenAbi,
+  upgradeCoordinatorAbi,
+} from "../../lib/abi/generated";
 import { PROPOSAL_STATES, type ProposalStateName } from "../../lib/governance";
 import { fetchLogs } from "../../lib/history";
 import { decodeGovernorLogs, foldProposals, type GovernorEvent, type ProposalLogRecord } from "../../lib/proposals";
@@ -84,11 +89,18 @@ export class GovernanceView {
     const c = this.config.deployment.contracts;
     const [params, guardian, blockTime] = await Promise.all([
       this.readParams(at),
-      this.client.readContract({ address: c.UpgradeCoordinator as Hex, abi: upgradeCoordinatorAbi, functionName: "guardian", blockNumber: at }),
+      this.client.readContract({
+        address: c.UpgradeCoordinator as Hex,
+        abi: upgradeCoordinatorAbi,
+        functionName: "guardian",
+        blockNumber: at,
+      }),
       this.blockTime(at, head.timestamp),
     ]);
     const records = foldProposals(this.events);
-    const proposals = (await Promise.all(records.map((p) => this.complete(p, at, account)))).filter((p): p is ProposalRecord => p !== undefined);
+    const proposals = (await Promise.all(records.map((p) => this.complete(p, at, account)))).filter(
+      (p): p is ProposalRecord => p !== undefined,
+    );
     return {
       proposals: proposals.reverse(),
       clock: at,
@@ -122,14 +134,27 @@ export class GovernanceView {
         if (data && decodeRevert(data)?.name === "GovernorNonexistentProposal") return undefined;
         throw e;
       }
-      if (FINAL.has(base.state) && at > p.lastTouched + REFETCH_DEPTH && at > base.deadline + REFETCH_DEPTH) this.final.set(p.id, base);
+      if (FINAL.has(base.state) && at > p.lastTouched + REFETCH_DEPTH && at > base.deadline + REFETCH_DEPTH)
+        this.final.set(p.id, base);
     }
     if (!account) return base;
     const votingStarted = base.snapshot < at;
     const [hasVoted, power] = await Promise.all([
-      this.client.readContract({ address: this.governor, abi: lockstepGovernorAbi, functionName: "hasVoted", args: [p.id, account], blockNumber: at }),
+      this.client.readContract({
+        address: this.governor,
+        abi: lockstepGovernorAbi,
+        functionName: "hasVoted",
+        args: [p.id, account],
+        blockNumber: at,
+      }),
       votingStarted
-        ? this.client.readContract({ address: this.governor, abi: lockstepGovernorAbi, functionName: "getVotes", args: [account, base.snapshot], blockNumber: at })
+        ? this.client.readContract({
+            address: this.governor,
+            abi: lockstepGovernorAbi,
+            functionName: "getVotes",
+            args: [account, base.snapshot],
+            blockNumber: at,
+          })
         : undefined,
     ]);
     return { ...base, mine: { hasVoted, power } };
@@ -144,7 +169,8 @@ export class GovernanceView {
       this.client.readContract({ ...g, functionName: "proposalEta" }),
       this.client.readContract({ ...g, functionName: "proposalVotes" }),
     ]);
-    const quorum = snapshot < at ? await this.client.readContract({ ...g, functionName: "quorum", args: [snapshot] }) : undefined;
+    const quorum =
+      snapshot < at ? await this.client.readContract({ ...g, functionName: "quorum", args: [snapshot] }) : undefined;
     return {
       ...p,
       state: PROPOSAL_STATES[state],
@@ -159,7 +185,11 @@ export class GovernanceView {
   }
 
   private async readAccount(address: Hex, guardian: Hex, at: bigint): Promise<AccountRecord> {
-    const t = { address: this.config.deployment.contracts.StakeToken as Hex, abi: stakeTokenAbi, blockNumber: at } as const;
+    const t = {
+      address: this.config.deployment.contracts.StakeToken as Hex,
+      abi: stakeTokenAbi,
+      blockNumber: at,
+    } as const;
     const [balance, votes, delegate] = await Promise.all([
       this.client.readContract({ ...t, functionName: "balanceOf", args: [address] }),
       this.client.readContract({ ...t, functionName: "getVotes", args: [address] }),
@@ -171,14 +201,20 @@ export class GovernanceView {
   /** Read on every refresh: governance can change its own rules. */
   private async readParams(at: bigint): Promise<GovernanceParams> {
     const g = { address: this.governor, abi: lockstepGovernorAbi, blockNumber: at } as const;
-    const [votingDelay, votingPeriod, proposalThreshold, quorumNumerator, quorumDenominator, timelockDelay] = await Promise.all([
-      this.client.readContract({ ...g, functionName: "votingDelay" }),
-      this.client.readContract({ ...g, functionName: "votingPeriod" }),
-      this.client.readContract({ ...g, functionName: "proposalThreshold" }),
-      this.client.readContract({ ...g, functionName: "quorumNumerator" }),
-      this.client.readContract({ ...g, functionName: "quorumDenominator" }),
-      this.client.readContract({ address: this.config.deployment.contracts.LockstepTimelock as Hex, abi: lockstepTimelockAbi, functionName: "getMinDelay", blockNumber: at }),
-    ]);
+    const [votingDelay, votingPeriod, proposalThreshold, quorumNumerator, quorumDenominator, timelockDelay] =
+      await Promise.all([
+        this.client.readContract({ ...g, functionName: "votingDelay" }),
+        this.client.readContract({ ...g, functionName: "votingPeriod" }),
+        this.client.readContract({ ...g, functionName: "proposalThreshold" }),
+        this.client.readContract({ ...g, functionName: "quorumNumerator" }),
+        this.client.readContract({ ...g, functionName: "quorumDenominator" }),
+        this.client.readContract({
+          address: this.config.deployment.contracts.LockstepTimelock as Hex,
+          abi: lockstepTimelockAbi,
+          functionName: "getMinDelay",
+          blockNumber: at,
+        }),
+      ]);
     return { votingDelay, votingPeriod, proposalThreshold, quorumNumerator, quorumDenominator, timelockDelay };
   }
 

@@ -38,8 +38,12 @@ function relatedProposals(gov: GovernanceSnapshot | undefined, snap: Snapshot): 
   const byName = new Map(snap.history.upgrades.map((u) => [u.name, u.id]));
   for (const p of gov.proposals) {
     const touched = upgradesTouched(p, app.config.deployment.contracts.UpgradeCoordinator);
-    const ids = new Set([...touched.ids, ...touched.scheduled.map((n) => byName.get(n)).filter((x): x is bigint => x !== undefined)]);
-    for (const id of ids) out.set(id, [...(out.get(id) ?? []), { id: p.id, title: proposalTitle(p.description), state: p.state }]);
+    const ids = new Set([
+      ...touched.ids,
+      ...touched.scheduled.map((n) => byName.get(n)).filter((x): x is bigint => x !== undefined),
+    ]);
+    for (const id of ids)
+      out.set(id, [...(out.get(id) ?? []), { id: p.id, title: proposalTitle(p.description), state: p.state }]);
   }
   return out;
 }
@@ -47,7 +51,9 @@ function relatedProposals(gov: GovernanceSnapshot | undefined, snap: Snapshot): 
 function showView() {
   const name = currentView();
   for (const v of VIEWS) $(`#view-${v}`).hidden = v !== name;
-  document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("current", (a as HTMLElement).dataset.view === name));
+  document
+    .querySelectorAll("nav a")
+    .forEach((a) => a.classList.toggle("current", (a as HTMLElement).dataset.view === name));
   render();
 }
 
@@ -92,8 +98,16 @@ function layout() {
       if (!app.snap) return;
       const format = b.dataset.report as ReportFormat;
       const d = app.config.deployment;
-      const report = renderReport(audit(app.snap.history, manifestFiles), format, { explorer: app.config.explorerUrl || undefined, network: d.network, chainId: d.chainId });
-      download(report, `lockstep-audit-${d.network}.${format}`, format === "json" ? "application/json" : format === "csv" ? "text/csv" : "text/markdown");
+      const report = renderReport(audit(app.snap.history, manifestFiles), format, {
+        explorer: app.config.explorerUrl || undefined,
+        network: d.network,
+        chainId: d.chainId,
+      });
+      download(
+        report,
+        `lockstep-audit-${d.network}.${format}`,
+        format === "json" ? "application/json" : format === "csv" ? "text/csv" : "text/markdown",
+      );
     }),
   );
   $<HTMLInputElement>('[data-testid="manifest-files"]').addEventListener("change", async (e) => {
@@ -108,10 +122,17 @@ function layout() {
     }
     render();
   });
-  $<HTMLSelectElement>("#filter-cohort").addEventListener("change", (e) => ((filters.cohort = (e.target as HTMLSelectElement).value), render()));
-  $<HTMLSelectElement>("#filter-status").addEventListener("change", (e) => ((filters.status = (e.target as HTMLSelectElement).value), render()));
+  $<HTMLSelectElement>("#filter-cohort").addEventListener(
+    "change",
+    (e) => ((filters.cohort = (e.target as HTMLSelectElement).value), render()),
+  );
+  $<HTMLSelectElement>("#filter-status").addEventListener(
+    "change",
+    (e) => ((filters.status = (e.target as HTMLSelectElement).value), render()),
+  );
   $("#export-csv").addEventListener("click", () => {
-    if (app.snap) download(historyCsv(eventRows(app.snap)), `lockstep-${app.config.deployment.network}-history.csv`, "text/csv");
+    if (app.snap)
+      download(historyCsv(eventRows(app.snap)), `lockstep-${app.config.deployment.network}-history.csv`, "text/csv");
   });
 }
 
@@ -144,7 +165,13 @@ function renderWalletButton() {
   b.dataset.action = w.kind === "disconnected" ? "connect" : w.kind === "wrong-chain" ? "switch-chain" : "";
   b.disabled = w.kind === "no-wallet" || w.kind === "ready";
   b.textContent =
-    w.kind === "no-wallet" ? "No wallet" : w.kind === "disconnected" ? "Connect wallet" : w.kind === "wrong-chain" ? "Wrong chain: switch" : shortHex(w.account);
+    w.kind === "no-wallet"
+      ? "No wallet"
+      : w.kind === "disconnected"
+        ? "Connect wallet"
+        : w.kind === "wrong-chain"
+          ? "Wrong chain: switch"
+          : shortHex(w.account);
 }
 
 function render() {
@@ -165,9 +192,16 @@ function render() {
       break;
     case "validators": {
       const all = validatorRows(snap);
-      syncOptions($("#filter-cohort"), [...new Set(all.map((r) => String(r.cohort)))].sort((a, b) => Number(a) - Number(b)));
+      syncOptions(
+        $("#filter-cohort"),
+        [...new Set(all.map((r) => String(r.cohort)))].sort((a, b) => Number(a) - Number(b)),
+      );
       syncOptions($("#filter-status"), [...new Set(all.map((r) => r.status))].sort());
-      const rows = all.filter((r) => (filters.cohort === "all" || String(r.cohort) === filters.cohort) && (filters.status === "all" || r.status === filters.status));
+      const rows = all.filter(
+        (r) =>
+          (filters.cohort === "all" || String(r.cohort) === filters.cohort) &&
+          (filters.status === "all" || r.status === filters.status),
+      );
       const latest = snap.history.upgrades[snap.history.upgrades.length - 1];
       setHtml($("#validators-table"), validatorsTable(rows, app.config.explorerUrl, latest));
       $("#validator-count").textContent = `${rows.length} of ${all.length} validator(s)`;
@@ -175,11 +209,18 @@ function render() {
       break;
     }
     case "proposals":
-      setHtml($("#account-panel"), accountPanel(app.wallet.status, account, d.chainId, app.wallet.name, app.wallet.wallets.length > 1));
+      setHtml(
+        $("#account-panel"),
+        accountPanel(app.wallet.status, account, d.chainId, app.wallet.name, app.wallet.wallets.length > 1),
+      );
       setHtml(
         $("#proposals-list"),
-        (app.govError ? `<p class="card warn" data-testid="proposals-error">Proposals could not be read at block ${snap.head.number}: ${esc(app.govError)}${gov ? " Showing the last ones read." : ""}</p>` : "") +
-          (gov ? proposalsView(gov, d, snap.head.timestamp, app.config.explorerUrl, app.wallet.status, openDetails) : '<p class="muted">Loading proposals…</p>'),
+        (app.govError
+          ? `<p class="card warn" data-testid="proposals-error">Proposals could not be read at block ${snap.head.number}: ${esc(app.govError)}${gov ? " Showing the last ones read." : ""}</p>`
+          : "") +
+          (gov
+            ? proposalsView(gov, d, snap.head.timestamp, app.config.explorerUrl, app.wallet.status, openDetails)
+            : '<p class="muted">Loading proposals…</p>'),
       );
       break;
     case "audit":
@@ -254,7 +295,9 @@ function follow() {
       // Nothing new (same events, same head, same wallet): the views would come out the same.
       // The account is in twice: the wallet's, and the one the Governor was last read for, which catches up a tick later.
       const g = app.govSnap;
-      const govKey = g ? `${g.readFor ?? ""}:${g.proposals.map((p) => `${p.id}${p.state}${p.forVotes}${p.againstVotes}${p.abstainVotes}${p.votes.length}`).join()}` : "";
+      const govKey = g
+        ? `${g.readFor ?? ""}:${g.proposals.map((p) => `${p.id}${p.state}${p.forVotes}${p.againstVotes}${p.abstainVotes}${p.votes.length}`).join()}`
+        : "";
       const key = `${snap.revision}:${snap.head.number}:${app.wallet.status.kind}:${connectedAccount() ?? ""}:${govKey}:${app.govError ?? ""}`;
       if (key !== lastKey) renderSafely();
       lastKey = key;
@@ -264,7 +307,9 @@ function follow() {
       failing = true;
       document.body.dataset.state = "rpc-unreachable";
       const shown = app.snap ? ` Showing what was known at block ${app.snap.head.number}.` : "";
-      banner(`RPC unreachable: ${app.config.rpcUrl} did not answer (${(e as Error).message.split("\n")[0]}).${shown} Retrying every ${app.config.pollMs / 1000}s.`);
+      banner(
+        `RPC unreachable: ${app.config.rpcUrl} did not answer (${(e as Error).message.split("\n")[0]}).${shown} Retrying every ${app.config.pollMs / 1000}s.`,
+      );
     }
   };
   /** One refresh at a time; a caller that asks during one waits for the next. */
@@ -311,10 +356,14 @@ async function start() {
     config,
     chain,
     gov: new GovernanceView(chain.client, config),
-    wallet: new Wallet(wallets, { chainId: config.deployment.chainId, rpcUrl: config.rpcUrl, name: `Lockstep ${config.deployment.network}` }, () => {
-      render();
-      void app.refreshNow?.();
-    }),
+    wallet: new Wallet(
+      wallets,
+      { chainId: config.deployment.chainId, rpcUrl: config.rpcUrl, name: `Lockstep ${config.deployment.network}` },
+      () => {
+        render();
+        void app.refreshNow?.();
+      },
+    ),
     refreshNow: async () => {},
   };
   layout();

@@ -126,7 +126,8 @@ export class Wallet {
     } catch {
       remembered = undefined;
     }
-    const pick = this.wallets.find((w) => w.id === remembered) ?? (this.wallets.length === 1 ? this.wallets[0] : undefined);
+    const pick =
+      this.wallets.find((w) => w.id === remembered) ?? (this.wallets.length === 1 ? this.wallets[0] : undefined);
     if (pick) await this.use(pick.id);
   }
 
@@ -160,7 +161,11 @@ export class Wallet {
   async connect(id?: string) {
     if (id) await this.use(id);
     else if (!this.current && this.wallets.length === 1) await this.use(this.wallets[0].id);
-    if (!this.provider) throw new TxFailure("failed", "No browser wallet found: install an EIP-1193 wallet to vote and act; reading needs none.");
+    if (!this.provider)
+      throw new TxFailure(
+        "failed",
+        "No browser wallet found: install an EIP-1193 wallet to vote and act; reading needs none.",
+      );
     try {
       await this.provider.request({ method: "eth_requestAccounts" });
     } catch (e) {
@@ -182,7 +187,14 @@ export class Wallet {
       try {
         await this.provider.request({
           method: "wallet_addEthereumChain",
-          params: [{ chainId, chainName: this.expected.name, rpcUrls: [this.expected.rpcUrl], nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 } }],
+          params: [
+            {
+              chainId,
+              chainName: this.expected.name,
+              rpcUrls: [this.expected.rpcUrl],
+              nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+            },
+          ],
         });
       } catch (e2) {
         throw explain(e2);
@@ -216,11 +228,18 @@ export class Wallet {
    * Simulates `call` from the connected account, then has the wallet sign and send it, then waits for it to be
    * mined. `progress` hears "signing" (the wallet is asking) and "pending" (sent, not yet mined).
    */
-  async send(client: PublicClient, call: ContractCall, progress: (stage: "signing" | "pending", hash?: Hex) => void): Promise<TransactionReceipt> {
+  async send(
+    client: PublicClient,
+    call: ContractCall,
+    progress: (stage: "signing" | "pending", hash?: Hex) => void,
+  ): Promise<TransactionReceipt> {
     const s = this.status;
     if (s.kind === "no-wallet" || s.kind === "disconnected") throw new TxFailure("failed", "Connect a wallet first.");
     if (s.kind === "wrong-chain") {
-      throw new TxFailure("wrong-chain", `Your wallet is on chain ${s.chainId}; this deployment is on chain ${this.expected.chainId}. Switch chains first.`);
+      throw new TxFailure(
+        "wrong-chain",
+        `Your wallet is on chain ${s.chainId}; this deployment is on chain ${this.expected.chainId}. Switch chains first.`,
+      );
     }
     const account = s.account;
     let gas: bigint;
@@ -251,16 +270,32 @@ export class Wallet {
       });
     } catch (e) {
       const why = e instanceof BaseError ? e.shortMessage : String(e);
-      throw new TxFailure("unknown", `It was sent as ${hash}, but its outcome is not known yet (${why}). Look it up before sending it again.`, hash);
+      throw new TxFailure(
+        "unknown",
+        `It was sent as ${hash}, but its outcome is not known yet (${why}). Look it up before sending it again.`,
+        hash,
+      );
     }
     if (replacement?.reason === "cancelled") {
-      throw new TxFailure("cancelled", `The wallet cancelled it: ${hash} was replaced by ${replacement.hash}, which does nothing.`, replacement.hash);
+      throw new TxFailure(
+        "cancelled",
+        `The wallet cancelled it: ${hash} was replaced by ${replacement.hash}, which does nothing.`,
+        replacement.hash,
+      );
     }
     if (replacement?.reason === "replaced") {
-      throw new TxFailure("unknown", `The wallet replaced ${hash} with a different transaction, ${replacement.hash}; check what that one did.`, replacement.hash);
+      throw new TxFailure(
+        "unknown",
+        `The wallet replaced ${hash} with a different transaction, ${replacement.hash}; check what that one did.`,
+        replacement.hash,
+      );
     }
     if (receipt.status === "reverted") {
-      throw new TxFailure("reverted", `${receipt.transactionHash} was mined in block ${receipt.blockNumber} but reverted: ${await this.replay(client, call, account, receipt.blockNumber)}.`, receipt.transactionHash);
+      throw new TxFailure(
+        "reverted",
+        `${receipt.transactionHash} was mined in block ${receipt.blockNumber} but reverted: ${await this.replay(client, call, account, receipt.blockNumber)}.`,
+        receipt.transactionHash,
+      );
     }
     return receipt;
   }
@@ -283,10 +318,15 @@ export class Wallet {
 export function explain(e: unknown): TxFailure {
   if (e instanceof TxFailure) return e;
   const rejected =
-    (e instanceof BaseError && e.walk((x) => x instanceof UserRejectedRequestError)) || (e as { code?: number } | undefined)?.code === 4001;
-  if (rejected) return new TxFailure("rejected", "You rejected the request in your wallet: nothing was signed or sent.");
+    (e instanceof BaseError && e.walk((x) => x instanceof UserRejectedRequestError)) ||
+    (e as { code?: number } | undefined)?.code === 4001;
+  if (rejected)
+    return new TxFailure("rejected", "You rejected the request in your wallet: nothing was signed or sent.");
   if (e instanceof BaseError && e.walk((x) => x instanceof ChainMismatchError)) {
-    return new TxFailure("wrong-chain", "Your wallet switched to another chain before signing: nothing was sent. Switch back and try again.");
+    return new TxFailure(
+      "wrong-chain",
+      "Your wallet switched to another chain before signing: nothing was sent. Switch back and try again.",
+    );
   }
   const reason = reasonOf(e);
   if (reason) return new TxFailure("refused", `The contract refused: ${reason}. Nothing was sent.`);
@@ -296,10 +336,16 @@ export function explain(e: unknown): TxFailure {
 
 /** The contract's reason for a revert, in words, or undefined when the error is not a revert. */
 function reasonOf(e: unknown): string | undefined {
-  const reverted = e instanceof BaseError ? (e.walk((x) => x instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null) : null;
+  const reverted =
+    e instanceof BaseError
+      ? (e.walk((x) => x instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null)
+      : null;
   const data = revertDataOf(e);
   if (data) return decodeRevert(data)?.words ?? `an error this dashboard does not know (${data.slice(0, 10)})`;
-  if (reverted?.data) return reverted.data.errorName === "Error" ? String(reverted.data.args?.[0]) : errorInWords(reverted.data.errorName, reverted.data.args ?? []);
+  if (reverted?.data)
+    return reverted.data.errorName === "Error"
+      ? String(reverted.data.args?.[0])
+      : errorInWords(reverted.data.errorName, reverted.data.args ?? []);
   if (reverted) return reverted.reason ?? "the contract gave no reason";
   return undefined;
 }

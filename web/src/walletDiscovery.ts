@@ -29,6 +29,7 @@ export async function discoverWallets(late: (w: InjectedWallet) => void, waitMs 
   settled = true;
   const wallets = [...found.values()];
   const legacy = (window as unknown as { ethereum?: EIP1193Provider }).ethereum;
-  if (legacy && wallets.length === 0) wallets.push({ id: "injected", name: "Browser wallet", icon: "", provider: legacy });
+  if (legacy && wallets.length === 0)
+    wallets.push({ id: "injected", name: "Browser wallet", icon: "", provider: legacy });
   return wallets;
 }

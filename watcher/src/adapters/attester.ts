@@ -17,7 +17,13 @@ import {
   type WalletClient,
 } from "viem";
 import { upgradeCoordinatorAbi } from "../../../lib/abi/generated";
-import { ATTESTATION_TYPES, Status, coordinatorDomain, packAttestations, type Attestation } from "../../../lib/coordinator";
+import {
+  ATTESTATION_TYPES,
+  Status,
+  coordinatorDomain,
+  packAttestations,
+  type Attestation,
+} from "../../../lib/coordinator";
 import { versionTag } from "../../../lib/version";
 import { WatcherError, fatal, retryable } from "../errors";
 import type { AttestationRequest, ChainWriter, Clock, Hex } from "../ports";
@@ -59,7 +65,10 @@ export class Attester implements ChainWriter {
     } catch (e) {
       const error = this.classify(e);
       if (error.code === "refused" || !this.o.relay) throw error;
-      this.o.logger?.warn({ upgradeId: request.upgradeId, code: error.code, reason: error.message }, "attestation transaction failed; handing it to the relay");
+      this.o.logger?.warn(
+        { upgradeId: request.upgradeId, code: error.code, reason: error.message },
+        "attestation transaction failed; handing it to the relay",
+      );
       return { via: "relay", reference: await this.relay(request, this.o.relay) };
     }
   }
@@ -88,7 +97,8 @@ export class Attester implements ChainWriter {
     });
     const hash = await wallet.writeContract({ ...request, chain: null });
     const receipt = await client.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success") throw retryable("reverted", "attestation transaction reverted", { transaction: hash });
+    if (receipt.status !== "success")
+      throw retryable("reverted", "attestation transaction reverted", { transaction: hash });
     return hash;
   }
 
@@ -108,7 +118,12 @@ export class Attester implements ChainWriter {
       deadline: issuedAt + RELAY_VALIDITY_SECONDS,
     };
     const typedData = {
-      domain: coordinatorDomain(chainId, coordinator) as { name: string; version: string; chainId: number; verifyingContract: Hex },
+      domain: coordinatorDomain(chainId, coordinator) as {
+        name: string;
+        version: string;
+        chainId: number;
+        verifyingContract: Hex;
+      },
       types: ATTESTATION_TYPES,
       primaryType: "Attestation",
       message: attestation as unknown as Record<string, unknown>,
@@ -139,20 +154,41 @@ export class Attester implements ChainWriter {
     for (const e of causes(error)) {
       if (e instanceof ContractFunctionRevertedError && e.data && isCoordinatorError(e.data.errorName)) {
         const args = (e.data.args ?? []).map(String);
-        return fatal("refused", `coordinator refused the attestation: ${e.data.errorName}(${args.join(", ")})`, { error: e.data.errorName, args });
+        return fatal("refused", `coordinator refused the attestation: ${e.data.errorName}(${args.join(", ")})`, {
+          error: e.data.errorName,
+          args,
+        });
       }
-      if (e instanceof InsufficientFundsError || (e instanceof Error && /insufficient funds|enough funds/i.test(e.message))) {
-        return retryable("funds", "the attester account cannot pay for the transaction", { attester: this.o.wallet.account.address }, error);
+      if (
+        e instanceof InsufficientFundsError ||
+        (e instanceof Error && /insufficient funds|enough funds/i.test(e.message))
+      ) {
+        return retryable(
+          "funds",
+          "the attester account cannot pay for the transaction",
+          { attester: this.o.wallet.account.address },
+          error,
+        );
       }
-      if (e instanceof NonceTooLowError || (e instanceof Error && /nonce too low|replacement transaction underpriced/i.test(e.message))) {
-        return retryable("nonce", "the attester's nonce was taken by another transaction", { attester: this.o.wallet.account.address }, error);
+      if (
+        e instanceof NonceTooLowError ||
+        (e instanceof Error && /nonce too low|replacement transaction underpriced/i.test(e.message))
+      ) {
+        return retryable(
+          "nonce",
+          "the attester's nonce was taken by another transaction",
+          { attester: this.o.wallet.account.address },
+          error,
+        );
       }
     }
     return rpcError(error, "attestation transaction");
   }
 }
 
-const coordinatorErrors = new Set<string>(upgradeCoordinatorAbi.filter((item) => item.type === "error").map((item) => item.name));
+const coordinatorErrors = new Set<string>(
+  upgradeCoordinatorAbi.filter((item) => item.type === "error").map((item) => item.name),
+);
 const isCoordinatorError = (name: string) => coordinatorErrors.has(name);
 
 async function post(url: string, body: string): Promise<void> {
@@ -185,6 +221,11 @@ async function append(file: string, line: string): Promise<void> {
       await handle.close();
     }
   } catch (error) {
-    throw fatal("relay", `relay file ${file} cannot be written (${(error as NodeJS.ErrnoException).code ?? "error"})`, { file }, error);
+    throw fatal(
+      "relay",
+      `relay file ${file} cannot be written (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+      { file },
+      error,
+    );
   }
 }

@@ -25,7 +25,10 @@ export class BinaryStore implements Binaries {
     const actual = await sha256File(downloadedFile);
     if (actual !== expected) {
       throw fatal("digest-mismatch", `the artifact for ${version} does not have the manifest's sha256`, {
-        version, file: downloadedFile, expected, actual,
+        version,
+        file: downloadedFile,
+        expected,
+        actual,
       });
     }
     if (await exists(dir)) await this.discard(version); // half staged, or another build under this name
@@ -45,7 +48,8 @@ export class BinaryStore implements Binaries {
   /** Points `current` at versions/<version>; a no-op when it does already. */
   async activate(version: string): Promise<void> {
     const target = this.paths.version(version);
-    if (!(await this.isStaged(version))) throw fatal("version-not-staged", `version ${version} is not staged`, { version });
+    if (!(await this.isStaged(version)))
+      throw fatal("version-not-staged", `version ${version} is not staged`, { version });
     if ((await this.active()) === version) return;
     const link = `${this.paths.current}.tmp`;
     await rm(link, { force: true });
@@ -65,7 +69,10 @@ export class BinaryStore implements Binaries {
   }
 
   async isStaged(version: string): Promise<boolean> {
-    return access(this.paths.binary(version), constants.X_OK).then(() => true, () => false);
+    return access(this.paths.binary(version), constants.X_OK).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** Removes a staged version; refuses the active one. */

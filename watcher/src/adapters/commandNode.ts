@@ -67,7 +67,8 @@ export class CommandNodeController implements NodeController {
     const timeoutMs = this.options.timeoutMs ?? 120_000;
     const result = await runShell(command, env, this.paths.nodeLog, timeoutMs);
     const details = { command: name, exitCode: result.code, signal: result.signal, stderr: result.lastLine };
-    if (result.timedOut) throw retryable("node-command-timeout", `node ${name} command did not finish in ${timeoutMs} ms`, details);
+    if (result.timedOut)
+      throw retryable("node-command-timeout", `node ${name} command did not finish in ${timeoutMs} ms`, details);
     if (result.code !== 0) {
       const why = result.lastLine || (result.signal ? `killed by ${result.signal}` : `exit ${result.code}`);
       throw retryable("node-command-failed", `node ${name} command failed: ${why}`, details);
@@ -94,7 +95,10 @@ async function runShell(command: string, env: Record<string, string>, logFile: s
         // gone already
       }
     }, timeoutMs);
-    const [code, signal] = (await once(child, "exit").finally(() => clearTimeout(timer))) as [number | null, string | null];
+    const [code, signal] = (await once(child, "exit").finally(() => clearTimeout(timer))) as [
+      number | null,
+      string | null,
+    ];
     const stderr = await readFile(stderrFile, "utf8");
     await appendFile(logFile, stderr);
     const lastLine = stderr.trim().split("\n").pop() ?? "";

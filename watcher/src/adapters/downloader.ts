@@ -58,7 +58,12 @@ export class HttpDownloader implements Downloader {
 }
 
 /** Streams `body` to `file`, counting and hashing, stopping as soon as it passes `maxBytes`; fsyncs at the end. */
-async function save(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, file: string, uri: string, maxBytes: number) {
+async function save(
+  body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  file: string,
+  uri: string,
+  maxBytes: number,
+) {
   const hash = createHash("sha256");
   let bytes = 0;
   const handle = await open(file, "w");
@@ -67,7 +72,7 @@ async function save(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, file
       bytes += chunk.length;
       if (bytes > maxBytes) throw tooLarge(uri, maxBytes);
       hash.update(chunk);
-      for (let written = 0; written < chunk.length; ) {
+      for (let written = 0; written < chunk.length;) {
         written += (await handle.write(chunk, written)).bytesWritten;
       }
     }
@@ -79,4 +84,8 @@ async function save(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, file
 }
 
 const tooLarge = (uri: string, maxBytes: number, declared?: number) =>
-  fatal("artifact-too-large", `artifact ${uri} is larger than the limit of ${maxBytes} bytes`, { uri, maxBytes, declared });
+  fatal("artifact-too-large", `artifact ${uri} is larger than the limit of ${maxBytes} bytes`, {
+    uri,
+    maxBytes,
+    declared,
+  });

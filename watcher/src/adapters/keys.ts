@@ -13,17 +13,23 @@ export type AttesterKeySource = WatcherConfig["validator"]["attesterKey"];
  * The attester account. It signs with the key it closes over; the object itself holds only the address and public
  * key, so logging it (JSON.stringify, util.inspect) shows nothing secret.
  */
-export async function loadAttesterKey(source: AttesterKeySource, env: NodeJS.ProcessEnv = process.env): Promise<LocalAccount> {
+export async function loadAttesterKey(
+  source: AttesterKeySource,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<LocalAccount> {
   return "env" in source ? fromEnv(source.env, env) : fromKeystore(source.keystore, source.passwordFile);
 }
 
-const keyError = (message: string, details: Record<string, unknown>) => fatal("key", `attester key: ${message}`, details);
+const keyError = (message: string, details: Record<string, unknown>) =>
+  fatal("key", `attester key: ${message}`, details);
 
 function fromEnv(variable: string, env: NodeJS.ProcessEnv): LocalAccount {
   const value = env[variable]?.trim();
   if (!value) throw keyError(`environment variable ${variable} is not set`, { variable });
   if (!/^0x[0-9a-fA-F]{64}$/.test(value)) {
-    throw keyError(`environment variable ${variable} does not hold a 0x-prefixed 32-byte hex private key`, { variable });
+    throw keyError(`environment variable ${variable} does not hold a 0x-prefixed 32-byte hex private key`, {
+      variable,
+    });
   }
   return account(value as `0x${string}`, `environment variable ${variable}`, { variable });
 }
@@ -32,14 +38,17 @@ async function fromKeystore(keystore: string, passwordFile: string): Promise<Loc
   const json = await read(keystore, "keystore");
   // The first line is the password, as geth reads a password file.
   const password = (await read(passwordFile, "password file")).split(/\r?\n/)[0];
-  if (!isKeystoreJson(json)) throw keyError(`keystore ${keystore} is not a Web3 Secret Storage JSON keystore`, { file: keystore });
+  if (!isKeystoreJson(json))
+    throw keyError(`keystore ${keystore} is not a Web3 Secret Storage JSON keystore`, { file: keystore });
   let privateKey: string;
   try {
     ({ privateKey } = await decryptKeystoreJson(json, password));
   } catch (error) {
     const wrongPassword = /incorrect password/i.test((error as Error).message);
     throw keyError(
-      wrongPassword ? `wrong password for keystore ${keystore} (from ${passwordFile})` : `keystore ${keystore} cannot be decrypted: it is malformed`,
+      wrongPassword
+        ? `wrong password for keystore ${keystore} (from ${passwordFile})`
+        : `keystore ${keystore} cannot be decrypted: it is malformed`,
       { file: keystore },
     );
   }
@@ -59,7 +68,12 @@ async function read(file: string, what: string): Promise<string> {
     return await readFile(file, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const problem = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "cannot be read (permission denied)" : `cannot be read (${code ?? "error"})`;
+    const problem =
+      code === "ENOENT"
+        ? "does not exist"
+        : code === "EACCES"
+          ? "cannot be read (permission denied)"
+          : `cannot be read (${code ?? "error"})`;
     throw keyError(`${what} ${file} ${problem}`, { file });
   }
 }

@@ -4,7 +4,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { open, readFile, realpath, rename, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { NodeConfig, Paths } from "../config";
 import { fatal, retryable } from "../errors";
 import type { NodeController, NodeStatus } from "../ports";
@@ -59,7 +58,8 @@ export class ProcessNodeController implements NodeController {
       signalGroup(pid, "SIGTERM");
       if (!(await exited(pid, this.options.stopTimeoutMs ?? 30_000))) {
         signalGroup(pid, "SIGKILL");
-        if (!(await exited(pid, 5_000))) throw retryable("node-stop-failed", `node process ${pid} does not exit`, { pid });
+        if (!(await exited(pid, 5_000)))
+          throw retryable("node-stop-failed", `node process ${pid} does not exit`, { pid });
       }
     }
     await rm(this.paths.pidFile, { force: true });

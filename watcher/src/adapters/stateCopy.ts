@@ -42,5 +42,8 @@ async function copy(from: string, to: string): Promise<void> {
 }
 
 export async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }

@@ -12,7 +12,8 @@ export async function probeStatus(statusUrl: string, timeoutMs = 2_000): Promise
     const body = (await response.json()) as { version?: unknown; height?: unknown };
     const { version, height } = body;
     if (typeof version !== "string") return undefined;
-    if (typeof height === "number" && Number.isSafeInteger(height) && height >= 0) return { version, height: BigInt(height) };
+    if (typeof height === "number" && Number.isSafeInteger(height) && height >= 0)
+      return { version, height: BigInt(height) };
     if (typeof height === "string" && /^\d+$/.test(height)) return { version, height: BigInt(height) };
     return undefined;
   } catch {

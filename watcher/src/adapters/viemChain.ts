@@ -76,7 +76,12 @@ export class ViemChainReader implements ChainReader {
           functionName: "getAssignment",
           args: [BigInt(upgradeId), this.operator],
         });
-        return { inRoster: a.inRoster, stage: a.stage, lastUpgradeId: a.lastUpgradeId, lastStatus: statusName(a.lastStatus) };
+        return {
+          inRoster: a.inRoster,
+          stage: a.stage,
+          lastUpgradeId: a.lastUpgradeId,
+          lastStatus: statusName(a.lastStatus),
+        };
       },
       { upgradeId },
     );
@@ -115,7 +120,11 @@ const TRANSIENT = /timed? ?out|ECONNREFUSED|ECONNRESET|EPIPE|socket hang up|fetc
 
 /** Every error in `error`'s cause chain, outermost first. */
 export function* causes(error: unknown): Generator<unknown> {
-  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 16; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e = error, depth = 0;
+    e !== undefined && e !== null && depth < 16;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     yield e;
   }
 }
@@ -123,7 +132,8 @@ export function* causes(error: unknown): Generator<unknown> {
 /** Whether trying again may help: timeouts, refused or reset connections, 5xx answers, rate limits. */
 export function isTransient(error: unknown): boolean {
   for (const e of causes(error)) {
-    if (e instanceof TimeoutError || e instanceof LimitExceededRpcError || e instanceof ResourceUnavailableRpcError) return true;
+    if (e instanceof TimeoutError || e instanceof LimitExceededRpcError || e instanceof ResourceUnavailableRpcError)
+      return true;
     if (e instanceof HttpRequestError && e.status !== undefined) return e.status === 429 || e.status >= 500;
     if (e instanceof Error && TRANSIENT.test(`${(e as { code?: unknown }).code ?? ""} ${e.message}`)) return true;
   }
@@ -133,7 +143,13 @@ export function isTransient(error: unknown): boolean {
 /** One line describing an error: viem's short message and details, or the message. */
 export function oneLine(error: unknown): string {
   const { shortMessage, details } = error as { shortMessage?: string; details?: string };
-  const text = shortMessage ? (details ? `${shortMessage} (${details})` : shortMessage) : error instanceof Error ? error.message : String(error);
+  const text = shortMessage
+    ? details
+      ? `${shortMessage} (${details})`
+      : shortMessage
+    : error instanceof Error
+      ? error.message
+      : String(error);
   return text.split("\n")[0].slice(0, 300);
 }
 

@@ -32,7 +32,10 @@ export function stepKey(effect: Effect, epoch = 0): string {
 export class SqliteJournal implements CheckpointStore<WatcherState> {
   private readonly db: Database.Database;
 
-  constructor(path: string, private readonly keep = 256) {
+  constructor(
+    path: string,
+    private readonly keep = 256,
+  ) {
     this.db = new Database(path);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
@@ -91,7 +94,9 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
         .prepare("INSERT OR REPLACE INTO checkpoints (block, hash, state) VALUES (?, ?, ?)")
         .run(Number(checkpoint.block), checkpoint.hash, JSON.stringify(checkpoint.state));
       this.db
-        .prepare("DELETE FROM checkpoints WHERE block NOT IN (SELECT block FROM checkpoints ORDER BY block DESC LIMIT ?)")
+        .prepare(
+          "DELETE FROM checkpoints WHERE block NOT IN (SELECT block FROM checkpoints ORDER BY block DESC LIMIT ?)",
+        )
         .run(this.keep);
     })();
   }
@@ -102,7 +107,9 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
       this.db.prepare("DELETE FROM checkpoints WHERE block > ?").run(Number(block));
       this.db.prepare("UPDATE steps SET status = 'cancelled', updated_at = ? WHERE status = 'queued'").run(Date.now());
       this.db
-        .prepare("INSERT INTO meta (key, value) VALUES ('epoch', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+        .prepare(
+          "INSERT INTO meta (key, value) VALUES ('epoch', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        )
         .run();
     })();
   }
@@ -125,7 +132,9 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
   updateLatestState(state: WatcherState) {
     const latest = this.latest();
     if (!latest) throw new Error("no checkpoint to update");
-    this.db.prepare("UPDATE checkpoints SET state = ? WHERE block = ?").run(JSON.stringify(state), Number(latest.block));
+    this.db
+      .prepare("UPDATE checkpoints SET state = ? WHERE block = ?")
+      .run(JSON.stringify(state), Number(latest.block));
   }
 
   // ---------------------------------------------------------------- steps
@@ -144,13 +153,17 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
   /** Steps still to run (queued, or started when a crash interrupted them), oldest first. */
   pending(): Step[] {
     const rows = this.db
-      .prepare("SELECT key, effect, status, attempts, result, error FROM steps WHERE status IN ('queued', 'started') ORDER BY seq")
+      .prepare(
+        "SELECT key, effect, status, attempts, result, error FROM steps WHERE status IN ('queued', 'started') ORDER BY seq",
+      )
       .all();
     return (rows as StepRow[]).map(toStep);
   }
 
   all(): Step[] {
-    return (this.db.prepare("SELECT key, effect, status, attempts, result, error FROM steps ORDER BY seq").all() as StepRow[]).map(toStep);
+    return (
+      this.db.prepare("SELECT key, effect, status, attempts, result, error FROM steps ORDER BY seq").all() as StepRow[]
+    ).map(toStep);
   }
 
   markStarted(key: string) {
@@ -160,11 +173,15 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
   }
 
   markDone(key: string, result: string) {
-    this.db.prepare("UPDATE steps SET status = 'done', result = ?, updated_at = ? WHERE key = ?").run(result, Date.now(), key);
+    this.db
+      .prepare("UPDATE steps SET status = 'done', result = ?, updated_at = ? WHERE key = ?")
+      .run(result, Date.now(), key);
   }
 
   markFailed(key: string, error: string) {
-    this.db.prepare("UPDATE steps SET status = 'failed', error = ?, updated_at = ? WHERE key = ?").run(error, Date.now(), key);
+    this.db
+      .prepare("UPDATE steps SET status = 'failed', error = ?, updated_at = ? WHERE key = ?")
+      .run(error, Date.now(), key);
   }
 
   /** Marks a step done and folds its outcome (state and further effects) into the journal in one transaction. */
@@ -186,7 +203,9 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
 
   /** Cancels queued (never started) steps that a rewind made void. */
   cancelQueued(keys: string[]) {
-    const cancel = this.db.prepare("UPDATE steps SET status = 'cancelled', updated_at = ? WHERE key = ? AND status = 'queued'");
+    const cancel = this.db.prepare(
+      "UPDATE steps SET status = 'cancelled', updated_at = ? WHERE key = ? AND status = 'queued'",
+    );
     this.db.transaction(() => {
       for (const key of keys) cancel.run(Date.now(), key);
     })();

@@ -48,7 +48,9 @@ export function historyTable(rows: EventRow[], explorerUrl: string): string {
   if (rows.length === 0) return `<p class="muted">No coordinator event yet.</p>`;
   const body = rows
     .map(
-      (r) => `<tr data-testid="event-row" data-event="${esc(r.event)}" data-tx="${esc(r.tx)}"><td>${r.block}</td><td>${esc(r.time)}</td><td>${esc(r.event)}</td>
+      (
+        r,
+      ) => `<tr data-testid="event-row" data-event="${esc(r.event)}" data-tx="${esc(r.tx)}"><td>${r.block}</td><td>${esc(r.time)}</td><td>${esc(r.event)}</td>
         <td>${esc(r.upgradeId)}</td><td>${esc(r.details)}</td><td>${txLink(r.tx, explorerUrl, r.tx)}</td></tr>`,
     )
     .join("");
@@ -57,6 +59,8 @@ export function historyTable(rows: EventRow[], explorerUrl: string): string {
 
 export function historyCsv(rows: EventRow[]): string {
   const head = ["block", "time", "logIndex", "event", "upgradeId", "details", "transactionHash"];
-  const lines = rows.map((r) => [r.block, r.time, r.logIndex, r.event, r.upgradeId, r.details, r.tx].map(csvCell).join(","));
+  const lines = rows.map((r) =>
+    [r.block, r.time, r.logIndex, r.event, r.upgradeId, r.details, r.tx].map(csvCell).join(","),
+  );
   return [head.join(","), ...lines].join("\n") + "\n";
 }

@@ -6,4 +6,3 @@ export function txLink(hash: string, explorerUrl: string, label = shortHex(hash)
     ? `<a class="mono tx" href="${esc(`${explorerUrl}/tx/${hash}`)}" target="_blank" rel="noopener" title="${esc(hash)}">${esc(label)}</a>`
     : `<span class="mono tx" title="${esc(hash)}">${esc(label)}</span>`;
 }
-

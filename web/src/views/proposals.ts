@@ -1,7 +1,12 @@
 // Proposals: each Governor proposal with its state, for / against / abstain, quorum progress and the time left,
 // what it would do (its calls decoded), who voted and why; and the connected account's delegation and power.
 import { decodeFunctionData, type Abi } from "viem";
-import { lockstepGovernorAbi, lockstepTimelockAbi, stakeTokenAbi, upgradeCoordinatorAbi } from "../../../lib/abi/generated";
+import {
+  lockstepGovernorAbi,
+  lockstepTimelockAbi,
+  stakeTokenAbi,
+  upgradeCoordinatorAbi,
+} from "../../../lib/abi/generated";
 import type { Deployment } from "../../../lib/deployments";
 import type { AccountRecord, GovernanceSnapshot, ProposalRecord } from "../governance";
 import type { WalletStatus } from "../wallet";
@@ -31,7 +36,16 @@ interface ManifestArg {
   metadataURI: string;
   manifestHash: string;
   stateIncompatible: boolean;
-  stages: readonly { cohort: number; timelock: number; observationWindow: number; attestationDeadline: number; readinessBps: number; healthyBps: number; unhealthyBps: number; rollbackBps: number }[];
+  stages: readonly {
+    cohort: number;
+    timelock: number;
+    observationWindow: number;
+    attestationDeadline: number;
+    readinessBps: number;
+    healthyBps: number;
+    unhealthyBps: number;
+    rollbackBps: number;
+  }[];
 }
 
 const pct = (bps: number) => `${bps / 100}%`;
@@ -52,20 +66,29 @@ function manifestDetails(m: ManifestArg): string[] {
 }
 
 /** Every call the proposal would make, decoded against the system's ABIs; nothing is shortened. */
-export function describeCalls(p: Pick<ProposalRecord, "targets" | "values" | "calldatas">, d: Deployment): CallDescription[] {
+export function describeCalls(
+  p: Pick<ProposalRecord, "targets" | "values" | "calldatas">,
+  d: Deployment,
+): CallDescription[] {
   const names = new Map(Object.entries(d.contracts).map(([name, address]) => [String(address).toLowerCase(), name]));
   return p.targets.map((target, i) => {
     const name = names.get(target.toLowerCase());
     const value = p.values[i] ? ` sending ${tokens(p.values[i])} ETH` : "";
     const abi = name ? ABIS[name] : undefined;
-    const raw = { summary: `call ${name ? `${name} (${target})` : `${target}, a contract outside this deployment,`}${value} with data ${p.calldatas[i]}`, details: [] };
+    const raw = {
+      summary: `call ${name ? `${name} (${target})` : `${target}, a contract outside this deployment,`}${value} with data ${p.calldatas[i]}`,
+      details: [],
+    };
     if (!abi) return raw;
     try {
       const { functionName, args = [] } = decodeFunctionData({ abi, data: p.calldatas[i] });
       if (functionName === "schedule" && name === "UpgradeCoordinator") {
         return { summary: `${name}.schedule(manifest)${value}`, details: manifestDetails(args[0] as ManifestArg) };
       }
-      return { summary: `${name}.${functionName}(${args.map((a) => (typeof a === "object" ? json(a) : String(a))).join(", ")})${value}`, details: [] };
+      return {
+        summary: `${name}.${functionName}(${args.map((a) => (typeof a === "object" ? json(a) : String(a))).join(", ")})${value}`,
+        details: [],
+      };
     } catch {
       return raw;
     }
@@ -75,20 +98,26 @@ export function describeCalls(p: Pick<ProposalRecord, "targets" | "values" | "ca
 /** The calls as HTML: shown on every card and in every confirmation, so what is signed is what is read. */
 export function callsHtml(p: Pick<ProposalRecord, "targets" | "values" | "calldatas">, d: Deployment): string {
   const items = describeCalls(p, d)
-    .map((c) => `<li><span class="mono">${esc(c.summary)}</span>${c.details.length ? `<ul>${c.details.map((x) => `<li class="mono">${esc(x)}</li>`).join("")}</ul>` : ""}</li>`)
+    .map(
+      (c) =>
+        `<li><span class="mono">${esc(c.summary)}</span>${c.details.length ? `<ul>${c.details.map((x) => `<li class="mono">${esc(x)}</li>`).join("")}</ul>` : ""}</li>`,
+    )
     .join("");
   return `<ol class="calls" data-testid="calls">${items}</ol>`;
 }
 
 function timeLeft(p: ProposalRecord, g: GovernanceSnapshot, now: bigint): string {
   const seconds = (n: bigint) => BigInt(Math.round(Number(n) * g.blockTime));
-  const blocks = (n: bigint) => `${n} block${n === 1n ? "" : "s"} (~${age(seconds(n))}, around ${isoTime(now + seconds(n))})`;
+  const blocks = (n: bigint) =>
+    `${n} block${n === 1n ? "" : "s"} (~${age(seconds(n))}, around ${isoTime(now + seconds(n))})`;
   switch (p.state) {
     case "Pending":
       return `voting opens in ${blocks(p.snapshot + 1n - g.clock)}`;
     case "Active":
       // A vote is mined in a later block than the one shown: none can land once the deadline block is here.
-      return p.deadline > g.clock ? `${blocks(p.deadline - g.clock)} left to vote, until block ${p.deadline}` : `voting closes with block ${p.deadline}`;
+      return p.deadline > g.clock
+        ? `${blocks(p.deadline - g.clock)} left to vote, until block ${p.deadline}`
+        : `voting closes with block ${p.deadline}`;
     case "Succeeded":
       return "voting ended and it passed: it can be queued";
     case "Queued":
@@ -102,8 +131,11 @@ function timeLeft(p: ProposalRecord, g: GovernanceSnapshot, now: bigint): string
 function outlook(p: ProposalRecord): string {
   const quorumMet = p.quorum !== undefined && p.forVotes + p.abstainVotes >= p.quorum;
   const majority = p.forVotes > p.againstVotes;
-  const why = [!quorumMet ? "quorum not reached" : "", !majority ? "for does not exceed against" : ""].filter(Boolean).join(" and ");
-  if (p.state === "Active") return majority && quorumMet ? "passing if voting ended now" : `failing if voting ended now: ${why}`;
+  const why = [!quorumMet ? "quorum not reached" : "", !majority ? "for does not exceed against" : ""]
+    .filter(Boolean)
+    .join(" and ");
+  if (p.state === "Active")
+    return majority && quorumMet ? "passing if voting ended now" : `failing if voting ended now: ${why}`;
   if (p.state === "Defeated") return `defeated: ${why}`;
   return "";
 }
@@ -112,7 +144,12 @@ function countBar(p: ProposalRecord): string {
   const total = p.forVotes + p.againstVotes + p.abstainVotes;
   const pct = (x: bigint) => (total === 0n ? 0 : Number((x * 10_000n) / total) / 100);
   const counted = p.forVotes + p.abstainVotes;
-  const quorumPct = p.quorum === undefined ? undefined : p.quorum === 0n ? 100 : Math.min(100, Number((counted * 10_000n) / p.quorum) / 100);
+  const quorumPct =
+    p.quorum === undefined
+      ? undefined
+      : p.quorum === 0n
+        ? 100
+        : Math.min(100, Number((counted * 10_000n) / p.quorum) / 100);
   const quorum =
     p.quorum === undefined
       ? `<span class="muted">quorum known once voting starts</span>`
@@ -127,22 +164,37 @@ function countBar(p: ProposalRecord): string {
     </div>`;
 }
 
-function actions(p: ProposalRecord, g: GovernanceSnapshot, now: bigint, canAct: boolean, account: string | undefined): string {
+function actions(
+  p: ProposalRecord,
+  g: GovernanceSnapshot,
+  now: bigint,
+  canAct: boolean,
+  account: string | undefined,
+): string {
   const out: string[] = [];
   if (p.state === "Active" && p.mine?.hasVoted) {
     const v = p.votes.find((x) => x.voter.toLowerCase() === account?.toLowerCase());
-    out.push(`<span class="voted" data-testid="voted">You voted${v ? ` ${SUPPORT_NAMES[v.support]} with ${tokens(v.weight)}` : ""}.</span>`);
+    out.push(
+      `<span class="voted" data-testid="voted">You voted${v ? ` ${SUPPORT_NAMES[v.support]} with ${tokens(v.weight)}` : ""}.</span>`,
+    );
   } else if (p.state === "Active" && p.deadline > g.clock) {
-    out.push(`<button class="primary" data-action="vote" data-proposal="${p.id}" ${canAct ? "" : "disabled"}>Vote</button>`);
+    out.push(
+      `<button class="primary" data-action="vote" data-proposal="${p.id}" ${canAct ? "" : "disabled"}>Vote</button>`,
+    );
   }
   // Like a vote, a cancel lands in a later block: once the snapshot block is here, voting will have opened.
   if (p.state === "Pending" && p.snapshot > g.clock && account && p.proposer.toLowerCase() === account.toLowerCase()) {
-    out.push(`<button data-action="cancel" data-proposal="${p.id}" ${canAct ? "" : "disabled"}>Cancel proposal</button> <span class="muted">(its proposer may, until voting opens)</span>`);
+    out.push(
+      `<button data-action="cancel" data-proposal="${p.id}" ${canAct ? "" : "disabled"}>Cancel proposal</button> <span class="muted">(its proposer may, until voting opens)</span>`,
+    );
   }
-  if (p.state === "Succeeded") out.push(`<button data-action="queue" data-proposal="${p.id}" ${canAct ? "" : "disabled"}>Queue</button>`);
+  if (p.state === "Succeeded")
+    out.push(`<button data-action="queue" data-proposal="${p.id}" ${canAct ? "" : "disabled"}>Queue</button>`);
   if (p.state === "Queued") {
     const ready = p.eta <= now;
-    out.push(`<button data-action="execute" data-proposal="${p.id}" ${canAct && ready ? "" : "disabled"} title="${ready ? "" : "the timelock's delay has not passed"}">Execute</button>`);
+    out.push(
+      `<button data-action="execute" data-proposal="${p.id}" ${canAct && ready ? "" : "disabled"} title="${ready ? "" : "the timelock's delay has not passed"}">Execute</button>`,
+    );
   }
   if (out.length && !canAct) out.push(`<span class="muted">Connect a wallet on this chain to act.</span>`);
   return out.length ? `<div class="actions">${out.join(" ")}</div>` : "";
@@ -164,7 +216,9 @@ function proposalCard(p: ProposalRecord, { g, d, now, explorerUrl, account, canA
     .slice()
     .reverse()
     .map(
-      (v) => `<tr data-testid="vote-row" data-voter="${esc(v.voter)}" data-support="${SUPPORT_NAMES[v.support] ?? v.support}" data-weight="${v.weight}">
+      (
+        v,
+      ) => `<tr data-testid="vote-row" data-voter="${esc(v.voter)}" data-support="${SUPPORT_NAMES[v.support] ?? v.support}" data-weight="${v.weight}">
         <td class="mono">${esc(v.voter)}${account && v.voter.toLowerCase() === account.toLowerCase() ? " (you)" : ""}</td><td>${SUPPORT_NAMES[v.support] ?? v.support}</td>
         <td>${tokens(v.weight)}</td><td>${esc(v.reason)}</td><td>${txLink(v.tx, explorerUrl)}</td></tr>`,
     )
@@ -198,8 +252,16 @@ function proposalCard(p: ProposalRecord, { g, d, now, explorerUrl, account, canA
   </article>`;
 }
 
-export function accountPanel(w: WalletStatus, a: AccountRecord | undefined, expectedChainId: number, walletName?: string, otherWallets = false): string {
-  const change = otherWallets ? ` <button data-action="choose-wallet" data-testid="choose-wallet">Use another wallet</button>` : "";
+export function accountPanel(
+  w: WalletStatus,
+  a: AccountRecord | undefined,
+  expectedChainId: number,
+  walletName?: string,
+  otherWallets = false,
+): string {
+  const change = otherWallets
+    ? ` <button data-action="choose-wallet" data-testid="choose-wallet">Use another wallet</button>`
+    : "";
   const via = walletName ? ` <span class="muted">via ${esc(walletName)}</span>` : "";
   switch (w.kind) {
     case "no-wallet":
@@ -210,7 +272,8 @@ export function accountPanel(w: WalletStatus, a: AccountRecord | undefined, expe
       return `<div class="card account warn" data-testid="account" data-state="wrong-chain">Your wallet is on chain ${w.chainId}; this deployment is on chain ${expectedChainId}.
         <button class="primary" data-action="switch-chain" data-testid="switch-chain">Switch to chain ${expectedChainId}</button>${change}</div>`;
   }
-  if (!a) return `<div class="card account" data-testid="account" data-state="loading">Reading ${esc(w.account)}…</div>`;
+  if (!a)
+    return `<div class="card account" data-testid="account" data-state="loading">Reading ${esc(w.account)}…</div>`;
   const self = a.delegate.toLowerCase() === a.address.toLowerCase();
   const none = /^0x0{40}$/i.test(a.delegate);
   const delegation = none
@@ -226,11 +289,23 @@ export function accountPanel(w: WalletStatus, a: AccountRecord | undefined, expe
   </div>`;
 }
 
-export function proposalsView(g: GovernanceSnapshot, d: Deployment, now: bigint, explorerUrl: string, w: WalletStatus, open: ReadonlySet<string>): string {
+export function proposalsView(
+  g: GovernanceSnapshot,
+  d: Deployment,
+  now: bigint,
+  explorerUrl: string,
+  w: WalletStatus,
+  open: ReadonlySet<string>,
+): string {
   const account = w.kind === "ready" || w.kind === "wrong-chain" ? w.account : undefined;
   const canAct = w.kind === "ready";
-  const q = g.params.quorumDenominator === 0n ? 0 : Number((g.params.quorumNumerator * 10_000n) / g.params.quorumDenominator) / 100;
-  const threshold = g.params.proposalThreshold ? `proposing takes ${tokens(g.params.proposalThreshold)} votes; ` : "anyone may propose; ";
+  const q =
+    g.params.quorumDenominator === 0n
+      ? 0
+      : Number((g.params.quorumNumerator * 10_000n) / g.params.quorumDenominator) / 100;
+  const threshold = g.params.proposalThreshold
+    ? `proposing takes ${tokens(g.params.proposalThreshold)} votes; `
+    : "anyone may propose; ";
   const rules = `<p class="muted" data-testid="governance-rules">${threshold}voting opens ${g.params.votingDelay} block(s) after a proposal and lasts ${g.params.votingPeriod} block(s);
     quorum is ${q}% of the supply at the snapshot (for + abstain); a passed proposal waits ${age(g.params.timelockDelay)} in the timelock. Block ${g.clock}, ~${g.blockTime.toFixed(1)} s per block.</p>`;
   // Those that want something now (a vote, a queue, an execution) first; newest first within each group.

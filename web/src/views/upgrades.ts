@@ -15,7 +15,10 @@ export interface RelatedProposal {
 function relatedHtml(related: RelatedProposal[] | undefined): string {
   if (!related?.length) return "";
   const items = related
-    .map((p) => `<li><a href="#proposals/${p.id}" data-testid="related-proposal">${esc(p.title)}</a> <span class="state ${esc(p.state)}">${esc(p.state)}</span></li>`)
+    .map(
+      (p) =>
+        `<li><a href="#proposals/${p.id}" data-testid="related-proposal">${esc(p.title)}</a> <span class="state ${esc(p.state)}">${esc(p.state)}</span></li>`,
+    )
     .join("");
   return `<div class="related"><span class="muted">Governance on this upgrade:</span><ul>${items}</ul></div>`;
 }
@@ -36,7 +39,8 @@ function upgradeActions(u: UpgradeHistory, actor: Actor | undefined, now: bigint
   if (!inFlight || !actor) return "";
   const disabled = actor.canAct ? "" : "disabled";
   const activated = u.stages.some((s) => s.activated);
-  const button = (action: string, label: string, cls = "") => `<button class="${cls}" data-action="${action}" data-upgrade="${u.id}" ${disabled}>${label}</button>`;
+  const button = (action: string, label: string, cls = "") =>
+    `<button class="${cls}" data-action="${action}" data-upgrade="${u.id}" ${disabled}>${label}</button>`;
   const guardian = actor.isGuardian
     ? `<div class="actions guardian" data-testid="guardian-actions"><span class="muted">Guardian, at once:</span>
         ${u.state !== "Paused" ? button("pause", "Pause upgrade", "danger") : ""} ${activated ? button("rollback", "Order rollback", "danger") : ""}</div>`
@@ -67,7 +71,8 @@ function nextStep(u: UpgradeHistory, now: bigint): string {
   }
   const prev = s.index === 0 ? u.scheduled.time : u.stages[s.index - 1].verified?.time;
   const lockEnds = prev === undefined ? undefined : prev + BigInt(s.rules.timelock);
-  if (lockEnds !== undefined && now < lockEnds) return `stage ${s.index} can be activated from ${isoTime(lockEnds)} (time lock)`;
+  if (lockEnds !== undefined && now < lockEnds)
+    return `stage ${s.index} can be activated from ${isoTime(lockEnds)} (time lock)`;
   return `activates stage ${s.index} (cohort ${s.cohort}) if ${tokens(s.readyNeeded)} stake reported ready (now ${tokens(s.readyStake)})`;
 }
 
@@ -104,15 +109,25 @@ function stageSteps(u: UpgradeHistory, s: StageHistory, now: bigint): Step[] {
     {
       label: "time lock",
       state: stepState(lockDone, lockEnds !== undefined && !lockDone),
-      detail: s.rules.timelock ? `${s.rules.timelock}s${lockEnds !== undefined && !lockDone ? `, ${age(lockEnds - now)} left` : ""}` : "none",
+      detail: s.rules.timelock
+        ? `${s.rules.timelock}s${lockEnds !== undefined && !lockDone ? `, ${age(lockEnds - now)} left` : ""}`
+        : "none",
     },
-    { label: "active", state: stepState(s.activated !== undefined, false), detail: s.activated ? `block ${s.activated.block}` : "" },
+    {
+      label: "active",
+      state: stepState(s.activated !== undefined, false),
+      detail: s.activated ? `block ${s.activated.block}` : "",
+    },
     {
       label: "observation window",
       state: stepState(windowDone, s.activated !== undefined && !windowDone),
       detail: `${s.rules.observationWindow}s${windowEnds !== undefined && !windowDone ? `, ${age(windowEnds - now)} left` : ""}`,
     },
-    { label: "verified", state: stepState(s.verified !== undefined, false), detail: s.verified ? `block ${s.verified.block}` : "" },
+    {
+      label: "verified",
+      state: stepState(s.verified !== undefined, false),
+      detail: s.verified ? `block ${s.verified.block}` : "",
+    },
   ];
 }
 
@@ -122,7 +137,8 @@ function tally(u: UpgradeHistory, s: StageHistory): string {
   const unhealthy = s.unhealthyStake;
   const missing = total > healthy + unhealthy ? total - healthy - unhealthy : 0n;
   const pct = (x: bigint) => (total === 0n ? 0 : Number((x * 10_000n) / total) / 100);
-  const rollback = s.rollbackLimit === MAX_UINT96 ? "off" : `${tokens(s.rollbackLimit)} (${s.rules.rollbackBps / 100}%)`;
+  const rollback =
+    s.rollbackLimit === MAX_UINT96 ? "off" : `${tokens(s.rollbackLimit)} (${s.rules.rollbackBps / 100}%)`;
   return `
     <div class="tally" data-testid="tally-${u.id}-${s.index}" data-healthy="${healthy}" data-unhealthy="${unhealthy}" data-missing="${missing}"
          data-cohort-stake="${total}" data-healthy-needed="${s.healthyNeeded}" data-unhealthy-limit="${s.unhealthyLimit}" data-ready="${s.readyStake}">
@@ -137,13 +153,22 @@ function tally(u: UpgradeHistory, s: StageHistory): string {
     </div>`;
 }
 
-function upgradeCard(u: UpgradeHistory, snap: Snapshot, explorerUrl: string, actor?: Actor, related?: RelatedProposal[]): string {
+function upgradeCard(
+  u: UpgradeHistory,
+  snap: Snapshot,
+  explorerUrl: string,
+  actor?: Actor,
+  related?: RelatedProposal[],
+): string {
   const m = u.manifest;
   const now = snap.head.timestamp;
   const stages = u.stages
     .map((s) => {
       const steps = stageSteps(u, s, now)
-        .map((p) => `<li class="${p.state}">${esc(p.label)}${p.detail ? `<br><span class="muted">${esc(p.detail)}</span>` : ""}</li>`)
+        .map(
+          (p) =>
+            `<li class="${p.state}">${esc(p.label)}${p.detail ? `<br><span class="muted">${esc(p.detail)}</span>` : ""}</li>`,
+        )
         .join("");
       return `<div class="stage" data-testid="stage-${u.id}-${s.index}">
         <h3>Stage ${s.index} · cohort ${s.cohort} <span class="state ${s.state}">${s.state}</span></h3>
@@ -153,7 +178,10 @@ function upgradeCard(u: UpgradeHistory, snap: Snapshot, explorerUrl: string, act
     })
     .join("");
   const artifacts = m.artifacts
-    .map((a) => `<tr><td>${esc(a.platform)}</td><td class="mono">${esc(a.uri)}</td><td class="mono">${esc(a.sha256Digest)}</td></tr>`)
+    .map(
+      (a) =>
+        `<tr><td>${esc(a.platform)}</td><td class="mono">${esc(a.uri)}</td><td class="mono">${esc(a.sha256Digest)}</td></tr>`,
+    )
     .join("");
   return `<article class="card upgrade" data-testid="upgrade-${u.id}" data-state="${u.state}">
     <h2>#${u.id} ${esc(u.name)} <span class="state ${u.state}" data-testid="upgrade-state">${u.state}</span></h2>
@@ -174,9 +202,14 @@ function upgradeCard(u: UpgradeHistory, snap: Snapshot, explorerUrl: string, act
   </article>`;
 }
 
-export function upgradesView(snap: Snapshot, explorerUrl: string, actor?: Actor, related?: Map<bigint, RelatedProposal[]>): string {
+export function upgradesView(
+  snap: Snapshot,
+  explorerUrl: string,
+  actor?: Actor,
+  related?: Map<bigint, RelatedProposal[]>,
+): string {
   const ups = [...snap.history.upgrades].reverse();
-  if (ups.length === 0) return `<p class="muted" data-testid="no-upgrades">No upgrade has been scheduled on this coordinator yet.</p>`;
+  if (ups.length === 0)
+    return `<p class="muted" data-testid="no-upgrades">No upgrade has been scheduled on this coordinator yet.</p>`;
   return ups.map((u) => upgradeCard(u, snap, explorerUrl, actor, related?.get(u.id))).join("");
 }
-

@@ -104,16 +104,20 @@ export function participationSummary(rows: ValidatorRow[]): string {
   const stake = (xs: ValidatorRow[]) => xs.reduce((t, r) => t + r.weight, 0n);
   const pct = (a: bigint, b: bigint) => (b === 0n ? 0 : Number((a * 10_000n) / b) / 100);
   const awaited = rows.filter((r) => r.awaiting > 0).length;
-  return `Participation: ${reporting.length} of ${due.length} validator(s) due have reported in every stage they were due in, ` +
+  return (
+    `Participation: ${reporting.length} of ${due.length} validator(s) due have reported in every stage they were due in, ` +
     `${tokens(stake(reporting))} of ${tokens(stake(due))} stake (${pct(stake(reporting), stake(due))}%)` +
-    `${awaited ? `; ${awaited} validator(s) have a report awaited before the deadline` : ""}.`;
+    `${awaited ? `; ${awaited} validator(s) have a report awaited before the deadline` : ""}.`
+  );
 }
 
 export function validatorsTable(rows: ValidatorRow[], explorerUrl: string, latest?: UpgradeHistory): string {
   if (rows.length === 0) return `<p class="muted">No validator matches.</p>`;
   const body = rows
     .map(
-      (r) => `<tr data-testid="validator-row" data-operator="${esc(r.operator)}" data-cohort="${r.cohort}" data-status="${esc(r.status)}" data-weight="${r.weight}" data-due="${r.due}" data-reported="${r.reported}" data-awaiting="${r.awaiting}">
+      (
+        r,
+      ) => `<tr data-testid="validator-row" data-operator="${esc(r.operator)}" data-cohort="${r.cohort}" data-status="${esc(r.status)}" data-weight="${r.weight}" data-due="${r.due}" data-reported="${r.reported}" data-awaiting="${r.awaiting}">
         <td class="mono" title="attester ${esc(r.attester)}">${esc(r.operator)}</td><td>${r.cohort === 0 ? "deregistered" : r.cohort}</td><td>${tokens(r.weight)}</td>
         <td>${esc(r.version)}</td><td>${esc(r.status)}</td><td>${esc(r.height)}</td><td>${r.block}</td><td>${esc(r.age)}</td>
         <td>${r.attestations}</td><td data-testid="participation">${participationText(r)}</td><td>${r.tx ? txLink(r.tx, explorerUrl) : ""}</td></tr>`,
@@ -124,4 +128,3 @@ export function validatorsTable(rows: ValidatorRow[], explorerUrl: string, lates
     <table><thead><tr><th>operator</th><th>cohort</th><th>stake weight</th><th>version reported</th><th>last status</th><th>height</th><th>block</th><th>age</th><th>attestations</th><th title="over every upgrade: activated stages of its cohort in which it reported its health, of those whose deadline passed or that it reported in">participation</th><th>tx</th></tr></thead>
     <tbody>${body}</tbody></table>`;
 }
-
