@@ -13,6 +13,13 @@ const tokens = (x: unknown) => formatTokens(BigInt(x as bigint));
 const states = (bitmap: unknown) =>
   PROPOSAL_STATES.filter((_, i) => (BigInt(bitmap as bigint) >> BigInt(i)) & 1n).join(" or ") || "none";
 
+/** UpgradeCoordinator's expectedStates bitmap (bit i = UpgradeState i) as names. */
+const upgradeStates = (bitmap: unknown) =>
+  Object.values(UpgradeState)
+    .filter((v): v is number => typeof v === "number" && ((BigInt(bitmap as bigint) >> BigInt(v)) & 1n) === 1n)
+    .map(stateName)
+    .join(" or ") || "none";
+
 /** TimelockController's expectedStates bitmap (bit i = OperationState i) as names. */
 const timelockStates = (bitmap: unknown) =>
   ["unset", "waiting", "ready", "done"].filter((_, i) => (BigInt(bitmap as bigint) >> BigInt(i)) & 1n).join(" or ") ||
@@ -25,7 +32,9 @@ const WORDS: Record<string, (a: Args) => string> = {
   CoordinatorUnexpectedState: (a) =>
     Number(a[1]) === UpgradeState.None
       ? `there is no upgrade #${a[0]}`
-      : `upgrade #${a[0]} is ${stateName(a[1])}, so this action is not possible now`,
+      : a[2] === undefined
+        ? `upgrade #${a[0]} is ${stateName(a[1])}, so this action is not possible now`
+        : `upgrade #${a[0]} is ${stateName(a[1])}; this needs it to be ${upgradeStates(a[2])}`,
   CoordinatorUpgradeInFlight: (a) => `upgrade #${a[0]} is still open: it must end before another is scheduled`,
   CoordinatorRoleConflict: () => "the guardian cannot be the governance address",
   CoordinatorNothingActivated: (a) =>

@@ -211,7 +211,9 @@ interface IUpgradeCoordinator {
     // ------------------------------------------------------------------ errors
 
     error CoordinatorUnknownUpgrade(uint256 upgradeId);
-    error CoordinatorUnexpectedState(uint256 upgradeId, UpgradeState current);
+    /// @notice The upgrade is in state `current`; the call needs one of `expectedStates`, a bitmap whose bit `i` is
+    /// set for UpgradeState `i` (as OpenZeppelin's Governor names the proposal states it expected).
+    error CoordinatorUnexpectedState(uint256 upgradeId, UpgradeState current, bytes32 expectedStates);
     error CoordinatorUpgradeInFlight(uint256 openUpgradeId);
     error CoordinatorUnauthorized(address caller);
     error CoordinatorRoleConflict(address governance, address guardian);

@@ -44,6 +44,11 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     /// @notice How far ahead of the chain's clock a signed attestation's `issuedAt` may be.
     uint256 public constant MAX_CLOCK_SKEW = 5 minutes;
 
+    /// @dev States in which a rollout may move (activate, verify, pause): open and not paused.
+    bytes32 private constant _MOVING_STATES =
+        bytes32((uint256(1) << uint8(UpgradeState.Scheduled)) | (uint256(1) << uint8(UpgradeState.Rolling)));
+    /// @dev States of an upgrade that has not ended: it may be withdrawn, rolled back and attested to.
+    bytes32 private constant _OPEN_STATES = _MOVING_STATES | bytes32(uint256(1) << uint8(UpgradeState.Paused));
 
     /// @dev The timelock: schedules, resumes, withdraws, assigns cohorts, appoints and revokes the guardian.
     address private immutable _governance;
@@ -117,8 +122,7 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
 
     /// @inheritdoc IUpgradeCoordinator
     function resume(uint256 upgradeId) external onlyGovernance {
-        Header memory h = _headers[upgradeId];
-        if (!_inFlight(h) || h.pauseReason == PauseReason.None) revert CoordinatorUnexpectedState(upgradeId, _state(h));
+        Header memory h = _headerIn(upgradeId, _encodeStateBitmap(UpgradeState.Paused));
         h.pauseReason = PauseReason.None;
         h.pausedAt = 0;
         _headers[upgradeId] = h;
@@ -128,8 +132,7 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
 
     /// @inheritdoc IUpgradeCoordinator
     function withdraw(uint256 upgradeId) external onlyGovernance {
-        Header memory h = _headers[upgradeId];
-        if (!_inFlight(h)) revert CoordinatorUnexpectedState(upgradeId, _state(h));
+        Header memory h = _headerIn(upgradeId, _OPEN_STATES);
         bool activated = h.phase == Phase.Rolling;
         _end(upgradeId, h, Phase.Withdrawn);
         emit UpgradeWithdrawn(upgradeId, msg.sender, h.currentStage, activated);
@@ -155,18 +158,14 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     /// @inheritdoc IUpgradeCoordinator
     function pause(uint256 upgradeId) external {
         _checkGuardianOrGovernance();
-        Header memory h = _headers[upgradeId];
-        if (!_inFlight(h) || h.pauseReason != PauseReason.None) {
-            revert CoordinatorUnexpectedState(upgradeId, _state(h));
-        }
+        Header memory h = _headerIn(upgradeId, _MOVING_STATES);
         _pause(upgradeId, h, PauseReason.Manual, h.currentStage, _stages[upgradeId][h.currentStage].pulse);
     }
 
     /// @inheritdoc IUpgradeCoordinator
     function orderRollback(uint256 upgradeId) external {
         _checkGuardianOrGovernance();
-        Header memory h = _headers[upgradeId];
-        if (!_inFlight(h)) revert CoordinatorUnexpectedState(upgradeId, _state(h));
+        Header memory h = _headerIn(upgradeId, _OPEN_STATES);
         if (h.phase != Phase.Rolling) revert CoordinatorNothingActivated(upgradeId);
         _rollback(upgradeId, h, RollbackReason.Manual, h.currentStage, _stages[upgradeId][h.currentStage].pulse);
     }
@@ -176,10 +175,7 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     /// @inheritdoc IUpgradeCoordinator
     /// @dev Verifying a stage costs at most 60,000 gas (held by the gas test).
     function advance(uint256 upgradeId) external {
-        Header memory h = _headers[upgradeId];
-        if (!_inFlight(h) || h.pauseReason != PauseReason.None) {
-            revert CoordinatorUnexpectedState(upgradeId, _state(h));
-        }
+        Header memory h = _headerIn(upgradeId, _MOVING_STATES);
         Stage storage s = _stages[upgradeId][h.currentStage];
         Pulse memory pulse = s.pulse;
         uint40 activatedAt = pulse.activatedAt;
@@ -218,10 +214,7 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
 
     /// @inheritdoc IUpgradeCoordinator
     function pauseForMissingParticipation(uint256 upgradeId) external {
-        Header memory h = _headers[upgradeId];
-        if (!_inFlight(h) || h.pauseReason != PauseReason.None) {
-            revert CoordinatorUnexpectedState(upgradeId, _state(h));
-        }
+        Header memory h = _headerIn(upgradeId, _MOVING_STATES);
         Stage storage s = _stages[upgradeId][h.currentStage];
         Pulse memory pulse = s.pulse;
         if (pulse.activatedAt == 0) revert CoordinatorNoActiveStage(upgradeId);
@@ -412,7 +405,7 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         }
 
         if (status == Status.Ready) {
-            if (!_inFlight(h)) revert CoordinatorUnexpectedState(upgradeId, _state(h));
+            _validateStateBitmap(upgradeId, h, _OPEN_STATES);
             if (pulse.activatedAt != 0) revert CoordinatorStageNotPending(upgradeId, stage);
             if (previous == Status.None) {
                 Readiness storage readiness = s.readiness;
@@ -425,11 +418,10 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
             if (status == Status.Healthy && versionCheckOf(version) != h.versionCheck) {
                 revert CoordinatorVersionMismatch(upgradeId, version);
             }
-            if (_inFlight(h)) {
-                _countHealth(upgradeId, h, stage, s, pulse, previous, status, weight);
-            } else if (h.phase == Phase.RolledBack && status == Status.RolledBack && upgradeId == _upgradeCount) {
-                // Restorations count only until the next upgrade is scheduled: the validator's one record must
-                // never alternate between two upgrades, or its next attestation would count as a first one.
+            if (h.phase == Phase.RolledBack && status == Status.RolledBack && upgradeId == _upgradeCount) {
+                // After a rollback order, `RolledBack` counts as a restoration, but only until the next upgrade is
+                // scheduled: the validator's one record must never alternate between two upgrades, or its next
+                // attestation would count as a first one.
                 if (v.flags & VALIDATOR_RESTORED == 0) {
                     v.flags |= VALIDATOR_RESTORED;
                     Restored storage restored = _restored[upgradeId];
@@ -437,7 +429,8 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
                     ++restored.count;
                 }
             } else {
-                revert CoordinatorUnexpectedState(upgradeId, _state(h));
+                _validateStateBitmap(upgradeId, h, _OPEN_STATES);
+                _countHealth(upgradeId, h, stage, s, pulse, previous, status, weight);
             }
         }
         v.lastStatus = status;
@@ -538,12 +531,29 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         }
     }
 
-    function _inFlight(Header memory h) private pure returns (bool) {
-        return h.phase == Phase.Scheduled || h.phase == Phase.Rolling;
+    /// @dev The one state guard: the header of `upgradeId`, which must be in one of `expectedStates`.
+    function _headerIn(uint256 upgradeId, bytes32 expectedStates) private view returns (Header memory h) {
+        h = _headers[upgradeId];
+        _validateStateBitmap(upgradeId, h, expectedStates);
     }
 
-    function _state(Header memory h) private pure returns (UpgradeState) {
-        return stateOf(h);
+    /// @dev Reverts with CoordinatorUnexpectedState unless the state of `h` (the header of `upgradeId`) is one of
+    /// `expectedStates`, a bitmap built with _encodeStateBitmap.
+    function _validateStateBitmap(uint256 upgradeId, Header memory h, bytes32 expectedStates) private pure {
+        // stateOf(h) without its chain of comparisons, on every hot path: UpgradeState is Phase with Paused inserted
+        // after Rolling, and only an open phase (Scheduled or Rolling) can be paused.
+        uint256 phase = uint8(h.phase);
+        uint256 state = phase > uint8(Phase.Rolling)
+            ? phase + 1
+            : (h.pauseReason != PauseReason.None ? uint256(UpgradeState.Paused) : phase);
+        if ((uint256(1) << state) & uint256(expectedStates) == 0) {
+            revert CoordinatorUnexpectedState(upgradeId, stateOf(h), expectedStates);
+        }
+    }
+
+    /// @dev The bitmap with the one bit of `state` set; bitmaps of several states are OR-ed together.
+    function _encodeStateBitmap(UpgradeState state) private pure returns (bytes32) {
+        return bytes32(uint256(1) << uint8(state));
     }
 
     function _checkGuardianOrGovernance() private view {

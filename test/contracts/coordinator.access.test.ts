@@ -13,6 +13,7 @@ import {
 import { StakeToken__factory, UpgradeCoordinator, UpgradeCoordinator__factory } from "../../typechain-types";
 import { PauseReason, RollbackReason, UpgradeState } from "../../lib/coordinator";
 import { STAKE, deployLockstep, impersonate, manifest, registerValidators } from "../helpers/system";
+import { OPEN_STATES, PAUSED_STATES } from "../helpers/model";
 
 /** Everyone who could try to call a privileged function. */
 type Role = "governance" | "guardian" | "operator" | "attester" | "stranger" | "deployer";
@@ -240,10 +241,10 @@ describe("UpgradeCoordinator: access control", function () {
         .withArgs(upgradeId, d.guardian.address, RollbackReason.Manual, 0, 0);
       await expect(asGovernance.resume(upgradeId))
         .to.be.revertedWithCustomError(d.coordinator, "CoordinatorUnexpectedState")
-        .withArgs(upgradeId, UpgradeState.RolledBack);
+        .withArgs(upgradeId, UpgradeState.RolledBack, PAUSED_STATES);
       await expect(asGovernance.withdraw(upgradeId))
         .to.be.revertedWithCustomError(d.coordinator, "CoordinatorUnexpectedState")
-        .withArgs(upgradeId, UpgradeState.RolledBack);
+        .withArgs(upgradeId, UpgradeState.RolledBack, OPEN_STATES);
     });
 
     it("is refused once governance revokes it with setGuardian(ZeroAddress)", async function () {

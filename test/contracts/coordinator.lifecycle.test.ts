@@ -30,6 +30,7 @@ import {
   registerValidators,
   stageRules,
 } from "../helpers/system";
+import { MOVING_STATES, OPEN_STATES, PAUSED_STATES } from "../helpers/model";
 import {
   VoteType,
   castVotes,
@@ -211,25 +212,26 @@ async function expectEveryCallRefused(
   for (const status of probe.statuses) {
     await expect(attest(d, probe.validator, upgradeId, probe.stage, status))
       .to.be.revertedWithCustomError(c, "CoordinatorUnexpectedState")
-      .withArgs(upgradeId, state);
+      .withArgs(upgradeId, state, OPEN_STATES);
   }
   const item = await signed(ctx, probe.validator, upgradeId, probe.stage, probe.statuses[0]);
   await expect(c.connect(relayer).relayAttestations(packAttestations([item])))
     .to.be.revertedWithCustomError(c, "CoordinatorUnexpectedState")
-    .withArgs(upgradeId, state);
-  const calls: [string, () => Promise<unknown>][] = [
-    ["advance", () => c.connect(relayer).advance(upgradeId)],
-    ["pauseForMissingParticipation", () => c.connect(relayer).pauseForMissingParticipation(upgradeId)],
-    ["pause (guardian)", () => c.connect(d.guardian).pause(upgradeId)],
-    ["pause (governance)", () => c.connect(d.timelockSigner).pause(upgradeId)],
-    ["resume", () => c.connect(d.timelockSigner).resume(upgradeId)],
-    ["orderRollback (guardian)", () => c.connect(d.guardian).orderRollback(upgradeId)],
-    ["withdraw", () => c.connect(d.timelockSigner).withdraw(upgradeId)],
+    .withArgs(upgradeId, state, OPEN_STATES);
+  // Each call names the states it would have accepted.
+  const calls: [string, () => Promise<unknown>, string][] = [
+    ["advance", () => c.connect(relayer).advance(upgradeId), MOVING_STATES],
+    ["pauseForMissingParticipation", () => c.connect(relayer).pauseForMissingParticipation(upgradeId), MOVING_STATES],
+    ["pause (guardian)", () => c.connect(d.guardian).pause(upgradeId), MOVING_STATES],
+    ["pause (governance)", () => c.connect(d.timelockSigner).pause(upgradeId), MOVING_STATES],
+    ["resume", () => c.connect(d.timelockSigner).resume(upgradeId), PAUSED_STATES],
+    ["orderRollback (guardian)", () => c.connect(d.guardian).orderRollback(upgradeId), OPEN_STATES],
+    ["withdraw", () => c.connect(d.timelockSigner).withdraw(upgradeId), OPEN_STATES],
   ];
-  for (const [name, call] of calls) {
+  for (const [name, call, expected] of calls) {
     await expect(call(), name)
       .to.be.revertedWithCustomError(c, "CoordinatorUnexpectedState")
-      .withArgs(upgradeId, state);
+      .withArgs(upgradeId, state, expected);
   }
   expect(await c.openUpgrade()).to.equal(0n);
 }
@@ -543,7 +545,7 @@ describe("UpgradeCoordinator lifecycle", function () {
       await passTime((await c.getStage(upgradeId, 0)).observationEndsAt);
       await expect(c.advance(upgradeId))
         .to.be.revertedWithCustomError(c, "CoordinatorUnexpectedState")
-        .withArgs(upgradeId, UpgradeState.Paused);
+        .withArgs(upgradeId, UpgradeState.Paused, MOVING_STATES);
 
       // Attestations still count while paused; another not-healthy one does not pause twice.
       await expect(attested(d, A, upgradeId, 0, Status.RolledBack)).not.to.emit(c, "UpgradePaused");
@@ -619,7 +621,7 @@ describe("UpgradeCoordinator lifecycle", function () {
       await expectStage(d, upgradeId, 1, { healthyStake: STAKE(350), unhealthyStake: STAKE(50) });
       await expect(c.advance(upgradeId))
         .to.be.revertedWithCustomError(c, "CoordinatorUnexpectedState")
-        .withArgs(upgradeId, UpgradeState.Paused);
+        .withArgs(upgradeId, UpgradeState.Paused, MOVING_STATES);
     });
   });
 
@@ -654,10 +656,10 @@ describe("UpgradeCoordinator lifecycle", function () {
       await expectUpgrade(d, upgradeId, { state: UpgradeState.Paused, pauseReason: PauseReason.ParticipationDeadline });
       await expect(c.connect(outsider).pauseForMissingParticipation(upgradeId))
         .to.be.revertedWithCustomError(c, "CoordinatorUnexpectedState")
-        .withArgs(upgradeId, UpgradeState.Paused);
+        .withArgs(upgradeId, UpgradeState.Paused, MOVING_STATES);
       await expect(c.advance(upgradeId))
         .to.be.revertedWithCustomError(c, "CoordinatorUnexpectedState")
-        .withArgs(upgradeId, UpgradeState.Paused);
+        .withArgs(upgradeId, UpgradeState.Paused, MOVING_STATES);
 
       // The missing validators report while paused; governance resumes; the threshold is met now.
       await attested(d, B, upgradeId, 0, Status.Healthy);
@@ -795,7 +797,7 @@ describe("UpgradeCoordinator lifecycle", function () {
       // C repeats its (already counted) rollback report to the old upgrade: refused now that a newer one exists.
       await expect(attested(d, C, oldId, 0, Status.RolledBack, { version: PREVIOUS_TAG }))
         .to.be.revertedWithCustomError(c, "CoordinatorUnexpectedState")
-        .withArgs(oldId, UpgradeState.RolledBack);
+        .withArgs(oldId, UpgradeState.RolledBack, OPEN_STATES);
       await attested(d, C, newId, 0, Status.Healthy);
 
       const old = await c.getUpgrade(oldId);

@@ -19,7 +19,7 @@ import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helper
 import { Interface, Result, Wallet, keccak256, toUtf8Bytes } from "ethers";
 import { deployLockstep, impersonate, manifest, stageRules, STAKE } from "../helpers/system";
 import { defaultParams } from "../../lib/deploy";
-import { Arg, LockstepModel, Outcome, RelayItem, Rules, ZERO } from "../helpers/model";
+import { Arg, LockstepModel, OPEN_STATES, Outcome, RelayItem, Rules, ZERO } from "../helpers/model";
 import {
   StageState,
   Status,
@@ -1010,7 +1010,7 @@ describe("UpgradeCoordinator stateful property", function () {
       await (await attest(2, Status.Healthy)).wait();
       await expect(attest(1, Status.RolledBack))
         .to.be.revertedWithCustomError(d.coordinator, "CoordinatorUnexpectedState")
-        .withArgs(1, UpgradeState.RolledBack);
+        .withArgs(1, UpgradeState.RolledBack, OPEN_STATES);
       await (await attest(2, Status.Healthy)).wait();
       // Counted twice, this validator alone (58% of the cohort) would prove a stage that needs 100% of it.
       expect((await d.coordinator.getStage(2, 0)).healthyStake).to.equal(weight);

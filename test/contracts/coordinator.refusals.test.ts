@@ -22,6 +22,7 @@ import {
   registerValidators,
   stageRules,
 } from "../helpers/system";
+import { MOVING_STATES, OPEN_STATES, PAUSED_STATES } from "../helpers/model";
 
 /**
  * Cohort 1 (stake 40 + 30 + 30 = 100), cohort 2 (60 + 40 = 100), cohort 3 (50), and a token holder with no role.
@@ -299,10 +300,10 @@ describe("UpgradeCoordinator: refusals", function () {
         await withdraw(f, id);
         await expect(attest(f, f.v[3], id, 1, Status.Ready))
           .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorUnexpectedState")
-          .withArgs(id, UpgradeState.Withdrawn);
+          .withArgs(id, UpgradeState.Withdrawn, OPEN_STATES);
         await expect(attest(f, f.v[0], id, 0, Status.Healthy))
           .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorUnexpectedState")
-          .withArgs(id, UpgradeState.Withdrawn);
+          .withArgs(id, UpgradeState.Withdrawn, OPEN_STATES);
       });
 
       it("when the upgrade was withdrawn before any stage activated", async function () {
@@ -311,7 +312,7 @@ describe("UpgradeCoordinator: refusals", function () {
         await withdraw(f, id);
         await expect(attest(f, f.v[0], id, 0, Status.Ready))
           .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorUnexpectedState")
-          .withArgs(id, UpgradeState.Withdrawn);
+          .withArgs(id, UpgradeState.Withdrawn, OPEN_STATES);
       });
 
       it("when the upgrade completed", async function () {
@@ -324,7 +325,7 @@ describe("UpgradeCoordinator: refusals", function () {
         ] as const) {
           await expect(attest(f, who, id, stage, Status.Unhealthy))
             .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorUnexpectedState")
-            .withArgs(id, UpgradeState.Completed);
+            .withArgs(id, UpgradeState.Completed, OPEN_STATES);
         }
       });
 
@@ -336,11 +337,11 @@ describe("UpgradeCoordinator: refusals", function () {
         for (const status of [Status.Healthy, Status.Unhealthy, Status.FailedToUpgrade]) {
           await expect(attest(f, f.v[0], id, 0, status))
             .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorUnexpectedState")
-            .withArgs(id, UpgradeState.RolledBack);
+            .withArgs(id, UpgradeState.RolledBack, OPEN_STATES);
         }
         await expect(attest(f, f.v[3], id, 1, Status.Ready))
           .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorUnexpectedState")
-          .withArgs(id, UpgradeState.RolledBack);
+          .withArgs(id, UpgradeState.RolledBack, OPEN_STATES);
       });
 
       it("and leaves tallies and the validator's record unchanged", async function () {
@@ -541,7 +542,7 @@ describe("UpgradeCoordinator: refusals", function () {
         const before = await snapshotOf(f, id);
         await expect(f.d.coordinator.advance(id))
           .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorUnexpectedState")
-          .withArgs(id, UpgradeState.Paused);
+          .withArgs(id, UpgradeState.Paused, MOVING_STATES);
         expect(await snapshotOf(f, id)).to.deep.equal(before);
       });
 
@@ -551,15 +552,15 @@ describe("UpgradeCoordinator: refusals", function () {
         await withdraw(f, id);
         await expect(f.d.coordinator.advance(id))
           .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorUnexpectedState")
-          .withArgs(id, UpgradeState.Withdrawn);
+          .withArgs(id, UpgradeState.Withdrawn, MOVING_STATES);
         const second = await open(f, "refusals-2");
         await complete(f, second.id);
         await expect(f.d.coordinator.advance(second.id))
           .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorUnexpectedState")
-          .withArgs(second.id, UpgradeState.Completed);
+          .withArgs(second.id, UpgradeState.Completed, MOVING_STATES);
         await expect(f.d.coordinator.advance(9))
           .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorUnexpectedState")
-          .withArgs(9, UpgradeState.None);
+          .withArgs(9, UpgradeState.None, MOVING_STATES);
       });
     });
 
@@ -570,11 +571,11 @@ describe("UpgradeCoordinator: refusals", function () {
         const { id } = await open(f);
         await expect(f.asGovernance.resume(id))
           .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorUnexpectedState")
-          .withArgs(id, UpgradeState.Scheduled);
+          .withArgs(id, UpgradeState.Scheduled, PAUSED_STATES);
         await activate(f, id);
         await expect(f.asGovernance.resume(id))
           .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorUnexpectedState")
-          .withArgs(id, UpgradeState.Rolling);
+          .withArgs(id, UpgradeState.Rolling, PAUSED_STATES);
       });
 
       it("when the upgrade was withdrawn while paused", async function () {
@@ -584,14 +585,14 @@ describe("UpgradeCoordinator: refusals", function () {
         await withdraw(f, id);
         await expect(f.asGovernance.resume(id))
           .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorUnexpectedState")
-          .withArgs(id, UpgradeState.Withdrawn);
+          .withArgs(id, UpgradeState.Withdrawn, PAUSED_STATES);
       });
 
       it("when the upgrade does not exist", async function () {
         const f = await loadFixture(refusalsFixture);
         await expect(f.asGovernance.resume(9))
           .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorUnexpectedState")
-          .withArgs(9, UpgradeState.None);
+          .withArgs(9, UpgradeState.None, PAUSED_STATES);
       });
     });
 
@@ -603,7 +604,7 @@ describe("UpgradeCoordinator: refusals", function () {
         const pausedAt = (await f.d.coordinator.getUpgrade(id)).pausedAt;
         await expect(f.asGovernance.pause(id))
           .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorUnexpectedState")
-          .withArgs(id, UpgradeState.Paused);
+          .withArgs(id, UpgradeState.Paused, MOVING_STATES);
         const u = await f.d.coordinator.getUpgrade(id);
         expect([u.pauseReason, u.pausedAt]).to.deep.equal([BigInt(PauseReason.Manual), pausedAt]);
       });
@@ -614,7 +615,7 @@ describe("UpgradeCoordinator: refusals", function () {
         await withdraw(f, id);
         await expect(f.d.coordinator.connect(f.d.guardian).pause(id))
           .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorUnexpectedState")
-          .withArgs(id, UpgradeState.Withdrawn);
+          .withArgs(id, UpgradeState.Withdrawn, MOVING_STATES);
       });
     });
 
@@ -636,7 +637,7 @@ describe("UpgradeCoordinator: refusals", function () {
         await rollBack(f, id);
         await expect(f.d.coordinator.connect(f.d.guardian).orderRollback(id))
           .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorUnexpectedState")
-          .withArgs(id, UpgradeState.RolledBack);
+          .withArgs(id, UpgradeState.RolledBack, OPEN_STATES);
       });
     });
 
@@ -647,7 +648,7 @@ describe("UpgradeCoordinator: refusals", function () {
         await complete(f, id);
         await expect(f.asGovernance.withdraw(id))
           .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorUnexpectedState")
-          .withArgs(id, UpgradeState.Completed);
+          .withArgs(id, UpgradeState.Completed, OPEN_STATES);
       });
     });
 
@@ -716,7 +717,7 @@ describe("UpgradeCoordinator: refusals", function () {
         await time.increase(DEADLINE + 1);
         await expect(f.d.coordinator.pauseForMissingParticipation(id))
           .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorUnexpectedState")
-          .withArgs(id, UpgradeState.Paused);
+          .withArgs(id, UpgradeState.Paused, MOVING_STATES);
       });
     });
 

@@ -15,6 +15,18 @@ export const MAX_UINT96 = (1n << 96n) - 1n;
 export const MAX_CLOCK_SKEW = 300n;
 export const ZERO = "0x0000000000000000000000000000000000000000";
 
+/** CoordinatorUnexpectedState's `expectedStates`: a bitmap with bit `i` set for UpgradeState `i`, as bytes32. */
+export function stateBitmap(...states: UpgradeState[]): string {
+  const bits = states.reduce((acc, s) => acc | (1n << BigInt(s)), 0n);
+  return "0x" + bits.toString(16).padStart(64, "0");
+}
+/** Where a rollout may move (activate, verify, pause): open and not paused. */
+export const MOVING_STATES = stateBitmap(UpgradeState.Scheduled, UpgradeState.Rolling);
+/** Where an upgrade has not ended: it may be withdrawn, rolled back and attested to. */
+export const OPEN_STATES = stateBitmap(UpgradeState.Scheduled, UpgradeState.Rolling, UpgradeState.Paused);
+/** Where it may be resumed. */
+export const PAUSED_STATES = stateBitmap(UpgradeState.Paused);
+
 export type Arg = bigint | string | boolean;
 /** Success with the coordinator events (name, or name:detail) it emits, or the exact custom error. */
 export type Outcome = { ok: true; events: string[] } | { ok: false; error: string; args: Arg[] };
@@ -513,7 +525,7 @@ export class LockstepModel {
     if (!this.isGuardianOrGovernance(sender)) return fail("CoordinatorUnauthorized", lc(sender));
     const u = this.upgrade(id);
     if (!this.inFlight(u) || u.pauseReason !== PauseReason.None) {
-      return fail("CoordinatorUnexpectedState", BigInt(id), BigInt(this.state(id)));
+      return fail("CoordinatorUnexpectedState", BigInt(id), BigInt(this.state(id)), MOVING_STATES);
     }
     this.doPause(u, t, PauseReason.Manual);
     return ok(`UpgradePaused:${PauseReason.Manual}`);
@@ -523,7 +535,7 @@ export class LockstepModel {
     if (lc(sender) !== this.governance) return fail("CoordinatorUnauthorized", lc(sender));
     const u = this.upgrade(id);
     if (!this.inFlight(u) || u.pauseReason === PauseReason.None) {
-      return fail("CoordinatorUnexpectedState", BigInt(id), BigInt(this.state(id)));
+      return fail("CoordinatorUnexpectedState", BigInt(id), BigInt(this.state(id)), PAUSED_STATES);
     }
     u.pauseReason = PauseReason.None;
     u.pausedAt = 0n;
@@ -534,7 +546,7 @@ export class LockstepModel {
   withdraw(t: bigint, sender: string, id: number): Outcome {
     if (lc(sender) !== this.governance) return fail("CoordinatorUnauthorized", lc(sender));
     const u = this.upgrade(id);
-    if (!this.inFlight(u)) return fail("CoordinatorUnexpectedState", BigInt(id), BigInt(this.state(id)));
+    if (!this.inFlight(u)) return fail("CoordinatorUnexpectedState", BigInt(id), BigInt(this.state(id)), OPEN_STATES);
     this.end(u, t, "Withdrawn");
     return ok("UpgradeWithdrawn");
   }
@@ -542,7 +554,7 @@ export class LockstepModel {
   orderRollback(t: bigint, sender: string, id: number): Outcome {
     if (!this.isGuardianOrGovernance(sender)) return fail("CoordinatorUnauthorized", lc(sender));
     const u = this.upgrade(id);
-    if (!this.inFlight(u)) return fail("CoordinatorUnexpectedState", BigInt(id), BigInt(this.state(id)));
+    if (!this.inFlight(u)) return fail("CoordinatorUnexpectedState", BigInt(id), BigInt(this.state(id)), OPEN_STATES);
     if (u.phase !== "Rolling") return fail("CoordinatorNothingActivated", BigInt(id));
     this.end(u, t, "RolledBack");
     return ok(`RollbackOrdered:${RollbackReason.Manual}`);
@@ -551,7 +563,7 @@ export class LockstepModel {
   advance(t: bigint, id: number): Outcome {
     const u = this.upgrade(id);
     if (!this.inFlight(u) || u.pauseReason !== PauseReason.None) {
-      return fail("CoordinatorUnexpectedState", BigInt(id), BigInt(this.state(id)));
+      return fail("CoordinatorUnexpectedState", BigInt(id), BigInt(this.state(id)), MOVING_STATES);
     }
     const i = u.currentStage;
     const st = u.stages[i];
@@ -594,7 +606,7 @@ export class LockstepModel {
   pauseForMissingParticipation(t: bigint, id: number): Outcome {
     const u = this.upgrade(id);
     if (!this.inFlight(u) || u.pauseReason !== PauseReason.None) {
-      return fail("CoordinatorUnexpectedState", BigInt(id), BigInt(this.state(id)));
+      return fail("CoordinatorUnexpectedState", BigInt(id), BigInt(this.state(id)), MOVING_STATES);
     }
     const i = u.currentStage;
     const st = u.stages[i];
@@ -641,7 +653,7 @@ export class LockstepModel {
     const events: string[] = [];
 
     if (a.status === Status.Ready) {
-      if (!this.flying(u)) return fail("CoordinatorUnexpectedState", BigInt(id), BigInt(this.state(id)));
+      if (!this.flying(u)) return fail("CoordinatorUnexpectedState", BigInt(id), BigInt(this.state(id)), OPEN_STATES);
       if (st.activatedAt !== 0n) return fail("CoordinatorStageNotPending", BigInt(id), BigInt(a.stage));
       rec.ready = true;
     } else {
@@ -667,7 +679,7 @@ export class LockstepModel {
         // and only until a newer upgrade is scheduled.
         rec.restored = true;
       } else {
-        return fail("CoordinatorUnexpectedState", BigInt(id), BigInt(this.state(id)));
+        return fail("CoordinatorUnexpectedState", BigInt(id), BigInt(this.state(id)), OPEN_STATES);
       }
     }
     u.records[op] = rec;
