@@ -18,21 +18,19 @@ library ManifestPlanner {
     uint256 internal constant MAX_FEATURE_FLAGS = 32;
     uint256 private constant _BPS = 10_000;
 
-    /// @notice Checks `m`, writes its stages into `stages` and emits the coordinator's UpgradeScheduled event
-    /// (this library runs by DELEGATECALL, so the log is the coordinator's). Returns the number of stages.
+    /// @notice Checks `m` and writes its stages into `stages`. Returns every stage's denominator (its cohort's
+    /// stake at `snapshot`), which the coordinator reports in UpgradeScheduled once the upgrade's header is written.
     function plan(
         IUpgradeCoordinator.Manifest calldata m,
         mapping(uint256 stage => Stage) storage stages,
         IStakeToken token,
-        uint256 upgradeId,
-        bytes32 nameHash,
         uint48 snapshot
-    ) external returns (uint256 count) {
+    ) external returns (uint96[] memory cohortStakes) {
         _checkDescription(m);
-        count = m.stages.length;
+        uint256 count = m.stages.length;
         if (count == 0) revert IUpgradeCoordinator.CoordinatorNoStages();
         if (count > MAX_STAGES) revert IUpgradeCoordinator.CoordinatorTooMany("stages", count, MAX_STAGES);
-        uint96[] memory cohortStakes = new uint96[](count);
+        cohortStakes = new uint96[](count);
         uint256 seen;
         for (uint256 i; i < count; ++i) {
             IUpgradeCoordinator.StageRules calldata rules = m.stages[i];
@@ -42,7 +40,6 @@ library ManifestPlanner {
             seen |= bit;
             cohortStakes[i] = _layOut(stages[i], rules, i, token, snapshot);
         }
-        emit IUpgradeCoordinator.UpgradeScheduled(upgradeId, nameHash, m, snapshot, cohortStakes);
     }
 
     function _checkDescription(IUpgradeCoordinator.Manifest calldata m) private pure {

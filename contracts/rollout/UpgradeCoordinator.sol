@@ -100,24 +100,24 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         _idByName[nameHash] = upgradeId;
 
         uint48 snapshot = uint48(block.number - 1);
-        uint256 stageCount = ManifestPlanner.plan(manifest, _stages[upgradeId], _stakeToken, upgradeId, nameHash, snapshot);
+        uint96[] memory cohortStakes = ManifestPlanner.plan(manifest, _stages[upgradeId], _stakeToken, snapshot);
         _headers[upgradeId] = Header({
             snapshot: snapshot,
             scheduledAt: uint40(block.timestamp),
             pausedAt: 0,
             endedAt: 0,
-            stageCount: uint8(stageCount),
+            stageCount: uint8(cohortStakes.length),
             currentStage: 0,
             phase: Phase.Scheduled,
             pauseReason: PauseReason.None,
             versionCheck: versionCheckOf(bytes32(bytes(manifest.version)))
         });
+        emit UpgradeScheduled(upgradeId, nameHash, manifest, snapshot, cohortStakes);
         _manifests[upgradeId] = ManifestSummary({
             manifestHash: manifest.manifestHash,
             versionTag: bytes32(bytes(manifest.version)),
             stateIncompatible: manifest.stateIncompatible
         });
-
     }
 
     /// @inheritdoc IUpgradeCoordinator
