@@ -9,6 +9,7 @@ import {IUpgradeCoordinator} from "./IUpgradeCoordinator.sol";
 import {ValidatorRegistry} from "./ValidatorRegistry.sol";
 import {ManifestPlanner} from "./ManifestPlanner.sol";
 import {RolloutViews} from "./RolloutViews.sol";
+import {AttestationCalldata, PackedAttestation} from "./AttestationCalldata.sol";
 import {
     Phase,
     Header,
@@ -40,7 +41,7 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     uint256 public constant MAX_BATCH = 256;
     /// @notice Bytes per attestation in a relayed batch: operator (20), upgradeId (4), stage (1), status (1),
     /// version (32), height (8), metricsDigest (32), issuedAt (5), deadline (5), r (32), vs (32).
-    uint256 public constant PACKED_ATTESTATION_SIZE = 172;
+    uint256 public constant PACKED_ATTESTATION_SIZE = AttestationCalldata.ITEM_SIZE;
     /// @notice How far ahead of the chain's clock a signed attestation's `issuedAt` may be.
     uint256 public constant MAX_CLOCK_SKEW = 5 minutes;
 
@@ -239,71 +240,48 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         uint64 height,
         bytes32 metricsDigest
     ) external {
-        // The same layout as a relayed item's buffer, so both paths share one copy of the attestation logic.
-        uint256[10] memory w;
-        w[1] = uint160(operator);
-        w[2] = upgradeId;
-        w[3] = stage;
-        w[4] = status;
-        w[5] = uint256(version);
-        w[6] = height;
-        w[7] = uint256(metricsDigest);
-        _accept(w, msg.sender, 0);
+        uint96 weight = _attest(operator, upgradeId, stage, status, version, msg.sender, 0);
+        emit Attested(upgradeId, operator, stage, Status(status), version, height, metricsDigest, weight);
     }
 
     /// @inheritdoc IUpgradeCoordinator
-    /// @dev At most 25,000 gas per attestation in a batch of 100 (held by the gas test). Items are decoded in place
-    /// into one reused buffer that is also the EIP-712 struct encoding, so an item allocates no memory. The loop
-    /// runs over the caller's own calldata, at a constant cost per item, never over stored validators.
+    /// @dev At most 25,000 gas per attestation in a batch of 100 (held by the gas test). Items are read where they
+    /// lie in calldata (AttestationCalldata), so an item allocates no memory. The loop runs over the caller's own
+    /// calldata, at a constant cost per item, never over stored validators.
     function relayAttestations(bytes calldata batch) external {
-        uint256 length = batch.length;
-        uint256 count = length / PACKED_ATTESTATION_SIZE;
-        if (count == 0 || count > MAX_BATCH || count * PACKED_ATTESTATION_SIZE != length) {
-            revert CoordinatorMalformedBatch(length);
-        }
-        // w[0] = type hash; w[1..9] = operator, upgradeId, stage, status, version, height, metricsDigest,
-        // issuedAt, deadline: exactly abi.encode(ATTESTATION_TYPEHASH, attestation).
-        uint256[10] memory w;
-        w[0] = uint256(ATTESTATION_TYPEHASH);
+        uint256 count = AttestationCalldata.countOf(batch);
+        if (count == 0 || count > MAX_BATCH) revert CoordinatorMalformedBatch(batch.length);
+        // Hashed once per batch: the optimizer does not fold the keccak256 of a string this long.
+        bytes32 typeHash = ATTESTATION_TYPEHASH;
         for (uint256 i; i < count; ++i) {
-            bytes32 structHash;
-            bytes32 r;
-            bytes32 vs;
-            assembly ("memory-safe") {
-                let p := add(batch.offset, mul(i, PACKED_ATTESTATION_SIZE))
-                mstore(add(w, 0x20), shr(96, calldataload(p)))
-                mstore(add(w, 0x40), shr(224, calldataload(add(p, 20))))
-                mstore(add(w, 0x60), shr(248, calldataload(add(p, 24))))
-                mstore(add(w, 0x80), shr(248, calldataload(add(p, 25))))
-                mstore(add(w, 0xa0), calldataload(add(p, 26)))
-                mstore(add(w, 0xc0), shr(192, calldataload(add(p, 58))))
-                mstore(add(w, 0xe0), calldataload(add(p, 66)))
-                mstore(add(w, 0x100), shr(216, calldataload(add(p, 98))))
-                mstore(add(w, 0x120), shr(216, calldataload(add(p, 103))))
-                r := calldataload(add(p, 108))
-                vs := calldataload(add(p, 140))
-                structHash := keccak256(w, 0x140)
-            }
-            _relayOne(w, structHash, r, vs);
+            _relayOne(AttestationCalldata.at(batch, i), typeHash);
         }
     }
 
-    function _relayOne(uint256[10] memory w, bytes32 structHash, bytes32 r, bytes32 vs) private {
-        address operator = address(uint160(w[1]));
-        uint40 issuedAt = uint40(w[8]);
-        if (block.timestamp > w[9]) revert CoordinatorSignatureExpired(uint40(w[9]), block.timestamp);
+    function _relayOne(PackedAttestation item, bytes32 typeHash) private {
+        address operator = item.operator();
+        uint40 issuedAt = item.issuedAt();
+        uint40 deadline = item.deadline();
+        if (block.timestamp > deadline) revert CoordinatorSignatureExpired(deadline, block.timestamp);
         if (issuedAt == 0) revert CoordinatorStaleAttestation(operator, 0, _validators[operator].lastIssuedAt);
         if (issuedAt > block.timestamp + MAX_CLOCK_SKEW) revert CoordinatorFutureAttestation(issuedAt, block.timestamp);
-        _accept(w, ECDSA.recover(_hashTypedDataV4(structHash), r, vs), issuedAt);
+        (bytes32 r, bytes32 vs) = item.signature();
+        address signer = ECDSA.recover(_hashTypedDataV4(item.hashStruct(typeHash)), r, vs);
+        uint96 weight = _attest(operator, item.upgradeId(), item.stage(), item.status(), item.version(), signer, issuedAt);
+        _emitAttested(item, weight);
     }
 
-    /// @dev Counts the attestation in `w` (the relayed-item layout) from `sender`, and reports it.
-    function _accept(uint256[10] memory w, address sender, uint40 issuedAt) private {
-        if (w[4] > uint256(Status.RolledBack)) revert CoordinatorInvalidStatus(uint8(w[4]));
-        Status status = Status(w[4]);
-        address operator = address(uint160(w[1]));
-        uint96 weight = _attest(operator, uint32(w[2]), uint8(w[3]), status, bytes32(w[5]), sender, issuedAt);
-        emit Attested(w[2], operator, uint8(w[3]), status, bytes32(w[5]), uint64(w[6]), bytes32(w[7]), weight);
+    function _emitAttested(PackedAttestation item, uint96 weight) private {
+        emit Attested(
+            item.upgradeId(),
+            item.operator(),
+            item.stage(),
+            Status(item.status()),
+            item.version(),
+            item.height(),
+            item.metricsDigest(),
+            weight
+        );
     }
 
     // ================================================================== views
@@ -373,11 +351,13 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         address operator,
         uint32 upgradeId,
         uint8 stage,
-        Status status,
+        uint8 rawStatus,
         bytes32 version,
         address sender,
         uint40 issuedAt
     ) private returns (uint96 weight) {
+        if (rawStatus > uint8(Status.RolledBack)) revert CoordinatorInvalidStatus(rawStatus);
+        Status status = Status(rawStatus);
         ValidatorSlot memory v = _validators[operator];
         if (v.attester != sender) revert CoordinatorNotAttester(operator, sender);
         Header memory h = _headers[upgradeId];
