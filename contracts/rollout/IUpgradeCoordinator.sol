@@ -187,7 +187,12 @@ interface IUpgradeCoordinator {
     /// @notice The rollout stopped moving. `stage` is the stage whose tallies caused it (the current stage for a
     /// manual pause), with those tallies.
     event UpgradePaused(
-        uint256 indexed upgradeId, address indexed by, PauseReason reason, uint8 stage, uint96 healthyStake, uint96 unhealthyStake
+        uint256 indexed upgradeId,
+        address indexed by,
+        PauseReason reason,
+        uint8 stage,
+        uint96 healthyStake,
+        uint96 unhealthyStake
     );
 
     /// @notice Governance let the rollout move again.

@@ -37,7 +37,8 @@ interface IValidatorRegistry {
     /// @notice Removes `msg.sender`'s registration. Attestations already posted keep counting; no more can be posted.
     function deregister() external;
 
-    /// @notice Replaces `msg.sender`'s attester key. The validator's attestations stay one record, so it never counts twice.
+    /// @notice Replaces `msg.sender`'s attester key. The validator's attestations stay one record, so it never
+    /// counts twice.
     function rotateAttester(address newAttester) external;
 
     /// @notice Updates `msg.sender`'s moniker / metadata URI.

@@ -123,5 +123,7 @@ function stateOf(Header memory h) pure returns (IUpgradeCoordinator.UpgradeState
     if (phase == Phase.Withdrawn) return IUpgradeCoordinator.UpgradeState.Withdrawn;
     if (phase == Phase.RolledBack) return IUpgradeCoordinator.UpgradeState.RolledBack;
     if (h.pauseReason != IUpgradeCoordinator.PauseReason.None) return IUpgradeCoordinator.UpgradeState.Paused;
-    return phase == Phase.Scheduled ? IUpgradeCoordinator.UpgradeState.Scheduled : IUpgradeCoordinator.UpgradeState.Rolling;
+    return phase == Phase.Scheduled
+        ? IUpgradeCoordinator.UpgradeState.Scheduled
+        : IUpgradeCoordinator.UpgradeState.Rolling;
 }

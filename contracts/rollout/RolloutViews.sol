@@ -122,7 +122,9 @@ library RolloutViews {
         if (g.activatedAt == 0) {
             v.state = IUpgradeCoordinator.StageState.Pending;
         } else {
-            v.state = v.verifiedAt == 0 ? IUpgradeCoordinator.StageState.Active : IUpgradeCoordinator.StageState.Verified;
+            v.state = v.verifiedAt == 0
+                ? IUpgradeCoordinator.StageState.Active
+                : IUpgradeCoordinator.StageState.Verified;
             v.observationEndsAt = g.activatedAt + v.rules.observationWindow;
             v.attestationDeadlineAt = g.activatedAt + v.rules.attestationDeadline;
         }

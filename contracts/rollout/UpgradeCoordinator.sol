@@ -35,7 +35,8 @@ import {
 /// stage slots at scheduling), so a first attestation costs what a later one does.
 contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
-        "Attestation(address operator,uint32 upgradeId,uint8 stage,uint8 status,bytes32 version,uint64 height,bytes32 metricsDigest,uint40 issuedAt,uint40 deadline)"
+        "Attestation(address operator,uint32 upgradeId,uint8 stage,uint8 status,bytes32 version,uint64 height,"
+        "bytes32 metricsDigest,uint40 issuedAt,uint40 deadline)"
     );
 
     uint256 public constant MAX_BATCH = 256;
@@ -74,7 +75,9 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         ValidatorRegistry(stakeToken_, defaultCohort_)
         EIP712("Lockstep Coordinator", "1")
     {
-        if (governance_ == address(0) || governance_ == guardian_) revert CoordinatorRoleConflict(governance_, guardian_);
+        if (governance_ == address(0) || governance_ == guardian_) {
+            revert CoordinatorRoleConflict(governance_, guardian_);
+        }
         _governance = governance_;
         _guardian = guardian_;
         emit GuardianSet(address(0), guardian_);
@@ -267,7 +270,8 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         if (issuedAt > block.timestamp + MAX_CLOCK_SKEW) revert CoordinatorFutureAttestation(issuedAt, block.timestamp);
         (bytes32 r, bytes32 vs) = item.signature();
         address signer = ECDSA.recover(_hashTypedDataV4(item.hashStruct(typeHash)), r, vs);
-        uint96 weight = _attest(operator, item.upgradeId(), item.stage(), item.status(), item.version(), signer, issuedAt);
+        uint96 weight =
+            _attest(operator, item.upgradeId(), item.stage(), item.status(), item.version(), signer, issuedAt);
         _emitAttested(item, weight);
     }
 

@@ -20,10 +20,13 @@ contract RosterFiller {
     event Filled(uint256 first, address[] operators);
 
     /// @param attesters Attester per operator; zero entries get a unique key-less address derived from `salt`.
-    function fill(IERC20 token, IValidatorRegistry registry, address[] calldata attesters, uint256 stakeEach, uint256 salt)
-        external
-        returns (address[] memory operators)
-    {
+    function fill(
+        IERC20 token,
+        IValidatorRegistry registry,
+        address[] calldata attesters,
+        uint256 stakeEach,
+        uint256 salt
+    ) external returns (address[] memory operators) {
         uint256 n = attesters.length;
         operators = new address[](n);
         for (uint256 i; i < n; ++i) {
