@@ -2,6 +2,7 @@
 // (ManifestPlanner._share and _limits, RolloutStorage.notBeforeOf, UpgradeCoordinator.advance, _activate,
 // pauseForMissingParticipation and attest). The fold, the audit and the dashboard's views all ask here, so what
 // they show is what the contract would decide.
+import type { StageHistory, UpgradeHistory } from "./model";
 
 /** type(uint96).max: the rollback limit the contract stores when automatic rollback is off (rollbackBps 0). */
 export const MAX_UINT96 = (1n << 96n) - 1n;
@@ -100,4 +101,27 @@ export function automaticStop(
   if (rollbackReached(unhealthyStake, limits.rollbackLimit)) return "rollback";
   if (unhealthyReached(unhealthyStake, limits.unhealthyLimit) && !paused) return "pause";
   return undefined;
+}
+
+// ------------------------------------------------------------------ of a rebuilt stage
+
+/** The upgrade and stage as the history holds them: just what the timing rules read. */
+type UpgradeTimes = Pick<UpgradeHistory, "scheduled" | "resumedAt" | "stages">;
+
+/** When stage `s` may activate (its time lock's end); undefined until the previous stage is verified. */
+export function stageNotBefore(u: UpgradeTimes, s: StageHistory): bigint | undefined {
+  return notBefore(s.index === 0 ? u.scheduled.time : u.stages[s.index - 1].verified?.time, s.rules.timelock);
+}
+
+/** When stage `s`'s observation window ends (from time 0 when its block time is unknown); undefined until active. */
+export function stageObservationEndsAt(s: StageHistory): bigint | undefined {
+  return s.activated && observationEndsAt(s.activated.time ?? 0n, s.rules.observationWindow);
+}
+
+/**
+ * When stage `s`'s attestation deadline passes, counted from its activation or the upgrade's last resume (from time
+ * 0 when the activation's block time is unknown); undefined until active.
+ */
+export function stageDeadlineAt(u: UpgradeTimes, s: StageHistory): bigint | undefined {
+  return s.activated && attestationDeadlineAt(s.activated.time ?? 0n, u.resumedAt, s.rules.attestationDeadline);
 }

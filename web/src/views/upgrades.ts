@@ -1,12 +1,12 @@
 // Upgrades: each upgrade's manifest, its stage timeline and live stake-weighted tallies against the thresholds.
 import { MAX_UINT96, type StageHistory, type UpgradeHistory } from "../../../lib/history";
 import {
-  attestationDeadlineAt,
   deadlinePassed,
-  notBefore,
-  observationEndsAt,
   observationOver,
   participationMet,
+  stageDeadlineAt,
+  stageNotBefore,
+  stageObservationEndsAt,
   timelockOver,
   unhealthyReached,
 } from "../../../lib/history/rules";
@@ -71,7 +71,7 @@ function nextStep(u: UpgradeHistory, now: bigint): string {
   const s = u.stages.find((x) => !x.verified);
   if (!s) return "";
   if (s.activated) {
-    const windowEnds = observationEndsAt(s.activated.time ?? 0n, s.rules.observationWindow);
+    const windowEnds = stageObservationEndsAt(s)!;
     if (unhealthyReached(s.unhealthyStake, s.unhealthyLimit)) {
       return `stage ${s.index} cannot be verified: unhealthy stake ${tokens(s.unhealthyStake)} is at or above its limit ${tokens(s.unhealthyLimit)}`;
     }
@@ -79,15 +79,10 @@ function nextStep(u: UpgradeHistory, now: bigint): string {
       ? `stage ${s.index} can be verified from ${isoTime(windowEnds)} (observation window), if healthy`
       : `verifies stage ${s.index} if ${tokens(s.healthyNeeded)} stake reported healthy (now ${tokens(s.healthyStake)}) and unhealthy stays below ${tokens(s.unhealthyLimit)}`;
   }
-  const lockEnds = notBefore(lockFrom(u, s), s.rules.timelock);
+  const lockEnds = stageNotBefore(u, s);
   if (lockEnds !== undefined && !timelockOver(now, lockEnds))
     return `stage ${s.index} can be activated from ${isoTime(lockEnds)} (time lock)`;
   return `activates stage ${s.index} (cohort ${s.cohort}) if ${tokens(s.readyNeeded)} stake reported ready (now ${tokens(s.readyStake)})`;
-}
-
-/** When a stage's time lock starts: the upgrade's scheduling (stage 0) or the previous stage's verification. */
-function lockFrom(u: UpgradeHistory, s: StageHistory): bigint | undefined {
-  return s.index === 0 ? u.scheduled.time : u.stages[s.index - 1].verified?.time;
 }
 
 /** Why anyone may pause the upgrade now: the active stage's attestation deadline passed without enough healthy stake. */
@@ -95,7 +90,7 @@ function missingParticipation(u: UpgradeHistory, now: bigint): string | undefine
   if (u.state === "Paused") return undefined;
   const s = u.stages[u.currentStage];
   if (!s?.activated || s.verified) return undefined;
-  const deadline = attestationDeadlineAt(s.activated.time ?? 0n, u.resumedAt, s.rules.attestationDeadline);
+  const deadline = stageDeadlineAt(u, s)!;
   if (!deadlinePassed(now, deadline) || participationMet(s.healthyStake, s.healthyNeeded)) return undefined;
   return `the attestation deadline passed at ${isoTime(deadline)} with ${tokens(s.healthyStake)} of ${tokens(s.healthyNeeded)} stake healthy`;
 }
@@ -111,9 +106,8 @@ function pauseNote(u: UpgradeHistory, explorerUrl: string): string {
 type Step = { label: string; state: "done" | "now" | "todo"; detail?: string };
 
 function stageSteps(u: UpgradeHistory, s: StageHistory, now: bigint): Step[] {
-  const lockEnds = notBefore(lockFrom(u, s), s.rules.timelock);
-  const windowEnds =
-    s.activated?.time === undefined ? undefined : observationEndsAt(s.activated.time, s.rules.observationWindow);
+  const lockEnds = stageNotBefore(u, s);
+  const windowEnds = s.activated?.time === undefined ? undefined : stageObservationEndsAt(s);
   const stepState = (done: boolean, now_: boolean): Step["state"] => (done ? "done" : now_ ? "now" : "todo");
   const lockDone = s.activated !== undefined || (lockEnds !== undefined && timelockOver(now, lockEnds));
   const windowDone = s.verified !== undefined || (windowEnds !== undefined && observationOver(now, windowEnds));

@@ -1,7 +1,7 @@
 // Validators: cohort, stake weight, last attestation, and participation over every upgrade.
 import { Status } from "../../../lib/coordinator";
 import { cohortAt, type UpgradeHistory } from "../../../lib/history";
-import { attestationDeadlineAt, deadlinePassed } from "../../../lib/history/rules";
+import { deadlinePassed, stageDeadlineAt } from "../../../lib/history/rules";
 import type { Snapshot } from "../chain";
 import { age, esc, ratio, tokens } from "../format";
 import { txLink } from "./html";
@@ -53,7 +53,7 @@ function participation(snap: Snapshot): (operator: string) => Participation {
       const until = ended ? u.endedAt : u.state === "Paused" ? u.pausedAt : now;
       for (const s of u.stages) {
         if (!s.activated || s.cohort !== cohort) continue;
-        const deadline = attestationDeadlineAt(s.activated.time ?? 0n, u.resumedAt, s.rules.attestationDeadline);
+        const deadline = stageDeadlineAt(u, s)!;
         if (reported.get(key)?.has(`${u.id}:${s.index}`)) {
           out.due++;
           out.reported++;
