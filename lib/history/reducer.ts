@@ -71,6 +71,8 @@ export interface HistoryState {
   history: History;
   steps: FoldStep[];
   readonly options: BuildOptions;
+  /** Block timestamps: the options' map, or the one last given to `apply`. */
+  times?: Map<bigint, bigint>;
   byId: Map<bigint, UpgradeHistory>;
   /** Lowercase addresses. */
   governance?: string;
@@ -98,6 +100,7 @@ export function initialState(o: BuildOptions = {}): HistoryState {
     },
     steps: [],
     options: o,
+    times: o.times,
     byId: new Map(),
     governance: o.governance ? lower(o.governance) : undefined,
   };
@@ -118,9 +121,15 @@ export const inFlight = (state: UpgradeHistory["state"]) =>
  * The coordinator emits an automatic pause or rollback from inside the attestation that caused it, before that
  * attestation's own Attested event. For the fold, the cause goes first: such a stop is kept back until the next
  * event, and folded after it when that is the Attested event of the same transaction and upgrade. Call `settle`
- * once no event of the last block can follow (buildHistory does, after the last event).
+ * once no event of the last block can follow (buildHistory does, after the last event; a follower that applies
+ * whole blocks may after each apply). `times`, when given, replaces the block times the events are dated from.
  */
-export function apply(state: HistoryState, events: readonly CoordinatorEvent[]): HistoryState {
+export function apply(
+  state: HistoryState,
+  events: readonly CoordinatorEvent[],
+  times?: Map<bigint, bigint>,
+): HistoryState {
+  if (times) state.times = times;
   for (const e of events) {
     state.history.eventCount++;
     const held = state.held;
@@ -159,7 +168,7 @@ export function foldAll(events: readonly CoordinatorEvent[], o: BuildOptions = {
 function refOf(state: HistoryState, e: CoordinatorEvent): TxRef {
   return {
     block: e.blockNumber,
-    time: state.options.times?.get(e.blockNumber),
+    time: state.times?.get(e.blockNumber),
     tx: e.transactionHash,
     logIndex: e.logIndex,
   };
