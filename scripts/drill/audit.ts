@@ -1,5 +1,5 @@
 // The audit trail at the end of the drill: the coordinator's event history decoded with lib/events.ts (one line
-// per event with its transaction hash), and the full audit (the `audit` task over lib/history.ts) that rebuilds
+// per event with its transaction hash), and the full audit (the `audit` task over lib/history) that rebuilds
 // every upgrade from logs alone and checks it.
 import { dirname } from "node:path";
 import type { Log } from "viem";
