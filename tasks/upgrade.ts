@@ -2,15 +2,13 @@
 import { task } from "hardhat/config";
 import { Status, StageState, UpgradeState, PauseReason } from "../lib/coordinator";
 import { versionFromTag } from "../lib/version";
+import { isoTime, percent as pct, wholeTokens } from "../lib/format";
 import { Connected, TaskError, action, connectDeployment, parseIntArg, resolveUpgrade, table } from "./cli";
 import { proposeCoordinatorCalls } from "./governance";
 
-/** Whole tokens with thousands separators (stakes are 18-decimal). */
-const tokens = (wei: bigint) => `${(wei / 10n ** 18n).toLocaleString("en-US")}${wei % 10n ** 18n ? "+" : ""}`;
-const pct = (part: bigint, whole: bigint) =>
-  whole === 0n ? "-" : `${((Number(part) * 100) / Number(whole)).toFixed(1)}%`;
-const when = (t: bigint | number) =>
-  BigInt(t) === 0n ? "-" : new Date(Number(t) * 1000).toISOString().replace(".000Z", "Z");
+/** Whole tokens with thousands separators, "+" when a fraction is cut off (stakes are 18-decimal). */
+const tokens = (wei: bigint) => wholeTokens(wei, true);
+const when = (t: bigint | number) => (BigInt(t) === 0n ? "-" : isoTime(t));
 
 /** The upgrade, each stage with its tallies, and each validator's last attestation: a readable report. */
 export async function statusReport(c: Connected, id: bigint): Promise<string> {

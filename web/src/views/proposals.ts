@@ -10,7 +10,7 @@ import {
 import type { Deployment } from "../../../lib/deployments";
 import type { AccountRecord, GovernanceSnapshot, ProposalRecord } from "../governance";
 import type { WalletStatus } from "../wallet";
-import { age, esc, isoTime, json, tokens } from "../format";
+import { age, bpsPercent, esc, isoTime, json, ratio, tokens } from "../format";
 import { SUPPORT_NAMES, proposalTitle } from "../../../lib/proposals";
 import { txLink } from "./html";
 
@@ -48,8 +48,6 @@ interface ManifestArg {
   }[];
 }
 
-const pct = (bps: number) => `${bps / 100}%`;
-
 function manifestDetails(m: ManifestArg): string[] {
   return [
     `upgrade "${m.name}": ${m.previousVersion} → ${m.version}${m.stateIncompatible ? ", state-incompatible (validators snapshot state; a rollback restores it)" : ""}`,
@@ -60,7 +58,7 @@ function manifestDetails(m: ManifestArg): string[] {
     ...m.stages.map(
       (s, i) =>
         `stage ${i}: cohort ${s.cohort}, time lock ${s.timelock}s, observation ${s.observationWindow}s, attestation deadline ${s.attestationDeadline}s, ` +
-        `ready ${pct(s.readinessBps)}, healthy ${pct(s.healthyBps)}, pause at ${pct(s.unhealthyBps)} unhealthy, rollback ${s.rollbackBps ? `at ${pct(s.rollbackBps)}` : "off"}`,
+        `ready ${bpsPercent(s.readinessBps)}, healthy ${bpsPercent(s.healthyBps)}, pause at ${bpsPercent(s.unhealthyBps)} unhealthy, rollback ${s.rollbackBps ? `at ${bpsPercent(s.rollbackBps)}` : "off"}`,
     ),
   ];
 }
@@ -142,14 +140,10 @@ function outlook(p: ProposalRecord): string {
 
 function countBar(p: ProposalRecord): string {
   const total = p.forVotes + p.againstVotes + p.abstainVotes;
-  const pct = (x: bigint) => (total === 0n ? 0 : Number((x * 10_000n) / total) / 100);
+  const pct = (x: bigint) => ratio(x, total);
   const counted = p.forVotes + p.abstainVotes;
   const quorumPct =
-    p.quorum === undefined
-      ? undefined
-      : p.quorum === 0n
-        ? 100
-        : Math.min(100, Number((counted * 10_000n) / p.quorum) / 100);
+    p.quorum === undefined ? undefined : p.quorum === 0n ? 100 : Math.min(100, ratio(counted, p.quorum));
   const quorum =
     p.quorum === undefined
       ? `<span class="muted">quorum known once voting starts</span>`
@@ -299,10 +293,7 @@ export function proposalsView(
 ): string {
   const account = w.kind === "ready" || w.kind === "wrong-chain" ? w.account : undefined;
   const canAct = w.kind === "ready";
-  const q =
-    g.params.quorumDenominator === 0n
-      ? 0
-      : Number((g.params.quorumNumerator * 10_000n) / g.params.quorumDenominator) / 100;
+  const q = ratio(g.params.quorumNumerator, g.params.quorumDenominator);
   const threshold = g.params.proposalThreshold
     ? `proposing takes ${tokens(g.params.proposalThreshold)} votes; `
     : "anyone may propose; ";
