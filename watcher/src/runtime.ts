@@ -1,6 +1,6 @@
 import type { Log } from "viem";
 import { decodeCoordinatorLog, type CoordinatorEvent } from "../../lib/events";
-import { WatcherError } from "./errors";
+import { WatcherError, asWatcherError } from "./errors";
 import { execute, type ExecutorDeps } from "./executors";
 import { reduce, reduceAll } from "./machine/reduce";
 import { emptyState, type Effect, type JobManifest, type MachineEvent, type WatcherState } from "./machine/types";
@@ -103,10 +103,14 @@ export class Runtime {
       await this.observe();
       this.failures = 0;
     } catch (e) {
-      if (e instanceof WatcherError && !e.retryable) throw e;
+      const error = asWatcherError(e);
+      this.deps.metrics.errors.inc({ kind: error.code });
+      if (!error.retryable) {
+        this.deps.log.error({ err: error.message, code: error.code, details: error.details }, "cannot continue");
+        throw error;
+      }
       this.failures += 1;
-      this.deps.metrics.errors.inc({ kind: e instanceof WatcherError ? e.code : "rpc" });
-      this.deps.log.warn({ err: message(e), failures: this.failures }, "round failed; retrying");
+      this.deps.log.warn({ err: error.message, code: error.code, failures: this.failures }, "round failed; retrying");
     }
     this.publishPhases();
   }
@@ -131,9 +135,10 @@ export class Runtime {
       try {
         return await this.checkChain();
       } catch (e) {
-        if (!(e instanceof WatcherError) || !e.retryable || this.stopped) throw e;
-        this.deps.metrics.errors.inc({ kind: e.code });
-        this.deps.log.warn({ err: e.message, attempt: attempt + 1 }, "cannot reach the chain yet; retrying");
+        const error = asWatcherError(e);
+        if (!error.retryable || this.stopped) throw error;
+        this.deps.metrics.errors.inc({ kind: error.code });
+        this.deps.log.warn({ err: error.message, attempt: attempt + 1 }, "cannot reach the chain yet; retrying");
         await this.deps.clock.sleep(
           Math.min(this.deps.config.chain.pollIntervalMs * 2 ** Math.min(attempt, 5), 60_000),
         );
@@ -273,16 +278,17 @@ export class Runtime {
       if (effect.kind === "attest") metrics.lastAttestation.set({ status: effect.status }, clock.now() / 1000);
       log.info({ upgrade: effect.upgradeId, step: step.key, outcome: outcome?.type ?? "done" }, "step done");
     } catch (e) {
-      metrics.errors.inc({ kind: e instanceof WatcherError ? e.code : "step" });
-      if (e instanceof WatcherError && !e.retryable) {
-        journal.markFailed(step.key, e.message);
+      const error = asWatcherError(e, "step");
+      if (!error.retryable) {
+        metrics.errors.inc({ kind: error.code });
+        journal.markFailed(step.key, error.message);
         log.error(
-          { upgrade: effect.upgradeId, step: step.key, err: e.message, details: e.options.details },
+          { upgrade: effect.upgradeId, step: step.key, err: error.message, details: error.details },
           "step failed",
         );
         return;
       }
-      throw e; // retryable: the step stays started and runs again next round
+      throw error; // retryable: the step stays started and runs again next round (the round counts the error)
     }
   }
 
@@ -326,8 +332,4 @@ export class Runtime {
       );
     }
   }
-}
-
-function message(e: unknown) {
-  return e instanceof Error ? e.message : String(e);
 }

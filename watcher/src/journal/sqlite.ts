@@ -2,6 +2,7 @@ import Database from "better-sqlite3";
 import type { Checkpoint, CheckpointStore } from "../sync/follower";
 import type { Effect, WatcherState } from "../machine/types";
 import type { Hex } from "../ports";
+import { fatal, fsError } from "../errors";
 
 export type StepStatus = "queued" | "started" | "done" | "failed" | "cancelled";
 
@@ -36,7 +37,11 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
     path: string,
     private readonly keep = 256,
   ) {
-    this.db = new Database(path);
+    try {
+      this.db = new Database(path);
+    } catch (e) {
+      throw fsError("open journal", path, e);
+    }
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
     this.db.exec(`
@@ -70,7 +75,11 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
         const row = get.get(key) as { value: string } | undefined;
         if (!row) put.run(key, value);
         else if (row.value !== value) {
-          throw new Error(`the journal belongs to ${key} ${row.value}, not ${value}: use another data directory`);
+          throw fatal(
+            "journal-mismatch",
+            `the journal belongs to ${key} ${row.value}, not ${value}: use another data directory`,
+            { [key]: row.value, configured: value },
+          );
         }
       }
     })();
@@ -131,7 +140,7 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
   /** Replaces the state of the latest checkpoint (outcomes of local work happen between blocks). */
   updateLatestState(state: WatcherState) {
     const latest = this.latest();
-    if (!latest) throw new Error("no checkpoint to update");
+    if (!latest) throw fatal("journal-empty", "the journal has no checkpoint to update");
     this.db
       .prepare("UPDATE checkpoints SET state = ? WHERE block = ?")
       .run(JSON.stringify(state), Number(latest.block));

@@ -1,5 +1,6 @@
 import type { Log } from "viem";
 import type { ChainReader, Hex } from "../ports";
+import { WatcherError, fatal, retryable } from "../errors";
 
 /** A processed block: the follower can rewind to it after a reorg. */
 export interface Checkpoint<S> {
@@ -30,9 +31,18 @@ export interface FollowerOptions {
 /** Folds a page of logs into the state; returns the new state. Runs before the page is committed. */
 export type PageHandler<S> = (state: S, logs: Log[], range: { from: bigint; to: bigint }) => Promise<S>;
 
-export class ReorgTooDeepError extends Error {
+/**
+ * The chain reorganised below the oldest checkpoint the journal keeps. Not retryable: the watcher cannot tell
+ * what the orphaned logs changed, so it stops (exit 1) for an operator rather than guess or loop.
+ */
+export class ReorgTooDeepError extends WatcherError {
   constructor(readonly block: bigint) {
-    super(`chain reorganised below block ${block}, deeper than the watcher's checkpoint history`);
+    super(`chain reorganised below block ${block}, deeper than the watcher's checkpoint history`, {
+      retryable: false,
+      code: "reorg-too-deep",
+      details: { block: block.toString() },
+    });
+    this.name = "ReorgTooDeepError";
   }
 }
 
@@ -80,9 +90,15 @@ export class Follower<S> {
   /** The first checkpoint: the block before the start, with the initial state, so a reorg can always rewind. */
   private async anchor() {
     const block = this.options.startBlock - 1n;
-    if (block < 0n) throw new Error("the start block must be at least 1 (the block the coordinator was deployed in)");
+    if (block < 0n) {
+      throw fatal("start-block", "the start block must be at least 1 (the block the coordinator was deployed in)");
+    }
     const hash = await this.chain.blockHash(block);
-    if (!hash) throw new Error(`the chain has no block ${block} yet: is the start block right?`);
+    if (!hash) {
+      throw retryable("start-block", `the chain has no block ${block} yet: is the start block right?`, {
+        block: block.toString(),
+      });
+    }
     this.store.commit({ block, hash, state: this.initial() });
   }
 
