@@ -5,11 +5,11 @@ import { execute, type ExecutorDeps } from "./executors";
 import { reduce, reduceAll } from "./machine/reduce";
 import { emptyState, type Effect, type JobManifest, type MachineEvent, type WatcherState } from "./machine/types";
 import type { Metrics } from "./metrics";
-import type { SqliteJournal, Step } from "./journal/sqlite";
-import { Follower, type CheckpointStore } from "./sync/follower";
+import type { CheckpointStore, Journal, Step } from "./ports";
+import { Follower, type PageResult } from "./sync/follower";
 
 export interface RuntimeDeps extends ExecutorDeps {
-  journal: SqliteJournal;
+  journal: Journal;
   metrics: Metrics;
   /** The address of the attester key the watcher loaded. */
   attester: `0x${string}`;
@@ -21,18 +21,17 @@ export interface RuntimeDeps extends ExecutorDeps {
  * together with its outcome), and watch the node's health while an upgrade is being observed.
  */
 export class Runtime {
-  private readonly follower: Follower<WatcherState>;
-  private pageEffects: Effect[] = [];
+  private readonly follower: Follower<WatcherState, Effect>;
   private readonly lastHeights = new Map<number, bigint>();
   private stopped = false;
   private failures = 0;
 
   constructor(private readonly deps: RuntimeDeps) {
     const { journal, config } = deps;
-    const store: CheckpointStore<WatcherState> = {
+    const store: CheckpointStore<WatcherState, Effect> = {
       latest: () => journal.latest(),
       recent: () => journal.recent(),
-      commit: (checkpoint) => journal.commitPage(checkpoint, this.pageEffects.splice(0)),
+      commit: (checkpoint, effects) => journal.commit(checkpoint, effects),
       rewindTo: (block) => {
         deps.log.warn({ block: block.toString() }, "chain reorganised: rewinding to the last block still on it");
         deps.metrics.errors.inc({ kind: "reorg" });
@@ -155,8 +154,7 @@ export class Runtime {
   // ---------------------------------------------------------------- chain events into facts
 
   /** Turns a page of logs into facts and folds them together, so facts from one block are weighed together. */
-  private async fold(state: WatcherState, logs: Log[]): Promise<WatcherState> {
-    this.pageEffects = [];
+  private async fold(state: WatcherState, logs: Log[]): Promise<PageResult<WatcherState, Effect>> {
     const facts: MachineEvent[] = [];
     for (const log of logs) {
       const event = decodeCoordinatorLog(log);
@@ -168,9 +166,8 @@ export class Runtime {
         "chain event",
       );
     }
-    if (!facts.length) return state;
+    if (!facts.length) return { state, effects: [] };
     const t = reduceAll(state, facts);
-    this.pageEffects.push(...t.effects);
     if (t.effects.length) {
       this.deps.log.info(
         {
@@ -180,7 +177,7 @@ export class Runtime {
         "chain events asked for work",
       );
     }
-    return t.state;
+    return t;
   }
 
   private async toFact(event: CoordinatorEvent): Promise<MachineEvent | undefined> {

@@ -1,19 +1,9 @@
 import Database from "better-sqlite3";
-import type { Checkpoint, CheckpointStore } from "../sync/follower";
 import type { Effect, WatcherState } from "../machine/types";
-import type { Hex } from "../ports";
+import type { Checkpoint, Hex, Journal, Step, StepStatus } from "../ports";
 import { fatal, fsError } from "../errors";
 
-export type StepStatus = "queued" | "started" | "done" | "failed" | "cancelled";
-
-export interface Step {
-  key: string;
-  effect: Effect;
-  status: StepStatus;
-  attempts: number;
-  result?: string;
-  error?: string;
-}
+export type { Step, StepStatus };
 
 /**
  * The key of an effect in the journal: the machine numbers its effects per upgrade, and `epoch` counts reorg
@@ -30,7 +20,7 @@ export function stepKey(effect: Effect, epoch = 0): string {
  * machine state per processed block) and every step the runtime takes, recorded before it starts and after it
  * ends. A SIGKILL at any point leaves either the old or the new row, never half of one.
  */
-export class SqliteJournal implements CheckpointStore<WatcherState> {
+export class SqliteJournal implements Journal {
   private readonly db: Database.Database;
 
   constructor(
@@ -97,7 +87,8 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
     return (rows as CheckpointRow[]).map(toCheckpoint);
   }
 
-  commit(checkpoint: Checkpoint<WatcherState>) {
+  /** Commits a processed block: its checkpoint and the effects its events asked for, in one transaction. */
+  commit(checkpoint: Checkpoint<WatcherState>, effects: Effect[] = []) {
     this.db.transaction(() => {
       this.db
         .prepare("INSERT OR REPLACE INTO checkpoints (block, hash, state) VALUES (?, ?, ?)")
@@ -107,6 +98,7 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
           "DELETE FROM checkpoints WHERE block NOT IN (SELECT block FROM checkpoints ORDER BY block DESC LIMIT ?)",
         )
         .run(this.keep);
+      this.enqueue(effects);
     })();
   }
 
@@ -127,14 +119,6 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
   epoch(): number {
     const row = this.db.prepare("SELECT value FROM meta WHERE key = 'epoch'").get() as { value: string } | undefined;
     return row ? Number(row.value) : 0;
-  }
-
-  /** Commits a processed page: its checkpoint and the effects its events asked for, in one transaction. */
-  commitPage(checkpoint: Checkpoint<WatcherState>, effects: Effect[]) {
-    this.db.transaction(() => {
-      this.commit(checkpoint);
-      this.enqueue(effects);
-    })();
   }
 
   /** Replaces the state of the latest checkpoint (outcomes of local work happen between blocks). */
