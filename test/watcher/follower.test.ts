@@ -1,16 +1,23 @@
 import { expect } from "chai";
+import type { Log } from "viem";
 import { Follower, MemoryCheckpointStore, ReorgTooDeepError } from "../../watcher/src/sync/follower";
 import { FakeChain } from "../fakes/chain";
 
+/** A page handler whose state is every marker seen, and which asks one effect per marker. */
+async function seen(state: string[], logs: Log[]) {
+  const markers = logs.map((l) => l.data as string);
+  return { state: [...state, ...markers], effects: markers.map((m) => `effect ${m}`) };
+}
+
 /** A follower whose state is the list of log markers it has seen. */
 function follower(chain: FakeChain, over: { confirmations?: number; pageSize?: number; keep?: number } = {}) {
-  const store = new MemoryCheckpointStore<string[]>(over.keep ?? 256);
-  const f = new Follower<string[]>(
+  const store = new MemoryCheckpointStore<string[], string>(over.keep ?? 256);
+  const f = new Follower<string[], string>(
     chain,
     store,
     { confirmations: over.confirmations ?? 0, pageSize: over.pageSize ?? 100, startBlock: 1n },
     () => [],
-    async (state, logs) => [...state, ...logs.map((l) => l.data)],
+    seen,
   );
   return { f, store };
 }
@@ -50,12 +57,12 @@ describe("event follower", function () {
     chain.mine("0xb1");
     chain.mine("0xc1");
     // A new follower over the same store (as after a restart) picks up where the first stopped.
-    const restarted = new Follower<string[]>(
+    const restarted = new Follower<string[], string>(
       chain,
       store,
       { confirmations: 0, pageSize: 100, startBlock: 1n },
       () => [],
-      async (s, logs) => [...s, ...logs.map((l) => l.data)],
+      seen,
     );
     await restarted.poll();
     expect(restarted.state()).to.deep.equal(["0xa1", "0xb1", "0xc1"]);
@@ -103,5 +110,32 @@ describe("event follower", function () {
       error = e;
     }
     expect(error).to.be.instanceOf(ReorgTooDeepError);
+  });
+
+  it("commits the effects a page's handler returns together with its checkpoint, and nothing of a failed page", async function () {
+    const chain = new FakeChain();
+    chain.mine("0xa1");
+    chain.mine("0xb1");
+    const store = new MemoryCheckpointStore<string[], string>();
+    let fail = false;
+    const f = new Follower<string[], string>(
+      chain,
+      store,
+      { confirmations: 0, pageSize: 1, startBlock: 1n },
+      () => [],
+      async (state, logs) => {
+        if (fail && logs.length) throw new Error("handler failed");
+        return seen(state, logs);
+      },
+    );
+    await f.poll();
+    expect(store.effects).to.deep.equal(["effect 0xa1", "effect 0xb1"]);
+    chain.mine("0xc1");
+    fail = true;
+    let error: unknown;
+    await f.poll().catch((e) => (error = e));
+    expect((error as Error).message).to.equal("handler failed");
+    expect(store.latest()!.block).to.equal(2n);
+    expect(store.effects).to.deep.equal(["effect 0xa1", "effect 0xb1"]);
   });
 });

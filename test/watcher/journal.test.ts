@@ -58,4 +58,12 @@ describe("sqlite journal", function () {
       "the journal belongs to chainId 31337, not 1",
     );
   });
+
+  it("queues the effects committed with a checkpoint in the same transaction", function () {
+    const j = new SqliteJournal(file());
+    const effect: Effect = { kind: "prepare", upgradeId: 3, step: 1 };
+    j.commit({ block: 7n, hash: hash(7), state: emptyState() }, [effect]);
+    expect(j.latest()!.block).to.equal(7n);
+    expect(j.pending().map((s) => s.key)).to.deep.equal(["e0:3:1:prepare"]);
+  });
 });

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, join, resolve, dirname } from "node:path";
 import { z } from "zod";
+import { fatal } from "./errors";
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "a 0x-prefixed 20-byte hex address");
 const positiveInt = z.number().int().positive();
@@ -187,7 +188,8 @@ export function loadConfig(path: string): WatcherConfig {
 export function paths(config: Pick<WatcherConfig, "dataDir">, binaryName = "node") {
   const root = config.dataDir;
   const version = (v: string) => {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/.test(v)) throw new Error(`version "${v}" cannot name a directory`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/.test(v))
+      throw fatal("bad-version", `version "${v}" cannot name a directory`, { version: v });
     return join(root, "versions", v);
   };
   return {
@@ -202,7 +204,8 @@ export function paths(config: Pick<WatcherConfig, "dataDir">, binaryName = "node
     download: (upgradeId: number) => join(root, "downloads", `upgrade-${upgradeId}.part`),
     snapshots: join(root, "snapshots"),
     snapshot: (tag: string) => {
-      if (!/^[A-Za-z0-9._-]{1,64}$/.test(tag)) throw new Error(`snapshot tag "${tag}" cannot name a directory`);
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(tag))
+        throw fatal("bad-snapshot-tag", `snapshot tag "${tag}" cannot name a directory`, { tag });
       return join(root, "snapshots", tag);
     },
     pidFile: join(root, "node.pid"),

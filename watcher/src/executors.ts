@@ -3,7 +3,7 @@ import { keccak256, toHex } from "viem";
 import type { WatcherConfig, Paths } from "./config";
 import type { AttestStatus, Effect, Job, MachineEvent } from "./machine/types";
 import type { Binaries, ChainReader, ChainWriter, Clock, Downloader, Hex, NodeController } from "./ports";
-import { WatcherError, fatal } from "./errors";
+import { WatcherError, fatal, fsCall } from "./errors";
 import { ManifestError, manifestHashOfText } from "../../lib/manifest";
 import type { Logger } from "./log";
 import type { KillPoints } from "./faults";
@@ -46,7 +46,7 @@ export async function execute(effect: Effect, job: Job, deps: ExecutorDeps): Pro
       return { type: "Restored", upgradeId };
     case "discard":
       if ((await deps.binaries.active()) !== job.manifest.version) await deps.binaries.discard(job.manifest.version);
-      await rm(deps.paths.download(upgradeId), { force: true });
+      await fsCall("remove", deps.paths.download(upgradeId), () => rm(deps.paths.download(upgradeId), { force: true }));
       return { type: "Discarded", upgradeId };
   }
 }

@@ -1,15 +1,18 @@
 import type { Log } from "viem";
-import { decodeCoordinatorLog, type CoordinatorEvent } from "../../lib/events";
-import { WatcherError } from "./errors";
+import { decodeCoordinatorLog } from "../../lib/events";
+import { WatcherError, asWatcherError } from "./errors";
 import { execute, type ExecutorDeps } from "./executors";
-import { reduce, reduceAll } from "./machine/reduce";
-import { emptyState, type Effect, type JobManifest, type MachineEvent, type WatcherState } from "./machine/types";
+import { foldPage, scheduledIn } from "./facts";
+import { judgeHealth, nextObservation, observationDue, underObservation, type Observation } from "./machine/health";
+import { reduce } from "./machine/reduce";
+import { stepVerdict } from "./machine/steps";
+import { emptyState, type Effect, type WatcherState } from "./machine/types";
 import type { Metrics } from "./metrics";
-import type { SqliteJournal, Step } from "./journal/sqlite";
-import { Follower, type CheckpointStore } from "./sync/follower";
+import type { CheckpointStore, Journal, Step } from "./ports";
+import { Follower, type PageResult } from "./sync/follower";
 
 export interface RuntimeDeps extends ExecutorDeps {
-  journal: SqliteJournal;
+  journal: Journal;
   metrics: Metrics;
   /** The address of the attester key the watcher loaded. */
   attester: `0x${string}`;
@@ -21,18 +24,17 @@ export interface RuntimeDeps extends ExecutorDeps {
  * together with its outcome), and watch the node's health while an upgrade is being observed.
  */
 export class Runtime {
-  private readonly follower: Follower<WatcherState>;
-  private pageEffects: Effect[] = [];
-  private readonly lastHeights = new Map<number, bigint>();
+  private readonly follower: Follower<WatcherState, Effect>;
+  private readonly observations = new Map<number, Observation>();
   private stopped = false;
   private failures = 0;
 
   constructor(private readonly deps: RuntimeDeps) {
     const { journal, config } = deps;
-    const store: CheckpointStore<WatcherState> = {
+    const store: CheckpointStore<WatcherState, Effect> = {
       latest: () => journal.latest(),
       recent: () => journal.recent(),
-      commit: (checkpoint) => journal.commitPage(checkpoint, this.pageEffects.splice(0)),
+      commit: (checkpoint, effects) => journal.commit(checkpoint, effects),
       rewindTo: (block) => {
         deps.log.warn({ block: block.toString() }, "chain reorganised: rewinding to the last block still on it");
         deps.metrics.errors.inc({ kind: "reorg" });
@@ -48,7 +50,7 @@ export class Runtime {
         startBlock: BigInt(config.chain.startBlock),
       },
       emptyState,
-      (state, logs) => this.fold(state, logs),
+      (state, logs) => this.handlePage(state, logs),
     );
   }
 
@@ -103,10 +105,14 @@ export class Runtime {
       await this.observe();
       this.failures = 0;
     } catch (e) {
-      if (e instanceof WatcherError && !e.retryable) throw e;
+      const error = asWatcherError(e);
+      this.deps.metrics.errors.inc({ kind: error.code });
+      if (!error.retryable) {
+        this.deps.log.error({ err: error.message, code: error.code, details: error.details }, "cannot continue");
+        throw error;
+      }
       this.failures += 1;
-      this.deps.metrics.errors.inc({ kind: e instanceof WatcherError ? e.code : "rpc" });
-      this.deps.log.warn({ err: message(e), failures: this.failures }, "round failed; retrying");
+      this.deps.log.warn({ err: error.message, code: error.code, failures: this.failures }, "round failed; retrying");
     }
     this.publishPhases();
   }
@@ -131,9 +137,10 @@ export class Runtime {
       try {
         return await this.checkChain();
       } catch (e) {
-        if (!(e instanceof WatcherError) || !e.retryable || this.stopped) throw e;
-        this.deps.metrics.errors.inc({ kind: e.code });
-        this.deps.log.warn({ err: e.message, attempt: attempt + 1 }, "cannot reach the chain yet; retrying");
+        const error = asWatcherError(e);
+        if (!error.retryable || this.stopped) throw error;
+        this.deps.metrics.errors.inc({ kind: error.code });
+        this.deps.log.warn({ err: error.message, attempt: attempt + 1 }, "cannot reach the chain yet; retrying");
         await this.deps.clock.sleep(
           Math.min(this.deps.config.chain.pollIntervalMs * 2 ** Math.min(attempt, 5), 60_000),
         );
@@ -149,81 +156,29 @@ export class Runtime {
 
   // ---------------------------------------------------------------- chain events into facts
 
-  /** Turns a page of logs into facts and folds them together, so facts from one block are weighed together. */
-  private async fold(state: WatcherState, logs: Log[]): Promise<WatcherState> {
-    this.pageEffects = [];
-    const facts: MachineEvent[] = [];
-    for (const log of logs) {
-      const event = decodeCoordinatorLog(log);
-      const fact = event && (await this.toFact(event));
-      if (!event || !fact) continue;
-      facts.push(fact);
-      this.deps.log.debug(
-        { upgrade: fact.upgradeId, event: fact.type, block: event.blockNumber.toString() },
-        "chain event",
-      );
+  /**
+   * The follower's page handler: decodes the page, reads what folding it needs from the chain (this validator's
+   * stage in each upgrade scheduled in it), then folds it without any further I/O.
+   */
+  private async handlePage(state: WatcherState, logs: Log[]): Promise<PageResult<WatcherState, Effect>> {
+    const events = logs.flatMap((log) => decodeCoordinatorLog(log) ?? []);
+    const stages = new Map<number, number | null>();
+    for (const upgradeId of scheduledIn(events)) {
+      const assignment = await this.deps.chain.assignment(upgradeId);
+      stages.set(upgradeId, assignment.inRoster ? assignment.stage : null);
     }
-    if (!facts.length) return state;
-    const t = reduceAll(state, facts);
-    this.pageEffects.push(...t.effects);
-    if (t.effects.length) {
+    const { facts, transition } = foldPage(state, events, { platform: this.deps.config.platform, stages });
+    for (const fact of facts) this.deps.log.debug({ upgrade: fact.upgradeId, event: fact.type }, "chain event");
+    if (transition.effects.length) {
       this.deps.log.info(
         {
           facts: facts.map((f) => `${f.type}#${f.upgradeId}`),
-          effects: t.effects.map((e) => `${e.kind}#${e.upgradeId}`),
+          effects: transition.effects.map((e) => `${e.kind}#${e.upgradeId}`),
         },
         "chain events asked for work",
       );
     }
-    return t.state;
-  }
-
-  private async toFact(event: CoordinatorEvent): Promise<MachineEvent | undefined> {
-    switch (event.eventName) {
-      case "UpgradeScheduled": {
-        const upgradeId = Number(event.args.upgradeId);
-        const assignment = await this.deps.chain.assignment(upgradeId);
-        return {
-          type: "Scheduled",
-          upgradeId,
-          stage: assignment.inRoster ? assignment.stage : null,
-          manifest: this.jobManifest(event.args.manifest),
-        };
-      }
-      case "StageActivated":
-        return { type: "StageActivated", upgradeId: Number(event.args.upgradeId), stage: Number(event.args.stage) };
-      case "UpgradePaused":
-        return { type: "Paused", upgradeId: Number(event.args.upgradeId) };
-      case "UpgradeResumed":
-        return { type: "Resumed", upgradeId: Number(event.args.upgradeId) };
-      case "UpgradeWithdrawn":
-        return { type: "Withdrawn", upgradeId: Number(event.args.upgradeId) };
-      case "RollbackOrdered":
-        return { type: "RollbackOrdered", upgradeId: Number(event.args.upgradeId) };
-      case "UpgradeCompleted":
-        return { type: "Completed", upgradeId: Number(event.args.upgradeId) };
-      default:
-        return undefined;
-    }
-  }
-
-  private jobManifest(m: {
-    name: string;
-    version: string;
-    previousVersion: string;
-    artifacts: readonly { platform: string; uri: string; sha256Digest: `0x${string}` }[];
-    manifestHash: `0x${string}`;
-    stateIncompatible: boolean;
-  }): JobManifest {
-    const artifact = m.artifacts.find((a) => a.platform === this.deps.config.platform);
-    return {
-      name: m.name,
-      version: m.version,
-      previousVersion: m.previousVersion,
-      artifact: artifact ? { platform: artifact.platform, uri: artifact.uri, sha256: artifact.sha256Digest } : null,
-      manifestHash: m.manifestHash,
-      stateIncompatible: m.stateIncompatible,
-    };
+    return transition;
   }
 
   // ---------------------------------------------------------------- steps
@@ -238,23 +193,25 @@ export class Runtime {
   private async runStep(step: Step) {
     const { journal, log, metrics, clock } = this.deps;
     const effect = step.effect;
+    const verdict = stepVerdict(this.state(), effect, step.status === "queued" ? "queued" : "started");
+    switch (verdict.action) {
+      case "cancel":
+        journal.cancelQueued([step.key]);
+        return;
+      case "hold":
+        return;
+      case "skip": {
+        const { fact, transition } = verdict;
+        journal.finish(step.key, fact.type, transition.state, transition.effects);
+        const ended = this.state().jobs[String(effect.upgradeId)]?.ended;
+        log.warn(
+          { upgrade: effect.upgradeId, ended },
+          "the upgrade ended before the swap began: not touching the node",
+        );
+        return;
+      }
+    }
     const job = this.state().jobs[String(effect.upgradeId)];
-    if (!job) {
-      journal.cancelQueued([step.key]);
-      return;
-    }
-    // On pause the watcher starts nothing new on the node: a queued upgrade waits for governance to resume.
-    if (effect.kind === "upgrade" && step.status === "queued" && job.paused && !job.ended) return;
-    // An upgrade that ended (withdrawn, rolled back) before its queued swap began never touches the node.
-    if (effect.kind === "upgrade" && step.status === "queued" && job.ended) {
-      const t = reduce(this.state(), { type: "UpgradeNotStarted", upgradeId: job.upgradeId });
-      journal.finish(step.key, "UpgradeNotStarted", t.state, t.effects);
-      log.warn(
-        { upgrade: job.upgradeId, ended: job.ended },
-        "the upgrade ended before the swap began: not touching the node",
-      );
-      return;
-    }
     const started = clock.now();
     journal.markStarted(step.key);
     this.deps.kill?.hit(`${effect.kind}:started`);
@@ -273,39 +230,44 @@ export class Runtime {
       if (effect.kind === "attest") metrics.lastAttestation.set({ status: effect.status }, clock.now() / 1000);
       log.info({ upgrade: effect.upgradeId, step: step.key, outcome: outcome?.type ?? "done" }, "step done");
     } catch (e) {
-      metrics.errors.inc({ kind: e instanceof WatcherError ? e.code : "step" });
-      if (e instanceof WatcherError && !e.retryable) {
-        journal.markFailed(step.key, e.message);
+      const error = asWatcherError(e, "step");
+      if (!error.retryable) {
+        metrics.errors.inc({ kind: error.code });
+        journal.markFailed(step.key, error.message);
         log.error(
-          { upgrade: effect.upgradeId, step: step.key, err: e.message, details: e.options.details },
+          { upgrade: effect.upgradeId, step: step.key, err: error.message, details: error.details },
           "step failed",
         );
         return;
       }
-      throw e; // retryable: the step stays started and runs again next round
+      throw error; // retryable: the step stays started and runs again next round (the round counts the error)
     }
   }
 
   // ---------------------------------------------------------------- observation
 
-  /** While upgraded and the upgrade is in flight, report changes of health to the machine. */
+  /**
+   * While upgraded and the upgrade is in flight, asks the node how it is every health.observeIntervalMs and
+   * reports a change of health to the machine; the machine's health rule judges the reading.
+   */
   private async observe() {
-    const state = this.state();
-    for (const job of Object.values(state.jobs)) {
-      if (job.local !== "upgraded" || job.ended) continue;
-      const status = await this.deps.node.status().catch(() => undefined);
-      const previous = this.lastHeights.get(job.upgradeId);
-      const healthy =
-        !!status && status.version === job.manifest.version && (previous === undefined || status.height > previous);
-      if (status) {
-        this.lastHeights.set(job.upgradeId, status.height);
-        this.deps.metrics.version.reset();
-        this.deps.metrics.version.set({ version: status.version }, 1);
+    const { node, clock, config, metrics, log, journal } = this.deps;
+    for (const job of Object.values(this.state().jobs)) {
+      if (!underObservation(job)) continue;
+      const last = this.observations.get(job.upgradeId);
+      const now = clock.now();
+      if (!observationDue(last, now, config.health.observeIntervalMs)) continue;
+      const reading = await node.status().catch(() => undefined);
+      const healthy = judgeHealth(job, reading, last);
+      this.observations.set(job.upgradeId, nextObservation(last, reading, now));
+      if (reading) {
+        metrics.version.reset();
+        metrics.version.set({ version: reading.version }, 1);
       }
       const t = reduce(this.state(), { type: "HealthObserved", upgradeId: job.upgradeId, healthy });
       if (t.state !== this.state()) {
-        this.deps.log.warn({ upgrade: job.upgradeId, healthy, version: status?.version }, "node health changed");
-        this.deps.journal.applyLocal(t.state, t.effects);
+        log.warn({ upgrade: job.upgradeId, healthy, version: reading?.version }, "node health changed");
+        journal.applyLocal(t.state, t.effects);
       }
     }
   }
@@ -326,8 +288,4 @@ export class Runtime {
       );
     }
   }
-}
-
-function message(e: unknown) {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
-import { fatal, retryable, WatcherError } from "../errors";
+import { fatal, fsCall, retryable, WatcherError } from "../errors";
 import type { Downloader } from "../ports";
 
 export interface DownloaderOptions {
@@ -19,7 +19,7 @@ export class HttpDownloader implements Downloader {
   async fetch(uri: string, destination: string, maxBytes: number): Promise<{ sha256: string; bytes: number }> {
     this.checkScheme(uri);
     const partial = `${destination}.tmp`;
-    await mkdir(dirname(destination), { recursive: true });
+    await fsCall("create directory", dirname(destination), () => mkdir(dirname(destination), { recursive: true }));
     try {
       const response = await fetch(uri, { signal: AbortSignal.timeout(this.options.timeoutMs ?? 15 * 60_000) });
       this.checkScheme(response.url || uri); // a redirect must not leave https either
@@ -35,10 +35,10 @@ export class HttpDownloader implements Downloader {
         throw tooLarge(uri, maxBytes, declared);
       }
       const result = await save(response.body ?? [], partial, uri, maxBytes);
-      await rename(partial, destination);
+      await fsCall("rename to", destination, () => rename(partial, destination));
       return result;
     } catch (e) {
-      await rm(partial, { force: true });
+      await fsCall("remove", partial, () => rm(partial, { force: true }));
       if (e instanceof WatcherError) throw e;
       throw retryable("download-failed", `GET ${uri} failed: ${(e as Error).message}`, { uri }, e);
     }
@@ -66,17 +66,17 @@ async function save(
 ) {
   const hash = createHash("sha256");
   let bytes = 0;
-  const handle = await open(file, "w");
+  const handle = await fsCall("open", file, () => open(file, "w"));
   try {
     for await (const chunk of body) {
       bytes += chunk.length;
       if (bytes > maxBytes) throw tooLarge(uri, maxBytes);
       hash.update(chunk);
       for (let written = 0; written < chunk.length;) {
-        written += (await handle.write(chunk, written)).bytesWritten;
+        written += (await fsCall("write", file, () => handle.write(chunk, written))).bytesWritten;
       }
     }
-    await handle.sync();
+    await fsCall("fsync", file, () => handle.sync());
   } finally {
     await handle.close();
   }

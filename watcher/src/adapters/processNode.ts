@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { open, readFile, realpath, rename, rm, writeFile } from "node:fs/promises";
 import type { NodeConfig, Paths } from "../config";
-import { fatal, retryable } from "../errors";
+import { fatal, fsCall, retryable } from "../errors";
 import type { NodeController, NodeStatus } from "../ports";
 import { copyDirOnce, replaceDir } from "./stateCopy";
 import { probeStatus } from "./statusProbe";
@@ -32,7 +32,7 @@ export class ProcessNodeController implements NodeController {
     } catch (e) {
       throw fatal("no-active-binary", `there is no active node binary at ${this.paths.currentBinary}`, {}, e);
     }
-    const log = await open(this.paths.nodeLog, "a");
+    const log = await fsCall("open", this.paths.nodeLog, () => open(this.paths.nodeLog, "a"));
     try {
       const child = spawn(binary, this.node.args, {
         detached: true,
@@ -44,8 +44,8 @@ export class ProcessNodeController implements NodeController {
       });
       child.unref();
       const partial = `${this.paths.pidFile}.tmp`;
-      await writeFile(partial, `${child.pid}\n`);
-      await rename(partial, this.paths.pidFile);
+      await fsCall("write", partial, () => writeFile(partial, `${child.pid}\n`));
+      await fsCall("rename to", this.paths.pidFile, () => rename(partial, this.paths.pidFile));
     } finally {
       await log.close();
     }
@@ -62,7 +62,7 @@ export class ProcessNodeController implements NodeController {
           throw retryable("node-stop-failed", `node process ${pid} does not exit`, { pid });
       }
     }
-    await rm(this.paths.pidFile, { force: true });
+    await fsCall("remove", this.paths.pidFile, () => rm(this.paths.pidFile, { force: true }));
   }
 
   status(): Promise<NodeStatus | undefined> {
@@ -112,7 +112,19 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
+    const errno = (e as NodeJS.ErrnoException).code;
+    if (errno !== "ESRCH") {
+      throw retryable(
+        "node-signal-failed",
+        `cannot send ${signal} to node process group ${pid}: ${errno}`,
+        {
+          pid,
+          signal,
+          errno,
+        },
+        e,
+      );
+    }
   }
 }
 

@@ -1,18 +1,9 @@
 import Database from "better-sqlite3";
-import type { Checkpoint, CheckpointStore } from "../sync/follower";
 import type { Effect, WatcherState } from "../machine/types";
-import type { Hex } from "../ports";
+import type { Checkpoint, Hex, Journal, Step, StepStatus } from "../ports";
+import { fatal, fsError } from "../errors";
 
-export type StepStatus = "queued" | "started" | "done" | "failed" | "cancelled";
-
-export interface Step {
-  key: string;
-  effect: Effect;
-  status: StepStatus;
-  attempts: number;
-  result?: string;
-  error?: string;
-}
+export type { Step, StepStatus };
 
 /**
  * The key of an effect in the journal: the machine numbers its effects per upgrade, and `epoch` counts reorg
@@ -29,14 +20,18 @@ export function stepKey(effect: Effect, epoch = 0): string {
  * machine state per processed block) and every step the runtime takes, recorded before it starts and after it
  * ends. A SIGKILL at any point leaves either the old or the new row, never half of one.
  */
-export class SqliteJournal implements CheckpointStore<WatcherState> {
+export class SqliteJournal implements Journal {
   private readonly db: Database.Database;
 
   constructor(
     path: string,
     private readonly keep = 256,
   ) {
-    this.db = new Database(path);
+    try {
+      this.db = new Database(path);
+    } catch (e) {
+      throw fsError("open journal", path, e);
+    }
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
     this.db.exec(`
@@ -70,7 +65,11 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
         const row = get.get(key) as { value: string } | undefined;
         if (!row) put.run(key, value);
         else if (row.value !== value) {
-          throw new Error(`the journal belongs to ${key} ${row.value}, not ${value}: use another data directory`);
+          throw fatal(
+            "journal-mismatch",
+            `the journal belongs to ${key} ${row.value}, not ${value}: use another data directory`,
+            { [key]: row.value, configured: value },
+          );
         }
       }
     })();
@@ -88,7 +87,8 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
     return (rows as CheckpointRow[]).map(toCheckpoint);
   }
 
-  commit(checkpoint: Checkpoint<WatcherState>) {
+  /** Commits a processed block: its checkpoint and the effects its events asked for, in one transaction. */
+  commit(checkpoint: Checkpoint<WatcherState>, effects: Effect[] = []) {
     this.db.transaction(() => {
       this.db
         .prepare("INSERT OR REPLACE INTO checkpoints (block, hash, state) VALUES (?, ?, ?)")
@@ -98,6 +98,7 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
           "DELETE FROM checkpoints WHERE block NOT IN (SELECT block FROM checkpoints ORDER BY block DESC LIMIT ?)",
         )
         .run(this.keep);
+      this.enqueue(effects);
     })();
   }
 
@@ -120,18 +121,10 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
     return row ? Number(row.value) : 0;
   }
 
-  /** Commits a processed page: its checkpoint and the effects its events asked for, in one transaction. */
-  commitPage(checkpoint: Checkpoint<WatcherState>, effects: Effect[]) {
-    this.db.transaction(() => {
-      this.commit(checkpoint);
-      this.enqueue(effects);
-    })();
-  }
-
   /** Replaces the state of the latest checkpoint (outcomes of local work happen between blocks). */
   updateLatestState(state: WatcherState) {
     const latest = this.latest();
-    if (!latest) throw new Error("no checkpoint to update");
+    if (!latest) throw fatal("journal-empty", "the journal has no checkpoint to update");
     this.db
       .prepare("UPDATE checkpoints SET state = ? WHERE block = ?")
       .run(JSON.stringify(state), Number(latest.block));

@@ -3,6 +3,8 @@
 import type { Log } from "viem";
 import type { AttestStatus } from "../machine/types";
 
+export type { Checkpoint, CheckpointStore, Journal, Step, StepStatus } from "./journal";
+
 export type Hex = `0x${string}`;
 
 /** Reads the chain. */

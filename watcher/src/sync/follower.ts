@@ -1,22 +1,6 @@
 import type { Log } from "viem";
-import type { ChainReader, Hex } from "../ports";
-
-/** A processed block: the follower can rewind to it after a reorg. */
-export interface Checkpoint<S> {
-  block: bigint;
-  hash: Hex;
-  state: S;
-}
-
-/** Where the follower keeps its progress. `commit` must be atomic: state, cursor and checkpoint together. */
-export interface CheckpointStore<S> {
-  latest(): Checkpoint<S> | undefined;
-  /** Checkpoints newest first. */
-  recent(): Checkpoint<S>[];
-  commit(checkpoint: Checkpoint<S>): void;
-  /** Forgets every checkpoint above `block`. */
-  rewindTo(block: bigint): void;
-}
+import type { ChainReader, Checkpoint, CheckpointStore } from "../ports";
+import { WatcherError, fatal, retryable } from "../errors";
 
 export interface FollowerOptions {
   /** Blocks a log must be buried under before the watcher acts on it. */
@@ -27,12 +11,31 @@ export interface FollowerOptions {
   startBlock: bigint;
 }
 
-/** Folds a page of logs into the state; returns the new state. Runs before the page is committed. */
-export type PageHandler<S> = (state: S, logs: Log[], range: { from: bigint; to: bigint }) => Promise<S>;
+/** A page's outcome: the new state and the effects it asks for, committed together with the page's checkpoint. */
+export interface PageResult<S, E> {
+  state: S;
+  effects: E[];
+}
 
-export class ReorgTooDeepError extends Error {
+/** Folds a page of logs into the state. Runs before the page is committed; nothing is kept unless it returns. */
+export type PageHandler<S, E> = (
+  state: S,
+  logs: Log[],
+  range: { from: bigint; to: bigint },
+) => Promise<PageResult<S, E>>;
+
+/**
+ * The chain reorganised below the oldest checkpoint the journal keeps. Not retryable: the watcher cannot tell
+ * what the orphaned logs changed, so it stops (exit 1) for an operator rather than guess or loop.
+ */
+export class ReorgTooDeepError extends WatcherError {
   constructor(readonly block: bigint) {
-    super(`chain reorganised below block ${block}, deeper than the watcher's checkpoint history`);
+    super(`chain reorganised below block ${block}, deeper than the watcher's checkpoint history`, {
+      retryable: false,
+      code: "reorg-too-deep",
+      details: { block: block.toString() },
+    });
+    this.name = "ReorgTooDeepError";
   }
 }
 
@@ -42,13 +45,13 @@ export class ReorgTooDeepError extends Error {
  * it is not (a reorg) it rewinds to the newest checkpoint that still is, dropping the state derived from orphaned
  * logs. A restart resumes after the last committed page: no log is missed or processed twice.
  */
-export class Follower<S> {
+export class Follower<S, E = never> {
   constructor(
     private readonly chain: ChainReader,
-    private readonly store: CheckpointStore<S>,
+    private readonly store: CheckpointStore<S, E>,
     private readonly options: FollowerOptions,
     private readonly initial: () => S,
-    private readonly handle: PageHandler<S>,
+    private readonly handle: PageHandler<S, E>,
   ) {}
 
   /** The state as of the last processed block. */
@@ -68,10 +71,10 @@ export class Follower<S> {
       const hash = await this.chain.blockHash(to);
       if (!hash) break; // the node has not got that far after all: try again next poll
       const logs = await this.chain.coordinatorLogs(from, to);
-      const state = await this.handle(this.state(), logs, { from, to });
+      const { state, effects } = await this.handle(this.state(), logs, { from, to });
       // The page's last block must still be the one we read logs from; otherwise a reorg raced us.
       if ((await this.chain.blockHash(to)) !== hash) break;
-      this.store.commit({ block: to, hash, state });
+      this.store.commit({ block: to, hash, state }, effects);
       from = to + 1n;
     }
     return { processedTo: this.store.latest()!.block, rewoundTo };
@@ -80,10 +83,16 @@ export class Follower<S> {
   /** The first checkpoint: the block before the start, with the initial state, so a reorg can always rewind. */
   private async anchor() {
     const block = this.options.startBlock - 1n;
-    if (block < 0n) throw new Error("the start block must be at least 1 (the block the coordinator was deployed in)");
+    if (block < 0n) {
+      throw fatal("start-block", "the start block must be at least 1 (the block the coordinator was deployed in)");
+    }
     const hash = await this.chain.blockHash(block);
-    if (!hash) throw new Error(`the chain has no block ${block} yet: is the start block right?`);
-    this.store.commit({ block, hash, state: this.initial() });
+    if (!hash) {
+      throw retryable("start-block", `the chain has no block ${block} yet: is the start block right?`, {
+        block: block.toString(),
+      });
+    }
+    this.store.commit({ block, hash, state: this.initial() }, []);
   }
 
   private async checkForReorg(): Promise<bigint | undefined> {
@@ -100,9 +109,10 @@ export class Follower<S> {
   }
 }
 
-/** An in-memory checkpoint store (tests, dry runs). Keeps the newest `keep` checkpoints. */
-export class MemoryCheckpointStore<S> implements CheckpointStore<S> {
+/** An in-memory checkpoint store (tests). Keeps the newest `keep` checkpoints and the effects committed with them. */
+export class MemoryCheckpointStore<S, E = never> implements CheckpointStore<S, E> {
   private checkpoints: Checkpoint<S>[] = [];
+  readonly effects: E[] = [];
   constructor(private readonly keep = 256) {}
   latest() {
     return this.checkpoints.at(-1);
@@ -110,8 +120,9 @@ export class MemoryCheckpointStore<S> implements CheckpointStore<S> {
   recent() {
     return [...this.checkpoints].reverse();
   }
-  commit(checkpoint: Checkpoint<S>) {
+  commit(checkpoint: Checkpoint<S>, effects: E[]) {
     this.checkpoints.push(checkpoint);
+    this.effects.push(...effects);
     if (this.checkpoints.length > this.keep) this.checkpoints.shift();
   }
   rewindTo(block: bigint) {
