@@ -1043,7 +1043,7 @@ describe("UpgradeCoordinator lifecycle", function () {
     });
 
     describe("reverts", function () {
-      describe("on relayAttestations", function () {
+      describe("on relayAttestations (an item the state refuses is skipped; the batch lands)", function () {
         it("when the same batch is relayed again", async function () {
           const ctx = await loadFixture(deployFixture);
           const { d, A, B, relayer } = ctx;

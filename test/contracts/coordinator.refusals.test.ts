@@ -364,7 +364,7 @@ describe("UpgradeCoordinator: refusals", function () {
     });
 
     // ================================================================ relayAttestations
-    describe("on relayAttestations", function () {
+    describe("on relayAttestations (malformed batches revert; items the state refuses are skipped)", function () {
       async function signed(f: Fixture, who: Validator, id: bigint, over: Partial<Attestation> = {}, signer?: Signer) {
         const now = BigInt(await time.latest());
         const a: Attestation = {
