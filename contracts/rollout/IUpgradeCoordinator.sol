@@ -50,6 +50,22 @@ interface IUpgradeCoordinator {
         AutomaticThreshold // a stage's unhealthy stake reached its rollback limit
     }
 
+    /// @notice Why an item of a relayed batch was skipped. A batch never fails as a whole because of state: an item
+    /// that the chain's state or clock makes inapplicable is skipped with AttestationSkipped, and the batch goes on.
+    enum SkipReason {
+        None,
+        Expired, // past the signature's deadline
+        Future, // issued further ahead of the chain's clock than MAX_CLOCK_SKEW
+        Stale, // not newer than the validator's last statement: a duplicate, superseded or front-run item
+        NotAttester, // the signature is not by the operator's attester now (rotated, deregistered, or never)
+        NotInCohort, // the operator was not in the stage's cohort at the upgrade's snapshot
+        UnknownStage, // no such stage, or no such upgrade
+        StageNotPending, // Ready for a stage that has activated since
+        StageNotActivated, // a health status for a stage that has not activated yet
+        VersionMismatch, // Healthy with another version than the manifest's
+        UpgradeEnded // the upgrade ended (completed, withdrawn, or rolled back: an earlier item may have ordered it)
+    }
+
     /// @notice A downloadable build of the new version.
     struct Artifact {
         string platform; // e.g. "linux-amd64"
@@ -210,6 +226,12 @@ interface IUpgradeCoordinator {
     /// @notice Governance appointed (or revoked, with zero) the guardian, or the guardian renounced.
     event GuardianSet(address indexed previousGuardian, address indexed newGuardian);
 
+    /// @notice An item of a relayed batch was skipped: the chain's state or clock makes it inapplicable.
+    event AttestationSkipped(uint256 indexed upgradeId, address indexed operator, SkipReason reason);
+
+    /// @notice A relayed batch landed: `accepted` items were counted, `skipped` were skipped.
+    event AttestationsRelayed(address indexed relayer, uint256 accepted, uint256 skipped);
+
     /// @notice Every stage was verified (terminal).
     event UpgradeCompleted(uint256 indexed upgradeId, uint8 stageCount);
 
@@ -266,7 +288,9 @@ interface IUpgradeCoordinator {
     /// @notice Schedules an upgrade (governance). Snapshot = the previous block. Only one upgrade is open at a time.
     function schedule(Manifest calldata manifest) external returns (uint256 upgradeId);
 
-    /// @notice Lets a paused rollout move again (governance only: the guardian can stop, never restart).
+    /// @notice Lets a paused rollout move again (governance only: the guardian can stop, never restart). The
+    /// not-healthy stake each stage counts at the resume is accepted: only not-healthy stake beyond it can pause
+    /// the upgrade again by itself.
     function resume(uint256 upgradeId) external;
 
     /// @notice Cancels an upgrade that has not ended (governance). Terminal.
@@ -308,8 +332,14 @@ interface IUpgradeCoordinator {
     ) external;
 
     /// @notice Posts a batch of 1 to 256 attestations signed by their attesters (EIP-712, compact signatures);
-    /// anyone may relay. Each item is PACKED_ATTESTATION_SIZE bytes; one bad item reverts the whole batch.
-    function relayAttestations(bytes calldata batch) external;
+    /// anyone may relay. Each item is PACKED_ATTESTATION_SIZE bytes. The batch reverts only when it is malformed:
+    /// a length that is not a whole number of items (or more than MAX_BATCH), a status byte that names no
+    /// reportable Status, or a signature that recovers no key (ECDSA's errors). Everything the chain's state or
+    /// clock decides skips the item (see SkipReason), including a well-formed signature by another key than the
+    /// operator's attester, since a key can be rotated between signing and landing. A relayer can therefore
+    /// check offline what reverts, and learn by simulation what is skipped.
+    /// @return accepted The number of items counted (also reported by AttestationsRelayed).
+    function relayAttestations(bytes calldata batch) external returns (uint256 accepted);
 
     // ------------------------------------------------------------------ views
 

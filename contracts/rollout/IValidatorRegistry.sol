@@ -31,10 +31,12 @@ interface IValidatorRegistry {
     /// @notice Cohort 0 means "none" and cannot be assigned.
     error RegistryInvalidCohort(uint8 cohort);
 
-    /// @notice Registers `msg.sender` as a validator operator in the default cohort.
+    /// @notice Registers `msg.sender` as a validator operator: in the cohort governance last gave it, or, on its
+    /// first registration, in the default cohort, which then stays its cohort until governance moves it.
     function register(address attester, string calldata metadataURI) external;
 
     /// @notice Removes `msg.sender`'s registration. Attestations already posted keep counting; no more can be posted.
+    /// The validator's cohort is kept for its next registration.
     function deregister() external;
 
     /// @notice Replaces `msg.sender`'s attester key. The validator's attestations stay one record, so it never

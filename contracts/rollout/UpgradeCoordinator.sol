@@ -63,6 +63,9 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     mapping(uint256 upgradeId => Restored) private _restored;
     /// @dev When governance last resumed the upgrade: the participation deadline counts from here too.
     mapping(uint256 upgradeId => uint40) private _resumedAt;
+    /// @dev A stage's not-healthy stake when governance last resumed the upgrade: stake governance has seen and
+    /// accepted, so it is no new evidence. Read only when an attestation takes the stage to its unhealthy limit.
+    mapping(uint256 upgradeId => mapping(uint256 stage => uint96)) private _unhealthyAtResume;
     mapping(bytes32 nameHash => uint256 upgradeId) private _idByName;
     uint32 private _upgradeCount;
     uint32 private _openUpgrade;
@@ -131,6 +134,11 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         h.pausedAt = 0;
         _headers[upgradeId] = h;
         _resumedAt[upgradeId] = uint40(block.timestamp);
+        // Bounded by MAX_STAGES, not by validators: only stages up to the current one have been activated.
+        for (uint256 i; i <= h.currentStage; ++i) {
+            uint96 unhealthy = _stages[upgradeId][i].pulse.unhealthyStake;
+            if (_unhealthyAtResume[upgradeId][i] != unhealthy) _unhealthyAtResume[upgradeId][i] = unhealthy;
+        }
         emit UpgradeResumed(upgradeId, msg.sender, h.currentStage);
     }
 
@@ -243,7 +251,7 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         uint64 height,
         bytes32 metricsDigest
     ) external {
-        uint96 weight = _attest(operator, upgradeId, stage, status, version, msg.sender, 0);
+        (uint96 weight,) = _attest(operator, upgradeId, stage, status, version, msg.sender, 0);
         emit Attested(upgradeId, operator, stage, Status(status), version, height, metricsDigest, weight);
     }
 
@@ -251,28 +259,43 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     /// @dev At most 25,000 gas per attestation in a batch of 100 (held by the gas test). Items are read where they
     /// lie in calldata (AttestationCalldata), so an item allocates no memory. The loop runs over the caller's own
     /// calldata, at a constant cost per item, never over stored validators.
-    function relayAttestations(bytes calldata batch) external {
+    function relayAttestations(bytes calldata batch) external returns (uint256 accepted) {
         uint256 count = AttestationCalldata.countOf(batch);
         if (count == 0 || count > MAX_BATCH) revert CoordinatorMalformedBatch(batch.length);
         // Hashed once per batch: the optimizer does not fold the keccak256 of a string this long.
         bytes32 typeHash = ATTESTATION_TYPEHASH;
         for (uint256 i; i < count; ++i) {
-            _relayOne(AttestationCalldata.at(batch, i), typeHash);
+            if (_relayOne(AttestationCalldata.at(batch, i), typeHash)) ++accepted;
         }
+        emit AttestationsRelayed(msg.sender, accepted, count - accepted);
     }
 
-    function _relayOne(PackedAttestation item, bytes32 typeHash) private {
-        address operator = item.operator();
+    /// @dev Counts one relayed item, or skips it (returning false) when the chain's state or clock makes it
+    /// inapplicable. Reverts only for what the relayer can check offline: a bad status byte or an unrecoverable
+    /// signature.
+    function _relayOne(PackedAttestation item, bytes32 typeHash) private returns (bool) {
         uint40 issuedAt = item.issuedAt();
-        uint40 deadline = item.deadline();
-        if (block.timestamp > deadline) revert CoordinatorSignatureExpired(deadline, block.timestamp);
-        if (issuedAt == 0) revert CoordinatorStaleAttestation(operator, 0, _validators[operator].lastIssuedAt);
-        if (issuedAt > block.timestamp + MAX_CLOCK_SKEW) revert CoordinatorFutureAttestation(issuedAt, block.timestamp);
-        (bytes32 r, bytes32 vs) = item.signature();
-        address signer = ECDSA.recover(_hashTypedDataV4(item.hashStruct(typeHash)), r, vs);
-        uint96 weight =
-            _attest(operator, item.upgradeId(), item.stage(), item.status(), item.version(), signer, issuedAt);
-        _emitAttested(item, weight);
+        SkipReason skipped;
+        if (block.timestamp > item.deadline()) {
+            skipped = SkipReason.Expired;
+        } else if (issuedAt == 0) {
+            skipped = SkipReason.Stale; // older than any statement: 0 is what "never attested" records
+        } else if (issuedAt > block.timestamp + MAX_CLOCK_SKEW) {
+            skipped = SkipReason.Future;
+        } else {
+            (bytes32 r, bytes32 vs) = item.signature();
+            address signer = ECDSA.recover(_hashTypedDataV4(item.hashStruct(typeHash)), r, vs);
+            uint96 weight;
+            (weight, skipped) = _attest(
+                item.operator(), item.upgradeId(), item.stage(), item.status(), item.version(), signer, issuedAt
+            );
+            if (skipped == SkipReason.None) {
+                _emitAttested(item, weight);
+                return true;
+            }
+        }
+        emit AttestationSkipped(item.upgradeId(), item.operator(), skipped);
+        return false;
     }
 
     function _emitAttested(PackedAttestation item, uint96 weight) private {
@@ -349,7 +372,9 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     // ================================================================== internals: attestations
 
     /// @dev Checks and counts one attestation; returns the validator's weight for the caller's event.
-    /// `issuedAt` is 0 for a direct attestation (the block time is used and nothing can be stale).
+    /// `issuedAt` is 0 for a direct attestation (the block time is used and nothing can be stale): it reverts on
+    /// every refusal. A relayed one is skipped instead (`skipped` says why, and nothing is written) when the
+    /// chain's state refuses it; a status that names no reportable Status reverts on both paths.
     /// Cold reads: the validator's slot, the upgrade header, the stage's pulse, one roster checkpoint.
     function _attest(
         address operator,
@@ -359,24 +384,34 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         bytes32 version,
         address sender,
         uint40 issuedAt
-    ) private returns (uint96 weight) {
+    ) private returns (uint96 weight, SkipReason skipped) {
         if (rawStatus > uint8(Status.RolledBack)) revert CoordinatorInvalidStatus(rawStatus);
         Status status = Status(rawStatus);
+        bool strict = issuedAt == 0;
         ValidatorSlot memory v = _validators[operator];
-        if (v.attester != sender) revert CoordinatorNotAttester(operator, sender);
+        if (v.attester != sender) {
+            if (strict) revert CoordinatorNotAttester(operator, sender);
+            return (0, SkipReason.NotAttester);
+        }
         Header memory h = _headers[upgradeId];
-        if (stage >= h.stageCount) revert CoordinatorUnknownStage(upgradeId, stage);
+        if (stage >= h.stageCount) {
+            if (strict) revert CoordinatorUnknownStage(upgradeId, stage);
+            return (0, SkipReason.UnknownStage);
+        }
         Stage storage s = _stages[upgradeId][stage];
         Pulse memory pulse = s.pulse;
         uint8 cohort;
         (cohort, weight) = _stakeToken.rosterAt(operator, h.snapshot);
-        if (cohort != pulse.cohort) revert CoordinatorNotInCohort(operator, cohort, pulse.cohort);
+        if (cohort != pulse.cohort) {
+            if (strict) revert CoordinatorNotInCohort(operator, cohort, pulse.cohort);
+            return (0, SkipReason.NotInCohort);
+        }
 
-        if (issuedAt == 0) {
+        if (strict) {
             issuedAt = uint40(block.timestamp);
             if (issuedAt < v.lastIssuedAt) issuedAt = v.lastIssuedAt;
         } else if (issuedAt <= v.lastIssuedAt) {
-            revert CoordinatorStaleAttestation(operator, issuedAt, v.lastIssuedAt);
+            return (0, SkipReason.Stale);
         }
         // Membership is fixed at the snapshot, so within one upgrade a validator only ever attests one stage.
         Status previous = Status.None;
@@ -389,8 +424,11 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         }
 
         if (status == Status.Ready) {
-            _validateStateBitmap(upgradeId, h, _OPEN_STATES);
-            if (pulse.activatedAt != 0) revert CoordinatorStageNotPending(upgradeId, stage);
+            if (!_validateStateBitmap(upgradeId, h, _OPEN_STATES, strict)) return (0, SkipReason.UpgradeEnded);
+            if (pulse.activatedAt != 0) {
+                if (strict) revert CoordinatorStageNotPending(upgradeId, stage);
+                return (0, SkipReason.StageNotPending);
+            }
             if (previous == Status.None) {
                 Readiness storage readiness = s.readiness;
                 readiness.readyStake += weight;
@@ -398,9 +436,13 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
             }
         } else {
             if (status == Status.None) revert CoordinatorInvalidStatus(uint8(status));
-            if (pulse.activatedAt == 0) revert CoordinatorStageNotActivated(upgradeId, stage);
+            if (pulse.activatedAt == 0) {
+                if (strict) revert CoordinatorStageNotActivated(upgradeId, stage);
+                return (0, SkipReason.StageNotActivated);
+            }
             if (status == Status.Healthy && versionCheckOf(version) != h.versionCheck) {
-                revert CoordinatorVersionMismatch(upgradeId, version);
+                if (strict) revert CoordinatorVersionMismatch(upgradeId, version);
+                return (0, SkipReason.VersionMismatch);
             }
             if (h.phase == Phase.RolledBack && status == Status.RolledBack && upgradeId == _upgradeCount) {
                 // After a rollback order, `RolledBack` counts as a restoration, but only until the next upgrade is
@@ -413,7 +455,7 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
                     ++restored.count;
                 }
             } else {
-                _validateStateBitmap(upgradeId, h, _OPEN_STATES);
+                if (!_validateStateBitmap(upgradeId, h, _OPEN_STATES, strict)) return (0, SkipReason.UpgradeEnded);
                 _countHealth(upgradeId, h, stage, s, pulse, previous, status, weight);
             }
         }
@@ -445,14 +487,24 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
             s.pulse = pulse;
             return;
         }
-        pulse.unhealthyStake += weight;
+        uint96 unhealthyBefore = pulse.unhealthyStake;
+        uint96 unhealthyAfter = unhealthyBefore + weight;
+        pulse.unhealthyStake = unhealthyAfter;
         s.pulse = pulse;
 
+        // Only new evidence acts: this attestation must take the not-healthy stake from below a limit to at or
+        // above it. Zero stake, or stake toggling back to where it was, never crosses anything.
         Limits memory limits = s.limits;
-        if (pulse.unhealthyStake >= limits.rollbackLimit) {
+        if (unhealthyBefore < limits.rollbackLimit && unhealthyAfter >= limits.rollbackLimit) {
             _rollback(upgradeId, h, RollbackReason.AutomaticThreshold, stage, pulse);
-        } else if (pulse.unhealthyStake >= limits.unhealthyLimit && h.pauseReason == PauseReason.None) {
-            _pause(upgradeId, h, PauseReason.UnhealthyThreshold, stage, pulse);
+        } else if (unhealthyAfter >= limits.unhealthyLimit && h.pauseReason == PauseReason.None) {
+            // After a resume, the stake counted then was accepted: only stake beyond it can pause again.
+            uint96 trigger = limits.unhealthyLimit;
+            uint96 accepted = _unhealthyAtResume[upgradeId][stage];
+            if (accepted >= trigger) trigger = accepted + 1;
+            if (unhealthyBefore < trigger && unhealthyAfter >= trigger) {
+                _pause(upgradeId, h, PauseReason.UnhealthyThreshold, stage, pulse);
+            }
         }
     }
 
@@ -518,21 +570,25 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     /// @dev The one state guard: the header of `upgradeId`, which must be in one of `expectedStates`.
     function _headerIn(uint256 upgradeId, bytes32 expectedStates) private view returns (Header memory h) {
         h = _headers[upgradeId];
-        _validateStateBitmap(upgradeId, h, expectedStates);
+        _validateStateBitmap(upgradeId, h, expectedStates, true);
     }
 
-    /// @dev Reverts with CoordinatorUnexpectedState unless the state of `h` (the header of `upgradeId`) is one of
-    /// `expectedStates`, a bitmap built with _encodeStateBitmap.
-    function _validateStateBitmap(uint256 upgradeId, Header memory h, bytes32 expectedStates) private pure {
+    /// @dev Whether the state of `h` (the header of `upgradeId`) is one of `expectedStates`, a bitmap built with
+    /// _encodeStateBitmap. With `strict`, it is not a question: anything else reverts with CoordinatorUnexpectedState.
+    function _validateStateBitmap(uint256 upgradeId, Header memory h, bytes32 expectedStates, bool strict)
+        private
+        pure
+        returns (bool)
+    {
         // stateOf(h) without its chain of comparisons, on every hot path: UpgradeState is Phase with Paused inserted
         // after Rolling, and only an open phase (Scheduled or Rolling) can be paused.
         uint256 phase = uint8(h.phase);
         uint256 state = phase > uint8(Phase.Rolling)
             ? phase + 1
             : (h.pauseReason != PauseReason.None ? uint256(UpgradeState.Paused) : phase);
-        if ((uint256(1) << state) & uint256(expectedStates) == 0) {
-            revert CoordinatorUnexpectedState(upgradeId, stateOf(h), expectedStates);
-        }
+        if ((uint256(1) << state) & uint256(expectedStates) != 0) return true;
+        if (strict) revert CoordinatorUnexpectedState(upgradeId, stateOf(h), expectedStates);
+        return false;
     }
 
     /// @dev The bitmap with the one bit of `state` set; bitmaps of several states are OR-ed together.

@@ -18,6 +18,9 @@ abstract contract ValidatorRegistry is IValidatorRegistry {
     mapping(address operator => ValidatorSlot) internal _validators;
     mapping(address attester => address operator) private _operatorOf;
     mapping(address operator => string) private _metadataURIs;
+    /// @dev The cohort governance gave the operator (or the default it first registered in). It outlives a
+    /// deregistration, so leaving and registering again never moves a validator: only governance does.
+    mapping(address operator => uint8 cohort) private _assignedCohort;
     uint8 private _defaultCohort;
 
     constructor(IStakeToken stakeToken, uint8 defaultCohort_) {
@@ -39,7 +42,11 @@ abstract contract ValidatorRegistry is IValidatorRegistry {
         v.attester = attester;
         v.flags |= VALIDATOR_LIVE | VALIDATOR_REGISTERED;
         _metadataURIs[operator] = metadataURI;
-        uint8 cohort = _defaultCohort;
+        uint8 cohort = _assignedCohort[operator];
+        if (cohort == 0) {
+            cohort = _defaultCohort;
+            _assignedCohort[operator] = cohort;
+        }
         _stakeToken.setOperatorCohort(operator, cohort);
         emit ValidatorRegistered(operator, attester, cohort, metadataURI);
     }
@@ -81,6 +88,7 @@ abstract contract ValidatorRegistry is IValidatorRegistry {
         if (cohort == 0) revert RegistryInvalidCohort(cohort);
         _requireRegistered(operator);
         uint8 previous = _stakeToken.cohortOf(operator);
+        _assignedCohort[operator] = cohort;
         _stakeToken.setOperatorCohort(operator, cohort);
         emit CohortAssigned(operator, previous, cohort);
     }

@@ -30,7 +30,7 @@ import {
   registerValidators,
   stageRules,
 } from "../helpers/system";
-import { MOVING_STATES, OPEN_STATES, PAUSED_STATES } from "../helpers/model";
+import { MOVING_STATES, OPEN_STATES, PAUSED_STATES, SkipReason } from "../helpers/model";
 import {
   VoteType,
   castVotes,
@@ -198,8 +198,9 @@ async function signed(
 }
 
 /**
- * Every call that could move an ended upgrade is refused with CoordinatorUnexpectedState(id, state): attestations
- * (given statuses, direct and relayed), advance, both pauses, resume, rollback and withdrawal.
+ * Every call that could move an ended upgrade is refused with CoordinatorUnexpectedState(id, state, expected):
+ * direct attestations (given statuses), advance, both pauses, resume, rollback and withdrawal; a relayed
+ * attestation is skipped (UpgradeEnded).
  */
 async function expectEveryCallRefused(
   ctx: Ctx,
@@ -214,10 +215,15 @@ async function expectEveryCallRefused(
       .to.be.revertedWithCustomError(c, "CoordinatorUnexpectedState")
       .withArgs(upgradeId, state, OPEN_STATES);
   }
+  // A relayed item is skipped instead, so the batch it rides in still lands.
   const item = await signed(ctx, probe.validator, upgradeId, probe.stage, probe.statuses[0]);
-  await expect(c.connect(relayer).relayAttestations(packAttestations([item])))
-    .to.be.revertedWithCustomError(c, "CoordinatorUnexpectedState")
-    .withArgs(upgradeId, state, OPEN_STATES);
+  const relayed = c.connect(relayer).relayAttestations(packAttestations([item]));
+  await expect(relayed)
+    .to.emit(c, "AttestationSkipped")
+    .withArgs(upgradeId, probe.validator.operator.address, SkipReason.UpgradeEnded);
+  await expect(relayed)
+    .to.emit(c, "AttestationsRelayed")
+    .withArgs(await relayer.getAddress(), 0n, 1n);
   // Each call names the states it would have accepted.
   const calls: [string, () => Promise<unknown>, string][] = [
     ["advance", () => c.connect(relayer).advance(upgradeId), MOVING_STATES],
@@ -1037,7 +1043,7 @@ describe("UpgradeCoordinator lifecycle", function () {
     });
 
     describe("reverts", function () {
-      describe("on relayAttestations", function () {
+      describe("on relayAttestations (an item the state refuses is skipped; the batch lands)", function () {
         it("when the same batch is relayed again", async function () {
           const ctx = await loadFixture(deployFixture);
           const { d, A, B, relayer } = ctx;
@@ -1049,10 +1055,14 @@ describe("UpgradeCoordinator lifecycle", function () {
           ];
           const batch = packAttestations(items);
           await (await c.connect(relayer).relayAttestations(batch)).wait();
-          const issuedAt = items[0].attestation.issuedAt;
-          await expect(c.connect(relayer).relayAttestations(batch))
-            .to.be.revertedWithCustomError(c, "CoordinatorStaleAttestation")
-            .withArgs(A.operator.address, issuedAt, issuedAt);
+          const again = c.connect(relayer).relayAttestations(batch);
+          await expect(again)
+            .to.emit(c, "AttestationSkipped")
+            .withArgs(upgradeId, A.operator.address, SkipReason.Stale);
+          await expect(again)
+            .to.emit(c, "AttestationSkipped")
+            .withArgs(upgradeId, B.operator.address, SkipReason.Stale);
+          await expect(again).to.emit(c, "AttestationsRelayed").withArgs(relayer.address, 0n, 2n);
           await expectStage(d, upgradeId, 0, { healthyStake: STAKE(300), attestedStake: STAKE(300) });
         });
 
@@ -1071,10 +1081,12 @@ describe("UpgradeCoordinator lifecycle", function () {
             deadline: now + 10n,
           });
           await time.setNextBlockTimestamp(now + 11n);
-          await expect(c.connect(relayer).relayAttestations(packAttestations([fresh, stale])))
-            .to.be.revertedWithCustomError(c, "CoordinatorSignatureExpired")
-            .withArgs(now + 10n, now + 11n);
-          await expectStage(d, upgradeId, 0, { healthyStake: 0n });
+          const relayed = c.connect(relayer).relayAttestations(packAttestations([fresh, stale]));
+          await expect(relayed)
+            .to.emit(c, "AttestationSkipped")
+            .withArgs(upgradeId, A.operator.address, SkipReason.Expired);
+          await expect(relayed).to.emit(c, "AttestationsRelayed").withArgs(relayer.address, 1n, 1n);
+          await expectStage(d, upgradeId, 0, { healthyStake: STAKE(200) });
         });
 
         it("when an attestation is issued further ahead than the allowed clock skew", async function () {
@@ -1089,8 +1101,9 @@ describe("UpgradeCoordinator lifecycle", function () {
           });
           await time.setNextBlockTimestamp(now + 10n);
           await expect(c.connect(relayer).relayAttestations(packAttestations([ahead])))
-            .to.be.revertedWithCustomError(c, "CoordinatorFutureAttestation")
-            .withArgs(now + 311n, now + 10n);
+            .to.emit(c, "AttestationSkipped")
+            .withArgs(upgradeId, A.operator.address, SkipReason.Future);
+          await expectStage(d, upgradeId, 0, { healthyStake: 0n });
           // Within the skew it is accepted.
           const skewed = await signed(ctx, A, upgradeId, 0, Status.Healthy, {
             issuedAt: now + 20n + 300n,
@@ -1107,8 +1120,9 @@ describe("UpgradeCoordinator lifecycle", function () {
           const upgradeId = await scheduleAndActivate(ctx, "wrong-signer");
           const forged = await signed(ctx, A, upgradeId, 0, Status.Unhealthy, { signer: B.attester });
           await expect(c.connect(relayer).relayAttestations(packAttestations([forged])))
-            .to.be.revertedWithCustomError(c, "CoordinatorNotAttester")
-            .withArgs(A.operator.address, B.attester.address);
+            .to.emit(c, "AttestationSkipped")
+            .withArgs(upgradeId, A.operator.address, SkipReason.NotAttester);
+          await expectStage(d, upgradeId, 0, { unhealthyStake: 0n });
         });
 
         it("when the batch length is not a whole number of 1 to 256 items", async function () {
@@ -1136,8 +1150,11 @@ describe("UpgradeCoordinator lifecycle", function () {
           });
           const direct = await attested(d, A, upgradeId, 0, Status.Healthy);
           await expect(c.connect(relayer).relayAttestations(packAttestations([older])))
-            .to.be.revertedWithCustomError(c, "CoordinatorStaleAttestation")
-            .withArgs(A.operator.address, older.attestation.issuedAt, await blockTime(direct));
+            .to.emit(c, "AttestationSkipped")
+            .withArgs(upgradeId, A.operator.address, SkipReason.Stale);
+          expect((await c.getAssignment(upgradeId, A.operator.address)).lastAttestedAt).to.equal(
+            await blockTime(direct),
+          );
           await expectStage(d, upgradeId, 0, { healthyStake: STAKE(100), unhealthyStake: 0n });
         });
       });

@@ -226,11 +226,13 @@ async function sendTx(from: string, to: string, data: string, gas: number, coord
     if (log.address.toLowerCase() !== coordinator.toLowerCase()) continue;
     const ev = coordinatorIface.parseLog(log)!;
     const detail =
-      ev.name === "UpgradePaused" || ev.name === "RollbackOrdered"
+      ev.name === "UpgradePaused" || ev.name === "RollbackOrdered" || ev.name === "AttestationSkipped"
         ? `:${ev.args.reason}`
         : ev.name === "StageActivated" || ev.name === "StageVerified"
           ? `:${ev.args.stage}`
-          : "";
+          : ev.name === "AttestationsRelayed"
+            ? `:${ev.args.accepted}/${ev.args.skipped}`
+            : "";
     events.push(ev.name + detail);
   }
   return { ok: true, events };

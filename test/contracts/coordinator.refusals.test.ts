@@ -22,7 +22,7 @@ import {
   registerValidators,
   stageRules,
 } from "../helpers/system";
-import { MOVING_STATES, OPEN_STATES, PAUSED_STATES } from "../helpers/model";
+import { MOVING_STATES, OPEN_STATES, PAUSED_STATES, SkipReason } from "../helpers/model";
 
 /**
  * Cohort 1 (stake 40 + 30 + 30 = 100), cohort 2 (60 + 40 = 100), cohort 3 (50), and a token holder with no role.
@@ -364,7 +364,7 @@ describe("UpgradeCoordinator: refusals", function () {
     });
 
     // ================================================================ relayAttestations
-    describe("on relayAttestations", function () {
+    describe("on relayAttestations (malformed batches revert; items the state refuses are skipped)", function () {
       async function signed(f: Fixture, who: Validator, id: bigint, over: Partial<Attestation> = {}, signer?: Signer) {
         const now = BigInt(await time.latest());
         const a: Attestation = {
@@ -391,67 +391,73 @@ describe("UpgradeCoordinator: refusals", function () {
         });
       }
 
-      it("when a signed attestation is replayed", async function () {
+      it("skips (the batch lands) when a signed attestation is replayed", async function () {
         const f = await loadFixture(refusalsFixture);
         const { id } = await open(f);
         const item = await signed(f, f.v[0], id);
         await (await f.d.coordinator.relayAttestations(packAttestations([item]))).wait();
         const issuedAt = item.attestation.issuedAt;
+        expect((await f.d.coordinator.getAssignment(id, f.v[0].operator.address)).lastAttestedAt).to.equal(issuedAt);
         await expect(f.d.coordinator.relayAttestations(packAttestations([item])))
-          .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorStaleAttestation")
-          .withArgs(f.v[0].operator.address, issuedAt, issuedAt);
+          .to.emit(f.d.coordinator, "AttestationSkipped")
+          .withArgs(id, f.v[0].operator.address, SkipReason.Stale);
         expect((await f.d.coordinator.getStage(id, 0)).readyCount).to.equal(1n);
       });
 
-      it("when it is not newer than the validator's direct attestation", async function () {
+      it("skips when it is not newer than the validator's direct attestation", async function () {
         const f = await loadFixture(refusalsFixture);
         const { id } = await open(f);
         await attestAll(f, id, 0, Status.Ready, [f.v[0]]);
         const last = (await f.d.coordinator.getAssignment(id, f.v[0].operator.address)).lastAttestedAt;
         const item = await signed(f, f.v[0], id, { issuedAt: last });
         await expect(f.d.coordinator.relayAttestations(packAttestations([item])))
-          .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorStaleAttestation")
-          .withArgs(f.v[0].operator.address, last, last);
+          .to.emit(f.d.coordinator, "AttestationSkipped")
+          .withArgs(id, f.v[0].operator.address, SkipReason.Stale);
+        expect((await f.d.coordinator.getAssignment(id, f.v[0].operator.address)).lastAttestedAt).to.equal(last);
       });
 
-      it("when issuedAt is zero", async function () {
+      it("skips as stale when issuedAt is zero", async function () {
         const f = await loadFixture(refusalsFixture);
         const { id } = await open(f);
         const item = await signed(f, f.v[0], id, { issuedAt: 0 });
         await expect(f.d.coordinator.relayAttestations(packAttestations([item])))
-          .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorStaleAttestation")
-          .withArgs(f.v[0].operator.address, 0, 0);
+          .to.emit(f.d.coordinator, "AttestationSkipped")
+          .withArgs(id, f.v[0].operator.address, SkipReason.Stale);
+        expect((await f.d.coordinator.getStage(id, 0)).readyCount).to.equal(0n);
       });
 
-      it("when the signature expired", async function () {
+      it("skips when the signature expired", async function () {
         const f = await loadFixture(refusalsFixture);
         const { id } = await open(f);
         const deadline = BigInt(await time.latest());
         const item = await signed(f, f.v[0], id, { issuedAt: deadline - 10n, deadline });
         await time.setNextBlockTimestamp(deadline + 1n);
         await expect(f.d.coordinator.relayAttestations(packAttestations([item])))
-          .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorSignatureExpired")
-          .withArgs(deadline, deadline + 1n);
+          .to.emit(f.d.coordinator, "AttestationSkipped")
+          .withArgs(id, f.v[0].operator.address, SkipReason.Expired);
+        expect((await f.d.coordinator.getStage(id, 0)).readyCount).to.equal(0n);
       });
 
-      it("when it is issued more than five minutes ahead of the chain", async function () {
+      it("skips when it is issued more than five minutes ahead of the chain", async function () {
         const f = await loadFixture(refusalsFixture);
         const { id } = await open(f);
         const now = BigInt(await time.latest()) + 1n;
         const item = await signed(f, f.v[0], id, { issuedAt: now + 301n });
         await time.setNextBlockTimestamp(now);
         await expect(f.d.coordinator.relayAttestations(packAttestations([item])))
-          .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorFutureAttestation")
-          .withArgs(now + 301n, now);
+          .to.emit(f.d.coordinator, "AttestationSkipped")
+          .withArgs(id, f.v[0].operator.address, SkipReason.Future);
+        expect((await f.d.coordinator.getStage(id, 0)).readyCount).to.equal(0n);
       });
 
-      it("when it is signed by a key that is not the operator's attester", async function () {
+      it("skips when it is signed by a key that is not the operator's attester", async function () {
         const f = await loadFixture(refusalsFixture);
         const { id } = await open(f);
         const item = await signed(f, f.v[0], id, {}, f.v[1].attester);
         await expect(f.d.coordinator.relayAttestations(packAttestations([item])))
-          .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorNotAttester")
-          .withArgs(f.v[0].operator.address, f.v[1].attester.address);
+          .to.emit(f.d.coordinator, "AttestationSkipped")
+          .withArgs(id, f.v[0].operator.address, SkipReason.NotAttester);
+        expect((await f.d.coordinator.getStage(id, 0)).readyCount).to.equal(0n);
       });
 
       it("when its status is out of range", async function () {
@@ -463,15 +469,30 @@ describe("UpgradeCoordinator: refusals", function () {
           .withArgs(6);
       });
 
-      it("as a whole when one item of the batch is bad", async function () {
+      it("as a whole when one item's status is out of range, even after good items", async function () {
+        const f = await loadFixture(refusalsFixture);
+        const { id } = await open(f);
+        const good = await signed(f, f.v[0], id);
+        const bad = await signed(f, f.v[1], id, { status: 6 as Status });
+        await expect(f.d.coordinator.relayAttestations(packAttestations([good, bad])))
+          .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorInvalidStatus")
+          .withArgs(6);
+        expect((await f.d.coordinator.getStage(id, 0)).readyStake).to.equal(0n);
+      });
+
+      it("never as a whole for an item the state refuses: it is skipped and the rest counts", async function () {
         const f = await loadFixture(refusalsFixture);
         const { id } = await open(f);
         const good = await signed(f, f.v[0], id);
         const bad = await signed(f, f.v[1], id, {}, f.v[2].attester);
-        await expect(f.d.coordinator.relayAttestations(packAttestations([good, bad])))
-          .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorNotAttester")
-          .withArgs(f.v[1].operator.address, f.v[2].attester.address);
-        expect((await f.d.coordinator.getStage(id, 0)).readyStake).to.equal(0n);
+        const tx = f.d.coordinator.relayAttestations(packAttestations([good, bad]));
+        await expect(tx)
+          .to.emit(f.d.coordinator, "AttestationSkipped")
+          .withArgs(id, f.v[1].operator.address, SkipReason.NotAttester);
+        await expect(tx)
+          .to.emit(f.d.coordinator, "AttestationsRelayed")
+          .withArgs(await f.d.deployer.getAddress(), 1n, 1n);
+        expect((await f.d.coordinator.getStage(id, 0)).readyStake).to.equal(STAKE(40));
       });
     });
 

@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import hre from "hardhat";
-import { GasRow, measureGas } from "../../bench/gasScenario";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { GAS_RUNS, GasRow, diffGasRows, measureGas } from "../../bench/gasScenario";
 
 // Ceilings from the issue; the benchmark (`npm run bench:gas`) records the same figures in bench/results/gas.json.
 const CEILING = { attest: 55_000, attestRelayedPerAttestation: 25_000, advance: 60_000 };
@@ -69,5 +71,18 @@ describe("gas ceilings", function () {
     expect(gasOf(heavy, "attest").gas).to.be.at.most(CEILING.attest);
     expect(gasOf(heavy, "attestRelayedPerAttestation", 100).gas).to.be.at.most(CEILING.attestRelayedPerAttestation);
     expectFlat([gasOf(runs[1_000], "attest").gas, gasOf(heavy, "attest").gas], "attest across checkpoints");
+  });
+
+  it("the committed bench/results/gas.json equals a fresh run of npm run bench:gas", async function () {
+    const fresh: GasRow[] = [];
+    for (const run of GAS_RUNS) {
+      const reused = run.checkpoints === 1 ? runs[run.validators] : undefined;
+      fresh.push(...(reused ?? (await measureGas(run.validators, run.checkpoints))));
+    }
+    const file = join(__dirname, "..", "..", "bench", "results", "gas.json");
+    const committed = (JSON.parse(readFileSync(file, "utf8")) as { rows: GasRow[] }).rows;
+    const differing = diffGasRows(committed, fresh);
+    expect(differing, `bench/results/gas.json is stale (run npm run bench:gas):\n  ${differing.join("\n  ")}`).to.be
+      .empty;
   });
 });

@@ -176,15 +176,15 @@ describe("StakeToken", function () {
       expect(await f.d.token.rosterAt(f.A.operator.address, deregistered - 1)).to.deep.equal([1n, STAKE(150)]);
     });
 
-    it("brings a re-registered operator back into the default cohort with its current stake", async function () {
+    it("brings a re-registered operator back into its own cohort (not the default) with its current stake", async function () {
       const f = await loadFixture(tokenFixture);
       await (await f.d.coordinator.connect(f.A.operator).deregister()).wait();
       await (await f.d.token.connect(f.h3).delegate(f.A.operator.address)).wait();
       const again = await fundedWallet("token:A:new-attester");
       await (await f.d.coordinator.connect(f.A.operator).register(again.address, "ipfs://A")).wait();
-      await expectCohortStakes(f, stakes(0, 230, 170), [f.A.operator.address, f.B.operator.address]);
+      await expectCohortStakes(f, stakes(170, 230, 0), [f.A.operator.address, f.B.operator.address]);
       await mine();
-      expect(await f.d.token.rosterAt(f.A.operator.address, (await latestBlock()) - 1)).to.deep.equal([3n, STAKE(170)]);
+      expect(await f.d.token.rosterAt(f.A.operator.address, (await latestBlock()) - 1)).to.deep.equal([1n, STAKE(170)]);
     });
 
     /**

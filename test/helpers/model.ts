@@ -27,6 +27,21 @@ export const OPEN_STATES = stateBitmap(UpgradeState.Scheduled, UpgradeState.Roll
 /** Where it may be resumed. */
 export const PAUSED_STATES = stateBitmap(UpgradeState.Paused);
 
+/** Mirrors IUpgradeCoordinator.SkipReason: why a relayed item was skipped. */
+export enum SkipReason {
+  None,
+  Expired,
+  Future,
+  Stale,
+  NotAttester,
+  NotInCohort,
+  UnknownStage,
+  StageNotPending,
+  StageNotActivated,
+  VersionMismatch,
+  UpgradeEnded,
+}
+
 export type Arg = bigint | string | boolean;
 /** Success with the coordinator events (name, or name:detail) it emits, or the exact custom error. */
 export type Outcome = { ok: true; events: string[] } | { ok: false; error: string; args: Arg[] };
@@ -53,6 +68,8 @@ export interface StageModel {
   rollbackLimit: bigint;
   activatedAt: bigint; // 0: not activated
   verifiedAt: bigint; // 0: not verified
+  /** Not-healthy stake counted when governance last resumed: accepted, so it is no new evidence. */
+  unhealthyAtResume: bigint;
 }
 
 /** What one validator has said in one upgrade, as far as the tallies go. */
@@ -94,6 +111,8 @@ interface State {
   validators: Record<string, ValidatorModel>;
   operatorOf: Record<string, string>; // attester => operator
   lastIssuedAt: Record<string, bigint>; // operator => time of its last accepted attestation
+  /** operator => the cohort governance gave it (or the default of its first registration); kept when it leaves. */
+  assignedCohort: Record<string, number>;
   guardian: string;
   defaultCohort: number;
   upgrades: UpgradeModel[];
@@ -154,6 +173,20 @@ export interface RelayItem {
   signer: string;
 }
 
+/** The refusals a relayed item is skipped for (any other refusal reverts the batch), by the direct path's error. */
+const SKIPPED_FOR: Record<string, SkipReason> = {
+  CoordinatorSignatureExpired: SkipReason.Expired,
+  CoordinatorFutureAttestation: SkipReason.Future,
+  CoordinatorStaleAttestation: SkipReason.Stale,
+  CoordinatorNotAttester: SkipReason.NotAttester,
+  CoordinatorNotInCohort: SkipReason.NotInCohort,
+  CoordinatorUnknownStage: SkipReason.UnknownStage,
+  CoordinatorStageNotPending: SkipReason.StageNotPending,
+  CoordinatorStageNotActivated: SkipReason.StageNotActivated,
+  CoordinatorVersionMismatch: SkipReason.VersionMismatch,
+  CoordinatorUnexpectedState: SkipReason.UpgradeEnded,
+};
+
 const lc = (a: string) => a.toLowerCase();
 const ok = (...events: string[]): Outcome => ({ ok: true, events });
 const fail = (error: string, ...args: Arg[]): Outcome => ({ ok: false, error, args });
@@ -175,9 +208,11 @@ export class LockstepModel {
     this.governance = lc(init.governance);
     const validators: Record<string, ValidatorModel> = {};
     const operatorOf: Record<string, string> = {};
+    const assignedCohort: Record<string, number> = {};
     for (const v of init.validators) {
       validators[lc(v.operator)] = { attester: lc(v.attester), registered: true, cohort: v.cohort };
       operatorOf[lc(v.attester)] = lc(v.operator);
+      assignedCohort[lc(v.operator)] = v.cohort;
     }
     const balances: Record<string, bigint> = {};
     for (const [a, b] of Object.entries(init.balances)) balances[lc(a)] = b;
@@ -191,6 +226,7 @@ export class LockstepModel {
       validators,
       operatorOf,
       lastIssuedAt: {},
+      assignedCohort,
       guardian: lc(init.guardian),
       defaultCohort: init.defaultCohort,
       upgrades: [],
@@ -408,7 +444,10 @@ export class LockstepModel {
     if (this.validator(op).registered) return fail("RegistryAlreadyRegistered", op);
     const holder = this.operatorOfAttester(att);
     if (att === ZERO || holder !== ZERO) return fail("RegistryAttesterUnavailable", att, holder);
-    this.s.validators[op] = { attester: att, registered: true, cohort: this.s.defaultCohort };
+    // A cohort sticks to the operator: only its first registration takes the default.
+    const cohort = this.s.assignedCohort[op] ?? this.s.defaultCohort;
+    this.s.assignedCohort[op] = cohort;
+    this.s.validators[op] = { attester: att, registered: true, cohort };
     this.s.operatorOf[att] = op;
     return ok("ValidatorRegistered");
   }
@@ -442,6 +481,7 @@ export class LockstepModel {
     const v = this.validator(op);
     if (!v.registered) return fail("RegistryNotRegistered", op);
     this.s.validators[op] = { ...v, cohort };
+    this.s.assignedCohort[op] = cohort;
     return ok("CohortAssigned");
   }
 
@@ -499,6 +539,7 @@ export class LockstepModel {
         rollbackLimit: rules.rollbackBps === 0 ? MAX_UINT96 : share(cohortStake, rules.rollbackBps),
         activatedAt: 0n,
         verifiedAt: 0n,
+        unhealthyAtResume: 0n,
       });
     }
     const id = this.s.upgrades.length + 1;
@@ -540,6 +581,8 @@ export class LockstepModel {
     u.pauseReason = PauseReason.None;
     u.pausedAt = 0n;
     u.resumedAt = t;
+    // What each activated stage counts not healthy now is accepted: only more than that can pause again.
+    for (let i = 0; i <= u.currentStage; i++) u.stages[i].unhealthyAtResume = this.tallies(id, i).unhealthyStake;
     return ok("UpgradeResumed");
   }
 
@@ -664,12 +707,15 @@ export class LockstepModel {
         rec.counted = a.status;
         u.records[op] = rec;
         if (notHealthy(a.status) && !wasNotHealthy) {
-          // New not-healthy stake: the stage's limits apply in the same transaction.
-          const { unhealthyStake } = this.tallies(id, a.stage);
-          if (unhealthyStake >= st.rollbackLimit) {
+          // Only new evidence acts: the limits apply when this attestation takes the stage's not-healthy stake
+          // from below a limit to at or above it; after a resume, the pause limit is above what was accepted then.
+          const after = this.tallies(id, a.stage).unhealthyStake;
+          const before = after - place.weight;
+          const pauseAt = st.unhealthyAtResume >= st.unhealthyLimit ? st.unhealthyAtResume + 1n : st.unhealthyLimit;
+          if (before < st.rollbackLimit && after >= st.rollbackLimit) {
             this.end(u, t, "RolledBack");
             events.push(`RollbackOrdered:${RollbackReason.AutomaticThreshold}`);
-          } else if (unhealthyStake >= st.unhealthyLimit && u.pauseReason === PauseReason.None) {
+          } else if (u.pauseReason === PauseReason.None && before < pauseAt && after >= pauseAt) {
             this.doPause(u, t, PauseReason.UnhealthyThreshold);
             events.push(`UpgradePaused:${PauseReason.UnhealthyThreshold}`);
           }
@@ -688,25 +734,36 @@ export class LockstepModel {
     return ok(...events);
   }
 
-  /** A relayed batch: all its items in order, or nothing at all. `malformedLength` models a batch of bad length. */
+  /**
+   * A relayed batch, item by item. An item the chain's state or clock refuses is skipped (AttestationSkipped with
+   * its reason) and the batch goes on; only a malformed batch (`malformedLength`) or an item whose status names no
+   * reportable Status reverts it whole. Ends with AttestationsRelayed (accepted/skipped).
+   */
   relay(t: bigint, items: RelayItem[], malformedLength?: number): Outcome {
     if (malformedLength !== undefined) return fail("CoordinatorMalformedBatch", BigInt(malformedLength));
     const saved = structuredClone(this.s);
     const events: string[] = [];
+    let accepted = 0;
     for (const item of items) {
       let outcome: Outcome;
-      if (t > item.deadline) outcome = fail("CoordinatorSignatureExpired", item.deadline, t);
-      else if (item.issuedAt === 0n) {
-        outcome = fail("CoordinatorStaleAttestation", lc(item.operator), 0n, this.lastIssuedAt(item.operator));
-      } else if (item.issuedAt > t + MAX_CLOCK_SKEW) outcome = fail("CoordinatorFutureAttestation", item.issuedAt, t);
+      if (t > item.deadline) outcome = fail("CoordinatorSignatureExpired");
+      else if (item.issuedAt === 0n) outcome = fail("CoordinatorStaleAttestation");
+      else if (item.issuedAt > t + MAX_CLOCK_SKEW) outcome = fail("CoordinatorFutureAttestation");
       else if (item.status > Status.RolledBack) outcome = fail("CoordinatorInvalidStatus", BigInt(item.status));
       else outcome = this.attest(t, item.signer, item);
-      if (!outcome.ok) {
+      if (outcome.ok) {
+        accepted++;
+        events.push(...outcome.events);
+        continue;
+      }
+      const reason = SKIPPED_FOR[outcome.error];
+      if (reason === undefined) {
         this.s = saved;
         return outcome;
       }
-      events.push(...outcome.events);
+      events.push(`AttestationSkipped:${reason}`);
     }
+    events.push(`AttestationsRelayed:${accepted}/${items.length - accepted}`);
     return ok(...events);
   }
 
