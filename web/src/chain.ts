@@ -86,7 +86,12 @@ export class ChainView {
   /** The last snapshot handed out, handed out again while the RPC answers from behind it. */
   private last: Snapshot | undefined;
 
-  constructor(private readonly config: DashboardConfig) {
+  /** `remember`: the blocks followed that a reorg can rewind to (default 256, one a refresh that moved); a reorg
+   * deeper than those reloads everything from the start block. */
+  constructor(
+    private readonly config: DashboardConfig,
+    private readonly options: { remember?: number } = {},
+  ) {
     this.client = createPublicClient({
       transport: http(config.rpcRelay, { retryCount: 0, timeout: 8_000, batch: { batchSize: BATCH_SIZE } }),
     }) as PublicClient;
@@ -102,7 +107,7 @@ export class ChainView {
   private restart() {
     this.follower = new Follower<Followed>({
       source: this.source,
-      store: new MemoryCheckpointStore<Followed>(),
+      store: new MemoryCheckpointStore<Followed>(this.options.remember),
       addresses: [this.config.deployment.contracts.UpgradeCoordinator as Hex],
       startBlock: this.startBlock,
       initial: () => ({ events: [], times: new Map() }),
