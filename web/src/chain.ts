@@ -23,7 +23,8 @@ export interface Snapshot {
   /** Every decoded coordinator event, in chain order. */
   events: CoordinatorEvent[];
   times: Map<bigint, bigint>;
-  head: { number: bigint; timestamp: bigint };
+  /** The block shown: every event up to it. Its hash and parent hash let the Governor view follow to the same block. */
+  head: { number: bigint; timestamp: bigint; hash: Hex; parentHash: Hex };
   /** Stake weight per operator (lower-case): votes at the latest upgrade's snapshot, or current votes before any. */
   weights: Map<string, bigint>;
   chainId: number;
@@ -162,7 +163,7 @@ export class ChainView {
       history,
       events,
       times,
-      head: { number: head.number, timestamp: head.timestamp },
+      head: { number: head.number, timestamp: head.timestamp, hash: head.hash, parentHash: head.parentHash },
       weights: this.weights,
       chainId,
       revision: this.revision,
