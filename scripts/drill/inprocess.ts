@@ -68,7 +68,7 @@ export class FakeNode implements NodeController {
   }
 }
 
-/** One chain view shared by every in-process watcher: head, block hashes and log pages cached briefly. */
+/** One chain view shared by every in-process watcher: the head, blocks and log pages cached briefly. */
 class SharedChain {
   private cache = new Map<string, { at: number; value: Promise<unknown> }>();
   constructor(private readonly base: ViemChainReader) {}
@@ -87,8 +87,10 @@ class SharedChain {
     return {
       chainId: () => this.cached("chainId", 60_000, () => this.base.chainId()),
       code: (address) => this.cached(`code:${address}`, 60_000, () => this.base.code(address)),
-      head: () => this.cached("head", 150, () => this.base.head()),
-      blockHash: (n) => this.cached(`hash:${n}`, 1_000, () => this.base.blockHash(n)),
+      block: (n) =>
+        n === undefined
+          ? this.cached("head", 150, () => this.base.block())
+          : this.cached(`block:${n}`, 1_000, () => this.base.block(n)),
       coordinatorLogs: (from, to) =>
         this.cached<Log[]>(`logs:${from}:${to}`, 2_000, () => this.base.coordinatorLogs(from, to)),
       assignment: (id) => own.assignment(id),

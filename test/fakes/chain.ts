@@ -1,8 +1,9 @@
 import type { Log } from "viem";
-import type { Assignment, ChainReader, Hex } from "../../watcher/src/ports";
+import type { Assignment, ChainBlock, ChainReader, Hex } from "../../watcher/src/ports";
 
 interface FakeBlock {
   hash: Hex;
+  parentHash: Hex;
   logs: Log[];
 }
 
@@ -35,7 +36,8 @@ export class FakeChain implements ChainReader {
           removed: false,
         }) as unknown as Log,
     );
-    this.blocks.push({ hash, logs });
+    const parentHash = this.blocks.at(-1)?.hash ?? (`0x${"0".repeat(64)}` as Hex);
+    this.blocks.push({ hash, parentHash, logs });
     return number;
   }
 
@@ -51,12 +53,11 @@ export class FakeChain implements ChainReader {
   async code() {
     return "0x60" as Hex;
   }
-  async head() {
-    this.calls.push("head");
-    return BigInt(this.blocks.length - 1);
-  }
-  async blockHash(n: bigint) {
-    return this.blocks[Number(n)]?.hash;
+  async block(n?: bigint): Promise<ChainBlock | undefined> {
+    const number = n ?? BigInt(this.blocks.length - 1);
+    if (n === undefined) this.calls.push("head");
+    const b = this.blocks[Number(number)];
+    return b && { number, hash: b.hash, parentHash: b.parentHash, timestamp: number };
   }
   async coordinatorLogs(from: bigint, to: bigint) {
     this.calls.push(`logs ${from}-${to}`);

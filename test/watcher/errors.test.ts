@@ -5,7 +5,8 @@ import { dirname, join } from "node:path";
 import { sha256File, BinaryStore } from "../../watcher/src/adapters/binaries";
 import { paths } from "../../watcher/src/config";
 import { WatcherError, asWatcherError } from "../../watcher/src/errors";
-import { ReorgTooDeepError } from "../../watcher/src/sync/follower";
+import { ReorgTooDeepError } from "../../lib/sync";
+import { syncError } from "../../watcher/src/follow";
 
 async function rejection(promise: Promise<unknown>): Promise<WatcherError> {
   try {
@@ -50,7 +51,7 @@ describe("watcher errors", function () {
   });
 
   it("make a reorg deeper than the checkpoint history a WatcherError that no retry fixes", function () {
-    const error = new ReorgTooDeepError(7n);
+    const error = syncError(new ReorgTooDeepError(7n, 9n));
     expect(error).to.be.instanceOf(WatcherError);
     expect([error.code, error.retryable, error.details]).to.deep.equal(["reorg-too-deep", false, { block: "7" }]);
   });

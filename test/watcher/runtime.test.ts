@@ -11,7 +11,8 @@ import { createLogger } from "../../watcher/src/log";
 import type { Job } from "../../watcher/src/machine/types";
 import { Metrics } from "../../watcher/src/metrics";
 import type { NodeController } from "../../watcher/src/ports";
-import { ReorgTooDeepError } from "../../watcher/src/sync/follower";
+import { ReorgTooDeepError } from "../../lib/sync";
+import { WatcherError } from "../../watcher/src/errors";
 import { FakeChain } from "../fakes/chain";
 import { FakeClock, FakeNode, FakeWriter } from "../fakes/ports";
 
@@ -88,7 +89,9 @@ describe("watcher runtime", function () {
     for (let i = 0; i < 7; i++) chain.mine();
     let error: unknown;
     await w.runtime.tick().catch((e) => (error = e));
-    expect(error).to.be.instanceOf(ReorgTooDeepError);
+    expect(error).to.be.instanceOf(WatcherError);
+    expect([(error as WatcherError).code, (error as WatcherError).retryable]).to.deep.equal(["reorg-too-deep", false]);
+    expect((error as WatcherError).cause).to.be.instanceOf(ReorgTooDeepError);
     expect(await errorCounts(w.metrics)).to.deep.equal({ "reorg-too-deep": 1 });
     w.close();
   });
@@ -97,7 +100,13 @@ describe("watcher runtime", function () {
     const chain = new FakeChain(2);
     const node = new FakeNode({ version: "v2.0.0", height: 10n });
     const w = await wired({ chain, node, observeIntervalMs: 5_000 });
-    w.journal.commit({ block: 0n, hash: (await chain.blockHash(0n))!, state: { jobs: { "1": upgraded() } } });
+    const anchor = (await chain.block(0n))!;
+    w.journal.commit({
+      block: 0n,
+      hash: anchor.hash,
+      parentHash: anchor.parentHash,
+      state: { jobs: { "1": upgraded() } },
+    });
     await w.runtime.tick(); // observes at once: v2.0.0 answers, nothing to compare its height with yet
     expect(node.statusCalls).to.equal(1);
     w.clock.advance(4_999);

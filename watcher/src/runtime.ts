@@ -8,8 +8,9 @@ import { reduce } from "./machine/reduce";
 import { stepVerdict } from "./machine/steps";
 import { emptyState, type Effect, type WatcherState } from "./machine/types";
 import type { Metrics } from "./metrics";
-import type { CheckpointStore, Journal, Step } from "./ports";
-import { Follower, type PageResult } from "./sync/follower";
+import type { Journal, PageOutcome, Step } from "./ports";
+import type { Follower } from "../../lib/sync";
+import { syncError, watcherFollower } from "./follow";
 
 export interface RuntimeDeps extends ExecutorDeps {
   journal: Journal;
@@ -24,38 +25,41 @@ export interface RuntimeDeps extends ExecutorDeps {
  * together with its outcome), and watch the node's health while an upgrade is being observed.
  */
 export class Runtime {
-  private readonly follower: Follower<WatcherState, Effect>;
+  private readonly follower: Follower<WatcherState, PageOutcome>;
   private readonly observations = new Map<number, Observation>();
   private stopped = false;
   private failures = 0;
 
   constructor(private readonly deps: RuntimeDeps) {
-    const { journal, config } = deps;
-    const store: CheckpointStore<WatcherState, Effect> = {
-      latest: () => journal.latest(),
-      recent: () => journal.recent(),
-      commit: (checkpoint, effects) => journal.commit(checkpoint, effects),
-      rewindTo: (block) => {
-        deps.log.warn({ block: block.toString() }, "chain reorganised: rewinding to the last block still on it");
+    const { config } = deps;
+    this.follower = watcherFollower({
+      chain: deps.chain,
+      journal: deps.journal,
+      coordinator: config.chain.coordinator as `0x${string}`,
+      startBlock: BigInt(config.chain.startBlock),
+      confirmations: config.chain.confirmations,
+      pageSize: config.chain.pageSize,
+      initial: emptyState,
+      page: (state, logs) => this.handlePage(state, logs),
+      reorged: ({ ancestor }) => {
+        deps.log.warn({ block: ancestor.block.toString() }, "chain reorganised: rewound to the last block still on it");
         deps.metrics.errors.inc({ kind: "reorg" });
-        journal.rewindTo(block);
       },
-    };
-    this.follower = new Follower(
-      deps.chain,
-      store,
-      {
-        confirmations: config.chain.confirmations,
-        pageSize: config.chain.pageSize,
-        startBlock: BigInt(config.chain.startBlock),
-      },
-      emptyState,
-      (state, logs) => this.handlePage(state, logs),
-    );
+    });
   }
 
+  /** The machine's state as of the last block followed (and the local facts since). */
   state(): WatcherState {
-    return this.follower.state();
+    return this.deps.journal.latest()?.state ?? emptyState();
+  }
+
+  /** Follows the chain up to its confirmed head; lib/sync's failures come back as WatcherErrors. */
+  private async follow() {
+    try {
+      return await this.follower.poll();
+    } catch (e) {
+      throw syncError(e);
+    }
   }
 
   /** Checks the chain is the one configured and the coordinator is deployed; refuses to start otherwise. */
@@ -98,7 +102,8 @@ export class Runtime {
   /** One round: follow, act, observe. Retryable failures (RPC outages) are logged and retried next round. */
   async tick(): Promise<void> {
     try {
-      const { processedTo } = await this.follower.poll();
+      const { processedTo, head } = await this.follow();
+      this.deps.metrics.headBlock.set(Number(head.number));
       this.deps.metrics.cursorBlock.set(Number(processedTo));
       this.deps.metrics.pollSucceeded(this.deps.clock.now());
       await this.runSteps();
@@ -150,7 +155,7 @@ export class Runtime {
 
   /** The effects the machine would ask for the current chain state, without doing any of them (--dry-run). */
   async plan(): Promise<Effect[]> {
-    await this.follower.poll();
+    await this.follow();
     return this.deps.journal.pending().map((s) => s.effect);
   }
 
@@ -160,7 +165,7 @@ export class Runtime {
    * The follower's page handler: decodes the page, reads what folding it needs from the chain (this validator's
    * stage in each upgrade scheduled in it), then folds it without any further I/O.
    */
-  private async handlePage(state: WatcherState, logs: Log[]): Promise<PageResult<WatcherState, Effect>> {
+  private async handlePage(state: WatcherState, logs: Log[]): Promise<PageOutcome> {
     const events = logs.flatMap((log) => decodeCoordinatorLog(log) ?? []);
     const stages = new Map<number, number | null>();
     for (const upgradeId of scheduledIn(events)) {

@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
+import type { Checkpoint } from "../../../lib/sync";
 import type { Effect, WatcherState } from "../machine/types";
-import type { Checkpoint, Hex, Journal, Step, StepStatus } from "../ports";
+import type { Hex, Journal, PageOutcome, Step, StepStatus } from "../ports";
 import { fatal, fsError } from "../errors";
 
 export type { Step, StepStatus };
@@ -36,7 +37,12 @@ export class SqliteJournal implements Journal {
     this.db.pragma("synchronous = FULL");
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS checkpoints (block INTEGER PRIMARY KEY, hash TEXT NOT NULL, state TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS checkpoints (
+        block INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL,
+        parent_hash TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL
+      );
       CREATE TABLE IF NOT EXISTS steps (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         key TEXT NOT NULL UNIQUE,
@@ -48,6 +54,12 @@ export class SqliteJournal implements Journal {
         error TEXT
       );
     `);
+    // Journals written before checkpoints kept their parent's hash: the column is added empty (nothing reads the
+    // parent hash of an old checkpoint; new ones carry it).
+    const columns = this.db.prepare("PRAGMA table_info(checkpoints)").all() as { name: string }[];
+    if (!columns.some((c) => c.name === "parent_hash")) {
+      this.db.exec("ALTER TABLE checkpoints ADD COLUMN parent_hash TEXT NOT NULL DEFAULT ''");
+    }
   }
 
   close() {
@@ -78,27 +90,29 @@ export class SqliteJournal implements Journal {
   // ---------------------------------------------------------------- checkpoints
 
   latest(): Checkpoint<WatcherState> | undefined {
-    const row = this.db.prepare("SELECT block, hash, state FROM checkpoints ORDER BY block DESC LIMIT 1").get();
+    const row = this.db
+      .prepare("SELECT block, hash, parent_hash, state FROM checkpoints ORDER BY block DESC LIMIT 1")
+      .get();
     return row ? toCheckpoint(row as CheckpointRow) : undefined;
   }
 
   recent(): Checkpoint<WatcherState>[] {
-    const rows = this.db.prepare("SELECT block, hash, state FROM checkpoints ORDER BY block DESC").all();
+    const rows = this.db.prepare("SELECT block, hash, parent_hash, state FROM checkpoints ORDER BY block DESC").all();
     return (rows as CheckpointRow[]).map(toCheckpoint);
   }
 
-  /** Commits a processed block: its checkpoint and the effects its events asked for, in one transaction. */
-  commit(checkpoint: Checkpoint<WatcherState>, effects: Effect[] = []) {
+  /** Commits a processed page: its checkpoint and the effects its events asked for, in one transaction. */
+  commit(checkpoint: Checkpoint<WatcherState>, outcome?: PageOutcome) {
     this.db.transaction(() => {
       this.db
-        .prepare("INSERT OR REPLACE INTO checkpoints (block, hash, state) VALUES (?, ?, ?)")
-        .run(Number(checkpoint.block), checkpoint.hash, JSON.stringify(checkpoint.state));
+        .prepare("INSERT OR REPLACE INTO checkpoints (block, hash, parent_hash, state) VALUES (?, ?, ?, ?)")
+        .run(Number(checkpoint.block), checkpoint.hash, checkpoint.parentHash, JSON.stringify(checkpoint.state));
       this.db
         .prepare(
           "DELETE FROM checkpoints WHERE block NOT IN (SELECT block FROM checkpoints ORDER BY block DESC LIMIT ?)",
         )
         .run(this.keep);
-      this.enqueue(effects);
+      this.enqueue(outcome?.effects ?? []);
     })();
   }
 
@@ -208,6 +222,7 @@ export class SqliteJournal implements Journal {
 interface CheckpointRow {
   block: number;
   hash: string;
+  parent_hash: string;
   state: string;
 }
 
@@ -221,7 +236,12 @@ interface StepRow {
 }
 
 function toCheckpoint(row: CheckpointRow): Checkpoint<WatcherState> {
-  return { block: BigInt(row.block), hash: row.hash as Hex, state: JSON.parse(row.state) as WatcherState };
+  return {
+    block: BigInt(row.block),
+    hash: row.hash as Hex,
+    parentHash: row.parent_hash as Hex,
+    state: JSON.parse(row.state) as WatcherState,
+  };
 }
 
 function toStep(row: StepRow): Step {

@@ -1,27 +1,13 @@
 // The journal port: where the watcher keeps, durably, how far it followed the chain (a checkpoint per processed
-// block, with the machine's state as of that block) and every step it takes. The runtime depends on this
-// interface only; journal/sqlite.ts implements it.
+// block, with the machine's state as of that block) and every step it takes. It is lib/sync's checkpoint store for
+// the watcher's follower. The runtime depends on this interface only; journal/sqlite.ts implements it.
+import type { Checkpoint, CheckpointStore, PageResult } from "../../../lib/sync";
 import type { Effect, WatcherState } from "../machine/types";
-import type { Hex } from "./index";
 
-/** A processed block: the follower can rewind to it after a reorg. */
-export interface Checkpoint<S> {
-  block: bigint;
-  hash: Hex;
-  state: S;
-}
-
-/**
- * Where the follower keeps its progress. `commit` is atomic: the state, the cursor, the checkpoint and the
- * effects the page asked for are kept together or not at all.
- */
-export interface CheckpointStore<S, E> {
-  latest(): Checkpoint<S> | undefined;
-  /** Checkpoints newest first. */
-  recent(): Checkpoint<S>[];
-  commit(checkpoint: Checkpoint<S>, effects: E[]): void;
-  /** Forgets every checkpoint above `block` (and whatever was queued from them). */
-  rewindTo(block: bigint): void;
+/** What the watcher's page handler returns, committed with the page's checkpoint: the machine's state as of the
+ * page's last block and the effects its events asked for. */
+export interface PageOutcome extends PageResult<WatcherState> {
+  effects: Effect[];
 }
 
 export type StepStatus = "queued" | "started" | "done" | "failed" | "cancelled";
@@ -36,7 +22,14 @@ export interface Step {
   error?: string;
 }
 
-export interface Journal extends CheckpointStore<WatcherState, Effect> {
+export interface Journal extends CheckpointStore<WatcherState, PageOutcome> {
+  // Synchronous here: the runtime reads the state between steps.
+  latest(): Checkpoint<WatcherState> | undefined;
+  recent(): Checkpoint<WatcherState>[];
+  /** Saves a checkpoint and, atomically with it, queues the effects of the page that produced it. */
+  commit(checkpoint: Checkpoint<WatcherState>, outcome?: PageOutcome): void;
+  /** Forgets checkpoints above `block`, cancels the steps queued from them, and starts a new epoch. */
+  rewindTo(block: bigint): void;
   /** Binds the journal to one chain, coordinator and operator; refuses (not retryable) to serve another. */
   bind(identity: Record<string, string>): void;
   /** Steps still to run (queued, or started when a crash interrupted them), oldest first. */
