@@ -122,7 +122,8 @@ export class Runtime {
     this.publishPhases();
   }
 
-  /** Runs until stop(); waits the poll interval between rounds, longer after failures (capped backoff). */
+  /** Runs until stop(); waits the poll interval between rounds (at most observeIntervalMs while an upgrade is
+   * observed), longer after failures (capped backoff). */
   async run(): Promise<void> {
     await this.checkChainPatiently();
     while (!this.stopped) {
@@ -268,8 +269,10 @@ export class Runtime {
         metrics.version.reset();
         metrics.version.set({ version: reading.version }, 1);
       }
-      const t = reduce(this.state(), { type: "HealthObserved", upgradeId: job.upgradeId, healthy });
-      if (t.state !== this.state()) {
+      const before = this.state();
+      const t = reduce(before, { type: "HealthObserved", upgradeId: job.upgradeId, healthy });
+      // The machine returns the state it was given when the fact changes nothing: then nothing is journaled.
+      if (t.state !== before) {
         log.warn({ upgrade: job.upgradeId, healthy, version: reading?.version }, "node health changed");
         journal.applyLocal(t.state, t.effects);
       }
