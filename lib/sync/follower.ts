@@ -120,7 +120,8 @@ export class Follower<S, R extends PageResult<S> = PageResult<S>> {
 
   private async step(head: ChainBlock): Promise<PollResult<S>> {
     const { store, source, handlers } = this.o;
-    let latest = (await store.latest()) ?? (await this.anchor());
+    const stored = await store.latest();
+    let latest = stored ?? (await this.anchor());
     const done = (status: PollResult<S>["status"], reorg?: ReorgEvent<S>): PollResult<S> => ({
       status,
       head,
@@ -134,7 +135,8 @@ export class Follower<S, R extends PageResult<S> = PageResult<S>> {
     if (head.number < latest.block && (await this.knownHash(head.number)) === head.hash) return done("behind");
 
     let reorg: ReorgEvent<S> | undefined;
-    if (!(await this.onChain(latest, head))) {
+    // A fresh anchor was just read from the chain: no need to ask again whether it is on it.
+    if (stored && !(await this.onChain(latest, head))) {
       const ancestor = await this.newestOnChain(await store.recent(), head);
       await store.rewindTo(ancestor.block);
       for (const n of [...this.heads.keys()]) if (n > ancestor.block) this.heads.delete(n);

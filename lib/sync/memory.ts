@@ -1,31 +1,33 @@
 // A checkpoint store in memory: the dashboard's, and tests'.
 import type { Checkpoint, CheckpointStore, PageResult } from "./types";
 
-/** Keeps the newest `keep` checkpoints (and none below a finalized block but that block's own). */
+/** Keeps the newest `keep` checkpoints, each with the result committed with it (and, once a block is final, none
+ * below it but its own). */
 export class MemoryCheckpointStore<S, R extends PageResult<S> = PageResult<S>> implements CheckpointStore<S, R> {
-  private checkpoints: Checkpoint<S>[] = [];
-  /** Every result committed, oldest first (tests look at them; nothing else reads them). */
-  readonly results: R[] = [];
+  private entries: { checkpoint: Checkpoint<S>; result?: R }[] = [];
 
   constructor(private readonly keep = 256) {}
 
   latest() {
-    return this.checkpoints.at(-1);
+    return this.entries.at(-1)?.checkpoint;
   }
   recent() {
-    return [...this.checkpoints].reverse();
+    return this.entries.map((e) => e.checkpoint).reverse();
+  }
+  /** The results committed with the checkpoints kept, oldest first (the anchor has none). */
+  results(): R[] {
+    return this.entries.flatMap((e) => (e.result ? [e.result] : []));
   }
   commit(checkpoint: Checkpoint<S>, result?: R) {
-    this.checkpoints.push(checkpoint);
-    if (result) this.results.push(result);
-    if (this.checkpoints.length > this.keep) this.checkpoints.shift();
+    this.entries.push({ checkpoint, result });
+    if (this.entries.length > this.keep) this.entries.shift();
   }
   rewindTo(block: bigint) {
-    this.checkpoints = this.checkpoints.filter((c) => c.block <= block);
+    this.entries = this.entries.filter((e) => e.checkpoint.block <= block);
   }
   finalize(block: bigint) {
-    let i = this.checkpoints.length - 1;
-    while (i >= 0 && this.checkpoints[i].block > block) i--;
-    if (i > 0) this.checkpoints = this.checkpoints.slice(i);
+    let i = this.entries.length - 1;
+    while (i >= 0 && this.entries[i].checkpoint.block > block) i--;
+    if (i > 0) this.entries = this.entries.slice(i);
   }
 }

@@ -140,7 +140,7 @@ describe("lib/sync follower (in-memory chain)", function () {
         handlers: { block: (n, page) => ({ state: n + page.logs.length, effects: page.logs.map((l) => l.data) }) },
       });
       await f.poll();
-      expect(store.results).to.deep.equal([
+      expect(store.results()).to.deep.equal([
         { state: 1, effects: ["0xa1"] },
         { state: 2, effects: ["0xb1"] },
       ]);

@@ -23,7 +23,8 @@ export interface Snapshot {
   /** Every decoded coordinator event, in chain order. */
   events: CoordinatorEvent[];
   times: Map<bigint, bigint>;
-  head: { number: bigint; timestamp: bigint };
+  /** The block shown: every event up to it. Its hash and parent hash let the Governor view follow to the same block. */
+  head: { number: bigint; timestamp: bigint; hash: Hex; parentHash: Hex };
   /** Stake weight per operator (lower-case): votes at the latest upgrade's snapshot, or current votes before any. */
   weights: Map<string, bigint>;
   chainId: number;
@@ -86,7 +87,12 @@ export class ChainView {
   /** The last snapshot handed out, handed out again while the RPC answers from behind it. */
   private last: Snapshot | undefined;
 
-  constructor(private readonly config: DashboardConfig) {
+  /** `remember`: the blocks followed that a reorg can rewind to (default 256, one a refresh that moved); a reorg
+   * deeper than those reloads everything from the start block. */
+  constructor(
+    private readonly config: DashboardConfig,
+    private readonly options: { remember?: number } = {},
+  ) {
     this.client = createPublicClient({
       transport: http(config.rpcRelay, { retryCount: 0, timeout: 8_000, batch: { batchSize: BATCH_SIZE } }),
     }) as PublicClient;
@@ -102,7 +108,7 @@ export class ChainView {
   private restart() {
     this.follower = new Follower<Followed>({
       source: this.source,
-      store: new MemoryCheckpointStore<Followed>(),
+      store: new MemoryCheckpointStore<Followed>(this.options.remember),
       addresses: [this.config.deployment.contracts.UpgradeCoordinator as Hex],
       startBlock: this.startBlock,
       initial: () => ({ events: [], times: new Map() }),
@@ -157,7 +163,7 @@ export class ChainView {
       history,
       events,
       times,
-      head: { number: head.number, timestamp: head.timestamp },
+      head: { number: head.number, timestamp: head.timestamp, hash: head.hash, parentHash: head.parentHash },
       weights: this.weights,
       chainId,
       revision: this.revision,

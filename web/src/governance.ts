@@ -17,6 +17,7 @@ import {
   MemoryCheckpointStore,
   ReorgTooDeepError,
   viemSource,
+  type ChainBlock,
   type ChainSource,
   type Hex,
 } from "../../lib/sync";
@@ -120,9 +121,15 @@ export class GovernanceView {
   }
 
   /** Everything at block `head` (the chain view's head, so both views describe the same block). */
-  async refresh(head: { number: bigint; timestamp: bigint }, account?: Hex): Promise<GovernanceSnapshot> {
+  async refresh(
+    head: { number: bigint; timestamp: bigint; hash?: Hex; parentHash?: Hex },
+    account?: Hex,
+  ): Promise<GovernanceSnapshot> {
     const at = head.number;
-    await this.follow(at);
+    await this.follow(
+      at,
+      head.hash && head.parentHash ? { ...head, hash: head.hash, parentHash: head.parentHash } : undefined,
+    );
     const c = this.config.deployment.contracts;
     const [params, guardian, blockTime] = await Promise.all([
       this.readParams(at),
@@ -150,10 +157,10 @@ export class GovernanceView {
   }
 
   /** Follows the Governor's logs up to block `at`, rewinding what a reorg took away; a reorg deeper than every
-   * block remembered reloads them from the start block. */
-  private async follow(at: bigint) {
+   * block remembered reloads them from the start block. `known`: block `at`, when the caller has it. */
+  private async follow(at: bigint, known?: ChainBlock) {
     for (let read = 1; ; read++) {
-      const head = await this.source.block(at);
+      const head = read === 1 && known ? known : await this.source.block(at);
       if (!head) throw new Error(`the RPC has no block ${at}`);
       let followed;
       try {
