@@ -12,6 +12,8 @@ export class FakeChain implements ChainReader {
   blocks: FakeBlock[] = [];
   calls: string[] = [];
   assignments = new Map<number, Assignment>();
+  /** The attester the coordinator reports for this validator. */
+  attester: Hex = "0x0000000000000000000000000000000000000001";
   private fork = 0;
 
   constructor(blocks = 1) {
@@ -64,7 +66,7 @@ export class FakeChain implements ChainReader {
     return this.blocks.slice(Number(from), Number(to) + 1).flatMap((b) => b.logs);
   }
   async registration() {
-    return { registered: true, attester: "0x0000000000000000000000000000000000000001" as Hex, cohort: 1 };
+    return { registered: true, attester: this.attester, cohort: 1 };
   }
   async assignment(upgradeId: number): Promise<Assignment> {
     return this.assignments.get(upgradeId) ?? { inRoster: false, stage: 0, lastUpgradeId: 0, lastStatus: null };

@@ -1,14 +1,19 @@
 // In-memory ports for the watcher runtime: each records what was asked of it.
 import type { AttestationRequest, ChainWriter, Clock, NodeController, NodeStatus } from "../../watcher/src/ports";
 
-/** A clock that moves only when told to (sleep moves it too, at once). */
+/** A clock that moves only when told to (sleep moves it too, at once, and is recorded). */
 export class FakeClock implements Clock {
+  readonly sleeps: number[] = [];
+  /** Called after each sleep (a test stops a loop from here). */
+  onSleep?: () => void;
   constructor(private time = 1_000_000) {}
   now() {
     return this.time;
   }
   async sleep(ms: number) {
     this.time += ms;
+    this.sleeps.push(ms);
+    this.onSleep?.();
   }
   advance(ms: number) {
     this.time += ms;

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { judgeHealth, nextObservation, observationDue } from "../../watcher/src/machine/health";
+import { judgeHealth, roundIntervalMs } from "../../watcher/src/machine/health";
 import { reduce, reduceAll } from "../../watcher/src/machine/reduce";
 import { stepVerdict } from "../../watcher/src/machine/steps";
 import { emptyState, Effect, JobManifest, MachineEvent, WatcherState } from "../../watcher/src/machine/types";
@@ -284,25 +284,25 @@ describe("watcher state machine: the health rule", function () {
   const job = { manifest: manifest() };
 
   it("is healthy when the node reports the new version and its height grew since the last observation", function () {
-    expect(judgeHealth(job, { version: "v2.0.0", height: 11n }, { at: 0, height: 10n })).to.equal(true);
-    expect(judgeHealth(job, { version: "v2.0.0", height: 10n }, { at: 0, height: 10n })).to.equal(false);
-    expect(judgeHealth(job, { version: "v1.9.3", height: 11n }, { at: 0, height: 10n })).to.equal(false);
-    expect(judgeHealth(job, undefined, { at: 0, height: 10n })).to.equal(false);
+    expect(judgeHealth(job, { version: "v2.0.0", height: 11n }, 10n)).to.equal(true);
+    expect(judgeHealth(job, { version: "v2.0.0", height: 10n }, 10n)).to.equal(false);
+    expect(judgeHealth(job, { version: "v1.9.3", height: 11n }, 10n)).to.equal(false);
+    expect(judgeHealth(job, undefined, 10n)).to.equal(false);
     // Nothing to compare with yet (the first observation after a restart): the version decides.
     expect(judgeHealth(job, { version: "v2.0.0", height: 1n }, undefined)).to.equal(true);
   });
 
-  it("observes at once, then every health.observeIntervalMs", function () {
-    expect(observationDue(undefined, 1_000, 5_000)).to.equal(true);
-    expect(observationDue({ at: 1_000 }, 5_999, 5_000)).to.equal(false);
-    expect(observationDue({ at: 1_000 }, 6_000, 5_000)).to.equal(true);
-  });
-
-  it("remembers the last height reported when the node does not answer", function () {
-    expect(nextObservation({ at: 0, height: 7n }, undefined, 9)).to.deep.equal({ at: 9, height: 7n });
-    expect(nextObservation({ at: 0, height: 7n }, { version: "v2.0.0", height: 8n }, 9)).to.deep.equal({
-      at: 9,
-      height: 8n,
-    });
+  it("checks health at least every health.observeIntervalMs while an upgrade is observed", function () {
+    const upgraded = run([
+      scheduled(),
+      { type: "Prepared", ...id },
+      { type: "StageActivated", ...id, stage: 1 },
+      { type: "Upgraded", ...id },
+    ]).state;
+    expect(roundIntervalMs(upgraded, 12_000, 5_000)).to.equal(5_000);
+    expect(roundIntervalMs(upgraded, 200, 500)).to.equal(200);
+    const completed = run([{ type: "Completed", ...id }], upgraded).state;
+    expect(roundIntervalMs(completed, 12_000, 5_000)).to.equal(12_000);
+    expect(roundIntervalMs(emptyState(), 12_000, 5_000)).to.equal(12_000);
   });
 });

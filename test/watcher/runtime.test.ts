@@ -16,7 +16,7 @@ import { WatcherError } from "../../watcher/src/errors";
 import { FakeChain } from "../fakes/chain";
 import { FakeClock, FakeNode, FakeWriter } from "../fakes/ports";
 
-function config(health: { observeIntervalMs?: number } = {}) {
+function config(over: { observeIntervalMs?: number; pollIntervalMs?: number } = {}) {
   return parseConfig({
     chain: {
       rpcUrl: "http://127.0.0.1:1",
@@ -24,6 +24,7 @@ function config(health: { observeIntervalMs?: number } = {}) {
       coordinator: "0x" + "11".repeat(20),
       startBlock: 1,
       confirmations: 0,
+      pollIntervalMs: over.pollIntervalMs ?? 2_000,
     },
     validator: { operator: "0x" + "22".repeat(20), attesterKey: { env: "UNUSED" } },
     dataDir: mkdtempSync(join(tmpdir(), "lockstep-runtime-")),
@@ -33,18 +34,31 @@ function config(health: { observeIntervalMs?: number } = {}) {
       stateDir: "/nonexistent",
       commands: { start: "true", stop: "true" },
     },
-    health: { deadlineMs: 1_000, probeIntervalMs: 100, minHeightGain: 2, observeIntervalMs: 5_000, ...health },
+    health: {
+      deadlineMs: 1_000,
+      probeIntervalMs: 100,
+      minHeightGain: 2,
+      observeIntervalMs: over.observeIntervalMs ?? 5_000,
+    },
   });
 }
 
-async function wired(over: { chain: FakeChain; node?: NodeController; keep?: number; observeIntervalMs?: number }) {
+async function wired(over: {
+  chain: FakeChain;
+  node?: NodeController;
+  keep?: number;
+  observeIntervalMs?: number;
+  pollIntervalMs?: number;
+}) {
   const clock = new FakeClock();
   const metrics = new Metrics(false);
   const journal = new SqliteJournal(":memory:", over.keep ?? 256);
-  const watcher = await build(config({ observeIntervalMs: over.observeIntervalMs }), {
+  const account = privateKeyToAccount(generatePrivateKey());
+  over.chain.attester = account.address;
+  const watcher = await build(config(over), {
     chain: over.chain,
     writer: new FakeWriter(),
-    account: privateKeyToAccount(generatePrivateKey()),
+    account,
     node: over.node ?? new FakeNode(),
     clock,
     journal,
@@ -96,10 +110,10 @@ describe("watcher runtime", function () {
     w.close();
   });
 
-  it("observes the node's health every health.observeIntervalMs, and re-attests when it changes", async function () {
+  it("checks the node's health every round, at least every health.observeIntervalMs, and re-attests on a change", async function () {
     const chain = new FakeChain(2);
     const node = new FakeNode({ version: "v2.0.0", height: 10n });
-    const w = await wired({ chain, node, observeIntervalMs: 5_000 });
+    const w = await wired({ chain, node, pollIntervalMs: 12_000, observeIntervalMs: 5_000 });
     const anchor = (await chain.block(0n))!;
     w.journal.commit({
       block: 0n,
@@ -107,13 +121,12 @@ describe("watcher runtime", function () {
       parentHash: anchor.parentHash,
       state: { jobs: { "1": upgraded() } },
     });
-    await w.runtime.tick(); // observes at once: v2.0.0 answers, nothing to compare its height with yet
-    expect(node.statusCalls).to.equal(1);
-    w.clock.advance(4_999);
-    await w.runtime.tick();
-    expect(node.statusCalls).to.equal(1);
-    w.clock.advance(1);
-    await w.runtime.tick(); // the height did not grow: unhealthy
+    w.clock.onSleep = () => {
+      if (w.clock.sleeps.length === 2) w.runtime.stop();
+    };
+    await w.runtime.run();
+    // Two rounds, 5 s apart rather than the 12 s poll interval; the second saw the height stuck: unhealthy.
+    expect(w.clock.sleeps).to.deep.equal([5_000, 5_000]);
     expect(node.statusCalls).to.equal(2);
     expect(w.runtime.state().jobs["1"].health).to.equal("unhealthy");
     expect(w.journal.pending().map((s) => s.effect)).to.deep.equal([

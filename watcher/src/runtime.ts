@@ -3,7 +3,7 @@ import { decodeCoordinatorLog } from "../../lib/events";
 import { WatcherError, asWatcherError } from "./errors";
 import { execute, type ExecutorDeps } from "./executors";
 import { foldPage, scheduledIn } from "./facts";
-import { judgeHealth, nextObservation, observationDue, underObservation, type Observation } from "./machine/health";
+import { judgeHealth, roundIntervalMs, underObservation } from "./machine/health";
 import { reduce } from "./machine/reduce";
 import { stepVerdict } from "./machine/steps";
 import { emptyState, type Effect, type WatcherState } from "./machine/types";
@@ -26,7 +26,7 @@ export interface RuntimeDeps extends ExecutorDeps {
  */
 export class Runtime {
   private readonly follower: Follower<WatcherState, PageOutcome>;
-  private readonly observations = new Map<number, Observation>();
+  private readonly lastHeights = new Map<number, bigint>();
   private stopped = false;
   private failures = 0;
 
@@ -122,13 +122,16 @@ export class Runtime {
     this.publishPhases();
   }
 
-  /** Runs until stop(); waits the poll interval between rounds, longer after failures (capped backoff). */
+  /** Runs until stop(); waits the poll interval between rounds (at most observeIntervalMs while an upgrade is
+   * observed), longer after failures (capped backoff). */
   async run(): Promise<void> {
     await this.checkChainPatiently();
     while (!this.stopped) {
       await this.tick();
-      const backoff = Math.min(this.deps.config.chain.pollIntervalMs * 2 ** Math.min(this.failures, 5), 60_000);
-      await this.deps.clock.sleep(this.failures ? backoff : this.deps.config.chain.pollIntervalMs);
+      const { chain, health } = this.deps.config;
+      const backoff = Math.min(chain.pollIntervalMs * 2 ** Math.min(this.failures, 5), 60_000);
+      const next = roundIntervalMs(this.state(), chain.pollIntervalMs, health.observeIntervalMs);
+      await this.deps.clock.sleep(this.failures ? backoff : next);
     }
   }
 
@@ -252,25 +255,24 @@ export class Runtime {
   // ---------------------------------------------------------------- observation
 
   /**
-   * While upgraded and the upgrade is in flight, asks the node how it is every health.observeIntervalMs and
-   * reports a change of health to the machine; the machine's health rule judges the reading.
+   * While upgraded and the upgrade is in flight, asks the node how it is (every round: rounds come at least every
+   * health.observeIntervalMs then) and reports a change of health to the machine; the machine's rule judges it.
    */
   private async observe() {
-    const { node, clock, config, metrics, log, journal } = this.deps;
+    const { node, metrics, log, journal } = this.deps;
     for (const job of Object.values(this.state().jobs)) {
       if (!underObservation(job)) continue;
-      const last = this.observations.get(job.upgradeId);
-      const now = clock.now();
-      if (!observationDue(last, now, config.health.observeIntervalMs)) continue;
       const reading = await node.status().catch(() => undefined);
-      const healthy = judgeHealth(job, reading, last);
-      this.observations.set(job.upgradeId, nextObservation(last, reading, now));
+      const healthy = judgeHealth(job, reading, this.lastHeights.get(job.upgradeId));
       if (reading) {
+        this.lastHeights.set(job.upgradeId, reading.height);
         metrics.version.reset();
         metrics.version.set({ version: reading.version }, 1);
       }
-      const t = reduce(this.state(), { type: "HealthObserved", upgradeId: job.upgradeId, healthy });
-      if (t.state !== this.state()) {
+      const before = this.state();
+      const t = reduce(before, { type: "HealthObserved", upgradeId: job.upgradeId, healthy });
+      // The machine returns the state it was given when the fact changes nothing: then nothing is journaled.
+      if (t.state !== before) {
         log.warn({ upgrade: job.upgradeId, healthy, version: reading?.version }, "node health changed");
         journal.applyLocal(t.state, t.effects);
       }
