@@ -1,6 +1,7 @@
 // Fetching a coordinator's logs and block times, and the whole history loaded in one call.
 import type { Log, PublicClient } from "viem";
 import { byChainOrder, decodeCoordinatorLog, type CoordinatorEvent } from "../events";
+import { getLogsPaged, viemSource } from "../sync";
 import { buildHistory } from "./build";
 import type { History } from "./model";
 
@@ -8,27 +9,16 @@ export interface FetchOptions {
   address: `0x${string}`;
   fromBlock: bigint;
   toBlock?: bigint;
-  /** Blocks per eth_getLogs request (halved on a refused request). */
+  /** Blocks per eth_getLogs request (halved on a refused request; lib/sync DEFAULT_PAGE_SIZE when not given). */
   pageSize?: bigint;
 }
 
-/** Every log of the contract at `address` from `fromBlock` to `toBlock` (default: the head), fetched page by page. */
+/** Every log of the contract at `address` from `fromBlock` to `toBlock` (default: the head), fetched page by page
+ * with lib/sync's paging (a refused page is asked for in halves). */
 export async function fetchLogs(client: PublicClient, o: FetchOptions): Promise<{ logs: Log[]; toBlock: bigint }> {
   const toBlock = o.toBlock ?? (await client.getBlockNumber());
-  const logs: Log[] = [];
-  let page = o.pageSize ?? 5_000n;
-  for (let from = o.fromBlock; from <= toBlock;) {
-    const to = from + page - 1n > toBlock ? toBlock : from + page - 1n;
-    try {
-      logs.push(...(await client.getLogs({ address: o.address, fromBlock: from, toBlock: to })));
-      from = to + 1n;
-    } catch (e) {
-      // Providers refuse ranges with too many results: ask for less, down to one block.
-      if (page === 1n) throw e;
-      page = page / 2n;
-    }
-  }
-  return { logs, toBlock };
+  const range = { addresses: [o.address], fromBlock: o.fromBlock, toBlock };
+  return { logs: await getLogsPaged(viemSource(client), range, { pageSize: o.pageSize }), toBlock };
 }
 
 /** Timestamps of the given blocks, a few requests at a time. */
