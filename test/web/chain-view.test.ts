@@ -9,6 +9,7 @@ import { StageState, Status } from "../../lib/coordinator";
 import { deploymentRecord } from "../../lib/deploy";
 import { stageRules } from "../../lib/manifest";
 import { versionTag } from "../../lib/version";
+import { buildHistory } from "../../lib/history";
 import { ChainView, type Snapshot } from "../../web/src/chain";
 import { GovernanceView } from "../../web/src/governance";
 import type { DashboardConfig } from "../../web/src/dashboardConfig";
@@ -161,6 +162,23 @@ describe("dashboard ChainView against a Hardhat node", function () {
     expect(again.revision).to.equal(next.revision);
     expect(shown(again)).to.deep.equal(shown(next));
     last = again;
+  });
+
+  it("applies new events to the history it holds, which equals the history rebuilt from every event", async function () {
+    const tx = await attest("c", Status.Healthy);
+    const next = await view.refresh();
+    expect(next.events.at(-1)).to.include({ transactionHash: tx });
+    expect(next.history, "the same history, the new event applied to it").to.equal(last.history);
+    const rebuilt = buildHistory(next.events, {
+      times: next.times,
+      governance: config.deployment.contracts.LockstepTimelock,
+      registryComplete: true,
+      coordinator: config.deployment.contracts.UpgradeCoordinator,
+      fromBlock: BigInt(config.deployment.startBlock),
+      toBlock: next.head.number,
+    });
+    expect(next.history).to.deep.equal(rebuilt);
+    last = next;
   });
 
   it("picks up an event that a lagging RPC node left out of its logs, once it has caught up", async function () {

@@ -1,8 +1,19 @@
-// The dashboard's view of the chain: the coordinator's whole history, rebuilt from logs with lib/history.ts, then
-// followed block by block with lib/sync's follower, which rewinds when the chain reorganises. Stake weights are the
+// The dashboard's view of the chain: the coordinator's whole history, folded from logs with lib/history's reducer,
+// then followed block by block with lib/sync's follower, which rewinds when the chain reorganises. New events are
+// applied to the history; it is folded anew only when events went away or came in out of order (a reorg, a lagging
+// node's late logs). Stake weights are the
 // only contract reads (the logs carry weights only once attested).
 import { createPublicClient, http, type PublicClient } from "viem";
-import { buildHistory, decodeLogs, type History } from "../../lib/history";
+import {
+  apply,
+  auditChecks,
+  decodeLogs,
+  initialState,
+  settle,
+  type BuildOptions,
+  type History,
+  type HistoryState,
+} from "../../lib/history";
 import { byChainOrder, type CoordinatorEvent } from "../../lib/events";
 import { stakeTokenAbi } from "../../lib/abi/generated";
 import {
@@ -19,6 +30,7 @@ import {
 import type { DashboardConfig } from "./dashboardConfig";
 
 export interface Snapshot {
+  /** The live fold: the next refresh that brings new events applies them to it in place. */
   history: History;
   /** Every decoded coordinator event, in chain order. */
   events: CoordinatorEvent[];
@@ -79,6 +91,8 @@ export class ChainView {
   private follower!: Follower<Followed>;
   /** The events of the last snapshot handed out: `revision` moves when the follower's differ. */
   private shown: CoordinatorEvent[] = [];
+  /** The history of `shown`, folded by lib/history's reducer. */
+  private folded: HistoryState | undefined;
   private revision = 0;
   private lastReorg: Reorg | undefined;
   private weights = new Map<string, bigint>();
@@ -145,16 +159,13 @@ export class ChainView {
       followed = await this.follow(head);
     }
     const { events, times } = followed.state;
-    if (events !== this.shown) this.revision++;
-    this.shown = events;
-    const history = buildHistory(events, {
-      times,
-      governance: d.contracts.LockstepTimelock,
-      registryComplete: true,
-      coordinator: d.contracts.UpgradeCoordinator,
-      fromBlock: this.startBlock,
-      toBlock: followed.processedTo,
-    });
+    if (events !== this.shown || !this.folded) {
+      this.revision++;
+      this.folded = this.fold(events, times);
+      this.shown = events;
+    }
+    const history = this.folded.history;
+    history.toBlock = followed.processedTo;
     if (this.weightsRevision !== this.revision) {
       this.weights = await this.readWeights(history, head.number);
       this.weightsRevision = this.revision;
@@ -170,6 +181,29 @@ export class ChainView {
       lastReorg: this.lastReorg,
     };
     return this.last;
+  }
+
+  /**
+   * The history of `events`: those after the ones shown are applied to the last fold when the shown ones are still
+   * their beginning (the follower only appends, and sorts), else everything is folded anew. The follower reads whole
+   * blocks, so no automatic stop waits for an attestation of its transaction in a later page: each fold is settled.
+   */
+  private fold(events: CoordinatorEvent[], times: Map<bigint, bigint>): HistoryState {
+    const d = this.config.deployment;
+    const shown = this.shown;
+    const n = shown.length;
+    const appended = this.folded && events.length >= n && (n === 0 || events[n - 1] === shown[n - 1]);
+    const options: BuildOptions = {
+      times,
+      governance: d.contracts.LockstepTimelock,
+      registryComplete: true,
+      coordinator: d.contracts.UpgradeCoordinator,
+      fromBlock: this.startBlock,
+    };
+    const state = appended ? apply(this.folded!, events.slice(n), times) : apply(initialState(options), events);
+    settle(state);
+    state.history.checks = auditChecks(state);
+    return state;
   }
 
   /** Follows the chain up to `head`; a reorg deeper than every block remembered reloads from the start block. */
