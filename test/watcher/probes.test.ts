@@ -6,7 +6,9 @@ import type { AddressInfo } from "node:net";
 import { parseConfig, probeConfigOf } from "../../watcher/src/config";
 import { createProbe } from "../../watcher/src/adapters/probes";
 import { clientToken, releaseSpellings } from "../../watcher/src/adapters/probes/version";
-import { runsVersion, startupPhase } from "../../watcher/src/machine/health";
+import { judgeHealth, runsVersion, startupPhase } from "../../watcher/src/machine/health";
+import { waitHealthy } from "../../watcher/src/executors";
+import type { NodeStatus } from "../../watcher/src/ports";
 import * as comet from "../fixtures/probes/cometbft";
 import * as exec from "../fixtures/probes/ethereum-execution";
 import * as beacon from "../fixtures/probes/ethereum-beacon";
@@ -255,6 +257,45 @@ describe("watcher health probes", function () {
       expect(releaseSpellings("v1.25.4+20b10b35")).to.include.members(["1.25.4", "v1.25.4"]);
       expect(releaseSpellings("1.14")).to.deep.equal([]);
       expect(releaseSpellings("1.14.12x")).to.deep.equal([]);
+    });
+  });
+
+  describe("health rule", function () {
+    /** A node whose probe answers `readings` in turn (the last one from then on), on a clock that sleeps instantly. */
+    function scripted(readings: (NodeStatus | undefined)[]) {
+      let now = 0;
+      let i = 0;
+      return {
+        node: { status: async () => readings[Math.min(i++, readings.length - 1)] },
+        clock: { now: () => now, sleep: async (ms: number) => void (now += ms) },
+        config: { health: { deadlineMs: 10_000, probeIntervalMs: 1_000, minHeightGain: 2, observeIntervalMs: 5_000 } },
+      } as unknown as Parameters<typeof waitHealthy>[1];
+    }
+    const anvil = (height: bigint, syncing = false): NodeStatus => ({
+      version: "anvil/v1.7.1",
+      height,
+      syncing,
+      matches: releaseSpellings("v1.7.1"),
+    });
+
+    it("waits through syncing at start-up, then counts the height gain from when it stopped", async function () {
+      const outcome = await waitHealthy(
+        "v1.7.1",
+        scripted([undefined, anvil(50n, true), anvil(90n, true), anvil(100n), anvil(101n), anvil(102n)]),
+      );
+      expect(outcome).to.deep.equal({ healthy: true, reason: "", height: 102n });
+    });
+
+    it("fails a node still syncing at the deadline, naming why", async function () {
+      const outcome = await waitHealthy("v1.7.1", scripted([anvil(10n, true), anvil(20n, true), anvil(30n, true)]));
+      expect(outcome.healthy).to.equal(false);
+      expect(outcome.reason).to.match(/still syncing/);
+    });
+
+    it("does not judge a syncing node healthy once it is observed", function () {
+      const job = { manifest: { version: "v1.7.1" } } as Parameters<typeof judgeHealth>[0];
+      expect(judgeHealth(job, anvil(10n), { at: 0, height: 9n })).to.equal(true);
+      expect(judgeHealth(job, anvil(10n, true), { at: 0, height: 9n })).to.equal(false);
     });
   });
 
