@@ -6,7 +6,7 @@ import { getJson, isObject, toHeight } from "./http";
 export async function probeLockstep(url: string, timeoutMs: number): Promise<NodeStatus | undefined> {
   try {
     const { status, body } = await getJson(url, timeoutMs);
-    return status === 200 ? readLockstep(body) : undefined;
+    return status >= 200 && status < 300 ? readLockstep(body) : undefined;
   } catch {
     return undefined; // refused, timed out: the node does not answer
   }
