@@ -24,42 +24,82 @@ const attesterKey = z.union([
     .strict(),
 ]);
 
-const statusProbe = {
-  statusUrl: z.string().url().describe("the node's status endpoint: JSON {version, height}"),
-  stateDir: z.string().min(1).describe("the node's state directory, snapshotted before a swap"),
-};
+const probeTimeoutMs = positiveInt.default(2_000).describe("how long one probe may take");
+const httpProbe = <T extends string>(type: T, url: string) =>
+  z.object({ type: z.literal(type), url: z.string().url().describe(url), timeoutMs: probeTimeoutMs }).strict();
 
-const node = z.discriminatedUnion("adapter", [
+/** How the watcher asks the node for its version, height and sync state (watcher/src/adapters/probes/). */
+export const probeSchema = z.discriminatedUnion("type", [
+  httpProbe("lockstep", "the status endpoint answering JSON {version, height, syncing?}"),
+  httpProbe("cometbft", "the CometBFT RPC (e.g. http://127.0.0.1:26657); /status is read"),
+  httpProbe("ethereum-execution", "the execution client's JSON-RPC endpoint (e.g. http://127.0.0.1:8545)"),
+  httpProbe("ethereum-beacon", "the beacon node API (e.g. http://127.0.0.1:5052); /eth/v1/node/* are read"),
+  httpProbe("solana", "the validator's JSON-RPC endpoint (e.g. http://127.0.0.1:8899)"),
   z
     .object({
-      adapter: z.literal("command"),
-      ...statusProbe,
-      commands: z
-        .object({
-          stop: z.string().min(1),
-          start: z.string().min(1),
-          snapshot: z.string().min(1).optional(),
-          restore: z.string().min(1).optional(),
-        })
-        .strict()
-        .describe(
-          "shell commands (systemd, docker, anything); $LOCKSTEP_BINARY, $LOCKSTEP_VERSION, $LOCKSTEP_SNAPSHOT are set",
-        ),
-    })
-    .strict(),
-  z
-    .object({
-      adapter: z.literal("process"),
-      ...statusProbe,
-      binaryName: z
-        .string()
-        .regex(/^[A-Za-z0-9._-]+$/, "a plain file name")
-        .default("node"),
-      args: z.array(z.string()).default([]),
-      env: z.record(z.string(), z.string()).default({}),
+      type: z.literal("command"),
+      command: z.string().min(1).describe("a shell command printing JSON {version, height, syncing}"),
+      timeoutMs: probeTimeoutMs,
     })
     .strict(),
 ]);
+
+export type ProbeConfig = z.infer<typeof probeSchema>;
+
+const statusProbe = {
+  statusUrl: z
+    .string()
+    .url()
+    .optional()
+    .describe("the node's status endpoint: JSON {version, height}; short for probe {type: lockstep, url}"),
+  probe: probeSchema.optional(),
+  stateDir: z.string().min(1).describe("the node's state directory, snapshotted before a swap"),
+};
+
+const node = z
+  .discriminatedUnion("adapter", [
+    z
+      .object({
+        adapter: z.literal("command"),
+        ...statusProbe,
+        commands: z
+          .object({
+            stop: z.string().min(1),
+            start: z.string().min(1),
+            snapshot: z.string().min(1).optional(),
+            restore: z.string().min(1).optional(),
+          })
+          .strict()
+          .describe(
+            "shell commands (systemd, docker, anything); $LOCKSTEP_BINARY, $LOCKSTEP_VERSION, $LOCKSTEP_SNAPSHOT are set",
+          ),
+      })
+      .strict(),
+    z
+      .object({
+        adapter: z.literal("process"),
+        ...statusProbe,
+        binaryName: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]+$/, "a plain file name")
+          .default("node"),
+        args: z.array(z.string()).default([]),
+        env: z.record(z.string(), z.string()).default({}),
+      })
+      .strict(),
+  ])
+  .superRefine((n, ctx) => {
+    if ((n.statusUrl === undefined) === (n.probe === undefined))
+      ctx.addIssue({ code: "custom", path: ["probe"], message: "set exactly one of node.probe and node.statusUrl" });
+  });
+
+/** The node's probe: node.probe, or the `lockstep` probe of node.statusUrl. */
+export function probeConfigOf(n: { statusUrl?: string; probe?: ProbeConfig }): ProbeConfig {
+  if (n.probe) return n.probe;
+  if (n.statusUrl === undefined)
+    throw new ConfigError(["config node.probe: set exactly one of node.probe and node.statusUrl"]);
+  return { type: "lockstep", url: n.statusUrl, timeoutMs: 2_000 };
+}
 
 export const configSchema = z
   .object({

@@ -10,9 +10,10 @@ import type { NodeConfig, Paths } from "../config";
 import { fsCall, retryable } from "../errors";
 import type { NodeController, NodeStatus } from "../ports";
 import { BinaryStore } from "./binaries";
-import { nodeEnv } from "./processNode";
+import { nodeEnv } from "./nodeEnv";
+import type { Probe } from "./probes";
 import { copyDirOnce, exists, replaceDir } from "./stateCopy";
-import { probeStatus } from "./statusProbe";
+import { nodeProbe } from "./statusProbe";
 
 export type CommandNodeConfig = Extract<NodeConfig, { adapter: "command" }>;
 
@@ -23,6 +24,7 @@ export interface CommandNodeOptions {
 
 export class CommandNodeController implements NodeController {
   private readonly binaries: BinaryStore;
+  private readonly probe: Probe;
 
   constructor(
     private readonly node: CommandNodeConfig,
@@ -30,6 +32,7 @@ export class CommandNodeController implements NodeController {
     private readonly options: CommandNodeOptions = {},
   ) {
     this.binaries = new BinaryStore(paths);
+    this.probe = nodeProbe(node);
   }
 
   stop(): Promise<void> {
@@ -41,7 +44,7 @@ export class CommandNodeController implements NodeController {
   }
 
   status(): Promise<NodeStatus | undefined> {
-    return probeStatus(this.node.statusUrl);
+    return this.probe();
   }
 
   /** Runs the snapshot command, or copies the state directory; a no-op when the snapshot directory exists. */

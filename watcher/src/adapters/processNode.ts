@@ -7,8 +7,12 @@ import { open, readFile, realpath, rename, rm, writeFile } from "node:fs/promise
 import type { NodeConfig, Paths } from "../config";
 import { fatal, fsCall, retryable } from "../errors";
 import type { NodeController, NodeStatus } from "../ports";
+import type { Probe } from "./probes";
+import { nodeEnv } from "./nodeEnv";
 import { copyDirOnce, replaceDir } from "./stateCopy";
-import { probeStatus } from "./statusProbe";
+import { nodeProbe } from "./statusProbe";
+
+export { nodeEnv };
 
 export type ProcessNodeConfig = Extract<NodeConfig, { adapter: "process" }>;
 
@@ -18,11 +22,15 @@ export interface ProcessNodeOptions {
 }
 
 export class ProcessNodeController implements NodeController {
+  private readonly probe: Probe;
+
   constructor(
     private readonly node: ProcessNodeConfig,
     private readonly paths: Paths,
     private readonly options: ProcessNodeOptions = {},
-  ) {}
+  ) {
+    this.probe = nodeProbe(node);
+  }
 
   async start(): Promise<void> {
     if (await this.runningPid()) return;
@@ -66,7 +74,7 @@ export class ProcessNodeController implements NodeController {
   }
 
   status(): Promise<NodeStatus | undefined> {
-    return probeStatus(this.node.statusUrl);
+    return this.probe();
   }
 
   snapshot(tag: string): Promise<void> {
@@ -87,15 +95,6 @@ export class ProcessNodeController implements NodeController {
     const pid = Number(text.trim());
     return Number.isSafeInteger(pid) && pid > 1 ? pid : undefined;
   }
-}
-
-/**
- * What the node (or a node command) inherits from the watcher's environment: enough to run, and nothing
- * else, so secrets loaded for the watcher (an attester key in development) never reach it.
- */
-export function nodeEnv(): Record<string, string> {
-  const keep = ["PATH", "HOME", "USER", "LANG", "TZ", "TMPDIR"];
-  return Object.fromEntries(keep.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!]));
 }
 
 /** Whether the process group led by `pid` (the node and anything it started) still exists. */

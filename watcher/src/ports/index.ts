@@ -45,9 +45,16 @@ export interface ChainWriter {
   attest(request: AttestationRequest): Promise<{ via: "transaction" | "relay"; reference: string }>;
 }
 
+/** What the node's health probe read (watcher/src/adapters/probes/). */
 export interface NodeStatus {
+  /** The version as the client reports it (`anvil/v1.5.1`, `0.38.12`, ...). */
   version: string;
+  /** Block height (slot, for the slot-based clients). */
   height: bigint;
+  /** Syncing or catching up: the node runs but is still starting, not yet healthy. Absent: cannot tell. */
+  syncing?: boolean;
+  /** The manifest versions, besides `version` itself, that this reading counts as, by the probe's version rule. */
+  matches?: string[];
 }
 
 /** Controls the validator node. Every method is safe to call again after a crash. */
