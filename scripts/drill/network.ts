@@ -5,7 +5,7 @@ import { encodeFunctionData, getAddress } from "viem";
 import { upgradeCoordinatorAbi } from "../../lib/abi/generated";
 import { defaultParams, deploySystem, deploymentRecord, type System } from "../../lib/deploy";
 import { writeDeployment } from "../../lib/deployments";
-import { DEFAULT_RPC_PORT, portIsFree, startChain, type Chain } from "../../lib/localnet";
+import { DEFAULT_RPC_PORT, portIsFree, startChain, type Chain } from "../../rehearsal/localnet";
 
 export const COHORT_NAMES = ["canary", "early", "main"] as const;
 
