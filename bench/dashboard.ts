@@ -9,7 +9,16 @@ import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { writeDeployment } from "../lib/deployments";
 import { deploymentRecord } from "../lib/deploy";
-import { ROOT, deployLocal, freePort, startChain, stopProcess, tempDir, waitFor, type Chain } from "../lib/localnet";
+import {
+  ROOT,
+  deployLocal,
+  freePort,
+  startChain,
+  stopProcess,
+  tempDir,
+  waitFor,
+  type Chain,
+} from "../rehearsal/localnet";
 import { writeHistory, writeProposals } from "./dashboardHistory";
 
 const TARGET_MS = 2_000;

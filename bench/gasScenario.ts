@@ -2,7 +2,11 @@ import { ethers, network } from "hardhat";
 import { reset, time } from "@nomicfoundation/hardhat-network-helpers";
 import { Wallet, keccak256, toUtf8Bytes, ZeroAddress, parseEther, TransactionReceipt } from "ethers";
 import { deploySystem, defaultParams } from "../lib/deploy";
-import { Status, coordinatorDomain, signAttestation, packAttestations } from "../lib/coordinator";
+import { createWalletClient, custom, getAddress, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { packAttestations } from "../lib/actions/packAttestations";
+import { signAttestation } from "../lib/actions/signAttestation";
+import { Status } from "../lib/coordinator";
 import { stageRules } from "../lib/manifest";
 import { versionTag } from "../lib/version";
 import { RosterFiller__factory } from "../typechain-types";
@@ -118,20 +122,26 @@ export async function measureGas(validators: number, checkpoints = 1): Promise<G
   );
 
   const { chainId } = await ethers.provider.getNetwork();
-  const domain = coordinatorDomain(chainId, await coordinator.getAddress());
+  const coordinatorAddress = getAddress(await coordinator.getAddress());
   // Fixed times, not the latest block's: the set-up above takes longer on a busy machine.
   const now = START_TIME;
+  const client = createWalletClient({ transport: custom(network.provider) });
   const sign = (i: number) =>
-    signAttestation(keys[i], domain, {
-      operator: operators[i],
-      upgradeId,
-      stage: 0,
-      status: Status.Healthy,
-      version,
-      height: 1234n,
-      metricsDigest: digest,
-      issuedAt: now,
-      deadline: now + 86_400,
+    signAttestation(client, {
+      account: privateKeyToAccount(keys[i].privateKey as Hex),
+      chainId,
+      coordinator: coordinatorAddress,
+      attestation: {
+        operator: getAddress(operators[i]),
+        upgradeId,
+        stage: 0,
+        status: Status.Healthy,
+        version,
+        height: 1234n,
+        metricsDigest: digest as Hex,
+        issuedAt: now,
+        deadline: now + 86_400,
+      },
     });
   // Validators 1..: a batch of 100 where the registry has them, then a batch of 8 (all that is left at 10).
   const sizes = measured > BATCH + SMALL_BATCH ? [BATCH, SMALL_BATCH] : [measured - 1];

@@ -39,10 +39,10 @@ task("deploy", "Deploys the whole Lockstep system and writes deployments/<networ
         }
         const [deployer, second] = await hre.ethers.getSigners();
         if (!deployer) throw new TaskError(`no account to deploy from on network "${network}" (set DEPLOYER_KEY)`);
-        const guardian = args.guardian ? parseAddress(hre, args.guardian, "--guardian") : second?.address;
+        const guardian = args.guardian ? parseAddress(args.guardian, "--guardian") : second?.address;
         if (!guardian) throw new TaskError("pass --guardian: the network has only one account");
         if (args.quorum < 1 || args.quorum > 100) throw new TaskError("--quorum must be a percentage from 1 to 100");
-        const holder = args.holder ? parseAddress(hre, args.holder, "--holder") : deployer.address;
+        const holder = args.holder ? parseAddress(args.holder, "--holder") : deployer.address;
         const { deploySystem, defaultParams, deploymentRecord } = await import("../lib/deploy");
         const startBlock = (await hre.ethers.provider.getBlockNumber()) + 1;
         const params = {

@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PauseReason, RollbackReason, Status, UpgradeState } from "../../lib/coordinator";
-import { makeBinary, serveArtifacts, tempDir, waitFor } from "../../lib/localnet";
+import { makeBinary, serveArtifacts, tempDir, waitFor } from "../../rehearsal/localnet";
 import { coordinatorHistory, renderHistory, runAudit } from "./audit";
 import { serveDashboard } from "./dashboard";
 import { Board, pct, tokens, type Out } from "./display";

@@ -1,9 +1,11 @@
 // The rehearsal network: a local chain, the system deployed on it, and a validator set with unequal stake in
 // three cohorts, its delegators, and its cohorts assigned by a real governance proposal.
 import { JsonRpcSigner, Wallet, keccak256, parseEther, toUtf8Bytes, type Provider } from "ethers";
+import { encodeFunctionData, getAddress } from "viem";
+import { upgradeCoordinatorAbi } from "../../lib/abi/generated";
 import { defaultParams, deploySystem, deploymentRecord, type System } from "../../lib/deploy";
 import { writeDeployment } from "../../lib/deployments";
-import { DEFAULT_RPC_PORT, portIsFree, startChain, type Chain } from "../../lib/localnet";
+import { DEFAULT_RPC_PORT, portIsFree, startChain, type Chain } from "../../rehearsal/localnet";
 
 export const COHORT_NAMES = ["canary", "early", "main"] as const;
 
@@ -163,14 +165,19 @@ export function connectValidators(validators: DrillValidator[], provider: Provid
 
 /** Assigns cohorts the way a network would: one governance proposal with a batch of setCohort calls. */
 export function cohortProposal(net: Net, validators: DrillValidator[]) {
-  const c = net.system.coordinator;
   const moved = validators.filter((v) => v.cohort !== 3);
   return {
     moved,
     proposal: {
-      targets: moved.map(() => net.addresses.coordinator),
+      targets: moved.map(() => getAddress(net.addresses.coordinator)),
       values: moved.map(() => 0n),
-      calldatas: moved.map((v) => c.interface.encodeFunctionData("setCohort", [v.operator.address, v.cohort])),
+      calldatas: moved.map((v) =>
+        encodeFunctionData({
+          abi: upgradeCoordinatorAbi,
+          functionName: "setCohort",
+          args: [getAddress(v.operator.address), v.cohort],
+        }),
+      ),
       description: `Assign rollout cohorts: ${moved.filter((v) => v.cohort === 1).length} canary, ${moved.filter((v) => v.cohort === 2).length} early (the rest stay main)\n\n${moved.map((v) => `${v.name} ${v.operator.address} -> cohort ${v.cohort}`).join("\n")}`,
     },
   };

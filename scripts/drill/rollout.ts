@@ -3,9 +3,10 @@
 // stake-weighted tallies as it goes.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { canonicalManifest, manifestHash, parseManifest, toOnChain, type ManifestFile } from "../../lib/manifest";
+import { getAddress } from "viem";
+import { scheduleUpgradeProposal } from "../../lib/actions/scheduleUpgrade";
+import { canonicalManifest, manifestHash, parseManifest, type ManifestFile } from "../../lib/manifest";
 import { StageState, UpgradeState, PauseReason } from "../../lib/coordinator";
-import { proposalFor } from "../../lib/governance";
 import type { UpgradeCoordinator } from "../../typechain-types";
 import { duration, pct, type Board } from "./display";
 import { chainTime, passProposal, skipTo, type Passed, type Voter } from "./governance";
@@ -71,15 +72,13 @@ export async function scheduleByVote(
   voters: Voter[],
 ): Promise<{ upgradeId: bigint; passed: Passed }> {
   const c = net.system.coordinator;
-  const calldata = c.interface.encodeFunctionData("schedule", [toOnChain(m)]);
   const description = `Upgrade validators to ${m.version} (${m.name})\n\nManifest keccak256 ${manifestHash(m)}; stages ${m.stages.map((s) => s.label).join(", ")}.`;
-  const passed = await passProposal(
-    net,
-    board,
-    proposalFor(net.addresses.coordinator, calldata, description),
-    proposer,
-    voters,
-  );
+  const proposal = scheduleUpgradeProposal({
+    coordinator: getAddress(net.addresses.coordinator),
+    manifest: m,
+    description,
+  });
+  const passed = await passProposal(net, board, proposal, proposer, voters);
   const upgradeId = await c.upgradeIdOf(m.name);
   if (upgradeId === 0n) throw new Error(`the executed proposal did not schedule ${m.name}`);
   return { upgradeId, passed };

@@ -11,15 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { createPublicClient, custom, type Log, type PublicClient } from "viem";
-import {
-  Status,
-  UpgradeState,
-  PauseReason,
-  StageState,
-  coordinatorDomain,
-  packAttestations,
-  signAttestation,
-} from "../../lib/coordinator";
+import { Status, UpgradeState, PauseReason, StageState, coordinatorDomain } from "../../lib/coordinator";
+import { packAttestations } from "../../lib/actions/packAttestations";
+import { signAttestation } from "../helpers/system";
 import { versionTag } from "../../lib/version";
 import { DEFAULT_STAGE_RULES, toOnChain, type ManifestFile } from "../../lib/manifest";
 import { writeDeployment, type Deployment } from "../../lib/deployments";

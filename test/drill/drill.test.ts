@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
-import { ROOT, runNode, tempDir, waitFor } from "../../lib/localnet";
+import { ROOT, runNode, tempDir, waitFor } from "../../rehearsal/localnet";
 
 function runDrill(args: string[], env: Record<string, string> = {}) {
   return runNode(["-r", "ts-node/register/transpile-only", join(ROOT, "scripts", "drill", "index.ts"), ...args], env);

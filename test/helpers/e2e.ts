@@ -1,6 +1,6 @@
 // End-to-end harness: a real Hardhat JSON-RPC node in its own process, the system deployed over JSON-RPC,
 // a local artifact server, simulated validator nodes as the "binaries", and real watcher processes.
-// The process plumbing lives in lib/localnet.ts (the drill uses it too); this file adds what only tests need.
+// The process plumbing lives in rehearsal/localnet.ts (the drill uses it too); this file adds what only tests need.
 import { AddressInfo } from "node:net";
 import { createServer } from "node:http";
 
@@ -16,8 +16,8 @@ export {
   spawnWatcher,
   runWatcher,
   deployLocal as deployOn,
-} from "../../lib/localnet";
-export type { Chain, WatcherProcess, LocalDeployment as Deployment } from "../../lib/localnet";
+} from "../../rehearsal/localnet";
+export type { Chain, WatcherProcess, LocalDeployment as Deployment } from "../../rehearsal/localnet";
 
 /** A JSON-RPC proxy in front of `target` that a test can take down (connections reset) and bring back. */
 export async function rpcProxy(

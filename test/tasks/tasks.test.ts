@@ -6,12 +6,15 @@ import { join } from "node:path";
 import hre, { ethers, network } from "hardhat";
 import { mine, reset, time } from "@nomicfoundation/hardhat-network-helpers";
 import { parseEther, ZeroHash } from "ethers";
-import { Status, coordinatorDomain, packAttestations, signAttestation } from "../../lib/coordinator";
+import { packAttestations } from "../../lib/actions/packAttestations";
+import { formatRelayEntry } from "../../lib/actions/relayFile";
+import { Status, coordinatorDomain } from "../../lib/coordinator";
 import { versionTag } from "../../lib/version";
 import { readDeployment } from "../../lib/deployments";
 import { manifestHash, readManifest } from "../../lib/manifest";
 import { StakeToken__factory, UpgradeCoordinator__factory, LockstepGovernor__factory } from "../../typechain-types";
 import { ROOT } from "../helpers/e2e";
+import { signAttestation } from "../helpers/system";
 
 /** Runs a task in process and returns what it printed. */
 async function runTask(name: string, args: Record<string, unknown> = {}): Promise<string> {
@@ -160,7 +163,7 @@ describe("hardhat tasks", function () {
       deadline: now + 3600,
     });
     const file = join(dir, "outbox.jsonl");
-    writeFileSync(file, JSON.stringify({ attestations: [packAttestations([signed])], upgradeId: 1 }) + "\n");
+    writeFileSync(file, formatRelayEntry({ attestations: [packAttestations([signed])], upgradeId: 1 }) + "\n");
     const out = await runTask("attest:relay", { file, signer: "5" });
     expect(out).to.match(/relayed 1 attestation\(s\) in one batch/);
     expect((await coordinator.getStage(1, 0)).readyStake).to.equal(parseEther("1000"));

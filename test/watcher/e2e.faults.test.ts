@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { keccak256, toUtf8Bytes } from "ethers";
 import { Status, UpgradeState } from "../../lib/coordinator";
-import { stageRules, StageRulesInput } from "../../lib/manifest";
+import { stageRules, type StageRules } from "../../lib/manifest";
 import { KILL_POINTS } from "../../watcher/src/faults";
 import {
   Chain,
@@ -81,7 +81,7 @@ describe("watcher end to end: faults", function () {
     v: FleetValidator,
     name: string,
     binary = good,
-    over: Partial<StageRulesInput> = {},
+    over: Partial<StageRules> = {},
     stateIncompatible = false,
   ) {
     await (

@@ -20,7 +20,7 @@ import { AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { JsonRpcProvider, JsonRpcSigner } from "ethers";
-import { deploySystem, defaultParams, type System } from "./deploy";
+import { deploySystem, defaultParams, type System } from "../lib/deploy";
 import { paths as pathsOf } from "../watcher/src/config";
 import { ProcessNodeController } from "../watcher/src/adapters/processNode";
 
