@@ -1,6 +1,6 @@
 // The model of a rebuilt history: every upgrade, its stages and validators, the registry, and the audit's checks.
 import type { PauseReason, Status, UpgradeState } from "../coordinator";
-import type { DEFAULT_STAGE_RULES } from "../manifest";
+import type { StageRules } from "../manifest";
 
 /** Where something happened: every line of the report names one. */
 export interface TxRef {
@@ -24,7 +24,8 @@ export interface ManifestRecord {
 }
 
 /** A stage's rules as the UpgradeScheduled event carries them: its cohort and every rule a manifest sets. */
-export type StageRulesRecord = { cohort: number } & Record<keyof typeof DEFAULT_STAGE_RULES, number>;
+/** A stage's rules as the coordinator stores them: lib/manifest's one StageRules type. */
+export type StageRulesRecord = StageRules;
 
 export type StageStateName = "Pending" | "Active" | "Verified";
 

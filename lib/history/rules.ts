@@ -2,6 +2,7 @@
 // (ManifestPlanner._share and _limits, RolloutStorage.notBeforeOf, UpgradeCoordinator.advance, _activate,
 // pauseForMissingParticipation and attest). The fold, the audit and the dashboard's views all ask here, so what
 // they show is what the contract would decide.
+import type { StageRules } from "../manifest";
 import type { StageHistory, UpgradeHistory } from "./model";
 
 /** type(uint96).max: the rollback limit the contract stores when automatic rollback is off (rollbackBps 0). */
@@ -15,12 +16,7 @@ export function share(stake: bigint, bps: number): bigint {
 }
 
 /** The basis points of a stage's rules that its thresholds come from. */
-export interface ThresholdRules {
-  readinessBps: number;
-  healthyBps: number;
-  unhealthyBps: number;
-  rollbackBps: number;
-}
+export type ThresholdRules = Pick<StageRules, "readinessBps" | "healthyBps" | "unhealthyBps" | "rollbackBps">;
 
 /** A stage's thresholds in stake, as ManifestPlanner stores them when the upgrade is scheduled. */
 export interface StageThresholds {

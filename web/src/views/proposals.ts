@@ -304,6 +304,6 @@ export function proposalsView(
   const ordered = [...g.proposals].sort((a, b) => rank(a) - rank(b) || (a.created.block > b.created.block ? -1 : 1));
   const list = ordered.length
     ? ordered.map((p) => proposalCard(p, { g, d, now, explorerUrl, account, canAct, open })).join("")
-    : `<p class="muted" data-testid="no-proposals">No proposal yet. Proposals are made with \`npx hardhat governance:propose\` or any Governor front end.</p>`;
+    : `<p class="muted" data-testid="no-proposals">No proposal yet. An upgrade is proposed with \`npx hardhat upgrade:propose\` (and resume, withdraw or rollback from an upgrade's card here), or with any Governor front end.</p>`;
   return rules + list;
 }
