@@ -46,6 +46,36 @@ export const PAUSE_REASON_WORDS: Record<keyof typeof PauseReason, string> = {
   ParticipationDeadline: "paused: not enough healthy stake reported before the attestation deadline",
 };
 
+/** Mirrors IUpgradeCoordinator.SkipReason: why the coordinator skipped an item of a relayed batch. */
+export enum SkipReason {
+  None = 0,
+  Expired = 1,
+  Future = 2,
+  Stale = 3,
+  NotAttester = 4,
+  NotInCohort = 5,
+  UnknownStage = 6,
+  StageNotPending = 7,
+  StageNotActivated = 8,
+  VersionMismatch = 9,
+  UpgradeEnded = 10,
+}
+
+/** Skip reasons in words, for the relayer reading what its batch did. */
+export const SKIP_REASON_WORDS: Record<keyof typeof SkipReason, string> = {
+  None: "not skipped",
+  Expired: "past its signature's deadline",
+  Future: "issued ahead of the chain's clock",
+  Stale: "not newer than the validator's last statement (a duplicate, superseded or front-run item)",
+  NotAttester: "not signed by the operator's attester key now",
+  NotInCohort: "the operator is not in the stage's cohort",
+  UnknownStage: "no such upgrade or stage",
+  StageNotPending: "Ready for a stage that has already activated",
+  StageNotActivated: "a health report for a stage that has not activated",
+  VersionMismatch: "Healthy with another version than the manifest's",
+  UpgradeEnded: "the upgrade has ended (an earlier item may have ended it)",
+};
+
 /** Mirrors IUpgradeCoordinator.RollbackReason. */
 export enum RollbackReason {
   Manual = 0,

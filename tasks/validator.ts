@@ -85,7 +85,20 @@ task("attest:relay", "Relays signed attestations (a watcher's relay file: JSON l
         throw e;
       }
       const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
-      const { hash, receipt } = await relayAttestations(c.wallet, { coordinator: c.coordinator, batch: batch.batch });
-      console.log(`relayed ${batch.count} attestation(s) in one batch (transaction ${hash}, ${receipt.gasUsed} gas)`);
+      const { hash, receipt, accepted, skipped } = await relayAttestations(c.wallet, {
+        coordinator: c.coordinator,
+        batch: batch.batch,
+      });
+      const { SKIP_REASON_WORDS, SkipReason } = require("../lib/coordinator") as typeof import("../lib/coordinator");
+      console.log(
+        `relayed ${batch.count} attestation(s) in one batch: ${accepted} counted, ${skipped.length} skipped ` +
+          `(transaction ${hash}, ${receipt.gasUsed} gas)`,
+      );
+      for (const s of skipped) {
+        const reason = SkipReason[s.reason] as keyof typeof SkipReason;
+        console.log(
+          `  skipped ${s.operator} (upgrade #${s.upgradeId}): ${SKIP_REASON_WORDS[reason] ?? `reason ${s.reason}`}`,
+        );
+      }
     }),
   );

@@ -165,7 +165,12 @@ describe("hardhat tasks", function () {
     const file = join(dir, "outbox.jsonl");
     writeFileSync(file, formatRelayEntry({ attestations: [packAttestations([signed])], upgradeId: 1 }) + "\n");
     const out = await runTask("attest:relay", { file, signer: "5" });
-    expect(out).to.match(/relayed 1 attestation\(s\) in one batch/);
+    expect(out).to.match(/relayed 1 attestation\(s\) in one batch: 1 counted, 0 skipped/);
+    expect((await coordinator.getStage(1, 0)).readyStake).to.equal(parseEther("1000"));
+    // The same file again: the coordinator skips the stale item instead of reverting, and the relayer is told why.
+    const again = await runTask("attest:relay", { file, signer: "5" });
+    expect(again).to.match(/relayed 1 attestation\(s\) in one batch: 0 counted, 1 skipped/);
+    expect(again).to.include(`skipped ${operator.address} (upgrade #1): not newer than the validator's last statement`);
     expect((await coordinator.getStage(1, 0)).readyStake).to.equal(parseEther("1000"));
   });
 
