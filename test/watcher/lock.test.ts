@@ -80,12 +80,19 @@ describe("data directory lock", function () {
     beforeEach(async function () {
       dataDir = join(dir.path, "data");
       configPath = join(dir.path, "watcher.json");
-      // No chain: the watcher retries the unreachable RPC node for ever, holding its lock.
+      // No chain: the watcher retries the unreachable RPC node for ever, holding its lock. A short poll interval
+      // keeps its backoff sleeps (which SIGTERM does not cut short) within stopProcess's grace period.
       const unreachable = `http://127.0.0.1:${await freePort()}`;
       writeFileSync(
         configPath,
         JSON.stringify({
-          chain: { rpcUrl: unreachable, chainId: 31337, coordinator: "0x" + "11".repeat(20), startBlock: 1 },
+          chain: {
+            rpcUrl: unreachable,
+            chainId: 31337,
+            coordinator: "0x" + "11".repeat(20),
+            startBlock: 1,
+            pollIntervalMs: 100,
+          },
           validator: { operator: "0x" + "22".repeat(20), attesterKey: { env: "LOCKSTEP_LOCK_TEST_KEY" } },
           dataDir,
           node: { adapter: "process", statusUrl: `${unreachable}/status`, stateDir: join(dir.path, "state") },
