@@ -85,7 +85,7 @@ export async function build(config: WatcherConfig, overrides: Overrides = {}): P
     chain: overrides.chain ?? new ViemChainReader(client, coordinator, operator),
     writer,
     node,
-    downloader: overrides.downloader ?? new HttpDownloader({ allowInsecureHttp: config.artifacts.allowInsecureHttp }),
+    downloader: overrides.downloader ?? new HttpDownloader(config.artifacts),
     binaries,
     clock,
     log: logger.child({ operator }),

@@ -4,6 +4,9 @@ import { isAbsolute, join, resolve, dirname } from "node:path";
 import { z } from "zod";
 import { fatal } from "./errors";
 
+/** Artifact download limits (see docs/watcher.md, "Downloads"). */
+export const DOWNLOAD_DEFAULTS = { idleTimeoutMs: 30_000, totalTimeoutMs: 10 * 60_000, maxRedirects: 5 };
+
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "a 0x-prefixed 20-byte hex address");
 const positiveInt = z.number().int().positive();
 
@@ -140,6 +143,18 @@ export const configSchema = z
       .object({
         maxBytes: positiveInt.default(512 * 1024 * 1024),
         allowInsecureHttp: z.boolean().default(false).describe("allow http:// artifact URIs (local testing only)"),
+        idleTimeoutMs: positiveInt
+          .default(DOWNLOAD_DEFAULTS.idleTimeoutMs)
+          .describe("abandon a download (retryable) when the server sends nothing for this long"),
+        totalTimeoutMs: positiveInt
+          .default(DOWNLOAD_DEFAULTS.totalTimeoutMs)
+          .describe("abandon a download (retryable) that takes longer than this in all"),
+        maxRedirects: z
+          .number()
+          .int()
+          .min(0)
+          .default(DOWNLOAD_DEFAULTS.maxRedirects)
+          .describe("the most redirects followed for one artifact; each must stay on https"),
         manifestFile: z
           .string()
           .min(1)
@@ -147,7 +162,7 @@ export const configSchema = z
           .describe("the canonical manifest file, checked against the on-chain hash"),
       })
       .strict()
-      .default({ maxBytes: 512 * 1024 * 1024, allowInsecureHttp: false }),
+      .default({ maxBytes: 512 * 1024 * 1024, allowInsecureHttp: false, ...DOWNLOAD_DEFAULTS }),
     metrics: z
       .object({
         host: z.string().default("127.0.0.1"),

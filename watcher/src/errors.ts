@@ -45,8 +45,17 @@ export const fatal = (code: string, message: string, details?: Record<string, un
 export function fsError(operation: string, path: string, cause: unknown): WatcherError {
   if (cause instanceof WatcherError) return cause;
   const errno = (cause as NodeJS.ErrnoException | undefined)?.code;
-  const why = errno ?? (cause instanceof Error ? cause.message : String(cause));
-  return retryable("fs", `${operation} ${path} failed: ${why}`, { operation, path, errno }, cause);
+  const message = cause instanceof Error ? cause.message : String(cause);
+  // Node's own message repeats the path; SQLite's ("database or disk is full") says what its code does not.
+  const why = errno?.startsWith("SQLITE_") ? `${message} (${errno})` : (errno ?? message);
+  // A file that is not a database, or a corrupt one, stays so until an operator acts.
+  const permanent = errno === "SQLITE_NOTADB" || errno === "SQLITE_CORRUPT";
+  return (permanent ? fatal : retryable)(
+    "fs",
+    `${operation} ${path} failed: ${why}`,
+    { operation, path, errno },
+    cause,
+  );
 }
 
 /** Runs a file-system call; a failure becomes an `fsError` naming `operation` and `path`. */

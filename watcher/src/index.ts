@@ -4,9 +4,20 @@ import type { WatcherConfig } from "./config";
 import { describeEffect } from "./describe";
 import { fatal } from "./errors";
 import { SqliteJournal } from "./journal/sqlite";
+import { lockDataDir } from "./lock";
 
 /** Runs the watcher until SIGTERM/SIGINT (or one round with `once`); returns the exit code. */
 export async function startWatcher(config: WatcherConfig, options: { once?: boolean } = {}): Promise<number> {
+  // Before anything opens the journal: a second watcher on this data directory stops here.
+  const lock = lockDataDir(config.dataDir);
+  try {
+    return await run(config, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function run(config: WatcherConfig, options: { once?: boolean }): Promise<number> {
   const { runtime, deps, close } = await build(config);
   const server = await deps.metrics.serve(config.metrics.host, config.metrics.port, config.chain.pollIntervalMs * 10);
   deps.log.info(

@@ -2,7 +2,7 @@ import Database from "better-sqlite3";
 import type { Checkpoint } from "../../../lib/sync";
 import type { Effect, WatcherState } from "../machine/types";
 import type { Hex, Journal, PageOutcome, Step, StepStatus } from "../ports";
-import { fatal, fsError } from "../errors";
+import { fatal, fsError, WatcherError } from "../errors";
 
 export type { Step, StepStatus };
 
@@ -29,10 +29,15 @@ export class SqliteJournal implements Journal {
     private readonly keep = 256,
   ) {
     try {
-      this.db = new Database(path);
+      this.db = guarded(new Database(path), path);
+      this.setUp();
     } catch (e) {
-      throw fsError("open journal", path, e);
+      // The guard names a failing query "read" or "write"; while opening, it is part of opening.
+      throw fsError("open journal", path, e instanceof WatcherError && e.code === "fs" ? e.cause : e);
     }
+  }
+
+  private setUp() {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
     this.db.exec(`
@@ -253,4 +258,54 @@ function toStep(row: StepRow): Step {
     result: row.result ?? undefined,
     error: row.error ?? undefined,
   };
+}
+
+/**
+ * `db` with every SQLite failure (a full disk, a directory it cannot create the WAL in, a file that is not a
+ * database) turned into an `fsError` naming the journal's path and whether it was reading or writing. Wrapping the
+ * handle rather than each method keeps every query, present and future, covered.
+ */
+function guarded(db: Database.Database, path: string): Database.Database {
+  const wrap =
+    <A extends unknown[], R>(operation: string, run: (...args: A) => R) =>
+    (...args: A): R => {
+      try {
+        return run(...args);
+      } catch (e) {
+        if (e instanceof WatcherError || !(e instanceof Database.SqliteError)) throw e;
+        throw fsError(operation, path, e);
+      }
+    };
+  const statement = (s: Database.Statement) =>
+    new Proxy(s, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, target) as unknown;
+        if (typeof value !== "function") return value;
+        const bound = (value as (...args: unknown[]) => unknown).bind(target);
+        const run = wrap(property === "run" ? "write journal" : "read journal", bound);
+        // pluck(), raw(), bind() ... return the statement itself: keep returning the guarded one.
+        return (...args: unknown[]) => {
+          const result = run(...args);
+          return result === target ? receiver : result;
+        };
+      },
+    });
+  return new Proxy(db, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target) as unknown;
+      if (typeof value !== "function") return value;
+      const bound = (value as (...args: unknown[]) => unknown).bind(target);
+      switch (property) {
+        case "prepare":
+          return wrap("read journal", (sql: string) => statement(target.prepare(sql)));
+        case "transaction":
+          return (run: (...args: unknown[]) => unknown) => wrap("write journal", target.transaction(run));
+        case "exec":
+        case "pragma":
+          return wrap("write journal", bound);
+        default:
+          return bound;
+      }
+    },
+  });
 }
