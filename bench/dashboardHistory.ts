@@ -10,8 +10,8 @@ import { signAttestation } from "../lib/actions/signAttestation";
 import { Status } from "../lib/coordinator";
 import { stageRules } from "../lib/manifest";
 import { versionTag } from "../lib/version";
-import type { Chain } from "../rehearsal/localnet";
-import type { LocalDeployment as Deployment } from "../rehearsal/localnet";
+import type { Chain } from "../test/helpers/e2e";
+import type { Deployment } from "../test/helpers/e2e";
 import { RosterFiller__factory } from "../typechain-types";
 
 export interface HistoryShape {

@@ -2,7 +2,7 @@ import { ethers, network } from "hardhat";
 import { reset, time } from "@nomicfoundation/hardhat-network-helpers";
 import { Wallet, keccak256, toUtf8Bytes, ZeroAddress, parseEther, TransactionReceipt } from "ethers";
 import { deploySystem, defaultParams } from "../lib/deploy";
-import { createWalletClient, custom, getAddress, type Hex } from "viem";
+import { createPublicClient, createWalletClient, custom, getAddress, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { packAttestations } from "../lib/actions/packAttestations";
 import { signAttestation } from "../lib/actions/signAttestation";
@@ -10,6 +10,7 @@ import { Status } from "../lib/coordinator";
 import { stageRules } from "../lib/manifest";
 import { versionTag } from "../lib/version";
 import { RosterFiller__factory } from "../typechain-types";
+import { contractsAt } from "../test/helpers/contracts";
 
 export interface GasRow {
   operation: string;
@@ -50,10 +51,13 @@ export async function measureGas(validators: number, checkpoints = 1): Promise<G
   await reset();
   await time.increaseTo(START_TIME);
   const [deployer, guardian, voterA, voterB, voterC] = await ethers.getSigners();
-  const system = await deploySystem(deployer, {
-    ...defaultParams(deployer.address, guardian.address),
-    votingPeriod: 20n,
-  });
+  const transport = custom(network.provider);
+  const addresses = await deploySystem(
+    createWalletClient({ account: getAddress(deployer.address), transport }),
+    createPublicClient({ transport }),
+    { ...defaultParams(deployer.address, guardian.address), votingPeriod: 20n },
+  );
+  const system = contractsAt(addresses, deployer);
   const { token, coordinator, governor, timelock } = system;
   const governance = await impersonate(await timelock.getAddress());
   const filler = await new RosterFiller__factory(deployer).deploy();

@@ -11,26 +11,12 @@ import type { Net } from "./network";
 
 /** The coordinator's events since deployment, decoded, in chain order. */
 export async function coordinatorHistory(net: Net): Promise<CoordinatorEvent[]> {
-  const logs = await net.chain.provider.getLogs({
+  const logs = await net.chain.client.getLogs({
     address: net.addresses.coordinator,
-    fromBlock: net.startBlock,
+    fromBlock: BigInt(net.startBlock),
     toBlock: "latest",
   });
-  const events = logs
-    .map((l) =>
-      decodeCoordinatorLog({
-        address: l.address as `0x${string}`,
-        data: l.data as `0x${string}`,
-        topics: l.topics as [`0x${string}`, ...`0x${string}`[]],
-        blockNumber: BigInt(l.blockNumber),
-        blockHash: l.blockHash as `0x${string}`,
-        transactionHash: l.transactionHash as `0x${string}`,
-        logIndex: l.index,
-        transactionIndex: l.transactionIndex,
-        removed: l.removed,
-      } as Log),
-    )
-    .filter((e): e is CoordinatorEvent => !!e);
+  const events = logs.map((l) => decodeCoordinatorLog(l as Log)).filter((e): e is CoordinatorEvent => !!e);
   return events.sort(byChainOrder);
 }
 

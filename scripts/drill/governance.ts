@@ -1,9 +1,7 @@
 // The governance path as stakeholders walk it: propose, stake-weighted vote, queue, time lock, execute.
 // Time that only has to pass (voting period, timelock delay) is skipped on the local chain; every step is a
 // real transaction through the Governor and the TimelockController.
-import type { Wallet } from "ethers";
-import { createPublicClient, createWalletClient, http, type Hex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { createWalletClient, http } from "viem";
 import { castVote } from "../../lib/actions/castVote";
 import { executeProposal } from "../../lib/actions/executeProposal";
 import { getProposal } from "../../lib/actions/getProposal";
@@ -13,17 +11,17 @@ import { lockstepTimelockAbi } from "../../lib/abi/generated";
 import type { Proposal, SupportName } from "../../lib/governance";
 import type { Board } from "./display";
 import { duration, pct } from "./display";
-import { inBatches, type Net } from "./network";
+import { inBatches, type DrillKey, type Net } from "./network";
 
 export interface Voter {
-  signer: Wallet;
+  signer: DrillKey;
   support: SupportName;
   reason?: string;
 }
 
 /** A viem wallet client on the drill's chain that signs with `signer`'s key. */
-export function walletOf(net: Net, signer: Wallet) {
-  return createWalletClient({ account: privateKeyToAccount(signer.privateKey as Hex), transport: http(net.chain.url) });
+export function walletOf(net: Net, signer: DrillKey) {
+  return createWalletClient({ account: signer, transport: http(net.chain.url) });
 }
 
 export interface Passed {
@@ -37,18 +35,20 @@ export interface Passed {
 }
 
 async function mineBlocks(net: Net, count: number) {
-  if (count > 0) await net.chain.provider.send("hardhat_mine", [`0x${count.toString(16)}`]);
+  if (count > 0) await net.chain.send("hardhat_mine", [`0x${count.toString(16)}`]);
 }
 
+const blockNumber = async (net: Net) => Number(await net.chain.client.getBlockNumber());
+
 export async function chainTime(net: Net): Promise<number> {
-  return (await net.chain.provider.getBlock("latest"))!.timestamp;
+  return Number((await net.chain.client.getBlock({ blockTag: "latest" })).timestamp);
 }
 
 /** Moves chain time forward to at least `timestamp` and mines a block there. */
 export async function skipTo(net: Net, timestamp: number) {
   const now = await chainTime(net);
-  if (timestamp > now) await net.chain.provider.send("evm_increaseTime", [timestamp - now]);
-  await net.chain.provider.send("evm_mine", []);
+  if (timestamp > now) await net.chain.send("evm_increaseTime", [timestamp - now]);
+  await net.chain.send("evm_mine", []);
 }
 
 /** Takes `p` through the whole governance path, showing each step on `board`; throws if it does not pass. */
@@ -56,11 +56,11 @@ export async function passProposal(
   net: Net,
   board: Board,
   p: Proposal,
-  proposer: Wallet,
+  proposer: DrillKey,
   voters: Voter[],
 ): Promise<Passed> {
-  const governor = net.addresses.governor as Hex;
-  const client = createPublicClient({ transport: http(net.chain.url) });
+  const governor = net.addresses.governor;
+  const client = net.chain.client;
   const sender = walletOf(net, proposer);
   board.set("proposal", `submitting: ${p.description.split("\n")[0]}`);
   const { proposalId: pid, hash: proposeTx } = await propose(sender, { governor, proposal: p });
@@ -68,7 +68,7 @@ export async function passProposal(
 
   // Voting opens after the voting delay (blocks).
   const opened = await getProposal(client, { governor, proposalId: pid });
-  await mineBlocks(net, Number(opened.snapshot) - (await net.chain.provider.getBlockNumber()) + 1);
+  await mineBlocks(net, Number(opened.snapshot) - (await blockNumber(net)) + 1);
   const read = () => getProposal(client, { governor, proposalId: pid });
   const quorum = (await read()).quorum!;
   const show = async (note = "") => {
@@ -95,7 +95,7 @@ export async function passProposal(
     await show();
   });
   const deadline = Number((await read()).deadline);
-  await mineBlocks(net, deadline - (await net.chain.provider.getBlockNumber()) + 1);
+  await mineBlocks(net, deadline - (await blockNumber(net)) + 1);
   const closed = (await read()).state;
   const final = await show(` · voting closed at block ${deadline}: ${closed}`);
   if (closed !== "Succeeded") throw new Error(`proposal ${short(pid)} did not pass: ${closed}`);
@@ -105,7 +105,7 @@ export async function passProposal(
   board.set("queue", `queued in the timelock, executable at ${new Date(eta * 1000).toISOString()} · tx ${queued.hash}`);
   const delay = Number(
     await client.readContract({
-      address: net.addresses.timelock as Hex,
+      address: net.addresses.timelock,
       abi: lockstepTimelockAbi,
       functionName: "getMinDelay",
     }),

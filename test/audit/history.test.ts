@@ -498,7 +498,7 @@ describe("audit: history rebuilt from logs", function () {
   describe("runAudit (the audit task's action)", function () {
     let files: Record<string, string>;
     before(async function () {
-      const deployment: Deployment = await deploymentRecord(d, {
+      const deployment: Deployment = deploymentRecord(d.addresses, {
         network: "hardhat",
         chainId: Number((await ethers.provider.getNetwork()).chainId),
         startBlock,
@@ -613,7 +613,7 @@ describe("audit: history rebuilt from logs", function () {
         await (await sys.coordinator.advance(1n)).wait();
         await (await sys.coordinator.connect(sys.guardian).pause(1n)).wait();
         writeDeployment(
-          await deploymentRecord(sys, {
+          deploymentRecord(sys.addresses, {
             network: "auditnode",
             chainId: 31337,
             startBlock: sys.startBlock,

@@ -1,15 +1,25 @@
 import { ethers, network } from "hardhat";
 import { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { BaseWallet, Wallet, keccak256, toUtf8Bytes, parseEther, Signer } from "ethers";
-import { createWalletClient, custom, getAddress, isHex, keccak256 as hash, stringToBytes, type Hex } from "viem";
+import {
+  createPublicClient,
+  createWalletClient,
+  custom,
+  getAddress,
+  isHex,
+  keccak256 as hash,
+  stringToBytes,
+  type Hex,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { signAttestation as signAttestationAction } from "../../lib/actions/signAttestation";
 import type { Attestation as LibAttestation, SignedAttestation } from "../../lib/coordinator";
-import { deploySystem, defaultParams, System, SystemParams } from "../../lib/deploy";
+import { deploySystem, defaultParams, type SystemParams } from "../../lib/deploy";
 import { stageRules } from "../../lib/manifest";
+import { contractsAt, type System } from "./contracts";
 import type { IUpgradeCoordinator } from "../../typechain-types/contracts/rollout/IUpgradeCoordinator";
 
-export { stageRules };
+export { stageRules, contractsAt, type System };
 
 /** A manifest as the contract tests hand it to TypeChain (lib/manifest.ts OnChainManifest, with ethers' types). */
 export type ManifestInput = IUpgradeCoordinator.ManifestStruct;
@@ -58,6 +68,15 @@ export interface Validator {
   stake: bigint;
 }
 
+/** viem clients over Hardhat's in-process network, sending as `account` (one of its unlocked accounts). */
+export function hardhatClients(account: string) {
+  const transport = custom(network.provider);
+  return {
+    wallet: createWalletClient({ account: getAddress(account), transport }),
+    client: createPublicClient({ transport }),
+  };
+}
+
 export interface Deployed extends System {
   deployer: HardhatEthersSigner;
   guardian: HardhatEthersSigner;
@@ -68,8 +87,13 @@ export interface Deployed extends System {
 /** Deploys the system with the first signer as stake holder and the second as guardian. */
 export async function deployLockstep(over: Partial<SystemParams> = {}): Promise<Deployed> {
   const [deployer, guardian, ...others] = await ethers.getSigners();
-  const system = await deploySystem(deployer, { ...defaultParams(deployer.address, guardian.address), ...over });
-  const timelockSigner = await impersonate(await system.timelock.getAddress());
+  const { wallet, client } = hardhatClients(deployer.address);
+  const addresses = await deploySystem(wallet, client, {
+    ...defaultParams(deployer.address, guardian.address),
+    ...over,
+  });
+  const system = contractsAt(addresses, deployer);
+  const timelockSigner = await impersonate(addresses.timelock);
   return { ...system, deployer, guardian, others, timelockSigner };
 }
 

@@ -126,7 +126,7 @@ describe("dashboard ChainView against a Hardhat node", function () {
     await (await d.coordinator.advance(id)).wait();
     await attest("a", Status.Healthy);
 
-    const deployment = await deploymentRecord(d, {
+    const deployment = deploymentRecord(d.addresses, {
       network: "chainview",
       chainId: 31337,
       startBlock: d.startBlock,
