@@ -132,7 +132,12 @@ export async function startChain(options: { port?: number } = {}): Promise<Chain
     {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: "true" },
+      env: {
+        ...process.env,
+        HARDHAT_DISABLE_TELEMETRY_PROMPT: "true",
+        // Idle connections kept as long as a real node keeps them (see keepalive.cjs).
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${join(__dirname, "keepalive.cjs")}`.trim(),
+      },
     },
   );
   let output = "";
