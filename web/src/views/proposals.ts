@@ -1,5 +1,6 @@
 // Proposals: each Governor proposal with its state, for / against / abstain, quorum progress and the time left,
 // what it would do (its calls decoded), who voted and why; and the connected account's delegation and power.
+import type { OnChainArtifact, OnChainManifest, StageRules } from "../../../lib/manifest";
 import { decodeFunctionData, type Abi } from "viem";
 import {
   lockstepGovernorAbi,
@@ -27,26 +28,12 @@ export interface CallDescription {
   details: string[];
 }
 
-interface ManifestArg {
-  name: string;
-  version: string;
-  previousVersion: string;
-  artifacts: readonly { platform: string; uri: string; sha256Digest: string }[];
+/** The manifest a `schedule` call carries, as viem decodes it (read-only arrays). */
+type ManifestArg = Omit<OnChainManifest, "artifacts" | "featureFlags" | "stages"> & {
+  artifacts: readonly OnChainArtifact[];
   featureFlags: readonly string[];
-  metadataURI: string;
-  manifestHash: string;
-  stateIncompatible: boolean;
-  stages: readonly {
-    cohort: number;
-    timelock: number;
-    observationWindow: number;
-    attestationDeadline: number;
-    readinessBps: number;
-    healthyBps: number;
-    unhealthyBps: number;
-    rollbackBps: number;
-  }[];
-}
+  stages: readonly StageRules[];
+};
 
 function manifestDetails(m: ManifestArg): string[] {
   return [
