@@ -301,13 +301,13 @@ describe("watcher health probes", function () {
 
   describe("config", function () {
     const base = {
-      chain: { rpcUrl: "http://127.0.0.1:8545", chainId: 1, coordinator: `0x${"1".repeat(40)}`, startBlock: 1 },
+      chain: { rpcUrl: "http://127.0.0.1:1", chainId: 1, coordinator: `0x${"1".repeat(40)}`, startBlock: 1 },
       validator: { operator: `0x${"2".repeat(40)}`, attesterKey: { env: "KEY" } },
       dataDir: "/var/lib/lockstep",
     };
 
     it("takes node.probe, and keeps node.statusUrl as the lockstep probe", function () {
-      const probeConfig = { type: "ethereum-execution", url: "http://127.0.0.1:8545" };
+      const probeConfig = { type: "ethereum-execution", url: "http://127.0.0.1:1" };
       const c = parseConfig({ ...base, node: { adapter: "process", probe: probeConfig, stateDir: "/s" } });
       expect(probeConfigOf(c.node)).to.deep.equal({ ...probeConfig, timeoutMs: 2_000 });
       const old = parseConfig({
