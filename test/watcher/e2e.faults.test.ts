@@ -37,6 +37,9 @@ describe("watcher end to end: faults", function () {
   const watchers: WatcherProcess[] = [];
   const fleet: FleetValidator[] = [];
   let cohort = 0;
+  /** The slowest watcher start-up seen so far (spawn to /healthz answering): deadlines that wait through
+   * restarts grow with it, so a busy machine slows the test rather than failing it. */
+  let startupMs = 0;
 
   before(async function () {
     dir = tempDir();
@@ -71,8 +74,19 @@ describe("watcher end to end: faults", function () {
     fleet.push(v);
     await v.node.start();
     await waitFor(`${name}'s node`, async () => (await nodeStatus(v))?.version === OLD);
+    const started = Date.now();
     const w = spawnWatcher(v.configPath, watcherEnv(v));
     watchers.push(w);
+    await waitFor(
+      `${name}'s watcher to answer /healthz`,
+      () =>
+        fetch(`http://127.0.0.1:${v.metricsPort}/healthz`).then(
+          () => true,
+          () => false,
+        ),
+      120_000,
+    );
+    startupMs = Math.max(startupMs, Date.now() - started);
     return { v, w };
   }
 
@@ -297,10 +311,13 @@ describe("watcher end to end: faults", function () {
     }, 200);
     try {
       const id = await schedule(v, "crashy", good, { readinessBps: 10_000 });
-      await waitFor("Ready", async () => (await statuses(v, id)).includes(Status.Ready), 60_000);
+      // Each kill point costs one watcher start-up, as measured on this machine now.
+      const restartsMs = KILL_POINTS.length * startupMs;
+      this.timeout(300_000 + 3 * restartsMs);
+      await waitFor("Ready", async () => (await statuses(v, id)).includes(Status.Ready), 60_000 + restartsMs);
       await (await d.coordinator.advance(id)).wait();
-      await waitFor("Healthy", async () => (await statuses(v, id)).includes(Status.Healthy), 90_000);
-      await waitFor("every kill point", async () => restarts >= KILL_POINTS.length, 30_000);
+      await waitFor("Healthy", async () => (await statuses(v, id)).includes(Status.Healthy), 90_000 + restartsMs);
+      await waitFor("every kill point", async () => restarts >= KILL_POINTS.length, 30_000 + restartsMs);
       expect(await statuses(v, id)).to.deep.equal([Status.Ready, Status.Healthy]);
       expect((await nodeStatus(v))?.version).to.equal(NEW);
       expect(readlinkSync(join(v.dataDir, "current"))).to.equal(join("versions", NEW));
