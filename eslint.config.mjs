@@ -30,6 +30,40 @@ export default tseslint.config(
     },
   },
   {
+    // Layers: lib/ is the core every front shares, so it imports none of them; the watcher imports only lib/.
+    files: ["lib/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/watcher/**", "**/web/**", "**/scripts/**", "**/tasks/**", "**/test/**", "**/bench/**"],
+              message: "lib/ is the shared core: it imports no front (watcher, web, scripts, tasks, test, bench).",
+            },
+            { group: ["**/rehearsal/**"], message: "lib/ is the shared core: the rehearsal harness builds on it." },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["watcher/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/web/**", "**/scripts/**", "**/tasks/**", "**/test/**", "**/bench/**"],
+              message: "the watcher imports only lib/ and its own modules.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Tests poke at loosely typed replies and state on purpose, and chai's assertions are property reads.
     files: ["test/**/*.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "off", "@typescript-eslint/no-unused-expressions": "off" },

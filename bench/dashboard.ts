@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { writeDeployment } from "../lib/deployments";
 import { deploymentRecord } from "../lib/deploy";
-import { ROOT, deployLocal, freePort, startChain, stopProcess, tempDir, waitFor, type Chain } from "../lib/localnet";
+import { ROOT, deployOn, freePort, startChain, stopProcess, tempDir, waitFor, type Chain } from "../test/helpers/e2e";
 import { writeHistory, writeProposals } from "./dashboardHistory";
 
 const TARGET_MS = 2_000;
@@ -104,7 +104,7 @@ async function main() {
   let browser: Browser | undefined;
   try {
     chain = await startChain();
-    const d = await deployLocal(chain);
+    const d = await deployOn(chain);
     const t = performance.now();
     const shape = { ...(await writeHistory(chain, d, o.events)), proposals: 0 };
     shape.proposals = await writeProposals(chain, d, o.proposals);
@@ -112,7 +112,7 @@ async function main() {
       `wrote ${shape.events} events in ${shape.eventBlocks} blocks (${shape.validators} validators) and ${shape.proposals} proposals in ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
     writeDeployment(
-      await deploymentRecord(d, {
+      deploymentRecord(d.addresses, {
         network: NETWORK,
         chainId: 31337,
         startBlock: d.startBlock,

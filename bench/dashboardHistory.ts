@@ -3,11 +3,15 @@
 // block, so events spread over hundreds of blocks the way a busy rollout spreads them (each event block costs the
 // dashboard a block-time lookup).
 import { Wallet, keccak256, parseEther, toBeHex, toUtf8Bytes } from "ethers";
-import { Status, coordinatorDomain, packAttestations, signAttestation } from "../lib/coordinator";
+import { createWalletClient, getAddress, http, keccak256 as hash, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { packAttestations } from "../lib/actions/packAttestations";
+import { signAttestation } from "../lib/actions/signAttestation";
+import { Status } from "../lib/coordinator";
 import { stageRules } from "../lib/manifest";
 import { versionTag } from "../lib/version";
-import type { Chain } from "../lib/localnet";
-import type { LocalDeployment as Deployment } from "../lib/localnet";
+import type { Chain } from "../test/helpers/e2e";
+import type { Deployment } from "../test/helpers/e2e";
 import { RosterFiller__factory } from "../typechain-types";
 
 export interface HistoryShape {
@@ -76,26 +80,30 @@ export async function writeHistory(chain: Chain, d: Deployment, events: number):
   await (await d.coordinator.advance(upgradeId)).wait();
 
   const { chainId } = await chain.provider.getNetwork();
-  const domain = coordinatorDomain(chainId, coordinator);
+  const client = createWalletClient({ transport: http(chain.url) });
   const start = (await chain.provider.getBlock("latest"))!.timestamp;
   const version = versionTag(VERSION);
-  const digest = keccak256("0x03");
   // Validator i's r-th attestation is issued at start + r + 1: strictly later than its previous one, and never
   // ahead of the block that carries it (a round spans at least one block, and each block adds a second).
   const signed = await Promise.all(
     Array.from({ length: attestations }, (_, n) => {
       const i = n % validators;
       const round = Math.floor(n / validators);
-      return signAttestation(keys[i], domain, {
-        operator: operators[i],
-        upgradeId,
-        stage: 0,
-        status: i % 5 === 4 ? Status.Unhealthy : Status.Healthy,
-        version,
-        height: BigInt(1_000 + round),
-        metricsDigest: digest,
-        issuedAt: start + round + 1,
-        deadline: start + 10_000_000,
+      return signAttestation(client, {
+        account: privateKeyToAccount(keys[i].privateKey as Hex),
+        chainId,
+        coordinator: getAddress(coordinator),
+        attestation: {
+          operator: getAddress(operators[i]),
+          upgradeId,
+          stage: 0,
+          status: i % 5 === 4 ? Status.Unhealthy : Status.Healthy,
+          version,
+          height: BigInt(1_000 + round),
+          metricsDigest: hash("0x03"),
+          issuedAt: start + round + 1,
+          deadline: start + 10_000_000,
+        },
       });
     }),
   );

@@ -2,10 +2,15 @@ import { ethers, network } from "hardhat";
 import { reset, time } from "@nomicfoundation/hardhat-network-helpers";
 import { Wallet, keccak256, toUtf8Bytes, ZeroAddress, parseEther, TransactionReceipt } from "ethers";
 import { deploySystem, defaultParams } from "../lib/deploy";
-import { Status, coordinatorDomain, signAttestation, packAttestations } from "../lib/coordinator";
+import { createPublicClient, createWalletClient, custom, getAddress, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { packAttestations } from "../lib/actions/packAttestations";
+import { signAttestation } from "../lib/actions/signAttestation";
+import { Status } from "../lib/coordinator";
 import { stageRules } from "../lib/manifest";
 import { versionTag } from "../lib/version";
 import { RosterFiller__factory } from "../typechain-types";
+import { contractsAt } from "../test/helpers/contracts";
 
 export interface GasRow {
   operation: string;
@@ -51,10 +56,13 @@ export async function measureGas(validators: number, checkpoints = 1): Promise<G
   await reset();
   await time.increaseTo(START_TIME);
   const [deployer, guardian, voterA, voterB, voterC] = await ethers.getSigners();
-  const system = await deploySystem(deployer, {
-    ...defaultParams(deployer.address, guardian.address),
-    votingPeriod: 20n,
-  });
+  const transport = custom(network.provider);
+  const addresses = await deploySystem(
+    createWalletClient({ account: getAddress(deployer.address), transport }),
+    createPublicClient({ transport }),
+    { ...defaultParams(deployer.address, guardian.address), votingPeriod: 20n },
+  );
+  const system = contractsAt(addresses, deployer);
   const { token, coordinator, governor, timelock } = system;
   const governance = await impersonate(await timelock.getAddress());
   const filler = await new RosterFiller__factory(deployer).deploy();
@@ -130,20 +138,26 @@ export async function measureGas(validators: number, checkpoints = 1): Promise<G
   );
 
   const { chainId } = await ethers.provider.getNetwork();
-  const domain = coordinatorDomain(chainId, await coordinator.getAddress());
+  const coordinatorAddress = getAddress(await coordinator.getAddress());
   // Fixed times, not the latest block's: the set-up above takes longer on a busy machine.
   const now = START_TIME;
+  const client = createWalletClient({ transport: custom(network.provider) });
   const sign = (i: number) =>
-    signAttestation(keys[i], domain, {
-      operator: operators[i],
-      upgradeId,
-      stage: 0,
-      status: Status.Healthy,
-      version,
-      height: 1234n,
-      metricsDigest: digest,
-      issuedAt: now,
-      deadline: now + 86_400,
+    signAttestation(client, {
+      account: privateKeyToAccount(keys[i].privateKey as Hex),
+      chainId,
+      coordinator: coordinatorAddress,
+      attestation: {
+        operator: getAddress(operators[i]),
+        upgradeId,
+        stage: 0,
+        status: Status.Healthy,
+        version,
+        height: 1234n,
+        metricsDigest: digest as Hex,
+        issuedAt: now,
+        deadline: now + 86_400,
+      },
     });
   // Validators 1..: a batch of 100 where the registry has them, then a batch of 8 (all that is left at 10).
   const sizes = measured > BATCH + SMALL_BATCH ? [BATCH, SMALL_BATCH] : [measured - 1];

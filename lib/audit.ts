@@ -1,7 +1,8 @@
 // The audit over a rebuilt history: the checks found while folding the logs, the manifest files compared with
 // the hashes voted on, and the report (md, json or csv) whose every line names a transaction and its block.
 import { Status } from "./coordinator";
-import type { Check, History, TxRef, UpgradeHistory } from "./history";
+import { csvCell, isoTime } from "./format";
+import { auditChecks, type Check, type History, type HistoryState, type TxRef, type UpgradeHistory } from "./history";
 import { manifestHash, type ManifestFile } from "./manifest";
 
 export type ReportFormat = "md" | "json" | "csv";
@@ -48,8 +49,14 @@ export function manifestChecks(history: History, files: ManifestFileInput[]): Ch
   });
 }
 
-export function audit(history: History, files: ManifestFileInput[] = []): AuditResult {
-  const checks = [...history.checks, ...manifestChecks(history, files)];
+/**
+ * The audit: the checks of the history (run by the audit pass now when given the reducer's state, as the dashboard
+ * holds it; those buildHistory ran when given a History), then the manifest files against the hashes voted.
+ */
+export function audit(folded: History | HistoryState, files: ManifestFileInput[] = []): AuditResult {
+  const history = "steps" in folded ? folded.history : folded;
+  const own = "steps" in folded ? auditChecks(folded) : history.checks;
+  const checks = [...own, ...manifestChecks(history, files)];
   const failed = checks.filter((c) => !c.ok);
   return { history, checks, ok: failed.length === 0, failed };
 }
@@ -85,10 +92,8 @@ interface Line {
   detail: string;
 }
 
-const iso = (t?: bigint) => (t === undefined ? "" : new Date(Number(t) * 1000).toISOString().replace(".000Z", "Z"));
-
 function refFields(r: Partial<TxRef>) {
-  return { block: r.block?.toString() ?? "", time: iso(r.time), tx: r.tx ?? "" };
+  return { block: r.block?.toString() ?? "", time: isoTime(r.time), tx: r.tx ?? "" };
 }
 
 function figures(f: Record<string, unknown>) {
@@ -173,8 +178,9 @@ export function renderReport(result: AuditResult, format: ReportFormat, o: Rende
 
 function renderCsv(result: AuditResult): string {
   const cols: (keyof Line)[] = ["section", "upgradeId", "name", "block", "time", "tx", "what", "result", "detail"];
-  const cell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-  return [cols.join(","), ...reportLines(result).map((l) => cols.map((c) => cell(l[c])).join(","))].join("\n") + "\n";
+  return (
+    [cols.join(","), ...reportLines(result).map((l) => cols.map((c) => csvCell(l[c])).join(","))].join("\n") + "\n"
+  );
 }
 
 function renderJson(result: AuditResult, o: RenderOptions): string {
@@ -267,7 +273,7 @@ function renderMarkdown(result: AuditResult, o: RenderOptions): string {
   if (h.guardians.length) {
     out.push("### Guardians", "", "| guardian | block | time (UTC) | tx |", "|---|---|---|---|");
     for (const g of h.guardians)
-      out.push(`| \`${g.guardian}\` | ${block(g.ref.block.toString())} | ${iso(g.ref.time)} | ${tx(g.ref.tx)} |`);
+      out.push(`| \`${g.guardian}\` | ${block(g.ref.block.toString())} | ${isoTime(g.ref.time)} | ${tx(g.ref.tx)} |`);
     out.push("");
   }
   return out.join("\n");

@@ -1,14 +1,6 @@
-import {
-  TypedDataDomain,
-  TypedDataField,
-  Signer,
-  Signature,
-  concat,
-  getBytes,
-  zeroPadValue,
-  toBeHex,
-  hexlify,
-} from "ethers";
+// The coordinator's enums, its EIP-712 domain and the Attestation struct its attesters sign, mirrored for
+// off-chain code. Signing and packing are actions (lib/actions/signAttestation.ts, packAttestations.ts).
+import { getAddress, type Address, type Hex, type TypedDataDomain } from "viem";
 
 /** Mirrors IUpgradeCoordinator.Status. */
 export enum Status {
@@ -54,25 +46,44 @@ export const PAUSE_REASON_WORDS: Record<keyof typeof PauseReason, string> = {
   ParticipationDeadline: "paused: not enough healthy stake reported before the attestation deadline",
 };
 
+/** Mirrors IUpgradeCoordinator.SkipReason: why the coordinator skipped an item of a relayed batch. */
+export enum SkipReason {
+  None = 0,
+  Expired = 1,
+  Future = 2,
+  Stale = 3,
+  NotAttester = 4,
+  NotInCohort = 5,
+  UnknownStage = 6,
+  StageNotPending = 7,
+  StageNotActivated = 8,
+  VersionMismatch = 9,
+  UpgradeEnded = 10,
+}
+
+/** Skip reasons in words, for the relayer reading what its batch did. */
+export const SKIP_REASON_WORDS: Record<keyof typeof SkipReason, string> = {
+  None: "not skipped",
+  Expired: "past its signature's deadline",
+  Future: "issued ahead of the chain's clock",
+  Stale: "not newer than the validator's last statement (a duplicate, superseded or front-run item)",
+  NotAttester: "not signed by the operator's attester key now",
+  NotInCohort: "the operator is not in the stage's cohort",
+  UnknownStage: "no such upgrade or stage",
+  StageNotPending: "Ready for a stage that has already activated",
+  StageNotActivated: "a health report for a stage that has not activated",
+  VersionMismatch: "Healthy with another version than the manifest's",
+  UpgradeEnded: "the upgrade has ended (an earlier item may have ended it)",
+};
+
 /** Mirrors IUpgradeCoordinator.RollbackReason. */
 export enum RollbackReason {
   Manual = 0,
   AutomaticThreshold = 1,
 }
 
-export interface Attestation {
-  operator: string;
-  upgradeId: bigint | number;
-  stage: number;
-  status: Status;
-  version: string;
-  height: bigint | number;
-  metricsDigest: string;
-  issuedAt: bigint | number;
-  deadline: bigint | number;
-}
-
-export const ATTESTATION_TYPES: Record<string, TypedDataField[]> = {
+/** The EIP-712 types of IUpgradeCoordinator.Attestation, the struct an attester signs for a relayed batch. */
+export const ATTESTATION_TYPES = {
   Attestation: [
     { name: "operator", type: "address" },
     { name: "upgradeId", type: "uint32" },
@@ -84,59 +95,76 @@ export const ATTESTATION_TYPES: Record<string, TypedDataField[]> = {
     { name: "issuedAt", type: "uint40" },
     { name: "deadline", type: "uint40" },
   ],
-};
+} as const;
 
-export function coordinatorDomain(chainId: bigint | number, coordinator: string): TypedDataDomain {
-  return { name: "Lockstep Coordinator", version: "1", chainId, verifyingContract: coordinator };
+/** The signed message exactly as EIP-712 types it (uint40 and narrower as numbers, uint64 as bigint). */
+export interface AttestationMessage {
+  operator: Address;
+  upgradeId: number;
+  stage: number;
+  status: number;
+  version: Hex;
+  height: bigint;
+  metricsDigest: Hex;
+  issuedAt: number;
+  deadline: number;
+}
+
+/** An attestation as callers write it: whole numbers as number or bigint. */
+export interface Attestation {
+  operator: Address;
+  upgradeId: bigint | number;
+  stage: number;
+  status: Status;
+  /** The version tag (lib/version.ts versionTag). */
+  version: Hex;
+  height: bigint | number;
+  metricsDigest: Hex;
+  issuedAt: bigint | number;
+  deadline: bigint | number;
+}
+
+/** The attestation as the EIP-712 message types it. */
+export function attestationMessage(a: Attestation): AttestationMessage {
+  return {
+    operator: a.operator,
+    upgradeId: Number(a.upgradeId),
+    stage: a.stage,
+    status: a.status,
+    version: a.version,
+    height: BigInt(a.height),
+    metricsDigest: a.metricsDigest,
+    issuedAt: Number(a.issuedAt),
+    deadline: Number(a.deadline),
+  };
+}
+
+/** The coordinator's EIP-712 domain (EIP712("Lockstep Coordinator", "1")). */
+export function coordinatorDomain(chainId: bigint | number, coordinator: string) {
+  return {
+    name: "Lockstep Coordinator",
+    version: "1",
+    chainId: Number(chainId),
+    verifyingContract: getAddress(coordinator),
+  } as const satisfies TypedDataDomain;
+}
+
+/** The whole EIP-712 definition of an attestation: what is signed, and hashed for its digest. */
+export function attestationTypedData(chainId: bigint | number, coordinator: string, attestation: Attestation) {
+  return {
+    domain: coordinatorDomain(chainId, coordinator),
+    types: ATTESTATION_TYPES,
+    primaryType: "Attestation",
+    message: attestationMessage(attestation),
+  } as const;
 }
 
 export interface SignedAttestation {
   attestation: Attestation;
   /** Compact signature (EIP-2098). */
-  r: string;
-  vs: string;
-}
-
-/** Signs an attestation with the attester key (EIP-712), in the compact form relayed batches carry. */
-export async function signAttestation(
-  attester: Signer,
-  domain: TypedDataDomain,
-  attestation: Attestation,
-): Promise<SignedAttestation> {
-  const sig = Signature.from(await attester.signTypedData(domain, ATTESTATION_TYPES, attestation));
-  return { attestation, r: sig.r, vs: sig.yParityAndS };
+  r: Hex;
+  vs: Hex;
 }
 
 /** Bytes per item of a relayed batch (UpgradeCoordinator.PACKED_ATTESTATION_SIZE). */
 export const PACKED_ATTESTATION_SIZE = 172;
-
-function fixed(value: bigint | number, bytes: number): string {
-  const v = BigInt(value);
-  if (v < 0n || v >= 1n << BigInt(bytes * 8)) throw new Error(`value ${v} does not fit ${bytes} bytes`);
-  return zeroPadValue(toBeHex(v), bytes);
-}
-
-/** Packs signed attestations into the calldata `relayAttestations(bytes)` takes. */
-export function packAttestations(items: SignedAttestation[]): string {
-  return hexlify(
-    concat(
-      items.map(({ attestation: a, r, vs }) => {
-        const item = concat([
-          zeroPadValue(a.operator, 20),
-          fixed(a.upgradeId, 4),
-          fixed(a.stage, 1),
-          fixed(a.status, 1),
-          zeroPadValue(a.version, 32),
-          fixed(a.height, 8),
-          zeroPadValue(a.metricsDigest, 32),
-          fixed(a.issuedAt, 5),
-          fixed(a.deadline, 5),
-          zeroPadValue(r, 32),
-          zeroPadValue(vs, 32),
-        ]);
-        if (getBytes(item).length !== PACKED_ATTESTATION_SIZE) throw new Error("packed attestation has the wrong size");
-        return item;
-      }),
-    ),
-  );
-}

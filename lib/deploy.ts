@@ -1,24 +1,36 @@
-import { ContractFactory, Signer, ZeroAddress, parseEther } from "ethers";
-import type { Deployment } from "./deployments";
-import rolloutViewsArtifact from "../artifacts/contracts/rollout/RolloutViews.sol/RolloutViews.json";
+// Deploys the on-chain system from the Hardhat artifacts, with viem: the bytecode of each contract, the
+// coordinator's external libraries linked in, and the wiring that hands the timelock to governance.
 import {
-  LockstepGovernor,
-  LockstepGovernor__factory,
-  LockstepTimelock,
-  LockstepTimelock__factory,
-  ManifestPlanner__factory,
-  StakeToken,
-  StakeToken__factory,
-  UpgradeCoordinator,
-  UpgradeCoordinator__factory,
-} from "../typechain-types";
+  encodeDeployData,
+  getAddress,
+  parseEther,
+  zeroAddress,
+  type Abi,
+  type Account,
+  type Address,
+  type Chain,
+  type Client,
+  type Hex,
+  type Transport,
+  type WalletClient,
+} from "viem";
+import { readContract, waitForTransactionReceipt } from "viem/actions";
+import { sendContractCall } from "./actions/sendContractCall";
+import { lockstepGovernorAbi, lockstepTimelockAbi, stakeTokenAbi, upgradeCoordinatorAbi } from "./abi/generated";
+import type { Deployment } from "./deployments";
+import timelockArtifact from "../artifacts/contracts/governance/LockstepTimelock.sol/LockstepTimelock.json";
+import tokenArtifact from "../artifacts/contracts/governance/StakeToken.sol/StakeToken.json";
+import governorArtifact from "../artifacts/contracts/governance/LockstepGovernor.sol/LockstepGovernor.json";
+import plannerArtifact from "../artifacts/contracts/rollout/ManifestPlanner.sol/ManifestPlanner.json";
+import viewsArtifact from "../artifacts/contracts/rollout/RolloutViews.sol/RolloutViews.json";
+import coordinatorArtifact from "../artifacts/contracts/rollout/UpgradeCoordinator.sol/UpgradeCoordinator.json";
 
 /** Parameters of a Lockstep deployment. Clock units of the governor are blocks (EIP-6372 block clock). */
 export interface SystemParams {
   tokenName: string;
   tokenSymbol: string;
   /** Receives the whole initial stake supply. */
-  holder: string;
+  holder: Address;
   supply: bigint;
   /** Seconds between queueing and executing a passed proposal. */
   timelockDelay: bigint;
@@ -29,24 +41,25 @@ export interface SystemParams {
   /** Blocks a vote is extended by when quorum is reached late. */
   voteExtension: bigint;
   /** The incident commander; zero for none. */
-  guardian: string;
+  guardian: Address;
   /** The cohort new registrations land in. */
   defaultCohort: number;
 }
 
-export interface System {
-  token: StakeToken;
-  timelock: LockstepTimelock;
-  governor: LockstepGovernor;
-  coordinator: UpgradeCoordinator;
-  libraries: { manifestPlanner: string; rolloutViews: string };
+/** Where a deployed system lives. */
+export interface SystemAddresses {
+  token: Address;
+  timelock: Address;
+  governor: Address;
+  coordinator: Address;
+  libraries: { manifestPlanner: Address; rolloutViews: Address };
 }
 
 export function defaultParams(holder: string, guardian: string): SystemParams {
   return {
     tokenName: "Lockstep Stake",
     tokenSymbol: "LSTK",
-    holder,
+    holder: getAddress(holder),
     supply: parseEther("1000000000"),
     timelockDelay: 3600n,
     votingDelay: 1n,
@@ -54,58 +67,117 @@ export function defaultParams(holder: string, guardian: string): SystemParams {
     proposalThreshold: 0n,
     quorumPercent: 4n,
     voteExtension: 10n,
-    guardian,
+    guardian: getAddress(guardian),
     defaultCohort: 3,
   };
+}
+
+/** A Hardhat artifact as far as deploying it goes. */
+interface Artifact {
+  contractName: string;
+  bytecode: string;
+  linkReferences: Record<string, Record<string, { start: number; length: number }[]>>;
+}
+
+/** The artifact's creation code with each library's address written where the linker left room for it. */
+export function linkBytecode(artifact: Artifact, libraries: Record<string, Address>): Hex {
+  let code = artifact.bytecode;
+  for (const [file, byName] of Object.entries(artifact.linkReferences)) {
+    for (const [name, places] of Object.entries(byName)) {
+      const address = libraries[`${file}:${name}`];
+      if (!address) throw new Error(`${artifact.contractName} needs library ${file}:${name}, which was not given`);
+      for (const { start, length } of places) {
+        const at = 2 + start * 2; // past "0x", two hex digits a byte
+        code = code.slice(0, at) + address.slice(2).toLowerCase() + code.slice(at + length * 2);
+      }
+    }
+  }
+  return code as Hex;
+}
+
+export type DeployWallet = WalletClient<Transport, Chain | undefined, Account>;
+
+/** Sends the creation transaction of `artifact` and waits for the contract's address. */
+async function deployArtifact(
+  wallet: DeployWallet,
+  reader: Client,
+  artifact: Artifact,
+  abi: Abi,
+  args: readonly unknown[],
+  libraries: Record<string, Address> = {},
+): Promise<Address> {
+  const data = encodeDeployData({ abi, bytecode: linkBytecode(artifact, libraries), args });
+  const hash = await wallet.sendTransaction({ data, chain: wallet.chain ?? null });
+  const receipt = await waitForTransactionReceipt(reader, { hash });
+  if (receipt.status !== "success" || !receipt.contractAddress) {
+    throw new Error(`deploying ${artifact.contractName} failed (transaction ${hash})`);
+  }
+  return getAddress(receipt.contractAddress);
 }
 
 /**
  * Deploys and wires the whole on-chain system: timelock, stake token, governor, the coordinator's libraries and
  * the coordinator. The governor becomes the timelock's only proposer and canceller, anyone may execute, and the
  * deployer's bootstrap admin right on the timelock is renounced, so afterwards nothing changes without a vote.
+ * `wallet` signs and sends (its account is the deployer); `reader` reads receipts and state.
  */
-export async function deploySystem(deployer: Signer, p: SystemParams): Promise<System> {
-  const me = await deployer.getAddress();
-  const timelock = await new LockstepTimelock__factory(deployer).deploy(p.timelockDelay, [], [ZeroAddress], me);
-  const token = await new StakeToken__factory(deployer).deploy(p.tokenName, p.tokenSymbol, p.holder, p.supply);
-  const governor = await new LockstepGovernor__factory(deployer).deploy(
-    await token.getAddress(),
-    await timelock.getAddress(),
+export async function deploySystem(wallet: DeployWallet, reader: Client, p: SystemParams): Promise<SystemAddresses> {
+  const me = wallet.account.address;
+  const timelock = await deployArtifact(wallet, reader, timelockArtifact, lockstepTimelockAbi, [
+    p.timelockDelay,
+    [],
+    [zeroAddress],
+    me,
+  ]);
+  const token = await deployArtifact(wallet, reader, tokenArtifact, stakeTokenAbi, [
+    p.tokenName,
+    p.tokenSymbol,
+    p.holder,
+    p.supply,
+  ]);
+  const governor = await deployArtifact(wallet, reader, governorArtifact, lockstepGovernorAbi, [
+    token,
+    timelock,
     p.votingDelay,
     p.votingPeriod,
     p.proposalThreshold,
     p.quorumPercent,
     p.voteExtension,
-  );
-  const planner = await new ManifestPlanner__factory(deployer).deploy();
-  // RolloutViews has no ABI of its own (its functions take storage references), so TypeChain makes no factory.
-  const views = await new ContractFactory([], rolloutViewsArtifact.bytecode, deployer).deploy();
+  ]);
+  // The libraries have no constructor; RolloutViews has no ABI of its own (its functions take storage references).
   const libraries = {
-    manifestPlanner: await planner.getAddress(),
-    rolloutViews: await views.getAddress(),
+    manifestPlanner: await deployArtifact(wallet, reader, plannerArtifact, [], []),
+    rolloutViews: await deployArtifact(wallet, reader, viewsArtifact, [], []),
   };
-  const coordinator = await new UpgradeCoordinator__factory(
+  const coordinator = await deployArtifact(
+    wallet,
+    reader,
+    coordinatorArtifact,
+    upgradeCoordinatorAbi,
+    [token, timelock, p.guardian, p.defaultCohort],
     {
       "contracts/rollout/ManifestPlanner.sol:ManifestPlanner": libraries.manifestPlanner,
       "contracts/rollout/RolloutViews.sol:RolloutViews": libraries.rolloutViews,
     },
-    deployer,
-  ).deploy(await token.getAddress(), await timelock.getAddress(), p.guardian, p.defaultCohort);
+  );
 
-  await (await token.bindRegistry(await coordinator.getAddress())).wait();
-  const governorAddress = await governor.getAddress();
-  await (await timelock.grantRole(await timelock.PROPOSER_ROLE(), governorAddress)).wait();
-  await (await timelock.grantRole(await timelock.CANCELLER_ROLE(), governorAddress)).wait();
-  await (await timelock.renounceRole(await timelock.DEFAULT_ADMIN_ROLE(), me)).wait();
+  const send = (address: Address, abi: Abi, functionName: string, args: readonly unknown[]) =>
+    sendContractCall(wallet, { address, abi, functionName, args, reader });
+  const role = (functionName: "PROPOSER_ROLE" | "CANCELLER_ROLE" | "DEFAULT_ADMIN_ROLE") =>
+    readContract(reader, { address: timelock, abi: lockstepTimelockAbi, functionName });
+  await send(token, stakeTokenAbi, "bindRegistry", [coordinator]);
+  await send(timelock, lockstepTimelockAbi, "grantRole", [await role("PROPOSER_ROLE"), governor]);
+  await send(timelock, lockstepTimelockAbi, "grantRole", [await role("CANCELLER_ROLE"), governor]);
+  await send(timelock, lockstepTimelockAbi, "renounceRole", [await role("DEFAULT_ADMIN_ROLE"), me]);
 
   return { token, timelock, governor, coordinator, libraries };
 }
 
 /** The deployments-file record of a deployed system (see lib/deployments.ts). */
-export async function deploymentRecord(
-  system: System,
+export function deploymentRecord(
+  system: SystemAddresses,
   where: { network: string; chainId: number; startBlock: number; guardian: string; params?: Partial<SystemParams> },
-): Promise<Deployment> {
+): Deployment {
   const params = Object.fromEntries(
     Object.entries(where.params ?? {}).map(([k, v]) => [
       k,
@@ -118,10 +190,10 @@ export async function deploymentRecord(
     startBlock: where.startBlock,
     deployedAt: new Date().toISOString(),
     contracts: {
-      StakeToken: await system.token.getAddress(),
-      LockstepTimelock: await system.timelock.getAddress(),
-      LockstepGovernor: await system.governor.getAddress(),
-      UpgradeCoordinator: await system.coordinator.getAddress(),
+      StakeToken: system.token,
+      LockstepTimelock: system.timelock,
+      LockstepGovernor: system.governor,
+      UpgradeCoordinator: system.coordinator,
       ManifestPlanner: system.libraries.manifestPlanner,
       RolloutViews: system.libraries.rolloutViews,
     },

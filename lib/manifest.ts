@@ -1,11 +1,49 @@
 // Upgrade manifests as files: the schema, the canonical form whose keccak256 is voted on chain, and the
 // conversion to the coordinator's Manifest struct. The tasks, the watcher, the audit and the drill all use this.
-import { keccak256, toUtf8Bytes } from "ethers";
+// The manifest and stage-rules types are written here once: the file's (ManifestFile) and the contract's
+// (OnChainManifest, StageRules), plain types viem's ABI types accept as they are.
+import { keccak256, stringToBytes, type ContractFunctionArgs, type Hex } from "viem";
 import { z } from "zod";
-import type { IUpgradeCoordinator } from "../typechain-types/contracts/rollout/IUpgradeCoordinator";
+import type { upgradeCoordinatorAbi } from "./abi/generated";
 
-export type ManifestInput = IUpgradeCoordinator.ManifestStruct;
-export type StageRulesInput = IUpgradeCoordinator.StageRulesStruct;
+/** IUpgradeCoordinator.StageRules: durations in seconds, thresholds in basis points. */
+export interface StageRules {
+  cohort: number;
+  /** After scheduling (first stage) or after the previous stage was verified. */
+  timelock: number;
+  observationWindow: number;
+  attestationDeadline: number;
+  readinessBps: number;
+  healthyBps: number;
+  unhealthyBps: number;
+  /** 0: automatic rollback off. */
+  rollbackBps: number;
+}
+
+/** IUpgradeCoordinator.Artifact. */
+export interface OnChainArtifact {
+  platform: string;
+  uri: string;
+  sha256Digest: Hex;
+}
+
+/** IUpgradeCoordinator.Manifest: what `schedule(...)` takes and `getManifest` returns. */
+export interface OnChainManifest {
+  name: string;
+  version: string;
+  previousVersion: string;
+  artifacts: OnChainArtifact[];
+  featureFlags: string[];
+  metadataURI: string;
+  manifestHash: Hex;
+  stateIncompatible: boolean;
+  stages: StageRules[];
+}
+
+// The ABI takes these types as they are: a change to the struct fails the type-check here.
+type AbiManifest = ContractFunctionArgs<typeof upgradeCoordinatorAbi, "nonpayable", "schedule">[0];
+const _toAbi = (m: OnChainManifest): AbiManifest => m;
+void _toAbi;
 
 const bps = z.number().int().min(0).max(10_000);
 const seconds = z
@@ -68,6 +106,10 @@ export const manifestSchema = z
   });
 
 export type ManifestFile = z.infer<typeof manifestSchema>;
+/** A stage as a manifest file writes it: the contract's rules and a label for people. */
+export type StageFile = StageRules & { label?: string };
+const _stageFile = (s: ManifestFile["stages"][number]): StageFile => s;
+void _stageFile;
 
 export class ManifestError extends Error {
   constructor(
@@ -121,17 +163,17 @@ export function canonicalManifest(m: ManifestFile): string {
 }
 
 /** keccak256 of the canonical form: what `manifestHash` on chain must equal. */
-export function manifestHash(m: ManifestFile): string {
-  return keccak256(toUtf8Bytes(canonicalManifest(m)));
+export function manifestHash(m: ManifestFile): Hex {
+  return keccak256(stringToBytes(canonicalManifest(m)));
 }
 
 /** keccak256 of a manifest file's canonical form, straight from its text. */
-export function manifestHashOfText(text: string, source = "manifest"): string {
+export function manifestHashOfText(text: string, source = "manifest"): Hex {
   return manifestHash(parseManifest(text, source));
 }
 
 /** The coordinator's Manifest struct for `schedule(...)`. */
-export function toOnChain(m: ManifestFile): ManifestInput {
+export function toOnChain(m: ManifestFile): OnChainManifest {
   return {
     name: m.name,
     version: m.version,
@@ -172,6 +214,6 @@ export const DEFAULT_STAGE_RULES = {
 } as const;
 
 /** Stage rules with every field named; durations in seconds, thresholds in basis points. */
-export function stageRules(cohort: number, over: Partial<StageRulesInput> = {}): StageRulesInput {
+export function stageRules(cohort: number, over: Partial<StageRules> = {}): StageRules {
   return { cohort, ...DEFAULT_STAGE_RULES, ...over };
 }

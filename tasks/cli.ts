@@ -1,12 +1,20 @@
-// What every task shares: one-line errors for user mistakes, the deployment and contracts of the selected network,
-// the signer, and contract refusals put into words.
+// What every task shares: one-line errors for user mistakes, the deployment of the selected network and viem
+// clients for it (through Hardhat's own provider, so its accounts sign), and contract refusals put into words.
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import {
+  createPublicClient,
+  createWalletClient,
+  custom,
+  getAddress,
+  isAddress,
+  type Account,
+  type Address,
+  type Chain,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
 import { DeploymentError, readDeployment, type Deployment } from "../lib/deployments";
-// TypeChain's output exists only after a compile, and hardhat.config.ts loads this file before any compile:
-// the factories are loaded when a task runs, never when the config is read.
-function typechain(): typeof import("../typechain-types") {
-  return require("../typechain-types");
-}
 
 /** A mistake or refusal the user should read as one line (no stack trace). */
 export class TaskError extends Error {}
@@ -43,57 +51,96 @@ export function refusal(e: unknown): string | undefined {
   return `refused by the contract: ${d.words} (${d.name}(${d.args.map(String).join(", ")}))`;
 }
 
-/** The selected network's deployment and connected contracts; refuses when the node is another chain. */
-export async function connectDeployment(hre: HardhatRuntimeEnvironment, signerIndex = 0) {
+/** viem clients on the selected network, through Hardhat's provider: reads, and writes as its accounts. */
+export function clientsFor(hre: HardhatRuntimeEnvironment) {
+  const transport = custom(hre.network.provider);
+  return { transport, client: createPublicClient({ transport }) as PublicClient };
+}
+
+/** The account at `index` of the selected network (Hardhat's provider signs for it), or a one-line refusal. */
+export async function accountAt(hre: HardhatRuntimeEnvironment, index: number): Promise<Address> {
+  const accounts = await createWalletClient({ transport: clientsFor(hre).transport }).getAddresses();
+  const account = accounts[index];
+  if (!account)
+    throw new TaskError(
+      `no signer #${index} on network "${hre.network.name}" (set DEPLOYER_KEY or pick another --signer)`,
+    );
+  return getAddress(account);
+}
+
+export interface Connected {
+  deployment: Deployment;
+  /** The sending account (--signer). */
+  account: Address;
+  client: PublicClient;
+  /** Sends as `account`. */
+  wallet: WalletClient<Transport, Chain | undefined, Account>;
+  coordinator: Address;
+  governor: Address;
+  token: Address;
+  timelock: Address;
+}
+
+/** The selected network's deployment and clients; refuses when the node is another chain. */
+export async function connectDeployment(hre: HardhatRuntimeEnvironment, signerIndex = 0): Promise<Connected> {
   let deployment: Deployment;
   try {
     deployment = readDeployment(hre.network.name, process.env.LOCKSTEP_DEPLOYMENTS_DIR || undefined);
   } catch (e) {
     throw new TaskError((e as Error).message);
   }
-  const chainId = Number((await hre.ethers.provider.getNetwork()).chainId);
+  const { client, transport } = clientsFor(hre);
+  const chainId = await client.getChainId();
   if (chainId !== deployment.chainId) {
     throw new TaskError(
       `network "${hre.network.name}" serves chain ${chainId}, but its deployment is on chain ${deployment.chainId}`,
     );
   }
-  if ((await hre.ethers.provider.getCode(deployment.contracts.UpgradeCoordinator)) === "0x") {
+  const c = deployment.contracts;
+  if (!(await client.getCode({ address: getAddress(c.UpgradeCoordinator) }))) {
     throw new TaskError(
-      `no coordinator at ${deployment.contracts.UpgradeCoordinator} on network "${hre.network.name}": the deployments file is from another chain or run`,
+      `no coordinator at ${c.UpgradeCoordinator} on network "${hre.network.name}": the deployments file is from another chain or run`,
     );
   }
-  const signers = await hre.ethers.getSigners();
-  const signer = signers[signerIndex];
-  if (!signer)
-    throw new TaskError(
-      `no signer #${signerIndex} on network "${hre.network.name}" (set DEPLOYER_KEY or pick another --signer)`,
-    );
-  const c = deployment.contracts;
-  const { StakeToken__factory, LockstepTimelock__factory, LockstepGovernor__factory, UpgradeCoordinator__factory } =
-    typechain();
+  const account = await accountAt(hre, signerIndex);
   return {
     deployment,
-    signer,
-    token: StakeToken__factory.connect(c.StakeToken, signer),
-    timelock: LockstepTimelock__factory.connect(c.LockstepTimelock, signer),
-    governor: LockstepGovernor__factory.connect(c.LockstepGovernor, signer),
-    coordinator: UpgradeCoordinator__factory.connect(c.UpgradeCoordinator, signer),
+    account,
+    client,
+    wallet: createWalletClient({ account, transport }),
+    coordinator: getAddress(c.UpgradeCoordinator),
+    governor: getAddress(c.LockstepGovernor),
+    token: getAddress(c.StakeToken),
+    timelock: getAddress(c.LockstepTimelock),
   };
 }
 
-export type Connected = Awaited<ReturnType<typeof connectDeployment>>;
-
 /** Resolves an upgrade given by id or name; refuses an unknown one. */
 export async function resolveUpgrade(c: Connected, ref: string): Promise<bigint> {
+  const read = { address: c.coordinator, abi: upgradeCoordinatorAbi() } as const;
   if (/^\d+$/.test(ref)) {
     const id = BigInt(ref);
-    if (id === 0n || id > (await c.coordinator.upgradeCount())) throw new TaskError(`no upgrade #${ref}`);
+    if (id === 0n || id > (await c.client.readContract({ ...read, functionName: "upgradeCount" })))
+      throw new TaskError(`no upgrade #${ref}`);
     return id;
   }
-  const id = await c.coordinator.upgradeIdOf(ref);
+  const id = await c.client.readContract({ ...read, functionName: "upgradeIdOf", args: [ref] });
   if (id === 0n) throw new TaskError(`no upgrade named "${ref}"`);
   return id;
 }
+
+/** Sends one coordinator call as the task's account (lib/actions/sendContractCall.ts: simulate, send, wait). */
+export async function sendToCoordinator(c: Connected, functionName: string, args: readonly unknown[]) {
+  const { sendContractCall } =
+    require("../lib/actions/sendContractCall") as typeof import("../lib/actions/sendContractCall");
+  return sendContractCall(c.wallet, { address: c.coordinator, abi: abis().upgradeCoordinatorAbi, functionName, args });
+}
+
+/** The generated ABIs (lib/abi/generated.ts exists only after a compile; the config loads this file first). */
+export function abis(): typeof import("../lib/abi/generated") {
+  return require("../lib/abi/generated");
+}
+const upgradeCoordinatorAbi = () => abis().upgradeCoordinatorAbi;
 
 /** Prints rows as an aligned table. */
 export function table(rows: (string | number | bigint)[][]): string {
@@ -109,9 +156,9 @@ export function table(rows: (string | number | bigint)[][]): string {
     .join("\n");
 }
 
-export function parseAddress(hre: HardhatRuntimeEnvironment, value: string, what: string): string {
-  if (!hre.ethers.isAddress(value)) throw new TaskError(`${what} "${value}" is not an address`);
-  return hre.ethers.getAddress(value);
+export function parseAddress(value: string, what: string): Address {
+  if (!isAddress(value, { strict: false })) throw new TaskError(`${what} "${value}" is not an address`);
+  return getAddress(value);
 }
 
 export function parseIntArg(value: string, what: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {

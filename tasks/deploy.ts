@@ -1,6 +1,7 @@
 import { task, types } from "hardhat/config";
 import { findDeployment, writeDeployment } from "../lib/deployments";
-import { TaskError, action, parseAddress } from "./cli";
+import { createWalletClient, getAddress } from "viem";
+import { TaskError, action, clientsFor, parseAddress } from "./cli";
 
 task("deploy", "Deploys the whole Lockstep system and writes deployments/<network>.json (idempotent)")
   .addOptionalParam("guardian", "the incident commander's address (default: the second account)")
@@ -26,25 +27,26 @@ task("deploy", "Deploys the whole Lockstep system and writes deployments/<networ
       ) => {
         const dir = process.env.LOCKSTEP_DEPLOYMENTS_DIR || undefined;
         const network = hre.network.name;
-        const chainId = Number((await hre.ethers.provider.getNetwork()).chainId);
+        const { client, transport } = clientsFor(hre);
+        const chainId = await client.getChainId();
         const existing = findDeployment(network, dir);
         if (existing && !args.force) {
-          const code = await hre.ethers.provider.getCode(existing.contracts.UpgradeCoordinator);
-          if (existing.chainId === chainId && code !== "0x") {
+          const code = await client.getCode({ address: getAddress(existing.contracts.UpgradeCoordinator) });
+          if (existing.chainId === chainId && code !== undefined && code !== "0x") {
             console.log(
               `already deployed on ${network} (chain ${chainId}): coordinator ${existing.contracts.UpgradeCoordinator}; nothing to do`,
             );
             return;
           }
         }
-        const [deployer, second] = await hre.ethers.getSigners();
+        const [deployer, second] = (await createWalletClient({ transport }).getAddresses()).map((a) => getAddress(a));
         if (!deployer) throw new TaskError(`no account to deploy from on network "${network}" (set DEPLOYER_KEY)`);
-        const guardian = args.guardian ? parseAddress(hre, args.guardian, "--guardian") : second?.address;
+        const guardian = args.guardian ? parseAddress(args.guardian, "--guardian") : second;
         if (!guardian) throw new TaskError("pass --guardian: the network has only one account");
         if (args.quorum < 1 || args.quorum > 100) throw new TaskError("--quorum must be a percentage from 1 to 100");
-        const holder = args.holder ? parseAddress(hre, args.holder, "--holder") : deployer.address;
+        const holder = args.holder ? parseAddress(args.holder, "--holder") : deployer;
         const { deploySystem, defaultParams, deploymentRecord } = await import("../lib/deploy");
-        const startBlock = (await hre.ethers.provider.getBlockNumber()) + 1;
+        const startBlock = Number(await client.getBlockNumber()) + 1;
         const params = {
           ...defaultParams(holder, guardian),
           timelockDelay: BigInt(args.timelockDelay),
@@ -52,17 +54,12 @@ task("deploy", "Deploys the whole Lockstep system and writes deployments/<networ
           votingPeriod: BigInt(args.votingPeriod),
           quorumPercent: BigInt(args.quorum),
         };
-        const s = await deploySystem(deployer, params);
-        const path = writeDeployment(
-          await deploymentRecord(s, { network, chainId, startBlock, guardian, params }),
-          dir,
-        );
+        const s = await deploySystem(createWalletClient({ account: deployer, transport }), client, params);
+        const path = writeDeployment(deploymentRecord(s, { network, chainId, startBlock, guardian, params }), dir);
         console.log(
           `deployed on ${network} (chain ${chainId}); the deployer's admin right on the timelock is renounced`,
         );
-        console.log(
-          `coordinator ${await s.coordinator.getAddress()}  governor ${await s.governor.getAddress()}  timelock ${await s.timelock.getAddress()}  token ${await s.token.getAddress()}`,
-        );
+        console.log(`coordinator ${s.coordinator}  governor ${s.governor}  timelock ${s.timelock}  token ${s.token}`);
         console.log(`wrote ${path}`);
       },
     ),

@@ -1,45 +1,86 @@
-// The governance path: propose an upgrade (or any coordinator call), vote, queue, execute.
+// The governance path: propose an upgrade (or any coordinator call), vote, queue, execute. Each step is a lib
+// action; the tasks parse arguments, check what a person would get wrong, and print.
 import { task } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import { ManifestError, manifestHash, readManifest, toOnChain } from "../lib/manifest";
-import {
-  SUPPORT,
-  SupportName,
-  describeProposal,
-  descriptionHash,
-  propose,
-  stateName,
-  vote,
-  type Proposal,
-} from "../lib/governance";
-import { Connected, TaskError, action, connectDeployment, parseIntArg } from "./cli";
+import type { Hex } from "viem";
+import { ManifestError, readManifest } from "../lib/manifest";
+import { SUPPORT, type Proposal, type SupportName } from "../lib/governance";
+import type { GetProposalReturnType } from "../lib/actions/getProposal";
+import { Connected, TaskError, abis, action, connectDeployment, parseIntArg } from "./cli";
 
-/** Finds a proposal's calls from its ProposalCreated event (the Governor stores only their hash). */
+// The actions need the ABIs a compile generates, and the config loads this file first: loaded when a task runs.
+const actions = () => ({
+  ...(require("../lib/actions/castVote") as typeof import("../lib/actions/castVote")),
+  ...(require("../lib/actions/executeProposal") as typeof import("../lib/actions/executeProposal")),
+  ...(require("../lib/actions/getProposal") as typeof import("../lib/actions/getProposal")),
+  ...(require("../lib/actions/listProposals") as typeof import("../lib/actions/listProposals")),
+  ...(require("../lib/actions/propose") as typeof import("../lib/actions/propose")),
+  ...(require("../lib/actions/queueProposal") as typeof import("../lib/actions/queueProposal")),
+  ...(require("../lib/actions/scheduleUpgrade") as typeof import("../lib/actions/scheduleUpgrade")),
+});
+
+/** Finds a proposal's calls from its ProposalCreated log (the Governor stores only their hash). */
 export async function findProposal(c: Connected, id: bigint): Promise<Proposal> {
-  const events = await c.governor.queryFilter(c.governor.filters.ProposalCreated(), c.deployment.startBlock);
-  const created = events.find((e) => e.args.proposalId === id);
-  if (!created) throw new TaskError(`no proposal ${id} on this governor`);
-  // Positional: `values` would name the Result's own method.
-  const [, , targets, values, , calldatas, , , description] = created.args;
-  return { targets: [...targets], values: [...values], calldatas: [...calldatas], description };
+  const proposals = await actions().listProposals(c.client, {
+    governor: c.governor,
+    fromBlock: BigInt(c.deployment.startBlock),
+  });
+  const found = proposals.find((p) => p.id === id);
+  if (!found) throw new TaskError(`no proposal ${id} on this governor`);
+  return found;
+}
+
+/** A proposal's state, or a one-line refusal when the Governor does not know it. */
+async function readProposal(c: Connected, id: bigint): Promise<GetProposalReturnType> {
+  try {
+    return await actions().getProposal(c.client, { governor: c.governor, proposalId: id });
+  } catch {
+    throw new TaskError(`no proposal ${id} on this governor`);
+  }
+}
+
+/** Where a proposal stands and the times that matter, in words. */
+export function proposalInWords(p: GetProposalReturnType): Record<string, string> {
+  return {
+    proposal: p.id.toString(),
+    state: p.state,
+    "voting starts after block": p.snapshot.toString(),
+    "voting ends at block": p.deadline.toString(),
+    "current block": p.clock.toString(),
+    "votes for / against / abstain": `${p.votes.for} / ${p.votes.against} / ${p.votes.abstain}`,
+    quorum: p.quorum === undefined ? "known once voting starts" : p.quorum.toString(),
+    "executable after": p.eta === 0n ? "not queued" : new Date(Number(p.eta) * 1000).toISOString(),
+  };
 }
 
 export async function printProposal(c: Connected, id: bigint) {
-  for (const [k, v] of Object.entries(await describeProposal(c.governor, id))) console.log(`${k.padEnd(30)} ${v}`);
+  for (const [k, v] of Object.entries(proposalInWords(await readProposal(c, id)))) console.log(`${k.padEnd(30)} ${v}`);
 }
 
-/** Proposes `calls` to the coordinator through the Governor and prints where it stands. */
-export async function proposeCoordinatorCalls(c: Connected, calldatas: string[], description: string) {
-  const target = await c.coordinator.getAddress();
-  const p: Proposal = { targets: calldatas.map(() => target), values: calldatas.map(() => 0n), calldatas, description };
-  const votes = await c.token.getVotes(c.signer.address);
-  const threshold = await c.governor.proposalThreshold();
+/** Refuses a proposer below the Governor's proposal threshold, before anything is sent. */
+async function checkThreshold(c: Connected) {
+  const { lockstepGovernorAbi, stakeTokenAbi } = abis();
+  const [votes, threshold] = await Promise.all([
+    c.client.readContract({ address: c.token, abi: stakeTokenAbi, functionName: "getVotes", args: [c.account] }),
+    c.client.readContract({ address: c.governor, abi: lockstepGovernorAbi, functionName: "proposalThreshold" }),
+  ]);
   if (votes < threshold)
     throw new TaskError(`the proposer has ${votes} votes, below the proposal threshold ${threshold}`);
-  const id = await propose(c.governor, c.signer, p);
+}
+
+/** Proposes `calldatas` to the coordinator through the Governor and prints where it stands. */
+export async function proposeCoordinatorCalls(c: Connected, calldatas: Hex[], description: string) {
+  const proposal: Proposal = {
+    targets: calldatas.map(() => c.coordinator),
+    values: calldatas.map(() => 0n),
+    calldatas,
+    description,
+  };
+  await checkThreshold(c);
+  const { proposalId } = await actions().propose(c.wallet, { governor: c.governor, proposal });
   console.log(`proposed: ${description.split("\n")[0]}`);
-  await printProposal(c, id);
-  return id;
+  await printProposal(c, proposalId);
+  return proposalId;
 }
 
 function parseProposalId(value: string): bigint {
@@ -61,14 +102,22 @@ task("upgrade:propose", "Proposes scheduling the upgrade in a manifest file, thr
         throw e;
       }
       const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
-      const existing = await c.coordinator.upgradeIdOf(manifest.name);
+      const existing = await c.client.readContract({
+        address: c.coordinator,
+        abi: abis().upgradeCoordinatorAbi,
+        functionName: "upgradeIdOf",
+        args: [manifest.name],
+      });
       if (existing !== 0n) throw new TaskError(`an upgrade named "${manifest.name}" already exists (#${existing})`);
-      const calldata = c.coordinator.interface.encodeFunctionData("schedule", [toOnChain(manifest)]);
-      const description =
-        args.description ??
-        `# Schedule ${manifest.name}: ${manifest.version} (replaces ${manifest.previousVersion})\n\n` +
-          `Manifest hash ${manifestHash(manifest)}; ${manifest.stages.length} stages over cohorts ${manifest.stages.map((s) => s.cohort).join(", ")}.`;
-      await proposeCoordinatorCalls(c, [calldata], description);
+      await checkThreshold(c);
+      const { proposalId, proposal } = await actions().scheduleUpgrade(c.wallet, {
+        governor: c.governor,
+        coordinator: c.coordinator,
+        manifest,
+        description: args.description,
+      });
+      console.log(`proposed: ${proposal.description.split("\n")[0]}`);
+      await printProposal(c, proposalId);
     }),
   );
 
@@ -83,16 +132,23 @@ task("vote", "Casts the signer's vote on a proposal")
         throw new TaskError(`support must be for, against or abstain, not "${args.support}"`);
       const id = parseProposalId(args.proposalId);
       const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
-      const state = await stateName(c.governor, id).catch(() => {
-        throw new TaskError(`no proposal ${id} on this governor`);
+      const p = await readProposal(c, id);
+      if (p.state !== "Active") throw new TaskError(`proposal ${id} is ${p.state}, not open for votes`);
+      const weight = await c.client.readContract({
+        address: c.governor,
+        abi: abis().lockstepGovernorAbi,
+        functionName: "getVotes",
+        args: [c.account, p.snapshot],
       });
-      if (state !== "Active") throw new TaskError(`proposal ${id} is ${state}, not open for votes`);
-      const snapshot = await c.governor.proposalSnapshot(id);
-      const weight = await c.governor.getVotes(c.signer.address, snapshot);
       console.log(
-        `voting ${args.support} with ${weight} votes (the voting power ${c.signer.address} had at block ${snapshot})`,
+        `voting ${args.support} with ${weight} votes (the voting power ${c.account} had at block ${p.snapshot})`,
       );
-      await vote(c.governor, c.signer, id, args.support as SupportName, args.reason);
+      await actions().castVote(c.wallet, {
+        governor: c.governor,
+        proposalId: id,
+        support: args.support as SupportName,
+        reason: args.reason,
+      });
       await printProposal(c, id);
     }),
   );
@@ -104,24 +160,19 @@ async function governanceStep(
 ) {
   const id = parseProposalId(args.proposalId);
   const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
-  const p = await findProposal(c, id);
-  const state = await stateName(c.governor, id);
+  const proposal = await findProposal(c, id);
+  const { state, eta } = await readProposal(c, id);
   if (step === "queue" && state !== "Succeeded")
     throw new TaskError(`proposal ${id} is ${state}; only a Succeeded proposal can be queued`);
   if (step === "execute") {
     if (state !== "Queued") throw new TaskError(`proposal ${id} is ${state}; only a Queued proposal can be executed`);
-    const eta = await c.governor.proposalEta(id);
-    const now = BigInt((await hre.ethers.provider.getBlock("latest"))!.timestamp);
+    const now = (await c.client.getBlock()).timestamp;
     if (now < eta)
       throw new TaskError(`proposal ${id} is time-locked until ${new Date(Number(eta) * 1000).toISOString()}`);
   }
-  const hash = descriptionHash(p.description);
-  const tx =
-    step === "queue"
-      ? await c.governor.queue(p.targets, p.values, p.calldatas, hash)
-      : await c.governor.execute(p.targets, p.values, p.calldatas, hash);
-  await tx.wait();
-  console.log(`${step === "queue" ? "queued" : "executed"} proposal ${id} (transaction ${tx.hash})`);
+  const send = step === "queue" ? actions().queueProposal : actions().executeProposal;
+  const { hash } = await send(c.wallet, { governor: c.governor, proposal });
+  console.log(`${step === "queue" ? "queued" : "executed"} proposal ${id} (transaction ${hash})`);
   await printProposal(c, id);
 }
 

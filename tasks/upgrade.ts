@@ -1,20 +1,30 @@
 // Watching and steering a rollout: status, pause, resume, withdraw, rollback, advance.
 import { task } from "hardhat/config";
+import { encodeFunctionData, parseEventLogs } from "viem";
 import { Status, StageState, UpgradeState, PauseReason } from "../lib/coordinator";
 import { versionFromTag } from "../lib/version";
-import { Connected, TaskError, action, connectDeployment, parseIntArg, resolveUpgrade, table } from "./cli";
+import { isoTime, percent as pct, wholeTokens } from "../lib/format";
+import {
+  Connected,
+  TaskError,
+  abis,
+  action,
+  connectDeployment,
+  parseIntArg,
+  resolveUpgrade,
+  sendToCoordinator,
+  table,
+} from "./cli";
 import { proposeCoordinatorCalls } from "./governance";
 
-/** Whole tokens with thousands separators (stakes are 18-decimal). */
-const tokens = (wei: bigint) => `${(wei / 10n ** 18n).toLocaleString("en-US")}${wei % 10n ** 18n ? "+" : ""}`;
-const pct = (part: bigint, whole: bigint) =>
-  whole === 0n ? "-" : `${((Number(part) * 100) / Number(whole)).toFixed(1)}%`;
-const when = (t: bigint | number) =>
-  BigInt(t) === 0n ? "-" : new Date(Number(t) * 1000).toISOString().replace(".000Z", "Z");
+/** Whole tokens with thousands separators, "+" when a fraction is cut off (stakes are 18-decimal). */
+const tokens = (wei: bigint) => wholeTokens(wei, true);
+const when = (t: bigint | number) => (BigInt(t) === 0n ? "-" : isoTime(t));
 
 /** The upgrade, each stage with its tallies, and each validator's last attestation: a readable report. */
 export async function statusReport(c: Connected, id: bigint): Promise<string> {
-  const u = await c.coordinator.getUpgrade(id);
+  const coordinator = { address: c.coordinator, abi: abis().upgradeCoordinatorAbi } as const;
+  const u = await c.client.readContract({ ...coordinator, functionName: "getUpgrade", args: [id] });
   const lines = [
     `upgrade #${id} ${versionFromTag(u.versionTag)}: ${UpgradeState[Number(u.state)]}` +
       (Number(u.pauseReason) ? ` (${PauseReason[Number(u.pauseReason)]} since ${when(u.pausedAt)})` : "") +
@@ -38,7 +48,7 @@ export async function statusReport(c: Connected, id: bigint): Promise<string> {
     ],
   ];
   for (let i = 0; i < Number(u.stageCount); i++) {
-    const s = await c.coordinator.getStage(id, i);
+    const s = await c.client.readContract({ ...coordinator, functionName: "getStage", args: [id, BigInt(i)] });
     const missing = s.cohortStake - s.healthyStake - s.unhealthyStake;
     rows.push([
       i,
@@ -55,20 +65,28 @@ export async function statusReport(c: Connected, id: bigint): Promise<string> {
     ]);
   }
   lines.push(table(rows));
-  const registered = await c.coordinator.queryFilter(
-    c.coordinator.filters.ValidatorRegistered(),
-    c.deployment.startBlock,
-  );
-  const operators = [...new Set(registered.map((e) => e.args.operator))];
-  const symbol = await c.token.symbol();
+  const registered = await c.client.getContractEvents({
+    ...coordinator,
+    eventName: "ValidatorRegistered",
+    fromBlock: BigInt(c.deployment.startBlock),
+  });
+  const operators = [...new Set(registered.map((e) => e.args.operator!))];
+  const symbol = await c.client.readContract({ address: c.token, abi: abis().stakeTokenAbi, functionName: "symbol" });
   const vrows: (string | bigint | number)[][] = [
     ["operator", "cohort", "stage", `weight (${symbol})`, "last status", "at"],
   ];
   for (const op of operators) {
-    const a = await c.coordinator.getAssignment(id, op);
+    const a = await c.client.readContract({ ...coordinator, functionName: "getAssignment", args: [id, op] });
     if (!a.inRoster) continue;
-    const last = a.lastUpgradeId === id ? Status[Number(a.lastStatus)] : "none";
-    vrows.push([op, a.cohort, a.stage, tokens(a.weight), last, a.lastUpgradeId === id ? when(a.lastAttestedAt) : "-"]);
+    const last = BigInt(a.lastUpgradeId) === id ? Status[Number(a.lastStatus)] : "none";
+    vrows.push([
+      op,
+      a.cohort,
+      a.stage,
+      tokens(a.weight),
+      last,
+      BigInt(a.lastUpgradeId) === id ? when(a.lastAttestedAt) : "-",
+    ]);
   }
   if (vrows.length > 1) lines.push(table(vrows));
   return lines.join("\n");
@@ -85,7 +103,10 @@ task(
       let id: bigint;
       if (args.upgrade) id = await resolveUpgrade(c, args.upgrade);
       else {
-        id = (await c.coordinator.openUpgrade()) || (await c.coordinator.upgradeCount());
+        const coordinator = { address: c.coordinator, abi: abis().upgradeCoordinatorAbi } as const;
+        id =
+          (await c.client.readContract({ ...coordinator, functionName: "openUpgrade" })) ||
+          (await c.client.readContract({ ...coordinator, functionName: "upgradeCount" }));
         if (id === 0n) throw new TaskError("no upgrade has been scheduled yet");
       }
       console.log(await statusReport(c, id));
@@ -111,10 +132,14 @@ function steering(
 }
 
 async function asGuardian(c: Connected, verb: string) {
-  const guardian = await c.coordinator.guardian();
-  if (guardian.toLowerCase() !== c.signer.address.toLowerCase()) {
+  const guardian = await c.client.readContract({
+    address: c.coordinator,
+    abi: abis().upgradeCoordinatorAbi,
+    functionName: "guardian",
+  });
+  if (guardian.toLowerCase() !== c.account.toLowerCase()) {
     throw new TaskError(
-      `${c.signer.address} is not the guardian (${guardian}): only the guardian may ${verb} at once; governance can through a proposal`,
+      `${c.account} is not the guardian (${guardian}): only the guardian may ${verb} at once; governance can through a proposal`,
     );
   }
 }
@@ -123,9 +148,8 @@ steering(
   "upgrade:pause",
   "Pauses a rollout at once (the guardian)",
   async (c, id) => {
-    const tx = await c.coordinator.pause(id);
-    await tx.wait();
-    console.log(`paused upgrade #${id} (transaction ${tx.hash}); only governance can resume it`);
+    const { hash } = await sendToCoordinator(c, "pause", [id]);
+    console.log(`paused upgrade #${id} (transaction ${hash}); only governance can resume it`);
   },
   "pause",
 );
@@ -134,9 +158,8 @@ steering(
   "upgrade:rollback",
   "Orders every upgraded validator back to the previous version (the guardian)",
   async (c, id) => {
-    const tx = await c.coordinator.orderRollback(id);
-    await tx.wait();
-    console.log(`rollback ordered for upgrade #${id} (transaction ${tx.hash}); watchers restore the previous version`);
+    const { hash } = await sendToCoordinator(c, "orderRollback", [id]);
+    console.log(`rollback ordered for upgrade #${id} (transaction ${hash}); watchers restore the previous version`);
   },
   "order a rollback",
 );
@@ -145,17 +168,16 @@ steering(
   "upgrade:advance",
   "Verifies the current stage or activates the next one, when due (anyone)",
   async (c, id) => {
-    const tx = await c.coordinator.advance(id);
-    const receipt = await tx.wait();
-    const names = receipt!.logs.map((l) => c.coordinator.interface.parseLog(l)?.name).filter(Boolean);
-    console.log(`advanced upgrade #${id}: ${names.join(", ")} (transaction ${tx.hash})`);
+    const { hash, receipt } = await sendToCoordinator(c, "advance", [id]);
+    const names = parseEventLogs({ abi: abis().upgradeCoordinatorAbi, logs: receipt.logs }).map((e) => e.eventName);
+    console.log(`advanced upgrade #${id}: ${names.join(", ")} (transaction ${hash})`);
   },
 );
 
 steering("upgrade:resume", "Proposes resuming a paused rollout (governance)", async (c, id) => {
   await proposeCoordinatorCalls(
     c,
-    [c.coordinator.interface.encodeFunctionData("resume", [id])],
+    [encodeFunctionData({ abi: abis().upgradeCoordinatorAbi, functionName: "resume", args: [id] })],
     `Resume upgrade #${id}`,
   );
 });
@@ -163,7 +185,7 @@ steering("upgrade:resume", "Proposes resuming a paused rollout (governance)", as
 steering("upgrade:withdraw", "Proposes withdrawing an upgrade that has not ended (governance)", async (c, id) => {
   await proposeCoordinatorCalls(
     c,
-    [c.coordinator.interface.encodeFunctionData("withdraw", [id])],
+    [encodeFunctionData({ abi: abis().upgradeCoordinatorAbi, functionName: "withdraw", args: [id] })],
     `Withdraw upgrade #${id}`,
   );
 });

@@ -1,7 +1,24 @@
-import { readFileSync } from "node:fs";
 import { task } from "hardhat/config";
-import { TaskError, action, connectDeployment, parseAddress, parseIntArg } from "./cli";
+import { encodeFunctionData } from "viem";
+import {
+  TaskError,
+  abis,
+  action,
+  connectDeployment,
+  parseAddress,
+  parseIntArg,
+  sendToCoordinator,
+  type Connected,
+} from "./cli";
 import { proposeCoordinatorCalls } from "./governance";
+
+const validator = (c: Connected, operator: `0x${string}`) =>
+  c.client.readContract({
+    address: c.coordinator,
+    abi: abis().upgradeCoordinatorAbi,
+    functionName: "getValidator",
+    args: [operator],
+  });
 
 task("validator:register", "Registers the signer as a validator operator")
   .addParam("attester", "the attester key's address (the watcher's hot key)")
@@ -10,13 +27,10 @@ task("validator:register", "Registers the signer as a validator operator")
   .setAction(
     action(async (args: { attester: string; metadata: string; signer: string }, hre) => {
       const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
-      const attester = parseAddress(hre, args.attester, "--attester");
-      const tx = await c.coordinator.register(attester, args.metadata);
-      await tx.wait();
-      const v = await c.coordinator.getValidator(c.signer.address);
-      console.log(
-        `registered ${c.signer.address} in cohort ${v.cohort} with attester ${attester} (transaction ${tx.hash})`,
-      );
+      const attester = parseAddress(args.attester, "--attester");
+      const { hash } = await sendToCoordinator(c, "register", [attester, args.metadata]);
+      const v = await validator(c, c.account);
+      console.log(`registered ${c.account} in cohort ${v.cohort} with attester ${attester} (transaction ${hash})`);
     }),
   );
 
@@ -26,12 +40,9 @@ task("validator:rotate-attester", "Replaces the signer's attester key")
   .setAction(
     action(async (args: { attester: string; signer: string }, hre) => {
       const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
-      const attester = parseAddress(hre, args.attester, "attester");
-      const tx = await c.coordinator.rotateAttester(attester);
-      await tx.wait();
-      console.log(
-        `attester of ${c.signer.address} is now ${attester}; the old key lost its power (transaction ${tx.hash})`,
-      );
+      const attester = parseAddress(args.attester, "attester");
+      const { hash } = await sendToCoordinator(c, "rotateAttester", [attester]);
+      console.log(`attester of ${c.account} is now ${attester}; the old key lost its power (transaction ${hash})`);
     }),
   );
 
@@ -42,15 +53,16 @@ task("validator:set-cohort", "Proposes moving validators to a cohort (governance
   .setAction(
     action(async (args: { cohort: string; operators: string[]; signer: string }, hre) => {
       const cohort = parseIntArg(args.cohort, "cohort", 1, 255);
-      const operators = args.operators.map((o) => parseAddress(hre, o, "operator"));
+      const operators = args.operators.map((o) => parseAddress(o, "operator"));
       const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
       for (const op of operators) {
-        if (!(await c.coordinator.getValidator(op)).registered)
-          throw new TaskError(`${op} is not a registered validator`);
+        if (!(await validator(c, op)).registered) throw new TaskError(`${op} is not a registered validator`);
       }
       await proposeCoordinatorCalls(
         c,
-        operators.map((op) => c.coordinator.interface.encodeFunctionData("setCohort", [op, cohort])),
+        operators.map((op) =>
+          encodeFunctionData({ abi: abis().upgradeCoordinatorAbi, functionName: "setCohort", args: [op, cohort] }),
+        ),
         `Move ${operators.length} validator(s) to cohort ${cohort}: ${operators.join(", ")}`,
       );
     }),
@@ -61,43 +73,32 @@ task("attest:relay", "Relays signed attestations (a watcher's relay file: JSON l
   .addOptionalParam("signer", "index of the relaying account", "0")
   .setAction(
     action(async (args: { file: string; signer: string }, hre) => {
-      let text: string;
+      const { RelayFileError, readRelayFile, relayBatch } =
+        require("../lib/actions/relayFile") as typeof import("../lib/actions/relayFile");
+      const { relayAttestations } =
+        require("../lib/actions/relayAttestations") as typeof import("../lib/actions/relayAttestations");
+      let batch;
       try {
-        text = readFileSync(args.file, "utf8");
-      } catch {
-        throw new TaskError(`${args.file} cannot be read`);
+        batch = relayBatch(await readRelayFile(args.file));
+      } catch (e) {
+        if (e instanceof RelayFileError) throw new TaskError(e.message);
+        throw e;
       }
-      const items: string[] = [];
-      const entries: unknown[] = text.trim().startsWith("[")
-        ? JSON.parse(text)
-        : text
-            .split("\n")
-            .filter((l) => l.trim())
-            .map((line, i) => {
-              try {
-                return JSON.parse(line);
-              } catch {
-                throw new TaskError(`${args.file} line ${i + 1} is not JSON`);
-              }
-            });
-      for (const [i, entry] of entries.entries()) {
-        const packed = (entry as { attestations?: unknown }).attestations;
-        if (
-          !Array.isArray(packed) ||
-          !packed.every((p) => typeof p === "string" && /^0x([0-9a-fA-F]{344})+$/.test(p))
-        ) {
-          throw new TaskError(
-            `${args.file} entry ${i + 1} has no packed attestations (172 bytes each, as the watcher writes)`,
-          );
-        }
-        items.push(...packed.map((p: string) => p.slice(2)));
-      }
-      if (!items.length) throw new TaskError(`${args.file} holds no attestation`);
       const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
-      const tx = await c.coordinator.relayAttestations(`0x${items.join("")}`);
-      const receipt = await tx.wait();
+      const { hash, receipt, accepted, skipped } = await relayAttestations(c.wallet, {
+        coordinator: c.coordinator,
+        batch: batch.batch,
+      });
+      const { SKIP_REASON_WORDS, SkipReason } = require("../lib/coordinator") as typeof import("../lib/coordinator");
       console.log(
-        `relayed ${items.length} attestation(s) in one batch (transaction ${tx.hash}, ${receipt!.gasUsed} gas)`,
+        `relayed ${batch.count} attestation(s) in one batch: ${accepted} counted, ${skipped.length} skipped ` +
+          `(transaction ${hash}, ${receipt.gasUsed} gas)`,
       );
+      for (const s of skipped) {
+        const reason = SkipReason[s.reason] as keyof typeof SkipReason;
+        console.log(
+          `  skipped ${s.operator} (upgrade #${s.upgradeId}): ${SKIP_REASON_WORDS[reason] ?? `reason ${s.reason}`}`,
+        );
+      }
     }),
   );

@@ -1,35 +1,22 @@
 // The audit trail at the end of the drill: the coordinator's event history decoded with lib/events.ts (one line
-// per event with its transaction hash), and the full audit (the `audit` task over lib/history.ts) that rebuilds
+// per event with its transaction hash), and the full audit (the `audit` task over lib/history) that rebuilds
 // every upgrade from logs alone and checks it.
 import { dirname } from "node:path";
 import type { Log } from "viem";
 import { byChainOrder, decodeCoordinatorLog, type CoordinatorEvent } from "../../lib/events";
 import { Status, PauseReason, RollbackReason } from "../../lib/coordinator";
 import { versionFromTag } from "../../lib/version";
+import { wholeTokens } from "../../lib/format";
 import type { Net } from "./network";
 
 /** The coordinator's events since deployment, decoded, in chain order. */
 export async function coordinatorHistory(net: Net): Promise<CoordinatorEvent[]> {
-  const logs = await net.chain.provider.getLogs({
+  const logs = await net.chain.client.getLogs({
     address: net.addresses.coordinator,
-    fromBlock: net.startBlock,
+    fromBlock: BigInt(net.startBlock),
     toBlock: "latest",
   });
-  const events = logs
-    .map((l) =>
-      decodeCoordinatorLog({
-        address: l.address as `0x${string}`,
-        data: l.data as `0x${string}`,
-        topics: l.topics as [`0x${string}`, ...`0x${string}`[]],
-        blockNumber: BigInt(l.blockNumber),
-        blockHash: l.blockHash as `0x${string}`,
-        transactionHash: l.transactionHash as `0x${string}`,
-        logIndex: l.index,
-        transactionIndex: l.transactionIndex,
-        removed: l.removed,
-      } as Log),
-    )
-    .filter((e): e is CoordinatorEvent => !!e);
+  const events = logs.map((l) => decodeCoordinatorLog(l as Log)).filter((e): e is CoordinatorEvent => !!e);
   return events.sort(byChainOrder);
 }
 
@@ -147,7 +134,7 @@ export function renderHistory(
   return out;
 }
 
-const fmt = (v: unknown) => (typeof v === "bigint" ? (v / 10n ** 18n).toLocaleString("en-US") : String(v));
+const fmt = (v: unknown) => (typeof v === "bigint" ? wholeTokens(v) : String(v));
 
 /**
  * The full audit (`npx hardhat audit`): the history of every upgrade rebuilt from the coordinator's logs alone and

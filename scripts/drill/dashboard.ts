@@ -1,7 +1,7 @@
 // With --keep, the drill serves the dashboard for the chain it leaves up, so the address it prints is live.
 import { spawn, spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
-import { ROOT, freePort, portIsFree, stopProcess, waitFor } from "../../lib/localnet";
+import { ROOT, freePort, portIsFree, stopProcess, waitFor } from "../../rehearsal/localnet";
 import type { Net } from "./network";
 
 const PREFERRED_PORT = 5173;

@@ -1,5 +1,7 @@
 // The live progress display: one line per lifecycle stage, redrawn in place on a terminal, printed as plain
-// lines (each time a line changes) otherwise, so a CI log reads as a transcript.
+// lines (each time a line changes) otherwise, so a CI log reads as a transcript. Figures are formatted by lib/format.
+import { duration, percent, wholeTokens } from "../../lib/format";
+
 export interface Out {
   write(text: string): void;
   isTTY: boolean;
@@ -52,14 +54,10 @@ export class Board {
   }
 }
 
-export const pct = (part: bigint, whole: bigint) =>
-  whole === 0n ? "  -  " : `${(Number((part * 10_000n) / whole) / 100).toFixed(1).padStart(5)}%`;
+/** `part` of `whole` as a fixed-width percentage (" 12.3%"), or a blank of that width when `whole` is 0. */
+export const pct = (part: bigint, whole: bigint) => (whole === 0n ? "  -  " : percent(part, whole).padStart(6));
 
 /** Stake in whole tokens with thousands separators. */
-export const tokens = (wei: bigint) => `${(wei / 10n ** 18n).toLocaleString("en-US")}`;
+export const tokens = (wei: bigint) => wholeTokens(wei);
 
-export function duration(seconds: number): string {
-  if (seconds % 3600 === 0 && seconds >= 3600) return `${seconds / 3600}h`;
-  if (seconds % 60 === 0 && seconds >= 60) return `${seconds / 60}m`;
-  return `${seconds}s`;
-}
+export { duration };

@@ -9,7 +9,7 @@ import {
   waitFor,
   type WatcherLayout,
   type WatcherProcess,
-} from "../../lib/localnet";
+} from "../../rehearsal/localnet";
 import type { DrillValidator, Net } from "./network";
 
 /** Set in the environment of the early cohort's nodes: the trigger of the second upgrade's bug. */

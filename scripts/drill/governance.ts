@@ -1,16 +1,27 @@
 // The governance path as stakeholders walk it: propose, stake-weighted vote, queue, time lock, execute.
 // Time that only has to pass (voting period, timelock delay) is skipped on the local chain; every step is a
 // real transaction through the Governor and the TimelockController.
-import type { Signer } from "ethers";
-import { SUPPORT, execute, proposalId, queue, stateName, type Proposal, type SupportName } from "../../lib/governance";
+import { createWalletClient, http } from "viem";
+import { castVote } from "../../lib/actions/castVote";
+import { executeProposal } from "../../lib/actions/executeProposal";
+import { getProposal } from "../../lib/actions/getProposal";
+import { propose } from "../../lib/actions/propose";
+import { queueProposal } from "../../lib/actions/queueProposal";
+import { lockstepTimelockAbi } from "../../lib/abi/generated";
+import type { Proposal, SupportName } from "../../lib/governance";
 import type { Board } from "./display";
 import { duration, pct } from "./display";
-import { inBatches, type Net } from "./network";
+import { inBatches, type DrillKey, type Net } from "./network";
 
 export interface Voter {
-  signer: Signer;
+  signer: DrillKey;
   support: SupportName;
   reason?: string;
+}
+
+/** A viem wallet client on the drill's chain that signs with `signer`'s key. */
+export function walletOf(net: Net, signer: DrillKey) {
+  return createWalletClient({ account: signer, transport: http(net.chain.url) });
 }
 
 export interface Passed {
@@ -24,18 +35,20 @@ export interface Passed {
 }
 
 async function mineBlocks(net: Net, count: number) {
-  if (count > 0) await net.chain.provider.send("hardhat_mine", [`0x${count.toString(16)}`]);
+  if (count > 0) await net.chain.send("hardhat_mine", [`0x${count.toString(16)}`]);
 }
 
+const blockNumber = async (net: Net) => Number(await net.chain.client.getBlockNumber());
+
 export async function chainTime(net: Net): Promise<number> {
-  return (await net.chain.provider.getBlock("latest"))!.timestamp;
+  return Number((await net.chain.client.getBlock({ blockTag: "latest" })).timestamp);
 }
 
 /** Moves chain time forward to at least `timestamp` and mines a block there. */
 export async function skipTo(net: Net, timestamp: number) {
   const now = await chainTime(net);
-  if (timestamp > now) await net.chain.provider.send("evm_increaseTime", [timestamp - now]);
-  await net.chain.provider.send("evm_mine", []);
+  if (timestamp > now) await net.chain.send("evm_increaseTime", [timestamp - now]);
+  await net.chain.send("evm_mine", []);
 }
 
 /** Takes `p` through the whole governance path, showing each step on `board`; throws if it does not pass. */
@@ -43,23 +56,24 @@ export async function passProposal(
   net: Net,
   board: Board,
   p: Proposal,
-  proposer: Signer,
+  proposer: DrillKey,
   voters: Voter[],
 ): Promise<Passed> {
-  const governor = net.system.governor;
+  const governor = net.addresses.governor;
+  const client = net.chain.client;
+  const sender = walletOf(net, proposer);
   board.set("proposal", `submitting: ${p.description.split("\n")[0]}`);
-  const tx = await governor.connect(proposer).propose(p.targets, p.values, p.calldatas, p.description);
-  const proposeTx = tx.hash;
-  await tx.wait();
-  const pid = await proposalId(governor, p);
+  const { proposalId: pid, hash: proposeTx } = await propose(sender, { governor, proposal: p });
   board.set("proposal", `#${short(pid)} "${p.description.split("\n")[0]}" tx ${proposeTx}`);
 
   // Voting opens after the voting delay (blocks).
-  const snapshot = Number(await governor.proposalSnapshot(pid));
-  await mineBlocks(net, snapshot - (await net.chain.provider.getBlockNumber()) + 1);
-  const quorum = await governor.quorum(snapshot);
+  const opened = await getProposal(client, { governor, proposalId: pid });
+  await mineBlocks(net, Number(opened.snapshot) - (await blockNumber(net)) + 1);
+  const read = () => getProposal(client, { governor, proposalId: pid });
+  const quorum = (await read()).quorum!;
   const show = async (note = "") => {
-    const v = await governor.proposalVotes(pid);
+    const r = await read();
+    const v = { forVotes: r.votes.for, againstVotes: r.votes.against, abstainVotes: r.votes.abstain, state: r.state };
     const cast = v.forVotes + v.againstVotes + v.abstainVotes;
     board.set(
       "vote",
@@ -69,38 +83,42 @@ export async function passProposal(
     return v;
   };
   await show();
+  // Votes go out side by side; castVote's gas headroom covers the one that reaches quorum and pays for the
+  // late-quorum extension.
   await inBatches(voters, 20, async (voter) => {
-    // A fixed gas limit: votes sent side by side are estimated before one of them reaches quorum, and the one
-    // that does pays for the late-quorum extension.
-    const g = governor.connect(voter.signer);
-    const tx = voter.reason
-      ? await g.castVoteWithReason(pid, SUPPORT[voter.support], voter.reason, { gasLimit: 500_000 })
-      : await g.castVote(pid, SUPPORT[voter.support], { gasLimit: 500_000 });
-    await tx.wait();
+    await castVote(walletOf(net, voter.signer), {
+      governor,
+      proposalId: pid,
+      support: voter.support,
+      reason: voter.reason,
+    });
     await show();
   });
-  const deadline = Number(await governor.proposalDeadline(pid));
-  await mineBlocks(net, deadline - (await net.chain.provider.getBlockNumber()) + 1);
-  const final = await show(` · voting closed at block ${deadline}: ${await stateName(governor, pid)}`);
-  if ((await stateName(governor, pid)) !== "Succeeded")
-    throw new Error(`proposal ${short(pid)} did not pass: ${await stateName(governor, pid)}`);
+  const deadline = Number((await read()).deadline);
+  await mineBlocks(net, deadline - (await blockNumber(net)) + 1);
+  const closed = (await read()).state;
+  const final = await show(` · voting closed at block ${deadline}: ${closed}`);
+  if (closed !== "Succeeded") throw new Error(`proposal ${short(pid)} did not pass: ${closed}`);
 
-  const queued = await queue(governor, proposer, p);
-  const eta = Number(await governor.proposalEta(pid));
-  board.set(
-    "queue",
-    `queued in the timelock, executable at ${new Date(eta * 1000).toISOString()} · tx ${queued!.hash}`,
+  const queued = await queueProposal(sender, { governor, proposal: p });
+  const eta = Number((await read()).eta);
+  board.set("queue", `queued in the timelock, executable at ${new Date(eta * 1000).toISOString()} · tx ${queued.hash}`);
+  const delay = Number(
+    await client.readContract({
+      address: net.addresses.timelock,
+      abi: lockstepTimelockAbi,
+      functionName: "getMinDelay",
+    }),
   );
-  const delay = Number(await net.system.timelock.getMinDelay());
   board.set("timelock", `waiting out ${duration(Math.max(delay, 0))} (chain time advanced)`);
   await skipTo(net, eta);
   board.set("timelock", `${duration(Math.max(delay, 0))} delay passed`);
-  const executed = await execute(governor, proposer, p);
-  board.set("execution", `executed · tx ${executed!.hash}`);
+  const executed = await executeProposal(sender, { governor, proposal: p });
+  board.set("execution", `executed · tx ${executed.hash}`);
   return {
     id: pid,
     proposeTx,
-    executeTx: executed!.hash,
+    executeTx: executed.hash,
     forVotes: final.forVotes,
     againstVotes: final.againstVotes,
     abstainVotes: final.abstainVotes,

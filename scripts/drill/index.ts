@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PauseReason, RollbackReason, Status, UpgradeState } from "../../lib/coordinator";
-import { makeBinary, serveArtifacts, tempDir, waitFor } from "../../lib/localnet";
+import { makeBinary, serveArtifacts, tempDir, waitFor } from "../../rehearsal/localnet";
 import { coordinatorHistory, renderHistory, runAudit } from "./audit";
 import { serveDashboard } from "./dashboard";
 import { Board, pct, tokens, type Out } from "./display";
@@ -16,15 +16,9 @@ import { ProcessFleet, QUIRK_ENV } from "./fleet";
 import { passProposal, type Voter } from "./governance";
 import { InProcessFleet } from "./inprocess";
 import { DrillOptions, USAGE, UsageError, parseOptions } from "./options";
-import {
-  COHORT_NAMES,
-  cohortProposal,
-  connectValidators,
-  fundAndRegister,
-  planValidators,
-  startNetwork,
-} from "./network";
-import { buildManifest, keep, scheduleByVote, writeManifest } from "./rollout";
+import { COHORT_NAMES, sendAs, cohortProposal, fundAndRegister, planValidators, startNetwork } from "./network";
+import { upgradeCoordinatorAbi } from "../../lib/abi/generated";
+import { buildManifest, getStage, getUpgrade, keep, scheduleByVote, writeManifest } from "./rollout";
 
 export const VERSIONS = { initial: "v1.0.0", first: "v1.1.0", second: "v1.2.0" };
 
@@ -157,7 +151,6 @@ async function drill(
   teardown.watched.push(() =>
     net.chain.process.exitCode === null && net.chain.process.signalCode === null ? [net.chain.process.pid!] : [],
   );
-  connectValidators(validators, net.chain.provider);
   setup.set("chain", `hardhat node at ${net.chain.url} (pid ${net.chain.process.pid}, network "${net.network}")`);
   setup.set(
     "deploy",
@@ -183,7 +176,13 @@ async function drill(
   const cohortBoard = new Board(io.out, "\ngovernance: cohort assignment");
   const { moved, proposal } = cohortProposal(net, validators);
   await passProposal(net, cohortBoard, proposal, proposer, voters(false));
-  const assigned = await net.system.coordinator.queryFilter(net.system.coordinator.filters.CohortAssigned());
+  const events = {
+    address: net.addresses.coordinator,
+    abi: upgradeCoordinatorAbi,
+    fromBlock: BigInt(net.startBlock),
+    strict: true,
+  } as const;
+  const assigned = await net.chain.client.getContractEvents({ ...events, eventName: "CohortAssigned" });
   x.check(
     `cohorts assigned by one governance proposal (${moved.length} setCohort calls)`,
     assigned.length === moved.length &&
@@ -204,7 +203,7 @@ async function drill(
         });
   const server = await serveArtifacts(artifacts);
   teardown.add("the artifact server", () => server.stop());
-  await net.chain.provider.send("evm_setIntervalMining", [500]);
+  await net.chain.send("evm_setIntervalMining", [500]);
 
   const settings = {
     root: work.path,
@@ -229,8 +228,8 @@ async function drill(
 
   const counts = [nCanary, nEarly, nMain];
   const roles = new Map<string, string>([
-    [(await net.guardian.getAddress()).toLowerCase(), "the guardian"],
-    [(await net.keeper.getAddress()).toLowerCase(), "the keeper"],
+    [net.guardian.toLowerCase(), "the guardian"],
+    [net.keeper.toLowerCase(), "the keeper"],
     [net.addresses.timelock.toLowerCase(), "governance"],
     [net.addresses.coordinator.toLowerCase(), "the coordinator (automatic)"],
   ]);
@@ -252,7 +251,7 @@ async function drill(
   const rolloutStarted = Date.now();
   const r1 = await keep(net, b1, u1Id, counts, { timeoutMs: keeperTimeout, label: "upgrade 1" });
   const rolloutSeconds = ((Date.now() - rolloutStarted) / 1000).toFixed(1);
-  const u1 = await net.system.coordinator.getUpgrade(u1Id);
+  const u1 = await getUpgrade(net, u1Id);
   b1.set(
     "completed",
     r1.state === UpgradeState.Completed
@@ -267,10 +266,10 @@ async function drill(
   );
   x.check("the on-chain manifest hash equals the manifest file's canonical hash", u1.manifestHash === f1.hash);
   x.check("upgrade 1 completed", r1.state === UpgradeState.Completed);
-  const stages1 = await Promise.all(counts.map((_, i) => net.system.coordinator.getStage(u1Id, i)));
+  const stages1 = await Promise.all(counts.map((_, i) => getStage(net, u1Id, i)));
   x.check(
     "every stage was verified in order (canary, early, main)",
-    stages1.every((s, i) => s.verifiedAt > 0n && (i === 0 || s.activatedAt >= stages1[i - 1].verifiedAt)),
+    stages1.every((s, i) => s.verifiedAt > 0 && (i === 0 || s.activatedAt >= stages1[i - 1].verifiedAt)),
   );
   x.check(
     "every validator attested Ready before its stage activated",
@@ -309,7 +308,6 @@ async function drill(
   const s2 = await scheduleByVote(net, b2, m2, proposer, voters(false));
   const u2Id = s2.upgradeId;
   const r2 = await keep(net, b2, u2Id, counts, { timeoutMs: keeperTimeout, label: "upgrade 2" });
-  const c = net.system.coordinator;
   if (o.fault === "none") {
     b2.set(
       "completed",
@@ -324,7 +322,9 @@ async function drill(
     ).catch(() => false);
     x.check(`every node runs ${VERSIONS.second}`, !!v2);
   } else {
-    const paused = (await c.queryFilter(c.filters.UpgradePaused(u2Id)))[0];
+    const paused = (
+      await net.chain.client.getContractEvents({ ...events, eventName: "UpgradePaused", args: { upgradeId: u2Id } })
+    )[0];
     b2.set(
       "paused",
       paused
@@ -333,19 +333,23 @@ async function drill(
     );
     if (r2.state === UpgradeState.Paused) {
       // The incident commander orders rollback at once; governance is not needed for that.
-      const tx = await c.connect(net.guardian).orderRollback(u2Id);
-      await tx.wait();
+      const tx = await sendAs(net, net.guardian, {
+        address: net.addresses.coordinator,
+        abi: upgradeCoordinatorAbi,
+        functionName: "orderRollback",
+        args: [u2Id],
+      });
       b2.set("rollback", `ordered by the guardian · tx ${tx.hash}`);
     }
     const activatedStake = async () => {
-      const st = await Promise.all(counts.map((_, i) => c.getStage(u2Id, i)));
-      return st.filter((s) => s.activatedAt > 0n).reduce((sum, s) => sum + s.cohortStake, 0n);
+      const st = await Promise.all(counts.map((_, i) => getStage(net, u2Id, i)));
+      return st.filter((s) => s.activatedAt > 0).reduce((sum, s) => sum + s.cohortStake, 0n);
     };
     const expectRestored = await activatedStake();
     const restored = await waitFor(
       "the watchers to restore",
       async () => {
-        const u = await c.getUpgrade(u2Id);
+        const u = await getUpgrade(net, u2Id);
         const versions = await fleet.versions();
         const back = versions.filter((v) => v === VERSIONS.first).length;
         b2.set(
@@ -358,14 +362,18 @@ async function drill(
       300,
     ).catch(() => undefined);
     w("\n");
-    const stages2 = await Promise.all(counts.map((_, i) => c.getStage(u2Id, i)));
-    const attested = await c.queryFilter(c.filters.Attested(u2Id));
+    const stages2 = await Promise.all(counts.map((_, i) => getStage(net, u2Id, i)));
+    const attested = await net.chain.client.getContractEvents({
+      ...events,
+      eventName: "Attested",
+      args: { upgradeId: u2Id },
+    });
     const earlyOps = new Set(validators.filter((v) => v.cohort === 2).map((v) => v.operator.address));
     const failedEarly = attested.filter(
       (e) =>
         earlyOps.has(e.args.operator) && [Status.Unhealthy, Status.FailedToUpgrade].includes(Number(e.args.status)),
     );
-    x.check("the canary stage was verified healthy", stages2[0].verifiedAt > 0n);
+    x.check("the canary stage was verified healthy", stages2[0].verifiedAt > 0);
     x.check(
       "early-cohort watchers attested unhealthy / failed-to-upgrade",
       failedEarly.length > 0,
@@ -378,13 +386,13 @@ async function drill(
         ? `unhealthy ${pct(paused.args.unhealthyStake, stages2[1].cohortStake).trim()} of the cohort ≥ ${m2.stages[1].unhealthyBps / 100}%`
         : "",
     );
-    x.check("the main stage never activated", stages2[2].activatedAt === 0n);
-    const ordered = (await c.queryFilter(c.filters.RollbackOrdered(u2Id)))[0];
+    x.check("the main stage never activated", stages2[2].activatedAt === 0);
+    const ordered = (
+      await net.chain.client.getContractEvents({ ...events, eventName: "RollbackOrdered", args: { upgradeId: u2Id } })
+    )[0];
     x.check(
       "rollback was ordered by the guardian",
-      !!ordered &&
-        ordered.args.by === (await net.guardian.getAddress()) &&
-        Number(ordered.args.reason) === RollbackReason.Manual,
+      !!ordered && ordered.args.by === net.guardian && Number(ordered.args.reason) === RollbackReason.Manual,
     );
     x.check(
       "watchers restored the previous version and attested RolledBack for all activated stake",

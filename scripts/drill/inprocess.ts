@@ -1,27 +1,21 @@
-// The scaled rehearsal (--in-process): every validator's watcher runs in this process. Each one is the real
-// watcher runtime (state machine, event follower, SQLite journal, artifact download and digest check, binary
+// The scaled rehearsal (--in-process): every validator's watcher runs in this process. Each one is the watcher as
+// build() wires it (state machine, event follower, SQLite journal, artifact download and digest check, binary
 // store with its `current` symlink, attestations signed by its own attester key and sent as transactions);
 // only the node is a fake (a NodeController in memory), and the validators share one cached view of the
 // chain's head and logs, as a fleet behind one RPC provider would.
 import { copyFileSync, mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { createWalletClient, http, type Log } from "viem";
+import type { Log } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { parseConfig, paths as pathsOf } from "../../watcher/src/config";
-import { Attester } from "../../watcher/src/adapters/attester";
-import { BinaryStore } from "../../watcher/src/adapters/binaries";
-import { HttpDownloader } from "../../watcher/src/adapters/downloader";
 import { ViemChainReader, connect } from "../../watcher/src/adapters/viemChain";
-import { SqliteJournal } from "../../watcher/src/journal/sqlite";
+import { build, type Watcher } from "../../watcher/src/build";
+import { parseConfig, paths as pathsOf } from "../../watcher/src/config";
 import { createLogger } from "../../watcher/src/log";
 import { Metrics } from "../../watcher/src/metrics";
-import type { ChainReader, Clock, Hex, NodeController, NodeStatus } from "../../watcher/src/ports";
-import { Runtime } from "../../watcher/src/runtime";
+import type { Binaries, ChainReader, Hex, NodeController, NodeStatus } from "../../watcher/src/ports";
 import type { Fleet, FleetSettings } from "./fleet";
 import type { DrillValidator, Net } from "./network";
 import type { FaultKind } from "./options";
-
-const clock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
 
 /** A node in memory: runs the version `current` names when started; height grows every 100 ms unless a fault says otherwise. */
 export class FakeNode implements NodeController {
@@ -29,14 +23,14 @@ export class FakeNode implements NodeController {
   private height = 0;
 
   constructor(
-    private readonly binaries: BinaryStore,
+    private readonly binaries: Binaries,
     private readonly fault: (version: string) => FaultKind,
   ) {}
 
   async start() {
     if (this.running) return;
     const version = await this.binaries.active();
-    if (!version) throw new Error("no active binary");
+    if (!version) throw new Error("the fake node has no active binary");
     this.running = { version, startedAt: Date.now(), base: this.height };
   }
 
@@ -74,7 +68,7 @@ export class FakeNode implements NodeController {
   }
 }
 
-/** One chain view shared by every in-process watcher: head, block hashes and log pages cached briefly. */
+/** One chain view shared by every in-process watcher: the head, blocks and log pages cached briefly. */
 class SharedChain {
   private cache = new Map<string, { at: number; value: Promise<unknown> }>();
   constructor(private readonly base: ViemChainReader) {}
@@ -93,8 +87,10 @@ class SharedChain {
     return {
       chainId: () => this.cached("chainId", 60_000, () => this.base.chainId()),
       code: (address) => this.cached(`code:${address}`, 60_000, () => this.base.code(address)),
-      head: () => this.cached("head", 150, () => this.base.head()),
-      blockHash: (n) => this.cached(`hash:${n}`, 1_000, () => this.base.blockHash(n)),
+      block: (n) =>
+        n === undefined
+          ? this.cached("head", 150, () => this.base.block())
+          : this.cached(`block:${n}`, 1_000, () => this.base.block(n)),
       coordinatorLogs: (from, to) =>
         this.cached<Log[]>(`logs:${from}:${to}`, 2_000, () => this.base.coordinatorLogs(from, to)),
       assignment: (id) => own.assignment(id),
@@ -106,9 +102,8 @@ class SharedChain {
 export class InProcessFleet implements Fleet {
   readonly kind = "every validator's watcher runtime in this process, fake nodes";
   private nodes: FakeNode[] = [];
-  private runtimes: Runtime[] = [];
+  private watchers: Watcher[] = [];
   private runs: Promise<void>[] = [];
-  private journals: SqliteJournal[] = [];
   private crashed: string[] = [];
 
   constructor(
@@ -150,46 +145,26 @@ export class InProcessFleet implements Fleet {
         health: this.s.health,
         artifacts: { maxBytes: 10_000_000, allowInsecureHttp: true },
       });
-      const binaries = new BinaryStore(p);
       const faulty = v.cohort === 2 && this.s.fault !== "none";
-      const node = new FakeNode(binaries, (version) =>
-        faulty && version === this.s.faultyVersion ? this.s.fault : "none",
-      );
-      await node.start();
-      const account = privateKeyToAccount(v.attester.privateKey as Hex);
       const operator = v.operator.address as Hex;
-      const journal = new SqliteJournal(p.journal);
-      this.journals.push(journal);
-      const runtime = new Runtime({
-        config,
-        paths: p,
+      const watcher = await build(config, {
         chain: shared.for(new ViemChainReader(client, coordinator, operator)),
-        writer: new Attester({
-          wallet: createWalletClient({ account, transport: http(url, { retryCount: 0, timeout: 30_000 }) }),
-          client,
-          coordinator,
-          operator,
-          chainId: 31337,
-          clock,
-          logger: log,
-        }),
-        node,
-        downloader: new HttpDownloader({ allowInsecureHttp: true }),
-        binaries,
-        clock,
-        log: log.child({ operator }),
-        journal,
+        account: privateKeyToAccount(v.attester.privateKey as Hex),
+        node: ({ binaries }) =>
+          new FakeNode(binaries, (version) => (faulty && version === this.s.faultyVersion ? this.s.fault : "none")),
+        logger: log,
         metrics: new Metrics(false),
-        attester: account.address,
       });
+      const node = watcher.deps.node as FakeNode;
+      await node.start();
       this.nodes.push(node);
-      this.runtimes.push(runtime);
+      this.watchers.push(watcher);
     }
     onProgress(
       `${this.validators.length} fake nodes on ${this.s.initial.version}; starting ${this.validators.length} watcher runtimes in this process`,
     );
-    this.runs = this.runtimes.map((r, i) =>
-      r.run().catch((e: Error) => {
+    this.runs = this.watchers.map(({ runtime }, i) =>
+      runtime.run().catch((e: Error) => {
         this.crashed.push(`${this.validators[i].name}: ${e.message}`);
       }),
     );
@@ -208,9 +183,9 @@ export class InProcessFleet implements Fleet {
   }
 
   async stop() {
-    for (const r of this.runtimes) r.stop();
+    for (const w of this.watchers) w.runtime.stop();
     await Promise.race([Promise.all(this.runs), new Promise((r) => setTimeout(r, 15_000))]);
-    for (const j of this.journals) j.close();
-    this.journals = [];
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
   }
 }

@@ -1,20 +1,43 @@
 // The rehearsal network: a local chain, the system deployed on it, and a validator set with unequal stake in
 // three cohorts, its delegators, and its cohorts assigned by a real governance proposal.
-import { JsonRpcSigner, Wallet, keccak256, parseEther, toUtf8Bytes, type Provider } from "ethers";
-import { defaultParams, deploySystem, deploymentRecord, type System } from "../../lib/deploy";
+import {
+  createWalletClient,
+  encodeFunctionData,
+  getAddress,
+  http,
+  keccak256,
+  parseEther,
+  stringToBytes,
+  type Abi,
+  type Account,
+  type Address,
+  type Hex,
+  type PrivateKeyAccount,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { stakeTokenAbi, upgradeCoordinatorAbi } from "../../lib/abi/generated";
+import { sendContractCall } from "../../lib/actions/sendContractCall";
+import { defaultParams, deploySystem, deploymentRecord } from "../../lib/deploy";
 import { writeDeployment } from "../../lib/deployments";
-import { DEFAULT_RPC_PORT, portIsFree, startChain, type Chain } from "../../lib/localnet";
+import { DEFAULT_RPC_PORT, portIsFree, startChain, type Chain } from "../../rehearsal/localnet";
 
 export const COHORT_NAMES = ["canary", "early", "main"] as const;
+
+/** A key the drill holds: an account that signs locally, and its private key for the watcher's config. */
+export type DrillKey = PrivateKeyAccount & { privateKey: Hex };
+
+export function drillKey(privateKey: Hex): DrillKey {
+  return Object.assign(privateKeyToAccount(privateKey), { privateKey });
+}
 
 export interface DrillValidator {
   name: string;
   /** 1 canary, 2 early, 3 main. */
   cohort: number;
-  operator: Wallet;
-  attester: Wallet;
+  operator: DrillKey;
+  attester: DrillKey;
   ownStake: bigint;
-  delegators: { wallet: Wallet; amount: bigint }[];
+  delegators: { wallet: DrillKey; amount: bigint }[];
   /** Own stake plus what delegators delegated: the validator's weight. */
   weight: bigint;
 }
@@ -22,28 +45,34 @@ export interface DrillValidator {
 export interface Net {
   chain: Chain;
   network: string;
-  system: System;
-  deployer: JsonRpcSigner;
-  guardian: JsonRpcSigner;
-  keeper: JsonRpcSigner;
+  /** The node's unlocked accounts 0, 1 and 2. */
+  deployer: Address;
+  guardian: Address;
+  keeper: Address;
   startBlock: number;
   deploymentsFile: string;
-  addresses: { coordinator: string; governor: string; token: string; timelock: string };
+  addresses: { coordinator: Address; governor: Address; token: Address; timelock: Address };
+}
+
+/** Sends one contract call from `from` (a node account or a drill key): lib's sendContractCall. */
+export function sendAs(
+  net: Net,
+  from: Address | Account,
+  call: { address: Address; abi: Abi; functionName: string; args: readonly unknown[] },
+) {
+  const wallet = createWalletClient({ account: from, transport: http(net.chain.url), pollingInterval: 100 });
+  return sendContractCall(wallet, { ...call, reader: net.chain.client });
 }
 
 /** A deterministic number in [0, 1) from the seed and a label. */
 export function seeded(seed: string, label: string): number {
-  return Number(BigInt(keccak256(toUtf8Bytes(`${seed}:${label}`))) % 1_000_000n) / 1_000_000;
+  return Number(BigInt(keccak256(stringToBytes(`${seed}:${label}`))) % 1_000_000n) / 1_000_000;
 }
 
-const key = (seed: string, label: string) => keccak256(toUtf8Bytes(`lockstep-drill:${seed}:${label}`));
+const key = (seed: string, label: string) => drillKey(keccak256(stringToBytes(`lockstep-drill:${seed}:${label}`)));
 
 /** The validator set: keys and stakes from the seed, unequal, a few delegators each. */
-export function planValidators(
-  seed: string,
-  split: [number, number, number],
-  provider: Provider | null = null,
-): DrillValidator[] {
+export function planValidators(seed: string, split: [number, number, number]): DrillValidator[] {
   const out: DrillValidator[] = [];
   const n = split[0] + split[1] + split[2];
   const width = String(n).length;
@@ -58,15 +87,15 @@ export function planValidators(
       const count = Math.floor(seeded(seed, `${name}:delegators`) * 3);
       for (let d = 0; d < count; d++) {
         delegators.push({
-          wallet: new Wallet(key(seed, `${name}:delegator:${d}`), provider),
+          wallet: key(seed, `${name}:delegator:${d}`),
           amount: parseEther(String(Math.round(20_000 + 800_000 * seeded(seed, `${name}:delegator:${d}`)))),
         });
       }
       out.push({
         name,
         cohort: c + 1,
-        operator: new Wallet(key(seed, `${name}:operator`), provider),
-        attester: new Wallet(key(seed, `${name}:attester`), provider),
+        operator: key(seed, `${name}:operator`),
+        attester: key(seed, `${name}:attester`),
         ownStake: own,
         delegators,
         weight: own + delegators.reduce((s, d) => s + d.amount, 0n),
@@ -82,36 +111,35 @@ export async function startNetwork(validators: DrillValidator[], deploymentsDir?
   const chain = await startChain({ port });
   try {
     const network = chain.port === DEFAULT_RPC_PORT ? "localhost" : "drill";
-    const deployer = await chain.provider.getSigner(0);
-    const guardian = await chain.provider.getSigner(1);
-    const keeper = await chain.provider.getSigner(2);
+    const [deployer, guardian, keeper] = await chain.accounts();
     const distributed = validators.reduce((s, v) => s + v.weight, 0n);
     // The treasury keeps a fifth of the supply, undelegated: it does not vote.
     // Every vote is a block on this chain: the voting period leaves room for the whole set to vote.
     const params = {
-      ...defaultParams(deployer.address, guardian.address),
+      ...defaultParams(deployer, guardian),
       supply: (distributed * 5n) / 4n,
       votingPeriod: BigInt(Math.max(50, validators.length * 2 + 20)),
     };
-    const startBlock = (await chain.provider.getBlockNumber()) + 1;
-    const system = await deploySystem(deployer, params);
+    const startBlock = Number(await chain.client.getBlockNumber()) + 1;
+    const wallet = createWalletClient({ account: deployer, transport: http(chain.url), pollingInterval: 100 });
+    const system = await deploySystem(wallet, chain.client, params);
     const addresses = {
-      coordinator: await system.coordinator.getAddress(),
-      governor: await system.governor.getAddress(),
-      token: await system.token.getAddress(),
-      timelock: await system.timelock.getAddress(),
+      coordinator: system.coordinator,
+      governor: system.governor,
+      token: system.token,
+      timelock: system.timelock,
     };
     const deploymentsFile = writeDeployment(
-      await deploymentRecord(system, {
+      deploymentRecord(system, {
         network,
-        chainId: Number((await chain.provider.getNetwork()).chainId),
+        chainId: await chain.client.getChainId(),
         startBlock,
-        guardian: guardian.address,
+        guardian,
         params,
       }),
       deploymentsDir,
     );
-    return { chain, network, system, deployer, guardian, keeper, startBlock, deploymentsFile, addresses };
+    return { chain, network, deployer, guardian, keeper, startBlock, deploymentsFile, addresses };
   } catch (e) {
     await chain.stop();
     throw e;
@@ -128,12 +156,12 @@ export async function inBatches<T>(items: T[], width: number, work: (item: T) =>
  * operators to themselves, and registers every validator (in the default cohort: governance assigns cohorts).
  */
 export async function fundAndRegister(net: Net, validators: DrillValidator[]) {
-  const { provider } = net.chain;
-  const token = net.system.token;
+  const token = { address: net.addresses.token, abi: stakeTokenAbi };
+  const coordinator = { address: net.addresses.coordinator, abi: upgradeCoordinatorAbi };
   const gas = "0x56BC75E2D63100000"; // 100 ETH
   const accounts = validators.flatMap((v) => [v.operator, v.attester, ...v.delegators.map((d) => d.wallet)]);
   await inBatches(accounts, 50, async (w) => {
-    await provider.send("hardhat_setBalance", [w.address, gas]);
+    await net.chain.send("hardhat_setBalance", [w.address, gas]);
   });
   // Stake transfers from the treasury (an unlocked node account: the node assigns nonces, so they may overlap).
   const transfers = validators.flatMap((v) => [
@@ -141,36 +169,36 @@ export async function fundAndRegister(net: Net, validators: DrillValidator[]) {
     ...v.delegators.map((d) => ({ to: d.wallet.address, amount: d.amount })),
   ]);
   await inBatches(transfers, 25, async (t) => {
-    await (await token.connect(net.deployer).transfer(t.to, t.amount)).wait();
+    await sendAs(net, net.deployer, { ...token, functionName: "transfer", args: [t.to, t.amount] });
   });
   await inBatches(validators, 20, async (v) => {
-    await (await token.connect(v.operator).delegate(v.operator.address)).wait();
-    await (
-      await net.system.coordinator.connect(v.operator).register(v.attester.address, `ipfs://lockstep-drill/${v.name}`)
-    ).wait();
-    for (const d of v.delegators) await (await token.connect(d.wallet).delegate(v.operator.address)).wait();
+    await sendAs(net, v.operator, { ...token, functionName: "delegate", args: [v.operator.address] });
+    await sendAs(net, v.operator, {
+      ...coordinator,
+      functionName: "register",
+      args: [v.attester.address, `ipfs://lockstep-drill/${v.name}`],
+    });
+    for (const d of v.delegators) {
+      await sendAs(net, d.wallet, { ...token, functionName: "delegate", args: [v.operator.address] });
+    }
   });
-}
-
-/** The validators' wallets connected to the chain's provider. */
-export function connectValidators(validators: DrillValidator[], provider: Provider) {
-  for (const v of validators) {
-    v.operator = v.operator.connect(provider);
-    v.attester = v.attester.connect(provider);
-    v.delegators = v.delegators.map((d) => ({ ...d, wallet: d.wallet.connect(provider) }));
-  }
 }
 
 /** Assigns cohorts the way a network would: one governance proposal with a batch of setCohort calls. */
 export function cohortProposal(net: Net, validators: DrillValidator[]) {
-  const c = net.system.coordinator;
   const moved = validators.filter((v) => v.cohort !== 3);
   return {
     moved,
     proposal: {
       targets: moved.map(() => net.addresses.coordinator),
       values: moved.map(() => 0n),
-      calldatas: moved.map((v) => c.interface.encodeFunctionData("setCohort", [v.operator.address, v.cohort])),
+      calldatas: moved.map((v) =>
+        encodeFunctionData({
+          abi: upgradeCoordinatorAbi,
+          functionName: "setCohort",
+          args: [getAddress(v.operator.address), v.cohort],
+        }),
+      ),
       description: `Assign rollout cohorts: ${moved.filter((v) => v.cohort === 1).length} canary, ${moved.filter((v) => v.cohort === 2).length} early (the rest stay main)\n\n${moved.map((v) => `${v.name} ${v.operator.address} -> cohort ${v.cohort}`).join("\n")}`,
     },
   };

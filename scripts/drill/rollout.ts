@@ -3,13 +3,14 @@
 // stake-weighted tallies as it goes.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { canonicalManifest, manifestHash, parseManifest, toOnChain, type ManifestFile } from "../../lib/manifest";
+import type { ReadContractReturnType } from "viem";
+import { upgradeCoordinatorAbi } from "../../lib/abi/generated";
+import { scheduleUpgradeProposal } from "../../lib/actions/scheduleUpgrade";
+import { canonicalManifest, manifestHash, parseManifest, type ManifestFile } from "../../lib/manifest";
 import { StageState, UpgradeState, PauseReason } from "../../lib/coordinator";
-import { proposalFor } from "../../lib/governance";
-import type { UpgradeCoordinator } from "../../typechain-types";
 import { duration, pct, type Board } from "./display";
 import { chainTime, passProposal, skipTo, type Passed, type Voter } from "./governance";
-import { COHORT_NAMES, type Net } from "./network";
+import { COHORT_NAMES, sendAs, type Net } from "./network";
 
 /** Chain-time rules: the durations a real network would use; the keeper skips chain time once the watchers did the work. */
 export const RULES = {
@@ -70,17 +71,14 @@ export async function scheduleByVote(
   proposer: Voter["signer"],
   voters: Voter[],
 ): Promise<{ upgradeId: bigint; passed: Passed }> {
-  const c = net.system.coordinator;
-  const calldata = c.interface.encodeFunctionData("schedule", [toOnChain(m)]);
   const description = `Upgrade validators to ${m.version} (${m.name})\n\nManifest keccak256 ${manifestHash(m)}; stages ${m.stages.map((s) => s.label).join(", ")}.`;
-  const passed = await passProposal(
-    net,
-    board,
-    proposalFor(net.addresses.coordinator, calldata, description),
-    proposer,
-    voters,
-  );
-  const upgradeId = await c.upgradeIdOf(m.name);
+  const proposal = scheduleUpgradeProposal({
+    coordinator: net.addresses.coordinator,
+    manifest: m,
+    description,
+  });
+  const passed = await passProposal(net, board, proposal, proposer, voters);
+  const upgradeId = await readCoordinator(net, "upgradeIdOf", [m.name]);
   if (upgradeId === 0n) throw new Error(`the executed proposal did not schedule ${m.name}`);
   return { upgradeId, passed };
 }
@@ -91,7 +89,25 @@ export interface KeeperResult {
   advances: string[];
 }
 
-type StageView = Awaited<ReturnType<UpgradeCoordinator["getStage"]>>;
+type StageView = ReadContractReturnType<typeof upgradeCoordinatorAbi, "getStage">;
+type UpgradeView = ReadContractReturnType<typeof upgradeCoordinatorAbi, "getUpgrade">;
+
+/** A view of the coordinator, read through the drill's chain client. */
+export function readCoordinator(net: Net, functionName: "upgradeIdOf", args: [string]): Promise<bigint>;
+export function readCoordinator(net: Net, functionName: "getUpgrade", args: [bigint]): Promise<UpgradeView>;
+export function readCoordinator(net: Net, functionName: "getStage", args: [bigint, bigint]): Promise<StageView>;
+export function readCoordinator(net: Net, functionName: string, args: readonly unknown[]): Promise<unknown> {
+  return net.chain.client.readContract({
+    address: net.addresses.coordinator,
+    abi: upgradeCoordinatorAbi,
+    functionName,
+    args,
+  } as Parameters<typeof net.chain.client.readContract>[0]);
+}
+
+export const getUpgrade = (net: Net, upgradeId: bigint) => readCoordinator(net, "getUpgrade", [upgradeId]);
+export const getStage = (net: Net, upgradeId: bigint, stage: number) =>
+  readCoordinator(net, "getStage", [upgradeId, BigInt(stage)]);
 
 export function stageLine(
   s: StageView,
@@ -101,7 +117,7 @@ export function stageLine(
   current: boolean,
 ): string {
   const stake = s.cohortStake;
-  const activated = s.activatedAt > 0n;
+  const activated = s.activatedAt > 0;
   const missing = activated ? stake - s.attestedStake : stake - s.readyStake;
   let state: string;
   if (Number(s.state) === StageState.Verified) state = "verified";
@@ -113,7 +129,7 @@ export function stageLine(
           ? "ended"
           : "active, observing";
   else if (ended >= UpgradeState.Completed) state = "never activated";
-  else state = current ? (s.notBefore > 0n ? "ready check / time lock" : "preparing") : "pending";
+  else state = current ? (s.notBefore > 0 ? "ready check / time lock" : "preparing") : "pending";
   return (
     `cohort ${s.rules.cohort} · ${String(validators).padStart(3)} val · ${pct(stake, totalStake)} of stake │ ` +
     `ready ${pct(s.readyStake, stake)}  healthy ${pct(s.healthyStake, stake)}  unhealthy ${pct(s.unhealthyStake, stake)}  missing ${pct(missing, stake)} │ ${state}`
@@ -133,8 +149,7 @@ export async function keep(
   counts: number[],
   options: { timeoutMs: number; label: string },
 ): Promise<KeeperResult> {
-  const c = net.system.coordinator;
-  const totalStake = await cohortTotal(c, upgradeId, counts.length);
+  const totalStake = await cohortTotal(net, upgradeId, counts.length);
   const since = new Map<string, number>();
   const first = (k: string) => {
     if (!since.has(k)) since.set(k, Date.now());
@@ -143,9 +158,9 @@ export async function keep(
   const advances: string[] = [];
   const until = Date.now() + options.timeoutMs;
   for (;;) {
-    const u = await c.getUpgrade(upgradeId);
+    const u = await getUpgrade(net, upgradeId);
     const state = Number(u.state) as UpgradeState;
-    const stages = await Promise.all(counts.map((_, i) => c.getStage(upgradeId, i)));
+    const stages = await Promise.all(counts.map((_, i) => getStage(net, upgradeId, i)));
     stages.forEach((s, i) =>
       board.set(
         COHORT_NAMES[i] ?? `stage ${i}`,
@@ -160,7 +175,7 @@ export async function keep(
     const i = Number(u.currentStage);
     const s = stages[i];
     let due = false;
-    if (s.activatedAt === 0n) {
+    if (s.activatedAt === 0) {
       const allReady = s.readyStake === s.cohortStake;
       if (s.readyStake >= s.readyNeeded && (allReady || first(`ready:${i}`) > 10_000)) {
         if (s.notBefore > 0n && (await chainTime(net)) < Number(s.notBefore)) {
@@ -173,7 +188,7 @@ export async function keep(
           );
           await skipTo(net, Number(s.notBefore));
         }
-        due = s.notBefore > 0n;
+        due = s.notBefore > 0;
       }
     } else {
       const allReported = s.attestedStake === s.cohortStake;
@@ -185,9 +200,13 @@ export async function keep(
     }
     if (due) {
       try {
-        const tx = await c.connect(net.keeper).advance(upgradeId);
-        await tx.wait();
-        advances.push(tx.hash);
+        const { hash } = await sendAs(net, net.keeper, {
+          address: net.addresses.coordinator,
+          abi: upgradeCoordinatorAbi,
+          functionName: "advance",
+          args: [upgradeId],
+        });
+        advances.push(hash);
       } catch {
         // refused for now (a watcher's attestation landed in between, a pause): look again
       }
@@ -196,8 +215,8 @@ export async function keep(
   }
 }
 
-async function cohortTotal(c: UpgradeCoordinator, upgradeId: bigint, stages: number): Promise<bigint> {
+async function cohortTotal(net: Net, upgradeId: bigint, stages: number): Promise<bigint> {
   let total = 0n;
-  for (let i = 0; i < stages; i++) total += (await c.getStage(upgradeId, i)).cohortStake;
+  for (let i = 0; i < stages; i++) total += (await getStage(net, upgradeId, i)).cohortStake;
   return total;
 }

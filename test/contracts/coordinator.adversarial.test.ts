@@ -12,9 +12,8 @@ import {
   Status,
   UpgradeState,
   coordinatorDomain,
-  packAttestations,
-  signAttestation,
 } from "../../lib/coordinator";
+import { packAttestations } from "../../lib/actions/packAttestations";
 import { versionTag } from "../../lib/version";
 import {
   STAKE,
@@ -23,6 +22,7 @@ import {
   fundedWallet,
   manifest,
   registerValidators,
+  signAttestation,
   stageRules,
 } from "../helpers/system";
 import { SkipReason } from "../helpers/model";
@@ -260,7 +260,7 @@ describe("UpgradeCoordinator under attack (issue 9)", function () {
       const good = await signed(f, f.B, id, Status.Healthy);
       const bad = await signed(f, f.A, id, Status.Healthy);
       // s above half the curve order: ECDSA refuses it (malleable), whoever relays it.
-      const highS = { ...bad, vs: "0x" + "f".repeat(64) };
+      const highS = { ...bad, vs: `0x${"f".repeat(64)}` as const };
       await expect(f.d.coordinator.connect(f.relayer).relayAttestations(packAttestations([good, highS])))
         .to.be.revertedWithCustomError(f.d.coordinator, "ECDSAInvalidSignatureS")
         .withArgs("0x" + "7" + "f".repeat(63));

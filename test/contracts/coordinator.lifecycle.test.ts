@@ -14,12 +14,11 @@ import {
   Status,
   UpgradeState,
   coordinatorDomain,
-  packAttestations,
-  signAttestation,
   SignedAttestation,
 } from "../../lib/coordinator";
+import { packAttestations } from "../../lib/actions/packAttestations";
+import { signAttestation, type ManifestInput } from "../helpers/system";
 import { versionTag } from "../../lib/version";
-import { ManifestInput } from "../../lib/manifest";
 import {
   Deployed,
   STAKE,

@@ -20,14 +20,9 @@ import { Interface, Result, Wallet, keccak256, toUtf8Bytes } from "ethers";
 import { deployLockstep, impersonate, manifest, stageRules, STAKE } from "../helpers/system";
 import { defaultParams } from "../../lib/deploy";
 import { Arg, LockstepModel, OPEN_STATES, Outcome, RelayItem, Rules, ZERO } from "../helpers/model";
-import {
-  StageState,
-  Status,
-  UpgradeState,
-  coordinatorDomain,
-  packAttestations,
-  signAttestation,
-} from "../../lib/coordinator";
+import { StageState, Status, UpgradeState, coordinatorDomain } from "../../lib/coordinator";
+import { packAttestations } from "../../lib/actions/packAttestations";
+import { signAttestation } from "../helpers/system";
 import { StakeToken__factory, UpgradeCoordinator__factory } from "../../typechain-types";
 import { versionTag } from "../../lib/version";
 

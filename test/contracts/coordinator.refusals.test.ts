@@ -2,17 +2,10 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { Signer, ZeroAddress, ZeroHash, keccak256, toUtf8Bytes } from "ethers";
-import {
-  PauseReason,
-  Status,
-  UpgradeState,
-  coordinatorDomain,
-  packAttestations,
-  signAttestation,
-  Attestation,
-} from "../../lib/coordinator";
+import { PauseReason, Status, UpgradeState, coordinatorDomain } from "../../lib/coordinator";
+import { packAttestations } from "../../lib/actions/packAttestations";
+import { signAttestation, Attestation, type ManifestInput } from "../helpers/system";
 import { versionTag } from "../../lib/version";
-import type { ManifestInput } from "../../lib/manifest";
 import {
   STAKE,
   Validator,

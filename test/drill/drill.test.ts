@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
-import { ROOT, runNode, tempDir, waitFor } from "../../lib/localnet";
+import { ROOT, runNode, tempDir, waitFor } from "../../rehearsal/localnet";
 
 function runDrill(args: string[], env: Record<string, string> = {}) {
   return runNode(["-r", "ts-node/register/transpile-only", join(ROOT, "scripts", "drill", "index.ts"), ...args], env);
@@ -116,14 +116,24 @@ describe("npm run drill", function () {
       const page = await fetch(url!);
       expect(page.status).to.equal(200);
       expect(await page.text()).to.include("Lockstep");
-      const config = (await (await fetch(`${url}config.json`)).json()) as { deployment: { network: string } };
-      expect(config.deployment.network).to.equal("localhost");
-      const rpc = await fetch(`${url}rpc`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber" }),
-      });
-      expect(Number(((await rpc.json()) as { result: string }).result)).to.be.greaterThan(0);
+      const config = (await (await fetch(`${url}config.json`)).json()) as {
+        deployment: { network: string; contracts: { UpgradeCoordinator: string } };
+      };
+      // Hardhat's `localhost` network when the drill got port 8545; its own `drill` network when something else
+      // (another developer's node, say) holds that port.
+      const chainUrl = /RPC URL\s+(\S+)/.exec(out)![1];
+      expect(config.deployment.network).to.equal(chainUrl.endsWith(":8545") ? "localhost" : "drill");
+      const call = async (method: string, params: unknown[] = []) => {
+        const rpc = await fetch(`${url}rpc`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+        });
+        return ((await rpc.json()) as { result: string }).result;
+      };
+      expect(Number(await call("eth_blockNumber"))).to.be.greaterThan(0);
+      // The dashboard relays to the drill's own chain: the coordinator it names is deployed there.
+      expect(await call("eth_getCode", [config.deployment.contracts.UpgradeCoordinator, "latest"])).to.not.equal("0x");
     } finally {
       child.kill("SIGINT");
     }

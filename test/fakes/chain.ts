@@ -1,8 +1,9 @@
 import type { Log } from "viem";
-import type { Assignment, ChainReader, Hex } from "../../watcher/src/ports";
+import type { Assignment, ChainBlock, ChainReader, Hex } from "../../watcher/src/ports";
 
 interface FakeBlock {
   hash: Hex;
+  parentHash: Hex;
   logs: Log[];
 }
 
@@ -11,6 +12,8 @@ export class FakeChain implements ChainReader {
   blocks: FakeBlock[] = [];
   calls: string[] = [];
   assignments = new Map<number, Assignment>();
+  /** The attester the coordinator reports for this validator. */
+  attester: Hex = "0x0000000000000000000000000000000000000001";
   private fork = 0;
 
   constructor(blocks = 1) {
@@ -35,7 +38,8 @@ export class FakeChain implements ChainReader {
           removed: false,
         }) as unknown as Log,
     );
-    this.blocks.push({ hash, logs });
+    const parentHash = this.blocks.at(-1)?.hash ?? (`0x${"0".repeat(64)}` as Hex);
+    this.blocks.push({ hash, parentHash, logs });
     return number;
   }
 
@@ -51,19 +55,18 @@ export class FakeChain implements ChainReader {
   async code() {
     return "0x60" as Hex;
   }
-  async head() {
-    this.calls.push("head");
-    return BigInt(this.blocks.length - 1);
-  }
-  async blockHash(n: bigint) {
-    return this.blocks[Number(n)]?.hash;
+  async block(n?: bigint): Promise<ChainBlock | undefined> {
+    const number = n ?? BigInt(this.blocks.length - 1);
+    if (n === undefined) this.calls.push("head");
+    const b = this.blocks[Number(number)];
+    return b && { number, hash: b.hash, parentHash: b.parentHash, timestamp: number };
   }
   async coordinatorLogs(from: bigint, to: bigint) {
     this.calls.push(`logs ${from}-${to}`);
     return this.blocks.slice(Number(from), Number(to) + 1).flatMap((b) => b.logs);
   }
   async registration() {
-    return { registered: true, attester: "0x0000000000000000000000000000000000000001" as Hex, cohort: 1 };
+    return { registered: true, attester: this.attester, cohort: 1 };
   }
   async assignment(upgradeId: number): Promise<Assignment> {
     return this.assignments.get(upgradeId) ?? { inRoster: false, stage: 0, lastUpgradeId: 0, lastStatus: null };

@@ -1,23 +1,72 @@
 // End-to-end harness: a real Hardhat JSON-RPC node in its own process, the system deployed over JSON-RPC,
 // a local artifact server, simulated validator nodes as the "binaries", and real watcher processes.
-// The process plumbing lives in lib/localnet.ts (the drill uses it too); this file adds what only tests need.
+// The process plumbing lives in rehearsal/localnet.ts (the drill uses it too, with viem); this file adds what only
+// tests need, among it an ethers provider and TypeChain contracts for the tests written with them.
 import { AddressInfo } from "node:net";
 import { createServer } from "node:http";
+import { JsonRpcProvider, JsonRpcSigner } from "ethers";
+import { deployLocal, startChain as startLocalChain, type Chain as LocalChain } from "../../rehearsal/localnet";
+import { contractsAt, type System } from "./contracts";
 
 export {
   ROOT,
   freePort,
   waitFor,
-  startChain,
   stopProcess,
   serveArtifacts,
   makeBinary,
   tempDir,
   spawnWatcher,
   runWatcher,
-  deployLocal as deployOn,
-} from "../../lib/localnet";
-export type { Chain, WatcherProcess, LocalDeployment as Deployment } from "../../lib/localnet";
+} from "../../rehearsal/localnet";
+export type { WatcherProcess } from "../../rehearsal/localnet";
+
+/** A local chain (rehearsal/localnet.ts) with an ethers provider beside its viem client. */
+export interface Chain extends LocalChain {
+  provider: JsonRpcProvider;
+}
+
+/** Starts `hardhat node` on loopback, on `port` or a free one (contracts must be compiled already). */
+export async function startChain(options: { port?: number } = {}): Promise<Chain> {
+  const chain = await startLocalChain(options);
+  // No request cache: callers send transactions back to back from the same accounts.
+  const provider = new JsonRpcProvider(chain.url, undefined, {
+    staticNetwork: true,
+    polling: true,
+    pollingInterval: 100,
+    cacheTimeout: -1,
+  });
+  return {
+    ...chain,
+    provider,
+    async stop() {
+      provider.destroy();
+      await chain.stop();
+    },
+  };
+}
+
+/** The system deployed on a local chain as TypeChain contracts, with the signers a test acts through. */
+export interface Deployment extends System {
+  deployer: JsonRpcSigner;
+  guardian: JsonRpcSigner;
+  /** The timelock, impersonated: governance's calls without a vote, for set-ups that are not about voting. */
+  timelockSigner: JsonRpcSigner;
+  startBlock: number;
+}
+
+/** Deploys the system on `chain` (rehearsal/localnet.ts deployLocal) and connects its contracts to the deployer. */
+export async function deployOn(chain: Chain): Promise<Deployment> {
+  const d = await deployLocal(chain);
+  const deployer = new JsonRpcSigner(chain.provider, d.deployer);
+  return {
+    ...contractsAt(d.addresses, deployer),
+    deployer,
+    guardian: new JsonRpcSigner(chain.provider, d.guardian),
+    timelockSigner: new JsonRpcSigner(chain.provider, d.timelock),
+    startBlock: d.startBlock,
+  };
+}
 
 /** A JSON-RPC proxy in front of `target` that a test can take down (connections reset) and bring back. */
 export async function rpcProxy(

@@ -2,7 +2,7 @@
 // `current` points at the running version, a simulated node, and a watcher configuration.
 import { JsonRpcProvider, Wallet, parseEther, keccak256, toUtf8Bytes } from "ethers";
 import type { ProcessNodeController } from "../../watcher/src/adapters/processNode";
-import { layoutWatcher, nodeStatusAt } from "../../lib/localnet";
+import { layoutWatcher, nodeStatusAt } from "../../rehearsal/localnet";
 import type { Deployment } from "./e2e";
 
 export interface FleetValidator {

@@ -8,7 +8,8 @@
  * Every operation takes `t`, the timestamp of the block the transaction runs in, and returns the expected outcome:
  * success with the coordinator events it must emit, or the exact custom error. A failing operation changes nothing.
  */
-import { PauseReason, RollbackReason, StageState, Status, UpgradeState } from "../../lib/coordinator";
+import type { StageRules } from "../../lib/manifest";
+import { PauseReason, RollbackReason, SkipReason, StageState, Status, UpgradeState } from "../../lib/coordinator";
 
 export const MAX_UINT96 = (1n << 96n) - 1n;
 /** How far ahead of the chain's clock a relayed attestation may be issued (5 minutes). */
@@ -27,35 +28,14 @@ export const OPEN_STATES = stateBitmap(UpgradeState.Scheduled, UpgradeState.Roll
 /** Where it may be resumed. */
 export const PAUSED_STATES = stateBitmap(UpgradeState.Paused);
 
-/** Mirrors IUpgradeCoordinator.SkipReason: why a relayed item was skipped. */
-export enum SkipReason {
-  None,
-  Expired,
-  Future,
-  Stale,
-  NotAttester,
-  NotInCohort,
-  UnknownStage,
-  StageNotPending,
-  StageNotActivated,
-  VersionMismatch,
-  UpgradeEnded,
-}
+export { SkipReason };
 
 export type Arg = bigint | string | boolean;
 /** Success with the coordinator events (name, or name:detail) it emits, or the exact custom error. */
 export type Outcome = { ok: true; events: string[] } | { ok: false; error: string; args: Arg[] };
 
-export interface Rules {
-  cohort: number;
-  timelock: number;
-  observationWindow: number;
-  attestationDeadline: number;
-  readinessBps: number;
-  healthyBps: number;
-  unhealthyBps: number;
-  rollbackBps: number;
-}
+/** A stage's rules: lib/manifest's one StageRules type. */
+export type Rules = StageRules;
 
 export type Phase = "Scheduled" | "Rolling" | "Completed" | "Withdrawn" | "RolledBack";
 

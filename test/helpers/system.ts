@@ -1,16 +1,80 @@
 import { ethers, network } from "hardhat";
 import { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { Wallet, keccak256, toUtf8Bytes, parseEther, Signer } from "ethers";
-import { deploySystem, defaultParams, System, SystemParams } from "../../lib/deploy";
-import { ManifestInput, stageRules } from "../../lib/manifest";
+import { BaseWallet, Wallet, keccak256, toUtf8Bytes, parseEther, Signer } from "ethers";
+import {
+  createPublicClient,
+  createWalletClient,
+  custom,
+  getAddress,
+  isHex,
+  keccak256 as hash,
+  stringToBytes,
+  type Hex,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { signAttestation as signAttestationAction } from "../../lib/actions/signAttestation";
+import type { Attestation as LibAttestation, SignedAttestation } from "../../lib/coordinator";
+import { deploySystem, defaultParams, type SystemParams } from "../../lib/deploy";
+import { stageRules } from "../../lib/manifest";
+import { contractsAt, type System } from "./contracts";
+import type { IUpgradeCoordinator } from "../../typechain-types/contracts/rollout/IUpgradeCoordinator";
 
-export { stageRules };
+export { stageRules, contractsAt, type System };
+
+/** A manifest as the contract tests hand it to TypeChain (lib/manifest.ts OnChainManifest, with ethers' types). */
+export type ManifestInput = IUpgradeCoordinator.ManifestStruct;
+
+/** An attestation as the ethers-based tests write it: addresses and hashes as plain strings. */
+export type Attestation = Omit<LibAttestation, "operator" | "version" | "metricsDigest"> & {
+  operator: string;
+  version: string;
+  metricsDigest: string;
+};
+
+const hex = (value: string): Hex => {
+  if (!isHex(value)) throw new Error(`"${value}" is not hex`);
+  return value;
+};
+
+/**
+ * Signs with lib's signAttestation action, as the watcher does, for an ethers signer of the tests: a Wallet signs
+ * with its key, a Hardhat account through the node (eth_signTypedData_v4).
+ */
+export async function signAttestation(
+  signer: Signer,
+  domain: { chainId: number | bigint; verifyingContract: string },
+  attestation: Attestation,
+): Promise<SignedAttestation> {
+  const account =
+    signer instanceof BaseWallet ? privateKeyToAccount(hex(signer.privateKey)) : getAddress(await signer.getAddress());
+  const client = createWalletClient({ transport: custom(network.provider) });
+  return signAttestationAction(client, {
+    account,
+    chainId: domain.chainId,
+    coordinator: getAddress(domain.verifyingContract),
+    attestation: {
+      ...attestation,
+      operator: getAddress(attestation.operator),
+      version: hex(attestation.version),
+      metricsDigest: hex(attestation.metricsDigest),
+    },
+  });
+}
 
 export interface Validator {
   operator: Wallet;
   attester: Wallet;
   cohort: number;
   stake: bigint;
+}
+
+/** viem clients over Hardhat's in-process network, sending as `account` (one of its unlocked accounts). */
+export function hardhatClients(account: string) {
+  const transport = custom(network.provider);
+  return {
+    wallet: createWalletClient({ account: getAddress(account), transport }),
+    client: createPublicClient({ transport }),
+  };
 }
 
 export interface Deployed extends System {
@@ -23,8 +87,13 @@ export interface Deployed extends System {
 /** Deploys the system with the first signer as stake holder and the second as guardian. */
 export async function deployLockstep(over: Partial<SystemParams> = {}): Promise<Deployed> {
   const [deployer, guardian, ...others] = await ethers.getSigners();
-  const system = await deploySystem(deployer, { ...defaultParams(deployer.address, guardian.address), ...over });
-  const timelockSigner = await impersonate(await system.timelock.getAddress());
+  const { wallet, client } = hardhatClients(deployer.address);
+  const addresses = await deploySystem(wallet, client, {
+    ...defaultParams(deployer.address, guardian.address),
+    ...over,
+  });
+  const system = contractsAt(addresses, deployer);
+  const timelockSigner = await impersonate(addresses.timelock);
   return { ...system, deployer, guardian, others, timelockSigner };
 }
 
@@ -76,12 +145,12 @@ export function manifest(name: string, cohorts: number[], over: Partial<Manifest
       {
         platform: "linux-amd64",
         uri: "https://releases.example.org/node-v2.0.0-linux-amd64.tar.gz",
-        sha256Digest: keccak256(toUtf8Bytes(`${name}:artifact`)),
+        sha256Digest: hash(stringToBytes(`${name}:artifact`)),
       },
     ],
     featureFlags: ["fast-sync"],
     metadataURI: `ipfs://manifests/${name}`,
-    manifestHash: keccak256(toUtf8Bytes(`${name}:manifest`)),
+    manifestHash: hash(stringToBytes(`${name}:manifest`)),
     stateIncompatible: false,
     stages: cohorts.map((c) => stageRules(c)),
     ...over,

@@ -6,12 +6,15 @@ import { join } from "node:path";
 import hre, { ethers, network } from "hardhat";
 import { mine, reset, time } from "@nomicfoundation/hardhat-network-helpers";
 import { parseEther, ZeroHash } from "ethers";
-import { Status, coordinatorDomain, packAttestations, signAttestation } from "../../lib/coordinator";
+import { packAttestations } from "../../lib/actions/packAttestations";
+import { formatRelayEntry } from "../../lib/actions/relayFile";
+import { Status, coordinatorDomain } from "../../lib/coordinator";
 import { versionTag } from "../../lib/version";
 import { readDeployment } from "../../lib/deployments";
 import { manifestHash, readManifest } from "../../lib/manifest";
 import { StakeToken__factory, UpgradeCoordinator__factory, LockstepGovernor__factory } from "../../typechain-types";
 import { ROOT } from "../helpers/e2e";
+import { signAttestation } from "../helpers/system";
 
 /** Runs a task in process and returns what it printed. */
 async function runTask(name: string, args: Record<string, unknown> = {}): Promise<string> {
@@ -160,9 +163,14 @@ describe("hardhat tasks", function () {
       deadline: now + 3600,
     });
     const file = join(dir, "outbox.jsonl");
-    writeFileSync(file, JSON.stringify({ attestations: [packAttestations([signed])], upgradeId: 1 }) + "\n");
+    writeFileSync(file, formatRelayEntry({ attestations: [packAttestations([signed])], upgradeId: 1 }) + "\n");
     const out = await runTask("attest:relay", { file, signer: "5" });
-    expect(out).to.match(/relayed 1 attestation\(s\) in one batch/);
+    expect(out).to.match(/relayed 1 attestation\(s\) in one batch: 1 counted, 0 skipped/);
+    expect((await coordinator.getStage(1, 0)).readyStake).to.equal(parseEther("1000"));
+    // The same file again: the coordinator skips the stale item instead of reverting, and the relayer is told why.
+    const again = await runTask("attest:relay", { file, signer: "5" });
+    expect(again).to.match(/relayed 1 attestation\(s\) in one batch: 0 counted, 1 skipped/);
+    expect(again).to.include(`skipped ${operator.address} (upgrade #1): not newer than the validator's last statement`);
     expect((await coordinator.getStage(1, 0)).readyStake).to.equal(parseEther("1000"));
   });
 

@@ -422,6 +422,34 @@ describe("attester key", function () {
     expectNoSecret(account);
   });
 
+  it("decrypts a PBKDF2 keystore (the Web3 Secret Storage definition's test vector)", async function () {
+    await writeFile(
+      keystore,
+      JSON.stringify({
+        crypto: {
+          cipher: "aes-128-ctr",
+          cipherparams: { iv: "6087dab2f9fdbbfaddc31a909735c1e6" },
+          ciphertext: "5318b4d5bcd28de64ee5559e671353e16f075ecae9f99c7a79a38af5f869aa46",
+          kdf: "pbkdf2",
+          kdfparams: {
+            c: 262144,
+            dklen: 32,
+            prf: "hmac-sha256",
+            salt: "ae3cd4e7013836a3df6bd7241b12db061dbe2c6785853cce422d148a624ce0bd",
+          },
+          mac: "517ead924a9d0dc3124507e3393d175ce3ff7c1e96529c6c555ce9e51205e9b2",
+        },
+        id: "3198bc9c-6672-5ab3-d995-4942343ae5b6",
+        version: 3,
+      }),
+    );
+    await writeFile(passwordFile, "testpassword\n");
+    const account = await loadAttesterKey({ keystore, passwordFile });
+    expect(account.address).to.equal(
+      new Wallet("0x7a28b5ba57c53603b0b07b56bba752f7784bf506fa95edc395f5cf6c7514fe9d").address,
+    );
+  });
+
   it("reads a key from an environment variable", async function () {
     const account = await loadAttesterKey({ env: "ATTESTER_KEY" }, { ATTESTER_KEY: wallet.privateKey });
     expect(account.address).to.equal(wallet.address);
@@ -448,6 +476,15 @@ describe("attester key", function () {
       );
       expect(await failure({ keystore, passwordFile: missing })).to.equal(
         `attester key: password file ${missing} does not exist`,
+      );
+    });
+
+    it("on a keystore whose parameters are malformed", async function () {
+      const broken = JSON.parse(await readFile(keystore, "utf8"));
+      (broken.crypto ?? broken.Crypto).kdfparams.salt = "not hex";
+      await writeFile(keystore, JSON.stringify(broken));
+      expect(await failure({ keystore, passwordFile })).to.equal(
+        `attester key: keystore ${keystore} cannot be decrypted: it is malformed`,
       );
     });
 

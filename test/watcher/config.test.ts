@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ConfigError, parseConfig, paths } from "../../watcher/src/config";
 
 const valid = () => ({
-  chain: { rpcUrl: "http://127.0.0.1:8545", chainId: 31337, coordinator: "0x" + "11".repeat(20), startBlock: 1 },
+  chain: { rpcUrl: "http://127.0.0.1:1", chainId: 31337, coordinator: "0x" + "11".repeat(20), startBlock: 1 },
   validator: { operator: "0x" + "22".repeat(20), attesterKey: { env: "LOCKSTEP_ATTESTER_KEY" } },
   dataDir: "data",
   node: { adapter: "process", statusUrl: "http://127.0.0.1:26657/status", stateDir: "state" },

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { keccak256, toUtf8Bytes } from "ethers";
 import { Status, UpgradeState } from "../../lib/coordinator";
-import { stageRules, StageRulesInput } from "../../lib/manifest";
+import { stageRules, type StageRules } from "../../lib/manifest";
 import { KILL_POINTS } from "../../watcher/src/faults";
 import {
   Chain,
@@ -81,7 +81,7 @@ describe("watcher end to end: faults", function () {
     v: FleetValidator,
     name: string,
     binary = good,
-    over: Partial<StageRulesInput> = {},
+    over: Partial<StageRules> = {},
     stateIncompatible = false,
   ) {
     await (
@@ -234,8 +234,15 @@ describe("watcher end to end: faults", function () {
     const metrics = await (await fetch(`http://127.0.0.1:${v.metricsPort}/metrics`)).text();
     expect(metrics).to.match(/lockstep_cursor_block \d+/);
     expect(metrics).to.match(new RegExp(`lockstep_node_version_info\\{version="${NEW.replace(/\./g, "\\.")}"\\} 1`));
-    expect(metrics).to.match(
-      /lockstep_upgrade_phase_info\{upgrade="\d+",phase="upgraded",stage_active="true",paused="false",ended="no"\} 1/,
+    // The Unhealthy report carried all the stage's stake: the coordinator paused the upgrade in the same
+    // transaction, and the watcher's metrics follow the chain once it has read that far.
+    expect(await state(id)).to.equal(UpgradeState.Paused);
+    const phase =
+      /lockstep_upgrade_phase_info\{upgrade="\d+",phase="upgraded",stage_active="true",paused="true",ended="no"\} 1/;
+    await waitFor(
+      "the phase metric to show the pause",
+      async () => phase.test(await (await fetch(`http://127.0.0.1:${v.metricsPort}/metrics`)).text()),
+      60_000,
     );
     expect(metrics).to.match(/lockstep_last_attestation_timestamp_seconds\{status="Unhealthy"\} \d+/);
     expect((await fetch(`http://127.0.0.1:${v.metricsPort}/healthz`)).status).to.equal(200);
@@ -318,7 +325,9 @@ describe("watcher end to end: faults", function () {
       proxy.down = true;
       const id = await schedule(v, "outage");
       await (await d.coordinator.advance(id)).wait();
-      await new Promise((r) => setTimeout(r, 4_000));
+      // However long the watcher takes to start on a busy machine: the outage lasts until it has met it.
+      const noticed = /cannot reach the chain yet; retrying|round failed; retrying/;
+      await waitFor("the watcher to meet the outage", async () => noticed.test(w.output()), 120_000);
       expect(await statuses(v, id)).to.deep.equal([]);
       proxy.down = false;
       await waitFor("Healthy after the outage", async () => (await statuses(v, id)).includes(Status.Healthy), 60_000);

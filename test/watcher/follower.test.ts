@@ -1,107 +1,101 @@
+// The watcher's follower: lib/sync (tested on its own in test/sync) over the ChainReader port, with the SQLite
+// journal as its checkpoint store. What is watcher-specific: the journal keeps the cursor, the state and the steps a
+// page asked for together, across restarts and reorgs.
 import { expect } from "chai";
-import { Follower, MemoryCheckpointStore, ReorgTooDeepError } from "../../watcher/src/sync/follower";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Log } from "viem";
+import { watcherFollower } from "../../watcher/src/follow";
+import { SqliteJournal } from "../../watcher/src/journal/sqlite";
+import type { Effect, WatcherState } from "../../watcher/src/machine/types";
+import type { PageOutcome } from "../../watcher/src/ports";
 import { FakeChain } from "../fakes/chain";
 
-/** A follower whose state is the list of log markers it has seen. */
-function follower(chain: FakeChain, over: { confirmations?: number; pageSize?: number; keep?: number } = {}) {
-  const store = new MemoryCheckpointStore<string[]>(over.keep ?? 256);
-  const f = new Follower<string[]>(
-    chain,
-    store,
-    { confirmations: over.confirmations ?? 0, pageSize: over.pageSize ?? 100, startBlock: 1n },
-    () => [],
-    async (state, logs) => [...state, ...logs.map((l) => l.data)],
-  );
-  return { f, store };
+/** The state keeps every log marker seen; each marker asks one step (its upgrade id is the marker's value). */
+type Seen = WatcherState & { seen: string[] };
+
+async function fold(state: WatcherState, logs: Log[]): Promise<PageOutcome> {
+  const markers = logs.map((l) => l.data as string);
+  const effects: Effect[] = markers.map((m) => ({ kind: "prepare", upgradeId: Number(m), step: 1 }));
+  return { state: { ...state, seen: [...((state as Seen).seen ?? []), ...markers] } as Seen, effects };
 }
 
-describe("event follower", function () {
-  it("processes every log once, in order, across pages and polls", async function () {
+function follower(chain: FakeChain, journal: SqliteJournal, page = fold) {
+  return watcherFollower({
+    chain,
+    journal,
+    coordinator: "0x0000000000000000000000000000000000000001",
+    startBlock: 1n,
+    confirmations: 0,
+    pageSize: 2,
+    initial: () => ({ jobs: {}, seen: [] }) as Seen,
+    page,
+    reorged: () => undefined,
+  });
+}
+
+const file = () => join(mkdtempSync(join(tmpdir(), "lockstep-follower-")), "journal.sqlite");
+const seen = (j: SqliteJournal) => (j.latest()!.state as Seen).seen;
+const steps = (j: SqliteJournal) => j.all().map((s) => [s.key, s.status]);
+
+describe("watcher follower (lib/sync over the SQLite journal)", function () {
+  it("resumes from the journal file after a restart without missing or repeating a log or a step", async function () {
     const chain = new FakeChain();
     chain.mine("0xa1");
-    chain.mine();
-    chain.mine("0xb1", "0xb2");
-    const { f } = follower(chain, { pageSize: 2 });
-    await f.poll();
+    const path = file();
+    const first = new SqliteJournal(path);
+    await follower(chain, first).poll();
+    first.close();
+    chain.mine("0xb1");
     chain.mine("0xc1");
-    await f.poll();
-    await f.poll();
-    expect(f.state()).to.deep.equal(["0xa1", "0xb1", "0xb2", "0xc1"]);
-    expect(chain.calls.filter((c) => c.startsWith("logs"))).to.deep.equal(["logs 1-2", "logs 3-3", "logs 4-4"]);
+    const reopened = new SqliteJournal(path);
+    await follower(chain, reopened).poll();
+    expect(seen(reopened)).to.deep.equal(["0xa1", "0xb1", "0xc1"]);
+    expect(steps(reopened)).to.deep.equal([
+      ["e0:161:1:prepare", "queued"],
+      ["e0:177:1:prepare", "queued"],
+      ["e0:193:1:prepare", "queued"],
+    ]);
+    reopened.close();
   });
 
-  it("acts only on blocks buried under the configured confirmations", async function () {
+  it("after a reorg, drops the state and cancels the queued steps of orphaned blocks, then follows the new chain", async function () {
     const chain = new FakeChain();
     chain.mine("0xa1");
     chain.mine("0xb1");
-    const { f } = follower(chain, { confirmations: 1 });
-    expect((await f.poll()).processedTo).to.equal(1n);
-    expect(f.state()).to.deep.equal(["0xa1"]);
-    chain.mine();
-    await f.poll();
-    expect(f.state()).to.deep.equal(["0xa1", "0xb1"]);
-  });
-
-  it("resumes after a restart from its checkpoints without missing or repeating a log", async function () {
-    const chain = new FakeChain();
-    chain.mine("0xa1");
-    const { f, store } = follower(chain);
-    await f.poll();
-    chain.mine("0xb1");
-    chain.mine("0xc1");
-    // A new follower over the same store (as after a restart) picks up where the first stopped.
-    const restarted = new Follower<string[]>(
-      chain,
-      store,
-      { confirmations: 0, pageSize: 100, startBlock: 1n },
-      () => [],
-      async (s, logs) => [...s, ...logs.map((l) => l.data)],
-    );
-    await restarted.poll();
-    expect(restarted.state()).to.deep.equal(["0xa1", "0xb1", "0xc1"]);
-  });
-
-  it("undoes what it derived from orphaned logs after a reorg and follows the new chain", async function () {
-    const chain = new FakeChain();
-    chain.mine("0xa1");
-    chain.mine("0xb1");
-    chain.mine("0xc1");
-    const { f } = follower(chain, { pageSize: 1 });
-    await f.poll();
-    expect(f.state()).to.deep.equal(["0xa1", "0xb1", "0xc1"]);
-    chain.reorg(2);
+    const j = new SqliteJournal(file());
+    await follower(chain, j).poll();
+    chain.reorg(1);
     chain.mine("0xd1");
     chain.mine();
-    chain.mine("0xe1");
-    const result = await f.poll();
-    expect(result.rewoundTo).to.equal(1n);
-    expect(f.state()).to.deep.equal(["0xa1", "0xd1", "0xe1"]);
+    const result = await follower(chain, j).poll();
+    expect(result.rewoundTo).to.equal(0n);
+    expect(seen(j)).to.deep.equal(["0xa1", "0xd1"]);
+    expect(j.epoch()).to.equal(1);
+    expect(steps(j)).to.deep.equal([
+      ["e0:161:1:prepare", "cancelled"],
+      ["e0:177:1:prepare", "cancelled"],
+      ["e1:161:1:prepare", "queued"],
+      ["e1:209:1:prepare", "queued"],
+    ]);
   });
 
-  it("rewinds to the start when even the first processed block was orphaned", async function () {
+  it("keeps nothing of a page whose handler failed: no cursor move, no step", async function () {
     const chain = new FakeChain();
     chain.mine("0xa1");
-    const { f } = follower(chain);
-    await f.poll();
-    chain.reorg(1);
-    chain.mine("0xa2");
-    await f.poll();
-    expect(f.state()).to.deep.equal(["0xa2"]);
-  });
-
-  it("refuses to guess when a reorg goes deeper than its checkpoint history", async function () {
-    const chain = new FakeChain();
-    for (let i = 0; i < 5; i++) chain.mine(`0x0${i}`);
-    const { f } = follower(chain, { pageSize: 1, keep: 2 });
-    await f.poll();
-    chain.reorg(4);
-    chain.mine("0xff");
+    const j = new SqliteJournal(file());
+    await follower(chain, j).poll();
+    chain.mine("0xb1");
+    const failing = async (): Promise<PageOutcome> => {
+      throw new Error("handler failed");
+    };
     let error: unknown;
-    try {
-      await f.poll();
-    } catch (e) {
-      error = e;
-    }
-    expect(error).to.be.instanceOf(ReorgTooDeepError);
+    await follower(chain, j, failing)
+      .poll()
+      .catch((e: unknown) => (error = e));
+    expect((error as Error).message).to.equal("handler failed");
+    expect(j.latest()!.block).to.equal(1n);
+    expect(steps(j)).to.deep.equal([["e0:161:1:prepare", "queued"]]);
   });
 });

@@ -7,19 +7,21 @@ import { emptyState, Effect } from "../../watcher/src/machine/types";
 
 const file = () => join(mkdtempSync(join(tmpdir(), "lockstep-journal-")), "journal.sqlite");
 const hash = (n: number) => `0x${n.toString(16).padStart(64, "0")}` as const;
+/** The checkpoint of block `n`, linked to block n - 1. */
+const at = (n: number) => ({ block: BigInt(n), hash: hash(n), parentHash: hash(n - 1), state: emptyState() });
 
 describe("sqlite journal", function () {
   it("keeps checkpoints and steps across a reopen (as after a crash)", function () {
     const path = file();
     const first = new SqliteJournal(path);
-    first.commit({ block: 5n, hash: hash(5), state: emptyState() });
+    first.commit(at(5));
     const effect: Effect = { kind: "prepare", upgradeId: 1, step: 1 };
     first.enqueue([effect]);
     first.markStarted(stepKey(effect));
     first.close();
 
     const reopened = new SqliteJournal(path);
-    expect(reopened.latest()).to.deep.equal({ block: 5n, hash: hash(5), state: emptyState() });
+    expect(reopened.latest()).to.deep.equal({ block: 5n, hash: hash(5), parentHash: hash(4), state: emptyState() });
     expect(reopened.pending()).to.deep.equal([
       { key: "e0:1:1:prepare", effect, status: "started", attempts: 1, result: undefined, error: undefined },
     ]);
@@ -39,7 +41,7 @@ describe("sqlite journal", function () {
 
   it("rewinds checkpoints, keeps only the newest ones, and re-keys effects derived after a rewind", function () {
     const j = new SqliteJournal(file(), 3);
-    for (let b = 1; b <= 5; b++) j.commit({ block: BigInt(b), hash: hash(b), state: emptyState() });
+    for (let b = 1; b <= 5; b++) j.commit(at(b));
     expect(j.recent().map((c) => c.block)).to.deep.equal([5n, 4n, 3n]);
     const effect: Effect = { kind: "upgrade", upgradeId: 1, step: 3 };
     j.enqueue([effect]);
@@ -57,5 +59,13 @@ describe("sqlite journal", function () {
     expect(() => j.bind({ chainId: "1", coordinator: "0xabc" })).to.throw(
       "the journal belongs to chainId 31337, not 1",
     );
+  });
+
+  it("queues the effects committed with a checkpoint in the same transaction", function () {
+    const j = new SqliteJournal(file());
+    const effect: Effect = { kind: "prepare", upgradeId: 3, step: 1 };
+    j.commit(at(7), { state: emptyState(), effects: [effect] });
+    expect(j.latest()!.block).to.equal(7n);
+    expect(j.pending().map((s) => s.key)).to.deep.equal(["e0:3:1:prepare"]);
   });
 });

@@ -1,5 +1,7 @@
 import { expect } from "chai";
+import { judgeHealth, roundIntervalMs } from "../../watcher/src/machine/health";
 import { reduce, reduceAll } from "../../watcher/src/machine/reduce";
+import { stepVerdict } from "../../watcher/src/machine/steps";
 import { emptyState, Effect, JobManifest, MachineEvent, WatcherState } from "../../watcher/src/machine/types";
 
 const manifest = (stateIncompatible = false): JobManifest => ({
@@ -235,5 +237,72 @@ describe("watcher state machine", function () {
     const twice = run(facts, once.state);
     expect(twice.effects).to.deep.equal([]);
     expect(twice.state).to.deep.equal(once.state);
+  });
+});
+
+describe("watcher state machine: which journaled steps run", function () {
+  const activated = () =>
+    run([scheduled(), { type: "Prepared", ...id }, { type: "StageActivated", ...id, stage: 1 }]).state;
+  const upgrade: Effect = { kind: "upgrade", upgradeId: 1, step: 3 };
+
+  it("runs a queued upgrade while the upgrade is in flight and not paused", function () {
+    expect(stepVerdict(activated(), upgrade, "queued")).to.deep.equal({ action: "run" });
+  });
+
+  it("holds a queued upgrade while paused, and runs it once resumed", function () {
+    const paused = run([{ type: "Paused", ...id }], activated()).state;
+    expect(stepVerdict(paused, upgrade, "queued")).to.deep.equal({ action: "hold" });
+    // A swap already started finishes: its executor picks up where it stopped.
+    expect(stepVerdict(paused, upgrade, "started")).to.deep.equal({ action: "run" });
+    const resumed = run([{ type: "Resumed", ...id }], paused).state;
+    expect(stepVerdict(resumed, upgrade, "queued")).to.deep.equal({ action: "run" });
+  });
+
+  it("skips a queued upgrade whose upgrade ended before the swap began, and discards the binary instead", function () {
+    for (const end of ["Withdrawn", "RollbackOrdered"] as const) {
+      const ended = run(
+        [
+          { type: "Paused", ...id },
+          { type: end, ...id },
+        ],
+        activated(),
+      ).state;
+      const verdict = stepVerdict(ended, upgrade, "queued");
+      if (verdict.action !== "skip") throw new Error(`expected skip, got ${verdict.action}`);
+      expect(verdict.fact).to.deep.equal({ type: "UpgradeNotStarted", upgradeId: 1 });
+      expect(verdict.transition.state.jobs["1"].local).to.equal("discarding");
+      expect(verdict.transition.effects.map((e) => e.kind)).to.deep.equal(["discard"]);
+    }
+  });
+
+  it("cancels a step whose upgrade this validator no longer takes part in (a rewind dropped it)", function () {
+    expect(stepVerdict(emptyState(), upgrade, "queued")).to.deep.equal({ action: "cancel" });
+  });
+});
+
+describe("watcher state machine: the health rule", function () {
+  const job = { manifest: manifest() };
+
+  it("is healthy when the node reports the new version and its height grew since the last observation", function () {
+    expect(judgeHealth(job, { version: "v2.0.0", height: 11n }, 10n)).to.equal(true);
+    expect(judgeHealth(job, { version: "v2.0.0", height: 10n }, 10n)).to.equal(false);
+    expect(judgeHealth(job, { version: "v1.9.3", height: 11n }, 10n)).to.equal(false);
+    expect(judgeHealth(job, undefined, 10n)).to.equal(false);
+    // Nothing to compare with yet (the first observation after a restart): the version decides.
+    expect(judgeHealth(job, { version: "v2.0.0", height: 1n }, undefined)).to.equal(true);
+  });
+
+  it("checks health at least every health.observeIntervalMs while an upgrade is observed", function () {
+    const upgraded = run([
+      scheduled(),
+      { type: "Prepared", ...id },
+      { type: "StageActivated", ...id, stage: 1 },
+      { type: "Upgraded", ...id },
+    ]).state;
+    expect(roundIntervalMs(upgraded, 12_000, 5_000)).to.equal(5_000);
+    expect(roundIntervalMs(upgraded, 200, 500)).to.equal(200);
+    const completed = run([{ type: "Completed", ...id }], upgraded).state;
+    expect(roundIntervalMs(completed, 12_000, 5_000)).to.equal(12_000);
+    expect(roundIntervalMs(emptyState(), 12_000, 5_000)).to.equal(12_000);
   });
 });

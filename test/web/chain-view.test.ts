@@ -9,7 +9,9 @@ import { StageState, Status } from "../../lib/coordinator";
 import { deploymentRecord } from "../../lib/deploy";
 import { stageRules } from "../../lib/manifest";
 import { versionTag } from "../../lib/version";
+import { buildHistory } from "../../lib/history";
 import { ChainView, type Snapshot } from "../../web/src/chain";
+import { GovernanceView } from "../../web/src/governance";
 import type { DashboardConfig } from "../../web/src/dashboardConfig";
 import { Chain, Deployment, deployOn, startChain } from "../helpers/e2e";
 
@@ -124,7 +126,7 @@ describe("dashboard ChainView against a Hardhat node", function () {
     await (await d.coordinator.advance(id)).wait();
     await attest("a", Status.Healthy);
 
-    const deployment = await deploymentRecord(d, {
+    const deployment = deploymentRecord(d.addresses, {
       network: "chainview",
       chainId: 31337,
       startBlock: d.startBlock,
@@ -160,6 +162,23 @@ describe("dashboard ChainView against a Hardhat node", function () {
     expect(again.revision).to.equal(next.revision);
     expect(shown(again)).to.deep.equal(shown(next));
     last = again;
+  });
+
+  it("applies new events to the history it holds, which equals the history rebuilt from every event", async function () {
+    const tx = await attest("c", Status.Healthy);
+    const next = await view.refresh();
+    expect(next.events.at(-1)).to.include({ transactionHash: tx });
+    expect(next.history, "the same history, the new event applied to it").to.equal(last.history);
+    const rebuilt = buildHistory(next.events, {
+      times: next.times,
+      governance: config.deployment.contracts.LockstepTimelock,
+      registryComplete: true,
+      coordinator: config.deployment.contracts.UpgradeCoordinator,
+      fromBlock: BigInt(config.deployment.startBlock),
+      toBlock: next.head.number,
+    });
+    expect(next.history).to.deep.equal(rebuilt);
+    last = next;
   });
 
   it("picks up an event that a lagging RPC node left out of its logs, once it has caught up", async function () {
@@ -246,6 +265,29 @@ describe("dashboard ChainView against a Hardhat node", function () {
     last = after;
   });
 
+  it("drops a Governor proposal that a reorg took away, however deep, and shows the new branch's", async function () {
+    const gov = new GovernanceView(view.client, config);
+    const at = async () => (await view.refresh()).head;
+    const descriptions = (s: { proposals: { description: string }[] }) => s.proposals.map((p) => p.description);
+    const propose = async (description: string) =>
+      (await d.governor.connect(v.a.operator).propose([coordinator], [0], ["0x"], description)).wait();
+    const before = await gov.refresh(await at());
+    const snapshot = await send("evm_snapshot");
+    await propose("chain-view: orphaned");
+    // Deeper than the 64 blocks the Proposals view used to fetch again on every refresh.
+    await mine(70);
+    expect(descriptions(await gov.refresh(await at()))).to.include("chain-view: orphaned");
+
+    await send("evm_revert", [snapshot]);
+    await propose("chain-view: replacement");
+    await mine(72);
+    const after = await gov.refresh(await at());
+    expect(descriptions(after)).to.include("chain-view: replacement").and.not.include("chain-view: orphaned");
+    expect(after.proposals).to.have.length(before.proposals.length + 1);
+    expect(after.clock).to.equal(BigInt(await head()));
+    last = await view.refresh();
+  });
+
   it("follows a head that goes back, when the dropped blocks held no coordinator event", async function () {
     const fork = await head();
     const snapshot = await send("evm_snapshot");
@@ -266,6 +308,12 @@ describe("dashboard ChainView against a Hardhat node", function () {
   });
 
   it("reloads from the deployment's start block when the reorg is deeper than every block it remembers", async function () {
+    // A view that forgets all but its last two blocks: the reorg is deeper than every block it remembers.
+    const small = new ChainView(config, { remember: 2 });
+    for (let i = 0; i < 3; i++) {
+      expect(shown(await small.refresh())).to.deep.equal(shown(last));
+      await mine(1);
+    }
     await send("evm_revert", [genesis]);
     // The same deployer nonces: the same addresses, in blocks with other hashes (later timestamps).
     d = await deployOn(chain);
@@ -274,14 +322,19 @@ describe("dashboard ChainView against a Hardhat node", function () {
     await send("hardhat_setBalance", [operator.address, "0x56BC75E2D63100000"]);
     await (await d.coordinator.connect(operator).register(operator.address, "ipfs://chain-view/late")).wait();
 
-    const s = await view.refresh();
-    await expectAsOnChain(s);
-    expect(s.lastReorg).to.deep.equal({
-      detectedAt: s.head.number,
-      ancestor: BigInt(d.startBlock - 1),
-      dropped: last.events.length,
-    });
-    expect(s.history.upgrades).to.have.length(0);
-    expect([...s.history.registry.keys()]).to.deep.equal([operator.address.toLowerCase()]);
+    for (const [name, v] of [
+      ["the view that remembers every block followed", view],
+      ["a view that remembers only its last two blocks", small],
+    ] as const) {
+      const s = await v.refresh();
+      await expectAsOnChain(s);
+      expect(s.lastReorg, name).to.deep.equal({
+        detectedAt: s.head.number,
+        ancestor: BigInt(d.startBlock - 1),
+        dropped: last.events.length,
+      });
+      expect(s.history.upgrades).to.have.length(0);
+      expect([...s.history.registry.keys()]).to.deep.equal([operator.address.toLowerCase()]);
+    }
   });
 });

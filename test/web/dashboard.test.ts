@@ -158,7 +158,7 @@ describe("dashboard in a browser", function () {
     await (await d.token.connect(d.deployer).transfer(voter, VOTER_STAKE)).wait();
 
     writeDeployment(
-      await deploymentRecord(d, {
+      deploymentRecord(d.addresses, {
         network: "webtest",
         chainId: 31337,
         startBlock: d.startBlock,

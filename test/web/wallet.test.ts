@@ -46,7 +46,7 @@ async function connected(o: { account: string; chainId: number; reject?: boolean
   const provider = walletProvider(o);
   const wallet = new Wallet(
     [{ id: "test", name: "Test wallet", icon: "", provider }],
-    { chainId: 31337, rpcUrl: "http://127.0.0.1:8545", name: "test" },
+    { chainId: 31337, rpcUrl: "http://127.0.0.1:1", name: "test" },
     () => undefined,
   );
   await wallet.init();

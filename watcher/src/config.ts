@@ -2,6 +2,10 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, join, resolve, dirname } from "node:path";
 import { z } from "zod";
+import { fatal } from "./errors";
+
+/** Artifact download limits (see docs/watcher.md, "Downloads"). */
+export const DOWNLOAD_DEFAULTS = { idleTimeoutMs: 30_000, totalTimeoutMs: 10 * 60_000, maxRedirects: 5 };
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "a 0x-prefixed 20-byte hex address");
 const positiveInt = z.number().int().positive();
@@ -23,42 +27,82 @@ const attesterKey = z.union([
     .strict(),
 ]);
 
-const statusProbe = {
-  statusUrl: z.string().url().describe("the node's status endpoint: JSON {version, height}"),
-  stateDir: z.string().min(1).describe("the node's state directory, snapshotted before a swap"),
-};
+const probeTimeoutMs = positiveInt.default(2_000).describe("how long one probe may take");
+const httpProbe = <T extends string>(type: T, url: string) =>
+  z.object({ type: z.literal(type), url: z.string().url().describe(url), timeoutMs: probeTimeoutMs }).strict();
 
-const node = z.discriminatedUnion("adapter", [
+/** How the watcher asks the node for its version, height and sync state (watcher/src/adapters/probes/). */
+export const probeSchema = z.discriminatedUnion("type", [
+  httpProbe("lockstep", "the status endpoint answering JSON {version, height, syncing?}"),
+  httpProbe("cometbft", "the CometBFT RPC (e.g. http://127.0.0.1:26657); /status is read"),
+  httpProbe("ethereum-execution", "the execution client's JSON-RPC endpoint (e.g. http://127.0.0.1:8545)"),
+  httpProbe("ethereum-beacon", "the beacon node API (e.g. http://127.0.0.1:5052); /eth/v1/node/* are read"),
+  httpProbe("solana", "the validator's JSON-RPC endpoint (e.g. http://127.0.0.1:8899)"),
   z
     .object({
-      adapter: z.literal("command"),
-      ...statusProbe,
-      commands: z
-        .object({
-          stop: z.string().min(1),
-          start: z.string().min(1),
-          snapshot: z.string().min(1).optional(),
-          restore: z.string().min(1).optional(),
-        })
-        .strict()
-        .describe(
-          "shell commands (systemd, docker, anything); $LOCKSTEP_BINARY, $LOCKSTEP_VERSION, $LOCKSTEP_SNAPSHOT are set",
-        ),
-    })
-    .strict(),
-  z
-    .object({
-      adapter: z.literal("process"),
-      ...statusProbe,
-      binaryName: z
-        .string()
-        .regex(/^[A-Za-z0-9._-]+$/, "a plain file name")
-        .default("node"),
-      args: z.array(z.string()).default([]),
-      env: z.record(z.string(), z.string()).default({}),
+      type: z.literal("command"),
+      command: z.string().min(1).describe("a shell command printing JSON {version, height, syncing}"),
+      timeoutMs: probeTimeoutMs,
     })
     .strict(),
 ]);
+
+export type ProbeConfig = z.infer<typeof probeSchema>;
+
+const statusProbe = {
+  statusUrl: z
+    .string()
+    .url()
+    .optional()
+    .describe("the node's status endpoint: JSON {version, height}; short for probe {type: lockstep, url}"),
+  probe: probeSchema.optional(),
+  stateDir: z.string().min(1).describe("the node's state directory, snapshotted before a swap"),
+};
+
+const node = z
+  .discriminatedUnion("adapter", [
+    z
+      .object({
+        adapter: z.literal("command"),
+        ...statusProbe,
+        commands: z
+          .object({
+            stop: z.string().min(1),
+            start: z.string().min(1),
+            snapshot: z.string().min(1).optional(),
+            restore: z.string().min(1).optional(),
+          })
+          .strict()
+          .describe(
+            "shell commands (systemd, docker, anything); $LOCKSTEP_BINARY, $LOCKSTEP_VERSION, $LOCKSTEP_SNAPSHOT are set",
+          ),
+      })
+      .strict(),
+    z
+      .object({
+        adapter: z.literal("process"),
+        ...statusProbe,
+        binaryName: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]+$/, "a plain file name")
+          .default("node"),
+        args: z.array(z.string()).default([]),
+        env: z.record(z.string(), z.string()).default({}),
+      })
+      .strict(),
+  ])
+  .superRefine((n, ctx) => {
+    if ((n.statusUrl === undefined) === (n.probe === undefined))
+      ctx.addIssue({ code: "custom", path: ["probe"], message: "set exactly one of node.probe and node.statusUrl" });
+  });
+
+/** The node's probe: node.probe, or the `lockstep` probe of node.statusUrl. */
+export function probeConfigOf(n: { statusUrl?: string; probe?: ProbeConfig }): ProbeConfig {
+  if (n.probe) return n.probe;
+  if (n.statusUrl === undefined)
+    throw new ConfigError(["config node.probe: set exactly one of node.probe and node.statusUrl"]);
+  return { type: "lockstep", url: n.statusUrl, timeoutMs: 2_000 };
+}
 
 export const configSchema = z
   .object({
@@ -99,6 +143,18 @@ export const configSchema = z
       .object({
         maxBytes: positiveInt.default(512 * 1024 * 1024),
         allowInsecureHttp: z.boolean().default(false).describe("allow http:// artifact URIs (local testing only)"),
+        idleTimeoutMs: positiveInt
+          .default(DOWNLOAD_DEFAULTS.idleTimeoutMs)
+          .describe("abandon a download (retryable) when the server sends nothing for this long"),
+        totalTimeoutMs: positiveInt
+          .default(DOWNLOAD_DEFAULTS.totalTimeoutMs)
+          .describe("abandon a download (retryable) that takes longer than this in all"),
+        maxRedirects: z
+          .number()
+          .int()
+          .min(0)
+          .default(DOWNLOAD_DEFAULTS.maxRedirects)
+          .describe("the most redirects followed for one artifact; each must stay on https"),
         manifestFile: z
           .string()
           .min(1)
@@ -106,7 +162,7 @@ export const configSchema = z
           .describe("the canonical manifest file, checked against the on-chain hash"),
       })
       .strict()
-      .default({ maxBytes: 512 * 1024 * 1024, allowInsecureHttp: false }),
+      .default({ maxBytes: 512 * 1024 * 1024, allowInsecureHttp: false, ...DOWNLOAD_DEFAULTS }),
     metrics: z
       .object({
         host: z.string().default("127.0.0.1"),
@@ -187,7 +243,8 @@ export function loadConfig(path: string): WatcherConfig {
 export function paths(config: Pick<WatcherConfig, "dataDir">, binaryName = "node") {
   const root = config.dataDir;
   const version = (v: string) => {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/.test(v)) throw new Error(`version "${v}" cannot name a directory`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/.test(v))
+      throw fatal("bad-version", `version "${v}" cannot name a directory`, { version: v });
     return join(root, "versions", v);
   };
   return {
@@ -202,7 +259,8 @@ export function paths(config: Pick<WatcherConfig, "dataDir">, binaryName = "node
     download: (upgradeId: number) => join(root, "downloads", `upgrade-${upgradeId}.part`),
     snapshots: join(root, "snapshots"),
     snapshot: (tag: string) => {
-      if (!/^[A-Za-z0-9._-]{1,64}$/.test(tag)) throw new Error(`snapshot tag "${tag}" cannot name a directory`);
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(tag))
+        throw fatal("bad-snapshot-tag", `snapshot tag "${tag}" cannot name a directory`, { tag });
       return join(root, "snapshots", tag);
     },
     pidFile: join(root, "node.pid"),

@@ -2,8 +2,9 @@ import { readFile, rm } from "node:fs/promises";
 import { keccak256, toHex } from "viem";
 import type { WatcherConfig, Paths } from "./config";
 import type { AttestStatus, Effect, Job, MachineEvent } from "./machine/types";
+import { startupPhase } from "./machine/health";
 import type { Binaries, ChainReader, ChainWriter, Clock, Downloader, Hex, NodeController } from "./ports";
-import { WatcherError, fatal } from "./errors";
+import { WatcherError, fatal, fsCall } from "./errors";
 import { ManifestError, manifestHashOfText } from "../../lib/manifest";
 import type { Logger } from "./log";
 import type { KillPoints } from "./faults";
@@ -46,7 +47,7 @@ export async function execute(effect: Effect, job: Job, deps: ExecutorDeps): Pro
       return { type: "Restored", upgradeId };
     case "discard":
       if ((await deps.binaries.active()) !== job.manifest.version) await deps.binaries.discard(job.manifest.version);
-      await rm(deps.paths.download(upgradeId), { force: true });
+      await fsCall("remove", deps.paths.download(upgradeId), () => rm(deps.paths.download(upgradeId), { force: true }));
       return { type: "Discarded", upgradeId };
   }
 }
@@ -175,7 +176,10 @@ export function snapshotTag(upgradeId: number) {
   return `before-upgrade-${upgradeId}`;
 }
 
-/** Healthy = the node reports `version` and its height grows by the configured gain before the deadline. */
+/**
+ * Healthy = the node reports `version`, is done syncing, and its height grows by the configured gain (counted
+ * from the first reading after it stopped syncing) before the deadline.
+ */
 export async function waitHealthy(
   version: string,
   deps: Pick<ExecutorDeps, "node" | "clock" | "config">,
@@ -186,15 +190,17 @@ export async function waitHealthy(
   let last = "the node never answered";
   while (deps.clock.now() <= until) {
     const status = await deps.node.status().catch(() => undefined);
-    if (status) {
-      if (status.version !== version) {
-        last = `the node reports version ${status.version}, not ${version}`;
-        first = undefined;
-      } else {
-        first ??= status.height;
-        if (status.height - first >= BigInt(minHeightGain)) return { healthy: true, reason: "", height: status.height };
-        last = `height stuck at ${status.height}`;
-      }
+    const phase = startupPhase(status, version);
+    if (status && phase === "other-version") {
+      last = `the node reports version ${status.version}, not ${version}`;
+      first = undefined;
+    } else if (status && phase === "starting") {
+      last = `the node is still syncing (height ${status.height})`; // starting: neither healthy nor failed yet
+      first = undefined;
+    } else if (status) {
+      first ??= status.height;
+      if (status.height - first >= BigInt(minHeightGain)) return { healthy: true, reason: "", height: status.height };
+      last = `height stuck at ${status.height}`;
     }
     await deps.clock.sleep(probeIntervalMs);
   }

@@ -1,15 +1,19 @@
 import type { Log } from "viem";
-import { decodeCoordinatorLog, type CoordinatorEvent } from "../../lib/events";
-import { WatcherError } from "./errors";
+import { decodeCoordinatorLog } from "../../lib/events";
+import { WatcherError, asWatcherError } from "./errors";
 import { execute, type ExecutorDeps } from "./executors";
-import { reduce, reduceAll } from "./machine/reduce";
-import { emptyState, type Effect, type JobManifest, type MachineEvent, type WatcherState } from "./machine/types";
+import { foldPage, scheduledIn } from "./facts";
+import { judgeHealth, roundIntervalMs, underObservation } from "./machine/health";
+import { reduce } from "./machine/reduce";
+import { stepVerdict } from "./machine/steps";
+import { emptyState, type Effect, type WatcherState } from "./machine/types";
 import type { Metrics } from "./metrics";
-import type { SqliteJournal, Step } from "./journal/sqlite";
-import { Follower, type CheckpointStore } from "./sync/follower";
+import type { Journal, PageOutcome, Step } from "./ports";
+import type { Follower } from "../../lib/sync";
+import { syncError, watcherFollower } from "./follow";
 
 export interface RuntimeDeps extends ExecutorDeps {
-  journal: SqliteJournal;
+  journal: Journal;
   metrics: Metrics;
   /** The address of the attester key the watcher loaded. */
   attester: `0x${string}`;
@@ -21,39 +25,41 @@ export interface RuntimeDeps extends ExecutorDeps {
  * together with its outcome), and watch the node's health while an upgrade is being observed.
  */
 export class Runtime {
-  private readonly follower: Follower<WatcherState>;
-  private pageEffects: Effect[] = [];
+  private readonly follower: Follower<WatcherState, PageOutcome>;
   private readonly lastHeights = new Map<number, bigint>();
   private stopped = false;
   private failures = 0;
 
   constructor(private readonly deps: RuntimeDeps) {
-    const { journal, config } = deps;
-    const store: CheckpointStore<WatcherState> = {
-      latest: () => journal.latest(),
-      recent: () => journal.recent(),
-      commit: (checkpoint) => journal.commitPage(checkpoint, this.pageEffects.splice(0)),
-      rewindTo: (block) => {
-        deps.log.warn({ block: block.toString() }, "chain reorganised: rewinding to the last block still on it");
+    const { config } = deps;
+    this.follower = watcherFollower({
+      chain: deps.chain,
+      journal: deps.journal,
+      coordinator: config.chain.coordinator as `0x${string}`,
+      startBlock: BigInt(config.chain.startBlock),
+      confirmations: config.chain.confirmations,
+      pageSize: config.chain.pageSize,
+      initial: emptyState,
+      page: (state, logs) => this.handlePage(state, logs),
+      reorged: ({ ancestor }) => {
+        deps.log.warn({ block: ancestor.block.toString() }, "chain reorganised: rewound to the last block still on it");
         deps.metrics.errors.inc({ kind: "reorg" });
-        journal.rewindTo(block);
       },
-    };
-    this.follower = new Follower(
-      deps.chain,
-      store,
-      {
-        confirmations: config.chain.confirmations,
-        pageSize: config.chain.pageSize,
-        startBlock: BigInt(config.chain.startBlock),
-      },
-      emptyState,
-      (state, logs) => this.fold(state, logs),
-    );
+    });
   }
 
+  /** The machine's state as of the last block followed (and the local facts since). */
   state(): WatcherState {
-    return this.follower.state();
+    return this.deps.journal.latest()?.state ?? emptyState();
+  }
+
+  /** Follows the chain up to its confirmed head; lib/sync's failures come back as WatcherErrors. */
+  private async follow() {
+    try {
+      return await this.follower.poll();
+    } catch (e) {
+      throw syncError(e);
+    }
   }
 
   /** Checks the chain is the one configured and the coordinator is deployed; refuses to start otherwise. */
@@ -96,28 +102,36 @@ export class Runtime {
   /** One round: follow, act, observe. Retryable failures (RPC outages) are logged and retried next round. */
   async tick(): Promise<void> {
     try {
-      const { processedTo } = await this.follower.poll();
+      const { processedTo, head } = await this.follow();
+      this.deps.metrics.headBlock.set(Number(head.number));
       this.deps.metrics.cursorBlock.set(Number(processedTo));
       this.deps.metrics.pollSucceeded(this.deps.clock.now());
       await this.runSteps();
       await this.observe();
       this.failures = 0;
     } catch (e) {
-      if (e instanceof WatcherError && !e.retryable) throw e;
+      const error = asWatcherError(e);
+      this.deps.metrics.errors.inc({ kind: error.code });
+      if (!error.retryable) {
+        this.deps.log.error({ err: error.message, code: error.code, details: error.details }, "cannot continue");
+        throw error;
+      }
       this.failures += 1;
-      this.deps.metrics.errors.inc({ kind: e instanceof WatcherError ? e.code : "rpc" });
-      this.deps.log.warn({ err: message(e), failures: this.failures }, "round failed; retrying");
+      this.deps.log.warn({ err: error.message, code: error.code, failures: this.failures }, "round failed; retrying");
     }
     this.publishPhases();
   }
 
-  /** Runs until stop(); waits the poll interval between rounds, longer after failures (capped backoff). */
+  /** Runs until stop(); waits the poll interval between rounds (at most observeIntervalMs while an upgrade is
+   * observed), longer after failures (capped backoff). */
   async run(): Promise<void> {
     await this.checkChainPatiently();
     while (!this.stopped) {
       await this.tick();
-      const backoff = Math.min(this.deps.config.chain.pollIntervalMs * 2 ** Math.min(this.failures, 5), 60_000);
-      await this.deps.clock.sleep(this.failures ? backoff : this.deps.config.chain.pollIntervalMs);
+      const { chain, health } = this.deps.config;
+      const backoff = Math.min(chain.pollIntervalMs * 2 ** Math.min(this.failures, 5), 60_000);
+      const next = roundIntervalMs(this.state(), chain.pollIntervalMs, health.observeIntervalMs);
+      await this.deps.clock.sleep(this.failures ? backoff : next);
     }
   }
 
@@ -131,9 +145,10 @@ export class Runtime {
       try {
         return await this.checkChain();
       } catch (e) {
-        if (!(e instanceof WatcherError) || !e.retryable || this.stopped) throw e;
-        this.deps.metrics.errors.inc({ kind: e.code });
-        this.deps.log.warn({ err: e.message, attempt: attempt + 1 }, "cannot reach the chain yet; retrying");
+        const error = asWatcherError(e);
+        if (!error.retryable || this.stopped) throw error;
+        this.deps.metrics.errors.inc({ kind: error.code });
+        this.deps.log.warn({ err: error.message, attempt: attempt + 1 }, "cannot reach the chain yet; retrying");
         await this.deps.clock.sleep(
           Math.min(this.deps.config.chain.pollIntervalMs * 2 ** Math.min(attempt, 5), 60_000),
         );
@@ -143,87 +158,35 @@ export class Runtime {
 
   /** The effects the machine would ask for the current chain state, without doing any of them (--dry-run). */
   async plan(): Promise<Effect[]> {
-    await this.follower.poll();
+    await this.follow();
     return this.deps.journal.pending().map((s) => s.effect);
   }
 
   // ---------------------------------------------------------------- chain events into facts
 
-  /** Turns a page of logs into facts and folds them together, so facts from one block are weighed together. */
-  private async fold(state: WatcherState, logs: Log[]): Promise<WatcherState> {
-    this.pageEffects = [];
-    const facts: MachineEvent[] = [];
-    for (const log of logs) {
-      const event = decodeCoordinatorLog(log);
-      const fact = event && (await this.toFact(event));
-      if (!event || !fact) continue;
-      facts.push(fact);
-      this.deps.log.debug(
-        { upgrade: fact.upgradeId, event: fact.type, block: event.blockNumber.toString() },
-        "chain event",
-      );
+  /**
+   * The follower's page handler: decodes the page, reads what folding it needs from the chain (this validator's
+   * stage in each upgrade scheduled in it), then folds it without any further I/O.
+   */
+  private async handlePage(state: WatcherState, logs: Log[]): Promise<PageOutcome> {
+    const events = logs.flatMap((log) => decodeCoordinatorLog(log) ?? []);
+    const stages = new Map<number, number | null>();
+    for (const upgradeId of scheduledIn(events)) {
+      const assignment = await this.deps.chain.assignment(upgradeId);
+      stages.set(upgradeId, assignment.inRoster ? assignment.stage : null);
     }
-    if (!facts.length) return state;
-    const t = reduceAll(state, facts);
-    this.pageEffects.push(...t.effects);
-    if (t.effects.length) {
+    const { facts, transition } = foldPage(state, events, { platform: this.deps.config.platform, stages });
+    for (const fact of facts) this.deps.log.debug({ upgrade: fact.upgradeId, event: fact.type }, "chain event");
+    if (transition.effects.length) {
       this.deps.log.info(
         {
           facts: facts.map((f) => `${f.type}#${f.upgradeId}`),
-          effects: t.effects.map((e) => `${e.kind}#${e.upgradeId}`),
+          effects: transition.effects.map((e) => `${e.kind}#${e.upgradeId}`),
         },
         "chain events asked for work",
       );
     }
-    return t.state;
-  }
-
-  private async toFact(event: CoordinatorEvent): Promise<MachineEvent | undefined> {
-    switch (event.eventName) {
-      case "UpgradeScheduled": {
-        const upgradeId = Number(event.args.upgradeId);
-        const assignment = await this.deps.chain.assignment(upgradeId);
-        return {
-          type: "Scheduled",
-          upgradeId,
-          stage: assignment.inRoster ? assignment.stage : null,
-          manifest: this.jobManifest(event.args.manifest),
-        };
-      }
-      case "StageActivated":
-        return { type: "StageActivated", upgradeId: Number(event.args.upgradeId), stage: Number(event.args.stage) };
-      case "UpgradePaused":
-        return { type: "Paused", upgradeId: Number(event.args.upgradeId) };
-      case "UpgradeResumed":
-        return { type: "Resumed", upgradeId: Number(event.args.upgradeId) };
-      case "UpgradeWithdrawn":
-        return { type: "Withdrawn", upgradeId: Number(event.args.upgradeId) };
-      case "RollbackOrdered":
-        return { type: "RollbackOrdered", upgradeId: Number(event.args.upgradeId) };
-      case "UpgradeCompleted":
-        return { type: "Completed", upgradeId: Number(event.args.upgradeId) };
-      default:
-        return undefined;
-    }
-  }
-
-  private jobManifest(m: {
-    name: string;
-    version: string;
-    previousVersion: string;
-    artifacts: readonly { platform: string; uri: string; sha256Digest: `0x${string}` }[];
-    manifestHash: `0x${string}`;
-    stateIncompatible: boolean;
-  }): JobManifest {
-    const artifact = m.artifacts.find((a) => a.platform === this.deps.config.platform);
-    return {
-      name: m.name,
-      version: m.version,
-      previousVersion: m.previousVersion,
-      artifact: artifact ? { platform: artifact.platform, uri: artifact.uri, sha256: artifact.sha256Digest } : null,
-      manifestHash: m.manifestHash,
-      stateIncompatible: m.stateIncompatible,
-    };
+    return transition;
   }
 
   // ---------------------------------------------------------------- steps
@@ -238,23 +201,25 @@ export class Runtime {
   private async runStep(step: Step) {
     const { journal, log, metrics, clock } = this.deps;
     const effect = step.effect;
+    const verdict = stepVerdict(this.state(), effect, step.status === "queued" ? "queued" : "started");
+    switch (verdict.action) {
+      case "cancel":
+        journal.cancelQueued([step.key]);
+        return;
+      case "hold":
+        return;
+      case "skip": {
+        const { fact, transition } = verdict;
+        journal.finish(step.key, fact.type, transition.state, transition.effects);
+        const ended = this.state().jobs[String(effect.upgradeId)]?.ended;
+        log.warn(
+          { upgrade: effect.upgradeId, ended },
+          "the upgrade ended before the swap began: not touching the node",
+        );
+        return;
+      }
+    }
     const job = this.state().jobs[String(effect.upgradeId)];
-    if (!job) {
-      journal.cancelQueued([step.key]);
-      return;
-    }
-    // On pause the watcher starts nothing new on the node: a queued upgrade waits for governance to resume.
-    if (effect.kind === "upgrade" && step.status === "queued" && job.paused && !job.ended) return;
-    // An upgrade that ended (withdrawn, rolled back) before its queued swap began never touches the node.
-    if (effect.kind === "upgrade" && step.status === "queued" && job.ended) {
-      const t = reduce(this.state(), { type: "UpgradeNotStarted", upgradeId: job.upgradeId });
-      journal.finish(step.key, "UpgradeNotStarted", t.state, t.effects);
-      log.warn(
-        { upgrade: job.upgradeId, ended: job.ended },
-        "the upgrade ended before the swap began: not touching the node",
-      );
-      return;
-    }
     const started = clock.now();
     journal.markStarted(step.key);
     this.deps.kill?.hit(`${effect.kind}:started`);
@@ -273,39 +238,43 @@ export class Runtime {
       if (effect.kind === "attest") metrics.lastAttestation.set({ status: effect.status }, clock.now() / 1000);
       log.info({ upgrade: effect.upgradeId, step: step.key, outcome: outcome?.type ?? "done" }, "step done");
     } catch (e) {
-      metrics.errors.inc({ kind: e instanceof WatcherError ? e.code : "step" });
-      if (e instanceof WatcherError && !e.retryable) {
-        journal.markFailed(step.key, e.message);
+      const error = asWatcherError(e, "step");
+      if (!error.retryable) {
+        metrics.errors.inc({ kind: error.code });
+        journal.markFailed(step.key, error.message);
         log.error(
-          { upgrade: effect.upgradeId, step: step.key, err: e.message, details: e.options.details },
+          { upgrade: effect.upgradeId, step: step.key, err: error.message, details: error.details },
           "step failed",
         );
         return;
       }
-      throw e; // retryable: the step stays started and runs again next round
+      throw error; // retryable: the step stays started and runs again next round (the round counts the error)
     }
   }
 
   // ---------------------------------------------------------------- observation
 
-  /** While upgraded and the upgrade is in flight, report changes of health to the machine. */
+  /**
+   * While upgraded and the upgrade is in flight, asks the node how it is (every round: rounds come at least every
+   * health.observeIntervalMs then) and reports a change of health to the machine; the machine's rule judges it.
+   */
   private async observe() {
-    const state = this.state();
-    for (const job of Object.values(state.jobs)) {
-      if (job.local !== "upgraded" || job.ended) continue;
-      const status = await this.deps.node.status().catch(() => undefined);
-      const previous = this.lastHeights.get(job.upgradeId);
-      const healthy =
-        !!status && status.version === job.manifest.version && (previous === undefined || status.height > previous);
-      if (status) {
-        this.lastHeights.set(job.upgradeId, status.height);
-        this.deps.metrics.version.reset();
-        this.deps.metrics.version.set({ version: status.version }, 1);
+    const { node, metrics, log, journal } = this.deps;
+    for (const job of Object.values(this.state().jobs)) {
+      if (!underObservation(job)) continue;
+      const reading = await node.status().catch(() => undefined);
+      const healthy = judgeHealth(job, reading, this.lastHeights.get(job.upgradeId));
+      if (reading) {
+        this.lastHeights.set(job.upgradeId, reading.height);
+        metrics.version.reset();
+        metrics.version.set({ version: reading.version }, 1);
       }
-      const t = reduce(this.state(), { type: "HealthObserved", upgradeId: job.upgradeId, healthy });
-      if (t.state !== this.state()) {
-        this.deps.log.warn({ upgrade: job.upgradeId, healthy, version: status?.version }, "node health changed");
-        this.deps.journal.applyLocal(t.state, t.effects);
+      const before = this.state();
+      const t = reduce(before, { type: "HealthObserved", upgradeId: job.upgradeId, healthy });
+      // The machine returns the state it was given when the fact changes nothing: then nothing is journaled.
+      if (t.state !== before) {
+        log.warn({ upgrade: job.upgradeId, healthy, version: reading?.version }, "node health changed");
+        journal.applyLocal(t.state, t.effects);
       }
     }
   }
@@ -326,8 +295,4 @@ export class Runtime {
       );
     }
   }
-}
-
-function message(e: unknown) {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -1,7 +1,12 @@
 // What the buttons do: connect and switch chains, delegate, vote, queue, execute, and the guardian's pause and
 // rollback, each behind a dialog that says what will happen. Progress and failures, in words, go to #tx-status.
-import { encodeFunctionData, isAddress, keccak256, toBytes, type Abi } from "viem";
-import { lockstepGovernorAbi, stakeTokenAbi, upgradeCoordinatorAbi } from "../../lib/abi/generated";
+import { encodeFunctionData, isAddress, type Abi } from "viem";
+import { stakeTokenAbi, upgradeCoordinatorAbi } from "../../lib/abi/generated";
+import { cancelProposal } from "../../lib/actions/cancelProposal";
+import { castVote } from "../../lib/actions/castVote";
+import { executeProposal } from "../../lib/actions/executeProposal";
+import { propose } from "../../lib/actions/propose";
+import { queueProposal } from "../../lib/actions/queueProposal";
 import type { ChainView, Snapshot } from "./chain";
 import type { DashboardConfig } from "./dashboardConfig";
 import { openDialog } from "./dialog";
@@ -11,7 +16,7 @@ import type { GovernanceSnapshot, GovernanceView, ProposalRecord } from "./gover
 import { SUPPORT } from "../../lib/governance";
 import { SUPPORT_NAMES, proposalTitle } from "../../lib/proposals";
 import { callsHtml } from "./views/proposals";
-import { TxFailure, explain, type ContractCall, type Wallet } from "./wallet";
+import { TxFailure, explain, type ContractCall, type SendAction, type Wallet } from "./wallet";
 
 type Hex = `0x${string}`;
 
@@ -43,7 +48,7 @@ function status(app: App, state: TxState, text: string, hash?: string) {
 }
 
 /** Sends `call` through the wallet, reporting each step; refreshes the page once it is mined. */
-async function run(app: App, what: string, call: ContractCall) {
+async function run(app: App, what: string, call: ContractCall | SendAction) {
   if (inFlight) return status(app, "failed", `${what} was not started: wait until "${inFlight}" has an outcome.`);
   inFlight = what;
   status(app, "checking", `${what}: checking that it would succeed…`);
@@ -72,12 +77,7 @@ async function run(app: App, what: string, call: ContractCall) {
 }
 
 const contracts = (app: App) => app.config.deployment.contracts as Record<string, Hex>;
-const governorCall = (app: App, functionName: string, args: readonly unknown[]): ContractCall => ({
-  address: contracts(app).LockstepGovernor,
-  abi: lockstepGovernorAbi as Abi,
-  functionName,
-  args,
-});
+const governor = (app: App) => contracts(app).LockstepGovernor;
 
 /**
  * The governance snapshot, without what was read for another account: right after the wallet switches accounts,
@@ -124,10 +124,9 @@ async function vote(app: App, p: ProposalRecord) {
   if (!fields) return;
   const support = Number(fields.get("support"));
   const reason = String(fields.get("reason") ?? "").trim();
-  const call = reason
-    ? governorCall(app, "castVoteWithReason", [p.id, support, reason])
-    : governorCall(app, "castVote", [p.id, support]);
-  await run(app, `Vote ${SUPPORT_NAMES[support]}`, call);
+  await run(app, `Vote ${SUPPORT_NAMES[support]}`, (wallet, options) =>
+    castVote(wallet, { ...options, governor: governor(app), proposalId: p.id, support, reason }),
+  );
 }
 
 const STEPS = {
@@ -152,8 +151,8 @@ async function proposalStep(app: App, p: ProposalRecord, step: keyof typeof STEP
     danger: step === "cancel",
   });
   if (!fields) return;
-  const descriptionHash = keccak256(toBytes(p.description));
-  await run(app, s.label, governorCall(app, step, [p.targets, p.values, p.calldatas, descriptionHash]));
+  const send = { queue: queueProposal, execute: executeProposal, cancel: cancelProposal }[step];
+  await run(app, s.label, (wallet, options) => send(wallet, { ...options, governor: governor(app), proposal: p }));
 }
 
 async function delegate(app: App, to: Hex) {
@@ -249,10 +248,9 @@ async function proposeFor(app: App, kind: keyof typeof PROPOSALS, id: string) {
   if (!description) return status(app, "failed", "The proposal was not made: it needs a description.");
   const coordinator = contracts(app).UpgradeCoordinator;
   const calldata = encodeFunctionData({ abi: upgradeCoordinatorAbi, functionName: p.fn, args: [u.id] });
-  await run(
-    app,
-    `Proposal to ${p.verb.toLowerCase()} upgrade #${u.id}`,
-    governorCall(app, "propose", [[coordinator], [0n], [calldata], description]),
+  const proposal = { targets: [coordinator], values: [0n], calldatas: [calldata], description };
+  await run(app, `Proposal to ${p.verb.toLowerCase()} upgrade #${u.id}`, (wallet, options) =>
+    propose(wallet, { ...options, governor: governor(app), proposal }),
   );
 }
 

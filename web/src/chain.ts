@@ -1,19 +1,42 @@
-// The dashboard's view of the chain: the coordinator's whole history, rebuilt from logs with lib/history.ts, then
-// followed block by block, rewinding when the chain reorganises. Stake weights are the only contract reads (the
-// logs carry weights only once attested).
-import { BlockNotFoundError, createPublicClient, http, type PublicClient } from "viem";
-import { buildHistory, decodeLogs, fetchLogs, type History } from "../../lib/history";
+// The dashboard's view of the chain: the coordinator's whole history, folded from logs with lib/history's reducer,
+// then followed block by block with lib/sync's follower, which rewinds when the chain reorganises. New events are
+// applied to the history; it is folded anew only when events went away or came in out of order (a reorg, a lagging
+// node's late logs). Stake weights are the
+// only contract reads (the logs carry weights only once attested).
+import { createPublicClient, http, type PublicClient } from "viem";
+import {
+  apply,
+  auditChecks,
+  decodeLogs,
+  initialState,
+  settle,
+  type BuildOptions,
+  type History,
+  type HistoryState,
+} from "../../lib/history";
 import { byChainOrder, type CoordinatorEvent } from "../../lib/events";
 import { stakeTokenAbi } from "../../lib/abi/generated";
+import {
+  Follower,
+  MemoryCheckpointStore,
+  ReorgTooDeepError,
+  viemSource,
+  type ChainBlock,
+  type ChainSource,
+  type Hex,
+  type Page,
+  type PollResult,
+} from "../../lib/sync";
 import type { DashboardConfig } from "./dashboardConfig";
-import { RecentHeads, newestOnChain, type BlockRef, type Hex } from "./reorg";
 
 export interface Snapshot {
+  /** The live fold: the next refresh that brings new events applies them to it in place. */
   history: History;
   /** Every decoded coordinator event, in chain order. */
   events: CoordinatorEvent[];
   times: Map<bigint, bigint>;
-  head: { number: bigint; timestamp: bigint };
+  /** The block shown: every event up to it. Its hash and parent hash let the Governor view follow to the same block. */
+  head: { number: bigint; timestamp: bigint; hash: Hex; parentHash: Hex };
   /** Stake weight per operator (lower-case): votes at the latest upgrade's snapshot, or current votes before any. */
   weights: Map<string, bigint>;
   chainId: number;
@@ -34,7 +57,14 @@ export interface Reorg {
   dropped: number;
 }
 
-type Block = BlockRef & { parentHash: Hex; timestamp: bigint };
+/** What the follower keeps at each block it followed. Replaced, never changed in place: a snapshot handed out
+ * stays as it was, and a page with no new event keeps the same arrays (so `revision` does not move). */
+interface Followed {
+  /** Every coordinator event up to the block, in chain order. */
+  events: CoordinatorEvent[];
+  /** The time of every block in `events`. */
+  times: Map<bigint, bigint>;
+}
 
 // JSON-RPC batches: a cold load asks for one block per event block and one weight per validator, hundreds or
 // thousands of calls that would otherwise each be an HTTP round trip through the relay. Nodes cap a batch (geth
@@ -42,18 +72,27 @@ type Block = BlockRef & { parentHash: Hex; timestamp: bigint };
 // (bench/dashboard.ts), since the browser sends several at once.
 const BATCH_SIZE = 100;
 const READS_PER_REFRESH = 3;
-const LAGGING_BLOCKS = 12n;
-const eventKey = (e: CoordinatorEvent) => `${e.transactionHash}:${e.logIndex}`;
+/** The last blocks' logs are asked for again on every refresh: a load-balanced RPC can answer from a node a block
+ * or two behind, with no logs yet for blocks it has not seen; asking again later picks those up. */
+export const LAGGING_BLOCKS = 12;
+
+/** Folds a page of coordinator logs into what was followed before it. */
+function foldPage(before: Followed, page: Page): { state: Followed } {
+  const fresh = decodeLogs(page.logs);
+  if (fresh.length === 0) return { state: before };
+  const times = new Map(before.times);
+  for (const e of fresh) times.set(e.blockNumber, page.blocks.get(e.blockNumber)!.timestamp);
+  return { state: { events: [...before.events, ...fresh].sort(byChainOrder), times } };
+}
 
 export class ChainView {
   readonly client: PublicClient;
-  // Replaced, never changed in place: a snapshot handed out stays as it was.
-  private events: CoordinatorEvent[] = [];
-  private times = new Map<bigint, bigint>();
-  private seen = new Set<string>();
-  /** The last block followed: events up to it are known. */
-  private cursor: BlockRef | undefined;
-  private readonly heads = new RecentHeads();
+  private readonly source: ChainSource;
+  private follower!: Follower<Followed>;
+  /** The events of the last snapshot handed out: `revision` moves when the follower's differ. */
+  private shown: CoordinatorEvent[] = [];
+  /** The history of `shown`, folded by lib/history's reducer. */
+  private folded: HistoryState | undefined;
   private revision = 0;
   private lastReorg: Reorg | undefined;
   private weights = new Map<string, bigint>();
@@ -62,51 +101,80 @@ export class ChainView {
   /** The last snapshot handed out, handed out again while the RPC answers from behind it. */
   private last: Snapshot | undefined;
 
-  constructor(private readonly config: DashboardConfig) {
+  /** `remember`: the blocks followed that a reorg can rewind to (default 256, one a refresh that moved); a reorg
+   * deeper than those reloads everything from the start block. */
+  constructor(
+    private readonly config: DashboardConfig,
+    private readonly options: { remember?: number } = {},
+  ) {
     this.client = createPublicClient({
       transport: http(config.rpcRelay, { retryCount: 0, timeout: 8_000, batch: { batchSize: BATCH_SIZE } }),
     }) as PublicClient;
+    this.source = viemSource(this.client);
+    this.restart();
   }
 
   private get startBlock() {
     return BigInt(this.config.deployment.startBlock);
   }
 
+  /** A follower from the deployment's start block, with nothing remembered. */
+  private restart() {
+    this.follower = new Follower<Followed>({
+      source: this.source,
+      store: new MemoryCheckpointStore<Followed>(this.options.remember),
+      addresses: [this.config.deployment.contracts.UpgradeCoordinator as Hex],
+      startBlock: this.startBlock,
+      initial: () => ({ events: [], times: new Map() }),
+      reaskBlocks: LAGGING_BLOCKS,
+      handlers: {
+        block: foldPage,
+        reorg: ({ detectedAt, ancestor, orphaned }) => {
+          this.lastReorg = {
+            detectedAt,
+            ancestor: ancestor.block,
+            dropped: orphaned.state.events.length - ancestor.state.events.length,
+          };
+        },
+      },
+    });
+  }
+
   /** Fetches whatever is new since the last call (everything on the first) and returns the rebuilt state. One call
    * at a time. */
   async refresh(): Promise<Snapshot> {
     const d = this.config.deployment;
-    const [chainId, first] = await Promise.all([this.chainId ?? this.client.getChainId(), this.client.getBlock()]);
+    const [chainId, first] = await Promise.all([this.chainId ?? this.client.getChainId(), this.source.head()]);
     if (chainId !== d.chainId)
       throw new Error(`the RPC serves chain ${chainId}, the deployments file is for chain ${d.chainId}`);
     this.chainId = chainId;
-    // A head below the last one followed that is a block already seen, unchanged, is an RPC node behind the others
-    // (a load balancer's), not a reorganisation: keep showing what was known until it catches up.
-    if (this.last && this.cursor && first.number < this.cursor.number && this.heads.hashAt(first.number) === first.hash)
-      return this.last;
-    let head: Block = first;
-    for (let read = 1; !(await this.follow(head)); read++) {
+    let head = first;
+    let followed = await this.follow(head);
+    // A node behind the others (a load balancer's): keep showing what was known until it catches up.
+    if (followed.status === "behind" && this.last) return this.last;
+    for (let read = 1; followed.status === "raced"; read++) {
       if (read === READS_PER_REFRESH)
         throw new Error(`the chain kept reorganising while blocks up to ${head.number} were read`);
-      head = await this.client.getBlock();
+      head = await this.source.head();
+      followed = await this.follow(head);
     }
-    const history = buildHistory(this.events, {
-      times: this.times,
-      governance: d.contracts.LockstepTimelock,
-      registryComplete: true,
-      coordinator: d.contracts.UpgradeCoordinator,
-      fromBlock: this.startBlock,
-      toBlock: this.cursor?.number,
-    });
+    const { events, times } = followed.state;
+    if (events !== this.shown || !this.folded) {
+      this.revision++;
+      this.folded = this.fold(events, times);
+      this.shown = events;
+    }
+    const history = this.folded.history;
+    history.toBlock = followed.processedTo;
     if (this.weightsRevision !== this.revision) {
       this.weights = await this.readWeights(history, head.number);
       this.weightsRevision = this.revision;
     }
     this.last = {
       history,
-      events: this.events,
-      times: this.times,
-      head: { number: head.number, timestamp: head.timestamp },
+      events,
+      times,
+      head: { number: head.number, timestamp: head.timestamp, hash: head.hash, parentHash: head.parentHash },
       weights: this.weights,
       chainId,
       revision: this.revision,
@@ -116,80 +184,40 @@ export class ChainView {
   }
 
   /**
-   * Brings the events up to `head`, first rewinding if the last block followed has left the chain. Returns false,
-   * keeping nothing new, when the blocks read do not agree with the logs (a reorg between the reads).
+   * The history of `events`: those after the ones shown are applied to the last fold when the shown ones are still
+   * their beginning (the follower only appends, and sorts), else everything is folded anew. The follower reads whole
+   * blocks, so no automatic stop waits for an attestation of its transaction in a later page: each fold is settled.
    */
-  private async follow(head: Block): Promise<boolean> {
-    if (this.cursor && !(await this.onChain(this.cursor, head))) await this.rewind(head);
-    // The last few blocks are asked for again: a load-balanced RPC can answer from a node a block or two behind,
-    // with no logs yet for blocks it has not seen; asking again later picks those up.
-    const overlap = this.cursor ? this.cursor.number + 1n - LAGGING_BLOCKS : this.startBlock;
-    const from = overlap < this.startBlock ? this.startBlock : overlap;
-    if (from <= head.number) {
-      const address = this.config.deployment.contracts.UpgradeCoordinator as Hex;
-      const { logs } = await fetchLogs(this.client, { address, fromBlock: from, toBlock: head.number });
-      const keys = new Set<string>();
-      // A log can come back twice across page boundaries: keep the first.
-      const fresh = decodeLogs(logs).filter(
-        (e) => !this.seen.has(eventKey(e)) && !keys.has(eventKey(e)) && keys.add(eventKey(e)),
-      );
-      const blocks = await this.blocks(
-        fresh.map((e) => e.blockNumber),
-        head,
-      );
-      if (fresh.some((e) => blocks.get(e.blockNumber)!.hash !== e.blockHash)) return false;
-      if (fresh.length > 0) {
-        this.events = [...this.events, ...fresh].sort(byChainOrder);
-        this.times = new Map(this.times);
-        for (const e of fresh) this.times.set(e.blockNumber, blocks.get(e.blockNumber)!.timestamp);
-        for (const k of keys) this.seen.add(k);
-        this.revision++;
-      }
-      this.cursor = { number: head.number, hash: head.hash };
-    }
-    this.heads.remember(head);
-    return true;
+  private fold(events: CoordinatorEvent[], times: Map<bigint, bigint>): HistoryState {
+    const d = this.config.deployment;
+    const shown = this.shown;
+    const n = shown.length;
+    const appended = this.folded && events.length >= n && (n === 0 || events[n - 1] === shown[n - 1]);
+    const options: BuildOptions = {
+      times,
+      governance: d.contracts.LockstepTimelock,
+      registryComplete: true,
+      coordinator: d.contracts.UpgradeCoordinator,
+      fromBlock: this.startBlock,
+    };
+    const state = appended ? apply(this.folded!, events.slice(n), times) : apply(initialState(options), events);
+    settle(state);
+    state.history.checks = auditChecks(state);
+    return state;
   }
 
-  /** Whether block `b` is still on the chain whose head is `head`. */
-  private async onChain(b: BlockRef, head: Block): Promise<boolean> {
-    if (b.number > head.number) return false;
-    if (b.number === head.number) return b.hash === head.hash;
-    if (b.number === head.number - 1n) return b.hash === head.parentHash;
+  /** Follows the chain up to `head`; a reorg deeper than every block remembered reloads from the start block. */
+  private async follow(head: ChainBlock): Promise<PollResult<Followed>> {
     try {
-      return (await this.client.getBlock({ blockNumber: b.number })).hash === b.hash;
+      return await this.follower.poll({ head });
     } catch (e) {
-      if (e instanceof BlockNotFoundError) return false; // the chain shrank between the reads
-      throw e;
+      if (!(e instanceof ReorgTooDeepError)) throw e;
+      const dropped = (await this.follower.state()).events.length;
+      this.restart();
+      const followed = await this.follower.poll({ head });
+      this.lastReorg = { detectedAt: head.number, ancestor: this.startBlock - 1n, dropped };
+      return followed;
     }
-  }
-
-  /** Drops what the chain no longer holds: everything above the newest remembered block still on it. */
-  private async rewind(head: Block) {
-    const byNumber = new Map<bigint, BlockRef>();
-    for (const e of this.events) byNumber.set(e.blockNumber, { number: e.blockNumber, hash: e.blockHash });
-    for (const b of this.heads.refs()) if (!byNumber.has(b.number)) byNumber.set(b.number, b);
-    const remembered = [...byNumber.values()]
-      .filter((b) => b.number <= head.number)
-      .sort((a, b) => (a.number < b.number ? -1 : 1));
-    const i = await newestOnChain(remembered, (b) => this.onChain(b, head));
-    const ancestor = i >= 0 ? remembered[i] : undefined;
-    const last = ancestor?.number ?? this.startBlock - 1n;
-    const kept = this.events.filter((e) => e.blockNumber <= last);
-    this.lastReorg = { detectedAt: head.number, ancestor: last, dropped: this.events.length - kept.length };
-    if (kept.length !== this.events.length) this.revision++;
-    this.events = kept;
-    this.seen = new Set(kept.map(eventKey));
-    this.times = new Map([...this.times].filter(([n]) => n <= last));
-    this.heads.dropAbove(last);
-    this.cursor = ancestor;
-  }
-
-  /** The given blocks (and `head`), asked for all at once so that the transport batches the requests. */
-  private async blocks(numbers: bigint[], head: Block): Promise<Map<bigint, Block>> {
-    const wanted = [...new Set(numbers)].filter((n) => n !== head.number);
-    const read = await Promise.all(wanted.map((n) => this.client.getBlock({ blockNumber: n })));
-    return new Map<bigint, Block>([[head.number, head], ...read.map((b) => [b.number, b] as const)]);
   }
 
   private async readWeights(h: History, head: bigint): Promise<Map<string, bigint>> {

@@ -1,5 +1,5 @@
-// Small, pure formatting helpers shared by the views.
-export { isoTime, tokens } from "../../lib/format";
+// What only the browser needs (HTML escaping, short hashes); figures, times and CSV come from lib/format.
+export { age, bpsPercent, csvCell, isoTime, percent, ratio, tokens } from "../../lib/format";
 
 /**
  * Text from the chain made safe for HTML: markup characters escaped, and the Unicode controls that reorder or hide
@@ -11,20 +11,7 @@ export const esc = (s: unknown) =>
     .replace(/[\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF\u{E0000}-\u{E007F}]/gu, "\uFFFD")
     .replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
-export function age(seconds: bigint): string {
-  const s = Number(seconds < 0n ? 0n : seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
-  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
-}
-
 export const shortHex = (h: string) => (h.length > 14 ? `${h.slice(0, 8)}…${h.slice(-6)}` : h);
 
 /** JSON with bigints as decimal strings. */
 export const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x));
-
-export function csvCell(v: unknown): string {
-  const s = String(v ?? "");
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}

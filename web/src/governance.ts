@@ -9,12 +9,20 @@ import {
   upgradeCoordinatorAbi,
 } from "../../lib/abi/generated";
 import { PROPOSAL_STATES, type ProposalStateName } from "../../lib/governance";
-import { fetchLogs } from "../../lib/history";
+import { byChainOrder } from "../../lib/events";
 import { decodeGovernorLogs, foldProposals, type GovernorEvent, type ProposalLogRecord } from "../../lib/proposals";
 import { decodeRevert, revertDataOf } from "../../lib/revert";
+import {
+  Follower,
+  MemoryCheckpointStore,
+  ReorgTooDeepError,
+  viemSource,
+  type ChainBlock,
+  type ChainSource,
+  type Hex,
+} from "../../lib/sync";
+import { LAGGING_BLOCKS } from "./chain";
 import type { DashboardConfig } from "./dashboardConfig";
-
-type Hex = `0x${string}`;
 
 export interface ProposalRecord extends ProposalLogRecord {
   state: ProposalStateName;
@@ -62,30 +70,66 @@ export interface GovernanceSnapshot {
   account?: AccountRecord;
 }
 
-/** Logs this close to the head are fetched again on every refresh, so a reorg of up to this depth is repaired. */
-const REFETCH_DEPTH = 64n;
-/** States no later block can change, once the logs that led there are deeper than REFETCH_DEPTH. */
+/** Tries to follow the Governor's logs to a block while the chain keeps reorganising under the reads. */
+const READS_PER_REFRESH = 3;
+/** A proposal whose last log and deadline are this many blocks deep is taken as settled: no reorg that deep is
+ * expected, so its final state is read once and kept (a deeper reorg forgets every one kept). */
+const SETTLED_DEPTH = 64n;
+/** States no later block can change, once the logs that led there are deeper than SETTLED_DEPTH. */
 const FINAL: ReadonlySet<ProposalStateName> = new Set(["Canceled", "Defeated", "Expired", "Executed"]);
 
 export class GovernanceView {
+  private readonly source: ChainSource;
+  private follower!: Follower<GovernorEvent[]>;
+  /** The Governor's events up to the block of the last refresh, in chain order. */
   private events: GovernorEvent[] = [];
-  private toBlock: bigint | undefined;
   /** Proposals in a final state, read once: every refresh would otherwise cost ~8 reads per proposal ever made. */
   private final = new Map<bigint, Omit<ProposalRecord, "mine">>();
 
   constructor(
     private readonly client: PublicClient,
     private readonly config: DashboardConfig,
-  ) {}
+  ) {
+    this.source = viemSource(client);
+    this.restart();
+  }
+
+  /** A follower of the Governor's logs from the deployment's start block, with nothing remembered. */
+  private restart() {
+    this.final.clear();
+    this.follower = new Follower<GovernorEvent[]>({
+      source: this.source,
+      store: new MemoryCheckpointStore<GovernorEvent[]>(),
+      addresses: [this.governor],
+      startBlock: BigInt(this.config.deployment.startBlock),
+      initial: () => [],
+      reaskBlocks: LAGGING_BLOCKS,
+      handlers: {
+        block: (events, page) => {
+          const fresh = decodeGovernorLogs(page.logs);
+          return { state: fresh.length === 0 ? events : [...events, ...fresh].sort(byChainOrder) };
+        },
+        reorg: ({ detectedAt, ancestor }) => {
+          if (detectedAt - ancestor.block > SETTLED_DEPTH) this.final.clear();
+        },
+      },
+    });
+  }
 
   private get governor(): Hex {
     return this.config.deployment.contracts.LockstepGovernor as Hex;
   }
 
   /** Everything at block `head` (the chain view's head, so both views describe the same block). */
-  async refresh(head: { number: bigint; timestamp: bigint }, account?: Hex): Promise<GovernanceSnapshot> {
+  async refresh(
+    head: { number: bigint; timestamp: bigint; hash?: Hex; parentHash?: Hex },
+    account?: Hex,
+  ): Promise<GovernanceSnapshot> {
     const at = head.number;
-    await this.follow(at);
+    await this.follow(
+      at,
+      head.hash && head.parentHash ? { ...head, hash: head.hash, parentHash: head.parentHash } : undefined,
+    );
     const c = this.config.deployment.contracts;
     const [params, guardian, blockTime] = await Promise.all([
       this.readParams(at),
@@ -112,15 +156,28 @@ export class GovernanceView {
     };
   }
 
-  /** Fetches the Governor's logs since the last call, re-fetching the last REFETCH_DEPTH blocks. */
-  private async follow(head: bigint) {
-    const start = BigInt(this.config.deployment.startBlock);
-    let from = this.toBlock === undefined ? start : this.toBlock + 1n - REFETCH_DEPTH;
-    if (from < start) from = start;
-    if (head < from) from = head < start ? start : head;
-    const { logs } = await fetchLogs(this.client, { address: this.governor, fromBlock: from, toBlock: head });
-    this.events = this.events.filter((e) => e.blockNumber < from).concat(decodeGovernorLogs(logs));
-    this.toBlock = head;
+  /** Follows the Governor's logs up to block `at`, rewinding what a reorg took away; a reorg deeper than every
+   * block remembered reloads them from the start block. `known`: block `at`, when the caller has it. */
+  private async follow(at: bigint, known?: ChainBlock) {
+    for (let read = 1; ; read++) {
+      const head = read === 1 && known ? known : await this.source.block(at);
+      if (!head) throw new Error(`the RPC has no block ${at}`);
+      let followed;
+      try {
+        followed = await this.follower.poll({ head });
+      } catch (e) {
+        if (!(e instanceof ReorgTooDeepError)) throw e;
+        this.restart();
+        followed = await this.follower.poll({ head });
+      }
+      if (followed.status !== "raced") {
+        // "behind": a node behind answered for a block below the last one followed; show that block's events.
+        this.events = followed.processedTo > at ? followed.state.filter((e) => e.blockNumber <= at) : followed.state;
+        return;
+      }
+      if (read === READS_PER_REFRESH)
+        throw new Error(`the chain kept reorganising while the Governor's logs up to ${at} were read`);
+    }
   }
 
   private async complete(p: ProposalLogRecord, at: bigint, account?: Hex): Promise<ProposalRecord | undefined> {
@@ -134,7 +191,7 @@ export class GovernanceView {
         if (data && decodeRevert(data)?.name === "GovernorNonexistentProposal") return undefined;
         throw e;
       }
-      if (FINAL.has(base.state) && at > p.lastTouched + REFETCH_DEPTH && at > base.deadline + REFETCH_DEPTH)
+      if (FINAL.has(base.state) && at > p.lastTouched + SETTLED_DEPTH && at > base.deadline + SETTLED_DEPTH)
         this.final.set(p.id, base);
     }
     if (!account) return base;

@@ -10,13 +10,21 @@ import {
   createWalletClient,
   custom,
   defineChain,
-  encodeFunctionData,
-  type Abi,
+  type Account,
   type Chain,
   type EIP1193Provider,
   type PublicClient,
   type TransactionReceipt,
+  type Transport,
+  type WalletClient,
 } from "viem";
+import {
+  CallRevertedError,
+  sendContractCall,
+  type ContractCall,
+  type SendContractCallReturnType,
+  type SendOptions,
+} from "../../lib/actions/sendContractCall";
 import { errorInWords } from "../../lib/errors";
 import { decodeRevert, revertDataOf } from "../../lib/revert";
 
@@ -38,12 +46,13 @@ export type WalletStatus =
   | { kind: "wrong-chain"; account: Hex; chainId: number }
   | { kind: "ready"; account: Hex; chainId: number };
 
-export interface ContractCall {
-  address: Hex;
-  abi: Abi;
-  functionName: string;
-  args: readonly unknown[];
-}
+export type { ContractCall };
+
+/** A lib action bound to its parameters, waiting for the wallet and the dashboard's options (wallet.send). */
+export type SendAction = (
+  wallet: WalletClient<Transport, Chain | undefined, Account>,
+  options: SendOptions,
+) => Promise<SendContractCallReturnType>;
 
 /**
  * rejected: the user said no in the wallet. refused: the simulation reverted, nothing was sent. reverted: mined
@@ -225,12 +234,13 @@ export class Wallet {
   }
 
   /**
-   * Simulates `call` from the connected account, then has the wallet sign and send it, then waits for it to be
-   * mined. `progress` hears "signing" (the wallet is asking) and "pending" (sent, not yet mined).
+   * Sends `call` (a contract call, or a lib action such as castVote) from the connected account: the action
+   * simulates it, has the wallet sign and send it, and waits for it to be mined. `progress` hears "signing" (the
+   * wallet is asking) and "pending" (sent, not yet mined).
    */
   async send(
     client: PublicClient,
-    call: ContractCall,
+    call: ContractCall | SendAction,
     progress: (stage: "signing" | "pending", hash?: Hex) => void,
   ): Promise<TransactionReceipt> {
     const s = this.status;
@@ -242,33 +252,53 @@ export class Wallet {
       );
     }
     const account = s.account;
-    let gas: bigint;
-    try {
-      await client.simulateContract({ ...call, account } as never);
-      // Headroom over the estimate: a vote that reaches quorum late costs more (the deadline is extended) than one
-      // estimated a moment before, when another vote lands first.
-      gas = ((await client.estimateContractGas({ ...call, account } as never)) * 5n) / 4n;
-    } catch (e) {
-      throw explain(e);
-    }
+    const action: SendAction =
+      typeof call === "function" ? call : (wallet, options) => sendContractCall(wallet, { ...call, ...options });
     const wallet = createWalletClient({ account, transport: custom(this.provider!) });
-    let hash: Hex;
-    progress("signing");
-    try {
-      hash = await wallet.writeContract({ ...call, account, chain: this.chain, gas } as never);
-    } catch (e) {
-      throw explain(e);
-    }
-    progress("pending", hash);
+    let hash: Hex | undefined;
     let replacement: { reason: "cancelled" | "replaced" | "repriced"; hash: Hex } | undefined;
+    // A replacement the wallet made speaks first: what was mined (or reverted) is then another transaction.
+    const checkReplaced = () => {
+      if (replacement?.reason === "cancelled") {
+        throw new TxFailure(
+          "cancelled",
+          `The wallet cancelled it: ${hash} was replaced by ${replacement.hash}, which does nothing.`,
+          replacement.hash,
+        );
+      }
+      if (replacement?.reason === "replaced") {
+        throw new TxFailure(
+          "unknown",
+          `The wallet replaced ${hash} with a different transaction, ${replacement.hash}; check what that one did.`,
+          replacement.hash,
+        );
+      }
+    };
     let receipt: TransactionReceipt;
     try {
-      receipt = await client.waitForTransactionReceipt({
-        hash,
+      ({ receipt } = await action(wallet, {
+        account,
+        chain: this.chain,
+        reader: client,
         pollingInterval: 500,
+        onSigning: () => progress("signing"),
+        onSent: (sent) => {
+          hash = sent;
+          progress("pending", sent);
+        },
         onReplaced: (r) => (replacement = { reason: r.reason, hash: r.transaction.hash }),
-      });
+      }));
     } catch (e) {
+      if (e instanceof CallRevertedError) {
+        checkReplaced();
+        const r = e.receipt;
+        throw new TxFailure(
+          "reverted",
+          `${r.transactionHash} was mined in block ${r.blockNumber} but reverted: ${await this.replay(client, e.request, r.blockNumber)}.`,
+          r.transactionHash,
+        );
+      }
+      if (hash === undefined) throw explain(e);
       const why = e instanceof BaseError ? e.shortMessage : String(e);
       throw new TxFailure(
         "unknown",
@@ -276,27 +306,7 @@ export class Wallet {
         hash,
       );
     }
-    if (replacement?.reason === "cancelled") {
-      throw new TxFailure(
-        "cancelled",
-        `The wallet cancelled it: ${hash} was replaced by ${replacement.hash}, which does nothing.`,
-        replacement.hash,
-      );
-    }
-    if (replacement?.reason === "replaced") {
-      throw new TxFailure(
-        "unknown",
-        `The wallet replaced ${hash} with a different transaction, ${replacement.hash}; check what that one did.`,
-        replacement.hash,
-      );
-    }
-    if (receipt.status === "reverted") {
-      throw new TxFailure(
-        "reverted",
-        `${receipt.transactionHash} was mined in block ${receipt.blockNumber} but reverted: ${await this.replay(client, call, account, receipt.blockNumber)}.`,
-        receipt.transactionHash,
-      );
-    }
+    checkReplaced();
     return receipt;
   }
 
@@ -304,9 +314,9 @@ export class Wallet {
    * Why a mined transaction reverted. The simulation passed, so something earlier in its block changed the state
    * (another transaction got there first): the same call replayed on the state at the end of that block says what.
    */
-  private async replay(client: PublicClient, call: ContractCall, account: Hex, block: bigint): Promise<string> {
+  private async replay(client: PublicClient, request: CallRevertedError["request"], block: bigint): Promise<string> {
     try {
-      await client.call({ account, to: call.address, data: encodeFunctionData(call as never), blockNumber: block });
+      await client.call({ ...request, blockNumber: block });
       return "the contract gave no reason (it may have run out of gas)";
     } catch (e) {
       return reasonOf(e) ?? "the contract gave no reason";

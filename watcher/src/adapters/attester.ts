@@ -1,15 +1,11 @@
 // The ChainWriter port: an attestation is a transaction from the attester key; when that path fails (no gas, RPC
 // trouble) and a relay is configured, it becomes an EIP-712 signed statement handed to the relay instead. The
 // coordinator's own refusals are never relayed: a relayer would be refused for the same reason.
-import { open, mkdir } from "node:fs/promises";
-import { dirname } from "node:path";
 import {
   ContractFunctionRevertedError,
   InsufficientFundsError,
   NonceTooLowError,
   hashTypedData,
-  parseSignature,
-  signatureToCompactSignature,
   type Account,
   type Chain,
   type PublicClient,
@@ -17,13 +13,10 @@ import {
   type WalletClient,
 } from "viem";
 import { upgradeCoordinatorAbi } from "../../../lib/abi/generated";
-import {
-  ATTESTATION_TYPES,
-  Status,
-  coordinatorDomain,
-  packAttestations,
-  type Attestation,
-} from "../../../lib/coordinator";
+import { packAttestations } from "../../../lib/actions/packAttestations";
+import { appendRelayEntry, formatRelayEntry, type WatcherRelayEntry } from "../../../lib/actions/relayFile";
+import { signAttestation } from "../../../lib/actions/signAttestation";
+import { Status, attestationTypedData, type Attestation } from "../../../lib/coordinator";
 import { versionTag } from "../../../lib/version";
 import { WatcherError, fatal, retryable } from "../errors";
 import type { AttestationRequest, ChainWriter, Clock, Hex } from "../ports";
@@ -93,7 +86,7 @@ export class Attester implements ChainWriter {
       address: coordinator,
       abi: upgradeCoordinatorAbi,
       functionName: "attest",
-      args: [operator, r.upgradeId, r.stage, Status[r.status], versionTag(r.version) as Hex, r.height, r.metricsDigest],
+      args: [operator, r.upgradeId, r.stage, Status[r.status], versionTag(r.version), r.height, r.metricsDigest],
     });
     const hash = await wallet.writeContract({ ...request, chain: null });
     const receipt = await client.waitForTransactionReceipt({ hash });
@@ -117,23 +110,9 @@ export class Attester implements ChainWriter {
       issuedAt,
       deadline: issuedAt + RELAY_VALIDITY_SECONDS,
     };
-    const typedData = {
-      domain: coordinatorDomain(chainId, coordinator) as {
-        name: string;
-        version: string;
-        chainId: number;
-        verifyingContract: Hex;
-      },
-      types: ATTESTATION_TYPES,
-      primaryType: "Attestation",
-      message: attestation as unknown as Record<string, unknown>,
-    } as const;
-    const signature = await wallet.signTypedData({ account: wallet.account, ...typedData });
-    const { r: sigR, yParityAndS } = signatureToCompactSignature(parseSignature(signature));
-    const packed = packAttestations([{ attestation, r: sigR, vs: yParityAndS }]);
-    const digest = hashTypedData(typedData);
-    const body = JSON.stringify({
-      attestations: [packed],
+    const signed = await signAttestation(wallet, { chainId, coordinator, attestation });
+    const entry: WatcherRelayEntry = {
+      attestations: [packAttestations([signed])],
       chainId,
       coordinator,
       operator,
@@ -142,10 +121,10 @@ export class Attester implements ChainWriter {
       status: r.status,
       issuedAt,
       deadline: issuedAt + RELAY_VALIDITY_SECONDS,
-      digest,
-    });
-    await ("url" in target ? post(target.url, body) : append(target.file, body));
-    return digest;
+      digest: hashTypedData(attestationTypedData(chainId, coordinator, attestation)),
+    };
+    await ("url" in target ? post(target.url, formatRelayEntry(entry)) : append(target.file, entry));
+    return entry.digest;
   }
 
   /** Sorts a transaction-path failure: the coordinator's refusal, no funds, a nonce race, or an RPC error. */
@@ -209,17 +188,10 @@ async function post(url: string, body: string): Promise<void> {
   }
 }
 
-/** Appends one JSON line and syncs it to disk before returning. */
-async function append(file: string, line: string): Promise<void> {
+/** Appends the entry to the relay file, synced to disk before returning. */
+async function append(file: string, entry: WatcherRelayEntry): Promise<void> {
   try {
-    await mkdir(dirname(file), { recursive: true });
-    const handle = await open(file, "a");
-    try {
-      await handle.appendFile(`${line}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await appendRelayEntry({ file, entry });
   } catch (error) {
     throw fatal(
       "relay",

@@ -7,7 +7,7 @@ import { access, chmod, constants, copyFile, mkdir, open, readlink, rename, rm, 
 import { basename, dirname, join, relative } from "node:path";
 import type { Paths } from "../config";
 import type { Binaries } from "../ports";
-import { fatal } from "../errors";
+import { fatal, fsCall, fsError } from "../errors";
 import { exists } from "./stateCopy";
 
 export class BinaryStore implements Binaries {
@@ -35,14 +35,14 @@ export class BinaryStore implements Binaries {
     // Built under a name no version can have, then renamed into place whole.
     const staging = join(this.paths.versions, `.staging-${version}`);
     const file = join(staging, relative(dir, binary));
-    await rm(staging, { recursive: true, force: true });
-    await mkdir(dirname(file), { recursive: true });
-    await copyFile(downloadedFile, file);
-    await chmod(file, 0o755);
+    await fsCall("remove", staging, () => rm(staging, { recursive: true, force: true }));
+    await fsCall("create directory", dirname(file), () => mkdir(dirname(file), { recursive: true }));
+    await fsCall("copy to", file, () => copyFile(downloadedFile, file));
+    await fsCall("make executable", file, () => chmod(file, 0o755));
     await fsync(file);
-    await rename(staging, dir);
+    await fsCall("rename to", dir, () => rename(staging, dir));
     await fsync(this.paths.versions);
-    await rm(downloadedFile, { force: true });
+    await fsCall("remove", downloadedFile, () => rm(downloadedFile, { force: true }));
   }
 
   /** Points `current` at versions/<version>; a no-op when it does already. */
@@ -52,9 +52,9 @@ export class BinaryStore implements Binaries {
       throw fatal("version-not-staged", `version ${version} is not staged`, { version });
     if ((await this.active()) === version) return;
     const link = `${this.paths.current}.tmp`;
-    await rm(link, { force: true });
-    await symlink(relative(dirname(this.paths.current), target), link);
-    await rename(link, this.paths.current);
+    await fsCall("remove", link, () => rm(link, { force: true }));
+    await fsCall("create symlink", link, () => symlink(relative(dirname(this.paths.current), target), link));
+    await fsCall("rename to", this.paths.current, () => rename(link, this.paths.current));
     await fsync(dirname(this.paths.current));
   }
 
@@ -64,7 +64,7 @@ export class BinaryStore implements Binaries {
       return basename(await readlink(this.paths.current));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw e;
+      throw fsError("read symlink", this.paths.current, e);
     }
   }
 
@@ -81,23 +81,27 @@ export class BinaryStore implements Binaries {
     if ((await this.active()) === version) {
       throw fatal("version-active", `version ${version} is active and cannot be discarded`, { version });
     }
-    await rm(dir, { recursive: true, force: true });
+    await fsCall("remove", dir, () => rm(dir, { recursive: true, force: true }));
   }
 }
 
 /** The sha256 of a file, lowercase hex. */
 export async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
+  return fsCall("hash", path, async () => {
+    const hash = createHash("sha256");
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+    return hash.digest("hex");
+  });
 }
 
 /** Makes a file's contents, or a directory's entries, durable. */
 async function fsync(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await fsCall("fsync", path, async () => {
+    const handle = await open(path, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  });
 }

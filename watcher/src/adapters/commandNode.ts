@@ -7,12 +7,13 @@ import { appendFile, mkdir, mkdtemp, open, readFile, rm } from "node:fs/promises
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { NodeConfig, Paths } from "../config";
-import { retryable } from "../errors";
+import { fsCall, retryable } from "../errors";
 import type { NodeController, NodeStatus } from "../ports";
 import { BinaryStore } from "./binaries";
-import { nodeEnv } from "./processNode";
+import { nodeEnv } from "./nodeEnv";
+import type { Probe } from "./probes";
 import { copyDirOnce, exists, replaceDir } from "./stateCopy";
-import { probeStatus } from "./statusProbe";
+import { nodeProbe } from "./statusProbe";
 
 export type CommandNodeConfig = Extract<NodeConfig, { adapter: "command" }>;
 
@@ -23,6 +24,7 @@ export interface CommandNodeOptions {
 
 export class CommandNodeController implements NodeController {
   private readonly binaries: BinaryStore;
+  private readonly probe: Probe;
 
   constructor(
     private readonly node: CommandNodeConfig,
@@ -30,6 +32,7 @@ export class CommandNodeController implements NodeController {
     private readonly options: CommandNodeOptions = {},
   ) {
     this.binaries = new BinaryStore(paths);
+    this.probe = nodeProbe(node);
   }
 
   stop(): Promise<void> {
@@ -41,7 +44,7 @@ export class CommandNodeController implements NodeController {
   }
 
   status(): Promise<NodeStatus | undefined> {
-    return probeStatus(this.node.statusUrl);
+    return this.probe();
   }
 
   /** Runs the snapshot command, or copies the state directory; a no-op when the snapshot directory exists. */
@@ -49,7 +52,7 @@ export class CommandNodeController implements NodeController {
     const dir = this.paths.snapshot(tag);
     if (!this.node.commands.snapshot) return copyDirOnce(this.node.stateDir, dir);
     if (await exists(dir)) return;
-    await mkdir(dirname(dir), { recursive: true });
+    await fsCall("create directory", dirname(dir), () => mkdir(dirname(dir), { recursive: true }));
     await this.run("snapshot", this.node.commands.snapshot, dir);
   }
 
@@ -81,9 +84,12 @@ export class CommandNodeController implements NodeController {
  * rather than a pipe, so a node the command leaves running in the background never writes into a closed pipe.
  */
 async function runShell(command: string, env: Record<string, string>, logFile: string, timeoutMs: number) {
-  const scratch = await mkdtemp(join(tmpdir(), "lockstep-command-"));
+  const scratch = await fsCall("create directory in", tmpdir(), () => mkdtemp(join(tmpdir(), "lockstep-command-")));
   const stderrFile = join(scratch, "stderr");
-  const [out, err] = await Promise.all([open(logFile, "a"), open(stderrFile, "w")]);
+  const [out, err] = await Promise.all([
+    fsCall("open", logFile, () => open(logFile, "a")),
+    fsCall("open", stderrFile, () => open(stderrFile, "w")),
+  ]);
   try {
     const child = spawn("/bin/sh", ["-c", command], { env, detached: true, stdio: ["ignore", out.fd, err.fd] });
     let timedOut = false;
@@ -99,12 +105,12 @@ async function runShell(command: string, env: Record<string, string>, logFile: s
       number | null,
       string | null,
     ];
-    const stderr = await readFile(stderrFile, "utf8");
-    await appendFile(logFile, stderr);
+    const stderr = await fsCall("read", stderrFile, () => readFile(stderrFile, "utf8"));
+    await fsCall("append to", logFile, () => appendFile(logFile, stderr));
     const lastLine = stderr.trim().split("\n").pop() ?? "";
     return { code, signal, timedOut, lastLine };
   } finally {
     await Promise.all([out.close(), err.close()]);
-    await rm(scratch, { recursive: true, force: true });
+    await fsCall("remove", scratch, () => rm(scratch, { recursive: true, force: true }));
   }
 }

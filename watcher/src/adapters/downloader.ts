@@ -1,47 +1,95 @@
-// Downloads release artifacts: https only (http only when allowed for local testing), a size limit enforced
-// while streaming, the sha256 computed on the way, and the file renamed into place only when complete.
+// Downloads release artifacts: https only (http only when allowed for local testing), redirects followed by hand
+// and held to the same rule, an idle and a total timeout, a size limit enforced while streaming, the sha256
+// computed on the way, and the file renamed into place only when complete.
 import { createHash } from "node:crypto";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
-import { fatal, retryable, WatcherError } from "../errors";
+import { DOWNLOAD_DEFAULTS } from "../config";
+import { fatal, fsCall, retryable, WatcherError } from "../errors";
 import type { Downloader } from "../ports";
 
 export interface DownloaderOptions {
   /** Also accept http:// (local testing only). */
   allowInsecureHttp?: boolean;
-  /** The longest a whole download may take. */
-  timeoutMs?: number;
+  /** The longest the server may send nothing (headers or body bytes) before the download is abandoned. */
+  idleTimeoutMs?: number;
+  /** The longest a whole download may take, redirects included. */
+  totalTimeoutMs?: number;
+  /** The most redirects followed for one download. */
+  maxRedirects?: number;
 }
 
 export class HttpDownloader implements Downloader {
-  constructor(private readonly options: DownloaderOptions = {}) {}
+  private readonly settings: Required<DownloaderOptions>;
+
+  constructor(options: DownloaderOptions = {}) {
+    this.settings = { allowInsecureHttp: false, ...DOWNLOAD_DEFAULTS, ...options };
+  }
 
   async fetch(uri: string, destination: string, maxBytes: number): Promise<{ sha256: string; bytes: number }> {
     this.checkScheme(uri);
     const partial = `${destination}.tmp`;
-    await mkdir(dirname(destination), { recursive: true });
+    await fsCall("create directory", dirname(destination), () => mkdir(dirname(destination), { recursive: true }));
+    const watchdog = new Watchdog(uri, this.settings);
     try {
-      const response = await fetch(uri, { signal: AbortSignal.timeout(this.options.timeoutMs ?? 15 * 60_000) });
-      this.checkScheme(response.url || uri); // a redirect must not leave https either
-      if (!response.ok) {
-        await response.body?.cancel();
-        const details = { uri, status: response.status };
-        const transient = response.status >= 500 || response.status === 408 || response.status === 429;
-        throw (transient ? retryable : fatal)("download-failed", `GET ${uri} answered ${response.status}`, details);
-      }
+      const response = await this.follow(uri, watchdog);
       const declared = Number(response.headers.get("content-length") ?? NaN);
       if (declared > maxBytes) {
         await response.body?.cancel();
         throw tooLarge(uri, maxBytes, declared);
       }
-      const result = await save(response.body ?? [], partial, uri, maxBytes);
-      await rename(partial, destination);
+      const result = await save(response.body ?? [], partial, uri, maxBytes, () => watchdog.touch());
+      await fsCall("rename to", destination, () => rename(partial, destination));
       return result;
     } catch (e) {
-      await rm(partial, { force: true });
-      if (e instanceof WatcherError) throw e;
-      throw retryable("download-failed", `GET ${uri} failed: ${(e as Error).message}`, { uri }, e);
+      await fsCall("remove", partial, () => rm(partial, { force: true }));
+      throw watchdog.fired() ?? asDownloadError(uri, e);
+    } finally {
+      watchdog.stop();
     }
+  }
+
+  /** GETs `uri`, following at most `maxRedirects` redirects, each checked like the URI itself; returns the 200. */
+  private async follow(uri: string, watchdog: Watchdog): Promise<Response> {
+    let url = uri;
+    for (let hop = 0; ; hop++) {
+      const response = await fetch(url, { redirect: "manual", signal: watchdog.signal });
+      watchdog.touch();
+      if (response.status >= 300 && response.status < 400) {
+        await response.body?.cancel();
+        const location = response.headers.get("location");
+        if (!location) throw refused(uri, `${url} answered ${response.status} without a Location`);
+        if (hop >= this.settings.maxRedirects) {
+          throw refused(uri, `more than ${this.settings.maxRedirects} redirects (artifacts.maxRedirects)`);
+        }
+        let next: URL;
+        try {
+          next = new URL(location, url);
+        } catch {
+          throw refused(uri, `redirect to ${JSON.stringify(location)}, which is not a URL`);
+        }
+        if (!this.allowed(next.protocol)) {
+          throw refused(uri, `redirect to ${next.href}: only ${this.schemes()} is followed`);
+        }
+        url = next.href;
+        continue;
+      }
+      if (!response.ok) {
+        await response.body?.cancel();
+        const details = { uri, url, status: response.status };
+        const transient = response.status >= 500 || response.status === 408 || response.status === 429;
+        throw (transient ? retryable : fatal)("download-failed", `GET ${url} answered ${response.status}`, details);
+      }
+      return response;
+    }
+  }
+
+  private allowed(protocol: string): boolean {
+    return protocol === "https:" || (protocol === "http:" && this.settings.allowInsecureHttp);
+  }
+
+  private schemes(): string {
+    return this.settings.allowInsecureHttp ? "https or http" : "https";
   }
 
   private checkScheme(uri: string): void {
@@ -51,9 +99,62 @@ export class HttpDownloader implements Downloader {
     } catch {
       throw fatal("artifact-uri", `artifact URI ${JSON.stringify(uri)} is not a URL`, { uri });
     }
-    if (protocol === "https:" || (protocol === "http:" && this.options.allowInsecureHttp)) return;
+    if (this.allowed(protocol)) return;
     const hint = protocol === "http:" ? " (http is allowed only with artifacts.allowInsecureHttp)" : "";
     throw fatal("artifact-uri", `artifact URI ${uri} must use https${hint}`, { uri });
+  }
+}
+
+/**
+ * Aborts a download when the server sends nothing for `idleTimeoutMs` or the whole takes longer than
+ * `totalTimeoutMs`; `fired()` is the WatcherError naming which, once it has aborted.
+ */
+class Watchdog {
+  private readonly controller = new AbortController();
+  private idle?: NodeJS.Timeout;
+  private readonly total: NodeJS.Timeout;
+  private reason?: WatcherError;
+
+  constructor(
+    private readonly uri: string,
+    private readonly settings: Required<DownloaderOptions>,
+  ) {
+    this.total = setTimeout(
+      () =>
+        this.abort(
+          `took longer than ${settings.totalTimeoutMs} ms (artifacts.totalTimeoutMs)`,
+          settings.totalTimeoutMs,
+        ),
+      settings.totalTimeoutMs,
+    );
+    this.touch();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  touch(): void {
+    clearTimeout(this.idle);
+    const ms = this.settings.idleTimeoutMs;
+    this.idle = setTimeout(() => this.abort(`stalled: no bytes for ${ms} ms (artifacts.idleTimeoutMs)`, ms), ms);
+  }
+
+  fired(): WatcherError | undefined {
+    return this.reason;
+  }
+
+  stop(): void {
+    clearTimeout(this.idle);
+    clearTimeout(this.total);
+  }
+
+  private abort(why: string, timeoutMs: number): void {
+    if (this.reason) return;
+    // Retryable: a slow or stalled server may recover, and the bound keeps one download from holding the watcher.
+    this.reason = retryable("download-timeout", `GET ${this.uri} ${why}`, { uri: this.uri, timeoutMs });
+    this.stop();
+    this.controller.abort(this.reason);
   }
 }
 
@@ -63,25 +164,40 @@ async function save(
   file: string,
   uri: string,
   maxBytes: number,
+  progress: () => void,
 ) {
   const hash = createHash("sha256");
   let bytes = 0;
-  const handle = await open(file, "w");
+  const handle = await fsCall("open", file, () => open(file, "w"));
   try {
     for await (const chunk of body) {
+      progress();
       bytes += chunk.length;
       if (bytes > maxBytes) throw tooLarge(uri, maxBytes);
       hash.update(chunk);
       for (let written = 0; written < chunk.length;) {
-        written += (await handle.write(chunk, written)).bytesWritten;
+        written += (await fsCall("write", file, () => handle.write(chunk, written))).bytesWritten;
       }
     }
-    await handle.sync();
+    await fsCall("fsync", file, () => handle.sync());
   } finally {
     await handle.close();
   }
   return { sha256: hash.digest("hex"), bytes };
 }
+
+/** A connection failure: retryable, naming the cause undici hides behind "fetch failed". */
+function asDownloadError(uri: string, e: unknown): WatcherError {
+  if (e instanceof WatcherError) return e;
+  const error = e as Error & { cause?: { code?: string; message?: string } };
+  const cause = error.cause?.code ?? error.cause?.message;
+  const why = cause && cause !== error.message ? `${error.message} (${cause})` : error.message;
+  return retryable("download-failed", `GET ${uri} failed: ${why}`, { uri }, e);
+}
+
+/** A redirect the watcher will not follow: named, and never retried (the same server will answer the same). */
+const refused = (uri: string, why: string) =>
+  fatal("download-refused", `GET ${uri} refused: ${why}`, { uri, reason: why });
 
 const tooLarge = (uri: string, maxBytes: number, declared?: number) =>
   fatal("artifact-too-large", `artifact ${uri} is larger than the limit of ${maxBytes} bytes`, {

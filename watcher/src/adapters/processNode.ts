@@ -5,10 +5,14 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { open, readFile, realpath, rename, rm, writeFile } from "node:fs/promises";
 import type { NodeConfig, Paths } from "../config";
-import { fatal, retryable } from "../errors";
+import { fatal, fsCall, retryable } from "../errors";
 import type { NodeController, NodeStatus } from "../ports";
+import type { Probe } from "./probes";
+import { nodeEnv } from "./nodeEnv";
 import { copyDirOnce, replaceDir } from "./stateCopy";
-import { probeStatus } from "./statusProbe";
+import { nodeProbe } from "./statusProbe";
+
+export { nodeEnv };
 
 export type ProcessNodeConfig = Extract<NodeConfig, { adapter: "process" }>;
 
@@ -18,11 +22,15 @@ export interface ProcessNodeOptions {
 }
 
 export class ProcessNodeController implements NodeController {
+  private readonly probe: Probe;
+
   constructor(
     private readonly node: ProcessNodeConfig,
     private readonly paths: Paths,
     private readonly options: ProcessNodeOptions = {},
-  ) {}
+  ) {
+    this.probe = nodeProbe(node);
+  }
 
   async start(): Promise<void> {
     if (await this.runningPid()) return;
@@ -32,7 +40,7 @@ export class ProcessNodeController implements NodeController {
     } catch (e) {
       throw fatal("no-active-binary", `there is no active node binary at ${this.paths.currentBinary}`, {}, e);
     }
-    const log = await open(this.paths.nodeLog, "a");
+    const log = await fsCall("open", this.paths.nodeLog, () => open(this.paths.nodeLog, "a"));
     try {
       const child = spawn(binary, this.node.args, {
         detached: true,
@@ -44,8 +52,8 @@ export class ProcessNodeController implements NodeController {
       });
       child.unref();
       const partial = `${this.paths.pidFile}.tmp`;
-      await writeFile(partial, `${child.pid}\n`);
-      await rename(partial, this.paths.pidFile);
+      await fsCall("write", partial, () => writeFile(partial, `${child.pid}\n`));
+      await fsCall("rename to", this.paths.pidFile, () => rename(partial, this.paths.pidFile));
     } finally {
       await log.close();
     }
@@ -62,11 +70,11 @@ export class ProcessNodeController implements NodeController {
           throw retryable("node-stop-failed", `node process ${pid} does not exit`, { pid });
       }
     }
-    await rm(this.paths.pidFile, { force: true });
+    await fsCall("remove", this.paths.pidFile, () => rm(this.paths.pidFile, { force: true }));
   }
 
   status(): Promise<NodeStatus | undefined> {
-    return probeStatus(this.node.statusUrl);
+    return this.probe();
   }
 
   snapshot(tag: string): Promise<void> {
@@ -89,15 +97,6 @@ export class ProcessNodeController implements NodeController {
   }
 }
 
-/**
- * What the node (or a node command) inherits from the watcher's environment: enough to run, and nothing
- * else, so secrets loaded for the watcher (an attester key in development) never reach it.
- */
-export function nodeEnv(): Record<string, string> {
-  const keep = ["PATH", "HOME", "USER", "LANG", "TZ", "TMPDIR"];
-  return Object.fromEntries(keep.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!]));
-}
-
 /** Whether the process group led by `pid` (the node and anything it started) still exists. */
 function groupAlive(pid: number): boolean {
   try {
@@ -112,7 +111,19 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
+    const errno = (e as NodeJS.ErrnoException).code;
+    if (errno !== "ESRCH") {
+      throw retryable(
+        "node-signal-failed",
+        `cannot send ${signal} to node process group ${pid}: ${errno}`,
+        {
+          pid,
+          signal,
+          errno,
+        },
+        e,
+      );
+    }
   }
 }
 

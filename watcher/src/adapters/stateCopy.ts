@@ -3,17 +3,17 @@
 // The temporary names end in "~...", which no snapshot tag or directory built by paths() can.
 import { cp, mkdir, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { fatal, retryable } from "../errors";
+import { fatal, fsCall, fsError, retryable } from "../errors";
 
 /** Copies directory `from` to `to`; a no-op when `to` exists already. */
 export async function copyDirOnce(from: string, to: string): Promise<void> {
   if (await exists(to)) return;
   if (!(await exists(from))) throw fatal("state-missing", `state directory ${from} does not exist`, { from });
   const partial = `${to}~partial`;
-  await rm(partial, { recursive: true, force: true });
-  await mkdir(dirname(to), { recursive: true });
+  await fsCall("remove", partial, () => rm(partial, { recursive: true, force: true }));
+  await fsCall("create directory", dirname(to), () => mkdir(dirname(to), { recursive: true }));
   await copy(from, partial);
-  await rename(partial, to);
+  await fsCall("rename to", to, () => rename(partial, to));
 }
 
 /** Replaces directory `dir` with a copy of `source`: the copy is made beside `dir`, then swapped in by renames. */
@@ -22,14 +22,14 @@ export async function replaceDir(dir: string, source: string): Promise<void> {
   const incoming = `${dir}~incoming`;
   const outgoing = `${dir}~outgoing`;
   // Leftovers of an interrupted run: both are superseded by the copy made now.
-  await rm(incoming, { recursive: true, force: true });
-  await rm(outgoing, { recursive: true, force: true });
+  await fsCall("remove", incoming, () => rm(incoming, { recursive: true, force: true }));
+  await fsCall("remove", outgoing, () => rm(outgoing, { recursive: true, force: true }));
   await copy(source, incoming);
   await rename(dir, outgoing).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== "ENOENT") throw e;
+    if (e.code !== "ENOENT") throw fsError("rename to", outgoing, e);
   });
-  await rename(incoming, dir);
-  await rm(outgoing, { recursive: true, force: true });
+  await fsCall("rename to", dir, () => rename(incoming, dir));
+  await fsCall("remove", outgoing, () => rm(outgoing, { recursive: true, force: true }));
 }
 
 async function copy(from: string, to: string): Promise<void> {
@@ -37,7 +37,19 @@ async function copy(from: string, to: string): Promise<void> {
     await cp(from, to, { recursive: true, verbatimSymlinks: true });
   } catch (e) {
     // Most likely a file that vanished while a running node rewrote it: another try may succeed.
-    throw retryable("state-copy-failed", `copying ${from} to ${to} failed`, { from, to }, e);
+    const errno = (e as NodeJS.ErrnoException).code;
+    throw retryable(
+      "state-copy-failed",
+      `copying ${from} to ${to} failed${errno ? `: ${errno}` : ""}`,
+      {
+        operation: "copy",
+        path: from,
+        from,
+        to,
+        errno,
+      },
+      e,
+    );
   }
 }
 

@@ -14,7 +14,7 @@ import { upgradeCoordinatorAbi } from "../../../lib/abi/generated";
 import { Status } from "../../../lib/coordinator";
 import { WatcherError, fatal, retryable } from "../errors";
 import type { AttestStatus } from "../machine/types";
-import type { Assignment, ChainReader, Hex } from "../ports";
+import type { Assignment, ChainBlock, ChainReader, Hex } from "../ports";
 
 /** A client for the node at `rpcUrl`. viem does not retry: the runtime retries what `rpcError` calls retryable. */
 export function connect(rpcUrl: string): PublicClient {
@@ -36,10 +36,12 @@ export class ViemChainReader implements ChainReader {
     return this.call("code", async () => (await this.client.getCode({ address })) ?? "0x", { address });
   }
 
+  /** The latest block number. */
   head() {
     return this.call("head", () => this.client.getBlockNumber());
   }
 
+  /** The hash of block `number`, or undefined when the chain has no such block (yet). */
   blockHash(number: bigint) {
     return this.call(
       "block hash",
@@ -52,6 +54,23 @@ export class ViemChainReader implements ChainReader {
         }
       },
       { block: number.toString() },
+    );
+  }
+
+  block(number?: bigint): Promise<ChainBlock | undefined> {
+    return this.call(
+      "block",
+      async () => {
+        try {
+          const b = await this.client.getBlock(number === undefined ? {} : { blockNumber: number });
+          if (b.number === null || b.hash === null) return undefined; // a pending block: not one to follow
+          return { number: b.number, hash: b.hash, parentHash: b.parentHash, timestamp: b.timestamp };
+        } catch (error) {
+          if (error instanceof BlockNotFoundError) return undefined;
+          throw error;
+        }
+      },
+      { block: number?.toString() ?? "latest" },
     );
   }
 

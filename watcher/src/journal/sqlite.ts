@@ -1,18 +1,10 @@
 import Database from "better-sqlite3";
-import type { Checkpoint, CheckpointStore } from "../sync/follower";
+import type { Checkpoint } from "../../../lib/sync";
 import type { Effect, WatcherState } from "../machine/types";
-import type { Hex } from "../ports";
+import type { Hex, Journal, PageOutcome, Step, StepStatus } from "../ports";
+import { fatal, fsError, WatcherError } from "../errors";
 
-export type StepStatus = "queued" | "started" | "done" | "failed" | "cancelled";
-
-export interface Step {
-  key: string;
-  effect: Effect;
-  status: StepStatus;
-  attempts: number;
-  result?: string;
-  error?: string;
-}
+export type { Step, StepStatus };
 
 /**
  * The key of an effect in the journal: the machine numbers its effects per upgrade, and `epoch` counts reorg
@@ -29,19 +21,33 @@ export function stepKey(effect: Effect, epoch = 0): string {
  * machine state per processed block) and every step the runtime takes, recorded before it starts and after it
  * ends. A SIGKILL at any point leaves either the old or the new row, never half of one.
  */
-export class SqliteJournal implements CheckpointStore<WatcherState> {
+export class SqliteJournal implements Journal {
   private readonly db: Database.Database;
 
   constructor(
     path: string,
     private readonly keep = 256,
   ) {
-    this.db = new Database(path);
+    try {
+      this.db = guarded(new Database(path), path);
+      this.setUp();
+    } catch (e) {
+      // The guard names a failing query "read" or "write"; while opening, it is part of opening.
+      throw fsError("open journal", path, e instanceof WatcherError && e.code === "fs" ? e.cause : e);
+    }
+  }
+
+  private setUp() {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS checkpoints (block INTEGER PRIMARY KEY, hash TEXT NOT NULL, state TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS checkpoints (
+        block INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL,
+        parent_hash TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL
+      );
       CREATE TABLE IF NOT EXISTS steps (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         key TEXT NOT NULL UNIQUE,
@@ -53,6 +59,12 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
         error TEXT
       );
     `);
+    // Journals written before checkpoints kept their parent's hash: the column is added empty (nothing reads the
+    // parent hash of an old checkpoint; new ones carry it).
+    const columns = this.db.prepare("PRAGMA table_info(checkpoints)").all() as { name: string }[];
+    if (!columns.some((c) => c.name === "parent_hash")) {
+      this.db.exec("ALTER TABLE checkpoints ADD COLUMN parent_hash TEXT NOT NULL DEFAULT ''");
+    }
   }
 
   close() {
@@ -70,7 +82,11 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
         const row = get.get(key) as { value: string } | undefined;
         if (!row) put.run(key, value);
         else if (row.value !== value) {
-          throw new Error(`the journal belongs to ${key} ${row.value}, not ${value}: use another data directory`);
+          throw fatal(
+            "journal-mismatch",
+            `the journal belongs to ${key} ${row.value}, not ${value}: use another data directory`,
+            { [key]: row.value, configured: value },
+          );
         }
       }
     })();
@@ -79,25 +95,29 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
   // ---------------------------------------------------------------- checkpoints
 
   latest(): Checkpoint<WatcherState> | undefined {
-    const row = this.db.prepare("SELECT block, hash, state FROM checkpoints ORDER BY block DESC LIMIT 1").get();
+    const row = this.db
+      .prepare("SELECT block, hash, parent_hash, state FROM checkpoints ORDER BY block DESC LIMIT 1")
+      .get();
     return row ? toCheckpoint(row as CheckpointRow) : undefined;
   }
 
   recent(): Checkpoint<WatcherState>[] {
-    const rows = this.db.prepare("SELECT block, hash, state FROM checkpoints ORDER BY block DESC").all();
+    const rows = this.db.prepare("SELECT block, hash, parent_hash, state FROM checkpoints ORDER BY block DESC").all();
     return (rows as CheckpointRow[]).map(toCheckpoint);
   }
 
-  commit(checkpoint: Checkpoint<WatcherState>) {
+  /** Commits a processed page: its checkpoint and the effects its events asked for, in one transaction. */
+  commit(checkpoint: Checkpoint<WatcherState>, outcome?: PageOutcome) {
     this.db.transaction(() => {
       this.db
-        .prepare("INSERT OR REPLACE INTO checkpoints (block, hash, state) VALUES (?, ?, ?)")
-        .run(Number(checkpoint.block), checkpoint.hash, JSON.stringify(checkpoint.state));
+        .prepare("INSERT OR REPLACE INTO checkpoints (block, hash, parent_hash, state) VALUES (?, ?, ?, ?)")
+        .run(Number(checkpoint.block), checkpoint.hash, checkpoint.parentHash, JSON.stringify(checkpoint.state));
       this.db
         .prepare(
           "DELETE FROM checkpoints WHERE block NOT IN (SELECT block FROM checkpoints ORDER BY block DESC LIMIT ?)",
         )
         .run(this.keep);
+      this.enqueue(outcome?.effects ?? []);
     })();
   }
 
@@ -120,18 +140,10 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
     return row ? Number(row.value) : 0;
   }
 
-  /** Commits a processed page: its checkpoint and the effects its events asked for, in one transaction. */
-  commitPage(checkpoint: Checkpoint<WatcherState>, effects: Effect[]) {
-    this.db.transaction(() => {
-      this.commit(checkpoint);
-      this.enqueue(effects);
-    })();
-  }
-
   /** Replaces the state of the latest checkpoint (outcomes of local work happen between blocks). */
   updateLatestState(state: WatcherState) {
     const latest = this.latest();
-    if (!latest) throw new Error("no checkpoint to update");
+    if (!latest) throw fatal("journal-empty", "the journal has no checkpoint to update");
     this.db
       .prepare("UPDATE checkpoints SET state = ? WHERE block = ?")
       .run(JSON.stringify(state), Number(latest.block));
@@ -215,6 +227,7 @@ export class SqliteJournal implements CheckpointStore<WatcherState> {
 interface CheckpointRow {
   block: number;
   hash: string;
+  parent_hash: string;
   state: string;
 }
 
@@ -228,7 +241,12 @@ interface StepRow {
 }
 
 function toCheckpoint(row: CheckpointRow): Checkpoint<WatcherState> {
-  return { block: BigInt(row.block), hash: row.hash as Hex, state: JSON.parse(row.state) as WatcherState };
+  return {
+    block: BigInt(row.block),
+    hash: row.hash as Hex,
+    parentHash: row.parent_hash as Hex,
+    state: JSON.parse(row.state) as WatcherState,
+  };
 }
 
 function toStep(row: StepRow): Step {
@@ -240,4 +258,54 @@ function toStep(row: StepRow): Step {
     result: row.result ?? undefined,
     error: row.error ?? undefined,
   };
+}
+
+/**
+ * `db` with every SQLite failure (a full disk, a directory it cannot create the WAL in, a file that is not a
+ * database) turned into an `fsError` naming the journal's path and whether it was reading or writing. Wrapping the
+ * handle rather than each method keeps every query, present and future, covered.
+ */
+function guarded(db: Database.Database, path: string): Database.Database {
+  const wrap =
+    <A extends unknown[], R>(operation: string, run: (...args: A) => R) =>
+    (...args: A): R => {
+      try {
+        return run(...args);
+      } catch (e) {
+        if (e instanceof WatcherError || !(e instanceof Database.SqliteError)) throw e;
+        throw fsError(operation, path, e);
+      }
+    };
+  const statement = (s: Database.Statement) =>
+    new Proxy(s, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, target) as unknown;
+        if (typeof value !== "function") return value;
+        const bound = (value as (...args: unknown[]) => unknown).bind(target);
+        const run = wrap(property === "run" ? "write journal" : "read journal", bound);
+        // pluck(), raw(), bind() ... return the statement itself: keep returning the guarded one.
+        return (...args: unknown[]) => {
+          const result = run(...args);
+          return result === target ? receiver : result;
+        };
+      },
+    });
+  return new Proxy(db, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target) as unknown;
+      if (typeof value !== "function") return value;
+      const bound = (value as (...args: unknown[]) => unknown).bind(target);
+      switch (property) {
+        case "prepare":
+          return wrap("read journal", (sql: string) => statement(target.prepare(sql)));
+        case "transaction":
+          return (run: (...args: unknown[]) => unknown) => wrap("write journal", target.transaction(run));
+        case "exec":
+        case "pragma":
+          return wrap("write journal", bound);
+        default:
+          return bound;
+      }
+    },
+  });
 }

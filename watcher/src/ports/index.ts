@@ -1,7 +1,11 @@
 // The side effects the watcher needs, each behind a small interface. The state machine never sees these; the
 // runtime uses them, tests give it fakes, and watcher/src/adapters/ holds the real implementations.
 import type { Log } from "viem";
+import type { ChainBlock } from "../../../lib/sync";
 import type { AttestStatus } from "../machine/types";
+
+export type { ChainBlock };
+export type { Journal, PageOutcome, Step, StepStatus } from "./journal";
 
 export type Hex = `0x${string}`;
 
@@ -10,10 +14,8 @@ export interface ChainReader {
   chainId(): Promise<number>;
   /** The code at `address` ("0x" when none). */
   code(address: Hex): Promise<Hex>;
-  /** The latest block number. */
-  head(): Promise<bigint>;
-  /** The hash of block `number`, or undefined when the chain has no such block (yet). */
-  blockHash(number: bigint): Promise<Hex | undefined>;
+  /** Block `number` (the latest when omitted), or undefined when the chain has no such block (yet). */
+  block(number?: bigint): Promise<ChainBlock | undefined>;
   /** The coordinator's logs in blocks [from, to], in chain order. */
   coordinatorLogs(from: bigint, to: bigint): Promise<Log[]>;
   /** This validator's place in an upgrade and its last attestation, as the coordinator reports them. */
@@ -43,9 +45,16 @@ export interface ChainWriter {
   attest(request: AttestationRequest): Promise<{ via: "transaction" | "relay"; reference: string }>;
 }
 
+/** What the node's health probe read (watcher/src/adapters/probes/). */
 export interface NodeStatus {
+  /** The version as the client reports it (`anvil/v1.5.1`, `0.38.12`, ...). */
   version: string;
+  /** Block height (slot, for the slot-based clients). */
   height: bigint;
+  /** Syncing or catching up: the node runs but is still starting, not yet healthy. Absent: cannot tell. */
+  syncing?: boolean;
+  /** The manifest versions, besides `version` itself, that this reading counts as, by the probe's version rule. */
+  matches?: string[];
 }
 
 /** Controls the validator node. Every method is safe to call again after a crash. */

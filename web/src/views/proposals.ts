@@ -1,5 +1,6 @@
 // Proposals: each Governor proposal with its state, for / against / abstain, quorum progress and the time left,
 // what it would do (its calls decoded), who voted and why; and the connected account's delegation and power.
+import type { OnChainArtifact, OnChainManifest, StageRules } from "../../../lib/manifest";
 import { decodeFunctionData, type Abi } from "viem";
 import {
   lockstepGovernorAbi,
@@ -10,7 +11,7 @@ import {
 import type { Deployment } from "../../../lib/deployments";
 import type { AccountRecord, GovernanceSnapshot, ProposalRecord } from "../governance";
 import type { WalletStatus } from "../wallet";
-import { age, esc, isoTime, json, tokens } from "../format";
+import { age, bpsPercent, esc, isoTime, json, ratio, tokens } from "../format";
 import { SUPPORT_NAMES, proposalTitle } from "../../../lib/proposals";
 import { txLink } from "./html";
 
@@ -27,28 +28,12 @@ export interface CallDescription {
   details: string[];
 }
 
-interface ManifestArg {
-  name: string;
-  version: string;
-  previousVersion: string;
-  artifacts: readonly { platform: string; uri: string; sha256Digest: string }[];
+/** The manifest a `schedule` call carries, as viem decodes it (read-only arrays). */
+type ManifestArg = Omit<OnChainManifest, "artifacts" | "featureFlags" | "stages"> & {
+  artifacts: readonly OnChainArtifact[];
   featureFlags: readonly string[];
-  metadataURI: string;
-  manifestHash: string;
-  stateIncompatible: boolean;
-  stages: readonly {
-    cohort: number;
-    timelock: number;
-    observationWindow: number;
-    attestationDeadline: number;
-    readinessBps: number;
-    healthyBps: number;
-    unhealthyBps: number;
-    rollbackBps: number;
-  }[];
-}
-
-const pct = (bps: number) => `${bps / 100}%`;
+  stages: readonly StageRules[];
+};
 
 function manifestDetails(m: ManifestArg): string[] {
   return [
@@ -60,7 +45,7 @@ function manifestDetails(m: ManifestArg): string[] {
     ...m.stages.map(
       (s, i) =>
         `stage ${i}: cohort ${s.cohort}, time lock ${s.timelock}s, observation ${s.observationWindow}s, attestation deadline ${s.attestationDeadline}s, ` +
-        `ready ${pct(s.readinessBps)}, healthy ${pct(s.healthyBps)}, pause at ${pct(s.unhealthyBps)} unhealthy, rollback ${s.rollbackBps ? `at ${pct(s.rollbackBps)}` : "off"}`,
+        `ready ${bpsPercent(s.readinessBps)}, healthy ${bpsPercent(s.healthyBps)}, pause at ${bpsPercent(s.unhealthyBps)} unhealthy, rollback ${s.rollbackBps ? `at ${bpsPercent(s.rollbackBps)}` : "off"}`,
     ),
   ];
 }
@@ -142,14 +127,10 @@ function outlook(p: ProposalRecord): string {
 
 function countBar(p: ProposalRecord): string {
   const total = p.forVotes + p.againstVotes + p.abstainVotes;
-  const pct = (x: bigint) => (total === 0n ? 0 : Number((x * 10_000n) / total) / 100);
+  const pct = (x: bigint) => ratio(x, total);
   const counted = p.forVotes + p.abstainVotes;
   const quorumPct =
-    p.quorum === undefined
-      ? undefined
-      : p.quorum === 0n
-        ? 100
-        : Math.min(100, Number((counted * 10_000n) / p.quorum) / 100);
+    p.quorum === undefined ? undefined : p.quorum === 0n ? 100 : Math.min(100, ratio(counted, p.quorum));
   const quorum =
     p.quorum === undefined
       ? `<span class="muted">quorum known once voting starts</span>`
@@ -299,10 +280,7 @@ export function proposalsView(
 ): string {
   const account = w.kind === "ready" || w.kind === "wrong-chain" ? w.account : undefined;
   const canAct = w.kind === "ready";
-  const q =
-    g.params.quorumDenominator === 0n
-      ? 0
-      : Number((g.params.quorumNumerator * 10_000n) / g.params.quorumDenominator) / 100;
+  const q = ratio(g.params.quorumNumerator, g.params.quorumDenominator);
   const threshold = g.params.proposalThreshold
     ? `proposing takes ${tokens(g.params.proposalThreshold)} votes; `
     : "anyone may propose; ";
@@ -313,6 +291,6 @@ export function proposalsView(
   const ordered = [...g.proposals].sort((a, b) => rank(a) - rank(b) || (a.created.block > b.created.block ? -1 : 1));
   const list = ordered.length
     ? ordered.map((p) => proposalCard(p, { g, d, now, explorerUrl, account, canAct, open })).join("")
-    : `<p class="muted" data-testid="no-proposals">No proposal yet. Proposals are made with \`npx hardhat governance:propose\` or any Governor front end.</p>`;
+    : `<p class="muted" data-testid="no-proposals">No proposal yet. An upgrade is proposed with \`npx hardhat upgrade:propose\` (and resume, withdraw or rollback from an upgrade's card here), or with any Governor front end.</p>`;
   return rules + list;
 }

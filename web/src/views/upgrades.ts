@@ -1,7 +1,17 @@
 // Upgrades: each upgrade's manifest, its stage timeline and live stake-weighted tallies against the thresholds.
 import { MAX_UINT96, type StageHistory, type UpgradeHistory } from "../../../lib/history";
+import {
+  deadlinePassed,
+  observationOver,
+  participationMet,
+  stageDeadlineAt,
+  stageNotBefore,
+  stageObservationEndsAt,
+  timelockOver,
+  unhealthyReached,
+} from "../../../lib/history/rules";
 import type { Snapshot } from "../chain";
-import { age, esc, isoTime, shortHex, tokens } from "../format";
+import { age, bpsPercent, esc, isoTime, ratio, shortHex, tokens } from "../format";
 import { PAUSE_REASON_WORDS } from "../../../lib/coordinator";
 import { txLink } from "./html";
 
@@ -61,17 +71,16 @@ function nextStep(u: UpgradeHistory, now: bigint): string {
   const s = u.stages.find((x) => !x.verified);
   if (!s) return "";
   if (s.activated) {
-    const windowEnds = (s.activated.time ?? 0n) + BigInt(s.rules.observationWindow);
-    if (s.unhealthyStake >= s.unhealthyLimit) {
+    const windowEnds = stageObservationEndsAt(s)!;
+    if (unhealthyReached(s.unhealthyStake, s.unhealthyLimit)) {
       return `stage ${s.index} cannot be verified: unhealthy stake ${tokens(s.unhealthyStake)} is at or above its limit ${tokens(s.unhealthyLimit)}`;
     }
-    return now < windowEnds
+    return !observationOver(now, windowEnds)
       ? `stage ${s.index} can be verified from ${isoTime(windowEnds)} (observation window), if healthy`
       : `verifies stage ${s.index} if ${tokens(s.healthyNeeded)} stake reported healthy (now ${tokens(s.healthyStake)}) and unhealthy stays below ${tokens(s.unhealthyLimit)}`;
   }
-  const prev = s.index === 0 ? u.scheduled.time : u.stages[s.index - 1].verified?.time;
-  const lockEnds = prev === undefined ? undefined : prev + BigInt(s.rules.timelock);
-  if (lockEnds !== undefined && now < lockEnds)
+  const lockEnds = stageNotBefore(u, s);
+  if (lockEnds !== undefined && !timelockOver(now, lockEnds))
     return `stage ${s.index} can be activated from ${isoTime(lockEnds)} (time lock)`;
   return `activates stage ${s.index} (cohort ${s.cohort}) if ${tokens(s.readyNeeded)} stake reported ready (now ${tokens(s.readyStake)})`;
 }
@@ -81,9 +90,8 @@ function missingParticipation(u: UpgradeHistory, now: bigint): string | undefine
   if (u.state === "Paused") return undefined;
   const s = u.stages[u.currentStage];
   if (!s?.activated || s.verified) return undefined;
-  const activated = s.activated.time ?? 0n;
-  const deadline = (u.resumedAt > activated ? u.resumedAt : activated) + BigInt(s.rules.attestationDeadline);
-  if (now <= deadline || s.healthyStake >= s.healthyNeeded) return undefined;
+  const deadline = stageDeadlineAt(u, s)!;
+  if (!deadlinePassed(now, deadline) || participationMet(s.healthyStake, s.healthyNeeded)) return undefined;
   return `the attestation deadline passed at ${isoTime(deadline)} with ${tokens(s.healthyStake)} of ${tokens(s.healthyNeeded)} stake healthy`;
 }
 
@@ -98,12 +106,11 @@ function pauseNote(u: UpgradeHistory, explorerUrl: string): string {
 type Step = { label: string; state: "done" | "now" | "todo"; detail?: string };
 
 function stageSteps(u: UpgradeHistory, s: StageHistory, now: bigint): Step[] {
-  const prevVerified = s.index === 0 ? u.scheduled.time : u.stages[s.index - 1].verified?.time;
-  const lockEnds = prevVerified === undefined ? undefined : prevVerified + BigInt(s.rules.timelock);
-  const windowEnds = s.activated?.time === undefined ? undefined : s.activated.time + BigInt(s.rules.observationWindow);
+  const lockEnds = stageNotBefore(u, s);
+  const windowEnds = s.activated?.time === undefined ? undefined : stageObservationEndsAt(s);
   const stepState = (done: boolean, now_: boolean): Step["state"] => (done ? "done" : now_ ? "now" : "todo");
-  const lockDone = s.activated !== undefined || (lockEnds !== undefined && now >= lockEnds);
-  const windowDone = s.verified !== undefined || (windowEnds !== undefined && now >= windowEnds);
+  const lockDone = s.activated !== undefined || (lockEnds !== undefined && timelockOver(now, lockEnds));
+  const windowDone = s.verified !== undefined || (windowEnds !== undefined && observationOver(now, windowEnds));
   return [
     { label: "scheduled", state: "done", detail: isoTime(u.scheduled.time) },
     {
@@ -136,17 +143,17 @@ function tally(u: UpgradeHistory, s: StageHistory): string {
   const healthy = s.healthyStake;
   const unhealthy = s.unhealthyStake;
   const missing = total > healthy + unhealthy ? total - healthy - unhealthy : 0n;
-  const pct = (x: bigint) => (total === 0n ? 0 : Number((x * 10_000n) / total) / 100);
+  const pct = (x: bigint) => ratio(x, total);
   const rollback =
-    s.rollbackLimit === MAX_UINT96 ? "off" : `${tokens(s.rollbackLimit)} (${s.rules.rollbackBps / 100}%)`;
+    s.rollbackLimit === MAX_UINT96 ? "off" : `${tokens(s.rollbackLimit)} (${bpsPercent(s.rules.rollbackBps)})`;
   return `
     <div class="tally" data-testid="tally-${u.id}-${s.index}" data-healthy="${healthy}" data-unhealthy="${unhealthy}" data-missing="${missing}"
          data-cohort-stake="${total}" data-healthy-needed="${s.healthyNeeded}" data-unhealthy-limit="${s.unhealthyLimit}" data-ready="${s.readyStake}">
       <div class="bar" title="healthy ${pct(healthy)}%, unhealthy ${pct(unhealthy)}%, missing ${pct(missing)}%">
         <span class="healthy" style="width:${pct(healthy)}%"></span><span class="unhealthy" style="width:${pct(unhealthy)}%"></span><span class="missing" style="width:${pct(missing)}%"></span>
       </div>
-      <span class="t-healthy">healthy ${tokens(healthy)} / ${tokens(s.healthyNeeded)} needed (${s.rules.healthyBps / 100}%)</span> ·
-      <span class="t-unhealthy">unhealthy ${tokens(unhealthy)} / pause at ${tokens(s.unhealthyLimit)} (${s.rules.unhealthyBps / 100}%), rollback ${rollback}</span> ·
+      <span class="t-healthy">healthy ${tokens(healthy)} / ${tokens(s.healthyNeeded)} needed (${bpsPercent(s.rules.healthyBps)})</span> ·
+      <span class="t-unhealthy">unhealthy ${tokens(unhealthy)} / pause at ${tokens(s.unhealthyLimit)} (${bpsPercent(s.rules.unhealthyBps)}), rollback ${rollback}</span> ·
       <span class="t-missing">missing ${tokens(missing)}</span> ·
       <span class="t-ready">ready ${tokens(s.readyStake)} / ${tokens(s.readyNeeded)} needed (${s.readyCount} validator(s))</span>
       <span class="muted">of cohort stake ${tokens(total)}</span>

@@ -1,8 +1,9 @@
 // Validators: cohort, stake weight, last attestation, and participation over every upgrade.
 import { Status } from "../../../lib/coordinator";
 import { cohortAt, type UpgradeHistory } from "../../../lib/history";
+import { deadlinePassed, stageDeadlineAt } from "../../../lib/history/rules";
 import type { Snapshot } from "../chain";
-import { age, esc, tokens } from "../format";
+import { age, esc, ratio, tokens } from "../format";
 import { txLink } from "./html";
 
 export interface ValidatorRow {
@@ -52,12 +53,11 @@ function participation(snap: Snapshot): (operator: string) => Participation {
       const until = ended ? u.endedAt : u.state === "Paused" ? u.pausedAt : now;
       for (const s of u.stages) {
         if (!s.activated || s.cohort !== cohort) continue;
-        const activated = s.activated.time ?? 0n;
-        const deadline = (u.resumedAt > activated ? u.resumedAt : activated) + BigInt(s.rules.attestationDeadline);
+        const deadline = stageDeadlineAt(u, s)!;
         if (reported.get(key)?.has(`${u.id}:${s.index}`)) {
           out.due++;
           out.reported++;
-        } else if (until > deadline) out.due++;
+        } else if (deadlinePassed(until, deadline)) out.due++;
         else if (!ended) out.awaiting++;
       }
     }
@@ -102,11 +102,10 @@ export function participationSummary(rows: ValidatorRow[]): string {
   if (due.length === 0) return "No validator shown is due to report yet.";
   const reporting = due.filter((r) => r.reported === r.due);
   const stake = (xs: ValidatorRow[]) => xs.reduce((t, r) => t + r.weight, 0n);
-  const pct = (a: bigint, b: bigint) => (b === 0n ? 0 : Number((a * 10_000n) / b) / 100);
   const awaited = rows.filter((r) => r.awaiting > 0).length;
   return (
     `Participation: ${reporting.length} of ${due.length} validator(s) due have reported in every stage they were due in, ` +
-    `${tokens(stake(reporting))} of ${tokens(stake(due))} stake (${pct(stake(reporting), stake(due))}%)` +
+    `${tokens(stake(reporting))} of ${tokens(stake(due))} stake (${ratio(stake(reporting), stake(due))}%)` +
     `${awaited ? `; ${awaited} validator(s) have a report awaited before the deadline` : ""}.`
   );
 }

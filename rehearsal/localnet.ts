@@ -19,8 +19,8 @@ import {
 import { AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { JsonRpcProvider, JsonRpcSigner } from "ethers";
-import { deploySystem, defaultParams, type System } from "./deploy";
+import { createPublicClient, createWalletClient, getAddress, http, type Address, type PublicClient } from "viem";
+import { deploySystem, defaultParams, type SystemAddresses } from "../lib/deploy";
 import { paths as pathsOf } from "../watcher/src/config";
 import { ProcessNodeController } from "../watcher/src/adapters/processNode";
 
@@ -91,30 +91,36 @@ export async function waitFor<T>(
 export interface Chain {
   url: string;
   port: number;
-  provider: JsonRpcProvider;
+  /** Reads over JSON-RPC, uncached: callers send transactions back to back from the same accounts. */
+  client: PublicClient;
+  /** Calls a JSON-RPC method by name: the node's own (hardhat_mine, evm_increaseTime, hardhat_setBalance ...). */
+  send(method: string, params?: unknown[]): Promise<unknown>;
+  /** The node's unlocked accounts, in order. */
+  accounts(): Promise<Address[]>;
   process: ChildProcess;
   stop(): Promise<void>;
 }
 
-/** The system deployed on a local chain, with the signers a rehearsal, a test or a benchmark acts through. */
-export interface LocalDeployment extends System {
-  deployer: JsonRpcSigner;
-  guardian: JsonRpcSigner;
-  /** The timelock, impersonated: governance's calls without a vote, for set-ups that are not about voting. */
-  timelockSigner: JsonRpcSigner;
+/** The system deployed on a local chain, and the accounts a rehearsal, a test or a benchmark acts through. */
+export interface LocalDeployment {
+  addresses: SystemAddresses;
+  /** The node's unlocked accounts 0 and 1. */
+  deployer: Address;
+  guardian: Address;
+  /** The timelock, impersonated (and funded): governance's calls without a vote, for set-ups not about voting. */
+  timelock: Address;
   startBlock: number;
 }
 
 /** Deploys the system on `chain` with Hardhat's unlocked accounts 0 (deployer) and 1 (guardian). */
 export async function deployLocal(chain: Chain): Promise<LocalDeployment> {
-  const deployer = await chain.provider.getSigner(0);
-  const guardian = await chain.provider.getSigner(1);
-  const startBlock = (await chain.provider.getBlockNumber()) + 1;
-  const system = await deploySystem(deployer, { ...defaultParams(deployer.address, guardian.address) });
-  const timelock = await system.timelock.getAddress();
-  await chain.provider.send("hardhat_impersonateAccount", [timelock]);
-  await chain.provider.send("hardhat_setBalance", [timelock, "0x56BC75E2D63100000"]);
-  return { ...system, deployer, guardian, timelockSigner: new JsonRpcSigner(chain.provider, timelock), startBlock };
+  const [deployer, guardian] = await chain.accounts();
+  const startBlock = Number(await chain.client.getBlockNumber()) + 1;
+  const wallet = createWalletClient({ account: deployer, transport: http(chain.url) });
+  const addresses = await deploySystem(wallet, chain.client, { ...defaultParams(deployer, guardian) });
+  await chain.send("hardhat_impersonateAccount", [addresses.timelock]);
+  await chain.send("hardhat_setBalance", [addresses.timelock, "0x56BC75E2D63100000"]);
+  return { addresses, deployer, guardian, timelock: addresses.timelock, startBlock };
 }
 
 /** Starts `hardhat node` on loopback, on `port` or a free one (contracts must be compiled already). */
@@ -126,7 +132,12 @@ export async function startChain(options: { port?: number } = {}): Promise<Chain
     {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: "true" },
+      env: {
+        ...process.env,
+        HARDHAT_DISABLE_TELEMETRY_PROMPT: "true",
+        // Idle connections kept as long as a real node keeps them (see keepalive.cjs).
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${join(__dirname, "keepalive.cjs")}`.trim(),
+      },
     },
   );
   let output = "";
@@ -146,22 +157,18 @@ export async function startChain(options: { port?: number } = {}): Promise<Chain
     await stopProcess(child);
     throw e;
   }
-  // No request cache: callers send transactions back to back from the same accounts.
-  const provider = new JsonRpcProvider(url, undefined, {
-    staticNetwork: true,
-    polling: true,
-    pollingInterval: 100,
-    cacheTimeout: -1,
-  });
+  // No cache: callers send transactions back to back from the same accounts, and mine between reads.
+  const client = createPublicClient({ transport: http(url), pollingInterval: 100, cacheTime: 0 });
+  const send = (method: string, params: unknown[] = []) =>
+    client.request({ method, params } as unknown as Parameters<typeof client.request>[0]) as Promise<unknown>;
   return {
     url,
     port,
-    provider,
+    client,
+    send,
+    accounts: async () => ((await send("eth_accounts")) as string[]).map((a) => getAddress(a)),
     process: child,
-    async stop() {
-      provider.destroy();
-      await stopProcess(child);
-    },
+    stop: () => stopProcess(child),
   };
 }
 

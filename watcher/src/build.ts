@@ -1,0 +1,98 @@
+// Wires the watcher once: the real adapter behind every port, built from the configuration. Any port can be
+// overridden (tests, the in-process drill, --dry-run); what is not overridden is the real thing.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { createWalletClient, http, type LocalAccount } from "viem";
+import { Attester } from "./adapters/attester";
+import { BinaryStore } from "./adapters/binaries";
+import { CommandNodeController } from "./adapters/commandNode";
+import { HttpDownloader } from "./adapters/downloader";
+import { loadAttesterKey } from "./adapters/keys";
+import { ProcessNodeController } from "./adapters/processNode";
+import { ViemChainReader, connect } from "./adapters/viemChain";
+import { paths as pathsOf, type Paths, type WatcherConfig } from "./config";
+import { KillPoints } from "./faults";
+import { SqliteJournal } from "./journal/sqlite";
+import { createLogger, type Logger } from "./log";
+import { Metrics } from "./metrics";
+import type { Binaries, ChainReader, ChainWriter, Clock, Downloader, Hex, Journal, NodeController } from "./ports";
+import { Runtime, type RuntimeDeps } from "./runtime";
+
+export const systemClock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+
+/** Ports to use instead of the real adapters. */
+export interface Overrides {
+  chain?: ChainReader;
+  writer?: ChainWriter;
+  /** The attester key (instead of loading `validator.attesterKey`); the default writer signs with it. */
+  account?: LocalAccount;
+  /** A node controller, or a function making one from the watcher's paths and binary store. */
+  node?: NodeController | ((context: { paths: Paths; binaries: Binaries }) => NodeController);
+  downloader?: Downloader;
+  binaries?: Binaries;
+  clock?: Clock;
+  journal?: Journal;
+  /** The base logger; the watcher logs through a child naming its operator. */
+  logger?: Logger;
+  metrics?: Metrics;
+  kill?: KillPoints;
+}
+
+/** A wired watcher: its runtime, the ports it runs on, and `close()` to release the journal. */
+export interface Watcher {
+  runtime: Runtime;
+  deps: RuntimeDeps;
+  close(): void;
+}
+
+export async function build(config: WatcherConfig, overrides: Overrides = {}): Promise<Watcher> {
+  const binaryName = config.node.adapter === "process" ? config.node.binaryName : "node";
+  const paths = pathsOf(config, binaryName);
+  mkdirSync(paths.root, { recursive: true });
+  const logger = overrides.logger ?? createLogger(config.log.level);
+  const clock = overrides.clock ?? systemClock;
+  const coordinator = config.chain.coordinator as Hex;
+  const operator = config.validator.operator as Hex;
+  const client = connect(config.chain.rpcUrl); // makes no request until a port uses it
+  const account = overrides.account ?? (await loadAttesterKey(config.validator.attesterKey));
+  const binaries = overrides.binaries ?? new BinaryStore(paths);
+  const node =
+    typeof overrides.node === "function"
+      ? overrides.node({ paths, binaries })
+      : (overrides.node ??
+        (config.node.adapter === "process"
+          ? new ProcessNodeController(config.node, paths)
+          : new CommandNodeController(config.node, paths)));
+  const writer =
+    overrides.writer ??
+    new Attester({
+      wallet: createWalletClient({
+        account,
+        transport: http(config.chain.rpcUrl, { retryCount: 0, timeout: 15_000 }),
+      }),
+      client,
+      coordinator,
+      operator,
+      chainId: config.chain.chainId,
+      relay: config.relay,
+      clock,
+      logger,
+    });
+  const journal = overrides.journal ?? new SqliteJournal(paths.journal);
+  const deps: RuntimeDeps = {
+    config,
+    paths,
+    chain: overrides.chain ?? new ViemChainReader(client, coordinator, operator),
+    writer,
+    node,
+    downloader: overrides.downloader ?? new HttpDownloader(config.artifacts),
+    binaries,
+    clock,
+    log: logger.child({ operator }),
+    journal,
+    metrics: overrides.metrics ?? new Metrics(),
+    attester: account.address,
+    kill: overrides.kill ?? new KillPoints(join(paths.root, "drill")),
+  };
+  return { runtime: new Runtime(deps), deps, close: () => journal.close() };
+}
