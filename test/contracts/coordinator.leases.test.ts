@@ -5,9 +5,18 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { ContractTransactionReceipt, keccak256, toUtf8Bytes } from "ethers";
-import { Status, coordinatorDomain, packAttestations, signAttestation } from "../../lib/coordinator";
+import { Status, coordinatorDomain } from "../../lib/coordinator";
+import { packAttestations } from "../../lib/actions/packAttestations";
 import { versionTag } from "../../lib/version";
-import { STAKE, Validator, deployLockstep, manifest, registerValidators, stageRules } from "../helpers/system";
+import {
+  STAKE,
+  Validator,
+  deployLockstep,
+  manifest,
+  registerValidators,
+  signAttestation,
+  stageRules,
+} from "../helpers/system";
 
 const VERSION = versionTag("v2.0.0");
 const DIGEST = keccak256(toUtf8Bytes("metrics"));
