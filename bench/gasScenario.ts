@@ -33,6 +33,11 @@ const MEASURED = 1 + BATCH + SMALL_BATCH;
  * every run and the figures repeat exactly: a calldata byte costs 4 gas when zero and 16 when not. */
 const START_TIME = 4_000_000_000;
 
+/** The attester of the background validator that takes the measured restart lease. */
+const LEASE_KEY = new Wallet(keccak256(toUtf8Bytes("lockstep-bench:lease")));
+/** The longest lease duration: the budget's epoch cannot turn during a run, so the lease's figure repeats. */
+const LEASE_DURATION = 2 ** 24 - 1;
+
 function attesterKey(i: number): Wallet {
   return new Wallet(keccak256(toUtf8Bytes(`lockstep-bench:attester:${i}`)), ethers.provider);
 }
@@ -67,11 +72,17 @@ export async function measureGas(validators: number, checkpoints = 1): Promise<G
   const measured = Math.min(MEASURED, validators - 1);
   const background = validators - measured;
 
-  // Background validators in cohort 2 (the stage after the measured one), measured ones in cohort 1.
+  // Background validators in cohort 2 (the stage after the measured one), measured ones in cohort 1. The last
+  // background validator's attester is LEASE_KEY: it takes the measured lease.
   await (await coordinator.connect(governance).setDefaultCohort(2)).wait();
+  let leaseOperator = "";
   for (let done = 0; done < background; done += FILL_CHUNK) {
     const n = Math.min(FILL_CHUNK, background - done);
-    await (await filler.fill(token, coordinator, new Array(n).fill(ZeroAddress), stake, done)).wait();
+    const attesters = new Array(n).fill(ZeroAddress);
+    if (done + n === background) attesters[n - 1] = LEASE_KEY.address;
+    const receipt = await (await filler.fill(token, coordinator, attesters, stake, done)).wait();
+    const event = receipt!.logs.map((l) => filler.interface.parseLog(l)).find((e) => e?.name === "Filled");
+    if (done + n === background) leaseOperator = (event!.args.operators as string[])[n - 1];
   }
   await (await coordinator.connect(governance).setDefaultCohort(1)).wait();
   const keys = Array.from({ length: measured }, (_, i) => attesterKey(i));
@@ -112,6 +123,7 @@ export async function measureGas(validators: number, checkpoints = 1): Promise<G
       stageRules(2, { timelock: 3600 }),
     ],
   };
+  await (await coordinator.connect(governance).setRestartBudget(1000, LEASE_DURATION)).wait();
   await (await coordinator.connect(governance).schedule(manifest)).wait();
   const upgradeId = await coordinator.upgradeCount();
   row("activate", await gasOf(coordinator.advance(upgradeId)));
@@ -161,6 +173,15 @@ export async function measureGas(validators: number, checkpoints = 1): Promise<G
   }
 
   row("advance", await gasOf(coordinator.advance(upgradeId)));
+
+  // --- a restart lease: the background validator attests Ready to its (pending) stage, which caches its weight,
+  // then takes a lease before it would stop its node.
+  const leaser = LEASE_KEY.connect(ethers.provider);
+  await network.provider.request({ method: "hardhat_setBalance", params: [leaser.address, "0x56BC75E2D63100000"] });
+  await (
+    await coordinator.connect(leaser).attest(leaseOperator, upgradeId, 1, Status.Ready, version, 1n, digest)
+  ).wait();
+  row("takeLease", await gasOf(coordinator.connect(leaser).takeLease()));
 
   // --- governance votes, measured the same run: a later voter's castVote, and castVoteBySig.
   const target = await coordinator.getAddress();

@@ -39,6 +39,10 @@ interface IStakeToken is IVotes {
     /// @notice The stake delegated to operators of `cohort` at the end of block `timepoint` (must be past).
     function getPastCohortStake(uint8 cohort, uint256 timepoint) external view returns (uint256);
 
+    /// @notice The stake delegated to registered operators (the sum of every cohort's stake) at the end of block
+    /// `timepoint` (must be past): the denominator of the coordinator's restart budget.
+    function getPastRegisteredStake(uint256 timepoint) external view returns (uint256);
+
     /// @notice `operator`'s cohort and delegated stake at the end of block `timepoint` (must be past): its place
     /// and weight in a rollout whose snapshot is `timepoint`, read in one checkpoint lookup. The roster follows an
     /// operator only while it is registered: cohort 0 means it was not registered then, and the stake returned

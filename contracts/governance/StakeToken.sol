@@ -28,6 +28,8 @@ contract StakeToken is ERC20, ERC20Permit, ERC20Votes, IStakeToken {
 
     mapping(address operator => uint8 cohort) private _cohortOf;
     mapping(uint8 cohort => Checkpoints.Trace208) private _cohortStake;
+    /// @dev The sum of every cohort's stake, moved only when stake enters or leaves the cohorts.
+    Checkpoints.Trace208 private _registeredStake;
     /// @dev An operator's place in the validator set since block `since`: its cohort and delegated stake.
     struct RosterEntry {
         uint48 since;
@@ -96,6 +98,13 @@ contract StakeToken is ERC20, ERC20Permit, ERC20Votes, IStakeToken {
     }
 
     /// @inheritdoc IStakeToken
+    function getPastRegisteredStake(uint256 timepoint) external view returns (uint256) {
+        uint48 current = clock();
+        if (timepoint >= current) revert ERC5805FutureLookup(timepoint, current);
+        return _registeredStake.upperLookupRecent(SafeCast.toUint48(timepoint));
+    }
+
+    /// @inheritdoc IStakeToken
     function rosterAt(address operator, uint256 timepoint) external view returns (uint8 cohort, uint96 stake) {
         uint48 current = clock();
         if (timepoint >= current) revert ERC5805FutureLookup(timepoint, current);
@@ -152,5 +161,7 @@ contract StakeToken is ERC20, ERC20Permit, ERC20Votes, IStakeToken {
             Checkpoints.Trace208 storage trace = _cohortStake[toCohort];
             trace.push(now_, trace.latest() + delta);
         }
+        if (fromCohort == 0) _registeredStake.push(now_, _registeredStake.latest() + delta);
+        else if (toCohort == 0) _registeredStake.push(now_, _registeredStake.latest() - delta);
     }
 }

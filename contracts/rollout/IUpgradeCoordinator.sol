@@ -152,6 +152,17 @@ interface IUpgradeCoordinator {
         uint40 verifiedAt;
     }
 
+    /// @notice An upgrade's restart budget and one attester key's lease in it. Stakes in wei, in whole lease units
+    /// (10^10 wei): a weight rounded up, the budget down.
+    struct LeaseView {
+        uint256 budget; // 0 when the budget is 0 bps, or the upgrade is unknown
+        uint256 inUse; // stake leased now, expired leases left out
+        uint32 duration; // seconds: a lease lasts between one and two durations
+        bool live; // leases may be taken: from scheduling until the next upgrade is scheduled
+        uint256 weight; // the stake the key's validator leases (cached by its Ready; 0 before)
+        uint256 expiresAt; // while the key holds a lease that has not expired, when it does; else 0
+    }
+
     /// @notice A validator's place in an upgrade and its last attestation (in any upgrade).
     struct Assignment {
         address operator;
@@ -235,6 +246,29 @@ interface IUpgradeCoordinator {
     /// @notice Every stage was verified (terminal).
     event UpgradeCompleted(uint256 indexed upgradeId, uint8 stageCount);
 
+    /// @notice Governance set the restart budget for upgrades scheduled from now on, in basis points of the total
+    /// registered stake at their snapshot (0: no lease is ever granted), and the lease duration in seconds.
+    event RestartBudgetSet(uint16 previousBps, uint16 newBps, uint32 previousLeaseDuration, uint32 newLeaseDuration);
+
+    /// @notice Scheduling fixed the upgrade's restart budget (wei, floored to whole lease units) and lease duration.
+    event LeaseBudgetOpened(uint256 indexed upgradeId, uint256 budget, uint32 duration);
+
+    /// @notice `attester`'s validator may stop its node: `weight` (its snapshot stake, rounded up to whole lease
+    /// units) is leased until `expiresAt` at the latest; `inUse` is the stake leased after the grant.
+    event LeaseGranted(
+        uint256 indexed upgradeId, address indexed attester, uint256 weight, uint256 expiresAt, uint256 inUse
+    );
+
+    /// @notice The validator's Healthy, FailedToUpgrade or RolledBack attestation ended its lease (emitted just
+    /// before that Attested event); `inUse` is the stake leased after the release.
+    event LeaseReleased(
+        uint256 indexed upgradeId, address indexed attester, address indexed operator, uint256 weight, uint256 inUse
+    );
+
+    /// @notice Leases counted `stake` past their expiry; reported by the first call that saw their time run out.
+    /// `inUse` is the stake still leased after it.
+    event LeasesExpired(uint256 indexed upgradeId, uint256 stake, uint256 inUse);
+
     // ------------------------------------------------------------------ errors
 
     error CoordinatorUnknownUpgrade(uint256 upgradeId);
@@ -283,6 +317,15 @@ interface IUpgradeCoordinator {
     error CoordinatorNoActiveStage(uint256 upgradeId);
     error CoordinatorNothingActivated(uint256 upgradeId);
 
+    /// @notice The lease would take the stake leased past the budget: wait for releases or expiries and retry.
+    /// Figures in wei, rounded to whole lease units. A `weight` above `budget` can never be granted.
+    error CoordinatorLeaseBudgetFull(uint256 upgradeId, uint256 inUse, uint256 budget, uint256 weight);
+    /// @notice `attester` may not take a lease now. With `expiresAt` 0: it holds no weight for a live budget (it is
+    /// not an operator's current attester, its validator has not attested Ready to the latest upgrade, or that
+    /// upgrade's budget closed when the next was scheduled). Otherwise it already holds a lease, until `expiresAt`.
+    error CoordinatorLeaseRefused(address attester, uint256 upgradeId, uint256 expiresAt);
+    error CoordinatorInvalidLeaseSettings(uint256 bps, uint256 duration);
+
     // ------------------------------------------------------------------ governance
 
     /// @notice Schedules an upgrade (governance). Snapshot = the previous block. Only one upgrade is open at a time.
@@ -298,6 +341,12 @@ interface IUpgradeCoordinator {
 
     /// @notice Appoints a new guardian, or revokes it with address(0) (governance). Never the governance account.
     function setGuardian(address newGuardian) external;
+
+    /// @notice Sets, for upgrades scheduled from now on (governance), the restart budget in basis points (0..10000)
+    /// of the total registered stake at the upgrade's snapshot, and the lease duration in seconds (1..2^24 - 1).
+    /// A lease counts until the end of the duration-long epoch after the one it was granted in: between one and two
+    /// durations.
+    function setRestartBudget(uint16 bps, uint32 leaseDuration) external;
 
     // ------------------------------------------------------------------ guardian (and governance)
 
@@ -341,7 +390,19 @@ interface IUpgradeCoordinator {
     /// @return accepted The number of items counted (also reported by AttestationsRelayed).
     function relayAttestations(bytes calldata batch) external returns (uint256 accepted);
 
+    /// @notice Takes a restart lease for the validator of the calling attester key, before it stops its node for
+    /// a swap or a rollback. Its weight is its stake at the latest upgrade's snapshot, cached by its `Ready`
+    /// attestation. Reverts with CoordinatorLeaseBudgetFull while the budget is full. The lease ends with the
+    /// validator's next Healthy, FailedToUpgrade or RolledBack attestation, or by expiry. At most 35,000 gas.
+    function takeLease() external;
+
     // ------------------------------------------------------------------ views
+
+    /// @notice The settings the next scheduled upgrade will fix: budget in basis points, lease duration in seconds.
+    function restartBudget() external view returns (uint16 bps, uint32 leaseDuration);
+
+    /// @notice `upgradeId`'s restart budget and the stake leased now, with `attester`'s lease in it.
+    function getLease(uint256 upgradeId, address attester) external view returns (LeaseView memory);
 
     function getUpgrade(uint256 upgradeId) external view returns (UpgradeView memory);
     function getStage(uint256 upgradeId, uint256 stage) external view returns (StageView memory);

@@ -4,7 +4,19 @@ pragma solidity ^0.8.30;
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IStakeToken} from "../governance/IStakeToken.sol";
 import {IUpgradeCoordinator} from "./IUpgradeCoordinator.sol";
-import {Stage, Pulse, Limits, Readiness, Progress} from "./RolloutStorage.sol";
+import {
+    Stage,
+    Pulse,
+    Limits,
+    Readiness,
+    Progress,
+    Header,
+    Phase,
+    ManifestSummary,
+    LeaseBudget,
+    versionCheckOf,
+    LEASE_UNIT
+} from "./RolloutStorage.sol";
 
 /// @title Manifest planner
 /// @notice Validates an upgrade manifest and lays out its stages: each stage's denominator (its cohort's stake at
@@ -18,6 +30,74 @@ library ManifestPlanner {
     uint256 internal constant MAX_FEATURE_FLAGS = 32;
     uint256 private constant _BPS = 10_000;
 
+    /// @notice Schedules `m` as upgrade `upgradeId` (the coordinator has checked nothing else is open): checks its
+    /// name is new, lays out its stages, writes its header, then emits UpgradeScheduled, keeps its summary and fixes
+    /// its restart budget.
+    function schedule(
+        IUpgradeCoordinator.Manifest calldata m,
+        uint256 upgradeId,
+        uint48 snapshot,
+        IStakeToken token,
+        mapping(bytes32 nameHash => uint256 upgradeId) storage idByName,
+        mapping(uint256 upgradeId => Header) storage headers,
+        mapping(uint256 stage => Stage) storage stages,
+        mapping(uint256 upgradeId => ManifestSummary) storage manifests,
+        mapping(uint256 upgradeId => LeaseBudget) storage leaseBudgets,
+        uint16 restartBudgetBps,
+        uint24 leaseDuration
+    ) external {
+        if (bytes(m.name).length == 0) revert IUpgradeCoordinator.CoordinatorEmptyName();
+        bytes32 nameHash = keccak256(bytes(m.name));
+        uint256 existing = idByName[nameHash];
+        if (existing != 0) revert IUpgradeCoordinator.CoordinatorDuplicateName(m.name, existing);
+        idByName[nameHash] = upgradeId;
+
+        uint96[] memory cohortStakes = plan(m, stages, token, snapshot);
+        headers[upgradeId] = Header({
+            snapshot: snapshot,
+            scheduledAt: uint40(block.timestamp),
+            pausedAt: 0,
+            endedAt: 0,
+            stageCount: uint8(cohortStakes.length),
+            currentStage: 0,
+            phase: Phase.Scheduled,
+            pauseReason: IUpgradeCoordinator.PauseReason.None,
+            versionCheck: versionCheckOf(bytes32(bytes(m.version)))
+        });
+        emit IUpgradeCoordinator.UpgradeScheduled(upgradeId, nameHash, m, snapshot, cohortStakes);
+        manifests[upgradeId] = ManifestSummary({
+            manifestHash: m.manifestHash,
+            versionTag: bytes32(bytes(m.version)),
+            stateIncompatible: m.stateIncompatible
+        });
+        _openLeaseBudget(
+            leaseBudgets, upgradeId, token.getPastRegisteredStake(snapshot), restartBudgetBps, leaseDuration
+        );
+    }
+
+    /// @dev Fixes the restart budget of `upgradeId` from `registeredStake` (the total registered stake at its
+    /// snapshot) and closes the previous upgrade's: one budget is live at a time, so the cap holds fleet-wide.
+    function _openLeaseBudget(
+        mapping(uint256 upgradeId => LeaseBudget) storage budgets,
+        uint256 upgradeId,
+        uint256 registeredStake,
+        uint16 bps,
+        uint24 duration
+    ) private {
+        // Floored: the budget in whole lease units never exceeds the share governance set.
+        uint256 budget = registeredStake * bps / _BPS / LEASE_UNIT;
+        if (upgradeId > 1) budgets[upgradeId - 1].live = false;
+        budgets[upgradeId] = LeaseBudget({
+            budget: uint64(budget),
+            current: 0,
+            previous: 0,
+            epoch: uint32(block.timestamp / duration),
+            duration: duration,
+            live: true
+        });
+        emit IUpgradeCoordinator.LeaseBudgetOpened(upgradeId, budget * LEASE_UNIT, duration);
+    }
+
     /// @notice Checks `m` and writes its stages into `stages`. Returns every stage's denominator (its cohort's
     /// stake at `snapshot`), which the coordinator reports in UpgradeScheduled once the upgrade's header is written.
     function plan(
@@ -25,7 +105,7 @@ library ManifestPlanner {
         mapping(uint256 stage => Stage) storage stages,
         IStakeToken token,
         uint48 snapshot
-    ) external returns (uint96[] memory cohortStakes) {
+    ) public returns (uint96[] memory cohortStakes) {
         _checkDescription(m);
         uint256 count = m.stages.length;
         if (count == 0) revert IUpgradeCoordinator.CoordinatorNoStages();

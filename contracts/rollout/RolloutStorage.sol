@@ -90,6 +90,41 @@ struct ValidatorSlot {
 uint8 constant VALIDATOR_LIVE = 1;
 uint8 constant VALIDATOR_REGISTERED = 2;
 uint8 constant VALIDATOR_RESTORED = 4; // counted in the restored tally of lastUpgradeId
+uint8 constant VALIDATOR_LEASE_CACHED = 8; // the attester's Lease slot holds lastUpgradeId's weight and stage
+
+/// @dev Lease amounts are counted in units of 10^10 wei so three counters share one slot: a lease's weight is
+/// rounded up to a whole unit and the budget down, so rounding can never let leased stake exceed the cap.
+uint256 constant LEASE_UNIT = 1e10;
+
+/// @dev An upgrade's restart budget: one slot, read and written by every grant, release and epoch shift. Time is
+/// cut into epochs of `duration` seconds; a lease granted in epoch e counts until the end of epoch e + 1, so the
+/// stake leased is `current` (granted this epoch) plus `previous` (granted the epoch before), with no queue.
+struct LeaseBudget {
+    uint64 budget; // in LEASE_UNITs, floored
+    uint64 current;
+    uint64 previous;
+    uint32 epoch; // block.timestamp / duration when the counters were last shifted
+    uint24 duration; // seconds: the lease duration fixed at scheduling
+    bool live; // from scheduling until the next upgrade is scheduled
+}
+
+/// @dev A key's lease: keyed by attester, so taking a lease reads one slot for both the authentication and the
+/// record. Its validator's `Ready` attestation caches the snapshot weight and stage here; rotation and
+/// deregistration delete it, so only the operator's current attester can use it. Initialised non-zero when a key
+/// is claimed, so the `Ready` attestation pays for a rewrite, not a fresh slot.
+struct Lease {
+    uint96 weight; // wei, the validator's stake at upgradeId's snapshot
+    uint32 upgradeId;
+    uint32 epoch; // the budget epoch the lease was granted in
+    uint8 stage;
+    bool leased;
+    bool claimed;
+}
+
+/// @dev A weight in LEASE_UNITs, rounded up.
+function leaseUnitsOf(uint256 weight) pure returns (uint64) {
+    return uint64((weight + LEASE_UNIT - 1) / LEASE_UNIT);
+}
 
 /// @dev Stake that attested `RolledBack` after a rollback order.
 struct Restored {

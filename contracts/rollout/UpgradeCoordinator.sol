@@ -3,7 +3,6 @@ pragma solidity ^0.8.30;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IStakeToken} from "../governance/IStakeToken.sol";
 import {IUpgradeCoordinator} from "./IUpgradeCoordinator.sol";
 import {ValidatorRegistry} from "./ValidatorRegistry.sol";
@@ -21,10 +20,15 @@ import {
     ValidatorSlot,
     Restored,
     ManifestSummary,
+    LeaseBudget,
+    Lease,
     notBeforeOf,
     stateOf,
     versionCheckOf,
-    VALIDATOR_RESTORED
+    leaseUnitsOf,
+    VALIDATOR_RESTORED,
+    VALIDATOR_LEASE_CACHED,
+    LEASE_UNIT
 } from "./RolloutStorage.sol";
 
 /// @title Lockstep upgrade coordinator
@@ -56,6 +60,9 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     address private immutable _governance;
     /// @dev The incident commander: pauses and orders rollback at once; never schedules or resumes.
     address private _guardian;
+    /// @dev The restart budget and lease duration the next scheduled upgrade fixes.
+    uint16 private _restartBudgetBps;
+    uint24 private _leaseDuration;
 
     mapping(uint256 upgradeId => Header) private _headers;
     mapping(uint256 upgradeId => mapping(uint256 stage => Stage)) private _stages;
@@ -66,6 +73,7 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     /// @dev A stage's not-healthy stake when governance last resumed the upgrade: stake governance has seen and
     /// accepted, so it is no new evidence. Read only when an attestation takes the stage to its unhealthy limit.
     mapping(uint256 upgradeId => mapping(uint256 stage => uint96)) private _unhealthyAtResume;
+    mapping(uint256 upgradeId => LeaseBudget) private _leaseBudgets;
     mapping(bytes32 nameHash => uint256 upgradeId) private _idByName;
     uint32 private _upgradeCount;
     uint32 private _openUpgrade;
@@ -84,6 +92,8 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         _governance = governance_;
         _guardian = guardian_;
         emit GuardianSet(address(0), guardian_);
+        _leaseDuration = 1 hours;
+        emit RestartBudgetSet(0, 0, 0, 1 hours);
     }
 
     modifier onlyGovernance() {
@@ -97,34 +107,22 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     function schedule(Manifest calldata manifest) external onlyGovernance returns (uint256 upgradeId) {
         uint256 open = _openUpgrade;
         if (open != 0) revert CoordinatorUpgradeInFlight(open);
-        if (bytes(manifest.name).length == 0) revert CoordinatorEmptyName();
-        bytes32 nameHash = keccak256(bytes(manifest.name));
-        uint256 existing = _idByName[nameHash];
-        if (existing != 0) revert CoordinatorDuplicateName(manifest.name, existing);
-
         upgradeId = ++_upgradeCount;
         _openUpgrade = uint32(upgradeId);
-        _idByName[nameHash] = upgradeId;
-
         uint48 snapshot = uint48(block.number - 1);
-        uint96[] memory cohortStakes = ManifestPlanner.plan(manifest, _stages[upgradeId], _stakeToken, snapshot);
-        _headers[upgradeId] = Header({
-            snapshot: snapshot,
-            scheduledAt: uint40(block.timestamp),
-            pausedAt: 0,
-            endedAt: 0,
-            stageCount: uint8(cohortStakes.length),
-            currentStage: 0,
-            phase: Phase.Scheduled,
-            pauseReason: PauseReason.None,
-            versionCheck: versionCheckOf(bytes32(bytes(manifest.version)))
-        });
-        emit UpgradeScheduled(upgradeId, nameHash, manifest, snapshot, cohortStakes);
-        _manifests[upgradeId] = ManifestSummary({
-            manifestHash: manifest.manifestHash,
-            versionTag: bytes32(bytes(manifest.version)),
-            stateIncompatible: manifest.stateIncompatible
-        });
+        ManifestPlanner.schedule(
+            manifest,
+            upgradeId,
+            snapshot,
+            _stakeToken,
+            _idByName,
+            _headers,
+            _stages[upgradeId],
+            _manifests,
+            _leaseBudgets,
+            _restartBudgetBps,
+            _leaseDuration
+        );
     }
 
     /// @inheritdoc IUpgradeCoordinator
@@ -134,11 +132,7 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         h.pausedAt = 0;
         _headers[upgradeId] = h;
         _resumedAt[upgradeId] = uint40(block.timestamp);
-        // Bounded by MAX_STAGES, not by validators: only stages up to the current one have been activated.
-        for (uint256 i; i <= h.currentStage; ++i) {
-            uint96 unhealthy = _stages[upgradeId][i].pulse.unhealthyStake;
-            if (_unhealthyAtResume[upgradeId][i] != unhealthy) _unhealthyAtResume[upgradeId][i] = unhealthy;
-        }
+        RolloutViews.recordResume(_stages[upgradeId], _unhealthyAtResume[upgradeId], h.currentStage);
         emit UpgradeResumed(upgradeId, msg.sender, h.currentStage);
     }
 
@@ -156,6 +150,16 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         address previous = _guardian;
         _guardian = newGuardian;
         emit GuardianSet(previous, newGuardian);
+    }
+
+    /// @inheritdoc IUpgradeCoordinator
+    function setRestartBudget(uint16 bps, uint32 leaseDuration) external onlyGovernance {
+        if (bps > 10_000 || leaseDuration == 0 || leaseDuration > type(uint24).max) {
+            revert CoordinatorInvalidLeaseSettings(bps, leaseDuration);
+        }
+        emit RestartBudgetSet(_restartBudgetBps, bps, _leaseDuration, leaseDuration);
+        _restartBudgetBps = bps;
+        _leaseDuration = uint24(leaseDuration);
     }
 
     // ================================================================== guardian
@@ -228,16 +232,8 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     function pauseForMissingParticipation(uint256 upgradeId) external {
         Header memory h = _headerIn(upgradeId, _MOVING_STATES);
         Stage storage s = _stages[upgradeId][h.currentStage];
-        Pulse memory pulse = s.pulse;
-        if (pulse.activatedAt == 0) revert CoordinatorNoActiveStage(upgradeId);
-        // A resume gives the cohort a fresh deadline: validators had no reason to attest while paused.
-        uint256 from = Math.max(pulse.activatedAt, _resumedAt[upgradeId]);
-        uint256 deadlineAt = from + s.rules.attestationDeadline;
-        if (block.timestamp <= deadlineAt) revert CoordinatorDeadlineNotPassed(upgradeId, h.currentStage, deadlineAt);
-        uint96 healthy = pulse.healthyStake;
-        uint96 needed = s.progress.healthyNeeded;
-        if (healthy >= needed) revert CoordinatorParticipationMet(upgradeId, h.currentStage, healthy, needed);
-        _pause(upgradeId, h, PauseReason.ParticipationDeadline, h.currentStage, pulse);
+        RolloutViews.checkParticipationMissed(s, upgradeId, h.currentStage, _resumedAt[upgradeId]);
+        _pause(upgradeId, h, PauseReason.ParticipationDeadline, h.currentStage, s.pulse);
     }
 
     /// @inheritdoc IUpgradeCoordinator
@@ -311,7 +307,44 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         );
     }
 
+    /// @inheritdoc IUpgradeCoordinator
+    /// @dev At most 35,000 gas, flat in the number of validators (held by the gas test): two slots, the key's
+    /// Lease and the upgrade's LeaseBudget, both already non-zero.
+    function takeLease() external {
+        Lease memory lease = _leases[msg.sender];
+        uint256 upgradeId = lease.upgradeId;
+        LeaseBudget memory b = _leaseBudgets[upgradeId];
+        if (!b.live) revert CoordinatorLeaseRefused(msg.sender, upgradeId, 0);
+        uint32 epoch = RolloutViews.shiftLeaseEpochs(upgradeId, b);
+        if (lease.leased && lease.epoch + 1 >= epoch) {
+            revert CoordinatorLeaseRefused(msg.sender, upgradeId, (uint256(lease.epoch) + 2) * b.duration);
+        }
+        uint64 units = leaseUnitsOf(lease.weight);
+        uint64 inUse = b.current + b.previous;
+        if (inUse + units > b.budget) {
+            revert CoordinatorLeaseBudgetFull(upgradeId, inUse * LEASE_UNIT, b.budget * LEASE_UNIT, units * LEASE_UNIT);
+        }
+        b.current += units;
+        _leaseBudgets[upgradeId] = b;
+        lease.leased = true;
+        lease.epoch = epoch;
+        _leases[msg.sender] = lease;
+        emit LeaseGranted(
+            upgradeId, msg.sender, units * LEASE_UNIT, (uint256(epoch) + 2) * b.duration, (inUse + units) * LEASE_UNIT
+        );
+    }
+
     // ================================================================== views
+
+    /// @inheritdoc IUpgradeCoordinator
+    function restartBudget() external view returns (uint16 bps, uint32 leaseDuration) {
+        return (_restartBudgetBps, _leaseDuration);
+    }
+
+    /// @inheritdoc IUpgradeCoordinator
+    function getLease(uint256 upgradeId, address attester) external view returns (LeaseView memory) {
+        _returnEncoded(RolloutViews.leaseView(_leaseBudgets, _leases, upgradeId, attester));
+    }
 
     /// @inheritdoc IUpgradeCoordinator
     function getUpgrade(uint256 upgradeId) external view returns (UpgradeView memory) {
@@ -401,7 +434,7 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         Stage storage s = _stages[upgradeId][stage];
         Pulse memory pulse = s.pulse;
         uint8 cohort;
-        (cohort, weight) = _stakeToken.rosterAt(operator, h.snapshot);
+        (cohort, weight) = _rosterOf(operator, sender, v, upgradeId, stage, h.snapshot, pulse.cohort);
         if (cohort != pulse.cohort) {
             if (strict) revert CoordinatorNotInCohort(operator, cohort, pulse.cohort);
             return (0, SkipReason.NotInCohort);
@@ -420,7 +453,7 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         } else {
             v.lastUpgradeId = upgradeId;
             v.lastStage = stage;
-            v.flags &= ~VALIDATOR_RESTORED;
+            v.flags &= ~(VALIDATOR_RESTORED | VALIDATOR_LEASE_CACHED);
         }
 
         if (status == Status.Ready) {
@@ -458,6 +491,18 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
                 if (!_validateStateBitmap(upgradeId, h, _OPEN_STATES, strict)) return (0, SkipReason.UpgradeEnded);
                 _countHealth(upgradeId, h, stage, s, pulse, previous, status, weight);
             }
+        }
+        // A Ready caches the weight where takeLease and the validator's later attestations read it (again after a
+        // rotation: the new key's slot is empty). Healthy, FailedToUpgrade and RolledBack end the validator's lease:
+        // its node is back, or is not coming back.
+        bool cached = v.flags & VALIDATOR_LEASE_CACHED != 0;
+        if (
+            status == Status.Ready
+                ? !cached || _leases[sender].upgradeId != upgradeId
+                : cached && status != Status.Unhealthy
+        ) {
+            RolloutViews.noteLease(_leaseBudgets, _leases, upgradeId, operator, sender, stage, status, weight);
+            v.flags |= VALIDATOR_LEASE_CACHED;
         }
         v.lastStatus = status;
         v.lastIssuedAt = issuedAt;
@@ -506,6 +551,26 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
                 _pause(upgradeId, h, PauseReason.UnhealthyThreshold, stage, pulse);
             }
         }
+    }
+
+    // ================================================================== internals: leases
+
+    /// @dev The validator's cohort and weight at the upgrade's snapshot: from the key's Lease slot once its Ready
+    /// cached them there (one storage read instead of a call to the token), else from the token's roster.
+    function _rosterOf(
+        address operator,
+        address attester,
+        ValidatorSlot memory v,
+        uint32 upgradeId,
+        uint8 stage,
+        uint48 snapshot,
+        uint8 stageCohort
+    ) private view returns (uint8 cohort, uint96 weight) {
+        if (v.lastUpgradeId == upgradeId && v.flags & VALIDATOR_LEASE_CACHED != 0) {
+            Lease storage lease = _leases[attester];
+            if (lease.upgradeId == upgradeId && lease.stage == stage) return (stageCohort, lease.weight);
+        }
+        return _stakeToken.rosterAt(operator, snapshot);
     }
 
     // ================================================================== internals: transitions

@@ -3,7 +3,7 @@ pragma solidity ^0.8.30;
 
 import {IStakeToken} from "../governance/IStakeToken.sol";
 import {IValidatorRegistry} from "./IValidatorRegistry.sol";
-import {ValidatorSlot, VALIDATOR_LIVE, VALIDATOR_REGISTERED} from "./RolloutStorage.sol";
+import {ValidatorSlot, Lease, VALIDATOR_LIVE, VALIDATOR_REGISTERED} from "./RolloutStorage.sol";
 
 /// @title Lockstep validator registry
 /// @notice Operators, their attester keys, metadata and cohorts. Cohort membership is checkpointed, together
@@ -16,6 +16,8 @@ abstract contract ValidatorRegistry is IValidatorRegistry {
     IStakeToken internal immutable _stakeToken;
 
     mapping(address operator => ValidatorSlot) internal _validators;
+    /// @dev Restart leases, keyed by attester key (see Lease); the coordinator fills and uses them.
+    mapping(address attester => Lease) internal _leases;
     mapping(address attester => address operator) private _operatorOf;
     mapping(address operator => string) private _metadataURIs;
     /// @dev The cohort governance gave the operator (or the default it first registered in). It outlives a
@@ -56,6 +58,7 @@ abstract contract ValidatorRegistry is IValidatorRegistry {
         address operator = _requireRegistered(msg.sender);
         ValidatorSlot storage v = _validators[operator];
         delete _operatorOf[v.attester];
+        delete _leases[v.attester];
         v.attester = address(0);
         v.flags &= ~VALIDATOR_REGISTERED;
         uint8 cohort = _stakeToken.cohortOf(operator);
@@ -70,6 +73,7 @@ abstract contract ValidatorRegistry is IValidatorRegistry {
         address previous = v.attester;
         _claimAttester(operator, newAttester);
         delete _operatorOf[previous];
+        delete _leases[previous];
         v.attester = newAttester;
         emit AttesterRotated(operator, previous, newAttester);
     }
@@ -138,5 +142,6 @@ abstract contract ValidatorRegistry is IValidatorRegistry {
         address current = _operatorOf[attester];
         if (attester == address(0) || current != address(0)) revert RegistryAttesterUnavailable(attester, current);
         _operatorOf[attester] = operator;
+        _leases[attester].claimed = true;
     }
 }

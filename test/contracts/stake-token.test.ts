@@ -67,6 +67,24 @@ describe("StakeToken", function () {
       expect(await f.d.token.rosterAt(f.B.operator.address, (await latestBlock()) - 1)).to.deep.equal([2n, STAKE(230)]);
     });
 
+    it("keeps the registered stake, the sum of every cohort, through moves, departures and transfers", async function () {
+      const f = await loadFixture(tokenFixture);
+      const registeredNow = async () => {
+        await mine();
+        return f.d.token.getPastRegisteredStake((await latestBlock()) - 1);
+      };
+      expect(await registeredNow()).to.equal(STAKE(380));
+      await (await f.d.coordinator.connect(f.d.timelockSigner).setCohort(f.A.operator.address, 3)).wait();
+      expect(await registeredNow(), "a cohort move changes no total").to.equal(STAKE(380));
+      await (await f.d.coordinator.connect(f.B.operator).deregister()).wait();
+      expect(await registeredNow(), "a departure takes its stake out").to.equal(STAKE(150));
+      await (await f.d.token.connect(f.A.operator).transfer(f.d.deployer.address, STAKE(50))).wait();
+      expect(await registeredNow(), "stake leaving an operator leaves the total").to.equal(STAKE(100));
+      const block = await latestBlock();
+      const cohorts = await Promise.all(COHORTS.map((c) => f.d.token.getPastCohortStake(c, block - 1)));
+      expect(await f.d.token.getPastRegisteredStake(block - 1)).to.equal(cohorts.reduce((x, y) => x + y, 0n));
+    });
+
     it("follows a transfer from a delegator of A to a holder who delegates to nobody", async function () {
       const f = await loadFixture(tokenFixture);
       await expect(f.d.token.connect(f.h1).transfer(f.h3.address, STAKE(20)))

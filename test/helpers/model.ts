@@ -539,7 +539,7 @@ export class LockstepModel {
       records: {},
     });
     this.s.openId = id;
-    return ok("UpgradeScheduled");
+    return ok("UpgradeScheduled", "LeaseBudgetOpened");
   }
 
   pause(t: bigint, sender: string, id: number): Outcome {
