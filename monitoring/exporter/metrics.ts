@@ -77,7 +77,10 @@ export function coordinatorRegistry(s: CoordinatorSnapshot | undefined, status: 
     "Cohort stake not heard from: no Ready before activation, no health report once active",
   );
   const time = (what: string, help: string) => gauge(`lockstep_stage_${what}_timestamp_seconds`, help, STAGE_LABELS);
-  const notBefore = time("not_before", "When the stage's time lock ends (once the stage before it is verified)");
+  const notBefore = time(
+    "not_before",
+    "When the stage's time lock ends or ended (known once the stage before it is verified)",
+  );
   const activated = time("activated", "When the stage activated");
   const observationEnds = time("observation_end", "When the active stage's observation window ends");
   const deadline = time(
@@ -106,7 +109,7 @@ export function coordinatorRegistry(s: CoordinatorSnapshot | undefined, status: 
       const heard = st.activated ? st.healthyStake + st.unhealthyStake : st.readyStake;
       missing.set(l, n(st.cohortStake > heard ? st.cohortStake - heard : 0n));
       const nb = stageNotBefore(u, st);
-      if (nb !== undefined && st.state === "Pending") notBefore.set(l, n(nb));
+      if (nb !== undefined) notBefore.set(l, n(nb));
       if (st.activated?.time !== undefined) activated.set(l, n(st.activated.time));
       if (st.state === "Active" && inFlight(u.state)) {
         const ends = stageObservationEndsAt(st);
