@@ -62,10 +62,9 @@ function value(parsed: ReturnType<typeof parseMetrics>, name: string, labels: Re
 function checkConventions(parsed: ReturnType<typeof parseMetrics>, who: string) {
   for (const [name, type] of parsed.types) {
     if (type === "counter") expect(name, `${who}: counter ${name}`).to.match(/_total$/);
-    if (name.startsWith("lockstep_")) {
-      expect(name, `${who}: ${name}`).to.match(/^lockstep_[a-z0-9_]+$/);
-      if (type !== "counter") expect(name, `${who}: ${type} ${name}`).to.not.match(/_total$/);
-    }
+    if (!name.startsWith("lockstep_")) continue; // the stock process metrics are prom-client's
+    expect(name, `${who}: ${name}`).to.match(/^lockstep_[a-z0-9_]+$/);
+    if (type !== "counter") expect(name, `${who}: ${type} ${name}`).to.not.match(/_total$/);
     // Declared and set: a histogram shows its buckets, anything else at least one sample.
     const sampleName = type === "histogram" ? `${name}_bucket` : name;
     expect(parsed.names.has(sampleName), `${who}: ${name} is declared but has no sample`).to.equal(true);
