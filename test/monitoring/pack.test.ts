@@ -227,7 +227,15 @@ describe("monitoring pack", function () {
     );
     exporter.stdout!.on("data", (x) => (exporterOutput += x));
     exporter.stderr!.on("data", (x) => (exporterOutput += x));
-    await waitFor("the exporter", async () => (await scrape(exporterPort).catch(() => "")).includes("lockstep_"));
+    // ts-node compiles the exporter first: on a busy machine that takes a while.
+    await waitFor(
+      "the exporter",
+      async () => {
+        if (exporter!.exitCode !== null) throw new Error(`the exporter exited: ${exporterOutput}`);
+        return (await scrape(exporterPort).catch(() => "")).includes("lockstep_");
+      },
+      120_000,
+    );
 
     // A single-stage upgrade over the validator's cohort, observed for an hour once upgraded.
     await (
