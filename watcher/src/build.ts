@@ -15,6 +15,7 @@ import { KillPoints } from "./faults";
 import { SqliteJournal } from "./journal/sqlite";
 import { createLogger, type Logger } from "./log";
 import { Metrics } from "./metrics";
+import { NOTIFY_DEFAULTS, Notifier, type Notify } from "./notify";
 import type { Binaries, ChainReader, ChainWriter, Clock, Downloader, Hex, Journal, NodeController } from "./ports";
 import { Runtime, type RuntimeDeps } from "./runtime";
 
@@ -35,6 +36,8 @@ export interface Overrides {
   /** The base logger; the watcher logs through a child naming its operator. */
   logger?: Logger;
   metrics?: Metrics;
+  /** Where notifications go (default: the webhooks of `notify`, or none). */
+  notify?: Notify;
   kill?: KillPoints;
 }
 
@@ -79,6 +82,16 @@ export async function build(config: WatcherConfig, overrides: Overrides = {}): P
       logger,
     });
   const journal = overrides.journal ?? new SqliteJournal(paths.journal);
+  const metrics = overrides.metrics ?? new Metrics();
+  const log = logger.child({ operator });
+  const notify =
+    overrides.notify ??
+    new Notifier(config.notify ?? { webhooks: [], ...NOTIFY_DEFAULTS }, {
+      metrics,
+      log,
+      operator,
+      now: () => clock.now(),
+    });
   const deps: RuntimeDeps = {
     config,
     paths,
@@ -88,9 +101,10 @@ export async function build(config: WatcherConfig, overrides: Overrides = {}): P
     downloader: overrides.downloader ?? new HttpDownloader(config.artifacts),
     binaries,
     clock,
-    log: logger.child({ operator }),
+    log,
     journal,
-    metrics: overrides.metrics ?? new Metrics(),
+    metrics,
+    notify,
     attester: account.address,
     kill: overrides.kill ?? new KillPoints(join(paths.root, "drill")),
   };

@@ -3,12 +3,21 @@ import { readFileSync } from "node:fs";
 import { isAbsolute, join, resolve, dirname } from "node:path";
 import { z } from "zod";
 import { fatal } from "./errors";
+import { NOTIFY_DEFAULTS } from "./notify";
 
 /** Artifact download limits (see docs/watcher.md, "Downloads"). */
 export const DOWNLOAD_DEFAULTS = { idleTimeoutMs: 30_000, totalTimeoutMs: 10 * 60_000, maxRedirects: 5 };
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "a 0x-prefixed 20-byte hex address");
 const positiveInt = z.number().int().positive();
+
+function isHttpUrl(u: string): boolean {
+  try {
+    return ["http:", "https:"].includes(new URL(u).protocol);
+  } catch {
+    return false;
+  }
+}
 
 const attesterKey = z.union([
   z
@@ -170,6 +179,28 @@ export const configSchema = z
       })
       .strict()
       .default({ host: "127.0.0.1", port: 9464 }),
+    notify: z
+      .object({
+        webhooks: z
+          .array(
+            z
+              .string()
+              .refine(isHttpUrl, "an http(s) URL")
+              .describe("a webhook taking a JSON POST with a `text` field (Slack, Discord's /slack, …)"),
+          )
+          .min(1, "at least one webhook URL"),
+        timeoutMs: positiveInt.default(NOTIFY_DEFAULTS.timeoutMs).describe("how long one delivery attempt may take"),
+        maxAttempts: positiveInt.default(NOTIFY_DEFAULTS.maxAttempts).describe("attempts per notice and webhook"),
+        backoffMs: positiveInt
+          .default(NOTIFY_DEFAULTS.backoffMs)
+          .describe("wait before the second attempt; doubled for each next one, at most 60 s"),
+        queueSize: positiveInt
+          .default(NOTIFY_DEFAULTS.queueSize)
+          .describe("notices kept per webhook while it does not answer; the oldest are dropped beyond it"),
+      })
+      .strict()
+      .optional()
+      .describe("webhook notifications (see docs/watcher.md, Notifications)"),
     log: z
       .object({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),

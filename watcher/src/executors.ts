@@ -8,6 +8,7 @@ import { WatcherError, fatal, fsCall } from "./errors";
 import { ManifestError, manifestHashOfText } from "../../lib/manifest";
 import type { Logger } from "./log";
 import type { KillPoints } from "./faults";
+import type { Notify } from "./notify";
 
 export interface ExecutorDeps {
   config: WatcherConfig;
@@ -19,6 +20,8 @@ export interface ExecutorDeps {
   binaries: Binaries;
   clock: Clock;
   log: Logger;
+  /** Webhook notifications: `send` never waits; `leaseWaiting`/`leaseGranted` around a wait for a restart lease. */
+  notify: Notify;
   /** Crash-drill points (tests and rehearsals); absent in normal runs. */
   kill?: KillPoints;
 }

@@ -42,6 +42,7 @@ async function run(config: WatcherConfig, options: { once?: boolean }): Promise<
     return 0;
   } finally {
     server.close();
+    await deps.notify.close(); // a last notice gets a moment to go out; a dead webhook does not hold the exit
     close();
   }
 }

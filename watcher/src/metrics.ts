@@ -1,9 +1,21 @@
 import { createServer, type Server } from "node:http";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
-/** The watcher's Prometheus metrics, named lockstep_<thing>_<unit>. */
+/** Outcomes of a webhook delivery (lockstep_notifications_total{outcome}), exported at 0 from the start. */
+export const NOTIFICATION_OUTCOMES = ["delivered", "retried", "failed", "dropped"] as const;
+export type NotificationOutcome = (typeof NOTIFICATION_OUTCOMES)[number];
+
+/**
+ * The watcher's Prometheus metrics, named lockstep_<thing>_<unit> as Prometheus names them: a base unit as suffix
+ * (`_seconds`, `_timestamp_seconds`), `_total` on counters, `_info` on gauges that carry labels with value 1.
+ * The Node.js process metrics keep their stock names (`process_cpu_user_seconds_total`, `nodejs_*`), which stock
+ * Node.js dashboards expect. Grouped by what they describe; add a metric to its group, one field each.
+ * monitoring/ (alerting rules, dashboards) names these metrics: test/monitoring checks every name it uses exists.
+ */
 export class Metrics {
   readonly registry = new Registry();
+
+  // ------------------------------------------------------------------ following the chain
   readonly cursorBlock = new Gauge({
     name: "lockstep_cursor_block",
     help: "Last block the watcher processed",
@@ -14,12 +26,27 @@ export class Metrics {
     help: "Latest block the RPC node reported",
     registers: [this.registry],
   });
+  readonly lastRound = new Gauge({
+    name: "lockstep_last_successful_round_timestamp_seconds",
+    help: "When the watcher last followed the chain successfully (0: not yet)",
+    registers: [this.registry],
+  });
+
+  // ------------------------------------------------------------------ the node
   readonly version = new Gauge({
     name: "lockstep_node_version_info",
     help: "Version the node runs (1 for the current one)",
     labelNames: ["version"],
     registers: [this.registry],
   });
+  readonly nodeHealthy = new Gauge({
+    name: "lockstep_node_healthy",
+    help: "While an upgrade is observed: 1 when the node was last judged healthy, 0 when unhealthy",
+    labelNames: ["upgrade"],
+    registers: [this.registry],
+  });
+
+  // ------------------------------------------------------------------ upgrades and steps
   readonly upgradePhase = new Gauge({
     name: "lockstep_upgrade_phase_info",
     help: "Local phase of this validator in each upgrade (1 for the current phase)",
@@ -46,14 +73,41 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // ------------------------------------------------------------------ restart leases
+  readonly leaseWaitStarted = new Gauge({
+    name: "lockstep_lease_wait_started_timestamp_seconds",
+    help: "When the watcher began waiting for a restart lease (the restart budget was full); 0 while not waiting",
+    registers: [this.registry],
+  });
+
+  // ------------------------------------------------------------------ notifications
+  readonly notifications = new Counter({
+    name: "lockstep_notifications_total",
+    help: "Webhook deliveries by outcome (retried: an attempt failed and is tried again)",
+    labelNames: ["outcome"],
+    registers: [this.registry],
+  });
+  readonly notificationsQueued = new Gauge({
+    name: "lockstep_notifications_queued",
+    help: "Webhook notifications waiting to be delivered",
+    registers: [this.registry],
+  });
+
   private lastPollOk = 0;
 
   constructor(defaults = true) {
-    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: "lockstep_process_" });
+    if (defaults) collectDefaultMetrics({ register: this.registry });
+    for (const outcome of NOTIFICATION_OUTCOMES) this.notifications.inc({ outcome }, 0);
   }
 
   pollSucceeded(now: number) {
     this.lastPollOk = now;
+    this.lastRound.set(now / 1000);
+  }
+
+  /** The watcher waits for a restart lease since `since` (ms since the epoch), or no longer (undefined). */
+  leaseWait(since: number | undefined) {
+    this.leaseWaitStarted.set(since === undefined ? 0 : since / 1000);
   }
 
   /** Serves /metrics and /healthz (200 while the last successful poll is recent, 503 otherwise). */

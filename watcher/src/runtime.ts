@@ -11,6 +11,7 @@ import type { Metrics } from "./metrics";
 import type { Journal, PageOutcome, Step } from "./ports";
 import type { Follower } from "../../lib/sync";
 import { syncError, watcherFollower } from "./follow";
+import { healthNotice, networkNotices, stepFailedNotice, stepNotice } from "./notifyEvents";
 
 export interface RuntimeDeps extends ExecutorDeps {
   journal: Journal;
@@ -29,6 +30,8 @@ export class Runtime {
   private readonly lastHeights = new Map<number, bigint>();
   private stopped = false;
   private failures = 0;
+  /** Steps whose retryable failure was notified already: one notice per step, not one per round. */
+  private readonly retryNotified = new Set<string>();
 
   constructor(private readonly deps: RuntimeDeps) {
     const { config } = deps;
@@ -102,7 +105,9 @@ export class Runtime {
   /** One round: follow, act, observe. Retryable failures (RPC outages) are logged and retried next round. */
   async tick(): Promise<void> {
     try {
+      const before = this.state();
       const { processedTo, head } = await this.follow();
+      for (const notice of networkNotices(before, this.state())) this.deps.notify.send(notice);
       this.deps.metrics.headBlock.set(Number(head.number));
       this.deps.metrics.cursorBlock.set(Number(processedTo));
       this.deps.metrics.pollSucceeded(this.deps.clock.now());
@@ -222,6 +227,7 @@ export class Runtime {
     const job = this.state().jobs[String(effect.upgradeId)];
     const started = clock.now();
     journal.markStarted(step.key);
+    if (step.status === "queued") this.deps.notify.send(stepNotice("started", effect, job));
     this.deps.kill?.hit(`${effect.kind}:started`);
     log.info(
       { upgrade: effect.upgradeId, step: step.key, kind: effect.kind, attempt: step.attempts + 1 },
@@ -237,6 +243,7 @@ export class Runtime {
       );
       if (effect.kind === "attest") metrics.lastAttestation.set({ status: effect.status }, clock.now() / 1000);
       log.info({ upgrade: effect.upgradeId, step: step.key, outcome: outcome?.type ?? "done" }, "step done");
+      this.deps.notify.send(stepNotice("ended", effect, job, outcome));
     } catch (e) {
       const error = asWatcherError(e, "step");
       if (!error.retryable) {
@@ -246,7 +253,12 @@ export class Runtime {
           { upgrade: effect.upgradeId, step: step.key, err: error.message, details: error.details },
           "step failed",
         );
+        this.deps.notify.send(stepFailedNotice(effect, job, error.message, false));
         return;
+      }
+      if (!this.retryNotified.has(step.key)) {
+        this.retryNotified.add(step.key);
+        this.deps.notify.send(stepFailedNotice(effect, job, error.message, true));
       }
       throw error; // retryable: the step stays started and runs again next round (the round counts the error)
     }
@@ -275,14 +287,20 @@ export class Runtime {
       if (t.state !== before) {
         log.warn({ upgrade: job.upgradeId, healthy, version: reading?.version }, "node health changed");
         journal.applyLocal(t.state, t.effects);
+        if (healthy === (job.health === "unhealthy"))
+          this.deps.notify.send(healthNotice(job, healthy, reading?.version));
       }
     }
   }
 
   private publishPhases() {
     const m = this.deps.metrics.upgradePhase;
+    const health = this.deps.metrics.nodeHealthy;
     m.reset();
+    health.reset();
     for (const job of Object.values(this.state().jobs)) {
+      if (underObservation(job) && job.health)
+        health.set({ upgrade: String(job.upgradeId) }, job.health === "healthy" ? 1 : 0);
       m.set(
         {
           upgrade: String(job.upgradeId),
