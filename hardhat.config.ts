@@ -15,6 +15,7 @@ import "./tasks/governance";
 import "./tasks/upgrade";
 import "./tasks/validator";
 import "./tasks/audit-task";
+import "./tasks/verify";
 
 dotenv.config({ quiet: true });
 
@@ -61,6 +62,20 @@ if (process.env.RPC_URL) {
   };
 }
 
+// Explorers. One Etherscan key serves every chain Etherscan lists (its v2 API). A chain Etherscan does not list
+// (a Blockscout, or another Etherscan-compatible explorer) is named by EXPLORER_API_URL and EXPLORER_URL for the
+// RPC_URL network; hardhat-verify then talks to that explorer's own API with EXPLORER_API_KEY.
+const customExplorer = process.env.EXPLORER_API_URL
+  ? {
+      network: process.env.NETWORK || "remote",
+      chainId: Number(process.env.CHAIN_ID),
+      urls: {
+        apiURL: process.env.EXPLORER_API_URL,
+        browserURL: process.env.EXPLORER_URL ?? process.env.EXPLORER_API_URL,
+      },
+    }
+  : undefined;
+
 const config: HardhatUserConfig = {
   solidity: {
     version: SOLC_VERSION,
@@ -77,8 +92,15 @@ const config: HardhatUserConfig = {
   },
   typechain: { outDir: "typechain-types", target: "ethers-v6" },
   mocha: { timeout: 120_000 },
-  etherscan: { apiKey: process.env.ETHERSCAN_API_KEY ?? "" },
-  sourcify: { enabled: false },
+  etherscan: customExplorer
+    ? { apiKey: { [customExplorer.network]: process.env.EXPLORER_API_KEY || "none" }, customChains: [customExplorer] }
+    : { apiKey: process.env.ETHERSCAN_API_KEY ?? "" },
+  // Sourcify needs no key; verify:all asks its server which chains it supports and skips the others.
+  sourcify: {
+    enabled: process.env.SOURCIFY !== "off",
+    apiUrl: process.env.SOURCIFY_API_URL || "https://sourcify.dev/server",
+    browserUrl: process.env.SOURCIFY_BROWSER_URL || "https://repo.sourcify.dev",
+  },
 };
 
 export default config;

@@ -1,9 +1,12 @@
 // Deploys the on-chain system from the Hardhat artifacts, with viem: the bytecode of each contract, the
-// coordinator's external libraries linked in, and the wiring that hands the timelock to governance.
+// coordinator's external libraries linked in, each contract created with its final roles so the deployer never
+// holds any power over the system (see deploySystem).
 import {
+  createWalletClient,
+  custom,
   encodeDeployData,
   getAddress,
-  parseEther,
+  getContractAddress,
   zeroAddress,
   type Abi,
   type Account,
@@ -14,8 +17,19 @@ import {
   type Transport,
   type WalletClient,
 } from "viem";
-import { readContract, waitForTransactionReceipt } from "viem/actions";
-import { sendContractCall } from "./actions/sendContractCall";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import {
+  estimateFeesPerGas,
+  estimateGas,
+  getBalance,
+  getChainId,
+  getCode,
+  getTransactionCount,
+  readContract,
+  simulateContract,
+  waitForTransactionReceipt,
+} from "viem/actions";
+import { loadPreset, systemParams } from "./deployParams";
 import { lockstepGovernorAbi, lockstepTimelockAbi, stakeTokenAbi, upgradeCoordinatorAbi } from "./abi/generated";
 import type { Deployment } from "./deployments";
 import timelockArtifact from "../artifacts/contracts/governance/LockstepTimelock.sol/LockstepTimelock.json";
@@ -44,6 +58,12 @@ export interface SystemParams {
   guardian: Address;
   /** The cohort new registrations land in. */
   defaultCohort: number;
+  /**
+   * The restart budget governance should set (`setRestartBudget`): basis points of total stake, and the lease's
+   * seconds. Only governance can set it, so the deploy records it and the first proposal puts it in place.
+   */
+  restartBudgetBps: number;
+  leaseDuration: number;
 }
 
 /** Where a deployed system lives. */
@@ -55,21 +75,9 @@ export interface SystemAddresses {
   libraries: { manifestPlanner: Address; rolloutViews: Address };
 }
 
+/** The `local` preset (deploy/presets/local.json): the fast values the drill and the tests use. */
 export function defaultParams(holder: string, guardian: string): SystemParams {
-  return {
-    tokenName: "Lockstep Stake",
-    tokenSymbol: "LSTK",
-    holder: getAddress(holder),
-    supply: parseEther("1000000000"),
-    timelockDelay: 3600n,
-    votingDelay: 1n,
-    votingPeriod: 50n,
-    proposalThreshold: 0n,
-    quorumPercent: 4n,
-    voteExtension: 10n,
-    guardian: getAddress(guardian),
-    defaultCohort: 3,
-  };
+  return systemParams(loadPreset("local"), getAddress(holder), getAddress(guardian));
 }
 
 /** A Hardhat artifact as far as deploying it goes. */
@@ -97,80 +105,251 @@ export function linkBytecode(artifact: Artifact, libraries: Record<string, Addre
 
 export type DeployWallet = WalletClient<Transport, Chain | undefined, Account>;
 
-/** Sends the creation transaction of `artifact` and waits for the contract's address. */
-async function deployArtifact(
+/** Creation data of `artifact` with its constructor arguments and libraries. */
+function creationData(artifact: Artifact, abi: Abi, args: readonly unknown[], libraries: Record<string, Address> = {}) {
+  return encodeDeployData({ abi, bytecode: linkBytecode(artifact, libraries), args });
+}
+
+/** Sends a creation transaction and waits for the contract's address. */
+async function create(
   wallet: DeployWallet,
   reader: Client,
-  artifact: Artifact,
-  abi: Abi,
-  args: readonly unknown[],
-  libraries: Record<string, Address> = {},
+  name: string,
+  data: Hex,
+  extra: { nonce?: number; gas?: bigint; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint } = {},
 ): Promise<Address> {
-  const data = encodeDeployData({ abi, bytecode: linkBytecode(artifact, libraries), args });
-  const hash = await wallet.sendTransaction({ data, chain: wallet.chain ?? null });
+  const hash = await wallet.sendTransaction({ data, chain: wallet.chain ?? null, ...extra });
   const receipt = await waitForTransactionReceipt(reader, { hash });
   if (receipt.status !== "success" || !receipt.contractAddress) {
-    throw new Error(`deploying ${artifact.contractName} failed (transaction ${hash})`);
+    throw new DeployError(`deploying ${name} failed (transaction ${hash})`);
   }
   return getAddress(receipt.contractAddress);
 }
 
+/** A deploy that cannot go on: the deployer holds no power over what it left behind (see deploySystem). */
+export class DeployError extends Error {}
+
+/** The steps of a deploy, in order; `onStep` is called after each. */
+export const DEPLOY_STEPS = [
+  "manifestPlanner",
+  "rolloutViews",
+  "fundBinder",
+  "token",
+  "governor",
+  "timelock",
+  "coordinator",
+  "bind",
+  "sweepBinder",
+] as const;
+export type DeployStep = (typeof DEPLOY_STEPS)[number];
+
+/** What an interrupted deploy leaves that another run can reuse: the libraries, which hold nothing and no one. */
+export interface DeployProgress {
+  chainId: number;
+  deployer: Address;
+  libraries: { manifestPlanner?: Address; rolloutViews?: Address };
+}
+
+export interface DeployOptions {
+  /** The progress of an interrupted deploy from the same account on the same chain: its libraries are reused. */
+  resume?: DeployProgress;
+  /** Called after each step with what is done and where; the deploy task saves the progress. Throwing stops it. */
+  onStep?: (step: DeployStep, progress: DeployProgress, done: Partial<SystemAddresses>) => void | Promise<void>;
+}
+
+/** Gas the binder key's `bindRegistry` call is sent with (it uses about 48,000). */
+const BIND_GAS = 80_000n;
+
 /**
- * Deploys and wires the whole on-chain system: timelock, stake token, governor, the coordinator's libraries and
- * the coordinator. The governor becomes the timelock's only proposer and canceller, anyone may execute, and the
- * deployer's bootstrap admin right on the timelock is renounced, so afterwards nothing changes without a vote.
+ * Deploys and wires the whole on-chain system so that the deployer never holds any power over it, at any step:
+ *
+ * - The timelock is created with the governor as its only proposer and canceller, anyone as executor and no admin
+ *   but itself. The governor is created first, naming the timelock's address computed from the deployer's next
+ *   nonce; a governor whose timelock is missing has no power over anything.
+ * - The token's one-time right to bind its registry belongs to whoever creates it. A fresh key that lives only in
+ *   this process's memory creates it and binds the coordinator as the last wiring step. If the deploy stops before
+ *   that, the key is gone and nobody, the deployer included, can ever bind that token: the half-built system is
+ *   inert, not captured.
+ * - The guardian is given, never the deployer.
+ *
+ * An interrupted deploy resumes from `options.resume`: the libraries are reused, the rest is created anew.
  * `wallet` signs and sends (its account is the deployer); `reader` reads receipts and state.
  */
-export async function deploySystem(wallet: DeployWallet, reader: Client, p: SystemParams): Promise<SystemAddresses> {
-  const me = wallet.account.address;
-  const timelock = await deployArtifact(wallet, reader, timelockArtifact, lockstepTimelockAbi, [
-    p.timelockDelay,
-    [],
-    [zeroAddress],
-    me,
-  ]);
-  const token = await deployArtifact(wallet, reader, tokenArtifact, stakeTokenAbi, [
-    p.tokenName,
-    p.tokenSymbol,
-    p.holder,
-    p.supply,
-  ]);
-  const governor = await deployArtifact(wallet, reader, governorArtifact, lockstepGovernorAbi, [
-    token,
-    timelock,
-    p.votingDelay,
-    p.votingPeriod,
-    p.proposalThreshold,
-    p.quorumPercent,
-    p.voteExtension,
-  ]);
-  // The libraries have no constructor; RolloutViews has no ABI of its own (its functions take storage references).
-  const libraries = {
-    manifestPlanner: await deployArtifact(wallet, reader, plannerArtifact, [], []),
-    rolloutViews: await deployArtifact(wallet, reader, viewsArtifact, [], []),
-  };
-  const coordinator = await deployArtifact(
+export async function deploySystem(
+  wallet: DeployWallet,
+  reader: Client,
+  p: SystemParams,
+  options: DeployOptions = {},
+): Promise<SystemAddresses> {
+  const me = getAddress(wallet.account.address);
+  if (p.guardian === me) throw new DeployError("the guardian must not be the deploying account");
+  const chainId = await getChainId(reader);
+  const resume = options.resume;
+  if (resume && (resume.chainId !== chainId || getAddress(resume.deployer) !== me)) {
+    throw new DeployError(
+      `the deploy to resume was made by ${resume.deployer} on chain ${resume.chainId}, not ${me} on chain ${chainId}`,
+    );
+  }
+  const progress: DeployProgress = { chainId, deployer: me, libraries: {} };
+  const done: Partial<SystemAddresses> = {};
+  const step = async (name: DeployStep) => options.onStep?.(name, structuredClone(progress), { ...done });
+  const hasCode = async (a?: Address) => a !== undefined && ((await getCode(reader, { address: a })) ?? "0x") !== "0x";
+
+  // The libraries have no constructor and no state; RolloutViews has no ABI of its own.
+  for (const [key, artifact] of [
+    ["manifestPlanner", plannerArtifact],
+    ["rolloutViews", viewsArtifact],
+  ] as const) {
+    const reused = resume?.libraries[key];
+    progress.libraries[key] = (await hasCode(reused))
+      ? reused
+      : await create(wallet, reader, artifact.contractName, creationData(artifact, [], []));
+    await step(key);
+  }
+  const libraries = progress.libraries as SystemAddresses["libraries"];
+  done.libraries = libraries;
+
+  // The binder: a key nobody else ever sees, funded for its three transactions.
+  const binder = createWalletClient({
+    account: privateKeyToAccount(generatePrivateKey()),
+    chain: wallet.chain,
+    transport: custom({ request: (args) => reader.request(args) }),
+  });
+  const tokenData = creationData(tokenArtifact, stakeTokenAbi, [p.tokenName, p.tokenSymbol, p.holder, p.supply]);
+  const tokenGas = ((await estimateGas(reader, { account: binder.account.address, data: tokenData })) * 5n) / 4n;
+  const fees = await estimateFeesPerGas(reader);
+  const binderFees = { maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas };
+  const allowance = (tokenGas + BIND_GAS + 21_000n) * fees.maxFeePerGas;
+  if (allowance > 0n) {
+    const hash = await wallet.sendTransaction({
+      to: binder.account.address,
+      value: allowance,
+      chain: wallet.chain ?? null,
+    });
+    await waitForTransactionReceipt(reader, { hash });
+  }
+  await step("fundBinder");
+  done.token = await create(binder, reader, tokenArtifact.contractName, tokenData, { gas: tokenGas, ...binderFees });
+  await step("token");
+
+  // The governor names the timelock the deployer's next creation will make; the timelock names that governor.
+  const nonce = await getTransactionCount(reader, { address: me, blockTag: "pending" });
+  const timelockAt = getContractAddress({ from: me, nonce: BigInt(nonce + 1) });
+  done.governor = await create(
     wallet,
     reader,
-    coordinatorArtifact,
-    upgradeCoordinatorAbi,
-    [token, timelock, p.guardian, p.defaultCohort],
-    {
+    governorArtifact.contractName,
+    creationData(governorArtifact, lockstepGovernorAbi, [
+      done.token,
+      timelockAt,
+      p.votingDelay,
+      p.votingPeriod,
+      p.proposalThreshold,
+      p.quorumPercent,
+      p.voteExtension,
+    ]),
+    { nonce },
+  );
+  await step("governor");
+  done.timelock = await create(
+    wallet,
+    reader,
+    timelockArtifact.contractName,
+    creationData(timelockArtifact, lockstepTimelockAbi, [p.timelockDelay, [done.governor], [zeroAddress], zeroAddress]),
+    { nonce: nonce + 1 },
+  );
+  if (done.timelock !== timelockAt) {
+    throw new DeployError(`the timelock landed at ${done.timelock}, not ${timelockAt} where the governor expects it`);
+  }
+  await step("timelock");
+  done.coordinator = await create(
+    wallet,
+    reader,
+    coordinatorArtifact.contractName,
+    creationData(coordinatorArtifact, upgradeCoordinatorAbi, [done.token, done.timelock, p.guardian, p.defaultCohort], {
       "contracts/rollout/ManifestPlanner.sol:ManifestPlanner": libraries.manifestPlanner,
       "contracts/rollout/RolloutViews.sol:RolloutViews": libraries.rolloutViews,
-    },
+    }),
   );
+  await step("coordinator");
+  const bind = await binder.writeContract({
+    address: done.token,
+    abi: stakeTokenAbi,
+    functionName: "bindRegistry",
+    args: [done.coordinator],
+    gas: BIND_GAS,
+    chain: wallet.chain ?? null,
+    ...binderFees,
+  });
+  if ((await waitForTransactionReceipt(reader, { hash: bind })).status !== "success") {
+    throw new DeployError(`binding the coordinator to the token failed (transaction ${bind})`);
+  }
+  await step("bind");
 
-  const send = (address: Address, abi: Abi, functionName: string, args: readonly unknown[]) =>
-    sendContractCall(wallet, { address, abi, functionName, args, reader });
-  const role = (functionName: "PROPOSER_ROLE" | "CANCELLER_ROLE" | "DEFAULT_ADMIN_ROLE") =>
-    readContract(reader, { address: timelock, abi: lockstepTimelockAbi, functionName });
-  await send(token, stakeTokenAbi, "bindRegistry", [coordinator]);
-  await send(timelock, lockstepTimelockAbi, "grantRole", [await role("PROPOSER_ROLE"), governor]);
-  await send(timelock, lockstepTimelockAbi, "grantRole", [await role("CANCELLER_ROLE"), governor]);
-  await send(timelock, lockstepTimelockAbi, "renounceRole", [await role("DEFAULT_ADMIN_ROLE"), me]);
+  // What is left of the allowance goes back; at a fixed price equal to the tip, the transfer costs exactly 21,000 × it.
+  const left = await getBalance(reader, { address: binder.account.address });
+  const price = (await estimateFeesPerGas(reader)).maxFeePerGas;
+  if (left > 21_000n * price) {
+    const hash = await binder.sendTransaction({
+      to: me,
+      value: left - 21_000n * price,
+      gas: 21_000n,
+      maxFeePerGas: price,
+      maxPriorityFeePerGas: price,
+      chain: wallet.chain ?? null,
+    });
+    await waitForTransactionReceipt(reader, { hash });
+  }
+  await step("sweepBinder");
 
-  return { token, timelock, governor, coordinator, libraries };
+  const system = done as SystemAddresses;
+  await checkNoDeployerPower(reader, system, me);
+  return system;
+}
+
+/** The powers a deployer could keep, read from chain: throws if it holds any of them. */
+export async function deployerPowers(reader: Client, system: Partial<SystemAddresses>, who: Address) {
+  const held: string[] = [];
+  if (system.timelock) {
+    for (const role of ["DEFAULT_ADMIN_ROLE", "PROPOSER_ROLE", "CANCELLER_ROLE", "EXECUTOR_ROLE"] as const) {
+      const id = await readContract(reader, { address: system.timelock, abi: lockstepTimelockAbi, functionName: role });
+      const has = await readContract(reader, {
+        address: system.timelock,
+        abi: lockstepTimelockAbi,
+        functionName: "hasRole",
+        args: [id, who],
+      });
+      if (has) held.push(`timelock ${role}`);
+    }
+  }
+  if (system.token) {
+    const bindable = await simulateContract(reader, {
+      account: who,
+      address: system.token,
+      abi: stakeTokenAbi,
+      functionName: "bindRegistry",
+      args: [who],
+    }).then(
+      () => true,
+      () => false,
+    );
+    if (bindable) held.push("the token's registry binding");
+  }
+  if (system.coordinator) {
+    const c = { address: system.coordinator, abi: upgradeCoordinatorAbi } as const;
+    if (getAddress(await readContract(reader, { ...c, functionName: "guardian" })) === who) held.push("guardian");
+    if (getAddress(await readContract(reader, { ...c, functionName: "governance" })) === who) held.push("governance");
+  }
+  return held;
+}
+
+async function checkNoDeployerPower(reader: Client, system: SystemAddresses, me: Address) {
+  const held = await deployerPowers(reader, system, me);
+  if (held.length) throw new DeployError(`the deployer still holds: ${held.join(", ")}`);
+  const registry = await readContract(reader, { address: system.token, abi: stakeTokenAbi, functionName: "registry" });
+  if (getAddress(registry) !== system.coordinator) {
+    throw new DeployError(`the token's registry is ${registry}, not the coordinator ${system.coordinator}`);
+  }
 }
 
 /** The deployments-file record of a deployed system (see lib/deployments.ts). */

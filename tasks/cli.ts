@@ -81,8 +81,15 @@ export interface Connected {
   timelock: Address;
 }
 
-/** The selected network's deployment and clients; refuses when the node is another chain. */
-export async function connectDeployment(hre: HardhatRuntimeEnvironment, signerIndex = 0): Promise<Connected> {
+/**
+ * The selected network's deployment and clients; refuses when the node is another chain. With `actingAs` (a Safe
+ * that will sign elsewhere), the account is that address and no local signer is needed: nothing is sent.
+ */
+export async function connectDeployment(
+  hre: HardhatRuntimeEnvironment,
+  signerIndex = 0,
+  actingAs?: Address,
+): Promise<Connected> {
   let deployment: Deployment;
   try {
     deployment = readDeployment(hre.network.name, process.env.LOCKSTEP_DEPLOYMENTS_DIR || undefined);
@@ -102,7 +109,7 @@ export async function connectDeployment(hre: HardhatRuntimeEnvironment, signerIn
       `no coordinator at ${c.UpgradeCoordinator} on network "${hre.network.name}": the deployments file is from another chain or run`,
     );
   }
-  const account = await accountAt(hre, signerIndex);
+  const account = actingAs ?? (await accountAt(hre, signerIndex));
   return {
     deployment,
     account,

@@ -1,34 +1,45 @@
-import { task, types } from "hardhat/config";
-import { findDeployment, writeDeployment } from "../lib/deployments";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { task } from "hardhat/config";
 import { createWalletClient, getAddress } from "viem";
+import { deploymentPath, findDeployment, writeDeployment } from "../lib/deployments";
+import { DeployParamsError, PRESETS, loadPreset, readParamsFile, systemParams } from "../lib/deployParams";
 import { TaskError, action, clientsFor, parseAddress } from "./cli";
 
+/** Chains where the `local` preset is the default: Hardhat's and a dev node's. Anywhere else a preset is required. */
+const LOCAL_CHAIN_IDS = [31337, 1337];
+
+/** Where an interrupted deploy's progress is kept until a run completes it: beside the deployments file. */
+function progressPath(network: string, dir?: string) {
+  return deploymentPath(network, dir).replace(/\.json$/, ".progress.json");
+}
+
 task("deploy", "Deploys the whole Lockstep system and writes deployments/<network>.json (idempotent)")
+  .addOptionalParam("preset", `named parameters: ${PRESETS.join(", ")} (default on a local chain: local)`)
+  .addOptionalParam("params", "a parameters file (JSON; see deploy/presets/ and docs/operations.md)")
   .addOptionalParam("guardian", "the incident commander's address (default: the second account)")
   .addOptionalParam("holder", "receives the initial stake supply (default: the deployer)")
-  .addOptionalParam("timelockDelay", "seconds between queueing and executing a proposal", 3600, types.int)
-  .addOptionalParam("votingDelay", "blocks between proposal and vote", 1, types.int)
-  .addOptionalParam("votingPeriod", "blocks a vote stays open", 50, types.int)
-  .addOptionalParam("quorum", "quorum, percent of the supply", 4, types.int)
   .addFlag("force", "deploy again even if the deployments file names live contracts")
   .setAction(
     action(
-      async (
-        args: {
-          guardian?: string;
-          holder?: string;
-          timelockDelay: number;
-          votingDelay: number;
-          votingPeriod: number;
-          quorum: number;
-          force: boolean;
-        },
-        hre,
-      ) => {
+      async (args: { preset?: string; params?: string; guardian?: string; holder?: string; force: boolean }, hre) => {
         const dir = process.env.LOCKSTEP_DEPLOYMENTS_DIR || undefined;
         const network = hre.network.name;
         const { client, transport } = clientsFor(hre);
         const chainId = await client.getChainId();
+        if (args.preset && args.params) throw new TaskError("pass --preset or --params, not both");
+        if (!args.preset && !args.params && !LOCAL_CHAIN_IDS.includes(chainId)) {
+          throw new TaskError(
+            `chain ${chainId} is not a local chain: pass --preset testnet|mainnet or --params <file.json>`,
+          );
+        }
+        let file;
+        try {
+          file = args.params ? readParamsFile(args.params) : loadPreset(args.preset ?? "local");
+        } catch (e) {
+          if (e instanceof DeployParamsError) throw new TaskError(e.message);
+          throw e;
+        }
         const existing = findDeployment(network, dir);
         if (existing && !args.force) {
           const code = await client.getCode({ address: getAddress(existing.contracts.UpgradeCoordinator) });
@@ -43,24 +54,47 @@ task("deploy", "Deploys the whole Lockstep system and writes deployments/<networ
         if (!deployer) throw new TaskError(`no account to deploy from on network "${network}" (set DEPLOYER_KEY)`);
         const guardian = args.guardian ? parseAddress(args.guardian, "--guardian") : second;
         if (!guardian) throw new TaskError("pass --guardian: the network has only one account");
-        if (args.quorum < 1 || args.quorum > 100) throw new TaskError("--quorum must be a percentage from 1 to 100");
+        if (guardian === deployer) throw new TaskError("the guardian must not be the deploying account");
         const holder = args.holder ? parseAddress(args.holder, "--holder") : deployer;
-        const { deploySystem, defaultParams, deploymentRecord } = await import("../lib/deploy");
+        const params = systemParams(file, holder, guardian);
+
+        const { DeployError, deploySystem, deploymentRecord } = await import("../lib/deploy");
+        const saved = progressPath(network, dir);
+        let resume;
+        if (existsSync(saved)) {
+          resume = JSON.parse(readFileSync(saved, "utf8"));
+          if (resume.chainId === chainId && getAddress(resume.deployer) === deployer) {
+            console.log(`resuming the deploy interrupted earlier (${saved}): its libraries are reused`);
+          } else resume = undefined;
+        }
         const startBlock = Number(await client.getBlockNumber()) + 1;
-        const params = {
-          ...defaultParams(holder, guardian),
-          timelockDelay: BigInt(args.timelockDelay),
-          votingDelay: BigInt(args.votingDelay),
-          votingPeriod: BigInt(args.votingPeriod),
-          quorumPercent: BigInt(args.quorum),
-        };
-        const s = await deploySystem(createWalletClient({ account: deployer, transport }), client, params);
+        let s;
+        try {
+          s = await deploySystem(createWalletClient({ account: deployer, transport }), client, params, {
+            resume,
+            onStep: (_step, progress) => {
+              mkdirSync(dirname(saved), { recursive: true });
+              writeFileSync(`${saved}.tmp`, JSON.stringify(progress, null, 2) + "\n");
+              renameSync(`${saved}.tmp`, saved);
+            },
+          });
+        } catch (e) {
+          if (e instanceof DeployError) throw new TaskError(`${e.message}; the deployer holds no power, run again`);
+          throw e;
+        }
         const path = writeDeployment(deploymentRecord(s, { network, chainId, startBlock, guardian, params }), dir);
+        rmSync(saved, { force: true });
         console.log(
-          `deployed on ${network} (chain ${chainId}); the deployer's admin right on the timelock is renounced`,
+          `deployed on ${network} (chain ${chainId}); the deployer holds no role: the timelock answers to the governor only`,
         );
         console.log(`coordinator ${s.coordinator}  governor ${s.governor}  timelock ${s.timelock}  token ${s.token}`);
         console.log(`wrote ${path}`);
+        if (params.restartBudgetBps > 0) {
+          console.log(
+            `next: propose the restart budget (${params.restartBudgetBps} bps, leases of ${params.leaseDuration} s): ` +
+              `npx hardhat upgrade:restart-budget --network ${network}`,
+          );
+        }
       },
     ),
   );

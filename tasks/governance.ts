@@ -2,11 +2,19 @@
 // action; the tasks parse arguments, check what a person would get wrong, and print.
 import { task } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import type { Hex } from "viem";
+import { zeroAddress, type Abi, type Address, type Hex } from "viem";
 import { ManifestError, readManifest } from "../lib/manifest";
-import { SUPPORT, type Proposal, type SupportName } from "../lib/governance";
+import { SUPPORT, descriptionHash, hashProposal, type Proposal, type SupportName } from "../lib/governance";
+import {
+  SafeBatchError,
+  batchInWords,
+  safeBatch,
+  writeSafeBatch,
+  type KnownContracts,
+  type SafeCall,
+} from "../lib/safeBatch";
 import type { GetProposalReturnType } from "../lib/actions/getProposal";
-import { Connected, TaskError, abis, action, connectDeployment, parseIntArg } from "./cli";
+import { Connected, TaskError, abis, action, connectDeployment, parseAddress, parseIntArg } from "./cli";
 
 // The actions need the ABIs a compile generates, and the config loads this file first: loaded when a task runs.
 const actions = () => ({
@@ -18,6 +26,64 @@ const actions = () => ({
   ...(require("../lib/actions/queueProposal") as typeof import("../lib/actions/queueProposal")),
   ...(require("../lib/actions/scheduleUpgrade") as typeof import("../lib/actions/scheduleUpgrade")),
 });
+
+/** Where a task writes a Safe Transaction Builder batch instead of sending (`--safe-batch out.json`). */
+export interface BatchTarget {
+  out: string;
+  /** The Safe that will sign: `--safe`, or for guardian actions the coordinator's guardian. */
+  safe?: Address;
+}
+
+/** The arguments every task that can write a batch takes. */
+export interface BatchArgs {
+  signer: string;
+  safeBatch?: string;
+  safe?: string;
+}
+
+/**
+ * The deployment, acting as the `--safe` when `--safe-batch` is given (nothing is sent then, so no local key is
+ * needed), else as the `--signer`. `needSafe`: the task cannot find the Safe by itself.
+ */
+export async function connectFor(
+  hre: HardhatRuntimeEnvironment,
+  args: BatchArgs,
+  needSafe: boolean,
+): Promise<{ c: Connected; batch?: BatchTarget }> {
+  if (!args.safeBatch) {
+    if (args.safe) throw new TaskError("--safe goes with --safe-batch <out.json>");
+    return { c: await connectDeployment(hre, parseIntArg(args.signer, "--signer")) };
+  }
+  const safe = args.safe ? parseAddress(args.safe, "--safe") : undefined;
+  if (!safe && needSafe) throw new TaskError("--safe-batch needs --safe <the Safe's address>");
+  const c = await connectDeployment(hre, 0, safe ?? zeroAddress);
+  return { c, batch: { out: args.safeBatch, safe } };
+}
+
+/** The contracts a batch's calls are put into words with. */
+export function knownContracts(c: Connected): KnownContracts {
+  const { upgradeCoordinatorAbi, lockstepGovernorAbi, lockstepTimelockAbi, stakeTokenAbi } = abis();
+  return {
+    UpgradeCoordinator: { address: c.coordinator, abi: upgradeCoordinatorAbi as Abi },
+    LockstepGovernor: { address: c.governor, abi: lockstepGovernorAbi as Abi },
+    LockstepTimelock: { address: c.timelock, abi: lockstepTimelockAbi as Abi },
+    StakeToken: { address: c.token, abi: stakeTokenAbi as Abi },
+  };
+}
+
+/** Writes `calls` as a Safe Transaction Builder batch for `batch.safe` and prints them in words; sends nothing. */
+export function writeBatch(c: Connected, batch: BatchTarget, name: string, calls: SafeCall[], description = "") {
+  const safe = batch.safe ?? c.account;
+  try {
+    const file = safeBatch({ chainId: c.deployment.chainId, safe, name, description, calls });
+    writeSafeBatch(batch.out, file);
+    console.log(`wrote ${batch.out}: a Safe Transaction Builder batch for ${safe}; nothing was sent. It calls:`);
+    for (const line of batchInWords(file, knownContracts(c))) console.log(`  ${line}`);
+  } catch (e) {
+    if (e instanceof SafeBatchError) throw new TaskError(e.message);
+    throw e;
+  }
+}
 
 /** Finds a proposal's calls from its ProposalCreated log (the Governor stores only their hash). */
 export async function findProposal(c: Connected, id: bigint): Promise<Proposal> {
@@ -68,8 +134,16 @@ async function checkThreshold(c: Connected) {
     throw new TaskError(`the proposer has ${votes} votes, below the proposal threshold ${threshold}`);
 }
 
-/** Proposes `calldatas` to the coordinator through the Governor and prints where it stands. */
-export async function proposeCoordinatorCalls(c: Connected, calldatas: Hex[], description: string) {
+/**
+ * Proposes `calldatas` to the coordinator through the Governor and prints where it stands; with `batch`, writes the
+ * proposal as a Safe batch instead (the Safe is the proposer, and must hold the threshold).
+ */
+export async function proposeCoordinatorCalls(
+  c: Connected,
+  calldatas: Hex[],
+  description: string,
+  batch?: BatchTarget,
+) {
   const proposal: Proposal = {
     targets: calldatas.map(() => c.coordinator),
     values: calldatas.map(() => 0n),
@@ -77,10 +151,33 @@ export async function proposeCoordinatorCalls(c: Connected, calldatas: Hex[], de
     description,
   };
   await checkThreshold(c);
+  if (batch) return writeProposalBatch(c, batch, "propose", proposal);
   const { proposalId } = await actions().propose(c.wallet, { governor: c.governor, proposal });
   console.log(`proposed: ${description.split("\n")[0]}`);
   await printProposal(c, proposalId);
   return proposalId;
+}
+
+/** A Governor proposal step (propose, queue, execute, cancel) as a Safe batch of one call. */
+function writeProposalBatch(
+  c: Connected,
+  batch: BatchTarget,
+  step: "propose" | "queue" | "execute" | "cancel",
+  p: Proposal,
+) {
+  const args =
+    step === "propose"
+      ? [p.targets, p.values, p.calldatas, p.description]
+      : [p.targets, p.values, p.calldatas, descriptionHash(p.description)];
+  const title = p.description.split("\n")[0].replace(/^#+\s*/, "");
+  writeBatch(
+    c,
+    batch,
+    `Lockstep: ${step} proposal ${hashProposal(p)}`,
+    [{ to: c.governor, abi: abis().lockstepGovernorAbi as Abi, functionName: step, args }],
+    title,
+  );
+  return hashProposal(p);
 }
 
 function parseProposalId(value: string): bigint {
@@ -92,8 +189,10 @@ task("upgrade:propose", "Proposes scheduling the upgrade in a manifest file, thr
   .addPositionalParam("file", "the manifest file (JSON)")
   .addOptionalParam("description", "the proposal's text (default: made from the manifest)")
   .addOptionalParam("signer", "index of the proposing account", "0")
+  .addOptionalParam("safeBatch", "write a Safe Transaction Builder batch to this file instead of sending")
+  .addOptionalParam("safe", "with --safe-batch: the Safe that proposes")
   .setAction(
-    action(async (args: { file: string; description?: string; signer: string }, hre) => {
+    action(async (args: { file: string; description?: string } & BatchArgs, hre) => {
       let manifest;
       try {
         manifest = readManifest(args.file).manifest;
@@ -101,7 +200,7 @@ task("upgrade:propose", "Proposes scheduling the upgrade in a manifest file, thr
         if (e instanceof ManifestError) throw new TaskError(e.message);
         throw e;
       }
-      const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
+      const { c, batch } = await connectFor(hre, args, true);
       const existing = await c.client.readContract({
         address: c.coordinator,
         abi: abis().upgradeCoordinatorAbi,
@@ -110,6 +209,18 @@ task("upgrade:propose", "Proposes scheduling the upgrade in a manifest file, thr
       });
       if (existing !== 0n) throw new TaskError(`an upgrade named "${manifest.name}" already exists (#${existing})`);
       await checkThreshold(c);
+      if (batch) {
+        const { scheduleUpgradeProposal } =
+          require("../lib/actions/scheduleUpgrade") as typeof import("../lib/actions/scheduleUpgrade");
+        const proposal = scheduleUpgradeProposal({
+          coordinator: c.coordinator,
+          manifest,
+          description: args.description,
+        });
+        const id = writeProposalBatch(c, batch, "propose", proposal);
+        console.log(`proposal ${id} once the Safe has sent it`);
+        return;
+      }
       const { proposalId, proposal } = await actions().scheduleUpgrade(c.wallet, {
         governor: c.governor,
         coordinator: c.coordinator,
@@ -155,13 +266,23 @@ task("vote", "Casts the signer's vote on a proposal")
 
 async function governanceStep(
   hre: HardhatRuntimeEnvironment,
-  args: { proposalId: string; signer: string },
-  step: "queue" | "execute",
+  args: { proposalId: string } & BatchArgs,
+  step: "queue" | "execute" | "cancel",
 ) {
   const id = parseProposalId(args.proposalId);
-  const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
+  const { c, batch } = await connectFor(hre, args, true);
   const proposal = await findProposal(c, id);
   const { state, eta } = await readProposal(c, id);
+  if (step === "cancel") {
+    if (state !== "Pending")
+      throw new TaskError(`proposal ${id} is ${state}; only a Pending proposal can be cancelled`);
+    if (batch) return void writeProposalBatch(c, batch, step, proposal);
+    const { cancelProposal } =
+      require("../lib/actions/cancelProposal") as typeof import("../lib/actions/cancelProposal");
+    const { hash } = await cancelProposal(c.wallet, { governor: c.governor, proposal });
+    console.log(`cancelled proposal ${id} (transaction ${hash})`);
+    return printProposal(c, id);
+  }
   if (step === "queue" && state !== "Succeeded")
     throw new TaskError(`proposal ${id} is ${state}; only a Succeeded proposal can be queued`);
   if (step === "execute") {
@@ -170,18 +291,22 @@ async function governanceStep(
     if (now < eta)
       throw new TaskError(`proposal ${id} is time-locked until ${new Date(Number(eta) * 1000).toISOString()}`);
   }
+  if (batch) return void writeProposalBatch(c, batch, step, proposal);
   const send = step === "queue" ? actions().queueProposal : actions().executeProposal;
   const { hash } = await send(c.wallet, { governor: c.governor, proposal });
   console.log(`${step === "queue" ? "queued" : "executed"} proposal ${id} (transaction ${hash})`);
   await printProposal(c, id);
 }
 
-task("queue", "Queues a succeeded proposal in the timelock")
-  .addPositionalParam("proposalId", "the proposal id")
-  .addOptionalParam("signer", "index of the sending account", "0")
-  .setAction(action((args: { proposalId: string; signer: string }, hre) => governanceStep(hre, args, "queue")));
-
-task("execute", "Executes a queued proposal once its time lock has passed")
-  .addPositionalParam("proposalId", "the proposal id")
-  .addOptionalParam("signer", "index of the sending account", "0")
-  .setAction(action((args: { proposalId: string; signer: string }, hre) => governanceStep(hre, args, "execute")));
+for (const [step, description] of [
+  ["queue", "Queues a succeeded proposal in the timelock"],
+  ["execute", "Executes a queued proposal once its time lock has passed"],
+  ["cancel", "Cancels a proposal while it is still Pending (only its proposer may)"],
+] as const) {
+  task(step, description)
+    .addPositionalParam("proposalId", "the proposal id")
+    .addOptionalParam("signer", "index of the sending account", "0")
+    .addOptionalParam("safeBatch", "write a Safe Transaction Builder batch to this file instead of sending")
+    .addOptionalParam("safe", "with --safe-batch: the Safe that sends (required for cancel: the proposer)")
+    .setAction(action((args: { proposalId: string } & BatchArgs, hre) => governanceStep(hre, args, step)));
+}

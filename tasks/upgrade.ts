@@ -1,6 +1,6 @@
 // Watching and steering a rollout: status, pause, resume, withdraw, rollback, advance.
 import { task } from "hardhat/config";
-import { encodeFunctionData, parseEventLogs } from "viem";
+import { encodeFunctionData, getAddress, parseEventLogs, zeroAddress, type Abi } from "viem";
 import { Status, StageState, UpgradeState, PauseReason } from "../lib/coordinator";
 import { versionFromTag } from "../lib/version";
 import { isoTime, percent as pct, wholeTokens } from "../lib/format";
@@ -15,7 +15,7 @@ import {
   sendToCoordinator,
   table,
 } from "./cli";
-import { proposeCoordinatorCalls } from "./governance";
+import { connectFor, proposeCoordinatorCalls, writeBatch, type BatchArgs, type BatchTarget } from "./governance";
 
 /** Whole tokens with thousands separators, "+" when a fraction is cut off (stakes are 18-decimal). */
 const tokens = (wei: bigint) => wholeTokens(wei, true);
@@ -113,30 +113,56 @@ task(
     }),
   );
 
+type Mode = "guardian" | "anyone" | "governance";
+
+/**
+ * A task that steers one upgrade. With `--safe-batch out.json` it writes what it would send as a Safe Transaction
+ * Builder batch instead: for guardian actions the Safe defaults to the coordinator's guardian.
+ */
 function steering(
   name: string,
   description: string,
-  run: (c: Connected, id: bigint) => Promise<void>,
+  mode: Mode,
+  run: (c: Connected, id: bigint, batch?: BatchTarget) => Promise<void>,
   guardianVerb?: string,
 ) {
   task(name, description)
     .addPositionalParam("upgrade", "the upgrade's id or name")
     .addOptionalParam("signer", "index of the sending account", "0")
+    .addOptionalParam("safeBatch", "write a Safe Transaction Builder batch to this file instead of sending")
+    .addOptionalParam("safe", "with --safe-batch: the Safe that signs (default for guardian actions: the guardian)")
     .setAction(
-      action(async (args: { upgrade: string; signer: string }, hre) => {
-        const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
+      action(async (args: { upgrade: string } & BatchArgs, hre) => {
+        const { c, batch } = await connectFor(hre, args, mode !== "guardian");
+        if (batch && !batch.safe) {
+          batch.safe = await guardianOf(c);
+          c.account = batch.safe;
+          if (batch.safe === zeroAddress) throw new TaskError("the coordinator has no guardian: pass --safe");
+        }
         if (guardianVerb) await asGuardian(c, guardianVerb);
-        await run(c, await resolveUpgrade(c, args.upgrade));
+        await run(c, await resolveUpgrade(c, args.upgrade), batch);
       }),
     );
 }
 
+const guardianOf = async (c: Connected) =>
+  getAddress(
+    await c.client.readContract({
+      address: c.coordinator,
+      abi: abis().upgradeCoordinatorAbi,
+      functionName: "guardian",
+    }),
+  );
+
+/** A coordinator call written as a Safe batch of one transaction. */
+function coordinatorBatch(c: Connected, batch: BatchTarget, functionName: string, id: bigint, title: string) {
+  writeBatch(c, batch, title, [
+    { to: c.coordinator, abi: abis().upgradeCoordinatorAbi as Abi, functionName, args: [id] },
+  ]);
+}
+
 async function asGuardian(c: Connected, verb: string) {
-  const guardian = await c.client.readContract({
-    address: c.coordinator,
-    abi: abis().upgradeCoordinatorAbi,
-    functionName: "guardian",
-  });
+  const guardian = await guardianOf(c);
   if (guardian.toLowerCase() !== c.account.toLowerCase()) {
     throw new TaskError(
       `${c.account} is not the guardian (${guardian}): only the guardian may ${verb} at once; governance can through a proposal`,
@@ -147,7 +173,9 @@ async function asGuardian(c: Connected, verb: string) {
 steering(
   "upgrade:pause",
   "Pauses a rollout at once (the guardian)",
-  async (c, id) => {
+  "guardian",
+  async (c, id, batch) => {
+    if (batch) return coordinatorBatch(c, batch, "pause", id, `Lockstep: pause upgrade #${id}`);
     const { hash } = await sendToCoordinator(c, "pause", [id]);
     console.log(`paused upgrade #${id} (transaction ${hash}); only governance can resume it`);
   },
@@ -157,7 +185,9 @@ steering(
 steering(
   "upgrade:rollback",
   "Orders every upgraded validator back to the previous version (the guardian)",
-  async (c, id) => {
+  "guardian",
+  async (c, id, batch) => {
+    if (batch) return coordinatorBatch(c, batch, "orderRollback", id, `Lockstep: roll back upgrade #${id}`);
     const { hash } = await sendToCoordinator(c, "orderRollback", [id]);
     console.log(`rollback ordered for upgrade #${id} (transaction ${hash}); watchers restore the previous version`);
   },
@@ -167,25 +197,59 @@ steering(
 steering(
   "upgrade:advance",
   "Verifies the current stage or activates the next one, when due (anyone)",
-  async (c, id) => {
+  "anyone",
+  async (c, id, batch) => {
+    if (batch) return coordinatorBatch(c, batch, "advance", id, `Lockstep: advance upgrade #${id}`);
     const { hash, receipt } = await sendToCoordinator(c, "advance", [id]);
     const names = parseEventLogs({ abi: abis().upgradeCoordinatorAbi, logs: receipt.logs }).map((e) => e.eventName);
     console.log(`advanced upgrade #${id}: ${names.join(", ")} (transaction ${hash})`);
   },
 );
 
-steering("upgrade:resume", "Proposes resuming a paused rollout (governance)", async (c, id) => {
+steering("upgrade:resume", "Proposes resuming a paused rollout (governance)", "governance", async (c, id, batch) => {
   await proposeCoordinatorCalls(
     c,
     [encodeFunctionData({ abi: abis().upgradeCoordinatorAbi, functionName: "resume", args: [id] })],
     `Resume upgrade #${id}`,
+    batch,
   );
 });
 
-steering("upgrade:withdraw", "Proposes withdrawing an upgrade that has not ended (governance)", async (c, id) => {
-  await proposeCoordinatorCalls(
-    c,
-    [encodeFunctionData({ abi: abis().upgradeCoordinatorAbi, functionName: "withdraw", args: [id] })],
-    `Withdraw upgrade #${id}`,
+steering(
+  "upgrade:withdraw",
+  "Proposes withdrawing an upgrade that has not ended (governance)",
+  "governance",
+  async (c, id, batch) => {
+    await proposeCoordinatorCalls(
+      c,
+      [encodeFunctionData({ abi: abis().upgradeCoordinatorAbi, functionName: "withdraw", args: [id] })],
+      `Withdraw upgrade #${id}`,
+      batch,
+    );
+  },
+);
+
+task("upgrade:restart-budget", "Proposes the restart budget: largest share of stake restarting at once (governance)")
+  .addOptionalParam("bps", "basis points of total stake (default: the deployment's restartBudgetBps)")
+  .addOptionalParam("leaseDuration", "seconds a lease lasts (default: the deployment's leaseDuration)")
+  .addOptionalParam("signer", "index of the proposing account", "0")
+  .addOptionalParam("safeBatch", "write a Safe Transaction Builder batch to this file instead of sending")
+  .addOptionalParam("safe", "with --safe-batch: the Safe that proposes")
+  .setAction(
+    action(async (args: { bps?: string; leaseDuration?: string } & BatchArgs, hre) => {
+      const { c, batch } = await connectFor(hre, args, true);
+      const recorded = c.deployment.params;
+      const bps = args.bps ?? String(recorded.restartBudgetBps ?? "");
+      const lease = args.leaseDuration ?? String(recorded.leaseDuration ?? "");
+      if (!bps || !lease)
+        throw new TaskError("the deployment records no restart budget: pass --bps and --lease-duration");
+      const b = parseIntArg(bps, "--bps", 0, 10_000);
+      const d = parseIntArg(lease, "--lease-duration", 1, 2 ** 24 - 1);
+      await proposeCoordinatorCalls(
+        c,
+        [encodeFunctionData({ abi: abis().upgradeCoordinatorAbi, functionName: "setRestartBudget", args: [b, d] })],
+        `Set the restart budget to ${b} bps of total stake, leases of ${d} s`,
+        batch,
+      );
+    }),
   );
-});
