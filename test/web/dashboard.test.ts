@@ -237,6 +237,8 @@ describe("dashboard in a browser", function () {
   it("shows the upgrade's manifest and its stake-weighted tallies against the stage's thresholds", async function () {
     const card = page.locator(`[data-testid="upgrade-${id}"]`);
     await expect(await card.getAttribute("data-state")).to.equal("Rolling");
+    // The digests and the manifest hash are under "technical details".
+    await card.locator('[data-testid="technical-details"] summary').click();
     const text = await card.innerText();
     for (const s of [
       "v2-web",
@@ -331,7 +333,8 @@ describe("dashboard in a browser", function () {
     const csv = readFileSync((await download.path())!, "utf8")
       .trim()
       .split("\n");
-    expect(csv[0]).to.equal("block,time,logIndex,event,upgradeId,details,transactionHash");
+    // The details in words, and the arguments as on chain in a column of their own.
+    expect(csv[0]).to.equal("block,time,logIndex,event,upgradeId,details,raw,transactionHash");
     expect(csv).to.have.length(logs.length + 1);
     expect(csv.some((l) => l.includes("UpgradeScheduled") && l.endsWith(txs.schedule))).to.equal(true);
   });
