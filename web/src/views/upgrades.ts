@@ -16,6 +16,7 @@ import { age, bpsPercent, cohortName, esc, isoTime, ratio, shortHex, spokenDurat
 import { PAUSE_REASON_WORDS } from "../../../lib/coordinator";
 import { txLink } from "./html";
 import { incidentBar, incidentOf } from "../incident";
+import { leasesPanel } from "./leases";
 import { Status } from "../../../lib/coordinator";
 
 /** A Governor proposal about an upgrade (its scheduling, a resume, a withdrawal, a rollback). */
@@ -302,6 +303,7 @@ function upgradeCard(
     ${upgradeActions(u, actor, snap.head.timestamp)}
     ${relatedHtml(related)}
     ${manifestSummary(u)}
+    ${leasesPanel(u, snap)}
     <details data-key="${key}" ${open?.has(key) ? "open" : ""} data-testid="technical-details">
       <summary>Technical details: manifest hash, artifacts and digests</summary>
       <dl>
@@ -323,7 +325,7 @@ function upgradeCard(
 const STATE_MARK: Record<string, string> = {
   Scheduled: "○",
   Rolling: "▶",
-  Paused: "⏸",
+  Paused: "‖",
   Completed: "✓",
   Withdrawn: "■",
   RolledBack: "↶",
