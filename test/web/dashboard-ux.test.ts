@@ -121,10 +121,14 @@ describe("dashboard for people: figures, incidents, phones and accessibility", f
         stageRules(3, { observationWindow: 1800, healthyBps: 8000, unhealthyBps: 3400 }),
       ],
     };
+    // A restart budget of 60% of the registered stake (900): 540.
+    await (await d.coordinator.connect(d.timelockSigner).setRestartBudget(6000, 600)).wait();
     await (await d.coordinator.connect(d.timelockSigner).schedule(manifest)).wait();
     id = await d.coordinator.upgradeCount();
-    // The main cohort's validator says it is ready before its stage: it runs nothing new yet.
+    // The main cohort's validator says it is ready before its stage: it runs nothing new yet. Its watcher takes a
+    // restart lease.
     await attest("m", 1, Status.Ready);
+    await (await d.coordinator.connect(v.m.attester).takeLease()).wait();
     await (await d.coordinator.advance(id)).wait();
     await attest("a", 0, Status.Healthy);
     // A proposal whose description is Markdown with markup and a script link in it.
@@ -220,6 +224,13 @@ describe("dashboard for people: figures, incidents, phones and accessibility", f
     // The tally bar carries its thresholds as ticks; the chart of stake over time is drawn.
     expect(await card.locator(`[data-testid="tally-${id}-0"] .tick`).count()).to.equal(2);
     await page.waitForSelector(`[data-testid="chart-${id}-0"] canvas`, { timeout: 10_000 });
+    // The leases panel: the budget, the stake in use and who holds a lease.
+    const leases = card.locator(`[data-testid="leases-${id}"]`);
+    expect(await leases.getAttribute("data-budget")).to.equal(stake(540).toString());
+    expect(await leases.innerText()).to.include("500 of 540 stake in use (92.59%)");
+    expect(await leases.locator('[data-testid="lease-holder"]').getAttribute("data-attester")).to.equal(
+      v.m.attester.address,
+    );
   });
 
   it("shows the version a validator reported running, not the one it is only ready for", async function () {
@@ -343,6 +354,17 @@ describe("dashboard for people: figures, incidents, phones and accessibility", f
       "(() => { const w = document.querySelector('#history-table .table-wrap'); return w.scrollWidth <= w.clientWidth; })()",
     );
     expect(fits, "the History table fits its container at 1440 px").to.equal(true);
+    // Filters: by event, and a search that finds a full address in the raw arguments.
+    const rows = page.locator('[data-testid="event-row"]');
+    const total = await rows.count();
+    await page.selectOption('[data-testid="filter-event"]', "UpgradePaused");
+    expect(await rows.count()).to.equal(1);
+    await page.selectOption('[data-testid="filter-event"]', "all");
+    await page.fill('[data-testid="filter-text"]', v.b.operator.address);
+    const found = await rows.count();
+    expect(found).to.be.greaterThan(0).and.lessThan(total);
+    await page.fill('[data-testid="filter-text"]', "");
+    expect(await rows.count()).to.equal(total);
   });
 
   it("marks PASS and FAIL with a colour and a sign", async function () {

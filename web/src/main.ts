@@ -25,7 +25,7 @@ type ViewName = "upgrades" | "validators" | "proposals" | "history" | "audit";
 const VIEWS: ViewName[] = ["upgrades", "validators", "proposals", "history", "audit"];
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
 
-const filters = { cohort: "all", status: "all" };
+const filters = { cohort: "all", status: "all", event: "all", text: "" };
 /** <details> the user opened (by data-key), kept open across refreshes. */
 const openDetails = new Set<string>();
 let app: App;
@@ -102,6 +102,8 @@ function layout() {
     <div id="validators-table"></div>`;
   $("#view-history").innerHTML = `
     <div class="toolbar">
+      <label>event <select id="filter-event" data-testid="filter-event"><option value="all">all</option></select></label>
+      <label>search <input id="filter-text" type="search" data-testid="filter-text" placeholder="address, upgrade, word…"></label>
       <button id="export-csv" data-testid="export-csv">Export CSV</button>
       <span id="event-count" class="muted"></span>
     </div>
@@ -150,6 +152,14 @@ function layout() {
   $<HTMLSelectElement>("#filter-status").addEventListener(
     "change",
     (e) => ((filters.status = (e.target as HTMLSelectElement).value), render()),
+  );
+  $<HTMLSelectElement>("#filter-event").addEventListener(
+    "change",
+    (e) => ((filters.event = (e.target as HTMLSelectElement).value), render()),
+  );
+  $<HTMLInputElement>("#filter-text").addEventListener(
+    "input",
+    (e) => ((filters.text = (e.target as HTMLInputElement).value.trim().toLowerCase()), render()),
   );
   $("#export-csv").addEventListener("click", () => {
     if (app.snap)
@@ -291,9 +301,20 @@ function render() {
       setHtml($("#audit-body"), auditView(audit(snap.history, manifestFiles), app.config.explorerUrl, manifestErrors));
       break;
     case "history": {
-      const events = eventRows(snap);
+      const all = eventRows(snap);
+      syncOptions($("#filter-event"), [...new Set(all.map((r) => r.event))].sort());
+      // The search looks in the words and in the raw arguments, so a full address or a wei amount finds its rows.
+      const events = all.filter(
+        (r) =>
+          (filters.event === "all" || r.event === filters.event) &&
+          (!filters.text ||
+            `${r.event} #${r.upgradeId} ${r.details} ${r.raw} ${r.tx} ${r.block}`.toLowerCase().includes(filters.text)),
+      );
       setHtml($("#history-table"), historyTable(events, app.config.explorerUrl));
-      $("#event-count").textContent = `${events.length} event(s), newest first`;
+      $("#event-count").textContent =
+        events.length === all.length
+          ? `${all.length} event(s), newest first`
+          : `${events.length} of ${all.length} event(s), newest first`;
       break;
     }
   }

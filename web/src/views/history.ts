@@ -13,7 +13,7 @@ import type { Snapshot } from "../chain";
 import { csvCell, esc, isoTime, json, shortHex, tokens } from "../format";
 
 type Hex = `0x${string}`;
-import { txLink } from "./html";
+import { blockLink, txLink } from "./html";
 
 export interface EventRow {
   block: bigint;
@@ -94,7 +94,7 @@ export function historyTable(rows: EventRow[], explorerUrl: string): string {
     .map(
       (
         r,
-      ) => `<tr data-testid="event-row" data-event="${esc(r.event)}" data-tx="${esc(r.tx)}"><td>${r.block}</td><td>${esc(r.time)}</td><td>${esc(r.event)}</td>
+      ) => `<tr data-testid="event-row" data-event="${esc(r.event)}" data-tx="${esc(r.tx)}"><td>${blockLink(r.block, explorerUrl)}</td><td>${esc(r.time)}</td><td>${esc(r.event)}</td>
         <td>${esc(r.upgradeId)}</td><td class="details">${esc(r.details)}</td><td>${txLink(r.tx, explorerUrl)}</td></tr>`,
     )
     .join("");

@@ -55,6 +55,20 @@ export function markdown(text: string): string {
   return clean.replace(/<a /g, '<a target="_blank" rel="noopener noreferrer" ');
 }
 
+/** An address, linked to the explorer when there is one. */
+export function addressLink(address: string, explorerUrl: string, label = address): string {
+  return explorerUrl
+    ? `<a class="mono" href="${esc(`${explorerUrl}/address/${address}`)}" target="_blank" rel="noopener" title="${esc(address)}">${esc(label)}</a>`
+    : `<span class="mono" title="${esc(address)}">${esc(label)}</span>`;
+}
+
+/** A block number, linked to the explorer when there is one. */
+export function blockLink(block: bigint | number | string, explorerUrl: string): string {
+  return explorerUrl
+    ? `<a href="${esc(`${explorerUrl}/block/${block}`)}" target="_blank" rel="noopener">${esc(block)}</a>`
+    : esc(block);
+}
+
 export function txLink(hash: string, explorerUrl: string, label = shortHex(hash)): string {
   return explorerUrl
     ? `<a class="mono tx" href="${esc(`${explorerUrl}/tx/${hash}`)}" target="_blank" rel="noopener" title="${esc(hash)}">${esc(label)}</a>`

@@ -4,7 +4,7 @@ import { cohortAt, type UpgradeHistory } from "../../../lib/history";
 import { deadlinePassed, stageDeadlineAt } from "../../../lib/history/rules";
 import type { Snapshot } from "../chain";
 import { age, esc, ratio, tokens } from "../format";
-import { txLink } from "./html";
+import { addressLink, blockLink, txLink } from "./html";
 
 export interface ValidatorRow {
   operator: string;
@@ -137,8 +137,8 @@ export function validatorsTable(rows: ValidatorRow[], explorerUrl: string, lates
       (
         r,
       ) => `<tr data-testid="validator-row" data-operator="${esc(r.operator)}" data-cohort="${r.cohort}" data-status="${esc(r.status)}" data-weight="${r.weight}" data-due="${r.due}" data-reported="${r.reported}" data-awaiting="${r.awaiting}">
-        <td class="mono" title="attester ${esc(r.attester)}">${esc(r.operator)}</td><td>${r.cohort === 0 ? "deregistered" : r.cohort}</td><td class="num">${tokens(r.weight)}</td>
-        <td data-testid="version-reported" data-version="${esc(r.version)}">${r.version ? esc(r.version) : r.readyFor ? `<span class="muted">not yet: ready for ${esc(r.readyFor)}</span>` : ""}</td><td>${statusCell(r.status)}</td><td>${esc(r.height)}</td><td>${r.block}</td><td>${esc(r.age)}</td>
+        <td title="attester ${esc(r.attester)}">${addressLink(r.operator, explorerUrl)}</td><td>${r.cohort === 0 ? "deregistered" : r.cohort}</td><td class="num">${tokens(r.weight)}</td>
+        <td data-testid="version-reported" data-version="${esc(r.version)}">${r.version ? esc(r.version) : r.readyFor ? `<span class="muted">not yet: ready for ${esc(r.readyFor)}</span>` : ""}</td><td>${statusCell(r.status)}</td><td>${esc(r.height)}</td><td>${r.block ? blockLink(r.block, explorerUrl) : ""}</td><td>${esc(r.age)}</td>
         <td>${r.attestations}</td><td data-testid="participation">${participationText(r)}</td><td>${r.tx ? txLink(r.tx, explorerUrl) : ""}</td></tr>`,
     )
     .join("");
