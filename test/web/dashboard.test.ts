@@ -94,6 +94,8 @@ describe("dashboard in a browser", function () {
   };
 
   before(async function () {
+    // The build, the node and the set-up's transactions: minutes on a machine shared by many test runs.
+    this.timeout(600_000);
     if (!existsSync(CHROMIUM)) {
       throw new Error(
         `no browser at ${CHROMIUM}: the dashboard's browser tests drive Debian's chromium; install it with \`apt-get install -y chromium\``,
@@ -539,6 +541,7 @@ describe("dashboard in a browser", function () {
     await txStatus("confirmed");
     await waitProposalState(proposal.id, "Executed");
     expect(await d.coordinator.defaultCohort()).to.equal(2n);
+    expect(await proposalCard(proposal.id).locator('[data-testid="calls-heading"]').innerText()).to.equal("It called:");
   });
 
   it("lets anyone advance a stage that is due, and refuses one that is not before signing, in words", async function () {
