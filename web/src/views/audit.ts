@@ -18,5 +18,5 @@ export function auditView(result: AuditResult, explorerUrl: string, manifestErro
   const errors = manifestErrors.map((e) => `<li>${esc(e)}</li>`).join("");
   return `<div class="card ${result.ok ? "" : "warn"}" data-testid="audit-summary" data-ok="${result.ok}">${esc(auditSummary(result))}</div>
     ${errors ? `<ul class="warn-text" data-testid="manifest-errors">${errors}</ul>` : ""}
-    <div class="table-wrap" tabindex="0"><table><thead><tr><th>result</th><th>check</th><th>upgrade</th><th>detail</th><th>block</th><th>tx</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+    <div class="table-wrap" tabindex="0"><table class="cards"><thead><tr><th>result</th><th>check</th><th>upgrade</th><th>detail</th><th>block</th><th>tx</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }

@@ -95,10 +95,10 @@ export function historyTable(rows: EventRow[], explorerUrl: string): string {
       (
         r,
       ) => `<tr data-testid="event-row" data-event="${esc(r.event)}" data-tx="${esc(r.tx)}"><td>${blockLink(r.block, explorerUrl)}</td><td>${esc(r.time)}</td><td>${esc(r.event)}</td>
-        <td>${esc(r.upgradeId)}</td><td class="details">${esc(r.details)}</td><td>${txLink(r.tx, explorerUrl)}</td></tr>`,
+        <td>${r.upgradeId ? `#${esc(r.upgradeId)}` : ""}</td><td class="details">${esc(r.details)}</td><td>${txLink(r.tx, explorerUrl)}</td></tr>`,
     )
     .join("");
-  return `<div class="table-wrap" tabindex="0"><table class="history"><thead><tr><th>block</th><th>time (UTC)</th><th>event</th><th>upgrade</th><th>details</th><th>transaction</th></tr></thead><tbody>${body}</tbody></table></div>`;
+  return `<div class="table-wrap" tabindex="0"><table class="history cards"><thead><tr><th>block</th><th>time (UTC)</th><th>event</th><th>upgrade</th><th>details</th><th>transaction</th></tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
 export function historyCsv(rows: EventRow[]): string {
