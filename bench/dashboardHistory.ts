@@ -1,18 +1,32 @@
 // Writes a long coordinator history on a live node for the dashboard benchmark: validators registered a few per
 // block, one upgrade scheduled and activated, then relayed attestation batches of 1 to 8 items, one batch per
 // block, so events spread over hundreds of blocks the way a busy rollout spreads them (each event block costs the
-// dashboard a block-time lookup).
-import { Wallet, keccak256, parseEther, toBeHex, toUtf8Bytes } from "ethers";
-import { createWalletClient, getAddress, http, keccak256 as hash, type Hex } from "viem";
+// dashboard a block-time lookup). viem only, over rehearsal/localnet's chain and deployment, as the drill uses.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  createWalletClient,
+  decodeEventLog,
+  encodeFunctionData,
+  getAddress,
+  http,
+  keccak256,
+  parseAbi,
+  parseEther,
+  stringToHex,
+  toHex,
+  type Abi,
+  type Address,
+  type Hex,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { lockstepGovernorAbi, stakeTokenAbi, upgradeCoordinatorAbi } from "../lib/abi/generated";
 import { packAttestations } from "../lib/actions/packAttestations";
 import { signAttestation } from "../lib/actions/signAttestation";
 import { Status } from "../lib/coordinator";
 import { stageRules } from "../lib/manifest";
 import { versionTag } from "../lib/version";
-import type { Chain } from "../test/helpers/e2e";
-import type { Deployment } from "../test/helpers/e2e";
-import { RosterFiller__factory } from "../typechain-types";
+import { ROOT, type Chain, type LocalDeployment } from "../rehearsal/localnet";
 
 export interface HistoryShape {
   /** Coordinator events written (counted from the logs afterwards). */
@@ -26,41 +40,67 @@ export interface HistoryShape {
 const REGISTER_PER_TX = 10;
 const COHORT = 3; // the default cohort: new registrations land in it
 const VERSION = "v2.0.0";
+const FILLER = join(ROOT, "artifacts", "contracts", "test", "RosterFiller.sol", "RosterFiller.json");
+const filledEvent = parseAbi(["event Filled(uint256 first, address[] operators)"]);
 
 /** Validators for a history of `events`: enough that attestations repeat a dozen times each, at most 256. */
 const validatorsFor = (events: number) => Math.min(256, Math.max(4, Math.floor(events / 12)));
 
-export async function writeHistory(chain: Chain, d: Deployment, events: number): Promise<HistoryShape> {
+/** Sends a transaction from an unlocked (or impersonated) node account, with a fixed gas limit: no estimate round
+ * trip. Automine mines it at once; a revert throws. */
+async function send(chain: Chain, from: Address, to: Address, data: Hex, gas = 1_000_000): Promise<Hex> {
+  const hash = (await chain.send("eth_sendTransaction", [{ from, to, data, gas: toHex(gas) }])) as Hex;
+  const receipt = await chain.client.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new Error(`transaction ${hash} to ${to} reverted`);
+  return hash;
+}
+
+export async function writeHistory(chain: Chain, d: LocalDeployment, events: number): Promise<HistoryShape> {
   const validators = validatorsFor(events);
   // Registrations, UpgradeScheduled, StageActivated, attestations; the deployment's own events come on top.
   const attestations = events - validators - 2;
   if (attestations < 0) throw new Error(`--events must be at least ${validators + 2}`);
-  const coordinator = await d.coordinator.getAddress();
-  const relayer = d.deployer.address;
-  // Raw sends with a fixed gas limit: no estimate round trip per transaction. Automine rejects a reverting one.
-  const send = (to: string, data: string, gas: number) =>
-    chain.provider.send("eth_sendTransaction", [{ from: relayer, to, data, gas: toBeHex(gas) }]);
+  const { addresses } = d;
+  const coordinator = getAddress(addresses.coordinator);
+  const token = getAddress(addresses.token);
 
-  const keys = Array.from(
-    { length: validators },
-    (_, i) => new Wallet(keccak256(toUtf8Bytes(`lockstep-bench:dashboard:${i}`))),
+  const keys = Array.from({ length: validators }, (_, i) =>
+    privateKeyToAccount(keccak256(stringToHex(`lockstep-bench:dashboard:${i}`))),
   );
-  const filler = await new RosterFiller__factory(d.deployer).deploy();
-  const fillerAddress = await filler.getAddress();
+  const artifact = JSON.parse(readFileSync(FILLER, "utf8")) as { abi: Abi; bytecode: Hex };
+  const deployer = createWalletClient({ account: d.deployer, transport: http(chain.url) });
+  const deployHash = await deployer.deployContract({ abi: artifact.abi, bytecode: artifact.bytecode, chain: null });
+  const filler = (await chain.client.waitForTransactionReceipt({ hash: deployHash })).contractAddress!;
   const stakeEach = parseEther("1000");
-  await (await d.token.connect(d.deployer).transfer(fillerAddress, stakeEach * BigInt(validators))).wait();
-  const operators: string[] = [];
+  await send(
+    chain,
+    d.deployer,
+    token,
+    encodeFunctionData({
+      abi: stakeTokenAbi,
+      functionName: "transfer",
+      args: [filler, stakeEach * BigInt(validators)],
+    }),
+  );
+  const operators: Address[] = [];
   for (let i = 0; i < validators; i += REGISTER_PER_TX) {
     const batch = keys.slice(i, i + REGISTER_PER_TX).map((k) => k.address);
-    const args: [string, string, string[], bigint, number] = [
-      await d.token.getAddress(),
-      coordinator,
-      batch,
-      stakeEach,
-      i,
-    ];
-    operators.push(...((await filler.fill.staticCall(...args)) as string[]));
-    await send(fillerAddress, filler.interface.encodeFunctionData("fill", args), 5_000_000);
+    const data = encodeFunctionData({
+      abi: artifact.abi,
+      functionName: "fill",
+      args: [token, coordinator, batch, stakeEach, BigInt(i)],
+    });
+    const hash = await send(chain, d.deployer, filler, data, 5_000_000);
+    const receipt = await chain.client.getTransactionReceipt({ hash });
+    for (const log of receipt.logs) {
+      if (getAddress(log.address) !== getAddress(filler)) continue;
+      try {
+        const e = decodeEventLog({ abi: filledEvent, data: log.data, topics: log.topics });
+        operators.push(...e.args.operators);
+      } catch {
+        // another event of the filler's
+      }
+    }
   }
 
   const manifest = {
@@ -75,13 +115,28 @@ export async function writeHistory(chain: Chain, d: Deployment, events: number):
     // Every fifth validator reports Unhealthy: 20% of the stake, under the 50% pause limit.
     stages: [stageRules(COHORT, { observationWindow: 3600, healthyBps: 9000, unhealthyBps: 5000 })],
   };
-  await (await d.coordinator.connect(d.timelockSigner).schedule(manifest)).wait();
-  const upgradeId = await d.coordinator.upgradeCount();
-  await (await d.coordinator.advance(upgradeId)).wait();
+  await send(
+    chain,
+    d.timelock,
+    coordinator,
+    encodeFunctionData({ abi: upgradeCoordinatorAbi, functionName: "schedule", args: [manifest] }),
+    3_000_000,
+  );
+  const upgradeId = (await chain.client.readContract({
+    address: coordinator,
+    abi: upgradeCoordinatorAbi,
+    functionName: "upgradeCount",
+  })) as bigint;
+  await send(
+    chain,
+    d.deployer,
+    coordinator,
+    encodeFunctionData({ abi: upgradeCoordinatorAbi, functionName: "advance", args: [upgradeId] }),
+  );
 
-  const { chainId } = await chain.provider.getNetwork();
+  const chainId = await chain.client.getChainId();
   const client = createWalletClient({ transport: http(chain.url) });
-  const start = (await chain.provider.getBlock("latest"))!.timestamp;
+  const start = Number((await chain.client.getBlock()).timestamp);
   const version = versionTag(VERSION);
   // Validator i's r-th attestation is issued at start + r + 1: strictly later than its previous one, and never
   // ahead of the block that carries it (a round spans at least one block, and each block adds a second).
@@ -90,9 +145,9 @@ export async function writeHistory(chain: Chain, d: Deployment, events: number):
       const i = n % validators;
       const round = Math.floor(n / validators);
       return signAttestation(client, {
-        account: privateKeyToAccount(keys[i].privateKey as Hex),
+        account: keys[i],
         chainId,
-        coordinator: getAddress(coordinator),
+        coordinator,
         attestation: {
           operator: getAddress(operators[i]),
           upgradeId,
@@ -100,7 +155,7 @@ export async function writeHistory(chain: Chain, d: Deployment, events: number):
           status: i % 5 === 4 ? Status.Unhealthy : Status.Healthy,
           version,
           height: BigInt(1_000 + round),
-          metricsDigest: hash("0x03"),
+          metricsDigest: keccak256("0x03"),
           issuedAt: start + round + 1,
           deadline: start + 10_000_000,
         },
@@ -111,19 +166,21 @@ export async function writeHistory(chain: Chain, d: Deployment, events: number):
     const size = Math.min(1 + ((k * 5) % 8), signed.length - n); // 1..8 items, mean 4.5
     const batch = packAttestations(signed.slice(n, n + size));
     await send(
+      chain,
+      d.deployer,
       coordinator,
-      d.coordinator.interface.encodeFunctionData("relayAttestations", [batch]),
+      encodeFunctionData({ abi: upgradeCoordinatorAbi, functionName: "relayAttestations", args: [batch] }),
       100_000 + 60_000 * size,
     );
     n += size;
   }
 
-  const logs = await chain.provider.getLogs({ address: coordinator, fromBlock: d.startBlock, toBlock: "latest" });
+  const logs = await chain.client.getLogs({ address: coordinator, fromBlock: BigInt(d.startBlock), toBlock: "latest" });
   return {
     events: logs.length,
     validators,
     eventBlocks: new Set(logs.map((l) => l.blockNumber)).size,
-    head: await chain.provider.getBlockNumber(),
+    head: Number(await chain.client.getBlockNumber()),
   };
 }
 
@@ -131,22 +188,61 @@ export async function writeHistory(chain: Chain, d: Deployment, events: number):
  * `count` Governor proposals, each voted on with a reason: the first half run their course (passed or not), the
  * rest are open, so the page reads both finished and active proposals, as on a network a while into its life.
  */
-export async function writeProposals(chain: Chain, d: Deployment, count: number): Promise<number> {
+export async function writeProposals(chain: Chain, d: LocalDeployment, count: number): Promise<number> {
   if (count === 0) return 0;
-  const coordinator = await d.coordinator.getAddress();
-  await (await d.token.connect(d.deployer).delegate(d.deployer.address)).wait();
-  const mine = (n: bigint) => chain.provider.send("hardhat_mine", [`0x${n.toString(16)}`]);
+  const coordinator = getAddress(d.addresses.coordinator);
+  const governor = getAddress(d.addresses.governor);
+  await send(
+    chain,
+    d.deployer,
+    getAddress(d.addresses.token),
+    encodeFunctionData({ abi: stakeTokenAbi, functionName: "delegate", args: [d.deployer] }),
+  );
+  const mine = (n: bigint) => chain.send("hardhat_mine", [`0x${n.toString(16)}`]);
+  const votingPeriod = (await chain.client.readContract({
+    address: governor,
+    abi: lockstepGovernorAbi,
+    functionName: "votingPeriod",
+  })) as bigint;
   const made: bigint[] = [];
   for (let i = 0; i < count; i++) {
-    if (i === Math.ceil(count / 2)) await mine((await d.governor.votingPeriod()) + 20n); // the first half ends
-    const calldata = d.coordinator.interface.encodeFunctionData("setDefaultCohort", [1 + (i % 5)]);
+    if (i === Math.ceil(count / 2)) await mine(votingPeriod + 20n); // the first half ends
+    const calldata = encodeFunctionData({
+      abi: upgradeCoordinatorAbi,
+      functionName: "setDefaultCohort",
+      args: [1 + (i % 5)],
+    });
     const description = `# Bench proposal ${i}\n\nMoves new registrations to cohort ${1 + (i % 5)}.`;
-    await (await d.governor.connect(d.deployer).propose([coordinator], [0n], [calldata], description)).wait();
-    made.push(await d.governor.hashProposal([coordinator], [0n], [calldata], keccak256(toUtf8Bytes(description))));
+    await send(
+      chain,
+      d.deployer,
+      governor,
+      encodeFunctionData({
+        abi: lockstepGovernorAbi,
+        functionName: "propose",
+        args: [[coordinator], [0n], [calldata], description],
+      }),
+    );
+    made.push(
+      (await chain.client.readContract({
+        address: governor,
+        abi: lockstepGovernorAbi,
+        functionName: "hashProposal",
+        args: [[coordinator], [0n], [calldata], keccak256(stringToHex(description))],
+      })) as bigint,
+    );
     await mine(2n);
-    await (
-      await d.governor.connect(d.deployer).castVoteWithReason(made[i], i % 3, `bench vote ${i}`, { gasLimit: 300_000 })
-    ).wait();
+    await send(
+      chain,
+      d.deployer,
+      governor,
+      encodeFunctionData({
+        abi: lockstepGovernorAbi,
+        functionName: "castVoteWithReason",
+        args: [made[i], i % 3, `bench vote ${i}`],
+      }),
+      300_000,
+    );
   }
   return made.length;
 }

@@ -63,3 +63,26 @@ export function csvCell(v: unknown): string {
   const s = String(v ?? "");
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
+
+// ------------------------------------------------------------------ words for people who are not developers
+
+/** The cohorts as operators name them (tasks/validator.ts): 1 canary, 2 early, 3 main; others by number. */
+const COHORT_NAMES: Record<number, string> = { 1: "canary", 2: "early", 3: "main" };
+
+/** A cohort's name: "canary", "early", "main", or "cohort 4". */
+export const cohortName = (cohort: number) => COHORT_NAMES[cohort] ?? `cohort ${cohort}`;
+
+/** A duration (seconds) as a person says it: "30 min", "2 h", "1 h 30 min", "45 s", "none" for 0. */
+export function spokenDuration(seconds: number): string {
+  if (seconds === 0) return "none";
+  const parts: string[] = [];
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (d) parts.push(`${d} d`);
+  if (h) parts.push(`${h} h`);
+  if (m) parts.push(`${m} min`);
+  if (s) parts.push(`${s} s`);
+  return parts.join(" ");
+}

@@ -94,6 +94,8 @@ describe("dashboard in a browser", function () {
   };
 
   before(async function () {
+    // The build, the node and the set-up's transactions: minutes on a machine shared by many test runs.
+    this.timeout(600_000);
     if (!existsSync(CHROMIUM)) {
       throw new Error(
         `no browser at ${CHROMIUM}: the dashboard's browser tests drive Debian's chromium; install it with \`apt-get install -y chromium\``,
@@ -237,6 +239,8 @@ describe("dashboard in a browser", function () {
   it("shows the upgrade's manifest and its stake-weighted tallies against the stage's thresholds", async function () {
     const card = page.locator(`[data-testid="upgrade-${id}"]`);
     await expect(await card.getAttribute("data-state")).to.equal("Rolling");
+    // The digests and the manifest hash are under "technical details".
+    await card.locator('[data-testid="technical-details"] summary').click();
     const text = await card.innerText();
     for (const s of [
       "v2-web",
@@ -331,7 +335,8 @@ describe("dashboard in a browser", function () {
     const csv = readFileSync((await download.path())!, "utf8")
       .trim()
       .split("\n");
-    expect(csv[0]).to.equal("block,time,logIndex,event,upgradeId,details,transactionHash");
+    // The details in words, and the arguments as on chain in a column of their own.
+    expect(csv[0]).to.equal("block,time,logIndex,event,upgradeId,details,raw,transactionHash");
     expect(csv).to.have.length(logs.length + 1);
     expect(csv.some((l) => l.includes("UpgradeScheduled") && l.endsWith(txs.schedule))).to.equal(true);
   });
@@ -536,6 +541,7 @@ describe("dashboard in a browser", function () {
     await txStatus("confirmed");
     await waitProposalState(proposal.id, "Executed");
     expect(await d.coordinator.defaultCohort()).to.equal(2n);
+    expect(await proposalCard(proposal.id).locator('[data-testid="calls-heading"]').innerText()).to.equal("It called:");
   });
 
   it("lets anyone advance a stage that is due, and refuses one that is not before signing, in words", async function () {

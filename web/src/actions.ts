@@ -182,6 +182,8 @@ async function guardian(app: App, kind: "pause" | "rollback", id: string) {
   if (!u) return;
   const coordinator = contracts(app).UpgradeCoordinator;
   const what = `#${u.id} ${esc(u.name)} (${esc(u.manifest.previousVersion)} → ${esc(u.manifest.version)})`;
+  // A rollback goes the other way: from the new version back to the previous one.
+  const back = `#${u.id} ${esc(u.name)} (<span data-testid="rollback-direction">${esc(u.manifest.version)} → ${esc(u.manifest.previousVersion)}</span>)`;
   const fields =
     kind === "pause"
       ? await openDialog({
@@ -193,7 +195,7 @@ async function guardian(app: App, kind: "pause" | "rollback", id: string) {
         })
       : await openDialog({
           title: `Order a rollback of upgrade #${u.id}?`,
-          body: `<p>Roll back upgrade ${what}. Every validator that upgraded restores ${esc(u.manifest.previousVersion)}${u.manifest.stateIncompatible ? " and its state snapshot" : ""}.
+          body: `<p>Roll back upgrade ${back}. Every validator that upgraded restores ${esc(u.manifest.previousVersion)}${u.manifest.stateIncompatible ? " and its state snapshot" : ""}.
             The upgrade ends for good: this cannot be undone, and trying again needs a new proposal.</p>`,
           confirmLabel: "Order the rollback",
           danger: true,

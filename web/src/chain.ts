@@ -148,6 +148,8 @@ export class ChainView {
     if (chainId !== d.chainId)
       throw new Error(`the RPC serves chain ${chainId}, the deployments file is for chain ${d.chainId}`);
     this.chainId = chainId;
+    // The same head as last time: nothing can have changed, and one call was enough to know it.
+    if (this.last && first.hash === this.last.head.hash) return this.last;
     let head = first;
     let followed = await this.follow(head);
     // A node behind the others (a load balancer's): keep showing what was known until it catches up.

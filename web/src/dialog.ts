@@ -20,9 +20,13 @@ export function openDialog(o: DialogOptions): Promise<FormData | undefined> {
     ? `<label class="confirm-type">Type <b class="mono">${esc(o.typeToConfirm)}</b> to confirm
          <input name="confirm-text" data-testid="dialog-confirm-text" autocomplete="off" required></label>`
     : "";
+  // Labelled by its title and described by its body; focus returns to what opened it.
+  const opener = document.activeElement as HTMLElement | null;
+  dialog.setAttribute("aria-labelledby", "dialog-title");
+  dialog.setAttribute("aria-describedby", "dialog-body");
   dialog.innerHTML = `<form method="dialog" data-testid="dialog">
-      <h2>${esc(o.title)}</h2>
-      <div class="dialog-body">${o.body}</div>
+      <h2 id="dialog-title">${esc(o.title)}</h2>
+      <div class="dialog-body" id="dialog-body">${o.body}</div>
       ${typed}
       <menu>
         <button value="confirm" class="${o.danger ? "danger" : "primary"}" data-testid="dialog-confirm">${esc(o.confirmLabel)}</button>
@@ -43,7 +47,16 @@ export function openDialog(o: DialogOptions): Promise<FormData | undefined> {
       const submitter = (e as SubmitEvent).submitter as HTMLButtonElement | null;
       fields = submitter?.value === "confirm" ? new FormData(form) : undefined;
     });
-    dialog.addEventListener("close", () => resolve(fields), { once: true });
+    dialog.addEventListener(
+      "close",
+      () => {
+        if (opener?.isConnected) opener.focus();
+        resolve(fields);
+      },
+      { once: true },
+    );
     dialog.showModal();
+    // The first field to fill, else the first choice; the confirm button only when there is nothing to fill.
+    dialog.querySelector<HTMLElement>("textarea, input:not([type=radio]), input[type=radio]:checked, input")?.focus();
   });
 }

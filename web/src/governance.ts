@@ -85,6 +85,17 @@ export class GovernanceView {
   private events: GovernorEvent[] = [];
   /** Proposals in a final state, read once: every refresh would otherwise cost ~8 reads per proposal ever made. */
   private final = new Map<bigint, Omit<ProposalRecord, "mine">>();
+  /**
+   * Proposals read before, with what they were read at: a proposal's state, counts and quorum change only with a
+   * log about it (a vote, a queue, an execution) or when the block passes its snapshot or deadline, so a new block
+   * that does neither reads nothing again. Likewise the account's vote and power per proposal.
+   */
+  private read = new Map<bigint, { key: string; base: Omit<ProposalRecord, "mine"> }>();
+  private mine = new Map<string, ProposalRecord["mine"]>();
+  /** The Governor's parameters and the average block time, read again only when they may have changed. */
+  private params?: { key: string; value: GovernanceParams };
+  private blockTimeCache?: { at: bigint; value: number };
+  private guardianCache?: { key: string; value: Hex };
 
   constructor(
     private readonly client: PublicClient,
@@ -97,6 +108,9 @@ export class GovernanceView {
   /** A follower of the Governor's logs from the deployment's start block, with nothing remembered. */
   private restart() {
     this.final.clear();
+    this.read.clear();
+    this.mine.clear();
+    this.params = undefined;
     this.follower = new Follower<GovernorEvent[]>({
       source: this.source,
       store: new MemoryCheckpointStore<GovernorEvent[]>(),
@@ -111,6 +125,10 @@ export class GovernanceView {
         },
         reorg: ({ detectedAt, ancestor }) => {
           if (detectedAt - ancestor.block > SETTLED_DEPTH) this.final.clear();
+          this.read.clear();
+          this.mine.clear();
+          this.params = undefined;
+          this.guardianCache = undefined;
         },
       },
     });
@@ -124,6 +142,8 @@ export class GovernanceView {
   async refresh(
     head: { number: bigint; timestamp: bigint; hash?: Hex; parentHash?: Hex },
     account?: Hex,
+    /** Changes when the coordinator's events do: the guardian is read again only then. */
+    coordinatorRevision?: number,
   ): Promise<GovernanceSnapshot> {
     const at = head.number;
     await this.follow(
@@ -131,16 +151,28 @@ export class GovernanceView {
       head.hash && head.parentHash ? { ...head, hash: head.hash, parentHash: head.parentHash } : undefined,
     );
     const c = this.config.deployment.contracts;
+    // Governance changes its own rules by proposal: the parameters are read again when a Governor log lands, and
+    // at least every 300 blocks (the timelock's delay changes through the timelock's own logs).
+    const paramsKey = `${this.events.length}:${at / 300n}`;
+    const guardianKey = `${coordinatorRevision ?? at}`;
     const [params, guardian, blockTime] = await Promise.all([
-      this.readParams(at),
-      this.client.readContract({
-        address: c.UpgradeCoordinator as Hex,
-        abi: upgradeCoordinatorAbi,
-        functionName: "guardian",
-        blockNumber: at,
-      }),
-      this.blockTime(at, head.timestamp),
+      this.params?.key === paramsKey ? this.params.value : this.readParams(at),
+      this.guardianCache && this.guardianCache.key === guardianKey && coordinatorRevision !== undefined
+        ? this.guardianCache.value
+        : this.client.readContract({
+            address: c.UpgradeCoordinator as Hex,
+            abi: upgradeCoordinatorAbi,
+            functionName: "guardian",
+            blockNumber: at,
+          }),
+      this.blockTimeCache && at - this.blockTimeCache.at < 100n && at >= this.blockTimeCache.at
+        ? this.blockTimeCache.value
+        : this.blockTime(at, head.timestamp),
     ]);
+    this.params = { key: paramsKey, value: params };
+    this.guardianCache = { key: guardianKey, value: guardian };
+    if (this.blockTimeCache?.value !== blockTime || at - this.blockTimeCache.at >= 100n || at < this.blockTimeCache.at)
+      this.blockTimeCache = { at, value: blockTime };
     const records = foldProposals(this.events);
     const proposals = (await Promise.all(records.map((p) => this.complete(p, at, account)))).filter(
       (p): p is ProposalRecord => p !== undefined,
@@ -182,9 +214,15 @@ export class GovernanceView {
 
   private async complete(p: ProposalLogRecord, at: bigint, account?: Hex): Promise<ProposalRecord | undefined> {
     let base = this.final.get(p.id);
+    const cached = this.read.get(p.id);
+    // What a new block can change without a log: the phase against the snapshot and the deadline.
+    const keyOf = (b: { snapshot: bigint; deadline: bigint }) =>
+      `${p.lastTouched}:${at <= b.snapshot ? 0 : at <= b.deadline ? 1 : 2}`;
+    if (!base && cached && cached.key === keyOf(cached.base)) base = cached.base;
     if (!base) {
       try {
         base = await this.readProposal(p, at);
+        this.read.set(p.id, { key: keyOf(base), base });
       } catch (e) {
         // A proposal whose creation a reorg took away (the Governor no longer knows it): not shown.
         const data = revertDataOf(e);
@@ -195,6 +233,8 @@ export class GovernanceView {
         this.final.set(p.id, base);
     }
     if (!account) return base;
+    const mineKey = `${account.toLowerCase()}:${p.id}:${keyOf(base)}`;
+    if (this.mine.has(mineKey)) return { ...base, mine: this.mine.get(mineKey) };
     const votingStarted = base.snapshot < at;
     const [hasVoted, power] = await Promise.all([
       this.client.readContract({
@@ -214,6 +254,7 @@ export class GovernanceView {
           })
         : undefined,
     ]);
+    this.mine.set(mineKey, { hasVoted, power });
     return { ...base, mine: { hasVoted, power } };
   }
 

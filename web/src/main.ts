@@ -16,12 +16,16 @@ import { auditView } from "./views/audit";
 import { REPORT_FORMATS, audit, renderReport, type ManifestFileInput, type ReportFormat } from "../../lib/audit";
 import { parseManifest } from "../../lib/manifest";
 import { accountPanel, proposalsView } from "./views/proposals";
+import { alertSwitches, bindAlertSwitches, incidentBar, incidents, signalIncidents } from "./incident";
+import { drawCharts } from "./views/charts";
+import { inFlight } from "../../lib/history/reducer";
+import { pollDelay } from "./poll";
 
 type ViewName = "upgrades" | "validators" | "proposals" | "history" | "audit";
 const VIEWS: ViewName[] = ["upgrades", "validators", "proposals", "history", "audit"];
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
 
-const filters = { cohort: "all", status: "all" };
+const filters = { cohort: "all", status: "all", event: "all", text: "" };
 /** <details> the user opened (by data-key), kept open across refreshes. */
 const openDetails = new Set<string>();
 let app: App;
@@ -72,6 +76,23 @@ function setHtml(el: HTMLElement, html: string) {
 
 /** The parts of each view that survive a refresh (filters, buttons) are laid out once. */
 function layout() {
+  $("#alerts").innerHTML = alertSwitches();
+  bindAlertSwitches($("#alerts"));
+  $("#wallet-button").addEventListener("click", () => {
+    if (app.wallet.status.kind !== "ready") return;
+    location.hash = "#proposals";
+    $("#account-panel").focus();
+  });
+  const toggle = $<HTMLButtonElement>("#nav-toggle");
+  toggle.addEventListener("click", () => {
+    const open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", String(open));
+    document.body.classList.toggle("nav-open", open);
+  });
+  $("#nav").addEventListener("click", () => {
+    toggle.setAttribute("aria-expanded", "false");
+    document.body.classList.remove("nav-open");
+  });
   $("#view-validators").innerHTML = `
     <div class="toolbar">
       <label>cohort <select id="filter-cohort" data-testid="filter-cohort"><option value="all">all</option></select></label>
@@ -81,11 +102,13 @@ function layout() {
     <div id="validators-table"></div>`;
   $("#view-history").innerHTML = `
     <div class="toolbar">
+      <label>event <select id="filter-event" data-testid="filter-event"><option value="all">all</option></select></label>
+      <label>search <input id="filter-text" type="search" data-testid="filter-text" placeholder="address, upgrade, word…"></label>
       <button id="export-csv" data-testid="export-csv">Export CSV</button>
       <span id="event-count" class="muted"></span>
     </div>
     <div id="history-table"></div>`;
-  $("#view-proposals").innerHTML = `<div id="account-panel"></div><div id="proposals-list"></div>`;
+  $("#view-proposals").innerHTML = `<div id="account-panel" tabindex="-1"></div><div id="proposals-list"></div>`;
   $("#view-audit").innerHTML = `
     <div class="toolbar">
       <span>Report:</span>
@@ -130,6 +153,14 @@ function layout() {
     "change",
     (e) => ((filters.status = (e.target as HTMLSelectElement).value), render()),
   );
+  $<HTMLSelectElement>("#filter-event").addEventListener(
+    "change",
+    (e) => ((filters.event = (e.target as HTMLSelectElement).value), render()),
+  );
+  $<HTMLInputElement>("#filter-text").addEventListener(
+    "input",
+    (e) => ((filters.text = (e.target as HTMLInputElement).value.trim().toLowerCase()), render()),
+  );
   $("#export-csv").addEventListener("click", () => {
     if (app.snap)
       download(historyCsv(eventRows(app.snap)), `lockstep-${app.config.deployment.network}-history.csv`, "text/csv");
@@ -163,7 +194,9 @@ function renderWalletButton() {
   const b = $<HTMLButtonElement>("#wallet-button");
   b.dataset.state = w.kind;
   b.dataset.action = w.kind === "disconnected" ? "connect" : w.kind === "wrong-chain" ? "switch-chain" : "";
-  b.disabled = w.kind === "no-wallet" || w.kind === "ready";
+  // Connected, it stays a button (to the account panel), so focus stays on it instead of falling to <body>.
+  b.disabled = w.kind === "no-wallet";
+  b.title = w.kind === "ready" ? `${w.account}: open the account panel` : "";
   b.textContent =
     w.kind === "no-wallet"
       ? "No wallet"
@@ -173,6 +206,42 @@ function renderWalletButton() {
           ? "Wrong chain: switch"
           : shortHex(w.account);
 }
+
+/** The incident bar above every view, with the actions a guardian and governance have; the tab's title and icon. */
+function renderIncidents(snap: Snapshot, isGuardian: boolean) {
+  const list = incidents(snap);
+  const bar = $("#incident-bar");
+  const canAct = app.wallet.status.kind === "ready";
+  const disabled = canAct ? "" : "disabled";
+  const html = list
+    .map((i) => {
+      const u = snap.history.upgrades.find((x) => x.id === i.upgradeId)!;
+      const button = (action: string, label: string, cls = "") =>
+        `<button class="${cls}" data-action="${action}" data-upgrade="${u.id}" ${disabled}>${label}</button>`;
+      const actions = inFlight(u.state)
+        ? `<div class="actions" data-testid="incident-actions">${isGuardian ? `<span>Guardian:</span> ${button("rollback", "Order rollback", "danger")}` : ""}
+            <span>Propose to governance:</span> ${button("propose-resume", "Resume")} ${button("propose-rollback", "Rollback")} ${button("propose-withdraw", "Withdraw")}
+            ${canAct ? "" : '<span class="hint">(connect a wallet on this chain to act)</span>'}
+            <a href="#upgrades">See the upgrade</a></div>`
+        : "";
+      return incidentBar(i, actions);
+    })
+    .join("");
+  setHtml(bar, html);
+  bar.hidden = list.length === 0;
+  // A success line from before ("Advance… done") would read above the incident as if all were well.
+  const tx = $("#tx-status");
+  const keys = list.map((i) => i.key).join("|");
+  if (keys && keys !== shownIncidents && tx.dataset.state === "confirmed") tx.hidden = true;
+  // The refresh that first showed the current incidents (the tests hold it to one poll after the stop).
+  if (keys !== shownIncidents) document.body.dataset.incidentShownAt = keys ? String(refreshes + 1) : "";
+  shownIncidents = keys;
+  signalIncidents(list);
+}
+let shownIncidents = "";
+/** Refreshes done: the tests tell from it within how many polls something appeared. */
+let refreshes = 0;
+let lastWalletKind = "";
 
 function render() {
   if (!app) return;
@@ -185,10 +254,15 @@ function render() {
   const gov = currentGov(app);
   const account = gov?.account;
   document.body.dataset.account = account?.address ?? "";
+  renderIncidents(snap, account?.isGuardian ?? false);
   const actor = { isGuardian: account?.isGuardian ?? false, canAct: app.wallet.status.kind === "ready" };
   switch (currentView()) {
     case "upgrades":
-      setHtml($("#view-upgrades"), upgradesView(snap, app.config.explorerUrl, actor, relatedProposals(gov, snap)));
+      setHtml(
+        $("#view-upgrades"),
+        upgradesView(snap, app.config.explorerUrl, actor, relatedProposals(gov, snap), openDetails),
+      );
+      drawCharts($("#view-upgrades"), snap);
       break;
     case "validators": {
       const all = validatorRows(snap);
@@ -227,9 +301,20 @@ function render() {
       setHtml($("#audit-body"), auditView(audit(snap.history, manifestFiles), app.config.explorerUrl, manifestErrors));
       break;
     case "history": {
-      const events = eventRows(snap);
+      const all = eventRows(snap);
+      syncOptions($("#filter-event"), [...new Set(all.map((r) => r.event))].sort());
+      // The search looks in the words and in the raw arguments, so a full address or a wei amount finds its rows.
+      const events = all.filter(
+        (r) =>
+          (filters.event === "all" || r.event === filters.event) &&
+          (!filters.text ||
+            `${r.event} #${r.upgradeId} ${r.details} ${r.raw} ${r.tx} ${r.block}`.toLowerCase().includes(filters.text)),
+      );
       setHtml($("#history-table"), historyTable(events, app.config.explorerUrl));
-      $("#event-count").textContent = `${events.length} event(s), newest first`;
+      $("#event-count").textContent =
+        events.length === all.length
+          ? `${all.length} event(s), newest first`
+          : `${events.length} of ${all.length} event(s), newest first`;
       break;
     }
   }
@@ -277,16 +362,23 @@ function renderSafely() {
 function follow() {
   let busy: Promise<void> | undefined;
   let failing = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const tick = async () => {
     try {
+      const before = app.snap;
       const snap = await app.chain.refresh();
       app.snap = snap;
-      // The Governor is read at the chain view's block; failing to read it leaves the rest of the page live.
-      try {
-        app.govSnap = await app.gov.refresh(snap.head, connectedAccount());
-        app.govError = undefined;
-      } catch (e) {
-        app.govError = (e as Error).message.split("\n")[0];
+      // The Governor is read at the chain view's block; failing to read it leaves the rest of the page live. The
+      // same block, the same account and no error before: nothing of the Governor's can have changed.
+      const account = connectedAccount();
+      const same = snap === before && app.govSnap && !app.govError && (app.govSnap.readFor ?? "") === (account ?? "");
+      if (!same) {
+        try {
+          app.govSnap = await app.gov.refresh(snap.head, account, snap.revision);
+          app.govError = undefined;
+        } catch (e) {
+          app.govError = (e as Error).message.split("\n")[0];
+        }
       }
       document.body.dataset.govError = app.govError ?? "";
       if (failing) banner(undefined);
@@ -303,6 +395,7 @@ function follow() {
       lastKey = key;
       // "live" once what is shown is current: the benchmark and the tests wait for it.
       document.body.dataset.state = "live";
+      document.body.dataset.refreshes = String(++refreshes);
     } catch (e) {
       failing = true;
       document.body.dataset.state = "rpc-unreachable";
@@ -312,15 +405,31 @@ function follow() {
       );
     }
   };
+  /** Something is moving: an upgrade in flight, or a transaction this page sent. */
+  const active = () =>
+    failing ||
+    !app.snap ||
+    app.snap.history.upgrades.some((u) => inFlight(u.state)) ||
+    ["checking", "signing", "pending"].includes(document.getElementById("tx-status")?.dataset.state ?? "");
+  const schedule = () => {
+    clearTimeout(timer);
+    const delay = pollDelay(app.config.pollMs, active(), document.hidden);
+    document.body.dataset.pollMs = String(delay);
+    timer = setTimeout(() => void refreshNow(), delay);
+  };
   /** One refresh at a time; a caller that asks during one waits for the next. */
   const refreshNow = async () => {
     while (busy) await busy;
     busy = tick().finally(() => (busy = undefined));
     await busy;
+    schedule();
   };
   app.refreshNow = refreshNow;
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && !busy) void refreshNow();
+    else schedule();
+  });
   void refreshNow();
-  setInterval(() => void (busy ?? refreshNow()), app.config.pollMs);
 }
 
 async function start() {
@@ -360,7 +469,13 @@ async function start() {
       wallets,
       { chainId: config.deployment.chainId, rpcUrl: config.rpcUrl, name: `Lockstep ${config.deployment.network}` },
       () => {
+        const before = lastWalletKind;
         render();
+        lastWalletKind = app.wallet.status.kind;
+        // Connecting re-renders the panel whose button was pressed: focus goes to the account button, not <body>.
+        const connected = lastWalletKind === "ready" || lastWalletKind === "wrong-chain";
+        const lost = !document.activeElement || document.activeElement === document.body;
+        if (connected && before !== lastWalletKind && lost) $("#wallet-button").focus();
         void app.refreshNow?.();
       },
     ),

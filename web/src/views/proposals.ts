@@ -13,7 +13,7 @@ import type { AccountRecord, GovernanceSnapshot, ProposalRecord } from "../gover
 import type { WalletStatus } from "../wallet";
 import { age, bpsPercent, esc, isoTime, json, ratio, tokens } from "../format";
 import { SUPPORT_NAMES, proposalTitle } from "../../../lib/proposals";
-import { txLink } from "./html";
+import { markdown, txLink } from "./html";
 
 const ABIS: Record<string, Abi> = {
   UpgradeCoordinator: upgradeCoordinatorAbi,
@@ -181,6 +181,22 @@ function actions(
   return out.length ? `<div class="actions">${out.join(" ")}</div>` : "";
 }
 
+/** What the calls are to the proposal now: done, to come, or never made. */
+export function callsHeading(state: string): string {
+  switch (state) {
+    case "Executed":
+      return "It called:";
+    case "Queued":
+      return "It will call, once executed:";
+    case "Canceled":
+    case "Defeated":
+    case "Expired":
+      return "It would have called:";
+    default:
+      return "It would call:";
+  }
+}
+
 interface CardContext {
   g: GovernanceSnapshot;
   d: Deployment;
@@ -216,19 +232,19 @@ function proposalCard(p: ProposalRecord, { g, d, now, explorerUrl, account, canA
     <h2><a class="permalink" href="#proposals/${p.id}" title="link to this proposal">${esc(proposalTitle(p.description))}</a> <span class="state ${p.state}" data-testid="proposal-state">${p.state}</span></h2>
     <p class="muted">${esc(timeLeft(p, g, now))}${outlook(p) ? ` · <span data-testid="outlook">${esc(outlook(p))}</span>` : ""}</p>
     ${countBar(p)}
-    <div class="does"><b>It would call:</b> ${callsHtml(p, d)}</div>
+    <div class="does"><b data-testid="calls-heading">${callsHeading(p.state)}</b> ${callsHtml(p, d)}</div>
     ${yours}
     ${actions(p, g, now, canAct, account)}
     <details data-key="proposal-${p.id}" ${open.has(`proposal-${p.id}`) ? "open" : ""}>
       <summary>Description, and the votes (${p.votes.length})</summary>
-      <pre class="description">${esc(p.description)}</pre>
+      <div class="description" data-testid="description">${markdown(p.description)}</div>
       <dl>
         <dt>proposal id</dt><dd class="mono">${p.id}</dd>
         <dt>proposer</dt><dd class="mono">${esc(p.proposer)}</dd>
         <dt>created</dt><dd>block ${p.created.block} · ${txLink(p.created.tx, explorerUrl)}</dd>
         <dt>snapshot · deadline</dt><dd>block ${p.snapshot} · block ${p.deadline}</dd>
       </dl>
-      ${votes ? `<table><thead><tr><th>voter</th><th>support</th><th>weight</th><th>reason</th><th>tx</th></tr></thead><tbody>${votes}</tbody></table>` : `<p class="muted">No vote yet.</p>`}
+      ${votes ? `<div class="table-wrap" tabindex="0"><table><thead><tr><th>voter</th><th>support</th><th>weight</th><th>reason</th><th>tx</th></tr></thead><tbody>${votes}</tbody></table></div>` : `<p class="muted">No vote yet.</p>`}
     </details>
   </article>`;
 }

@@ -1,5 +1,6 @@
 // Upgrades: each upgrade's manifest, its stage timeline and live stake-weighted tallies against the thresholds.
 import { MAX_UINT96, type StageHistory, type UpgradeHistory } from "../../../lib/history";
+import { inFlight } from "../../../lib/history/reducer";
 import {
   deadlinePassed,
   observationOver,
@@ -11,9 +12,12 @@ import {
   unhealthyReached,
 } from "../../../lib/history/rules";
 import type { Snapshot } from "../chain";
-import { age, bpsPercent, esc, isoTime, ratio, shortHex, tokens } from "../format";
+import { age, bpsPercent, cohortName, esc, isoTime, ratio, shortHex, spokenDuration, tokens } from "../format";
 import { PAUSE_REASON_WORDS } from "../../../lib/coordinator";
 import { txLink } from "./html";
+import { incidentBar, incidentOf } from "../incident";
+import { leasesPanel } from "./leases";
+import { Status } from "../../../lib/coordinator";
 
 /** A Governor proposal about an upgrade (its scheduling, a resume, a withdrawal, a rollback). */
 export interface RelatedProposal {
@@ -103,21 +107,48 @@ function pauseNote(u: UpgradeHistory, explorerUrl: string): string {
   return `<p class="paused" data-testid="pause-reason">${esc(PAUSE_REASON_WORDS[u.pauseReason])}${esc(who)}${where}. Only governance can resume it.</p>`;
 }
 
-type Step = { label: string; state: "done" | "now" | "todo"; detail?: string };
+type Step = { label: string; state: "done" | "now" | "todo" | "stopped"; detail?: string };
 
-function stageSteps(u: UpgradeHistory, s: StageHistory, now: bigint): Step[] {
+/** What a step's state reads as, beside its colour: status is never shown by colour alone. */
+const STEP_MARK: Record<Step["state"], string> = { done: "✓", now: "●", todo: "○", stopped: "■" };
+
+/**
+ * The clock an upgrade's timeline reads: the chain's, while it is in flight; the time it was paused or ended, once
+ * it stopped. A stopped upgrade's windows and time locks stop counting down where they were.
+ */
+export function upgradeClock(u: UpgradeHistory, now: bigint): bigint {
+  if (u.state === "Paused" && u.pausedAt > 0n) return u.pausedAt;
+  if (!inFlight(u.state) && u.endedAt > 0n) return u.endedAt;
+  return now;
+}
+
+/** Why the timeline stopped, in words; undefined while it runs. */
+function stoppedWord(u: UpgradeHistory): string | undefined {
+  if (u.state === "Paused") return "paused";
+  if (u.state === "RolledBack") return "rolled back";
+  if (u.state === "Withdrawn") return "withdrawn";
+  return undefined;
+}
+
+export function stageSteps(u: UpgradeHistory, s: StageHistory, chainNow: bigint): Step[] {
+  const now = upgradeClock(u, chainNow);
+  const stopped = stoppedWord(u);
   const lockEnds = stageNotBefore(u, s);
   const windowEnds = s.activated?.time === undefined ? undefined : stageObservationEndsAt(s);
-  const stepState = (done: boolean, now_: boolean): Step["state"] => (done ? "done" : now_ ? "now" : "todo");
-  const lockDone = s.activated !== undefined || (lockEnds !== undefined && timelockOver(now, lockEnds));
-  const windowDone = s.verified !== undefined || (windowEnds !== undefined && observationOver(now, windowEnds));
+  // A step under way when the upgrade stopped reads "stopped", never done: only verification completes a window.
+  const stepState = (done: boolean, now_: boolean): Step["state"] =>
+    done ? "done" : now_ ? (stopped ? "stopped" : "now") : "todo";
+  const lockDone = s.activated !== undefined || (!stopped && lockEnds !== undefined && timelockOver(now, lockEnds));
+  const windowOver = windowEnds !== undefined && observationOver(now, windowEnds);
+  const windowDone = s.verified !== undefined || (!stopped && windowOver);
+  const left = (ends: bigint) => `, ${age(ends - now)} left${stopped ? ` when ${stopped}` : ""}`;
   return [
     { label: "scheduled", state: "done", detail: isoTime(u.scheduled.time) },
     {
       label: "time lock",
-      state: stepState(lockDone, lockEnds !== undefined && !lockDone),
+      state: stepState(lockDone, lockEnds !== undefined && !lockDone && s.activated === undefined),
       detail: s.rules.timelock
-        ? `${s.rules.timelock}s${lockEnds !== undefined && !lockDone ? `, ${age(lockEnds - now)} left` : ""}`
+        ? `${spokenDuration(s.rules.timelock)}${lockEnds !== undefined && !lockDone && !timelockOver(now, lockEnds) ? left(lockEnds) : ""}`
         : "none",
     },
     {
@@ -128,7 +159,7 @@ function stageSteps(u: UpgradeHistory, s: StageHistory, now: bigint): Step[] {
     {
       label: "observation window",
       state: stepState(windowDone, s.activated !== undefined && !windowDone),
-      detail: `${s.rules.observationWindow}s${windowEnds !== undefined && !windowDone ? `, ${age(windowEnds - now)} left` : ""}`,
+      detail: `${spokenDuration(s.rules.observationWindow)}${windowEnds !== undefined && !windowDone && !windowOver ? left(windowEnds) : windowOver && !s.verified ? ", over" : ""}${stopped && s.activated && !s.verified ? ` · ${stopped}` : ""}`,
     },
     {
       label: "verified",
@@ -138,6 +169,20 @@ function stageSteps(u: UpgradeHistory, s: StageHistory, now: bigint): Step[] {
   ];
 }
 
+/** Where an upgrade is, at a glance: "stage 2 of 3 · early". */
+export function stepIndicator(u: UpgradeHistory): string {
+  const s = u.stages[u.currentStage];
+  if (!s) return "";
+  const done = u.state === "Completed";
+  return done
+    ? `all ${u.stages.length} stages verified`
+    : `stage ${s.index + 1} of ${u.stages.length} · ${cohortName(s.cohort)}`;
+}
+
+/** A marker on a tally bar at `pct` percent from its left (healthy) or right (unhealthy) end. */
+const tick = (pct: number, from: "left" | "right", label: string, cls: string) =>
+  `<span class="tick ${cls}" style="${from}:${Math.min(100, pct)}%" title="${esc(label)}" aria-hidden="true"></span>`;
+
 function tally(u: UpgradeHistory, s: StageHistory): string {
   const total = s.cohortStake;
   const healthy = s.healthyStake;
@@ -146,18 +191,73 @@ function tally(u: UpgradeHistory, s: StageHistory): string {
   const pct = (x: bigint) => ratio(x, total);
   const rollback =
     s.rollbackLimit === MAX_UINT96 ? "off" : `${tokens(s.rollbackLimit)} (${bpsPercent(s.rules.rollbackBps)})`;
+  const label =
+    `healthy ${pct(healthy)}% (needs ${bpsPercent(s.rules.healthyBps)}), unhealthy ${pct(unhealthy)}% ` +
+    `(pauses at ${bpsPercent(s.rules.unhealthyBps)}), missing ${pct(missing)}%`;
+  // Healthy grows from the left towards its threshold, unhealthy from the right towards its limit.
   return `
     <div class="tally" data-testid="tally-${u.id}-${s.index}" data-healthy="${healthy}" data-unhealthy="${unhealthy}" data-missing="${missing}"
          data-cohort-stake="${total}" data-healthy-needed="${s.healthyNeeded}" data-unhealthy-limit="${s.unhealthyLimit}" data-ready="${s.readyStake}">
-      <div class="bar" title="healthy ${pct(healthy)}%, unhealthy ${pct(unhealthy)}%, missing ${pct(missing)}%">
-        <span class="healthy" style="width:${pct(healthy)}%"></span><span class="unhealthy" style="width:${pct(unhealthy)}%"></span><span class="missing" style="width:${pct(missing)}%"></span>
+      <div class="bar" role="img" aria-label="${esc(label)}" title="${esc(label)}">
+        <span class="healthy" style="width:${pct(healthy)}%"></span><span class="missing" style="width:${pct(missing)}%"></span><span class="unhealthy" style="width:${pct(unhealthy)}%"></span>
+        ${tick(pct(s.healthyNeeded), "left", `healthy needed: ${bpsPercent(s.rules.healthyBps)}`, "need")}
+        ${tick(pct(s.unhealthyLimit), "right", `pauses at ${bpsPercent(s.rules.unhealthyBps)} unhealthy`, "limit")}
       </div>
-      <span class="t-healthy">healthy ${tokens(healthy)} / ${tokens(s.healthyNeeded)} needed (${bpsPercent(s.rules.healthyBps)})</span> ·
-      <span class="t-unhealthy">unhealthy ${tokens(unhealthy)} / pause at ${tokens(s.unhealthyLimit)} (${bpsPercent(s.rules.unhealthyBps)}), rollback ${rollback}</span> ·
-      <span class="t-missing">missing ${tokens(missing)}</span> ·
+      <span class="t-healthy">✓ healthy ${tokens(healthy)} / ${tokens(s.healthyNeeded)} needed (${bpsPercent(s.rules.healthyBps)})</span> ·
+      <span class="t-unhealthy">✗ unhealthy ${tokens(unhealthy)} / pause at ${tokens(s.unhealthyLimit)} (${bpsPercent(s.rules.unhealthyBps)}), rollback ${rollback}</span> ·
+      <span class="t-missing">? missing ${tokens(missing)}</span> ·
       <span class="t-ready">ready ${tokens(s.readyStake)} / ${tokens(s.readyNeeded)} needed (${s.readyCount} validator(s))</span>
       <span class="muted">of cohort stake ${tokens(total)}</span>
     </div>`;
+}
+
+/** The manifest in plain words: what it installs, and each stage's rules as sentences. */
+export function manifestSummary(u: UpgradeHistory): string {
+  const m = u.manifest;
+  const stages = u.stages
+    .map((s) => {
+      const name = cohortName(s.cohort);
+      const r = s.rules;
+      const rollback = r.rollbackBps ? `rolls back at ${bpsPercent(r.rollbackBps)} unhealthy` : "no automatic rollback";
+      return `<li data-testid="stage-summary">Stage ${s.index + 1}, the <b>${esc(name)}</b> cohort (${tokens(s.cohortStake)} stake):
+        starts ${r.timelock ? `${spokenDuration(r.timelock)} after ${s.index === 0 ? "scheduling" : "the stage before is verified"}` : s.index === 0 ? "at once" : "as soon as the stage before is verified"}${r.readinessBps ? `, once ${bpsPercent(r.readinessBps)} of its stake is ready` : ""};
+        watched for ${spokenDuration(r.observationWindow)}; validators have ${spokenDuration(r.attestationDeadline)} to report.
+        It needs ${bpsPercent(r.healthyBps)} of the ${esc(name)} cohort's stake healthy; pauses at ${bpsPercent(r.unhealthyBps)} unhealthy; ${rollback}.</li>`;
+    })
+    .join("");
+  return `<div class="summary" data-testid="manifest-summary">
+    <p>Upgrades validators from <b>${esc(m.previousVersion)}</b> to <b>${esc(m.version)}</b>, in ${u.stages.length} stage${u.stages.length === 1 ? "" : "s"}${m.stateIncompatible ? "; the new version changes the node's state format, so a rollback restores a state snapshot" : ""}${m.featureFlags.length ? `; turns on ${m.featureFlags.map(esc).join(", ")}` : ""}.</p>
+    <ol class="stage-summary">${stages}</ol>
+  </div>`;
+}
+
+/** How an ended upgrade ended: the cause, who acted, and for a rollback how far it converged. */
+function endedNote(u: UpgradeHistory): string {
+  if (inFlight(u.state)) return "";
+  const last = [...u.transitions]
+    .reverse()
+    .find((t) => t.kind === "UpgradeCompleted" || t.kind === "UpgradeWithdrawn" || t.kind === "RollbackOrdered");
+  if (!last) return "";
+  const who =
+    last.actor === "automatic" ? "automatically" : last.by ? `by ${last.actor ?? "unknown"} ${shortHex(last.by)}` : "";
+  const when = `block ${last.block}${last.time !== undefined ? ` · ${isoTime(last.time)}` : ""}`;
+  let text: string;
+  if (u.state === "Completed") text = `Completed: every stage verified (${when}).`;
+  else if (u.state === "Withdrawn") text = `Withdrawn ${who} at stage ${(last.stage ?? 0) + 1} (${when}).`;
+  else {
+    const cause =
+      last.reason === "AutomaticThreshold"
+        ? "unhealthy stake reached the rollback limit"
+        : u.pauseReason === "UnhealthyThreshold"
+          ? "after an automatic pause for unhealthy stake"
+          : "ordered by hand";
+    const upgraded = [...u.validators.values()].filter((v) => v.status !== Status.Ready);
+    const upgradedStake = upgraded.reduce((t, v) => t + v.weight, 0n);
+    text =
+      `Rolled back ${who} at stage ${(last.stage ?? 0) + 1} (${cause}; ${when}). ` +
+      `Restored: ${u.restoredCount} of ${upgraded.length} validator(s) back on ${u.manifest.previousVersion}, ${tokens(u.restoredStake)} of ${tokens(upgradedStake)} stake (${ratio(u.restoredStake, upgradedStake)}%).`;
+  }
+  return `<p class="ended ${u.state}" data-testid="ended-note">${esc(text)}</p>`;
 }
 
 function upgradeCard(
@@ -166,6 +266,7 @@ function upgradeCard(
   explorerUrl: string,
   actor?: Actor,
   related?: RelatedProposal[],
+  open?: ReadonlySet<string>,
 ): string {
   const m = u.manifest;
   const now = snap.head.timestamp;
@@ -174,13 +275,14 @@ function upgradeCard(
       const steps = stageSteps(u, s, now)
         .map(
           (p) =>
-            `<li class="${p.state}">${esc(p.label)}${p.detail ? `<br><span class="muted">${esc(p.detail)}</span>` : ""}</li>`,
+            `<li class="${p.state}"><span aria-hidden="true">${STEP_MARK[p.state]}</span> ${esc(p.label)}<span class="sr-only"> (${p.state === "now" ? "under way" : p.state})</span>${p.detail ? `<br><span class="muted">${esc(p.detail)}</span>` : ""}</li>`,
         )
         .join("");
       return `<div class="stage" data-testid="stage-${u.id}-${s.index}">
-        <h3>Stage ${s.index} · cohort ${s.cohort} <span class="state ${s.state}">${s.state}</span></h3>
+        <h3>Stage ${s.index + 1} of ${u.stages.length} · ${esc(cohortName(s.cohort))} cohort (${s.cohort}) <span class="state ${s.state}">${s.state}</span></h3>
         <ol class="timeline">${steps}</ol>
         ${tally(u, s)}
+        <div class="chart" data-chart="${u.id}-${s.index}" data-testid="chart-${u.id}-${s.index}"></div>
       </div>`;
     })
     .join("");
@@ -190,33 +292,57 @@ function upgradeCard(
         `<tr><td>${esc(a.platform)}</td><td class="mono">${esc(a.uri)}</td><td class="mono">${esc(a.sha256Digest)}</td></tr>`,
     )
     .join("");
+  const incident = incidentOf(u, snap);
+  const key = `upgrade-${u.id}-technical`;
   return `<article class="card upgrade" data-testid="upgrade-${u.id}" data-state="${u.state}">
-    <h2>#${u.id} ${esc(u.name)} <span class="state ${u.state}" data-testid="upgrade-state">${u.state}</span></h2>
+    <h2>#${u.id} ${esc(u.name)} <span class="state ${u.state}" data-testid="upgrade-state">${STATE_MARK[u.state] ?? ""} ${u.state}</span>
+      <span class="step" data-testid="step-indicator">${esc(stepIndicator(u))}</span></h2>
+    ${incident ? incidentBar(incident, "", "card") : ""}
     ${u.state === "Paused" ? pauseNote(u, explorerUrl) : ""}
+    ${endedNote(u)}
     ${upgradeActions(u, actor, snap.head.timestamp)}
     ${relatedHtml(related)}
-    <dl>
-      <dt>version</dt><dd>${esc(m.version)}</dd>
-      <dt>previous version</dt><dd>${esc(m.previousVersion)}</dd>
-      <dt>manifest hash</dt><dd class="mono" data-testid="manifest-hash">${esc(m.manifestHash)}</dd>
-      <dt>feature flags</dt><dd>${m.featureFlags.length ? m.featureFlags.map(esc).join(", ") : '<span class="muted">none</span>'}</dd>
-      <dt>state-incompatible</dt><dd>${m.stateIncompatible ? "yes" : "no"}</dd>
-      ${m.metadataURI ? `<dt>metadata</dt><dd class="mono">${esc(m.metadataURI)}</dd>` : ""}
-      <dt>scheduled</dt><dd>block ${u.scheduled.block} · ${isoTime(u.scheduled.time)} · ${txLink(u.scheduled.tx, explorerUrl)} · snapshot block ${u.snapshot}</dd>
-    </dl>
-    <table class="artifacts"><thead><tr><th>platform</th><th>artifact</th><th>sha256 digest</th></tr></thead><tbody>${artifacts}</tbody></table>
+    ${manifestSummary(u)}
+    ${leasesPanel(u, snap)}
+    <details data-key="${key}" ${open?.has(key) ? "open" : ""} data-testid="technical-details">
+      <summary>Technical details: manifest hash, artifacts and digests</summary>
+      <dl>
+        <dt>version</dt><dd>${esc(m.version)}</dd>
+        <dt>previous version</dt><dd>${esc(m.previousVersion)}</dd>
+        <dt>manifest hash</dt><dd class="mono" data-testid="manifest-hash">${esc(m.manifestHash)}</dd>
+        <dt>feature flags</dt><dd>${m.featureFlags.length ? m.featureFlags.map(esc).join(", ") : '<span class="muted">none</span>'}</dd>
+        <dt>state-incompatible</dt><dd>${m.stateIncompatible ? "yes" : "no"}</dd>
+        ${m.metadataURI ? `<dt>metadata</dt><dd class="mono">${esc(m.metadataURI)}</dd>` : ""}
+        <dt>scheduled</dt><dd>block ${u.scheduled.block} · ${isoTime(u.scheduled.time)} · ${txLink(u.scheduled.tx, explorerUrl)} · snapshot block ${u.snapshot}</dd>
+      </dl>
+      <div class="table-wrap" tabindex="0"><table class="artifacts"><thead><tr><th>platform</th><th>artifact</th><th>sha256 digest</th></tr></thead><tbody>${artifacts}</tbody></table></div>
+    </details>
     ${stages}
   </article>`;
 }
+
+/** A state's mark beside its word and colour. */
+const STATE_MARK: Record<string, string> = {
+  Scheduled: "○",
+  Rolling: "▶",
+  Paused: "‖",
+  Completed: "✓",
+  Withdrawn: "■",
+  RolledBack: "↶",
+};
 
 export function upgradesView(
   snap: Snapshot,
   explorerUrl: string,
   actor?: Actor,
   related?: Map<bigint, RelatedProposal[]>,
+  open?: ReadonlySet<string>,
 ): string {
-  const ups = [...snap.history.upgrades].reverse();
+  // Those in flight first, then the ended ones, newest first within each.
+  const ups = [...snap.history.upgrades]
+    .reverse()
+    .sort((a, b) => Number(inFlight(b.state)) - Number(inFlight(a.state)));
   if (ups.length === 0)
     return `<p class="muted" data-testid="no-upgrades">No upgrade has been scheduled on this coordinator yet.</p>`;
-  return ups.map((u) => upgradeCard(u, snap, explorerUrl, actor, related?.get(u.id))).join("");
+  return ups.map((u) => upgradeCard(u, snap, explorerUrl, actor, related?.get(u.id), open)).join("");
 }

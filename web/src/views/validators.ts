@@ -4,14 +4,17 @@ import { cohortAt, type UpgradeHistory } from "../../../lib/history";
 import { deadlinePassed, stageDeadlineAt } from "../../../lib/history/rules";
 import type { Snapshot } from "../chain";
 import { age, esc, ratio, tokens } from "../format";
-import { txLink } from "./html";
+import { addressLink, blockLink, txLink } from "./html";
 
 export interface ValidatorRow {
   operator: string;
   attester: string;
   cohort: number;
   weight: bigint;
+  /** The version the node reported running (health reports only). */
   version: string;
+  /** The version a node that has only said it is ready is ready for. */
+  readyFor: string;
   status: string;
   height: string;
   block: string;
@@ -83,7 +86,10 @@ export function validatorRows(snap: Snapshot): ValidatorRow[] {
         attester: r.attester,
         cohort,
         weight: snap.weights.get(r.operator.toLowerCase()) ?? 0n,
-        version: v?.version ?? "",
+        // A Ready attestation names the version the node is ready for, not one it runs: only health reports say
+        // what runs.
+        version: v && v.status !== Status.Ready ? v.version : "",
+        readyFor: v?.status === Status.Ready ? v.version : "",
         status: v ? Status[v.status] : "no attestation",
         height: v ? v.height.toString() : "",
         block: v ? v.last.block.toString() : "",
@@ -110,6 +116,20 @@ export function participationSummary(rows: ValidatorRow[]): string {
   );
 }
 
+/** A status with its mark and colour: never colour alone. */
+export function statusCell(status: string): string {
+  const cls =
+    status === "Healthy"
+      ? "t-healthy"
+      : status === "Ready"
+        ? "t-ready"
+        : status === "no attestation"
+          ? "muted"
+          : "t-unhealthy";
+  const mark = status === "Healthy" ? "✓" : status === "Ready" ? "●" : status === "no attestation" ? "–" : "✗";
+  return `<span class="${cls}"><span aria-hidden="true">${mark}</span> ${esc(status)}</span>`;
+}
+
 export function validatorsTable(rows: ValidatorRow[], explorerUrl: string, latest?: UpgradeHistory): string {
   if (rows.length === 0) return `<p class="muted">No validator matches.</p>`;
   const body = rows
@@ -117,13 +137,13 @@ export function validatorsTable(rows: ValidatorRow[], explorerUrl: string, lates
       (
         r,
       ) => `<tr data-testid="validator-row" data-operator="${esc(r.operator)}" data-cohort="${r.cohort}" data-status="${esc(r.status)}" data-weight="${r.weight}" data-due="${r.due}" data-reported="${r.reported}" data-awaiting="${r.awaiting}">
-        <td class="mono" title="attester ${esc(r.attester)}">${esc(r.operator)}</td><td>${r.cohort === 0 ? "deregistered" : r.cohort}</td><td>${tokens(r.weight)}</td>
-        <td>${esc(r.version)}</td><td>${esc(r.status)}</td><td>${esc(r.height)}</td><td>${r.block}</td><td>${esc(r.age)}</td>
+        <td title="attester ${esc(r.attester)}">${addressLink(r.operator, explorerUrl)}</td><td>${r.cohort === 0 ? "deregistered" : r.cohort}</td><td class="num">${tokens(r.weight)}</td>
+        <td data-testid="version-reported" data-version="${esc(r.version)}">${r.version ? esc(r.version) : r.readyFor ? `<span class="muted">not yet: ready for ${esc(r.readyFor)}</span>` : ""}</td><td>${statusCell(r.status)}</td><td>${esc(r.height)}</td><td>${r.block ? blockLink(r.block, explorerUrl) : ""}</td><td>${esc(r.age)}</td>
         <td>${r.attestations}</td><td data-testid="participation">${participationText(r)}</td><td>${r.tx ? txLink(r.tx, explorerUrl) : ""}</td></tr>`,
     )
     .join("");
   return `<p data-testid="participation-summary">${esc(participationSummary(rows))}</p>
     <p class="muted">Last attestation for ${latest ? `upgrade #${latest.id} ${esc(latest.name)}; stake weight at its snapshot block ${latest.snapshot}` : "no upgrade yet; current stake weight"}.</p>
-    <table><thead><tr><th>operator</th><th>cohort</th><th>stake weight</th><th>version reported</th><th>last status</th><th>height</th><th>block</th><th>age</th><th>attestations</th><th title="over every upgrade: activated stages of its cohort in which it reported its health, of those whose deadline passed or that it reported in">participation</th><th>tx</th></tr></thead>
-    <tbody>${body}</tbody></table>`;
+    <div class="table-wrap" tabindex="0"><table><thead><tr><th>operator</th><th>cohort</th><th>stake weight</th><th>version running (reported)</th><th>last status</th><th>height</th><th>block</th><th>age</th><th>attestations</th><th title="over every upgrade: activated stages of its cohort in which it reported its health, of those whose deadline passed or that it reported in">participation</th><th>tx</th></tr></thead>
+    <tbody>${body}</tbody></table></div>`;
 }

@@ -1,0 +1,397 @@
+// The dashboard as a stakeholder, a guardian and an auditor read it, in chromium at 1440x900 and 390x844: the
+// figures the review found wrong now read right, the incident bar comes within one poll of an automatic pause,
+// every view fits a phone, axe-core finds nothing in any view or dialog, and a screenshot of each view at both
+// sizes goes to test-artifacts/.
+import { expect } from "chai";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Wallet, ZeroHash, keccak256, parseEther, toUtf8Bytes } from "ethers";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { Status } from "../../lib/coordinator";
+import { writeDeployment } from "../../lib/deployments";
+import { deploymentRecord } from "../../lib/deploy";
+import { stageRules } from "../../lib/manifest";
+import { versionTag } from "../../lib/version";
+import { Chain, Deployment, ROOT, deployOn, freePort, startChain, stopProcess, tempDir, waitFor } from "../helpers/e2e";
+import { injectWallet } from "../helpers/browser-wallet";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ARTIFACTS = join(ROOT, "test-artifacts");
+const AXE = readFileSync(join(ROOT, "node_modules", "axe-core", "axe.min.js"), "utf8");
+const VIEWS = ["upgrades", "validators", "proposals", "history", "audit"] as const;
+const SIZES = { desktop: { width: 1440, height: 900 }, phone: { width: 390, height: 844 } } as const;
+const POLL_MS = 250;
+const stake = (n: number) => parseEther(String(n));
+
+interface Violation {
+  id: string;
+  impact: string;
+  nodes: { target: string[] }[];
+}
+
+describe("dashboard for people: figures, incidents, phones and accessibility", function () {
+  this.timeout(600_000);
+  let chain: Chain;
+  let d: Deployment;
+  let dir: ReturnType<typeof tempDir>;
+  let server: ChildProcess | undefined;
+  let browser: Browser | undefined;
+  let context: BrowserContext;
+  let page: Page;
+  let url: string;
+  let id: bigint;
+  const v: Record<string, { operator: Wallet; attester: Wallet }> = {};
+  const pageErrors: string[] = [];
+
+  const attest = async (who: string, stage: number, status: Status) =>
+    (
+      await d.coordinator
+        .connect(v[who].attester)
+        .attest(v[who].operator.address, id, stage, status, versionTag("v2.0.0"), 7, ZeroHash)
+    ).wait();
+
+  const goto = async (view: string) => {
+    if (await page.locator("#nav-toggle").isVisible()) await page.click("#nav-toggle");
+    await page.click(`nav a[data-view="${view}"]`);
+    await page.waitForFunction(`document.body.dataset.view === ${JSON.stringify(view)}`, undefined, {
+      timeout: 10_000,
+    });
+  };
+  /** Runs axe-core on the page as it is; returns the violations, each with the elements it names. */
+  const axe = async (): Promise<string[]> => {
+    if (!(await page.evaluate("typeof window.axe"))?.toString().includes("object"))
+      await page.addScriptTag({ content: AXE });
+    const found = (await page.evaluate(
+      "window.axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)",
+    )) as Violation[];
+    return found.map((x) => `${x.id} (${x.impact}): ${x.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  };
+  const pageWidth = () => page.evaluate("document.documentElement.scrollWidth") as Promise<number>;
+  const waitBlock = async () => {
+    const n = await chain.provider.getBlockNumber();
+    await page.waitForFunction(`Number(document.getElementById("chain").dataset.block) >= ${n}`, undefined, {
+      timeout: 15_000,
+    });
+  };
+
+  before(async function () {
+    if (!existsSync(CHROMIUM))
+      throw new Error(`no browser at ${CHROMIUM}: install it with \`apt-get install -y chromium\``);
+    const build = spawnSync(
+      join(ROOT, "node_modules", ".bin", "vite"),
+      ["build", "web", "--config", "web/vite.config.ts"],
+      { cwd: ROOT, encoding: "utf8" },
+    );
+    if (build.status !== 0) throw new Error(`vite build failed:\n${build.stdout}\n${build.stderr}`);
+    dir = tempDir("lockstep-web-ux-");
+    chain = await startChain();
+    d = await deployOn(chain);
+    // The early cohort (2): three validators; the main cohort (3): one.
+    for (const [name, amount, cohort] of [
+      ["a", 100, 2],
+      ["b", 200, 2],
+      ["c", 100, 2],
+      ["m", 500, 3],
+    ] as const) {
+      const operator = new Wallet(keccak256(toUtf8Bytes(`ux:${name}:operator`)), chain.provider);
+      const attester = new Wallet(keccak256(toUtf8Bytes(`ux:${name}:attester`)), chain.provider);
+      for (const w of [operator, attester])
+        await chain.provider.send("hardhat_setBalance", [w.address, "0x56BC75E2D63100000"]);
+      await (await d.token.connect(d.deployer).transfer(operator.address, stake(amount))).wait();
+      await (await d.token.connect(operator).delegate(operator.address)).wait();
+      await (await d.coordinator.connect(operator).register(attester.address, `ipfs://ux/${name}`)).wait();
+      if (cohort !== 3)
+        await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, cohort)).wait();
+      v[name] = { operator, attester };
+    }
+    const manifest = {
+      name: "v2-ux",
+      version: "v2.0.0",
+      previousVersion: "v1.9.3",
+      artifacts: [
+        { platform: "linux-amd64", uri: "https://dl.example/node-v2.0.0", sha256Digest: keccak256(toUtf8Bytes("b")) },
+      ],
+      featureFlags: [],
+      metadataURI: "",
+      manifestHash: keccak256(toUtf8Bytes("ux manifest")),
+      stateIncompatible: false,
+      stages: [
+        stageRules(2, { observationWindow: 1800, healthyBps: 8000, unhealthyBps: 3400 }),
+        stageRules(3, { observationWindow: 1800, healthyBps: 8000, unhealthyBps: 3400 }),
+      ],
+    };
+    // A restart budget of 60% of the registered stake (900): 540.
+    await (await d.coordinator.connect(d.timelockSigner).setRestartBudget(6000, 600)).wait();
+    await (await d.coordinator.connect(d.timelockSigner).schedule(manifest)).wait();
+    id = await d.coordinator.upgradeCount();
+    // The main cohort's validator says it is ready before its stage: it runs nothing new yet. Its watcher takes a
+    // restart lease.
+    await attest("m", 1, Status.Ready);
+    await (await d.coordinator.connect(v.m.attester).takeLease()).wait();
+    await (await d.coordinator.advance(id)).wait();
+    await attest("a", 0, Status.Healthy);
+    // A proposal whose description is Markdown with markup and a script link in it.
+    await (await d.token.connect(d.deployer).delegate(await d.deployer.getAddress())).wait();
+    await (
+      await d.governor
+        .connect(d.deployer)
+        .propose(
+          [await d.coordinator.getAddress()],
+          [0n],
+          [d.coordinator.interface.encodeFunctionData("setDefaultCohort", [2])],
+          '# Move new validators to the early cohort\n\nThe **main** cohort is full.\n\n- one\n- two\n\n<img src=x onerror="window.__xss=1"> [click](javascript:window.__xss=2)',
+        )
+    ).wait();
+
+    writeDeployment(
+      deploymentRecord(d.addresses, {
+        network: "uxtest",
+        chainId: 31337,
+        startBlock: d.startBlock,
+        guardian: d.guardian.address,
+      }),
+      dir.path,
+    );
+    const port = await freePort();
+    server = spawn(
+      process.execPath,
+      [
+        "-r",
+        "ts-node/register/transpile-only",
+        "web/serve.ts",
+        "--network",
+        "uxtest",
+        "--rpc",
+        chain.url,
+        "--port",
+        String(port),
+        "--poll-ms",
+        String(POLL_MS),
+      ],
+      { cwd: ROOT, env: { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: dir.path }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    server.stdout!.on("data", (c) => (output += c));
+    server.stderr!.on("data", (c) => (output += c));
+    await waitFor("the dashboard server", async () => {
+      if (server!.exitCode !== null) throw new Error(`the dashboard server exited: ${output}`);
+      return output.includes("dashboard http://");
+    });
+    url = `http://127.0.0.1:${port}/`;
+    mkdirSync(ARTIFACTS, { recursive: true });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"],
+    });
+    context = await browser.newContext({ viewport: SIZES.desktop });
+    await context.grantPermissions(["notifications"], { origin: url.replace(/\/$/, "") });
+    page = await context.newPage();
+    page.on("pageerror", (e) => pageErrors.push(String(e)));
+    await injectWallet(page, {
+      rpcUrl: chain.url,
+      account: d.guardian.address,
+      chainId: 31337,
+      knownChains: [31337],
+      nodeChain: 31337,
+    });
+    await page.goto(url);
+    await page.waitForFunction(`document.body.dataset.state === "live"`, undefined, { timeout: 30_000 });
+  });
+
+  after(async function () {
+    await browser?.close();
+    if (server) await stopProcess(server);
+    await chain?.stop();
+    dir?.cleanup();
+  });
+
+  it("says where the upgrade is and what its manifest means, in words", async function () {
+    const card = page.locator(`[data-testid="upgrade-${id}"]`);
+    expect(await card.locator('[data-testid="step-indicator"]').innerText()).to.equal("stage 1 of 2 · early");
+    const summary = await card.locator('[data-testid="manifest-summary"]').innerText();
+    expect(summary)
+      .to.include("from v1.9.3 to v2.0.0")
+      .and.include("watched for 30 min")
+      .and.include("needs 80% of the early cohort's stake healthy; pauses at 34% unhealthy");
+    // The digests are under "technical details", closed until asked for.
+    expect(await card.locator('[data-testid="manifest-hash"]').isVisible()).to.equal(false);
+    await card.locator('[data-testid="technical-details"] summary').click();
+    expect(await card.locator('[data-testid="manifest-hash"]').innerText()).to.equal(
+      keccak256(toUtf8Bytes("ux manifest")),
+    );
+    // The tally bar carries its thresholds as ticks; the chart of stake over time is drawn.
+    expect(await card.locator(`[data-testid="tally-${id}-0"] .tick`).count()).to.equal(2);
+    await page.waitForSelector(`[data-testid="chart-${id}-0"] canvas`, { timeout: 10_000 });
+    // The leases panel: the budget, the stake in use and who holds a lease.
+    const leases = card.locator(`[data-testid="leases-${id}"]`);
+    expect(await leases.getAttribute("data-budget")).to.equal(stake(540).toString());
+    expect(await leases.innerText()).to.include("500 of 540 stake in use (92.59%)");
+    expect(await leases.locator('[data-testid="lease-holder"]').getAttribute("data-attester")).to.equal(
+      v.m.attester.address,
+    );
+  });
+
+  it("shows the version a validator reported running, not the one it is only ready for", async function () {
+    await goto("validators");
+    const m = page.locator(`[data-testid="validator-row"][data-operator="${v.m.operator.address}"]`);
+    const cell = m.locator('[data-testid="version-reported"]');
+    expect(await cell.getAttribute("data-version")).to.equal("");
+    expect(await cell.innerText()).to.equal("not yet: ready for v2.0.0");
+    const a = page.locator(`[data-testid="validator-row"][data-operator="${v.a.operator.address}"]`);
+    expect(await a.locator('[data-testid="version-reported"]').getAttribute("data-version")).to.equal("v2.0.0");
+    expect(await a.innerText()).to.include("✓ Healthy");
+    await goto("upgrades");
+  });
+
+  it("renders a proposal's Markdown description, sanitised", async function () {
+    await goto("proposals");
+    const description = page.locator('[data-testid="description"]').first();
+    await page.locator('[data-testid="proposal"] details summary').first().click();
+    expect(await description.locator("strong").first().innerText()).to.equal("Move new validators to the early cohort");
+    expect(await description.locator("li").count()).to.equal(2);
+    expect(await description.innerText()).to.include('<img src=x onerror="window.__xss=1">');
+    expect(await description.locator("img").count()).to.equal(0);
+    expect(await description.locator('a[href^="javascript"]').count()).to.equal(0);
+    expect(await page.evaluate("window.__xss")).to.equal(undefined);
+  });
+
+  it("focuses the account button after connecting, not the page's body", async function () {
+    await page.locator('[data-testid="account"] [data-action="connect"]').click();
+    await page.waitForFunction(`document.querySelector('[data-testid="wallet-button"]').dataset.state === "ready"`);
+    expect(await page.evaluate("document.activeElement && document.activeElement.id")).to.equal("wallet-button");
+  });
+
+  it("opts in to notifications and a sound, remembered by the browser", async function () {
+    await page.check('[data-testid="alert-notify"]');
+    await page.check('[data-testid="alert-sound"]');
+    await page.reload();
+    await page.waitForFunction(`document.body.dataset.state === "live"`, undefined, { timeout: 30_000 });
+    expect(await page.isChecked('[data-testid="alert-notify"]')).to.equal(true);
+    expect(await page.isChecked('[data-testid="alert-sound"]')).to.equal(true);
+    expect(await page.title()).to.equal("Lockstep dashboard");
+  });
+
+  it("clears a success line, and shows the incident within one poll of an automatic pause", async function () {
+    await goto("proposals");
+    await page.waitForFunction(`document.querySelector('[data-testid="account"]')?.dataset.state === "ready"`);
+    await page.locator('[data-testid="account"] [data-action="delegate-self"]').click();
+    await page.waitForFunction(`document.getElementById("tx-status").dataset.state === "confirmed"`, undefined, {
+      timeout: 20_000,
+    });
+    await goto("upgrades");
+    // b's FailedToUpgrade takes the unhealthy stake to 50% of the early cohort's: the upgrade pauses itself.
+    await attest("b", 0, Status.FailedToUpgrade);
+    expect((await d.coordinator.getUpgrade(id)).state).to.equal(3n);
+    const pausedAtRefresh = Number(await page.evaluate("document.body.dataset.refreshes"));
+    await page.waitForSelector('[data-testid="incident-page"]', { timeout: 15_000 });
+    const shownAt = Number(await page.evaluate("document.body.dataset.incidentShownAt"));
+    expect(shownAt, "shown by the refresh after the pause at the latest").to.be.at.most(pausedAtRefresh + 2);
+    const headline = () => page.locator('[data-testid="incident-page"] [data-testid="incident-headline"]').innerText();
+    expect(await headline()).to.equal(`#${id} PAUSED — early cohort: 1 of 3 FailedToUpgrade, 200 stake (50% ≥ 34%)`);
+    expect(await page.locator('[data-testid="tx-status"]').isHidden(), "no stale success line").to.equal(true);
+    await page.waitForFunction(`document.body.dataset.notified === "1"`, undefined, { timeout: 5_000 });
+    expect(await page.evaluate("document.body.dataset.sounded")).to.equal("1");
+
+    // The rest of the cohort fails too: the bar follows.
+    await attest("c", 0, Status.FailedToUpgrade);
+    await attest("a", 0, Status.FailedToUpgrade);
+    await waitBlock();
+    const all = `#${id} PAUSED — early cohort: 3 of 3 FailedToUpgrade, 400 stake (100% ≥ 34%)`;
+    expect(await headline()).to.equal(all);
+    expect(await page.locator('[data-testid="incident-card"] [data-testid="incident-headline"]').innerText()).to.equal(
+      all,
+    );
+    const failing = page.locator('[data-testid="incident-page"] [data-testid="failing-validator"]');
+    expect(await failing.count()).to.equal(3);
+    expect(await failing.first().innerText())
+      .to.include("FailedToUpgrade")
+      .and.include("could not start the new version");
+    expect(await page.locator('[data-testid="incident-page"] [data-action="rollback"]').count()).to.equal(1);
+    expect(await page.title()).to.match(new RegExp(`^⚠ #${id} PAUSED`));
+    expect(await page.locator('link[rel="icon"]').getAttribute("data-state")).to.equal("incident");
+  });
+
+  it("freezes a paused stage's timeline: its window never turns green", async function () {
+    const window0 = page.locator(`[data-testid="stage-${id}-0"] ol.timeline li`).nth(3);
+    expect(await window0.getAttribute("class")).to.equal("stopped");
+    const before = await window0.innerText();
+    expect(before).to.include("left when paused");
+    await chain.provider.send("evm_increaseTime", [3_600]);
+    await chain.provider.send("hardhat_mine", ["0x1"]);
+    await waitBlock();
+    expect(await window0.getAttribute("class")).to.equal("stopped");
+    expect(await window0.innerText(), "the countdown stopped at the pause").to.equal(before);
+  });
+
+  it("shows the rollback's own direction in the guardian's dialog, which is labelled and fits a phone", async function () {
+    await page.locator('[data-testid="incident-page"] [data-action="rollback"]').click();
+    expect(await page.locator('[data-testid="rollback-direction"]').innerText()).to.equal("v2.0.0 → v1.9.3");
+    expect(await page.locator("#dialog").getAttribute("aria-labelledby")).to.equal("dialog-title");
+    expect(await page.evaluate("document.activeElement?.dataset.testid")).to.equal("dialog-confirm-text");
+    expect(await axe(), "axe in the rollback dialog").to.deep.equal([]);
+    await page.setViewportSize(SIZES.phone);
+    const box = (await page.locator("#dialog").boundingBox())!;
+    expect(box.x).to.be.at.least(0);
+    expect(box.x + box.width).to.be.at.most(SIZES.phone.width);
+    await page.screenshot({ path: join(ARTIFACTS, "ux-rollback-dialog-390.png") });
+    await page.click('[data-testid="dialog-cancel"]');
+    expect(await page.locator("#dialog").isVisible()).to.equal(false);
+    await page.setViewportSize(SIZES.desktop);
+  });
+
+  it("formats History and its CSV (keeping a raw column), and the table fits at 1440 px", async function () {
+    await goto("history");
+    const text = await page.locator("#history-table").innerText();
+    expect(text).to.not.match(/\d{16,}/);
+    expect(text).to.include("paused automatically");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="export-csv"]')]);
+    const csv = readFileSync((await download.path())!, "utf8");
+    expect(csv.split("\n")[0]).to.equal("block,time,logIndex,event,upgradeId,details,raw,transactionHash");
+    expect(csv).to.include("reason=2").and.include(stake(200).toString()).and.include("200 stake");
+    const fits = await page.evaluate(
+      "(() => { const w = document.querySelector('#history-table .table-wrap'); return w.scrollWidth <= w.clientWidth; })()",
+    );
+    expect(fits, "the History table fits its container at 1440 px").to.equal(true);
+    // Filters: by event, and a search that finds a full address in the raw arguments.
+    const rows = page.locator('[data-testid="event-row"]');
+    const total = await rows.count();
+    await page.selectOption('[data-testid="filter-event"]', "UpgradePaused");
+    expect(await rows.count()).to.equal(1);
+    await page.selectOption('[data-testid="filter-event"]', "all");
+    await page.fill('[data-testid="filter-text"]', v.b.operator.address);
+    const found = await rows.count();
+    expect(found).to.be.greaterThan(0).and.lessThan(total);
+    await page.fill('[data-testid="filter-text"]', "");
+    expect(await rows.count()).to.equal(total);
+  });
+
+  it("marks PASS and FAIL with a colour and a sign", async function () {
+    await goto("audit");
+    const pass = page.locator('[data-testid="check-row"][data-ok="true"] td').first();
+    expect(await pass.innerText()).to.equal("✓ PASS");
+    expect(
+      await page.evaluate(
+        `getComputedStyle(document.querySelector('[data-testid="check-row"][data-ok="true"] td')).color`,
+      ),
+    ).to.equal("rgb(20, 83, 45)");
+  });
+
+  for (const [size, viewport] of Object.entries(SIZES)) {
+    it(`fits every view at ${viewport.width}x${viewport.height}, with no axe violation, and keeps a screenshot`, async function () {
+      await page.setViewportSize(viewport);
+      for (const view of VIEWS) {
+        await goto(view);
+        await waitBlock();
+        const width = await pageWidth();
+        expect(width, `${view} is ${width} px wide at ${viewport.width}`).to.be.at.most(viewport.width);
+        expect(await axe(), `axe in ${view} at ${size}`).to.deep.equal([]);
+        await page.screenshot({ path: join(ARTIFACTS, `ux-${view}-${viewport.width}.png`), fullPage: true });
+      }
+      const wallet = (await page.locator('[data-testid="wallet-button"]').boundingBox())!;
+      expect(wallet.x + wallet.width, "the wallet button is on screen").to.be.at.most(viewport.width);
+      expect(pageErrors).to.deep.equal([]);
+    });
+  }
+});
