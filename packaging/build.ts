@@ -116,6 +116,29 @@ export function packRelease(release: Release, destDir: string): string {
   return join(destDir, packed.filename);
 }
 
+/**
+ * Installs `tarball` as an operator would, `npm install -g` into `prefix`, from `home` with an environment that
+ * inherits no npm settings, an empty npm cache and no registry (--offline: the package has no dependencies).
+ * Returns the installed command.
+ */
+export function installRelease(tarball: string, prefix: string, home: string): string {
+  mkdirSync(home, { recursive: true });
+  execFileSync(
+    "npm",
+    ["install", "-g", tarball, "--prefix", prefix, "--offline", "--no-audit", "--no-fund", "--loglevel", "error"],
+    { cwd: home, env: cleanEnv(home), stdio: ["ignore", "pipe", "pipe"] },
+  );
+  return join(prefix, "bin", "lockstep-watcher");
+}
+
+/** The environment of a machine that never saw the repository: no npm settings inherited, nothing preloaded. */
+export function cleanEnv(home: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !/^(npm_|NODE_|TS_NODE|HARDHAT)/i.test(k) && k !== "INIT_CWD") env[k] = v;
+  return { ...env, HOME: home, npm_config_cache: join(home, ".npm"), npm_config_update_notifier: "false" };
+}
+
 let built: Release | undefined;
 
 /**

@@ -3,13 +3,13 @@
 // --help, then upgrades a validator's node through a real rollout and attests on chain.
 import { expect } from "chai";
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { keccak256, toUtf8Bytes } from "ethers";
 import { Status } from "../../lib/coordinator";
 import { stageRules } from "../../lib/manifest";
-import { buildRelease, packRelease } from "../../packaging/build";
+import { buildRelease, cleanEnv, installRelease, packRelease } from "../../packaging/build";
 import {
   Chain,
   Deployment,
@@ -29,14 +29,6 @@ const run = promisify(execFile);
 const OLD = "v3.0.0";
 const NEW = "v3.1.0";
 
-/** The environment of a machine that never saw the repository: no npm settings inherited, nothing preloaded. */
-function cleanEnv(home: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (!/^(npm_|NODE_|TS_NODE|HARDHAT)/i.test(k) && k !== "INIT_CWD") env[k] = v;
-  return { ...env, HOME: home, npm_config_cache: join(home, ".npm"), npm_config_update_notifier: "false" };
-}
-
 describe("watcher release: packed, installed into an empty prefix, run", function () {
   this.timeout(300_000);
   let dir: ReturnType<typeof tempDir>;
@@ -52,15 +44,8 @@ describe("watcher release: packed, installed into an empty prefix, run", functio
     dir = tempDir("lockstep-release-");
     prefix = join(dir.path, "prefix");
     home = join(dir.path, "home");
-    mkdirSync(home, { recursive: true });
     const tarball = packRelease(buildRelease(join(dir.path, "build")), join(dir.path, "dist"));
-    // --offline: the package has no dependencies, so npm needs neither the registry nor its (empty) cache.
-    await run(
-      "npm",
-      ["install", "-g", tarball, "--prefix", prefix, "--offline", "--no-audit", "--no-fund", "--loglevel", "error"],
-      { cwd: home, env: cleanEnv(home) },
-    );
-    installed = join(prefix, "bin", "lockstep-watcher");
+    installed = installRelease(tarball, prefix, home);
   });
 
   after(async function () {
@@ -114,12 +99,10 @@ describe("watcher release: packed, installed into an empty prefix, run", functio
     await waitFor("the node on the old version", async () => (await nodeStatus(v))?.version === OLD, 60_000);
     // The installed command itself (its shebang picks node from PATH), run from the operator's home.
     writeFileSync(join(home, "watcher.json"), readFileSync(v.configPath));
-    watcher = spawnWatcher(
-      join(home, "watcher.json"),
-      { ...(cleanEnv(home) as Record<string, string>), ...watcherEnv(v) },
-      [],
-      { bin: installed, cwd: home },
-    );
+    watcher = spawnWatcher(join(home, "watcher.json"), { ...cleanEnv(home), ...watcherEnv(v) }, [], {
+      bin: installed,
+      cwd: home,
+    });
 
     await (
       await d.coordinator.connect(d.timelockSigner).schedule({
