@@ -62,7 +62,8 @@ export function buildRelease(outDir = DEFAULT_OUT): Release {
       // has it at lib/better_sqlite3.node beside bin/, and packaging/addon.cjs loads that one file.
       alias: { bindings: "./packaging/addon.cjs" },
       absWorkingDir: ROOT,
-      banner: { js: "#!/usr/bin/env node" },
+      // A small young generation: an idle watcher allocates little, and RSS stays under 80 MB (bench:watcher).
+      banner: { js: "#!/usr/bin/env -S node --max-semi-space-size=1 --optimize-for-size" },
       metafile: true,
       logLevel: "silent",
     });

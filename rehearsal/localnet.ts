@@ -271,7 +271,8 @@ export function spawnWatcher(
   args: string[] = [],
   command: WatcherCommand = {},
 ): WatcherProcess {
-  const child = spawn(process.execPath, [command.bin ?? builtWatcher().bin, "--config", configPath, ...args], {
+  // Run as an operator runs it: by its shebang (node from PATH, with the release's V8 flags).
+  const child = spawn(command.bin ?? builtWatcher().bin, ["--config", configPath, ...args], {
     cwd: command.cwd ?? ROOT,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
