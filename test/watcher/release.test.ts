@@ -74,6 +74,29 @@ describe("watcher release: packed, installed into an empty prefix, run", functio
     expect(stdout).to.include("--config <file>");
   });
 
+  it("ships a systemd unit for the installed command that systemd-analyze accepts", async function () {
+    const unitFile = join(
+      prefix,
+      "lib",
+      "node_modules",
+      "@lockstep",
+      "watcher",
+      "share",
+      "systemd",
+      "lockstep-watcher.service",
+    );
+    const unit = readFileSync(unitFile, "utf8");
+    expect(unit).to.match(/^ExecStart=\/usr\/local\/bin\/lockstep-watcher --config /m);
+    expect(unit).to.not.match(/^ExecStart=.*npx/m);
+    const analyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].find((p) => existsSync(p));
+    if (!analyze) this.skip();
+    // Pointed at this test's prefix, the unit must verify cleanly (the command exists and is executable).
+    const local = join(dir.path, "lockstep-watcher.service");
+    writeFileSync(local, unit.replace("/usr/local/bin/lockstep-watcher", installed));
+    const { stderr } = await run(analyze!, ["verify", local]);
+    expect(stderr).to.equal("");
+  });
+
   it("upgrades its validator's node through a rollout and attests Ready then Healthy", async function () {
     chain = await startChain();
     const d: Deployment = await deployOn(chain);
