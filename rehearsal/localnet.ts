@@ -23,6 +23,7 @@ import { createPublicClient, createWalletClient, getAddress, http, type Address,
 import { deploySystem, defaultParams, type SystemAddresses } from "../lib/deploy";
 import { paths as pathsOf } from "../watcher/src/config";
 import { ProcessNodeController } from "../watcher/src/adapters/processNode";
+import { builtWatcher } from "../packaging/build";
 
 export const ROOT = resolve(__dirname, "..");
 
@@ -234,7 +235,8 @@ export function makeBinary(
     ? `if [ -n "$${o.faultWhenEnv.env}" ]; then set -- --fault "${o.faultWhenEnv.fault}" "$@"; fi\n`
     : "";
   const script =
-    `#!/bin/sh\n${conditional}` +
+    // ts-node looks for tsconfig.json from the working directory: name it, so the node starts from anywhere.
+    `#!/bin/sh\n${conditional}export TS_NODE_PROJECT="${join(ROOT, "tsconfig.json")}"\n` +
     `exec "${process.execPath}" -r "${tsNode}" "${join(ROOT, "sim", "validator-node.ts")}" --version "${version}" ${(o.extra ?? []).map((a) => `"${a}"`).join(" ")} "$@"\n`;
   writeFileSync(path, script);
   chmodSync(path, 0o755);
@@ -253,33 +255,40 @@ export interface WatcherProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts the real `lockstep-watcher` with `configPath`, with the attester key in its environment. */
+/** Where a watcher runs: the release build of this checkout unless `bin` names another (an installed one). */
+export interface WatcherCommand {
+  bin?: string;
+  cwd?: string;
+}
+
+/**
+ * Starts the real `lockstep-watcher` with `configPath`, with the attester key in its environment: the release build
+ * (packaging/build.ts, built once per process), what operators install.
+ */
 export function spawnWatcher(
   configPath: string,
   env: Record<string, string> = {},
   args: string[] = [],
+  command: WatcherCommand = {},
 ): WatcherProcess {
-  const child = spawn(
-    process.execPath,
-    [join(ROOT, "watcher", "bin", "lockstep-watcher.js"), "--config", configPath, ...args],
-    {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...env },
-    },
-  );
+  // Run as an operator runs it: by its shebang (node from PATH, with the release's V8 flags).
+  const child = spawn(command.bin ?? builtWatcher().bin, ["--config", configPath, ...args], {
+    cwd: command.cwd ?? ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
   return { child, output: () => output, stop: (signal = "SIGTERM") => stopProcess(child, signal) };
 }
 
-/** Runs the watcher to completion (for --help, --dry-run and error cases). */
+/** Runs the watcher's release build to completion (for --help, --dry-run and error cases). */
 export async function runWatcher(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return runNode([join(ROOT, "watcher", "bin", "lockstep-watcher.js"), ...args], env);
+  return runNode([builtWatcher().bin, ...args], env);
 }
 
 /** Runs `node <args>` from the repository to completion, collecting its output. */

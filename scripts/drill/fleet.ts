@@ -1,5 +1,6 @@
 // The validators' side, as separate processes: per validator one simulated node (the "binary", started from the
-// watcher's `current` symlink) and one real `lockstep-watcher` process with a generated config.
+// watcher's `current` symlink) and one real `lockstep-watcher` process with a generated config: the release build
+// (packaging/build.ts), the package operators install, built once for the drill.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -10,6 +11,7 @@ import {
   type WatcherLayout,
   type WatcherProcess,
 } from "../../rehearsal/localnet";
+import { builtWatcher } from "../../packaging/build";
 import type { DrillValidator, Net } from "./network";
 
 /** Set in the environment of the early cohort's nodes: the trigger of the second upgrade's bug. */
@@ -31,7 +33,7 @@ export interface FleetSettings {
 }
 
 export class ProcessFleet implements Fleet {
-  readonly kind = "a real watcher process and a simulated node process per validator";
+  readonly kind = "a real watcher process (the release build) and a simulated node process per validator";
   private layouts: WatcherLayout[] = [];
   private watchers: WatcherProcess[] = [];
   private nodePids: number[] = [];
@@ -43,6 +45,9 @@ export class ProcessFleet implements Fleet {
   ) {}
 
   async start(onProgress: (text: string) => void) {
+    onProgress("building the watcher release");
+    const release = builtWatcher();
+    onProgress(`watcher release built (${(release.bytes / 1e6).toFixed(1)} MB bundle)`);
     for (const v of this.validators) {
       this.layouts.push(
         await layoutWatcher({

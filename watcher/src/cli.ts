@@ -65,6 +65,16 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The command: runs `main` and exits with its code (the bin script and the release bundle both call this). */
+export function run(argv: string[]): void {
+  main(argv)
+    .then((code) => process.exit(code))
+    .catch((e) => {
+      process.stderr.write(`lockstep-watcher: ${e && e.message ? e.message : e}\n`);
+      process.exit(1);
+    });
+}
+
 function fail(message: string, code: number): number {
   process.stderr.write(`lockstep-watcher: ${message}\n`);
   return code;

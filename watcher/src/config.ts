@@ -219,14 +219,18 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses a config object; reports every problem at once, each naming its field and what is expected. */
-export function parseConfig(raw: unknown, baseDir = process.cwd()): WatcherConfig {
+/**
+ * Parses a config object; reports every problem at once, each naming its field and what is expected (and the
+ * LOCKSTEP_ variable that set it, when `sources` says one did).
+ */
+export function parseConfig(raw: unknown, baseDir = process.cwd(), sources: EnvSources = new Map()): WatcherConfig {
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((issue) => {
         const field = issue.path.length ? issue.path.join(".") : "(config)";
-        return `config ${field}: ${issue.message}`;
+        const variable = sources.get(field);
+        return `config ${field}${variable ? ` (${variable})` : ""}: ${issue.message}`;
       }),
     );
   }
@@ -244,8 +248,11 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): WatcherConfi
   return config;
 }
 
-/** Reads and parses a JSON config file. */
-export function loadConfig(path: string): WatcherConfig {
+/**
+ * Reads and parses a JSON config file, then lets LOCKSTEP_ variables of `env` override its fields (see
+ * `envFields`): the variable wins, as Cosmovisor's DAEMON_* do.
+ */
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): WatcherConfig {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -258,8 +265,163 @@ export function loadConfig(path: string): WatcherConfig {
   } catch (e) {
     throw new ConfigError([`config file ${path} is not valid JSON: ${(e as Error).message}`]);
   }
-  return parseConfig(raw, dirname(resolve(path)));
+  const { merged, sources } = applyEnv(raw, env);
+  return parseConfig(merged, dirname(resolve(path)), sources);
 }
+
+/** Which LOCKSTEP_ variable set each field ("chain.rpcUrl" -> "LOCKSTEP_CHAIN_RPC_URL"). */
+export type EnvSources = Map<string, string>;
+
+/** A config field a LOCKSTEP_ variable can set, and how the variable's text becomes its value. */
+export interface EnvField {
+  variable: string;
+  /** The field's path in the config ("chain.rpcUrl"). */
+  field: string;
+  /** number and boolean: parsed; json: arrays, records and other structured values, written as JSON. */
+  kind: "string" | "number" | "boolean" | "json";
+}
+
+/** A union of objects (validator.attesterKey, relay, node, node.probe): the keys each option allows. */
+interface UnionOfObjects {
+  path: string[];
+  options: { keys: Set<string>; tags: Map<string, unknown[]> }[];
+}
+
+/** A field name as a variable name: "rpcUrl" -> "RPC_URL". */
+const upperSnake = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+
+/** The schema under defaults, optionals and the like. */
+function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
+  const def = schema._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType };
+  if (def.innerType) return unwrap(def.innerType);
+  if (def.type === "pipe" && def.in) return unwrap(def.in);
+  return schema;
+}
+
+const objectShape = (schema: z.core.$ZodType) => {
+  const def = schema._zod.def as { type: string; shape?: Record<string, z.core.$ZodType> };
+  return def.type === "object" ? def.shape : undefined;
+};
+
+/**
+ * Every field of the config schema that a variable sets, derived from the schema itself so that new fields are
+ * covered too: LOCKSTEP_ and the field's path, each name in upper snake case, joined with `_`
+ * (chain.rpcUrl -> LOCKSTEP_CHAIN_RPC_URL). The fields of each option of a union are all listed
+ * (validator.attesterKey.keystore and validator.attesterKey.env).
+ */
+function envModel(schema: z.core.$ZodType = configSchema): { fields: EnvField[]; unions: UnionOfObjects[] } {
+  const fields = new Map<string, EnvField>();
+  const unions: UnionOfObjects[] = [];
+  const walk = (node: z.core.$ZodType, path: string[]) => {
+    const inner = unwrap(node);
+    const def = inner._zod.def as { type: string; options?: z.core.$ZodType[] };
+    const shape = objectShape(inner);
+    if (shape) {
+      for (const [key, child] of Object.entries(shape)) walk(child, [...path, key]);
+      return;
+    }
+    const shapes = def.type === "union" ? def.options!.map((o) => objectShape(unwrap(o))) : [];
+    if (shapes.length && shapes.every(Boolean)) {
+      unions.push({
+        path,
+        options: shapes.map((shape) => ({
+          keys: new Set(Object.keys(shape!)),
+          tags: new Map(
+            Object.entries(shape!).flatMap(([key, child]) => {
+              const d = unwrap(child)._zod.def as { type: string; values?: unknown[] };
+              return d.type === "literal" ? [[key, d.values!] as const] : [];
+            }),
+          ),
+        })),
+      });
+      def.options!.forEach((option) => walk(option, path));
+      return;
+    }
+    const kind: EnvField["kind"] =
+      def.type === "number"
+        ? "number"
+        : def.type === "boolean"
+          ? "boolean"
+          : ["string", "enum", "literal"].includes(def.type)
+            ? "string"
+            : "json";
+    const field = path.join(".");
+    const variable = `LOCKSTEP_${path.map(upperSnake).join("_")}`;
+    const clash = [...fields.values()].find((f) => f.variable === variable && f.field !== field);
+    if (clash) throw new Error(`config fields ${clash.field} and ${field} would both be set by ${variable}`);
+    if (!fields.has(field)) fields.set(field, { variable, field, kind });
+  };
+  walk(schema, []);
+  return { fields: [...fields.values()], unions };
+}
+
+const ENV = envModel();
+
+/** The LOCKSTEP_ variables, one per config field (docs/watcher.md lists them; a test keeps the list current). */
+export function envFields(): EnvField[] {
+  return ENV.fields.map((f) => ({ ...f }));
+}
+
+/**
+ * The raw config with every LOCKSTEP_ variable of `env` applied over it (an empty variable counts as unset), and
+ * which variable set which field. Numbers and booleans are parsed; a value that does not parse is passed on as text
+ * for the schema to refuse with its usual message. When variables set fields of one option of a union (an `env`
+ * attester key over a keystore in the file), the file's fields that option does not have are dropped.
+ */
+export function applyEnv(raw: unknown, env: NodeJS.ProcessEnv): { merged: unknown; sources: EnvSources } {
+  const sources: EnvSources = new Map();
+  const problems: string[] = [];
+  const merged: unknown = isRecord(raw) ? structuredClone(raw) : raw;
+  if (!isRecord(merged)) return { merged, sources };
+  for (const f of ENV.fields) {
+    const text = env[f.variable];
+    if (text === undefined || text === "") continue;
+    let value: unknown = text;
+    if (f.kind === "number" && /^\s*-?\d+(\.\d+)?\s*$/.test(text)) value = Number(text);
+    else if (f.kind === "boolean" && /^(true|false)$/i.test(text.trim())) value = text.trim().toLowerCase() === "true";
+    else if (f.kind === "json") {
+      try {
+        value = JSON.parse(text);
+      } catch (e) {
+        problems.push(`config ${f.field} (${f.variable}): not valid JSON: ${(e as Error).message}`);
+        continue;
+      }
+    }
+    const path = f.field.split(".");
+    let at = merged;
+    for (const key of path.slice(0, -1)) {
+      if (!isRecord(at[key])) at[key] = {};
+      at = at[key] as Record<string, unknown>;
+    }
+    at[path[path.length - 1]] = value;
+    sources.set(f.field, f.variable);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  for (const union of ENV.unions) dropForeignKeys(merged, union, sources);
+  return { merged, sources };
+}
+
+function dropForeignKeys(merged: Record<string, unknown>, union: UnionOfObjects, sources: EnvSources) {
+  const prefix = union.path.length ? `${union.path.join(".")}.` : "";
+  const set = [...sources.keys()]
+    .filter((field) => field.startsWith(prefix) && !field.slice(prefix.length).includes("."))
+    .map((field) => field.slice(prefix.length));
+  if (!set.length) return;
+  let at: unknown = merged;
+  for (const key of union.path) at = isRecord(at) ? at[key] : undefined;
+  if (!isRecord(at)) return;
+  const object = at;
+  const candidates = union.options.filter(
+    (o) =>
+      set.every((key) => o.keys.has(key)) &&
+      [...o.tags].every(([key, values]) => !set.includes(key) || values.includes(object[key])),
+  );
+  if (!candidates.length) return;
+  const allowed = new Set(candidates.flatMap((o) => [...o.keys]));
+  for (const key of Object.keys(object)) if (!allowed.has(key)) delete object[key];
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * Where the watcher keeps things on disk, all under the data directory:

@@ -1,0 +1,163 @@
+// The release as an operator gets it: built and packed by packaging/build.ts, installed with `npm install -g` into
+// an empty prefix by an npm with an empty cache and no registry, run from outside the repository. It answers
+// --help, then upgrades a validator's node through a real rollout and attests on chain.
+import { expect } from "chai";
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { keccak256, toUtf8Bytes } from "ethers";
+import { Status } from "../../lib/coordinator";
+import { stageRules } from "../../lib/manifest";
+import { buildRelease, cleanEnv, installRelease, packRelease } from "../../packaging/build";
+import {
+  Chain,
+  Deployment,
+  ROOT,
+  WatcherProcess,
+  deployOn,
+  makeBinary,
+  serveArtifacts,
+  spawnWatcher,
+  startChain,
+  tempDir,
+  waitFor,
+} from "../helpers/e2e";
+import { addValidator, nodeStatus, stake, watcherEnv } from "../helpers/fleet";
+
+const run = promisify(execFile);
+const OLD = "v3.0.0";
+const NEW = "v3.1.0";
+
+describe("watcher release: packed, installed into an empty prefix, run", function () {
+  this.timeout(300_000);
+  let dir: ReturnType<typeof tempDir>;
+  let prefix: string;
+  let home: string;
+  let installed: string;
+  let chain: Chain | undefined;
+  let server: Awaited<ReturnType<typeof serveArtifacts>> | undefined;
+  let watcher: WatcherProcess | undefined;
+  const nodes: { stop(): Promise<void> }[] = [];
+
+  before(async function () {
+    dir = tempDir("lockstep-release-");
+    prefix = join(dir.path, "prefix");
+    home = join(dir.path, "home");
+    const tarball = packRelease(buildRelease(join(dir.path, "build")), join(dir.path, "dist"));
+    installed = installRelease(tarball, prefix, home);
+  });
+
+  after(async function () {
+    await watcher?.stop();
+    for (const n of nodes) await n.stop().catch(() => undefined);
+    await server?.stop();
+    await chain?.stop();
+    dir?.cleanup();
+  });
+
+  it("installs one bundle and the addon, with no dependencies and nothing from the repository", function () {
+    const pkg = join(prefix, "lib", "node_modules", "@lockstep", "watcher");
+    expect(realpathSync(installed)).to.equal(join(pkg, "bin", "lockstep-watcher.js"));
+    expect(existsSync(join(pkg, "node_modules"))).to.equal(false);
+    expect(readdirSync(pkg).sort()).to.deep.equal(["README.md", "bin", "lib", "package.json", "share"]);
+    const manifest = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8"));
+    expect(manifest.dependencies).to.equal(undefined);
+    const bundle = readFileSync(join(pkg, "bin", "lockstep-watcher.js"), "utf8");
+    expect(bundle).to.not.include(ROOT);
+    expect(bundle).to.not.match(/require\("(ethers|hardhat|ts-node|typescript)"\)/);
+  });
+
+  it("answers --help when run as the installed command, from outside the repository", async function () {
+    const { stdout } = await run(installed, ["--help"], { cwd: home, env: cleanEnv(home) });
+    expect(stdout).to.match(/^lockstep-watcher: follows a Lockstep upgrade coordinator/);
+    expect(stdout).to.include("--config <file>");
+  });
+
+  it("ships a systemd unit for the installed command that systemd-analyze accepts", async function () {
+    const unitFile = join(
+      prefix,
+      "lib",
+      "node_modules",
+      "@lockstep",
+      "watcher",
+      "share",
+      "systemd",
+      "lockstep-watcher.service",
+    );
+    const unit = readFileSync(unitFile, "utf8");
+    expect(unit).to.match(/^ExecStart=\/usr\/local\/bin\/lockstep-watcher --config /m);
+    expect(unit).to.not.match(/^ExecStart=.*npx/m);
+    const analyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].find((p) => existsSync(p));
+    if (!analyze) this.skip();
+    // Pointed at this test's prefix, the unit must verify cleanly (the command exists and is executable).
+    const local = join(dir.path, "lockstep-watcher.service");
+    writeFileSync(local, unit.replace("/usr/local/bin/lockstep-watcher", installed));
+    const { stderr } = await run(analyze!, ["verify", local]);
+    expect(stderr).to.equal("");
+  });
+
+  it("upgrades its validator's node through a rollout and attests Ready then Healthy", async function () {
+    chain = await startChain();
+    const d: Deployment = await deployOn(chain);
+    await chain.provider.send("evm_setIntervalMining", [250]);
+    const artifacts = join(dir.path, "artifacts");
+    const oldBinary = makeBinary(join(dir.path, "bin"), OLD);
+    const newBinary = makeBinary(artifacts, NEW);
+    server = await serveArtifacts(artifacts);
+    const v = await addValidator(
+      d,
+      chain.provider,
+      {
+        rpcUrl: chain.url,
+        startBlock: d.startBlock,
+        coordinator: await d.coordinator.getAddress(),
+        root: join(dir.path, "fleet"),
+        initial: { version: OLD, binary: oldBinary.path },
+      },
+      { name: "installed", cohort: 1, stake: stake(100) },
+    );
+    nodes.push(v.node);
+    await v.node.start();
+    await waitFor("the node on the old version", async () => (await nodeStatus(v))?.version === OLD, 60_000);
+    // The installed command itself (its shebang picks node from PATH), run from the operator's home.
+    writeFileSync(join(home, "watcher.json"), readFileSync(v.configPath));
+    watcher = spawnWatcher(join(home, "watcher.json"), { ...cleanEnv(home), ...watcherEnv(v) }, [], {
+      bin: installed,
+      cwd: home,
+    });
+
+    await (
+      await d.coordinator.connect(d.timelockSigner).schedule({
+        name: "release-rollout",
+        version: NEW,
+        previousVersion: OLD,
+        artifacts: [
+          { platform: "linux-amd64", uri: `${server.url}/node-${NEW}`, sha256Digest: `0x${newBinary.sha256}` },
+        ],
+        featureFlags: [],
+        metadataURI: "",
+        manifestHash: keccak256(toUtf8Bytes("release-rollout")),
+        stateIncompatible: false,
+        stages: [stageRules(v.cohort, { observationWindow: 1, healthyBps: 5000, readinessBps: 10_000 })],
+      })
+    ).wait();
+    const id = Number(await d.coordinator.upgradeCount());
+    const statuses = async () =>
+      (await d.coordinator.queryFilter(d.coordinator.filters.Attested(id, v.operator.address))).map((l) =>
+        Number(l.args.status),
+      );
+    const explain = (e: Error) => new Error(`${e.message}\n${watcher!.output().slice(-3000)}`);
+
+    await waitFor("Ready", async () => (await statuses()).includes(Status.Ready), 120_000).catch((e) => {
+      throw explain(e);
+    });
+    await (await d.coordinator.advance(id)).wait();
+    await waitFor("Healthy", async () => (await statuses()).includes(Status.Healthy), 120_000).catch((e) => {
+      throw explain(e);
+    });
+    expect((await nodeStatus(v))?.version).to.equal(NEW);
+    expect(readlinkSync(join(v.dataDir, "current"))).to.equal(join("versions", NEW));
+    expect(watcher.child.exitCode, watcher.output().slice(-2000)).to.equal(null);
+  });
+});
