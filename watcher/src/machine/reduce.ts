@@ -13,7 +13,8 @@ import type { AttestStatus, Effect, EffectBody, Job, MachineEvent, Transition, W
  * - on its own initiative the watcher rolls back only a binary that never came up healthy;
  * - a network-ordered rollback always restores the previous version (and the state snapshot when the manifest
  *   marks the upgrade state-incompatible), then attests RolledBack;
- * - a withdrawal before activation discards the staged artifact; after activation the node stays as it is.
+ * - a withdrawal before activation discards the staged artifact; after activation the node stays as it is;
+ * - once the upgrade completed, a validator still on the previous version (it missed its stage) upgrades.
  */
 export function reduce(state: WatcherState, event: MachineEvent): Transition {
   return reduceAll(state, [event]);
@@ -145,7 +146,14 @@ function decide(job: Job): EffectBody[] {
     return effects;
   }
 
-  if (job.ended === "completed") return effects;
+  if (job.ended === "completed") {
+    // The network runs the new version: a validator that missed its stage (its watcher was down) catches up.
+    if (job.local === "prepared") {
+      job.local = "upgrading";
+      effects.push({ kind: "upgrade", upgradeId: job.upgradeId });
+    }
+    return effects;
+  }
 
   switch (job.local) {
     case "prepared":
