@@ -68,7 +68,7 @@ export type MachineEvent =
   | { type: "PrepareFailed"; upgradeId: number; reason: string }
   | { type: "Upgraded"; upgradeId: number }
   | { type: "UpgradeNotStarted"; upgradeId: number } // the upgrade ended before its queued swap began
-  | { type: "UpgradeFailed"; upgradeId: number; reason: string }
+  | { type: "UpgradeFailed"; upgradeId: number; reason: string; cause?: string } // cause: start, snapshot, unhealthy
   | { type: "RolledBackLocally"; upgradeId: number }
   | { type: "Restored"; upgradeId: number }
   | { type: "Discarded"; upgradeId: number }
