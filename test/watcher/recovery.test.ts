@@ -277,6 +277,28 @@ describe("watcher recovery", function () {
     });
   });
 
+  describe("reorgs", function () {
+    it("a swap whose activation was reorged away is undone: the node follows the confirmed chain", async function () {
+      const w = await wired();
+      await w.store.activate(NEW);
+      w.node.running = NEW;
+      const [b0, b1] = w.chain.blocks;
+      const rewound = job({ local: "prepared", stageActive: false });
+      w.journal.commit({ block: 0n, hash: b0.hash, parentHash: b0.parentHash, state: { jobs: { "1": rewound } } });
+      const swapped = job({ local: "upgraded", attested: "Healthy", health: "healthy", steps: 4 });
+      w.journal.commit({ block: 1n, hash: b1.hash, parentHash: b1.parentHash, state: { jobs: { "1": swapped } } });
+      w.chain.reorg(1); // the block that activated the stage is gone
+      w.chain.mine();
+      w.chain.mine();
+      await rounds(w, () => w.runtime.state().jobs["1"].local === "prepared" && w.node.running === OLD);
+      expect(w.node.running).to.equal(OLD);
+      expect(await w.store.active()).to.equal(OLD);
+      expect(w.runtime.state().jobs["1"].local).to.equal("prepared");
+      expect(w.journal.pending()).to.deep.equal([]);
+      w.close();
+    });
+  });
+
   describe("catch-up", function () {
     it("a watcher that starts after the upgrade completed brings its node to the network's version", async function () {
       const w = await wired();

@@ -48,6 +48,9 @@ export async function execute(effect: Effect, job: Job, deps: ExecutorDeps): Pro
     case "restore":
       await fallBack(job, effect.restoreState, deps);
       return { type: "Restored", upgradeId };
+    case "revert":
+      await fallBack(job, effect.restoreState, deps);
+      return { type: "Reverted", upgradeId };
     case "discard":
       if ((await deps.binaries.active()) !== job.manifest.version) await deps.binaries.discard(job.manifest.version);
       await fsCall("remove", deps.paths.download(upgradeId), () => rm(deps.paths.download(upgradeId), { force: true }));

@@ -4,12 +4,12 @@ import { WatcherError, asWatcherError } from "./errors";
 import { abandonUpgrade, execute, type ExecutorDeps } from "./executors";
 import { foldPage, scheduledIn } from "./facts";
 import { judgeHealth, roundIntervalMs, underObservation } from "./machine/health";
-import { reduce } from "./machine/reduce";
+import { beforeSwap, reduce } from "./machine/reduce";
 import { stepVerdict } from "./machine/steps";
 import { emptyState, type Effect, type Job, type MachineEvent, type WatcherState } from "./machine/types";
 import type { Metrics } from "./metrics";
 import type { Journal, PageOutcome, Step } from "./ports";
-import type { Follower } from "../../lib/sync";
+import { ReorgTooDeepError, type Follower } from "../../lib/sync";
 import { syncError, watcherFollower } from "./follow";
 
 /** A step failing with retryable errors is tried again after a backoff that doubles up to this... */
@@ -21,6 +21,7 @@ export const STEP_RETRY_ATTEMPTS = 200;
 /** Steps that carry out a network order: they run before any other step. */
 const answersOrder = (e: Effect) =>
   e.kind === "restore" ||
+  e.kind === "revert" ||
   e.kind === "discard" ||
   e.kind === "rollbackLocally" ||
   (e.kind === "attest" && e.status === "RolledBack");
@@ -42,6 +43,8 @@ export class Runtime {
   private readonly lastHeights = new Map<number, bigint>();
   private stopped = false;
   private failures = 0;
+  /** A reorg was followed: check the node against the rewound state before running steps. */
+  private reconcileDue = false;
   /** Ends the current sleep at once (stop() calls it: SIGTERM must not wait out a backoff). */
   private wake?: () => void;
   /** Retryable failures of steps still to run, by key: when each may run again, and since when it fails. */
@@ -70,12 +73,61 @@ export class Runtime {
     return this.deps.journal.latest()?.state ?? emptyState();
   }
 
-  /** Follows the chain up to its confirmed head; lib/sync's failures come back as WatcherErrors. */
+  /**
+   * Follows the chain up to its confirmed head; lib/sync's failures come back as WatcherErrors. A reorg deeper than
+   * the checkpoint history rebuilds the view: every checkpoint is dropped (queued steps cancelled, steps under way
+   * superseded) and the coordinator's events are followed again from the start block, so the state is the
+   * confirmed chain's as it stands now; the node is then reconciled with it.
+   */
   private async follow() {
+    try {
+      const result = await this.follower.poll();
+      if (result.reorg) this.reconcileDue = true;
+      return result;
+    } catch (e) {
+      if (!(e instanceof ReorgTooDeepError)) throw syncError(e);
+      const { journal, log, metrics } = this.deps;
+      log.error(
+        { block: e.block.toString(), head: e.detectedAt.toString() },
+        "chain reorganised deeper than the checkpoint history: rebuilding the view from the start block",
+      );
+      metrics.errors.inc({ kind: "reorg-too-deep" });
+      for (const step of journal.pending()) {
+        if (step.status === "started")
+          journal.markFailed(step.key, "superseded: the view was rebuilt after a deep reorg");
+      }
+      journal.rewindTo(-1n);
+      this.retries.clear();
+      this.reconcileDue = true;
+    }
     try {
       return await this.follower.poll();
     } catch (e) {
       throw syncError(e);
+    }
+  }
+
+  /**
+   * After a reorg: the node must run what the confirmed chain asks. A job that, by the rewound state, was never
+   * swapped while `current` names its version (the activation that caused the swap was reorged away) is reverted to
+   * its previous version; if the new chain activates the stage again, the machine upgrades again.
+   */
+  private async reconcile() {
+    const { binaries, journal, log } = this.deps;
+    const active = await binaries.active();
+    const jobs = Object.values(this.state().jobs);
+    if (!active || jobs.some((j) => j.manifest.version === active && !beforeSwap(j.local))) return;
+    for (const job of jobs) {
+      if (job.manifest.version !== active || job.manifest.previousVersion === active) continue;
+      const before = this.state();
+      const t = reduce(before, { type: "Diverged", upgradeId: job.upgradeId });
+      if (t.state === before) continue;
+      log.warn(
+        { upgrade: job.upgradeId, version: active, previous: job.manifest.previousVersion },
+        "the node runs a version whose activation a reorg removed: reverting it",
+      );
+      journal.applyLocal(t.state, t.effects);
+      return;
     }
   }
 
@@ -123,6 +175,10 @@ export class Runtime {
       this.deps.metrics.headBlock.set(Number(head.number));
       this.deps.metrics.cursorBlock.set(Number(processedTo));
       this.deps.metrics.pollSucceeded(this.deps.clock.now());
+      if (this.reconcileDue) {
+        await this.reconcile();
+        this.reconcileDue = false;
+      }
       await this.runSteps();
       for (const job of Object.values(this.state().jobs)) {
         if (job.ended) this.deps.metrics.problem(`upgrade ${job.upgradeId}`, undefined); // over: nothing to watch

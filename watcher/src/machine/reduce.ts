@@ -1,4 +1,13 @@
-import type { AttestStatus, Effect, EffectBody, Job, MachineEvent, Transition, WatcherState } from "./types";
+import type {
+  AttestStatus,
+  Effect,
+  EffectBody,
+  Job,
+  LocalPhase,
+  MachineEvent,
+  Transition,
+  WatcherState,
+} from "./types";
 
 /**
  * The watcher's state machine: reduce(state, event) -> { state, effects }. Pure and deterministic.
@@ -55,6 +64,11 @@ export function reduceAll(state: WatcherState, events: MachineEvent[]): Transiti
     if (event.type === "UpgradeFailed") {
       effects.push({ kind: "rollbackLocally", upgradeId: job.upgradeId, step: ++job.steps });
     }
+    // The node follows the confirmed chain: a swap whose cause was reorged away is undone at once.
+    if (event.type === "Diverged") {
+      const restoreState = job.manifest.stateIncompatible;
+      effects.push({ kind: "revert", upgradeId: job.upgradeId, restoreState, step: ++job.steps });
+    }
     jobs[key] = job;
     if (!touched.includes(job.upgradeId)) touched.push(job.upgradeId);
   }
@@ -107,6 +121,10 @@ function apply(job: Job, event: Exclude<MachineEvent, { type: "Scheduled" }>): J
       return job.local === "restoring" ? { ...job, local: "restored" } : undefined;
     case "Discarded":
       return job.local === "discarding" ? { ...job, local: "discarded" } : undefined;
+    case "Diverged":
+      return beforeSwap(job.local) ? { ...job, local: "reverting", health: null } : undefined;
+    case "Reverted":
+      return job.local === "reverting" ? { ...job, local: "prepared" } : undefined;
     case "HealthObserved": {
       if (job.local !== "upgraded") return undefined;
       const health = event.healthy ? "healthy" : "unhealthy";
@@ -172,4 +190,9 @@ function decide(job: Job): EffectBody[] {
       break;
   }
   return effects;
+}
+
+/** Phases in which, by the machine's account, the node was never swapped to the job's version. */
+export function beforeSwap(local: LocalPhase): boolean {
+  return ["preparing", "prepared", "prepare-failed", "discarding", "discarded", "idle"].includes(local);
 }
