@@ -237,6 +237,7 @@ export class Runtime {
         this.deps.metrics.errors.inc({ kind: error.code });
         this.deps.log.warn({ err: error.message, attempt: attempt + 1 }, "cannot reach the chain yet; retrying");
         await this.sleep(Math.min(this.deps.config.chain.pollIntervalMs * 2 ** Math.min(attempt, 5), 60_000));
+        if (this.stopped) return;
       }
     }
   }
