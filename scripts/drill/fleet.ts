@@ -141,7 +141,7 @@ export class ProcessFleet implements Fleet {
 function pidOf(l: WatcherLayout): number {
   try {
     const text = readFileSync(join(l.dataDir, "node.pid"), "utf8");
-    return Number(text.trim()) || 0;
+    return Number(text.trim().split(/\s+/)[0]) || 0; // "<pid> <start time>"
   } catch {
     return 0;
   }

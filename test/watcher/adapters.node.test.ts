@@ -61,6 +61,9 @@ async function rejection(promise: Promise<unknown>): Promise<WatcherError> {
   return error as WatcherError;
 }
 
+/** The pid in a pid file (`<pid> <start time>`). */
+const recordedPid = (text: string) => Number(text.trim().split(/\s+/)[0]);
+
 const groupAlive = (pid: number) => {
   try {
     process.kill(-pid, 0);
@@ -210,15 +213,15 @@ describe("node adapters", function () {
       const { p, store, node, config } = await processNode();
       await store.activate("v1.0.0");
       await node.start();
-      const pid = Number(await readFile(p.pidFile, "utf8"));
+      const pid = recordedPid(await readFile(p.pidFile, "utf8"));
       await node.start(); // already running: a no-op
-      expect(Number(await readFile(p.pidFile, "utf8"))).to.equal(pid);
+      expect(recordedPid(await readFile(p.pidFile, "utf8"))).to.equal(pid);
       await waitFor(() => node.status(), running("v1.0.0"));
 
       // As after a SIGKILL of the watcher: a new controller finds the node through the pid file.
       const restarted = new ProcessNodeController(config, p, { stopTimeoutMs: 5_000 });
       await restarted.start();
-      expect(Number(await readFile(p.pidFile, "utf8"))).to.equal(pid);
+      expect(recordedPid(await readFile(p.pidFile, "utf8"))).to.equal(pid);
       await restarted.stop();
       expect(groupAlive(pid)).to.equal(false);
       await restarted.stop(); // nothing runs: a no-op
@@ -230,7 +233,7 @@ describe("node adapters", function () {
       expect(existsSync(p.pidFile)).to.equal(false);
       await writeFile(p.pidFile, `${dead}\n`);
       await restarted.start();
-      expect(Number(await readFile(p.pidFile, "utf8"))).to.not.equal(dead);
+      expect(recordedPid(await readFile(p.pidFile, "utf8"))).to.not.equal(dead);
       await waitFor(() => restarted.status(), running("v1.0.0"));
     });
 

@@ -252,8 +252,9 @@ describe("watcher state machine: which journaled steps run", function () {
   it("holds a queued upgrade while paused, and runs it once resumed", function () {
     const paused = run([{ type: "Paused", ...id }], activated()).state;
     expect(stepVerdict(paused, upgrade, "queued")).to.deep.equal({ action: "hold" });
-    // A swap already started finishes: its executor picks up where it stopped.
-    expect(stepVerdict(paused, upgrade, "started")).to.deep.equal({ action: "run" });
+    // A swap already started is abandoned (the runtime keeps the old version running), unless the binary was
+    // swapped already: then it finishes (issue 10: a pause preempts a step in progress).
+    expect(stepVerdict(paused, upgrade, "started")).to.deep.equal({ action: "abandon" });
     const resumed = run([{ type: "Resumed", ...id }], paused).state;
     expect(stepVerdict(resumed, upgrade, "queued")).to.deep.equal({ action: "run" });
   });
@@ -273,6 +274,27 @@ describe("watcher state machine: which journaled steps run", function () {
       expect(verdict.transition.state.jobs["1"].local).to.equal("discarding");
       expect(verdict.transition.effects.map((e) => e.kind)).to.deep.equal(["discard"]);
     }
+  });
+
+  it("drops a preparation once the upgrade was withdrawn or rolled back, even one under way", function () {
+    const prepare: Effect = { kind: "prepare", upgradeId: 1, step: 1 };
+    for (const end of ["Withdrawn", "RollbackOrdered"] as const) {
+      const ended = run([scheduled(), { type: end, ...id }]).state;
+      for (const status of ["queued", "started"] as const) {
+        const verdict = stepVerdict(ended, prepare, status);
+        if (verdict.action !== "skip") throw new Error(`expected skip, got ${verdict.action}`);
+        expect(verdict.transition.state.jobs["1"].local).to.equal("discarding");
+      }
+    }
+  });
+
+  it("still swaps once the upgrade completed: a validator that missed its stage catches up", function () {
+    const { effects, job } = run([scheduled(), { type: "Completed", ...id }, { type: "Prepared", ...id }]);
+    expect(effects).to.deep.equal([
+      { kind: "prepare", upgradeId: 1 },
+      { kind: "upgrade", upgradeId: 1 },
+    ]);
+    expect(stepVerdict(run([], { jobs: { "1": job } }).state, upgrade, "queued")).to.deep.equal({ action: "run" });
   });
 
   it("cancels a step whose upgrade this validator no longer takes part in (a rewind dropped it)", function () {

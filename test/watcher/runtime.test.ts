@@ -11,8 +11,6 @@ import { createLogger } from "../../watcher/src/log";
 import type { Job } from "../../watcher/src/machine/types";
 import { Metrics } from "../../watcher/src/metrics";
 import type { NodeController } from "../../watcher/src/ports";
-import { ReorgTooDeepError } from "../../lib/sync";
-import { WatcherError } from "../../watcher/src/errors";
 import { FakeChain } from "../fakes/chain";
 import { FakeClock, FakeNode, FakeWriter } from "../fakes/ports";
 
@@ -94,18 +92,20 @@ const upgraded = (): Job => ({
 });
 
 describe("watcher runtime", function () {
-  it("stops for an operator, counted by its code, when a reorg goes deeper than the journal remembers", async function () {
+  it("rebuilds its view from the start block, counted by its code, when a reorg goes deeper than the journal remembers", async function () {
+    // Before issue 10 the watcher stopped for good here ("reorg-too-deep", not retryable, every round).
     const chain = new FakeChain();
     for (let i = 0; i < 5; i++) chain.mine();
     const w = await wired({ chain, keep: 2 });
     await w.runtime.tick();
     chain.reorg(6); // every block it has a checkpoint for, down to the anchor
     for (let i = 0; i < 7; i++) chain.mine();
-    let error: unknown;
-    await w.runtime.tick().catch((e) => (error = e));
-    expect(error).to.be.instanceOf(WatcherError);
-    expect([(error as WatcherError).code, (error as WatcherError).retryable]).to.deep.equal(["reorg-too-deep", false]);
-    expect((error as WatcherError).cause).to.be.instanceOf(ReorgTooDeepError);
+    await w.runtime.tick(); // does not throw
+    const head = (await chain.block())!;
+    expect(w.journal.latest()?.block).to.equal(head.number);
+    expect(w.journal.latest()?.hash).to.equal(head.hash);
+    expect(await errorCounts(w.metrics)).to.deep.equal({ "reorg-too-deep": 1 });
+    await w.runtime.tick(); // and carries on from there
     expect(await errorCounts(w.metrics)).to.deep.equal({ "reorg-too-deep": 1 });
     w.close();
   });

@@ -59,12 +59,13 @@ export async function build(config: WatcherConfig, overrides: Overrides = {}): P
   const client = connect(config.chain.rpcUrl); // makes no request until a port uses it
   const account = overrides.account ?? (await loadAttesterKey(config.validator.attesterKey));
   const binaries = overrides.binaries ?? new BinaryStore(paths);
+  const kill = overrides.kill ?? new KillPoints(join(paths.root, "drill"));
   const node =
     typeof overrides.node === "function"
       ? overrides.node({ paths, binaries })
       : (overrides.node ??
         (config.node.adapter === "process"
-          ? new ProcessNodeController(config.node, paths)
+          ? new ProcessNodeController(config.node, paths, { kill })
           : new CommandNodeController(config.node, paths)));
   const writer =
     overrides.writer ??
@@ -106,7 +107,7 @@ export async function build(config: WatcherConfig, overrides: Overrides = {}): P
     metrics,
     notify,
     attester: account.address,
-    kill: overrides.kill ?? new KillPoints(join(paths.root, "drill")),
+    kill,
   };
   return { runtime: new Runtime(deps), deps, close: () => journal.close() };
 }

@@ -17,6 +17,8 @@ export function describeEffect(effect: Effect, job: Job, paths: Paths): string {
       return `upgrade ${where}: stop the node, snapshot its state, switch ${paths.current} to ${m.version}, start it, wait for health`;
     case "rollbackLocally":
       return `roll back ${where} on its own: switch to ${m.previousVersion}${m.stateIncompatible ? " and restore the state snapshot" : ""}, restart`;
+    case "revert":
+      return `undo ${where}, whose activation a reorg removed: switch to ${m.previousVersion}${effect.restoreState ? " and restore the state snapshot" : ""}, restart`;
     case "restore":
       return `obey the rollback order for ${where}: switch to ${m.previousVersion}${effect.restoreState ? " and restore the state snapshot" : ""}, restart, check health`;
     case "discard":

@@ -4,7 +4,8 @@ import type { WatcherConfig, Paths } from "./config";
 import type { AttestStatus, Effect, Job, MachineEvent } from "./machine/types";
 import { startupPhase } from "./machine/health";
 import type { Binaries, ChainReader, ChainWriter, Clock, Downloader, Hex, NodeController } from "./ports";
-import { WatcherError, fatal, fsCall } from "./errors";
+import { WatcherError, asWatcherError, fatal, fsCall, retryable } from "./errors";
+import { exists, localDisk, type DiskSpace } from "./adapters/stateCopy";
 import { ManifestError, manifestHashOfText } from "../../lib/manifest";
 import type { Logger } from "./log";
 import type { KillPoints } from "./faults";
@@ -24,6 +25,8 @@ export interface ExecutorDeps {
   notify: Notify;
   /** Crash-drill points (tests and rehearsals); absent in normal runs. */
   kill?: KillPoints;
+  /** Free space and sizes on disk (default: the local file system). */
+  disk?: DiskSpace;
 }
 
 /**
@@ -48,6 +51,9 @@ export async function execute(effect: Effect, job: Job, deps: ExecutorDeps): Pro
     case "restore":
       await fallBack(job, effect.restoreState, deps);
       return { type: "Restored", upgradeId };
+    case "revert":
+      await fallBack(job, effect.restoreState, deps);
+      return { type: "Reverted", upgradeId };
     case "discard":
       if ((await deps.binaries.active()) !== job.manifest.version) await deps.binaries.discard(job.manifest.version);
       await fsCall("remove", deps.paths.download(upgradeId), () => rm(deps.paths.download(upgradeId), { force: true }));
@@ -127,21 +133,44 @@ async function attest(job: Job, status: AttestStatus, deps: ExecutorDeps) {
   deps.log.info({ upgrade: upgradeId, stage, status, via: result.via, reference: result.reference }, "attested");
 }
 
-/** Stop, snapshot, swap, start, then wait for the new version to report itself and produce blocks. */
+/**
+ * Stop, snapshot, swap, start, then wait for the new version to report itself and produce blocks. Every way this
+ * can go wrong after the stop ends with the node running: a snapshot or a swap that fails puts the old version back
+ * and starts it, and a new version that cannot start, or never comes up healthy, is an UpgradeFailed, which the
+ * machine answers with a local rollback. Nothing is stopped without room for the snapshot.
+ */
 async function upgrade(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
   const { upgradeId, manifest } = job;
   const log = deps.log.child({ upgrade: upgradeId, version: manifest.version });
-  if ((await deps.binaries.active()) !== manifest.version) {
+  const failed = (cause: string, reason: string): MachineEvent => {
+    log.error({ cause, reason }, "upgrade failed: going back to the previous version");
+    return { type: "UpgradeFailed", upgradeId, reason, cause };
+  };
+  const active = await deps.binaries.active();
+  if (active !== manifest.version) {
+    await checkSpace(job, active, deps);
     // Stopped first, so the snapshot is a consistent copy of the state the old version left.
     log.info("stopping the node to snapshot its state and swap its binary");
     await deps.node.stop();
     deps.kill?.hit("upgrade:stopped");
-    await deps.node.snapshot(snapshotTag(upgradeId));
-    deps.kill?.hit("upgrade:snapshotted");
-    await deps.binaries.activate(manifest.version);
+    try {
+      await deps.node.snapshot(snapshotTag(upgradeId));
+      deps.kill?.hit("upgrade:snapshotted");
+      await deps.binaries.activate(manifest.version);
+    } catch (e) {
+      // `current` still names the old version (the switch is one rename): run it again before anything else.
+      const error = asWatcherError(e);
+      log.error({ err: error.message }, "could not snapshot or swap: starting the old version again");
+      await deps.node.start();
+      return failed(error.code === "fs" || error.code === "state-copy-failed" ? "snapshot" : error.code, error.message);
+    }
     deps.kill?.hit("upgrade:swapped");
   }
-  await deps.node.start();
+  try {
+    await deps.node.start();
+  } catch (e) {
+    return failed("start", `${manifest.version} cannot start: ${asWatcherError(e).message}`);
+  }
   deps.kill?.hit("upgrade:node-started");
   const outcome = await waitHealthy(manifest.version, deps);
   if (outcome.healthy) {
@@ -149,11 +178,47 @@ async function upgrade(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
     log.info({ height: outcome.height?.toString() }, "upgraded and healthy");
     return { type: "Upgraded", upgradeId };
   }
-  log.error({ reason: outcome.reason }, "the new binary never came up healthy");
-  return { type: "UpgradeFailed", upgradeId, reason: outcome.reason };
+  return failed(outcome.exited ? "start" : "unhealthy", outcome.reason);
 }
 
-/** Back to the previous version (and the pre-upgrade state when asked), then wait for it to run. */
+/**
+ * An upgrade an order stopped before its swap: makes sure the old version runs (the node may have been stopped for
+ * the snapshot) and reports UpgradeNotStarted. Undefined when the swap happened: then the upgrade must finish.
+ */
+export async function abandonUpgrade(job: Job, deps: ExecutorDeps): Promise<MachineEvent | undefined> {
+  if ((await deps.binaries.active()) === job.manifest.version) return undefined;
+  await deps.node.start(); // a no-op when it runs
+  return { type: "UpgradeNotStarted", upgradeId: job.upgradeId };
+}
+
+/**
+ * Refuses (retryable, the node untouched) an upgrade the data directory has no room for: the staged artifact and a
+ * copy of the node's state, with a tenth more for what grows meanwhile.
+ */
+async function checkSpace(job: Job, active: string | undefined, deps: ExecutorDeps) {
+  const disk = deps.disk ?? localDisk;
+  const { node } = deps.config;
+  const snapshot = deps.paths.snapshot(snapshotTag(job.upgradeId));
+  const ownCopy = !(node.adapter === "command" && node.commands.snapshot);
+  const state = ownCopy && !(await exists(snapshot)) ? await disk.size(node.stateDir) : 0;
+  const artifact = await disk.size(deps.paths.binary(job.manifest.version));
+  const need = Math.ceil((state + artifact) * 1.1);
+  const free = await disk.free(deps.paths.snapshots);
+  if (free >= need) return;
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  throw retryable(
+    "disk-space",
+    `not enough free space in ${deps.paths.root} to upgrade to ${job.manifest.version}: it needs ${mib(need)} ` +
+      `(artifact ${mib(artifact)}, snapshot of ${node.stateDir} ${mib(state)}), ${mib(free)} is free; ` +
+      `the node keeps running ${active ?? "as it is"}`,
+    { upgradeId: job.upgradeId, need, free, artifact, state },
+  );
+}
+
+/**
+ * Back to the previous version (and the pre-upgrade state when asked), then wait for it to run. A previous version
+ * that cannot start is retried (the error is retryable): the node must run.
+ */
 async function fallBack(job: Job, restoreState: boolean, deps: ExecutorDeps) {
   const { upgradeId, manifest } = job;
   const log = deps.log.child({ upgrade: upgradeId, version: manifest.previousVersion });
@@ -169,8 +234,25 @@ async function fallBack(job: Job, restoreState: boolean, deps: ExecutorDeps) {
     if (restoreState) await deps.node.restore(snapshotTag(upgradeId));
     await deps.binaries.activate(manifest.previousVersion);
   }
-  await deps.node.start();
+  try {
+    await deps.node.start();
+  } catch (e) {
+    const error = asWatcherError(e);
+    throw retryable(
+      "node-start-failed",
+      `the previous version ${manifest.previousVersion} cannot start: ${error.message}`,
+      {
+        version: manifest.previousVersion,
+      },
+      e,
+    );
+  }
   const outcome = await waitHealthy(manifest.previousVersion, deps);
+  if (outcome.exited) {
+    throw retryable("node-start-failed", `the previous version ${manifest.previousVersion} exited: ${outcome.reason}`, {
+      version: manifest.previousVersion,
+    });
+  }
   if (outcome.healthy) log.info("back on the previous version and healthy");
   else log.error({ reason: outcome.reason }, "back on the previous version, but it is not healthy");
 }
@@ -186,13 +268,20 @@ export function snapshotTag(upgradeId: number) {
 export async function waitHealthy(
   version: string,
   deps: Pick<ExecutorDeps, "node" | "clock" | "config">,
-): Promise<{ healthy: boolean; reason: string; height?: bigint }> {
+): Promise<{ healthy: boolean; reason: string; height?: bigint; exited?: boolean }> {
   const { deadlineMs, probeIntervalMs, minHeightGain } = deps.config.health;
   const until = deps.clock.now() + deadlineMs;
   let first: bigint | undefined;
   let last = "the node never answered";
   while (deps.clock.now() <= until) {
-    const status = await deps.node.status().catch(() => undefined);
+    let status;
+    try {
+      status = await deps.node.status();
+    } catch (e) {
+      // A node that exited will not come up by waiting: say so now, with why.
+      const error = asWatcherError(e);
+      if (error.code === "node-exited") return { healthy: false, reason: error.message, exited: true };
+    }
     const phase = startupPhase(status, version);
     if (status && phase === "other-version") {
       last = `the node reports version ${status.version}, not ${version}`;

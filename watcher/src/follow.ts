@@ -56,7 +56,8 @@ export function watcherFollower(o: WatcherFollowerOptions): Follower<WatcherStat
   });
 }
 
-/** A failure of lib/sync as a WatcherError: a reorg deeper than the journal remembers stops the watcher. */
+/** A failure of lib/sync as a WatcherError: a reorg deeper than the journal remembers is not retryable as such
+ * (the runtime rebuilds its view from the start block instead of retrying the poll). */
 export function syncError(error: unknown): WatcherError {
   if (error instanceof ReorgTooDeepError) {
     return fatal("reorg-too-deep", error.message, { block: error.block.toString() }, error);

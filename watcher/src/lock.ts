@@ -141,10 +141,11 @@ function alive(holder: LockHolder): boolean {
   return holder.started === null || now === null || now.started === holder.started;
 }
 
-const startTime = (pid: number) => procStat(pid)?.started ?? null;
+/** A process's start time (clock ticks since boot), which tells it from a later process given the same pid. */
+export const startTime = (pid: number) => procStat(pid)?.started ?? null;
 
 /** A process's state and start time (clock ticks since boot) from /proc/<pid>/stat; null where /proc is absent. */
-function procStat(pid: number): { state: string; started: string } | null {
+export function procStat(pid: number): { state: string; started: string } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the command name, which is in parentheses and may hold spaces: state is field 3, start time 22.

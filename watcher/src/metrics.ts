@@ -93,7 +93,33 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // ------------------------------------------------------------------ node failures and retries
+  readonly nodeFailures = new Counter({
+    name: "lockstep_node_failures_total",
+    help: "Times a node binary could not start, snapshot or come up healthy, by cause",
+    labelNames: ["cause"],
+    registers: [this.registry],
+  });
+  readonly stepRetries = new Counter({
+    name: "lockstep_step_retries_total",
+    help: "Retryable step failures, by step kind and error code",
+    labelNames: ["kind", "code"],
+    registers: [this.registry],
+  });
+
   private lastPollOk = 0;
+  /** What is wrong now that an operator must see on /healthz (a node that cannot start, a step that gave up). */
+  private readonly problems = new Map<string, string>();
+
+  /** Sets (a message) or clears (undefined) the problem named `key`. */
+  problem(key: string, message: string | undefined) {
+    if (message === undefined) this.problems.delete(key);
+    else this.problems.set(key, message);
+  }
+
+  problemKeys(): string[] {
+    return [...this.problems.keys()];
+  }
 
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry });
@@ -110,7 +136,7 @@ export class Metrics {
     this.leaseWaitStarted.set(since === undefined ? 0 : since / 1000);
   }
 
-  /** Serves /metrics and /healthz (200 while the last successful poll is recent, 503 otherwise). */
+  /** Serves /metrics and /healthz (200 while the last successful poll is recent and nothing is wrong, 503 otherwise). */
   serve(host: string, port: number, staleAfterMs: number, now: () => number = Date.now): Promise<Server> {
     const server = createServer(async (req, res) => {
       if (req.url === "/metrics") {
@@ -118,9 +144,14 @@ export class Metrics {
         res.end(await this.registry.metrics());
       } else if (req.url === "/healthz") {
         const fresh = now() - this.lastPollOk <= staleAfterMs;
-        res.writeHead(fresh ? 200 : 503, { "content-type": "application/json" });
+        const ok = fresh && this.problems.size === 0;
+        res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
         res.end(
-          JSON.stringify({ ok: fresh, lastPollOk: this.lastPollOk ? new Date(this.lastPollOk).toISOString() : null }),
+          JSON.stringify({
+            ok,
+            lastPollOk: this.lastPollOk ? new Date(this.lastPollOk).toISOString() : null,
+            ...(this.problems.size ? { problems: Object.fromEntries(this.problems) } : {}),
+          }),
         );
       } else {
         res.writeHead(404).end();

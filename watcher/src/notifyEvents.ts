@@ -22,6 +22,10 @@ export function stepName(effect: Effect, job: Job | undefined): string {
       return m ? `roll back to ${m.previousVersion} as the network ordered` : "roll back as the network ordered";
     case "discard":
       return m ? `discard the staged ${m.version}` : "discard the staged binary";
+    case "revert":
+      return m
+        ? `return to ${m.previousVersion}: the swap's cause was reorged away`
+        : "undo a swap whose cause was reorged away";
   }
 }
 

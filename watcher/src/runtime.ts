@@ -1,17 +1,31 @@
 import type { Log } from "viem";
 import { decodeCoordinatorLog } from "../../lib/events";
 import { WatcherError, asWatcherError } from "./errors";
-import { execute, type ExecutorDeps } from "./executors";
+import { abandonUpgrade, execute, type ExecutorDeps } from "./executors";
 import { foldPage, scheduledIn } from "./facts";
 import { judgeHealth, roundIntervalMs, underObservation } from "./machine/health";
-import { reduce } from "./machine/reduce";
+import { beforeSwap, reduce } from "./machine/reduce";
 import { stepVerdict } from "./machine/steps";
-import { emptyState, type Effect, type WatcherState } from "./machine/types";
+import { emptyState, type Effect, type Job, type MachineEvent, type WatcherState } from "./machine/types";
 import type { Metrics } from "./metrics";
 import type { Journal, PageOutcome, Step } from "./ports";
-import type { Follower } from "../../lib/sync";
+import { ReorgTooDeepError, type Follower } from "../../lib/sync";
 import { syncError, watcherFollower } from "./follow";
 import { healthNotice, networkNotices, stepFailedNotice, stepNotice } from "./notifyEvents";
+
+/** A step failing with retryable errors is tried again after a backoff that doubles up to this... */
+export const STEP_BACKOFF_CAP_MS = 5 * 60_000;
+/** ...for at most this long, or this many attempts, before its failure counts as permanent. */
+export const STEP_RETRY_BUDGET_MS = 6 * 60 * 60_000;
+export const STEP_RETRY_ATTEMPTS = 200;
+
+/** Steps that carry out a network order: they run before any other step. */
+const answersOrder = (e: Effect) =>
+  e.kind === "restore" ||
+  e.kind === "revert" ||
+  e.kind === "discard" ||
+  e.kind === "rollbackLocally" ||
+  (e.kind === "attest" && e.status === "RolledBack");
 
 export interface RuntimeDeps extends ExecutorDeps {
   journal: Journal;
@@ -32,6 +46,12 @@ export class Runtime {
   private failures = 0;
   /** Steps whose retryable failure was notified already: one notice per step, not one per round. */
   private readonly retryNotified = new Set<string>();
+  /** A reorg was followed: check the node against the rewound state before running steps. */
+  private reconcileDue = false;
+  /** Ends the current sleep at once (stop() calls it: SIGTERM must not wait out a backoff). */
+  private wake?: () => void;
+  /** Retryable failures of steps still to run, by key: when each may run again, and since when it fails. */
+  private readonly retries = new Map<string, { failures: number; since: number; notBefore: number }>();
 
   constructor(private readonly deps: RuntimeDeps) {
     const { config } = deps;
@@ -56,12 +76,61 @@ export class Runtime {
     return this.deps.journal.latest()?.state ?? emptyState();
   }
 
-  /** Follows the chain up to its confirmed head; lib/sync's failures come back as WatcherErrors. */
+  /**
+   * Follows the chain up to its confirmed head; lib/sync's failures come back as WatcherErrors. A reorg deeper than
+   * the checkpoint history rebuilds the view: every checkpoint is dropped (queued steps cancelled, steps under way
+   * superseded) and the coordinator's events are followed again from the start block, so the state is the
+   * confirmed chain's as it stands now; the node is then reconciled with it.
+   */
   private async follow() {
+    try {
+      const result = await this.follower.poll();
+      if (result.reorg) this.reconcileDue = true;
+      return result;
+    } catch (e) {
+      if (!(e instanceof ReorgTooDeepError)) throw syncError(e);
+      const { journal, log, metrics } = this.deps;
+      log.error(
+        { block: e.block.toString(), head: e.detectedAt.toString() },
+        "chain reorganised deeper than the checkpoint history: rebuilding the view from the start block",
+      );
+      metrics.errors.inc({ kind: "reorg-too-deep" });
+      for (const step of journal.pending()) {
+        if (step.status === "started")
+          journal.markFailed(step.key, "superseded: the view was rebuilt after a deep reorg");
+      }
+      journal.rewindTo(-1n);
+      this.retries.clear();
+      this.reconcileDue = true;
+    }
     try {
       return await this.follower.poll();
     } catch (e) {
       throw syncError(e);
+    }
+  }
+
+  /**
+   * After a reorg: the node must run what the confirmed chain asks. A job that, by the rewound state, was never
+   * swapped while `current` names its version (the activation that caused the swap was reorged away) is reverted to
+   * its previous version; if the new chain activates the stage again, the machine upgrades again.
+   */
+  private async reconcile() {
+    const { binaries, journal, log } = this.deps;
+    const active = await binaries.active();
+    const jobs = Object.values(this.state().jobs);
+    if (!active || jobs.some((j) => j.manifest.version === active && !beforeSwap(j.local))) return;
+    for (const job of jobs) {
+      if (job.manifest.version !== active || job.manifest.previousVersion === active) continue;
+      const before = this.state();
+      const t = reduce(before, { type: "Diverged", upgradeId: job.upgradeId });
+      if (t.state === before) continue;
+      log.warn(
+        { upgrade: job.upgradeId, version: active, previous: job.manifest.previousVersion },
+        "the node runs a version whose activation a reorg removed: reverting it",
+      );
+      journal.applyLocal(t.state, t.effects);
+      return;
     }
   }
 
@@ -111,7 +180,14 @@ export class Runtime {
       this.deps.metrics.headBlock.set(Number(head.number));
       this.deps.metrics.cursorBlock.set(Number(processedTo));
       this.deps.metrics.pollSucceeded(this.deps.clock.now());
+      if (this.reconcileDue) {
+        await this.reconcile();
+        this.reconcileDue = false;
+      }
       await this.runSteps();
+      for (const job of Object.values(this.state().jobs)) {
+        if (job.ended) this.deps.metrics.problem(`upgrade ${job.upgradeId}`, undefined); // over: nothing to watch
+      }
       await this.observe();
       this.failures = 0;
     } catch (e) {
@@ -136,12 +212,23 @@ export class Runtime {
       const { chain, health } = this.deps.config;
       const backoff = Math.min(chain.pollIntervalMs * 2 ** Math.min(this.failures, 5), 60_000);
       const next = roundIntervalMs(this.state(), chain.pollIntervalMs, health.observeIntervalMs);
-      await this.deps.clock.sleep(this.failures ? backoff : next);
+      await this.sleep(this.failures ? backoff : next);
     }
   }
 
   stop() {
     this.stopped = true;
+    this.wake?.();
+  }
+
+  /** The clock's sleep, cut short by stop(). */
+  private async sleep(ms: number): Promise<void> {
+    if (this.stopped) return;
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+      void this.deps.clock.sleep(ms).then(resolve);
+    });
+    this.wake = undefined;
   }
 
   /** checkChain, retried while the RPC node is unreachable (a daemon must survive an outage at boot too). */
@@ -154,9 +241,8 @@ export class Runtime {
         if (!error.retryable || this.stopped) throw error;
         this.deps.metrics.errors.inc({ kind: error.code });
         this.deps.log.warn({ err: error.message, attempt: attempt + 1 }, "cannot reach the chain yet; retrying");
-        await this.deps.clock.sleep(
-          Math.min(this.deps.config.chain.pollIntervalMs * 2 ** Math.min(attempt, 5), 60_000),
-        );
+        await this.sleep(Math.min(this.deps.config.chain.pollIntervalMs * 2 ** Math.min(attempt, 5), 60_000));
+        if (this.stopped) return;
       }
     }
   }
@@ -196,32 +282,73 @@ export class Runtime {
 
   // ---------------------------------------------------------------- steps
 
+  /**
+   * Runs the steps due, network orders first (a rollback, a restore, a discard after a withdrawal), so a step that
+   * keeps failing never holds one up. A step backing off after a retryable failure waits its turn, and holds back
+   * only the later steps of its own upgrade.
+   */
   private async runSteps() {
-    for (const step of this.deps.journal.pending()) {
+    const now = this.deps.clock.now();
+    const waiting = new Set<number>();
+    const steps = this.deps.journal.pending();
+    const ordered = [...steps.filter((s) => answersOrder(s.effect)), ...steps.filter((s) => !answersOrder(s.effect))];
+    for (const step of ordered) {
       if (this.stopped) return;
-      await this.runStep(step);
+      const upgradeId = step.effect.upgradeId;
+      if (waiting.has(upgradeId) && !answersOrder(step.effect)) continue;
+      if ((this.retries.get(step.key)?.notBefore ?? 0) > now && !this.preempted(step)) {
+        waiting.add(upgradeId);
+        continue;
+      }
+      if (!(await this.runStep(step))) waiting.add(upgradeId);
     }
   }
 
-  private async runStep(step: Step) {
+  /** Whether an order (pause, rollback, withdrawal) now stands against a step that is backing off. */
+  private preempted(step: Step): boolean {
+    const job = this.state().jobs[String(step.effect.upgradeId)];
+    return !job || ((step.effect.kind === "upgrade" || step.effect.kind === "prepare") && (!!job.ended || job.paused));
+  }
+
+  /** Runs one step; false when it failed and will be tried again later. */
+  private async runStep(step: Step): Promise<boolean> {
     const { journal, log, metrics, clock } = this.deps;
     const effect = step.effect;
     const verdict = stepVerdict(this.state(), effect, step.status === "queued" ? "queued" : "started");
     switch (verdict.action) {
       case "cancel":
-        journal.cancelQueued([step.key]);
-        return;
+        if (step.status === "queued") journal.cancelQueued([step.key]);
+        else journal.markFailed(step.key, "its upgrade is no longer on the chain");
+        this.retries.delete(step.key);
+        return true;
       case "hold":
-        return;
+        return true;
       case "skip": {
         const { fact, transition } = verdict;
         journal.finish(step.key, fact.type, transition.state, transition.effects);
+        this.retries.delete(step.key);
         const ended = this.state().jobs[String(effect.upgradeId)]?.ended;
         log.warn(
           { upgrade: effect.upgradeId, ended },
-          "the upgrade ended before the swap began: not touching the node",
+          "the upgrade ended before this step began: not touching the node",
         );
-        return;
+        return true;
+      }
+      case "abandon": {
+        // Ordered to stop while the swap had not happened yet: the node runs the old version, and stays on it.
+        const job = this.state().jobs[String(effect.upgradeId)];
+        let fact: MachineEvent | undefined;
+        try {
+          fact = await abandonUpgrade(job, this.deps);
+        } catch (e) {
+          return this.stepFailed(step, asWatcherError(e, "step"));
+        }
+        if (fact) {
+          this.close(step, fact);
+          log.warn({ upgrade: effect.upgradeId, ended: job.ended, paused: job.paused }, "upgrade stopped by an order");
+          return true;
+        }
+        break; // swapped already: the upgrade runs to its end, then the order is carried out
       }
     }
     const job = this.state().jobs[String(effect.upgradeId)];
@@ -233,34 +360,103 @@ export class Runtime {
       { upgrade: effect.upgradeId, step: step.key, kind: effect.kind, attempt: step.attempts + 1 },
       "step started",
     );
+    let outcome: MachineEvent | undefined;
     try {
-      const outcome = await execute(effect, job, this.deps);
-      const t = outcome ? reduce(this.state(), outcome) : { state: this.state(), effects: [] };
-      journal.finish(step.key, outcome ? outcome.type : "done", t.state, t.effects);
-      metrics.stepDuration.observe(
-        { kind: effect.kind, outcome: outcome?.type ?? "done" },
-        (clock.now() - started) / 1000,
-      );
-      if (effect.kind === "attest") metrics.lastAttestation.set({ status: effect.status }, clock.now() / 1000);
-      log.info({ upgrade: effect.upgradeId, step: step.key, outcome: outcome?.type ?? "done" }, "step done");
-      this.deps.notify.send(stepNotice("ended", effect, job, outcome));
+      outcome = await execute(effect, job, this.deps);
     } catch (e) {
-      const error = asWatcherError(e, "step");
-      if (!error.retryable) {
-        metrics.errors.inc({ kind: error.code });
-        journal.markFailed(step.key, error.message);
-        log.error(
-          { upgrade: effect.upgradeId, step: step.key, err: error.message, details: error.details },
-          "step failed",
-        );
-        this.deps.notify.send(stepFailedNotice(effect, job, error.message, false));
-        return;
-      }
+      return this.stepFailed(step, asWatcherError(e, "step"));
+    }
+    this.close(step, outcome);
+    metrics.stepDuration.observe(
+      { kind: effect.kind, outcome: outcome?.type ?? "done" },
+      (clock.now() - started) / 1000,
+    );
+    if (effect.kind === "attest") metrics.lastAttestation.set({ status: effect.status }, clock.now() / 1000);
+    log.info({ upgrade: effect.upgradeId, step: step.key, outcome: outcome?.type ?? "done" }, "step done");
+    this.deps.notify.send(stepNotice("ended", effect, job, outcome));
+    return true;
+  }
+
+  /** Journals a step's outcome (a fact for the machine, or none) and what an operator must see of it. */
+  private close(step: Step, outcome: MachineEvent | undefined) {
+    const { journal, metrics } = this.deps;
+    const t = outcome ? reduce(this.state(), outcome) : { state: this.state(), effects: [] };
+    journal.finish(step.key, outcome ? outcome.type : "done", t.state, t.effects);
+    this.retries.delete(step.key);
+    metrics.problem(`step ${step.key}`, undefined);
+    const upgrade = `upgrade ${step.effect.upgradeId}`;
+    if (outcome?.type === "UpgradeFailed") {
+      metrics.nodeFailures.inc({ cause: outcome.cause ?? "unhealthy" });
+      metrics.problem(upgrade, `upgrade ${outcome.upgradeId} failed: ${outcome.reason}`);
+    } else if (outcome?.type === "Upgraded") {
+      metrics.problem(upgrade, undefined);
+    }
+  }
+
+  /**
+   * A step that failed. Retryable: tried again after a backoff (doubling from the poll interval, capped), until its
+   * budget is spent. Not retryable, or out of budget: the failure becomes the step's outcome where the machine has
+   * a fact for it (preparation failed, upgrade failed, nothing left to discard), so the upgrade's work ends at once
+   * and the machine moves on (FailedToUpgrade when the stage is active); otherwise the step is marked failed.
+   */
+  private async stepFailed(step: Step, error: WatcherError): Promise<false | true> {
+    const { journal, log, metrics, clock, config } = this.deps;
+    const effect = step.effect;
+    const now = clock.now();
+    metrics.errors.inc({ kind: error.code });
+    const seen = this.retries.get(step.key) ?? { failures: 0, since: now, notBefore: 0 };
+    const spent = now - seen.since >= STEP_RETRY_BUDGET_MS || step.attempts + 1 >= STEP_RETRY_ATTEMPTS;
+    if (error.retryable && !spent) {
+      const failures = seen.failures + 1;
+      const delay = Math.min(config.chain.pollIntervalMs * 2 ** (failures - 1), STEP_BACKOFF_CAP_MS);
+      this.retries.set(step.key, { failures, since: seen.since, notBefore: now + delay });
+      metrics.stepRetries.inc({ kind: effect.kind, code: error.code });
+      metrics.problem(`step ${step.key}`, `${effect.kind} of upgrade ${effect.upgradeId} retrying: ${error.message}`);
+      log.warn(
+        { upgrade: effect.upgradeId, step: step.key, err: error.message, code: error.code, retryInMs: delay },
+        "step failed; retrying",
+      );
       if (!this.retryNotified.has(step.key)) {
         this.retryNotified.add(step.key);
-        this.deps.notify.send(stepFailedNotice(effect, job, error.message, true));
+        this.deps.notify.send(
+          stepFailedNotice(effect, this.state().jobs[String(effect.upgradeId)], error.message, true),
+        );
       }
-      throw error; // retryable: the step stays started and runs again next round (the round counts the error)
+      return false;
+    }
+    const reason = error.retryable ? `gave up after ${seen.failures + 1} tries: ${error.message}` : error.message;
+    log.error(
+      { upgrade: effect.upgradeId, step: step.key, err: reason, code: error.code, details: error.details },
+      "step failed",
+    );
+    const job = this.state().jobs[String(effect.upgradeId)];
+    this.deps.notify.send(stepFailedNotice(effect, job, reason, false));
+    const fact = job && (await this.failureFact(effect, job, error.code, reason));
+    if (fact) {
+      this.close(step, fact);
+      return true;
+    }
+    journal.markFailed(step.key, reason);
+    this.retries.delete(step.key);
+    metrics.problem(`step ${step.key}`, `${effect.kind} of upgrade ${effect.upgradeId} failed: ${reason}`);
+    return true;
+  }
+
+  /** The fact a permanent failure of `effect` amounts to, when the machine has one. */
+  private async failureFact(effect: Effect, job: Job, code: string, reason: string): Promise<MachineEvent | undefined> {
+    const upgradeId = effect.upgradeId;
+    switch (effect.kind) {
+      case "prepare":
+        return { type: "PrepareFailed", upgradeId, reason };
+      case "upgrade":
+        // The node must run: the old version when the swap had not happened (abandonUpgrade starts it), otherwise
+        // the local rollback UpgradeFailed asks for.
+        await abandonUpgrade(job, this.deps).catch(() => undefined);
+        return { type: "UpgradeFailed", upgradeId, reason, cause: code };
+      case "discard":
+        return { type: "Discarded", upgradeId };
+      default:
+        return undefined;
     }
   }
 

@@ -1,8 +1,8 @@
 // Copies of the node's state directory, shared by both node adapters. Each copy is made under a temporary
 // name beside its target and renamed into place, so a crash never leaves a half copy under the real name.
 // The temporary names end in "~...", which no snapshot tag or directory built by paths() can.
-import { cp, mkdir, rename, rm, stat } from "node:fs/promises";
-import { dirname } from "node:path";
+import { cp, lstat, mkdir, readdir, rename, rm, stat, statfs } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { fatal, fsCall, fsError, retryable } from "../errors";
 
 /** Copies directory `from` to `to`; a no-op when `to` exists already. */
@@ -12,7 +12,13 @@ export async function copyDirOnce(from: string, to: string): Promise<void> {
   const partial = `${to}~partial`;
   await fsCall("remove", partial, () => rm(partial, { recursive: true, force: true }));
   await fsCall("create directory", dirname(to), () => mkdir(dirname(to), { recursive: true }));
-  await copy(from, partial);
+  try {
+    await copy(from, partial);
+  } catch (e) {
+    // A disk that filled up mid-copy: give the space back at once, the node needs it.
+    await rm(partial, { recursive: true, force: true }).catch(() => undefined);
+    throw e;
+  }
   await fsCall("rename to", to, () => rename(partial, to));
 }
 
@@ -58,4 +64,32 @@ export async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/** Free space and sizes on disk: what an upgrade checks before it stops the node. Tests put in their own. */
+export interface DiskSpace {
+  /** Bytes available to the watcher on the file system holding `path` (its nearest existing ancestor). */
+  free(path: string): Promise<number>;
+  /** Bytes a copy of `path` takes (a directory's files, recursively; 0 when it does not exist). */
+  size(path: string): Promise<number>;
+}
+
+export const localDisk: DiskSpace = {
+  async free(path) {
+    let at = path;
+    while (!(await exists(at)) && dirname(at) !== at) at = dirname(at);
+    const s = await fsCall("measure free space on", at, () => statfs(at));
+    return s.bavail * s.bsize;
+  },
+  size: treeBytes,
+};
+
+async function treeBytes(path: string): Promise<number> {
+  const s = await lstat(path).catch(() => undefined);
+  if (!s) return 0;
+  if (!s.isDirectory()) return s.size;
+  const entries = await fsCall("list", path, () => readdir(path));
+  let total = 0;
+  for (const entry of entries) total += await treeBytes(join(path, entry));
+  return total;
 }

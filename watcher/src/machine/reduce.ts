@@ -1,4 +1,13 @@
-import type { AttestStatus, Effect, EffectBody, Job, MachineEvent, Transition, WatcherState } from "./types";
+import type {
+  AttestStatus,
+  Effect,
+  EffectBody,
+  Job,
+  LocalPhase,
+  MachineEvent,
+  Transition,
+  WatcherState,
+} from "./types";
 
 /**
  * The watcher's state machine: reduce(state, event) -> { state, effects }. Pure and deterministic.
@@ -13,7 +22,8 @@ import type { AttestStatus, Effect, EffectBody, Job, MachineEvent, Transition, W
  * - on its own initiative the watcher rolls back only a binary that never came up healthy;
  * - a network-ordered rollback always restores the previous version (and the state snapshot when the manifest
  *   marks the upgrade state-incompatible), then attests RolledBack;
- * - a withdrawal before activation discards the staged artifact; after activation the node stays as it is.
+ * - a withdrawal before activation discards the staged artifact; after activation the node stays as it is;
+ * - once the upgrade completed, a validator still on the previous version (it missed its stage) upgrades.
  */
 export function reduce(state: WatcherState, event: MachineEvent): Transition {
   return reduceAll(state, [event]);
@@ -53,6 +63,11 @@ export function reduceAll(state: WatcherState, events: MachineEvent[]): Transiti
     // A binary that never came up healthy goes back at once, paused or not: the node must run. Asked once, here.
     if (event.type === "UpgradeFailed") {
       effects.push({ kind: "rollbackLocally", upgradeId: job.upgradeId, step: ++job.steps });
+    }
+    // The node follows the confirmed chain: a swap whose cause was reorged away is undone at once.
+    if (event.type === "Diverged") {
+      const restoreState = job.manifest.stateIncompatible;
+      effects.push({ kind: "revert", upgradeId: job.upgradeId, restoreState, step: ++job.steps });
     }
     jobs[key] = job;
     if (!touched.includes(job.upgradeId)) touched.push(job.upgradeId);
@@ -106,6 +121,10 @@ function apply(job: Job, event: Exclude<MachineEvent, { type: "Scheduled" }>): J
       return job.local === "restoring" ? { ...job, local: "restored" } : undefined;
     case "Discarded":
       return job.local === "discarding" ? { ...job, local: "discarded" } : undefined;
+    case "Diverged":
+      return beforeSwap(job.local) ? { ...job, local: "reverting", health: null } : undefined;
+    case "Reverted":
+      return job.local === "reverting" ? { ...job, local: "prepared" } : undefined;
     case "HealthObserved": {
       if (job.local !== "upgraded") return undefined;
       const health = event.healthy ? "healthy" : "unhealthy";
@@ -145,7 +164,14 @@ function decide(job: Job): EffectBody[] {
     return effects;
   }
 
-  if (job.ended === "completed") return effects;
+  if (job.ended === "completed") {
+    // The network runs the new version: a validator that missed its stage (its watcher was down) catches up.
+    if (job.local === "prepared") {
+      job.local = "upgrading";
+      effects.push({ kind: "upgrade", upgradeId: job.upgradeId });
+    }
+    return effects;
+  }
 
   switch (job.local) {
     case "prepared":
@@ -164,4 +190,9 @@ function decide(job: Job): EffectBody[] {
       break;
   }
   return effects;
+}
+
+/** Phases in which, by the machine's account, the node was never swapped to the job's version. */
+export function beforeSwap(local: LocalPhase): boolean {
+  return ["preparing", "prepared", "prepare-failed", "discarding", "discarded", "idle"].includes(local);
 }

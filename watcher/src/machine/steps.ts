@@ -9,20 +9,31 @@ export type StepVerdict =
   | { action: "hold" }
   /** Cancel it: no upgrade of this validator's is left for it (a rewind dropped it). */
   | { action: "cancel" }
-  /** Close it without touching the node: the upgrade ended before its queued swap began. The fact and its
-   * transition are what the runtime journals as the step's outcome. */
-  | { action: "skip"; fact: MachineEvent; transition: Transition };
+  /** Close it without touching the node: the upgrade ended before its queued swap began, or before its
+   * preparation finished. The fact and its transition are what the runtime journals as the step's outcome. */
+  | { action: "skip"; fact: MachineEvent; transition: Transition }
+  /** A swap under way (retrying, or interrupted by a crash) that an order (pause, rollback, withdrawal) now stands
+   * against: the runtime keeps the node on the old version and closes the step, unless the swap happened. */
+  | { action: "abandon" };
 
 /**
- * Decides whether a journaled step runs now. Pure: the same state and step always give the same verdict. Only a
- * queued upgrade (the swap) waits or is skipped; a step already started runs to its end, since its executor
- * picks up where a crash left it.
+ * Decides whether a journaled step runs now. Pure: the same state and step always give the same verdict. Orders
+ * come first: a preparation for an upgrade withdrawn or rolled back is dropped; a queued swap waits on a pause and
+ * is skipped once the upgrade ended; a swap already started is abandoned before it touched the binary. A completed
+ * upgrade still swaps: the network runs that version, and a validator that missed its stage catches up. Every other
+ * step started runs to its end, since its executor picks up where a crash left it.
  */
 export function stepVerdict(state: WatcherState, effect: Effect, status: "queued" | "started"): StepVerdict {
   const job = state.jobs[String(effect.upgradeId)];
   if (!job) return { action: "cancel" };
-  if (effect.kind !== "upgrade" || status !== "queued") return { action: "run" };
-  if (job.ended) {
+  const ordered = job.ended === "withdrawn" || job.ended === "rolledBack";
+  if (effect.kind === "prepare" && ordered) {
+    const fact: MachineEvent = { type: "PrepareFailed", upgradeId: job.upgradeId, reason: `upgrade ${job.ended}` };
+    return { action: "skip", fact, transition: reduce(state, fact) };
+  }
+  if (effect.kind !== "upgrade") return { action: "run" };
+  if (status === "started") return ordered || job.paused ? { action: "abandon" } : { action: "run" };
+  if (ordered) {
     const fact: MachineEvent = { type: "UpgradeNotStarted", upgradeId: job.upgradeId };
     return { action: "skip", fact, transition: reduce(state, fact) };
   }

@@ -26,6 +26,7 @@ export type LocalPhase =
   | "failed-upgrade" // back on the previous binary after a failed upgrade
   | "restoring" // network-ordered rollback in progress
   | "restored" // back on the previous version after a network-ordered rollback
+  | "reverting" // the swap's cause was reorged away: back to the previous version until the chain asks again
   | "discarding" // withdrawn before activation: removing staged artifacts
   | "discarded"
   | "idle"; // nothing to do (completed, or ended before anything was done)
@@ -68,11 +69,14 @@ export type MachineEvent =
   | { type: "PrepareFailed"; upgradeId: number; reason: string }
   | { type: "Upgraded"; upgradeId: number }
   | { type: "UpgradeNotStarted"; upgradeId: number } // the upgrade ended before its queued swap began
-  | { type: "UpgradeFailed"; upgradeId: number; reason: string }
+  | { type: "UpgradeFailed"; upgradeId: number; reason: string; cause?: string } // cause: start, snapshot, unhealthy
   | { type: "RolledBackLocally"; upgradeId: number }
   | { type: "Restored"; upgradeId: number }
   | { type: "Discarded"; upgradeId: number }
-  | { type: "HealthObserved"; upgradeId: number; healthy: boolean };
+  | { type: "HealthObserved"; upgradeId: number; healthy: boolean }
+  // The node runs this upgrade's version while the confirmed chain has not (or no longer) activated its stage.
+  | { type: "Diverged"; upgradeId: number }
+  | { type: "Reverted"; upgradeId: number };
 
 /** Decisions the runtime carries out, journaled before and after, each idempotent. `step` numbers an effect
  * within its upgrade (1, 2, ...), which makes its journal key. */
@@ -83,6 +87,7 @@ export type EffectBody =
   | { kind: "attest"; upgradeId: number; stage: number; status: AttestStatus }
   | { kind: "upgrade"; upgradeId: number }
   | { kind: "rollbackLocally"; upgradeId: number }
+  | { kind: "revert"; upgradeId: number; restoreState: boolean }
   | { kind: "restore"; upgradeId: number; restoreState: boolean }
   | { kind: "discard"; upgradeId: number };
 
