@@ -63,6 +63,8 @@ export async function build(config: WatcherConfig, overrides: Overrides = {}): P
         (config.node.adapter === "process"
           ? new ProcessNodeController(config.node, paths)
           : new CommandNodeController(config.node, paths)));
+  const journal = overrides.journal ?? new SqliteJournal(paths.journal);
+  const kill = overrides.kill ?? new KillPoints(join(paths.root, "drill"));
   const writer =
     overrides.writer ??
     new Attester({
@@ -77,8 +79,10 @@ export async function build(config: WatcherConfig, overrides: Overrides = {}): P
       relay: config.relay,
       clock,
       logger,
+      // An overriding journal (--dry-run's in-memory one) may not keep an outbox: then retries sign anew.
+      outbox: journal instanceof SqliteJournal ? journal : undefined,
+      kill,
     });
-  const journal = overrides.journal ?? new SqliteJournal(paths.journal);
   const deps: RuntimeDeps = {
     config,
     paths,
@@ -92,7 +96,7 @@ export async function build(config: WatcherConfig, overrides: Overrides = {}): P
     journal,
     metrics: overrides.metrics ?? new Metrics(),
     attester: account.address,
-    kill: overrides.kill ?? new KillPoints(join(paths.root, "drill")),
+    kill,
   };
   return { runtime: new Runtime(deps), deps, close: () => journal.close() };
 }
