@@ -254,7 +254,6 @@ export class Attester implements ChainWriter {
   private async replace(r: AttestationRequest, latest: SignedAttestation): Promise<SignedAttestation> {
     const { wallet, client } = this.o;
     // Without the old signature: a serializer given r, s and v keeps them, and the result would not be ours.
-    // eslint-disable-next-line @typescript-eslint/no-unused-vars
     const { r: _r, s: _s, v: _v, yParity: _y, ...old } = parseTransaction(latest.raw);
     const bump = (fee: bigint | undefined) => (fee === undefined ? undefined : (fee * FEE_BUMP_PER_MILLE) / 1000n + 1n);
     const fees = await client.estimateFeesPerGas().catch(() => undefined);
