@@ -26,6 +26,12 @@ export class Metrics {
     labelNames: ["upgrade", "phase", "stage_active", "paused", "ended"],
     registers: [this.registry],
   });
+  readonly healthVerdict = new Gauge({
+    name: "lockstep_health_verdict_info",
+    help: "The node's health as last judged while an upgrade is observed: healthy, starting, failing or unhealthy",
+    labelNames: ["upgrade", "verdict"],
+    registers: [this.registry],
+  });
   readonly lastAttestation = new Gauge({
     name: "lockstep_last_attestation_timestamp_seconds",
     help: "When the watcher last attested, by status",
@@ -47,6 +53,8 @@ export class Metrics {
   });
 
   private lastPollOk = 0;
+  /** The step running now (a round is busy with it, so polls are not recent), and when it started. */
+  private step?: { kind: string; upgradeId: number; since: number };
 
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: "lockstep_process_" });
@@ -56,17 +64,42 @@ export class Metrics {
     this.lastPollOk = now;
   }
 
-  /** Serves /metrics and /healthz (200 while the last successful poll is recent, 503 otherwise). */
-  serve(host: string, port: number, staleAfterMs: number, now: () => number = Date.now): Promise<Server> {
+  /** A journaled step began: /healthz reports it in progress (not dead) while it runs. */
+  stepStarted(kind: string, upgradeId: number, now: number) {
+    this.step = { kind, upgradeId, since: now };
+  }
+
+  stepEnded() {
+    this.step = undefined;
+  }
+
+  /**
+   * Serves /metrics and /healthz: 200 while the last successful poll is recent, or while a step is in progress
+   * for less than `stepLimitMs` (an upgrade waits for a slow node to start; a download takes minutes); 503
+   * otherwise. The body says which: `{ok, lastPollOk, step?: {kind, upgradeId, since}}`.
+   */
+  serve(
+    host: string,
+    port: number,
+    staleAfterMs: number,
+    now: () => number = Date.now,
+    stepLimitMs = Number.POSITIVE_INFINITY,
+  ): Promise<Server> {
     const server = createServer(async (req, res) => {
       if (req.url === "/metrics") {
         res.writeHead(200, { "content-type": this.registry.contentType });
         res.end(await this.registry.metrics());
       } else if (req.url === "/healthz") {
-        const fresh = now() - this.lastPollOk <= staleAfterMs;
-        res.writeHead(fresh ? 200 : 503, { "content-type": "application/json" });
+        const step = this.step;
+        const busy = step !== undefined && now() - step.since <= stepLimitMs;
+        const ok = now() - this.lastPollOk <= staleAfterMs || busy;
+        res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
         res.end(
-          JSON.stringify({ ok: fresh, lastPollOk: this.lastPollOk ? new Date(this.lastPollOk).toISOString() : null }),
+          JSON.stringify({
+            ok,
+            lastPollOk: this.lastPollOk ? new Date(this.lastPollOk).toISOString() : null,
+            ...(step ? { step: { ...step, since: new Date(step.since).toISOString(), inProgress: busy } } : {}),
+          }),
         );
       } else {
         res.writeHead(404).end();

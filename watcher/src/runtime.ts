@@ -3,7 +3,7 @@ import { decodeCoordinatorLog } from "../../lib/events";
 import { WatcherError, asWatcherError } from "./errors";
 import { execute, type ExecutorDeps } from "./executors";
 import { foldPage, scheduledIn } from "./facts";
-import { judgeHealth, roundIntervalMs, underObservation } from "./machine/health";
+import { assessHealth, roundIntervalMs, shouldReport, underObservation, type HealthTrack } from "./machine/health";
 import { reduce } from "./machine/reduce";
 import { stepVerdict } from "./machine/steps";
 import { emptyState, type Effect, type WatcherState } from "./machine/types";
@@ -26,7 +26,7 @@ export interface RuntimeDeps extends ExecutorDeps {
  */
 export class Runtime {
   private readonly follower: Follower<WatcherState, PageOutcome>;
-  private readonly lastHeights = new Map<number, bigint>();
+  private readonly tracks = new Map<number, HealthTrack>();
   private stopped = false;
   private failures = 0;
 
@@ -222,6 +222,7 @@ export class Runtime {
     const job = this.state().jobs[String(effect.upgradeId)];
     const started = clock.now();
     journal.markStarted(step.key);
+    metrics.stepStarted(effect.kind, effect.upgradeId, started);
     this.deps.kill?.hit(`${effect.kind}:started`);
     log.info(
       { upgrade: effect.upgradeId, step: step.key, kind: effect.kind, attempt: step.attempts + 1 },
@@ -249,6 +250,8 @@ export class Runtime {
         return;
       }
       throw error; // retryable: the step stays started and runs again next round (the round counts the error)
+    } finally {
+      metrics.stepEnded();
     }
   }
 
@@ -260,20 +263,33 @@ export class Runtime {
    */
   private async observe() {
     const { node, metrics, log, journal } = this.deps;
+    metrics.healthVerdict.reset();
     for (const job of Object.values(this.state().jobs)) {
       if (!underObservation(job)) continue;
       const reading = await node.status().catch(() => undefined);
-      const healthy = judgeHealth(job, reading, this.lastHeights.get(job.upgradeId));
+      const now = this.deps.clock.now();
+      const { verdict, track } = assessHealth(
+        job,
+        reading,
+        this.tracks.get(job.upgradeId),
+        now,
+        this.deps.config.health,
+      );
+      this.tracks.set(job.upgradeId, track);
+      metrics.healthVerdict.set({ upgrade: String(job.upgradeId), verdict }, 1);
       if (reading) {
-        this.lastHeights.set(job.upgradeId, reading.height);
         metrics.version.reset();
         metrics.version.set({ version: reading.version }, 1);
       }
+      // Failing and starting still count as healthy: only a node past unhealthyAfterMs is reported unhealthy.
+      const healthy = verdict !== "unhealthy";
+      if (!shouldReport(job, healthy, track, now, this.deps.config.health)) continue;
       const before = this.state();
       const t = reduce(before, { type: "HealthObserved", upgradeId: job.upgradeId, healthy });
       // The machine returns the state it was given when the fact changes nothing: then nothing is journaled.
       if (t.state !== before) {
-        log.warn({ upgrade: job.upgradeId, healthy, version: reading?.version }, "node health changed");
+        track.reportedAt = now;
+        log.warn({ upgrade: job.upgradeId, healthy, verdict, version: reading?.version }, "node health changed");
         journal.applyLocal(t.state, t.effects);
       }
     }
