@@ -15,6 +15,9 @@ import { waitFor } from "../../rehearsal/localnet";
 import { Attester } from "../../watcher/src/adapters/attester";
 import { connect } from "../../watcher/src/adapters/viemChain";
 import { SqliteJournal } from "../../watcher/src/journal/sqlite";
+import { foreignAttestations } from "../../watcher/src/duplicates";
+import { Metrics } from "../../watcher/src/metrics";
+import { decodeCoordinatorLog } from "../../lib/events";
 import type { AttestationRequest, Hex } from "../../watcher/src/ports";
 import { STAKE, deployLockstep, manifest, registerValidators, type Deployed, type Validator } from "../helpers/system";
 
@@ -70,7 +73,7 @@ describe("chaos: exactly-once attestations on a mempool", function () {
   /** A fresh validator for each test (each attests Ready once). */
   const validator = () => validators[next++];
 
-  function attester(v: Validator, over: { receiptTimeoutMs?: number } = {}) {
+  function attester(v: Validator, over: { receiptTimeoutMs?: number; outbox?: SqliteJournal } = {}) {
     return new Attester({
       wallet: createWalletClient({
         account: privateKeyToAccount(v.attester.privateKey as Hex),
@@ -140,5 +143,42 @@ describe("chaos: exactly-once attestations on a mempool", function () {
     expect(new Set(signed.map((t) => t.nonce))).to.deep.equal(new Set([0]));
     expect(signed.map((t) => t.hash)).to.include(result.reference);
     expect(await readies(v)).to.equal(1);
+  });
+
+  it("two watchers sharing a key: each flags the other's attestation in its metrics and /healthz", async function () {
+    const v = validator();
+    const other = new SqliteJournal(join(tmp, "other.sqlite"));
+    try {
+      await attester(v).attest(ready());
+      await attester(v, { outbox: other }).attest({ ...ready(), key: `${upgradeId}:3:Ready` });
+      const logs = await connect(rpcUrl).getLogs({ address: coordinator, fromBlock: 0n });
+      const events = logs.flatMap((l) => decodeCoordinatorLog(l) ?? []);
+      const operator = v.operator.address as Hex;
+      const ours = foreignAttestations(events, operator, journal);
+      const theirs = foreignAttestations(events, operator, other);
+      expect(ours.map((f) => f.status)).to.deep.equal(["Ready"]);
+      expect(theirs.map((f) => f.status)).to.deep.equal(["Ready"]);
+      expect(ours[0].transaction).to.not.equal(theirs[0].transaction);
+      expect(journal.isOurs(theirs[0].transaction, upgradeId, 0, "Ready")).to.equal(true);
+
+      const metrics = new Metrics(false);
+      const server = await metrics.serve("127.0.0.1", 0, 60_000);
+      try {
+        metrics.pollSucceeded(Date.now());
+        const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+        expect((await fetch(`${url}/healthz`)).status).to.equal(200);
+        for (const f of ours) metrics.foreignAttestationSeen({ ...f, block: f.block.toString() });
+        const health = await fetch(`${url}/healthz`);
+        expect(health.status).to.equal(503);
+        expect(
+          ((await health.json()) as { foreignAttestation: { status: string } }).foreignAttestation.status,
+        ).to.equal("Ready");
+        expect(await (await fetch(`${url}/metrics`)).text()).to.match(/lockstep_foreign_attestations_total 1/);
+      } finally {
+        server.close();
+      }
+    } finally {
+      other.close();
+    }
   });
 });

@@ -45,6 +45,11 @@ export class Metrics {
     buckets: [0.05, 0.25, 1, 5, 15, 60, 300],
     registers: [this.registry],
   });
+  readonly foreignAttestations = new Counter({
+    name: "lockstep_foreign_attestations_total",
+    help: "Attestations made with this validator's key that this watcher did not sign (another watcher holds the key)",
+    registers: [this.registry],
+  });
   readonly errors = new Counter({
     name: "lockstep_errors_total",
     help: "Errors by kind",
@@ -53,6 +58,7 @@ export class Metrics {
   });
 
   private lastPollOk = 0;
+  private lastForeign?: Record<string, unknown>;
   /** The step running now (a round is busy with it, so polls are not recent), and when it started. */
   private step?: { kind: string; upgradeId: number; since: number };
 
@@ -62,6 +68,12 @@ export class Metrics {
 
   pollSucceeded(now: number) {
     this.lastPollOk = now;
+  }
+
+  /** Attestations with our key that we did not sign were seen: /healthz fails from now on, naming the last. */
+  foreignAttestationSeen(details: Record<string, unknown>) {
+    this.foreignAttestations.inc();
+    this.lastForeign = details;
   }
 
   /** A journaled step began: /healthz reports it in progress (not dead) while it runs. */
@@ -76,7 +88,8 @@ export class Metrics {
   /**
    * Serves /metrics and /healthz: 200 while the last successful poll is recent, or while a step is in progress
    * for less than `stepLimitMs` (an upgrade waits for a slow node to start; a download takes minutes); 503
-   * otherwise. The body says which: `{ok, lastPollOk, step?: {kind, upgradeId, since}}`.
+   * otherwise, and 503 once an attestation with our key that we did not sign was seen. The body says which:
+   * `{ok, lastPollOk, foreignAttestation?, step?: {kind, upgradeId, since, inProgress}}`.
    */
   serve(
     host: string,
@@ -92,12 +105,13 @@ export class Metrics {
       } else if (req.url === "/healthz") {
         const step = this.step;
         const busy = step !== undefined && now() - step.since <= stepLimitMs;
-        const ok = now() - this.lastPollOk <= staleAfterMs || busy;
+        const ok = (now() - this.lastPollOk <= staleAfterMs || busy) && !this.lastForeign;
         res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
         res.end(
           JSON.stringify({
             ok,
             lastPollOk: this.lastPollOk ? new Date(this.lastPollOk).toISOString() : null,
+            ...(this.lastForeign ? { foreignAttestation: this.lastForeign } : {}),
             ...(step ? { step: { ...step, since: new Date(step.since).toISOString(), inProgress: busy } } : {}),
           }),
         );

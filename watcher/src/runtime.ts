@@ -11,6 +11,8 @@ import type { Metrics } from "./metrics";
 import type { Journal, PageOutcome, Step } from "./ports";
 import type { Follower } from "../../lib/sync";
 import { syncError, watcherFollower } from "./follow";
+import { foreignAttestations } from "./duplicates";
+import type { Outbox } from "./ports/outbox";
 
 export interface RuntimeDeps extends ExecutorDeps {
   journal: Journal;
@@ -170,6 +172,7 @@ export class Runtime {
    */
   private async handlePage(state: WatcherState, logs: Log[]): Promise<PageOutcome> {
     const events = logs.flatMap((log) => decodeCoordinatorLog(log) ?? []);
+    this.flagForeign(events);
     const stages = new Map<number, number | null>();
     for (const upgradeId of scheduledIn(events)) {
       const assignment = await this.deps.chain.assignment(upgradeId);
@@ -187,6 +190,21 @@ export class Runtime {
       );
     }
     return transition;
+  }
+
+  /** Flags attestations made with our key that our outbox does not hold (another watcher with the same key). */
+  private flagForeign(events: Parameters<typeof foreignAttestations>[0]) {
+    const journal = this.deps.journal as Partial<Outbox>;
+    if (typeof journal.isOurs !== "function") return;
+    const operator = this.deps.config.validator.operator as `0x${string}`;
+    for (const f of foreignAttestations(events, operator, journal as Outbox)) {
+      const details = { ...f, block: f.block.toString() };
+      this.deps.metrics.foreignAttestationSeen(details);
+      this.deps.log.error(
+        details,
+        "an attestation with this validator's key that this watcher did not sign: another watcher holds the key",
+      );
+    }
   }
 
   // ---------------------------------------------------------------- steps
