@@ -314,6 +314,8 @@ export interface WatcherHealth {
   probeIntervalMs: number;
   minHeightGain: number;
   observeIntervalMs: number;
+  unhealthyAfterMs?: number;
+  reattestIntervalMs?: number;
 }
 
 export interface WatcherLayoutSpec {
@@ -385,7 +387,12 @@ export async function layoutWatcher(s: WatcherLayoutSpec): Promise<WatcherLayout
     validator: { operator: s.operator, attesterKey: { env: keyEnv } },
     dataDir,
     node: nodeConfig,
-    health: s.health ?? { deadlineMs: 15_000, probeIntervalMs: 200, minHeightGain: 2, observeIntervalMs: 500 },
+    // Quick to judge, for tests: unhealthy after 2 s without a new block, health re-attested at most every second.
+    health: {
+      unhealthyAfterMs: 2_000,
+      reattestIntervalMs: 1_000,
+      ...(s.health ?? { deadlineMs: 15_000, probeIntervalMs: 200, minHeightGain: 2, observeIntervalMs: 500 }),
+    },
     artifacts: {
       maxBytes: 10_000_000,
       allowInsecureHttp: true,

@@ -37,6 +37,7 @@ function config(over: { observeIntervalMs?: number; pollIntervalMs?: number } = 
       probeIntervalMs: 100,
       minHeightGain: 2,
       observeIntervalMs: over.observeIntervalMs ?? 5_000,
+      unhealthyAfterMs: 1_000,
     },
   });
 }

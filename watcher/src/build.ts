@@ -67,6 +67,7 @@ export async function build(config: WatcherConfig, overrides: Overrides = {}): P
         (config.node.adapter === "process"
           ? new ProcessNodeController(config.node, paths, { kill })
           : new CommandNodeController(config.node, paths)));
+  const journal = overrides.journal ?? new SqliteJournal(paths.journal);
   const writer =
     overrides.writer ??
     new Attester({
@@ -81,8 +82,10 @@ export async function build(config: WatcherConfig, overrides: Overrides = {}): P
       relay: config.relay,
       clock,
       logger,
+      // An overriding journal (--dry-run's in-memory one) may not keep an outbox: then retries sign anew.
+      outbox: journal instanceof SqliteJournal ? journal : undefined,
+      kill,
     });
-  const journal = overrides.journal ?? new SqliteJournal(paths.journal);
   const metrics = overrides.metrics ?? new Metrics();
   const log = logger.child({ operator });
   const notify =

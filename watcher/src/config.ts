@@ -145,9 +145,22 @@ export const configSchema = z
         probeIntervalMs: positiveInt.default(1_000),
         minHeightGain: positiveInt.default(2),
         observeIntervalMs: positiveInt.default(5_000),
+        unhealthyAfterMs: positiveInt
+          .default(30_000)
+          .describe("a node is unhealthy only after making no progress (new blocks on the version) this long"),
+        reattestIntervalMs: positiveInt
+          .default(120_000)
+          .describe("at most one change of health attested per this interval"),
       })
       .strict()
-      .default({ deadlineMs: 120_000, probeIntervalMs: 1_000, minHeightGain: 2, observeIntervalMs: 5_000 }),
+      .default({
+        deadlineMs: 120_000,
+        probeIntervalMs: 1_000,
+        minHeightGain: 2,
+        observeIntervalMs: 5_000,
+        unhealthyAfterMs: 30_000,
+        reattestIntervalMs: 120_000,
+      }),
     artifacts: z
       .object({
         maxBytes: positiveInt.default(512 * 1024 * 1024),

@@ -41,7 +41,7 @@ export async function execute(effect: Effect, job: Job, deps: ExecutorDeps): Pro
     case "prepare":
       return prepare(job, deps);
     case "attest":
-      await attest(job, effect.status, deps);
+      await attest(job, effect.status, deps, `${upgradeId}:${effect.step}:${effect.status}`);
       return undefined;
     case "upgrade":
       return upgrade(job, deps);
@@ -108,7 +108,8 @@ export function reportedVersion(job: Job, status: AttestStatus): string {
     : job.manifest.previousVersion;
 }
 
-async function attest(job: Job, status: AttestStatus, deps: ExecutorDeps) {
+/** `key` names the statement (one attest step): a retry lands the transaction already signed for it. */
+async function attest(job: Job, status: AttestStatus, deps: ExecutorDeps, key: string) {
   const { upgradeId, stage } = job;
   const onChain = await deps.chain.assignment(upgradeId);
   if (onChain.lastUpgradeId === upgradeId && onChain.lastStatus === status) {
@@ -128,6 +129,7 @@ async function attest(job: Job, status: AttestStatus, deps: ExecutorDeps) {
     version: reportedVersion(job, status),
     height: node?.height ?? 0n,
     metricsDigest: keccak256(toHex(JSON.stringify(metrics))) as Hex,
+    key,
   });
   deps.kill?.hit("attest:sent");
   deps.log.info({ upgrade: upgradeId, stage, status, via: result.via, reference: result.reference }, "attested");

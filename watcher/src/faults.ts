@@ -36,6 +36,7 @@ export const KILL_POINTS = [
   "prepare:started",
   "prepare:staged",
   "attest:started",
+  "attest:broadcast",
   "attest:sent",
   "upgrade:started",
   "upgrade:stopped",

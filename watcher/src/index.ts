@@ -19,7 +19,15 @@ export async function startWatcher(config: WatcherConfig, options: { once?: bool
 
 async function run(config: WatcherConfig, options: { once?: boolean }): Promise<number> {
   const { runtime, deps, close } = await build(config);
-  const server = await deps.metrics.serve(config.metrics.host, config.metrics.port, config.chain.pollIntervalMs * 10);
+  // A step in progress counts as alive for as long as its slowest part may take: a download, then the start-up.
+  const stepLimitMs = config.artifacts.totalTimeoutMs + config.health.deadlineMs + config.chain.pollIntervalMs * 10;
+  const server = await deps.metrics.serve(
+    config.metrics.host,
+    config.metrics.port,
+    config.chain.pollIntervalMs * 10,
+    Date.now,
+    stepLimitMs,
+  );
   deps.log.info(
     {
       chainId: config.chain.chainId,

@@ -53,6 +53,12 @@ export class Metrics {
     labelNames: ["upgrade", "phase", "stage_active", "paused", "ended"],
     registers: [this.registry],
   });
+  readonly healthVerdict = new Gauge({
+    name: "lockstep_health_verdict_info",
+    help: "The node's health as last judged while an upgrade is observed: healthy, starting, failing or unhealthy",
+    labelNames: ["upgrade", "verdict"],
+    registers: [this.registry],
+  });
   readonly lastAttestation = new Gauge({
     name: "lockstep_last_attestation_timestamp_seconds",
     help: "When the watcher last attested, by status",
@@ -64,6 +70,11 @@ export class Metrics {
     help: "Time each journaled step took",
     labelNames: ["kind", "outcome"],
     buckets: [0.05, 0.25, 1, 5, 15, 60, 300],
+    registers: [this.registry],
+  });
+  readonly foreignAttestations = new Counter({
+    name: "lockstep_foreign_attestations_total",
+    help: "Attestations made with this validator's key that this watcher did not sign (another watcher holds the key)",
     registers: [this.registry],
   });
   readonly errors = new Counter({
@@ -120,6 +131,9 @@ export class Metrics {
   problemKeys(): string[] {
     return [...this.problems.keys()];
   }
+  private lastForeign?: Record<string, unknown>;
+  /** The step running now (a round is busy with it, so polls are not recent), and when it started. */
+  private step?: { kind: string; upgradeId: number; since: number };
 
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry });
@@ -136,21 +150,52 @@ export class Metrics {
     this.leaseWaitStarted.set(since === undefined ? 0 : since / 1000);
   }
 
-  /** Serves /metrics and /healthz (200 while the last successful poll is recent and nothing is wrong, 503 otherwise). */
-  serve(host: string, port: number, staleAfterMs: number, now: () => number = Date.now): Promise<Server> {
+  /** Attestations with our key that we did not sign were seen: /healthz fails from now on, naming the last. */
+  foreignAttestationSeen(details: Record<string, unknown>) {
+    this.foreignAttestations.inc();
+    this.lastForeign = details;
+  }
+
+  /** A journaled step began: /healthz reports it in progress (not dead) while it runs. */
+  stepStarted(kind: string, upgradeId: number, now: number) {
+    this.step = { kind, upgradeId, since: now };
+  }
+
+  stepEnded() {
+    this.step = undefined;
+  }
+
+  /**
+   * Serves /metrics and /healthz: 200 while the last successful poll is recent, or while a step is in progress
+   * for less than `stepLimitMs` (an upgrade waits for a slow node to start; a download takes minutes); 503
+   * otherwise, while `problems` name something an operator must see, and once an attestation with our key that
+   * we did not sign was seen. The body says which:
+   * `{ok, lastPollOk, problems?, foreignAttestation?, step?: {kind, upgradeId, since, inProgress}}`.
+   */
+  serve(
+    host: string,
+    port: number,
+    staleAfterMs: number,
+    now: () => number = Date.now,
+    stepLimitMs = Number.POSITIVE_INFINITY,
+  ): Promise<Server> {
     const server = createServer(async (req, res) => {
       if (req.url === "/metrics") {
         res.writeHead(200, { "content-type": this.registry.contentType });
         res.end(await this.registry.metrics());
       } else if (req.url === "/healthz") {
+        const step = this.step;
+        const busy = step !== undefined && now() - step.since <= stepLimitMs;
         const fresh = now() - this.lastPollOk <= staleAfterMs;
-        const ok = fresh && this.problems.size === 0;
+        const ok = (fresh || busy) && !this.lastForeign && this.problems.size === 0;
         res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
         res.end(
           JSON.stringify({
             ok,
             lastPollOk: this.lastPollOk ? new Date(this.lastPollOk).toISOString() : null,
             ...(this.problems.size ? { problems: Object.fromEntries(this.problems) } : {}),
+            ...(this.lastForeign ? { foreignAttestation: this.lastForeign } : {}),
+            ...(step ? { step: { ...step, since: new Date(step.since).toISOString(), inProgress: busy } } : {}),
           }),
         );
       } else {

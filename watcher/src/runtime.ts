@@ -3,7 +3,7 @@ import { decodeCoordinatorLog } from "../../lib/events";
 import { WatcherError, asWatcherError } from "./errors";
 import { abandonUpgrade, execute, type ExecutorDeps } from "./executors";
 import { foldPage, scheduledIn } from "./facts";
-import { judgeHealth, roundIntervalMs, underObservation } from "./machine/health";
+import { assessHealth, roundIntervalMs, shouldReport, underObservation, type HealthTrack } from "./machine/health";
 import { beforeSwap, reduce } from "./machine/reduce";
 import { stepVerdict } from "./machine/steps";
 import { emptyState, type Effect, type Job, type MachineEvent, type WatcherState } from "./machine/types";
@@ -26,6 +26,8 @@ const answersOrder = (e: Effect) =>
   e.kind === "discard" ||
   e.kind === "rollbackLocally" ||
   (e.kind === "attest" && e.status === "RolledBack");
+import { foreignAttestations } from "./duplicates";
+import type { Outbox } from "./ports/outbox";
 
 export interface RuntimeDeps extends ExecutorDeps {
   journal: Journal;
@@ -41,7 +43,7 @@ export interface RuntimeDeps extends ExecutorDeps {
  */
 export class Runtime {
   private readonly follower: Follower<WatcherState, PageOutcome>;
-  private readonly lastHeights = new Map<number, bigint>();
+  private readonly tracks = new Map<number, HealthTrack>();
   private stopped = false;
   private failures = 0;
   /** Steps whose retryable failure was notified already: one notice per step, not one per round. */
@@ -261,6 +263,7 @@ export class Runtime {
    */
   private async handlePage(state: WatcherState, logs: Log[]): Promise<PageOutcome> {
     const events = logs.flatMap((log) => decodeCoordinatorLog(log) ?? []);
+    this.flagForeign(events);
     const stages = new Map<number, number | null>();
     for (const upgradeId of scheduledIn(events)) {
       const assignment = await this.deps.chain.assignment(upgradeId);
@@ -278,6 +281,21 @@ export class Runtime {
       );
     }
     return transition;
+  }
+
+  /** Flags attestations made with our key that our outbox does not hold (another watcher with the same key). */
+  private flagForeign(events: Parameters<typeof foreignAttestations>[0]) {
+    const journal = this.deps.journal as Partial<Outbox>;
+    if (typeof journal.isOurs !== "function") return;
+    const operator = this.deps.config.validator.operator as `0x${string}`;
+    for (const f of foreignAttestations(events, operator, journal as Outbox)) {
+      const details = { ...f, block: f.block.toString() };
+      this.deps.metrics.foreignAttestationSeen(details);
+      this.deps.log.error(
+        details,
+        "an attestation with this validator's key that this watcher did not sign: another watcher holds the key",
+      );
+    }
   }
 
   // ---------------------------------------------------------------- steps
@@ -355,6 +373,7 @@ export class Runtime {
     const started = clock.now();
     journal.markStarted(step.key);
     if (step.status === "queued") this.deps.notify.send(stepNotice("started", effect, job));
+    metrics.stepStarted(effect.kind, effect.upgradeId, started);
     this.deps.kill?.hit(`${effect.kind}:started`);
     log.info(
       { upgrade: effect.upgradeId, step: step.key, kind: effect.kind, attempt: step.attempts + 1 },
@@ -364,8 +383,13 @@ export class Runtime {
     try {
       outcome = await execute(effect, job, this.deps);
     } catch (e) {
-      return this.stepFailed(step, asWatcherError(e, "step"));
+      try {
+        return await this.stepFailed(step, asWatcherError(e, "step"));
+      } finally {
+        metrics.stepEnded();
+      }
     }
+    metrics.stepEnded();
     this.close(step, outcome);
     metrics.stepDuration.observe(
       { kind: effect.kind, outcome: outcome?.type ?? "done" },
@@ -468,20 +492,33 @@ export class Runtime {
    */
   private async observe() {
     const { node, metrics, log, journal } = this.deps;
+    metrics.healthVerdict.reset();
     for (const job of Object.values(this.state().jobs)) {
       if (!underObservation(job)) continue;
       const reading = await node.status().catch(() => undefined);
-      const healthy = judgeHealth(job, reading, this.lastHeights.get(job.upgradeId));
+      const now = this.deps.clock.now();
+      const { verdict, track } = assessHealth(
+        job,
+        reading,
+        this.tracks.get(job.upgradeId),
+        now,
+        this.deps.config.health,
+      );
+      this.tracks.set(job.upgradeId, track);
+      metrics.healthVerdict.set({ upgrade: String(job.upgradeId), verdict }, 1);
       if (reading) {
-        this.lastHeights.set(job.upgradeId, reading.height);
         metrics.version.reset();
         metrics.version.set({ version: reading.version }, 1);
       }
+      // Failing and starting still count as healthy: only a node past unhealthyAfterMs is reported unhealthy.
+      const healthy = verdict !== "unhealthy";
+      if (!shouldReport(job, healthy, track, now, this.deps.config.health)) continue;
       const before = this.state();
       const t = reduce(before, { type: "HealthObserved", upgradeId: job.upgradeId, healthy });
       // The machine returns the state it was given when the fact changes nothing: then nothing is journaled.
       if (t.state !== before) {
-        log.warn({ upgrade: job.upgradeId, healthy, version: reading?.version }, "node health changed");
+        track.reportedAt = now;
+        log.warn({ upgrade: job.upgradeId, healthy, verdict, version: reading?.version }, "node health changed");
         journal.applyLocal(t.state, t.effects);
         if (healthy === (job.health === "unhealthy"))
           this.deps.notify.send(healthNotice(job, healthy, reading?.version));

@@ -2,6 +2,8 @@ import Database from "better-sqlite3";
 import type { Checkpoint } from "../../../lib/sync";
 import type { Effect, WatcherState } from "../machine/types";
 import type { Hex, Journal, PageOutcome, Step, StepStatus } from "../ports";
+import type { Outbox, SignedAttestation } from "../ports/outbox";
+import type { AttestStatus } from "../machine/types";
 import { fatal, fsError, WatcherError } from "../errors";
 
 export type { Step, StepStatus };
@@ -21,7 +23,7 @@ export function stepKey(effect: Effect, epoch = 0): string {
  * machine state per processed block) and every step the runtime takes, recorded before it starts and after it
  * ends. A SIGKILL at any point leaves either the old or the new row, never half of one.
  */
-export class SqliteJournal implements Journal {
+export class SqliteJournal implements Journal, Outbox {
   private readonly db: Database.Database;
 
   constructor(
@@ -65,6 +67,26 @@ export class SqliteJournal implements Journal {
     if (!columns.some((c) => c.name === "parent_hash")) {
       this.db.exec("ALTER TABLE checkpoints ADD COLUMN parent_hash TEXT NOT NULL DEFAULT ''");
     }
+    this.addOutbox();
+  }
+
+  /** Migration: the outbox of signed attestations (journals older than it get the table, empty). */
+  private addOutbox() {
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS outbox (
+        hash TEXT PRIMARY KEY,
+        key TEXT NOT NULL,
+        upgrade_id INTEGER NOT NULL,
+        stage INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        via TEXT NOT NULL,
+        raw TEXT NOT NULL,
+        nonce INTEGER NOT NULL,
+        signed_at INTEGER NOT NULL,
+        retired TEXT
+      );
+      CREATE INDEX IF NOT EXISTS outbox_key ON outbox (key);
+    `);
   }
 
   close() {
@@ -222,6 +244,60 @@ export class SqliteJournal implements Journal {
       for (const key of keys) cancel.run(Date.now(), key);
     })();
   }
+
+  // ---------------------------------------------------------------- outbox
+
+  signed(key: string): SignedAttestation[] {
+    const rows = this.db
+      .prepare(
+        "SELECT hash, key, upgrade_id, stage, status, via, raw, nonce, signed_at FROM outbox WHERE key = ? AND retired IS NULL ORDER BY signed_at, rowid",
+      )
+      .all(key) as OutboxRow[];
+    return rows.map((r) => ({
+      key: r.key,
+      upgradeId: r.upgrade_id,
+      stage: r.stage,
+      status: r.status as AttestStatus,
+      hash: r.hash as Hex,
+      via: r.via as SignedAttestation["via"],
+      raw: r.raw as Hex,
+      nonce: r.nonce,
+      signedAt: r.signed_at,
+    }));
+  }
+
+  record(e: SignedAttestation) {
+    this.db
+      .prepare(
+        "INSERT OR IGNORE INTO outbox (hash, key, upgrade_id, stage, status, via, raw, nonce, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run(e.hash, e.key, e.upgradeId, e.stage, e.status, e.via, e.raw, e.nonce, e.signedAt);
+  }
+
+  retire(key: string, reason: string) {
+    this.db.prepare("UPDATE outbox SET retired = ? WHERE key = ? AND retired IS NULL").run(reason, key);
+  }
+
+  isOurs(hash: Hex, upgradeId: number, stage: number, status: AttestStatus): boolean {
+    const row = this.db
+      .prepare(
+        "SELECT 1 FROM outbox WHERE lower(hash) = lower(?) OR (via = 'relay' AND upgrade_id = ? AND stage = ? AND status = ?) LIMIT 1",
+      )
+      .get(hash, upgradeId, stage, status);
+    return row !== undefined;
+  }
+}
+
+interface OutboxRow {
+  hash: string;
+  key: string;
+  upgrade_id: number;
+  stage: number;
+  status: string;
+  via: string;
+  raw: string;
+  nonce: number;
+  signed_at: number;
 }
 
 interface CheckpointRow {

@@ -38,6 +38,8 @@ export interface AttestationRequest {
   version: string;
   height: bigint;
   metricsDigest: Hex;
+  /** The statement's identity (one attest step): a retry with the same key lands the transaction already signed. */
+  key?: string;
 }
 
 /** Writes attestations: a transaction from the attester key, or a signed statement handed to a relay. */
