@@ -9,6 +9,7 @@ import {ValidatorRegistry} from "./ValidatorRegistry.sol";
 import {ManifestPlanner} from "./ManifestPlanner.sol";
 import {RolloutViews} from "./RolloutViews.sol";
 import {AttestationCalldata, PackedAttestation} from "./AttestationCalldata.sol";
+import {LeaseWord, BudgetWord, LeaseWords} from "./LeaseWords.sol";
 import {
     Phase,
     Header,
@@ -309,29 +310,48 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
 
     /// @inheritdoc IUpgradeCoordinator
     /// @dev At most 35,000 gas, flat in the number of validators (held by the gas test): two slots, the key's
-    /// Lease and the upgrade's LeaseBudget, both already non-zero.
+    /// Lease and the upgrade's LeaseBudget, both already non-zero, each read and rewritten as one word (LeaseWords).
+    /// The epoch shift is RolloutViews.shiftLeaseEpochs, written out on words.
     function takeLease() external {
-        Lease memory lease = _leases[msg.sender];
-        uint256 upgradeId = lease.upgradeId;
-        LeaseBudget memory b = _leaseBudgets[upgradeId];
-        if (!b.live) revert CoordinatorLeaseRefused(msg.sender, upgradeId, 0);
-        uint32 epoch = RolloutViews.shiftLeaseEpochs(upgradeId, b);
-        if (lease.leased && lease.epoch + 1 >= epoch) {
-            revert CoordinatorLeaseRefused(msg.sender, upgradeId, (uint256(lease.epoch) + 2) * b.duration);
+        Lease storage leaseSlot = _leases[msg.sender];
+        LeaseWord lease = LeaseWords.load(leaseSlot);
+        uint256 upgradeId = lease.upgradeId();
+        LeaseBudget storage budgetSlot = _leaseBudgets[upgradeId];
+        BudgetWord b = LeaseWords.load(budgetSlot);
+        if (!b.live()) revert CoordinatorLeaseRefused(msg.sender, upgradeId, 0);
+        uint256 duration = b.duration();
+        uint256 epoch = uint32(block.timestamp / duration);
+        uint256 current = b.current();
+        uint256 previous = b.previous();
+        if (epoch != b.epoch()) {
+            uint256 expired = previous;
+            if (epoch == b.epoch() + 1) {
+                previous = current;
+            } else {
+                expired += current;
+                previous = 0;
+            }
+            current = 0;
+            if (expired != 0) emit LeasesExpired(upgradeId, expired * LEASE_UNIT, previous * LEASE_UNIT);
         }
-        uint64 units = leaseUnitsOf(lease.weight);
-        uint64 inUse = b.current + b.previous;
-        if (inUse + units > b.budget) {
-            revert CoordinatorLeaseBudgetFull(upgradeId, inUse * LEASE_UNIT, b.budget * LEASE_UNIT, units * LEASE_UNIT);
+        if (lease.leased() && lease.epoch() + 1 >= epoch) {
+            revert CoordinatorLeaseRefused(msg.sender, upgradeId, (lease.epoch() + 2) * duration);
         }
-        b.current += units;
-        _leaseBudgets[upgradeId] = b;
-        lease.leased = true;
-        lease.epoch = epoch;
-        _leases[msg.sender] = lease;
-        emit LeaseGranted(
-            upgradeId, msg.sender, units * LEASE_UNIT, (uint256(epoch) + 2) * b.duration, (inUse + units) * LEASE_UNIT
-        );
+        uint256 units = leaseUnitsOf(lease.weight());
+        uint256 inUse = current + previous;
+        uint256 budget = b.budget();
+        if (inUse + units > budget) {
+            revert CoordinatorLeaseBudgetFull(upgradeId, inUse * LEASE_UNIT, budget * LEASE_UNIT, units * LEASE_UNIT);
+        }
+        unchecked {
+            // current + units <= budget < 2^64, and epoch < 2^32: each fits its field.
+            current += units;
+            LeaseWords.store(budgetSlot, b.withCounters(current, previous, epoch));
+            LeaseWords.store(leaseSlot, lease.granted(epoch));
+            emit LeaseGranted(
+                upgradeId, msg.sender, units * LEASE_UNIT, (epoch + 2) * duration, (inUse + units) * LEASE_UNIT
+            );
+        }
     }
 
     // ================================================================== views
