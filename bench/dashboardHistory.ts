@@ -13,6 +13,7 @@ import { versionTag } from "../lib/version";
 import type { Chain } from "../test/helpers/e2e";
 import type { Deployment } from "../test/helpers/e2e";
 import { RosterFiller__factory } from "../typechain-types";
+import { fillerProofs } from "./gasFiller";
 
 export interface HistoryShape {
   /** Coordinator events written (counted from the logs afterwards). */
@@ -51,11 +52,13 @@ export async function writeHistory(chain: Chain, d: Deployment, events: number):
   await (await d.token.connect(d.deployer).transfer(fillerAddress, stakeEach * BigInt(validators))).wait();
   const operators: string[] = [];
   for (let i = 0; i < validators; i += REGISTER_PER_TX) {
-    const batch = keys.slice(i, i + REGISTER_PER_TX).map((k) => k.address);
-    const args: [string, string, string[], bigint, number] = [
+    const batch = keys.slice(i, i + REGISTER_PER_TX).map((k) => k.privateKey as Hex);
+    const { attesters, proofs } = await fillerProofs(chain.provider, fillerAddress, coordinator, batch);
+    const args: [string, string, string[], string[], bigint, number] = [
       await d.token.getAddress(),
       coordinator,
-      batch,
+      attesters,
+      proofs,
       stakeEach,
       i,
     ];

@@ -23,6 +23,8 @@ import tokenArtifact from "../artifacts/contracts/governance/StakeToken.sol/Stak
 import governorArtifact from "../artifacts/contracts/governance/LockstepGovernor.sol/LockstepGovernor.json";
 import plannerArtifact from "../artifacts/contracts/rollout/ManifestPlanner.sol/ManifestPlanner.json";
 import viewsArtifact from "../artifacts/contracts/rollout/RolloutViews.sol/RolloutViews.json";
+import registryLogicArtifact from "../artifacts/contracts/rollout/RegistryLogic.sol/RegistryLogic.json";
+import governanceLogicArtifact from "../artifacts/contracts/rollout/GovernanceLogic.sol/GovernanceLogic.json";
 import coordinatorArtifact from "../artifacts/contracts/rollout/UpgradeCoordinator.sol/UpgradeCoordinator.json";
 
 /** Parameters of a Lockstep deployment. Clock units of the governor are blocks (EIP-6372 block clock). */
@@ -52,7 +54,7 @@ export interface SystemAddresses {
   timelock: Address;
   governor: Address;
   coordinator: Address;
-  libraries: { manifestPlanner: Address; rolloutViews: Address };
+  libraries: { manifestPlanner: Address; rolloutViews: Address; registryLogic: Address; governanceLogic: Address };
 }
 
 export function defaultParams(holder: string, guardian: string): SystemParams {
@@ -148,6 +150,8 @@ export async function deploySystem(wallet: DeployWallet, reader: Client, p: Syst
   const libraries = {
     manifestPlanner: await deployArtifact(wallet, reader, plannerArtifact, [], []),
     rolloutViews: await deployArtifact(wallet, reader, viewsArtifact, [], []),
+    registryLogic: await deployArtifact(wallet, reader, registryLogicArtifact, [], []),
+    governanceLogic: await deployArtifact(wallet, reader, governanceLogicArtifact, [], []),
   };
   const coordinator = await deployArtifact(
     wallet,
@@ -158,6 +162,8 @@ export async function deploySystem(wallet: DeployWallet, reader: Client, p: Syst
     {
       "contracts/rollout/ManifestPlanner.sol:ManifestPlanner": libraries.manifestPlanner,
       "contracts/rollout/RolloutViews.sol:RolloutViews": libraries.rolloutViews,
+      "contracts/rollout/RegistryLogic.sol:RegistryLogic": libraries.registryLogic,
+      "contracts/rollout/GovernanceLogic.sol:GovernanceLogic": libraries.governanceLogic,
     },
   );
 
@@ -196,6 +202,8 @@ export function deploymentRecord(
       UpgradeCoordinator: system.coordinator,
       ManifestPlanner: system.libraries.manifestPlanner,
       RolloutViews: system.libraries.rolloutViews,
+      RegistryLogic: system.libraries.registryLogic,
+      GovernanceLogic: system.libraries.governanceLogic,
     },
     guardian: where.guardian,
     params,

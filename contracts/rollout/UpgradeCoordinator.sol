@@ -8,6 +8,7 @@ import {IUpgradeCoordinator} from "./IUpgradeCoordinator.sol";
 import {ValidatorRegistry} from "./ValidatorRegistry.sol";
 import {ManifestPlanner} from "./ManifestPlanner.sol";
 import {RolloutViews} from "./RolloutViews.sol";
+import {GovernanceLogic, Administration} from "./GovernanceLogic.sol";
 import {AttestationCalldata, PackedAttestation} from "./AttestationCalldata.sol";
 import {LeaseWord, BudgetWord, LeaseWords} from "./LeaseWords.sol";
 import {
@@ -57,13 +58,8 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     /// @dev States of an upgrade that has not ended: it may be withdrawn, rolled back and attested to.
     bytes32 private constant _OPEN_STATES = _MOVING_STATES | bytes32(uint256(1) << uint8(UpgradeState.Paused));
 
-    /// @dev The timelock: schedules, resumes, withdraws, assigns cohorts, appoints and revokes the guardian.
-    address private immutable _governance;
-    /// @dev The incident commander: pauses and orders rollback at once; never schedules or resumes.
-    address private _guardian;
-    /// @dev The restart budget and lease duration the next scheduled upgrade fixes.
-    uint16 private _restartBudgetBps;
-    uint24 private _leaseDuration;
+    /// @dev Governance, the guardian, the restart budget settings and the migration state (GovernanceLogic).
+    Administration private _admin;
 
     mapping(uint256 upgradeId => Header) private _headers;
     mapping(uint256 upgradeId => mapping(uint256 stage => Stage)) private _stages;
@@ -90,10 +86,10 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         if (governance_ == address(0) || governance_ == guardian_) {
             revert CoordinatorRoleConflict(governance_, guardian_);
         }
-        _governance = governance_;
-        _guardian = guardian_;
+        _admin.governance = governance_;
+        _admin.guardian = guardian_;
         emit GuardianSet(address(0), guardian_);
-        _leaseDuration = 1 hours;
+        _admin.leaseDuration = 1 hours;
         emit RestartBudgetSet(0, 0, 0, 1 hours);
     }
 
@@ -106,6 +102,8 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
 
     /// @inheritdoc IUpgradeCoordinator
     function schedule(Manifest calldata manifest) external onlyGovernance returns (uint256 upgradeId) {
+        address successor_ = _admin.successor;
+        if (successor_ != address(0)) revert CoordinatorRetired(successor_);
         uint256 open = _openUpgrade;
         if (open != 0) revert CoordinatorUpgradeInFlight(open);
         upgradeId = ++_upgradeCount;
@@ -121,8 +119,8 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
             _stages[upgradeId],
             _manifests,
             _leaseBudgets,
-            _restartBudgetBps,
-            _leaseDuration
+            _admin.restartBudgetBps,
+            _admin.leaseDuration
         );
     }
 
@@ -147,29 +145,34 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
 
     /// @inheritdoc IUpgradeCoordinator
     function setGuardian(address newGuardian) external onlyGovernance {
-        if (newGuardian == _governance) revert CoordinatorRoleConflict(_governance, newGuardian);
-        address previous = _guardian;
-        _guardian = newGuardian;
-        emit GuardianSet(previous, newGuardian);
+        GovernanceLogic.setGuardian(_admin, newGuardian);
     }
 
     /// @inheritdoc IUpgradeCoordinator
     function setRestartBudget(uint16 bps, uint32 leaseDuration) external onlyGovernance {
-        if (bps > 10_000 || leaseDuration == 0 || leaseDuration > type(uint24).max) {
-            revert CoordinatorInvalidLeaseSettings(bps, leaseDuration);
-        }
-        emit RestartBudgetSet(_restartBudgetBps, bps, _leaseDuration, leaseDuration);
-        _restartBudgetBps = bps;
-        _leaseDuration = uint24(leaseDuration);
+        GovernanceLogic.setRestartBudget(_admin, bps, leaseDuration);
+    }
+
+    /// @inheritdoc IUpgradeCoordinator
+    function transferGovernance(address newGovernance) external onlyGovernance {
+        GovernanceLogic.transferGovernance(_admin, newGovernance);
+    }
+
+    /// @inheritdoc IUpgradeCoordinator
+    function acceptGovernance() external {
+        GovernanceLogic.acceptGovernance(_admin);
+    }
+
+    /// @inheritdoc IUpgradeCoordinator
+    function migrateRegistry(address successor_) external onlyGovernance {
+        GovernanceLogic.migrateRegistry(_admin, _stakeToken, _openUpgrade, successor_);
     }
 
     // ================================================================== guardian
 
     /// @inheritdoc IUpgradeCoordinator
     function renounceGuardian() external {
-        if (msg.sender != _guardian) revert CoordinatorUnauthorized(msg.sender);
-        _guardian = address(0);
-        emit GuardianSet(msg.sender, address(0));
+        GovernanceLogic.renounceGuardian(_admin);
     }
 
     /// @inheritdoc IUpgradeCoordinator
@@ -358,7 +361,7 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
 
     /// @inheritdoc IUpgradeCoordinator
     function restartBudget() external view returns (uint16 bps, uint32 leaseDuration) {
-        return (_restartBudgetBps, _leaseDuration);
+        return (_admin.restartBudgetBps, _admin.leaseDuration);
     }
 
     /// @inheritdoc IUpgradeCoordinator
@@ -409,12 +412,22 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
 
     /// @inheritdoc IUpgradeCoordinator
     function governance() external view returns (address) {
-        return _governance;
+        return _admin.governance;
+    }
+
+    /// @inheritdoc IUpgradeCoordinator
+    function pendingGovernance() external view returns (address) {
+        return _admin.pendingGovernance;
+    }
+
+    /// @inheritdoc IUpgradeCoordinator
+    function successor() external view returns (address) {
+        return _admin.successor;
     }
 
     /// @inheritdoc IUpgradeCoordinator
     function guardian() external view returns (address) {
-        return _guardian;
+        return _admin.guardian;
     }
 
     /// @inheritdoc IUpgradeCoordinator
@@ -645,13 +658,6 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         if (h.phase == Phase.None) revert CoordinatorUnknownUpgrade(upgradeId);
     }
 
-    /// @dev Ends the call returning `encoded`, an ABI-encoded return value built by RolloutViews.
-    function _returnEncoded(bytes memory encoded) private pure {
-        assembly ("memory-safe") {
-            return(add(encoded, 0x20), mload(encoded))
-        }
-    }
-
     /// @dev The one state guard: the header of `upgradeId`, which must be in one of `expectedStates`.
     function _headerIn(uint256 upgradeId, bytes32 expectedStates) private view returns (Header memory h) {
         h = _headers[upgradeId];
@@ -682,10 +688,14 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     }
 
     function _checkGuardianOrGovernance() private view {
-        if (msg.sender != _guardian && msg.sender != _governance) revert CoordinatorUnauthorized(msg.sender);
+        if (msg.sender != _admin.guardian && msg.sender != _admin.governance) revert CoordinatorUnauthorized(msg.sender);
     }
 
     function _checkGovernance() internal view override {
-        if (msg.sender != _governance) revert CoordinatorUnauthorized(msg.sender);
+        if (msg.sender != _admin.governance) revert CoordinatorUnauthorized(msg.sender);
+    }
+
+    function _attesterProofDomain() internal view override returns (bytes32) {
+        return _domainSeparatorV4();
     }
 }
