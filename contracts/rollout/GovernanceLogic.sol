@@ -80,10 +80,16 @@ library GovernanceLogic {
         external
     {
         if (openUpgrade != 0) revert IUpgradeCoordinator.CoordinatorUpgradeInFlight(openUpgrade);
-        if (
-            successor == address(0) || successor == address(this) || a.successor != address(0)
-                || IUpgradeCoordinator(successor).stakeToken() != address(token)
-        ) revert IUpgradeCoordinator.CoordinatorInvalidSuccessor(successor);
+        if (successor == address(0) || successor == address(this) || a.successor != address(0)) {
+            revert IUpgradeCoordinator.CoordinatorInvalidSuccessor(successor);
+        }
+        // Asked without trusting the answer's shape: an account with no code, or a contract that is no coordinator,
+        // is refused with the same one error.
+        (bool answered, bytes memory ret) =
+            successor.staticcall(abi.encodeCall(IUpgradeCoordinator.stakeToken, ()));
+        if (!answered || ret.length != 32 || abi.decode(ret, (address)) != address(token)) {
+            revert IUpgradeCoordinator.CoordinatorInvalidSuccessor(successor);
+        }
         a.successor = successor;
         token.moveRegistry(successor);
         emit IUpgradeCoordinator.RegistryMigrated(successor);
