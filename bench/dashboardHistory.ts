@@ -27,6 +27,7 @@ import { Status } from "../lib/coordinator";
 import { stageRules } from "../lib/manifest";
 import { versionTag } from "../lib/version";
 import { ROOT, type Chain, type LocalDeployment } from "../rehearsal/localnet";
+import { signFillerProofs } from "./gasFiller";
 
 export interface HistoryShape {
   /** Coordinator events written (counted from the logs afterwards). */
@@ -64,9 +65,8 @@ export async function writeHistory(chain: Chain, d: LocalDeployment, events: num
   const coordinator = getAddress(addresses.coordinator);
   const token = getAddress(addresses.token);
 
-  const keys = Array.from({ length: validators }, (_, i) =>
-    privateKeyToAccount(keccak256(stringToHex(`lockstep-bench:dashboard:${i}`))),
-  );
+  const secrets = Array.from({ length: validators }, (_, i) => keccak256(stringToHex(`lockstep-bench:dashboard:${i}`)));
+  const keys = secrets.map((secret) => privateKeyToAccount(secret));
   const artifact = JSON.parse(readFileSync(FILLER, "utf8")) as { abi: Abi; bytecode: Hex };
   const deployer = createWalletClient({ account: d.deployer, transport: http(chain.url) });
   const deployHash = await deployer.deployContract({ abi: artifact.abi, bytecode: artifact.bytecode, chain: null });
@@ -84,11 +84,19 @@ export async function writeHistory(chain: Chain, d: LocalDeployment, events: num
   );
   const operators: Address[] = [];
   for (let i = 0; i < validators; i += REGISTER_PER_TX) {
-    const batch = keys.slice(i, i + REGISTER_PER_TX).map((k) => k.address);
+    const batch = secrets.slice(i, i + REGISTER_PER_TX);
+    const firstNonce = BigInt(await chain.client.getTransactionCount({ address: filler }));
+    const { attesters, proofs } = await signFillerProofs(
+      await chain.client.getChainId(),
+      firstNonce,
+      filler,
+      coordinator,
+      batch,
+    );
     const data = encodeFunctionData({
       abi: artifact.abi,
       functionName: "fill",
-      args: [token, coordinator, batch, stakeEach, BigInt(i)],
+      args: [token, coordinator, attesters, proofs, stakeEach, BigInt(i)],
     });
     const hash = await send(chain, d.deployer, filler, data, 5_000_000);
     const receipt = await chain.client.getTransactionReceipt({ hash });

@@ -1,11 +1,12 @@
 import { ethers, network } from "hardhat";
 import { reset, time } from "@nomicfoundation/hardhat-network-helpers";
-import { Wallet, keccak256, toUtf8Bytes, ZeroAddress, parseEther, TransactionReceipt } from "ethers";
+import { Wallet, keccak256, toUtf8Bytes, parseEther, TransactionReceipt } from "ethers";
 import { deploySystem, defaultParams } from "../lib/deploy";
 import { createPublicClient, createWalletClient, custom, getAddress, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { packAttestations } from "../lib/actions/packAttestations";
 import { signAttestation } from "../lib/actions/signAttestation";
+import { fillerProofs } from "./gasFiller";
 import { Status } from "../lib/coordinator";
 import { stageRules } from "../lib/manifest";
 import { versionTag } from "../lib/version";
@@ -23,7 +24,9 @@ export interface GasRow {
   marginal?: number;
 }
 
-const FILL_CHUNK = 40;
+/** Validators registered per transaction: keyed registrations (with an ECDSA proof each) must fit the 2^24 gas cap
+ * a transaction has since EIP-7825. */
+const FILL_CHUNK = 25;
 const BATCH = 100;
 const SMALL_BATCH = 8;
 // One direct attester, a relayed batch of 100 and a relayed batch of 8: the small batch is what a
@@ -76,11 +79,14 @@ export async function measureGas(validators: number, checkpoints = 1): Promise<G
   // background validator's attester is LEASE_KEY: it takes the measured lease.
   await (await coordinator.connect(governance).setDefaultCohort(2)).wait();
   let leaseOperator = "";
+  const fillerAddress = await filler.getAddress();
+  const coordinatorAddress = getAddress(await coordinator.getAddress());
   for (let done = 0; done < background; done += FILL_CHUNK) {
     const n = Math.min(FILL_CHUNK, background - done);
-    const attesters = new Array(n).fill(ZeroAddress);
-    if (done + n === background) attesters[n - 1] = LEASE_KEY.address;
-    const receipt = await (await filler.fill(token, coordinator, attesters, stake, done)).wait();
+    const keys: (Hex | null)[] = new Array(n).fill(null);
+    if (done + n === background) keys[n - 1] = LEASE_KEY.privateKey as Hex;
+    const { attesters, proofs } = await fillerProofs(filler.runner!.provider!, fillerAddress, coordinatorAddress, keys);
+    const receipt = await (await filler.fill(token, coordinator, attesters, proofs, stake, done)).wait();
     const event = receipt!.logs.map((l) => filler.interface.parseLog(l)).find((e) => e?.name === "Filled");
     if (done + n === background) leaseOperator = (event!.args.operators as string[])[n - 1];
   }
@@ -88,8 +94,14 @@ export async function measureGas(validators: number, checkpoints = 1): Promise<G
   const keys = Array.from({ length: measured }, (_, i) => attesterKey(i));
   const operators: string[] = [];
   for (let done = 0; done < measured; done += FILL_CHUNK) {
-    const batch = keys.slice(done, done + FILL_CHUNK).map((k) => k.address);
-    const receipt = await (await filler.fill(token, coordinator, batch, stake, 1_000_000 + done)).wait();
+    const batch = keys.slice(done, done + FILL_CHUNK).map((k) => k.privateKey as Hex);
+    const { attesters, proofs } = await fillerProofs(
+      filler.runner!.provider!,
+      fillerAddress,
+      coordinatorAddress,
+      batch,
+    );
+    const receipt = await (await filler.fill(token, coordinator, attesters, proofs, stake, 1_000_000 + done)).wait();
     const event = receipt!.logs.map((l) => filler.interface.parseLog(l)).find((e) => e?.name === "Filled");
     operators.push(...(event!.args.operators as string[]));
   }
@@ -138,7 +150,6 @@ export async function measureGas(validators: number, checkpoints = 1): Promise<G
   );
 
   const { chainId } = await ethers.provider.getNetwork();
-  const coordinatorAddress = getAddress(await coordinator.getAddress());
   // Fixed times, not the latest block's: the set-up above takes longer on a busy machine.
   const now = START_TIME;
   const client = createWalletClient({ transport: custom(network.provider) });

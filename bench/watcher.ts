@@ -12,6 +12,7 @@ import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { createWalletClient, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { signAttesterProof } from "../lib/actions/signAttesterProof";
 import { upgradeCoordinatorAbi } from "../lib/abi/generated";
 import { buildRelease, cleanEnv, installRelease, packRelease, type Release } from "../packaging/build";
 import {
@@ -111,11 +112,17 @@ const idle: Section = {
       const key = `0x${"42".repeat(32)}` as const;
       // A registered validator (a watcher refuses to run for one the coordinator does not know), never scheduled.
       const wallet = createWalletClient({ account: operator, transport: http(chain.url) });
+      const proof = await signAttesterProof(wallet, {
+        account: privateKeyToAccount(key),
+        chainId: await chain.client.getChainId(),
+        coordinator: d.addresses.coordinator,
+        operator,
+      });
       const hash = await wallet.writeContract({
         address: d.addresses.coordinator,
         abi: upgradeCoordinatorAbi,
         functionName: "register",
-        args: [privateKeyToAccount(key).address, "ipfs://bench"],
+        args: [privateKeyToAccount(key).address, "ipfs://bench", proof],
         chain: null,
       });
       await chain.client.waitForTransactionReceipt({ hash });

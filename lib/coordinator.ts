@@ -159,6 +159,32 @@ export function attestationTypedData(chainId: bigint | number, coordinator: stri
   } as const;
 }
 
+/** EIP-712 types of the attester key's proof of possession (RegistryLogic.ATTESTER_PROOF_TYPEHASH). */
+export const ATTESTER_PROOF_TYPES = {
+  AttesterProof: [
+    { name: "operator", type: "address" },
+    { name: "nonce", type: "uint256" },
+  ],
+} as const;
+
+/**
+ * The whole EIP-712 definition of an attester proof: the new key signs it so `operator` can register or rotate to
+ * it; `nonce` is the coordinator's `nonces(operator)`, and the domain binds the coordinator and the chain.
+ */
+export function attesterProofTypedData(
+  chainId: bigint | number,
+  coordinator: string,
+  operator: Address,
+  nonce: bigint | number,
+) {
+  return {
+    domain: coordinatorDomain(chainId, coordinator),
+    types: ATTESTER_PROOF_TYPES,
+    primaryType: "AttesterProof",
+    message: { operator: getAddress(operator), nonce: BigInt(nonce) },
+  } as const;
+}
+
 export interface SignedAttestation {
   attestation: Attestation;
   /** Compact signature (EIP-2098). */

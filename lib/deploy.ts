@@ -37,6 +37,8 @@ import tokenArtifact from "../artifacts/contracts/governance/StakeToken.sol/Stak
 import governorArtifact from "../artifacts/contracts/governance/LockstepGovernor.sol/LockstepGovernor.json";
 import plannerArtifact from "../artifacts/contracts/rollout/ManifestPlanner.sol/ManifestPlanner.json";
 import viewsArtifact from "../artifacts/contracts/rollout/RolloutViews.sol/RolloutViews.json";
+import registryLogicArtifact from "../artifacts/contracts/rollout/RegistryLogic.sol/RegistryLogic.json";
+import governanceLogicArtifact from "../artifacts/contracts/rollout/GovernanceLogic.sol/GovernanceLogic.json";
 import coordinatorArtifact from "../artifacts/contracts/rollout/UpgradeCoordinator.sol/UpgradeCoordinator.json";
 
 /** Parameters of a Lockstep deployment. Clock units of the governor are blocks (EIP-6372 block clock). */
@@ -72,7 +74,7 @@ export interface SystemAddresses {
   timelock: Address;
   governor: Address;
   coordinator: Address;
-  libraries: { manifestPlanner: Address; rolloutViews: Address };
+  libraries: { manifestPlanner: Address; rolloutViews: Address; registryLogic: Address; governanceLogic: Address };
 }
 
 /** The `local` preset (deploy/presets/local.json): the fast values the drill and the tests use. */
@@ -133,6 +135,8 @@ export class DeployError extends Error {}
 export const DEPLOY_STEPS = [
   "manifestPlanner",
   "rolloutViews",
+  "registryLogic",
+  "governanceLogic",
   "fundBinder",
   "token",
   "governor",
@@ -147,7 +151,7 @@ export type DeployStep = (typeof DEPLOY_STEPS)[number];
 export interface DeployProgress {
   chainId: number;
   deployer: Address;
-  libraries: { manifestPlanner?: Address; rolloutViews?: Address };
+  libraries: { manifestPlanner?: Address; rolloutViews?: Address; registryLogic?: Address; governanceLogic?: Address };
 }
 
 export interface DeployOptions {
@@ -199,6 +203,8 @@ export async function deploySystem(
   for (const [key, artifact] of [
     ["manifestPlanner", plannerArtifact],
     ["rolloutViews", viewsArtifact],
+    ["registryLogic", registryLogicArtifact],
+    ["governanceLogic", governanceLogicArtifact],
   ] as const) {
     const reused = resume?.libraries[key];
     progress.libraries[key] = (await hasCode(reused))
@@ -269,6 +275,8 @@ export async function deploySystem(
     creationData(coordinatorArtifact, upgradeCoordinatorAbi, [done.token, done.timelock, p.guardian, p.defaultCohort], {
       "contracts/rollout/ManifestPlanner.sol:ManifestPlanner": libraries.manifestPlanner,
       "contracts/rollout/RolloutViews.sol:RolloutViews": libraries.rolloutViews,
+      "contracts/rollout/RegistryLogic.sol:RegistryLogic": libraries.registryLogic,
+      "contracts/rollout/GovernanceLogic.sol:GovernanceLogic": libraries.governanceLogic,
     }),
   );
   await step("coordinator");
@@ -375,6 +383,8 @@ export function deploymentRecord(
       UpgradeCoordinator: system.coordinator,
       ManifestPlanner: system.libraries.manifestPlanner,
       RolloutViews: system.libraries.rolloutViews,
+      RegistryLogic: system.libraries.registryLogic,
+      GovernanceLogic: system.libraries.governanceLogic,
     },
     guardian: where.guardian,
     params,

@@ -16,6 +16,9 @@ export interface Deployment {
     UpgradeCoordinator: string;
     ManifestPlanner: string;
     RolloutViews: string;
+    /** Absent in records written before the coordinator's cold paths moved to these libraries. */
+    RegistryLogic?: string;
+    GovernanceLogic?: string;
   };
   guardian: string;
   params: Record<string, string | number>;

@@ -20,6 +20,8 @@ export class VerifyTargetsError extends Error {}
 export const LIBRARY_FQNS = {
   ManifestPlanner: "contracts/rollout/ManifestPlanner.sol:ManifestPlanner",
   RolloutViews: "contracts/rollout/RolloutViews.sol:RolloutViews",
+  RegistryLogic: "contracts/rollout/RegistryLogic.sol:RegistryLogic",
+  GovernanceLogic: "contracts/rollout/GovernanceLogic.sol:GovernanceLogic",
 } as const;
 
 /** Every contract of `d`, libraries first, with what its verification needs. */
@@ -31,6 +33,11 @@ export function verificationTargets(d: Deployment): VerifyTarget[] {
     }
     return String(v);
   };
+  for (const library of ["RegistryLogic", "GovernanceLogic"] as const) {
+    if (!d.contracts[library]) {
+      throw new VerifyTargetsError(`the deployments file for ${d.network} records no ${library}: deploy it again`);
+    }
+  }
   const c = Object.fromEntries(Object.entries(d.contracts).map(([k, v]) => [k, getAddress(v)])) as Record<
     keyof Deployment["contracts"],
     Address
@@ -47,6 +54,20 @@ export function verificationTargets(d: Deployment): VerifyTarget[] {
       name: "RolloutViews",
       contract: LIBRARY_FQNS.RolloutViews,
       address: c.RolloutViews,
+      constructorArguments: [],
+      libraries: {},
+    },
+    {
+      name: "RegistryLogic",
+      contract: LIBRARY_FQNS.RegistryLogic,
+      address: c.RegistryLogic,
+      constructorArguments: [],
+      libraries: {},
+    },
+    {
+      name: "GovernanceLogic",
+      contract: LIBRARY_FQNS.GovernanceLogic,
+      address: c.GovernanceLogic,
       constructorArguments: [],
       libraries: {},
     },
@@ -85,7 +106,12 @@ export function verificationTargets(d: Deployment): VerifyTarget[] {
       contract: "contracts/rollout/UpgradeCoordinator.sol:UpgradeCoordinator",
       address: c.UpgradeCoordinator,
       constructorArguments: [c.StakeToken, c.LockstepTimelock, getAddress(d.guardian), param("defaultCohort")],
-      libraries: { [LIBRARY_FQNS.ManifestPlanner]: c.ManifestPlanner, [LIBRARY_FQNS.RolloutViews]: c.RolloutViews },
+      libraries: {
+        [LIBRARY_FQNS.ManifestPlanner]: c.ManifestPlanner,
+        [LIBRARY_FQNS.RolloutViews]: c.RolloutViews,
+        [LIBRARY_FQNS.RegistryLogic]: c.RegistryLogic,
+        [LIBRARY_FQNS.GovernanceLogic]: c.GovernanceLogic,
+      },
     },
   ];
 }

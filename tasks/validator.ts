@@ -1,5 +1,6 @@
 import { task } from "hardhat/config";
-import { encodeFunctionData } from "viem";
+import { encodeFunctionData, isHex, verifyTypedData, type Address, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import {
   TaskError,
   abis,
@@ -12,6 +13,55 @@ import {
 } from "./cli";
 import { proposeCoordinatorCalls } from "./governance";
 
+/** The attester key from ATTESTER_KEY (a hex private key), or undefined when unset; refuses a malformed one. */
+function attesterKeyFromEnv() {
+  const key = process.env.ATTESTER_KEY;
+  if (!key) return undefined;
+  if (!isHex(key) || key.length !== 66) throw new TaskError("ATTESTER_KEY must be a 32-byte hex private key (0x…)");
+  return privateKeyToAccount(key);
+}
+
+/**
+ * The attester key's proof of possession for `operator`: `--proof` as given, or signed here with ATTESTER_KEY
+ * (lib's signAttesterProof action). Either way it is checked before anything is sent, so a wrong proof is a
+ * one-line refusal, not a reverted transaction.
+ */
+async function proofFor(c: Connected, operator: Address, attester: Address, given: string | undefined): Promise<Hex> {
+  const { signAttesterProof } =
+    require("../lib/actions/signAttesterProof") as typeof import("../lib/actions/signAttesterProof");
+  const { attesterProofTypedData } = require("../lib/coordinator") as typeof import("../lib/coordinator");
+  const chainId = await c.client.getChainId();
+  const nonce = await c.client.readContract({
+    address: c.coordinator,
+    abi: abis().upgradeCoordinatorAbi,
+    functionName: "nonces",
+    args: [operator],
+  });
+  let proof: Hex;
+  if (given) {
+    if (!isHex(given)) throw new TaskError(`--proof "${given}" is not hex`);
+    proof = given;
+  } else {
+    const key = attesterKeyFromEnv();
+    if (!key) {
+      throw new TaskError(
+        "the attester key must prove possession: pass --proof (from validator:attester-proof) or set ATTESTER_KEY",
+      );
+    }
+    if (key.address !== attester) throw new TaskError(`ATTESTER_KEY is ${key.address}, not the attester ${attester}`);
+    proof = await signAttesterProof(c.client, { account: key, chainId, coordinator: c.coordinator, operator, nonce });
+  }
+  const valid = await verifyTypedData({
+    address: attester,
+    signature: proof,
+    ...attesterProofTypedData(chainId, c.coordinator, operator, nonce),
+  }).catch(() => false);
+  if (!valid) {
+    throw new TaskError(`the proof is not ${attester}'s signature for operator ${operator} at nonce ${nonce}`);
+  }
+  return proof;
+}
+
 const validator = (c: Connected, operator: `0x${string}`) =>
   c.client.readContract({
     address: c.coordinator,
@@ -20,15 +70,30 @@ const validator = (c: Connected, operator: `0x${string}`) =>
     args: [operator],
   });
 
+task("validator:attester-proof", "Signs, with the attester key in ATTESTER_KEY, the proof an operator registers with")
+  .addParam("operator", "the operator that will register with, or rotate to, this key")
+  .setAction(
+    action(async (args: { operator: string }, hre) => {
+      const c = await connectDeployment(hre);
+      const operator = parseAddress(args.operator, "--operator");
+      const key = attesterKeyFromEnv();
+      if (!key) throw new TaskError("set ATTESTER_KEY to the attester's private key");
+      const proof = await proofFor(c, operator, key.address, undefined);
+      console.log(`attester ${key.address} for operator ${operator}: --proof ${proof}`);
+    }),
+  );
+
 task("validator:register", "Registers the signer as a validator operator")
   .addParam("attester", "the attester key's address (the watcher's hot key)")
+  .addOptionalParam("proof", "the attester key's proof (validator:attester-proof); else signed with ATTESTER_KEY")
   .addOptionalParam("metadata", "moniker or metadata URI", "")
   .addOptionalParam("signer", "index of the operator account", "0")
   .setAction(
-    action(async (args: { attester: string; metadata: string; signer: string }, hre) => {
+    action(async (args: { attester: string; proof?: string; metadata: string; signer: string }, hre) => {
       const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
       const attester = parseAddress(args.attester, "--attester");
-      const { hash } = await sendToCoordinator(c, "register", [attester, args.metadata]);
+      const proof = await proofFor(c, c.account, attester, args.proof);
+      const { hash } = await sendToCoordinator(c, "register", [attester, args.metadata, proof]);
       const v = await validator(c, c.account);
       console.log(`registered ${c.account} in cohort ${v.cohort} with attester ${attester} (transaction ${hash})`);
     }),
@@ -36,12 +101,14 @@ task("validator:register", "Registers the signer as a validator operator")
 
 task("validator:rotate-attester", "Replaces the signer's attester key")
   .addPositionalParam("attester", "the new attester address")
+  .addOptionalParam("proof", "the new key's proof (validator:attester-proof); else signed with ATTESTER_KEY")
   .addOptionalParam("signer", "index of the operator account", "0")
   .setAction(
-    action(async (args: { attester: string; signer: string }, hre) => {
+    action(async (args: { attester: string; proof?: string; signer: string }, hre) => {
       const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
       const attester = parseAddress(args.attester, "attester");
-      const { hash } = await sendToCoordinator(c, "rotateAttester", [attester]);
+      const proof = await proofFor(c, c.account, attester, args.proof);
+      const { hash } = await sendToCoordinator(c, "rotateAttester", [attester, proof]);
       console.log(`attester of ${c.account} is now ${attester}; the old key lost its power (transaction ${hash})`);
     }),
   );

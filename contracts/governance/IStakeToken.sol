@@ -9,7 +9,8 @@ import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
 /// checkpointed roster entry (cohort, stake) per registered operator, so an attestation reads its validator's
 /// place and weight at the snapshot in one lookup.
 interface IStakeToken is IVotes {
-    /// @notice The registry that assigns cohorts is bound once, by the deployer.
+    /// @notice The registry that assigns cohorts was bound: first by the deployer, later moved by the bound
+    /// registry itself (a coordinator migrating by a governance vote).
     event CohortRegistryBound(address indexed registry);
 
     /// @notice `operator`'s delegated stake moved from cohort `previousCohort` to `newCohort` (0 = none).
@@ -23,6 +24,10 @@ interface IStakeToken is IVotes {
 
     /// @notice Binds the cohort registry (once, by the deployer).
     function bindRegistry(address registry) external;
+
+    /// @notice Moves the binding to `newRegistry` (the bound registry only). The roster and the cohort totals carry
+    /// over as they are.
+    function moveRegistry(address newRegistry) external;
 
     /// @notice Called by the registry when `operator` joins, leaves or changes cohort.
     function setOperatorCohort(address operator, uint8 cohort) external;

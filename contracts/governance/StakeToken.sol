@@ -64,6 +64,16 @@ contract StakeToken is ERC20, ERC20Permit, ERC20Votes, IStakeToken {
     }
 
     /// @inheritdoc IStakeToken
+    function moveRegistry(address newRegistry) external {
+        address current = _registry;
+        if (msg.sender != current || current == address(0) || newRegistry == address(0) || newRegistry == current) {
+            revert StakeTokenRegistryBinding(msg.sender, current);
+        }
+        _registry = newRegistry;
+        emit CohortRegistryBound(newRegistry);
+    }
+
+    /// @inheritdoc IStakeToken
     function setOperatorCohort(address operator, uint8 cohort) external {
         if (msg.sender != _registry) revert StakeTokenUnauthorizedRegistry(msg.sender);
         uint8 previous = _cohortOf[operator];

@@ -269,6 +269,17 @@ interface IUpgradeCoordinator {
     /// `inUse` is the stake still leased after it.
     event LeasesExpired(uint256 indexed upgradeId, uint256 stake, uint256 inUse);
 
+    /// @notice Governance offered its role to `newGovernance` (zero withdraws the offer); nothing changes until
+    /// `newGovernance` accepts.
+    event GovernanceTransferStarted(address indexed governance, address indexed newGovernance);
+
+    /// @notice `newGovernance` accepted the governance role: from now on only it schedules, resumes and withdraws.
+    event GovernanceTransferred(address indexed previousGovernance, address indexed newGovernance);
+
+    /// @notice Governance moved the stake token's registry binding to `successor`: this coordinator schedules no
+    /// more upgrades, registers no more validators, and validators register with the successor.
+    event RegistryMigrated(address indexed successor);
+
     // ------------------------------------------------------------------ errors
 
     error CoordinatorUnknownUpgrade(uint256 upgradeId);
@@ -325,6 +336,10 @@ interface IUpgradeCoordinator {
     /// upgrade's budget closed when the next was scheduled). Otherwise it already holds a lease, until `expiresAt`.
     error CoordinatorLeaseRefused(address attester, uint256 upgradeId, uint256 expiresAt);
     error CoordinatorInvalidLeaseSettings(uint256 bps, uint256 duration);
+    /// @notice The successor is zero, this coordinator, or not a coordinator of the same stake token.
+    error CoordinatorInvalidSuccessor(address successor);
+    /// @notice This coordinator handed its registry to `successor`: it schedules no more upgrades.
+    error CoordinatorRetired(address successor);
 
     // ------------------------------------------------------------------ governance
 
@@ -347,6 +362,21 @@ interface IUpgradeCoordinator {
     /// A lease counts until the end of the duration-long epoch after the one it was granted in: between one and two
     /// durations.
     function setRestartBudget(uint16 bps, uint32 leaseDuration) external;
+
+    /// @notice Offers the governance role to `newGovernance`, a new timelock (governance); zero withdraws the offer.
+    /// Two steps, so a mistyped address never takes the role: nothing changes until it calls acceptGovernance.
+    function transferGovernance(address newGovernance) external;
+
+    /// @notice Takes the governance role offered by transferGovernance (the offered account only, in practice a
+    /// proposal executed by the new timelock). An upgrade in flight carries over: the new governance resumes,
+    /// withdraws or lets it complete.
+    function acceptGovernance() external;
+
+    /// @notice Moves the stake token's registry binding to `successor`, a coordinator of the same token
+    /// (governance). Refused while an upgrade is open (CoordinatorUpgradeInFlight): withdraw it or let it end
+    /// first. Afterwards this coordinator schedules nothing (CoordinatorRetired) and registers no one; the token's
+    /// roster carries over, so a validator registering with the successor keeps its cohort.
+    function migrateRegistry(address successor) external;
 
     // ------------------------------------------------------------------ guardian (and governance)
 
@@ -413,5 +443,9 @@ interface IUpgradeCoordinator {
     function upgradeCount() external view returns (uint256);
     function stakeToken() external view returns (address);
     function governance() external view returns (address);
+    /// @notice The account offered the governance role, until it accepts (zero if none).
+    function pendingGovernance() external view returns (address);
+    /// @notice The coordinator the registry was migrated to (zero while this one is in service).
+    function successor() external view returns (address);
     function guardian() external view returns (address);
 }

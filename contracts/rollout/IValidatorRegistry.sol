@@ -30,10 +30,15 @@ interface IValidatorRegistry {
     error RegistryAttesterUnavailable(address attester, address currentOperator);
     /// @notice Cohort 0 means "none" and cannot be assigned.
     error RegistryInvalidCohort(uint8 cohort);
+    /// @notice `proof` is not the attester key's signature of the operator's next AttesterProof.
+    error RegistryInvalidAttesterProof(address operator, address attester);
 
     /// @notice Registers `msg.sender` as a validator operator: in the cohort governance last gave it, or, on its
-    /// first registration, in the default cohort, which then stays its cohort until governance moves it.
-    function register(address attester, string calldata metadataURI) external;
+    /// first registration, in the cohort the stake token already counts it in (a previous coordinator's, after a
+    /// migration) or else the default cohort, which then stays its cohort until governance moves it.
+    /// @param proof The attester key's EIP-712 signature of AttesterProof(operator, nonces(operator)) under this
+    /// coordinator's domain (ERC-1271 for a contract key): proof of possession, so no one can claim another's key.
+    function register(address attester, string calldata metadataURI, bytes calldata proof) external;
 
     /// @notice Removes `msg.sender`'s registration. Attestations already posted keep counting; no more can be posted.
     /// The validator's cohort is kept for its next registration.
@@ -41,7 +46,8 @@ interface IValidatorRegistry {
 
     /// @notice Replaces `msg.sender`'s attester key. The validator's attestations stay one record, so it never
     /// counts twice.
-    function rotateAttester(address newAttester) external;
+    /// @param proof The new key's proof of possession, as for register.
+    function rotateAttester(address newAttester, bytes calldata proof) external;
 
     /// @notice Updates `msg.sender`'s moniker / metadata URI.
     function setMetadataURI(string calldata metadataURI) external;
@@ -58,6 +64,9 @@ interface IValidatorRegistry {
 
     /// @notice The operator an attester key serves (zero if none).
     function operatorOf(address attester) external view returns (address);
+
+    /// @notice The nonce `operator`'s next attester proof must carry; each register and rotateAttester uses one.
+    function nonces(address operator) external view returns (uint256);
 
     /// @notice The cohort `operator` belonged to at the end of block `timepoint` (0 if not registered then).
     function cohortAt(address operator, uint48 timepoint) external view returns (uint8);

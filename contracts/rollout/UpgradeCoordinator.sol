@@ -8,7 +8,9 @@ import {IUpgradeCoordinator} from "./IUpgradeCoordinator.sol";
 import {ValidatorRegistry} from "./ValidatorRegistry.sol";
 import {ManifestPlanner} from "./ManifestPlanner.sol";
 import {RolloutViews} from "./RolloutViews.sol";
+import {GovernanceLogic, Administration} from "./GovernanceLogic.sol";
 import {AttestationCalldata, PackedAttestation} from "./AttestationCalldata.sol";
+import {LeaseWord, BudgetWord, LeaseWords} from "./LeaseWords.sol";
 import {
     Phase,
     Header,
@@ -56,13 +58,8 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     /// @dev States of an upgrade that has not ended: it may be withdrawn, rolled back and attested to.
     bytes32 private constant _OPEN_STATES = _MOVING_STATES | bytes32(uint256(1) << uint8(UpgradeState.Paused));
 
-    /// @dev The timelock: schedules, resumes, withdraws, assigns cohorts, appoints and revokes the guardian.
-    address private immutable _governance;
-    /// @dev The incident commander: pauses and orders rollback at once; never schedules or resumes.
-    address private _guardian;
-    /// @dev The restart budget and lease duration the next scheduled upgrade fixes.
-    uint16 private _restartBudgetBps;
-    uint24 private _leaseDuration;
+    /// @dev Governance, the guardian, the restart budget settings and the migration state (GovernanceLogic).
+    Administration private _admin;
 
     mapping(uint256 upgradeId => Header) private _headers;
     mapping(uint256 upgradeId => mapping(uint256 stage => Stage)) private _stages;
@@ -89,10 +86,10 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         if (governance_ == address(0) || governance_ == guardian_) {
             revert CoordinatorRoleConflict(governance_, guardian_);
         }
-        _governance = governance_;
-        _guardian = guardian_;
+        _admin.governance = governance_;
+        _admin.guardian = guardian_;
         emit GuardianSet(address(0), guardian_);
-        _leaseDuration = 1 hours;
+        _admin.leaseDuration = 1 hours;
         emit RestartBudgetSet(0, 0, 0, 1 hours);
     }
 
@@ -105,6 +102,8 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
 
     /// @inheritdoc IUpgradeCoordinator
     function schedule(Manifest calldata manifest) external onlyGovernance returns (uint256 upgradeId) {
+        address successor_ = _admin.successor;
+        if (successor_ != address(0)) revert CoordinatorRetired(successor_);
         uint256 open = _openUpgrade;
         if (open != 0) revert CoordinatorUpgradeInFlight(open);
         upgradeId = ++_upgradeCount;
@@ -120,8 +119,8 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
             _stages[upgradeId],
             _manifests,
             _leaseBudgets,
-            _restartBudgetBps,
-            _leaseDuration
+            _admin.restartBudgetBps,
+            _admin.leaseDuration
         );
     }
 
@@ -146,29 +145,34 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
 
     /// @inheritdoc IUpgradeCoordinator
     function setGuardian(address newGuardian) external onlyGovernance {
-        if (newGuardian == _governance) revert CoordinatorRoleConflict(_governance, newGuardian);
-        address previous = _guardian;
-        _guardian = newGuardian;
-        emit GuardianSet(previous, newGuardian);
+        GovernanceLogic.setGuardian(_admin, newGuardian);
     }
 
     /// @inheritdoc IUpgradeCoordinator
     function setRestartBudget(uint16 bps, uint32 leaseDuration) external onlyGovernance {
-        if (bps > 10_000 || leaseDuration == 0 || leaseDuration > type(uint24).max) {
-            revert CoordinatorInvalidLeaseSettings(bps, leaseDuration);
-        }
-        emit RestartBudgetSet(_restartBudgetBps, bps, _leaseDuration, leaseDuration);
-        _restartBudgetBps = bps;
-        _leaseDuration = uint24(leaseDuration);
+        GovernanceLogic.setRestartBudget(_admin, bps, leaseDuration);
+    }
+
+    /// @inheritdoc IUpgradeCoordinator
+    function transferGovernance(address newGovernance) external onlyGovernance {
+        GovernanceLogic.transferGovernance(_admin, newGovernance);
+    }
+
+    /// @inheritdoc IUpgradeCoordinator
+    function acceptGovernance() external {
+        GovernanceLogic.acceptGovernance(_admin);
+    }
+
+    /// @inheritdoc IUpgradeCoordinator
+    function migrateRegistry(address successor_) external onlyGovernance {
+        GovernanceLogic.migrateRegistry(_admin, _stakeToken, _openUpgrade, successor_);
     }
 
     // ================================================================== guardian
 
     /// @inheritdoc IUpgradeCoordinator
     function renounceGuardian() external {
-        if (msg.sender != _guardian) revert CoordinatorUnauthorized(msg.sender);
-        _guardian = address(0);
-        emit GuardianSet(msg.sender, address(0));
+        GovernanceLogic.renounceGuardian(_admin);
     }
 
     /// @inheritdoc IUpgradeCoordinator
@@ -309,36 +313,55 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
 
     /// @inheritdoc IUpgradeCoordinator
     /// @dev At most 35,000 gas, flat in the number of validators (held by the gas test): two slots, the key's
-    /// Lease and the upgrade's LeaseBudget, both already non-zero.
+    /// Lease and the upgrade's LeaseBudget, both already non-zero, each read and rewritten as one word (LeaseWords).
+    /// The epoch shift is RolloutViews.shiftLeaseEpochs, written out on words.
     function takeLease() external {
-        Lease memory lease = _leases[msg.sender];
-        uint256 upgradeId = lease.upgradeId;
-        LeaseBudget memory b = _leaseBudgets[upgradeId];
-        if (!b.live) revert CoordinatorLeaseRefused(msg.sender, upgradeId, 0);
-        uint32 epoch = RolloutViews.shiftLeaseEpochs(upgradeId, b);
-        if (lease.leased && lease.epoch + 1 >= epoch) {
-            revert CoordinatorLeaseRefused(msg.sender, upgradeId, (uint256(lease.epoch) + 2) * b.duration);
+        Lease storage leaseSlot = _leases[msg.sender];
+        LeaseWord lease = LeaseWords.load(leaseSlot);
+        uint256 upgradeId = lease.upgradeId();
+        LeaseBudget storage budgetSlot = _leaseBudgets[upgradeId];
+        BudgetWord b = LeaseWords.load(budgetSlot);
+        if (!b.live()) revert CoordinatorLeaseRefused(msg.sender, upgradeId, 0);
+        uint256 duration = b.duration();
+        uint256 epoch = uint32(block.timestamp / duration);
+        uint256 current = b.current();
+        uint256 previous = b.previous();
+        if (epoch != b.epoch()) {
+            uint256 expired = previous;
+            if (epoch == b.epoch() + 1) {
+                previous = current;
+            } else {
+                expired += current;
+                previous = 0;
+            }
+            current = 0;
+            if (expired != 0) emit LeasesExpired(upgradeId, expired * LEASE_UNIT, previous * LEASE_UNIT);
         }
-        uint64 units = leaseUnitsOf(lease.weight);
-        uint64 inUse = b.current + b.previous;
-        if (inUse + units > b.budget) {
-            revert CoordinatorLeaseBudgetFull(upgradeId, inUse * LEASE_UNIT, b.budget * LEASE_UNIT, units * LEASE_UNIT);
+        if (lease.leased() && lease.epoch() + 1 >= epoch) {
+            revert CoordinatorLeaseRefused(msg.sender, upgradeId, (lease.epoch() + 2) * duration);
         }
-        b.current += units;
-        _leaseBudgets[upgradeId] = b;
-        lease.leased = true;
-        lease.epoch = epoch;
-        _leases[msg.sender] = lease;
-        emit LeaseGranted(
-            upgradeId, msg.sender, units * LEASE_UNIT, (uint256(epoch) + 2) * b.duration, (inUse + units) * LEASE_UNIT
-        );
+        uint256 units = leaseUnitsOf(lease.weight());
+        uint256 inUse = current + previous;
+        uint256 budget = b.budget();
+        if (inUse + units > budget) {
+            revert CoordinatorLeaseBudgetFull(upgradeId, inUse * LEASE_UNIT, budget * LEASE_UNIT, units * LEASE_UNIT);
+        }
+        unchecked {
+            // current + units <= budget < 2^64, and epoch < 2^32: each fits its field.
+            current += units;
+            LeaseWords.store(budgetSlot, b.withCounters(current, previous, epoch));
+            LeaseWords.store(leaseSlot, lease.granted(epoch));
+            emit LeaseGranted(
+                upgradeId, msg.sender, units * LEASE_UNIT, (epoch + 2) * duration, (inUse + units) * LEASE_UNIT
+            );
+        }
     }
 
     // ================================================================== views
 
     /// @inheritdoc IUpgradeCoordinator
     function restartBudget() external view returns (uint16 bps, uint32 leaseDuration) {
-        return (_restartBudgetBps, _leaseDuration);
+        return (_admin.restartBudgetBps, _admin.leaseDuration);
     }
 
     /// @inheritdoc IUpgradeCoordinator
@@ -389,12 +412,22 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
 
     /// @inheritdoc IUpgradeCoordinator
     function governance() external view returns (address) {
-        return _governance;
+        return _admin.governance;
+    }
+
+    /// @inheritdoc IUpgradeCoordinator
+    function pendingGovernance() external view returns (address) {
+        return _admin.pendingGovernance;
+    }
+
+    /// @inheritdoc IUpgradeCoordinator
+    function successor() external view returns (address) {
+        return _admin.successor;
     }
 
     /// @inheritdoc IUpgradeCoordinator
     function guardian() external view returns (address) {
-        return _guardian;
+        return _admin.guardian;
     }
 
     /// @inheritdoc IUpgradeCoordinator
@@ -625,13 +658,6 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
         if (h.phase == Phase.None) revert CoordinatorUnknownUpgrade(upgradeId);
     }
 
-    /// @dev Ends the call returning `encoded`, an ABI-encoded return value built by RolloutViews.
-    function _returnEncoded(bytes memory encoded) private pure {
-        assembly ("memory-safe") {
-            return(add(encoded, 0x20), mload(encoded))
-        }
-    }
-
     /// @dev The one state guard: the header of `upgradeId`, which must be in one of `expectedStates`.
     function _headerIn(uint256 upgradeId, bytes32 expectedStates) private view returns (Header memory h) {
         h = _headers[upgradeId];
@@ -662,10 +688,14 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     }
 
     function _checkGuardianOrGovernance() private view {
-        if (msg.sender != _guardian && msg.sender != _governance) revert CoordinatorUnauthorized(msg.sender);
+        if (msg.sender != _admin.guardian && msg.sender != _admin.governance) revert CoordinatorUnauthorized(msg.sender);
     }
 
     function _checkGovernance() internal view override {
-        if (msg.sender != _governance) revert CoordinatorUnauthorized(msg.sender);
+        if (msg.sender != _admin.governance) revert CoordinatorUnauthorized(msg.sender);
+    }
+
+    function _attesterProofDomain() internal view override returns (bytes32) {
+        return _domainSeparatorV4();
     }
 }

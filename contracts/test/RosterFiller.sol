@@ -2,15 +2,26 @@
 pragma solidity ^0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
 import {IValidatorRegistry} from "../rollout/IValidatorRegistry.sol";
 
 /// @notice Test double: a validator operator that is a contract, self-delegating the stake it is given and
-/// registering itself with the given attester. Only for benchmarks and tests that need thousands of validators.
-contract FillerOperator {
-    constructor(IERC20 token, IValidatorRegistry registry, address attester) {
+/// registering itself. Only for benchmarks and tests that need thousands of validators. As its own attester (a
+/// contract key) it approves every attester proof by ERC-1271, so key-less background validators need no signature.
+contract FillerOperator is IERC1271 {
+    constructor(IERC20 token) {
         IVotes(address(token)).delegate(address(this));
-        registry.register(attester, "");
+    }
+
+    /// @notice Registers with `attester` (this contract when zero), `proof` being the key's proof of possession.
+    function join(IValidatorRegistry registry, address attester, bytes calldata proof) external {
+        registry.register(attester == address(0) ? address(this) : attester, "", proof);
+    }
+
+    /// @inheritdoc IERC1271
+    function isValidSignature(bytes32, bytes calldata) external pure returns (bytes4) {
+        return IERC1271.isValidSignature.selector;
     }
 }
 
@@ -19,20 +30,23 @@ contract FillerOperator {
 contract RosterFiller {
     event Filled(uint256 first, address[] operators);
 
-    /// @param attesters Attester per operator; zero entries get a unique key-less address derived from `salt`.
+    /// @param attesters Attester per operator; a zero entry makes the operator its own (contract) attester.
+    /// @param proofs The proof of possession of each non-zero attester, signed for the operator this call creates
+    /// (the filler's CREATE address at its nonce then, with nonce 0 at the coordinator); ignored for zero entries.
     function fill(
         IERC20 token,
         IValidatorRegistry registry,
         address[] calldata attesters,
+        bytes[] calldata proofs,
         uint256 stakeEach,
         uint256 salt
     ) external returns (address[] memory operators) {
         uint256 n = attesters.length;
         operators = new address[](n);
         for (uint256 i; i < n; ++i) {
+            FillerOperator op = new FillerOperator(token);
             address attester = attesters[i];
-            if (attester == address(0)) attester = address(uint160(uint256(keccak256(abi.encode(salt, i)))));
-            FillerOperator op = new FillerOperator(token, registry, attester);
+            op.join(registry, attester, attester == address(0) ? bytes("") : proofs[i]);
             if (stakeEach != 0) token.transfer(address(op), stakeEach);
             operators[i] = address(op);
         }

@@ -17,6 +17,7 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 import { stakeTokenAbi, upgradeCoordinatorAbi } from "../../lib/abi/generated";
 import { sendContractCall } from "../../lib/actions/sendContractCall";
+import { signAttesterProof } from "../../lib/actions/signAttesterProof";
 import { defaultParams, deploySystem, deploymentRecord } from "../../lib/deploy";
 import { writeDeployment } from "../../lib/deployments";
 import { DEFAULT_RPC_PORT, portIsFree, startChain, type Chain } from "../../rehearsal/localnet";
@@ -171,12 +172,19 @@ export async function fundAndRegister(net: Net, validators: DrillValidator[]) {
   await inBatches(transfers, 25, async (t) => {
     await sendAs(net, net.deployer, { ...token, functionName: "transfer", args: [t.to, t.amount] });
   });
+  const chainId = await net.chain.client.getChainId();
   await inBatches(validators, 20, async (v) => {
     await sendAs(net, v.operator, { ...token, functionName: "delegate", args: [v.operator.address] });
+    const proof = await signAttesterProof(net.chain.client, {
+      account: v.attester,
+      chainId,
+      coordinator: coordinator.address,
+      operator: v.operator.address,
+    });
     await sendAs(net, v.operator, {
       ...coordinator,
       functionName: "register",
-      args: [v.attester.address, `ipfs://lockstep-drill/${v.name}`],
+      args: [v.attester.address, `ipfs://lockstep-drill/${v.name}`, proof],
     });
     for (const d of v.delegators) {
       await sendAs(net, d.wallet, { ...token, functionName: "delegate", args: [v.operator.address] });

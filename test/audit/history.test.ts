@@ -32,7 +32,7 @@ import {
 } from "../../lib/history";
 import { audit, renderReport, reportLines } from "../../lib/audit";
 import { runAudit, AuditInputError } from "../../tasks/audit";
-import { Deployed, STAKE, Validator, deployLockstep, registerValidators } from "../helpers/system";
+import { Deployed, STAKE, Validator, attesterProof, deployLockstep, registerValidators } from "../helpers/system";
 import { VoteType, delegateAll, governCoordinator } from "../helpers/governance";
 
 const DIGEST = keccak256(toUtf8Bytes("metrics"));
@@ -603,11 +603,9 @@ describe("audit: history rebuilt from logs", function () {
         const sys = await deployOn(chain);
         // One validator: the deployer, with all the stake, in the default cohort (3).
         await (await sys.token.connect(sys.deployer).delegate(await sys.deployer.getAddress())).wait();
-        await (
-          await sys.coordinator
-            .connect(sys.deployer)
-            .register(await (await chain.provider.getSigner(2)).getAddress(), "ipfs://v0")
-        ).wait();
+        const key = await chain.provider.getSigner(2);
+        const proof = await attesterProof(sys.coordinator, sys.deployer, key);
+        await (await sys.coordinator.connect(sys.deployer).register(await key.getAddress(), "ipfs://v0", proof)).wait();
         const gamma = { ...GAMMA, stages: [{ ...GAMMA.stages[0], cohort: 3 }] };
         await (await sys.coordinator.connect(sys.timelockSigner).schedule(toOnChain(gamma))).wait();
         await (await sys.coordinator.advance(1n)).wait();

@@ -483,6 +483,8 @@ function coordinatorFactory(d: Fixture["d"]) {
     {
       "contracts/rollout/ManifestPlanner.sol:ManifestPlanner": d.libraries.manifestPlanner,
       "contracts/rollout/RolloutViews.sol:RolloutViews": d.libraries.rolloutViews,
+      "contracts/rollout/RegistryLogic.sol:RegistryLogic": d.libraries.registryLogic,
+      "contracts/rollout/GovernanceLogic.sol:GovernanceLogic": d.libraries.governanceLogic,
     },
     d.deployer,
   );

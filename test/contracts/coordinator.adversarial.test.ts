@@ -1,22 +1,25 @@
 // Findings of the adversarial review (issue 9), each held by tests that failed against the code it reported on:
 // the automatic pause acts only on new evidence (1), a relayed batch lands whatever the state does to some of its
-// items (2, 3), and a validator's cohort sticks to it across deregistration (4).
+// items (2, 3), a validator's cohort sticks to it across deregistration (4), and nobody can claim an attester key
+// without its proof of possession (5).
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { Signer, keccak256, toUtf8Bytes } from "ethers";
+import { Signer, ZeroAddress, keccak256, toUtf8Bytes } from "ethers";
 import {
   Attestation,
   PauseReason,
   RollbackReason,
   Status,
   UpgradeState,
+  attesterProofTypedData,
   coordinatorDomain,
 } from "../../lib/coordinator";
 import { packAttestations } from "../../lib/actions/packAttestations";
 import { versionTag } from "../../lib/version";
 import {
   STAKE,
+  attesterProof,
   Validator,
   deployLockstep,
   fundedWallet,
@@ -273,7 +276,8 @@ describe("UpgradeCoordinator under attack (issue 9)", function () {
       const f = await loadFixture(adversarialFixture);
       const key = await fundedWallet("sticky:A:new-key");
       await (await f.d.coordinator.connect(f.A.operator).deregister()).wait();
-      await expect(f.d.coordinator.connect(f.A.operator).register(key.address, "ipfs://A-again"))
+      const proof = await attesterProof(f.d.coordinator, f.A.operator, key);
+      await expect(f.d.coordinator.connect(f.A.operator).register(key.address, "ipfs://A-again", proof))
         .to.emit(f.d.coordinator, "ValidatorRegistered")
         .withArgs(f.A.operator.address, key.address, 1, "ipfs://A-again");
       expect((await f.d.coordinator.getValidator(f.A.operator.address)).cohort).to.equal(1n);
@@ -284,7 +288,8 @@ describe("UpgradeCoordinator under attack (issue 9)", function () {
       const f = await loadFixture(adversarialFixture);
       await (await f.asGovernance.setDefaultCohort(2)).wait();
       await (await f.d.coordinator.connect(f.F.operator).deregister()).wait();
-      await (await f.d.coordinator.connect(f.F.operator).register(f.F.attester.address, "")).wait();
+      const proof = await attesterProof(f.d.coordinator, f.F.operator, f.F.attester);
+      await (await f.d.coordinator.connect(f.F.operator).register(f.F.attester.address, "", proof)).wait();
       expect((await f.d.coordinator.getValidator(f.F.operator.address)).cohort).to.equal(3n);
     });
 
@@ -292,7 +297,8 @@ describe("UpgradeCoordinator under attack (issue 9)", function () {
       const f = await loadFixture(adversarialFixture);
       for (const v of [f.A, f.B, f.C, f.W, f.Z]) {
         await (await f.d.coordinator.connect(v.operator).deregister()).wait();
-        await (await f.d.coordinator.connect(v.operator).register(v.attester.address, "")).wait();
+        const proof = await attesterProof(f.d.coordinator, v.operator, v.attester);
+        await (await f.d.coordinator.connect(v.operator).register(v.attester.address, "", proof)).wait();
       }
       const id = await openAndActivate(f, "canary-came-back");
       expect((await f.d.coordinator.getStage(id, 0)).cohortStake).to.equal(STAKE(100));
@@ -303,8 +309,71 @@ describe("UpgradeCoordinator under attack (issue 9)", function () {
         .to.emit(f.d.coordinator, "CohortAssigned")
         .withArgs(f.A.operator.address, 1, 3);
       await (await f.d.coordinator.connect(f.A.operator).deregister()).wait();
-      await (await f.d.coordinator.connect(f.A.operator).register(f.A.attester.address, "")).wait();
+      const proof = await attesterProof(f.d.coordinator, f.A.operator, f.A.attester);
+      await (await f.d.coordinator.connect(f.A.operator).register(f.A.attester.address, "", proof)).wait();
       expect((await f.d.coordinator.getValidator(f.A.operator.address)).cohort).to.equal(3n);
+    });
+  });
+
+  describe("finding 5: attester keys cannot be squatted", function () {
+    it("refuses a key to anyone without its proof of possession, even one copied from the owner's pending call", async function () {
+      const f = await loadFixture(adversarialFixture);
+      const c = f.d.coordinator;
+      const squatter = await fundedWallet("squat:operator");
+      const next = await fundedWallet("squat:A:next-key"); // the key A is about to rotate to
+      // A signs its rotation; the squatter copies the proof out of the mempool and lands first.
+      const ownersProof = await attesterProof(c, f.A.operator, next);
+      const ownProof = await attesterProof(c, squatter, squatter);
+      for (const proof of ["0x", ownersProof, ownProof]) {
+        await expect(c.connect(squatter).register(next.address, "ipfs://squat", proof))
+          .to.be.revertedWithCustomError(c, "RegistryInvalidAttesterProof")
+          .withArgs(squatter.address, next.address);
+      }
+      expect(await c.operatorOf(next.address)).to.equal(ZeroAddress);
+
+      // A's rotation goes through with its own proof, and uses up A's nonce.
+      expect(await c.nonces(f.A.operator.address)).to.equal(1n);
+      await expect(c.connect(f.A.operator).rotateAttester(next.address, ownersProof))
+        .to.emit(c, "AttesterRotated")
+        .withArgs(f.A.operator.address, f.A.attester.address, next.address);
+      expect(await c.nonces(f.A.operator.address)).to.equal(2n);
+
+      // A proof serves once: rotating back to the old key needs a fresh one at the new nonce.
+      const stale = await attesterProof(c, f.A.operator, f.A.attester);
+      await (await c.connect(f.A.operator).rotateAttester(f.A.attester.address, stale)).wait();
+      await expect(c.connect(f.A.operator).rotateAttester(next.address, ownersProof))
+        .to.be.revertedWithCustomError(c, "RegistryInvalidAttesterProof")
+        .withArgs(f.A.operator.address, next.address);
+    });
+
+    it("refuses a proof signed for another coordinator or chain", async function () {
+      const f = await loadFixture(adversarialFixture);
+      const c = f.d.coordinator;
+      const key = await fundedWallet("squat:F:other-domain");
+      const other = await f.d.token.getAddress(); // any other verifying contract
+      const { chainId } = await ethers.provider.getNetwork();
+      const typed = attesterProofTypedData(chainId, other, f.F.operator.address as `0x${string}`, 1n);
+      const elsewhere = await key.signTypedData(
+        typed.domain,
+        { AttesterProof: [...typed.types.AttesterProof] },
+        typed.message,
+      );
+      const typedChain = attesterProofTypedData(
+        chainId + 1n,
+        await c.getAddress(),
+        f.F.operator.address as `0x${string}`,
+        1n,
+      );
+      const otherChain = await key.signTypedData(
+        typedChain.domain,
+        { AttesterProof: [...typedChain.types.AttesterProof] },
+        typedChain.message,
+      );
+      for (const proof of [elsewhere, otherChain]) {
+        await expect(c.connect(f.F.operator).rotateAttester(key.address, proof))
+          .to.be.revertedWithCustomError(c, "RegistryInvalidAttesterProof")
+          .withArgs(f.F.operator.address, key.address);
+      }
     });
   });
 });

@@ -10,6 +10,7 @@ import { packAttestations } from "../../lib/actions/packAttestations";
 import { versionTag } from "../../lib/version";
 import {
   STAKE,
+  attesterProof,
   Validator,
   deployLockstep,
   manifest,
@@ -169,8 +170,9 @@ describe("UpgradeCoordinator restart leases", function () {
       it("when the key was rotated away, even holding a lease", async function () {
         const { d, fleet } = await loadFixture(leasesFixture);
         await (await take(d, fleet[0])).wait();
-        const fresh = ethers.Wallet.createRandom().address;
-        await (await d.coordinator.connect(fleet[0].operator).rotateAttester(fresh)).wait();
+        const fresh = ethers.Wallet.createRandom();
+        const proof = await attesterProof(d.coordinator, fleet[0].operator, fresh);
+        await (await d.coordinator.connect(fleet[0].operator).rotateAttester(fresh.address, proof)).wait();
         await expect(take(d, fleet[0]))
           .to.be.revertedWithCustomError(d.coordinator, "CoordinatorLeaseRefused")
           .withArgs(fleet[0].attester.address, 0, 0);

@@ -17,7 +17,7 @@ import {
   SignedAttestation,
 } from "../../lib/coordinator";
 import { packAttestations } from "../../lib/actions/packAttestations";
-import { signAttestation, type ManifestInput } from "../helpers/system";
+import { attesterProof, signAttestation, type ManifestInput } from "../helpers/system";
 import { versionTag } from "../../lib/version";
 import {
   Deployed,
@@ -942,7 +942,7 @@ describe("UpgradeCoordinator lifecycle", function () {
 
       // Rotation: the new key speaks for the same record.
       const rotated = await fundedWallet("counts-once:A:rotated");
-      await expect(c.connect(A.operator).rotateAttester(rotated.address))
+      await expect(c.connect(A.operator).rotateAttester(rotated.address, await attesterProof(c, A.operator, rotated)))
         .to.emit(c, "AttesterRotated")
         .withArgs(A.operator.address, A.attester.address, rotated.address);
       await expect(attested(d, A, upgradeId, 0, Status.Unhealthy, { by: rotated }))
@@ -964,7 +964,8 @@ describe("UpgradeCoordinator lifecycle", function () {
         .withArgs(A.operator.address, rotated.address);
       await expectStage(d, upgradeId, 0, { healthyStake: STAKE(300), unhealthyStake: STAKE(100) });
       const third = await fundedWallet("counts-once:A:third");
-      await (await c.connect(A.operator).register(third.address, "ipfs://validator/A-again")).wait();
+      const proof = await attesterProof(c, A.operator, third);
+      await (await c.connect(A.operator).register(third.address, "ipfs://validator/A-again", proof)).wait();
       await expect(attested(d, A, upgradeId, 0, Status.Healthy, { by: third }))
         .to.emit(c, "Attested")
         .withArgs(upgradeId, A.operator.address, 0, Status.Healthy, TAG, HEIGHT, DIGEST, STAKE(100));

@@ -17,9 +17,12 @@ import fc from "fast-check";
 import { ethers, network } from "hardhat";
 import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import { Interface, Result, Wallet, keccak256, toUtf8Bytes } from "ethers";
-import { deployLockstep, impersonate, manifest, stageRules, STAKE } from "../helpers/system";
+import { attesterProof, deployLockstep, impersonate, manifest, stageRules, STAKE } from "../helpers/system";
+import { createWalletClient, custom, getAddress, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { signAttesterProof } from "../../lib/actions/signAttesterProof";
 import { defaultParams } from "../../lib/deploy";
-import { Arg, LockstepModel, OPEN_STATES, Outcome, RelayItem, Rules, ZERO } from "../helpers/model";
+import { Arg, LEASE_UNIT, LockstepModel, OPEN_STATES, Outcome, RelayItem, Rules, ZERO } from "../helpers/model";
 import { StageState, Status, UpgradeState, coordinatorDomain } from "../../lib/coordinator";
 import { packAttestations } from "../../lib/actions/packAttestations";
 import { signAttestation } from "../helpers/system";
@@ -38,6 +41,10 @@ const SHRINK = process.env.LOCKSTEP_PROPERTY_SHRINK === "1";
 const STATS = process.env.LOCKSTEP_PROPERTY_STATS === "1";
 /** Outcome counts per operation (printed with LOCKSTEP_PROPERTY_STATS=1). */
 const stats = new Map<string, number>();
+/** Signs attester proofs with local keys: never reaches its transport. */
+const LOCAL_SIGNER = createWalletClient({
+  transport: custom({ request: () => Promise.reject(new Error("attester proofs are signed locally")) }),
+});
 
 const OPERATORS = 8;
 const ATTESTERS = 12;
@@ -46,6 +53,8 @@ const HOLDERS = 3;
 const INITIAL_COHORTS = [1, 1, 2, 2, 3, 4];
 const operatorStake = (i: number) => STAKE(100 + 37 * i) + BigInt(i) * 1_234_567_891n;
 const HOLDER_STAKE = STAKE(400);
+const INITIAL_BUDGET_BPS = 2500;
+const INITIAL_LEASE_DURATION = 600;
 const VERSION = versionTag("v2.0.0");
 
 // ---------------------------------------------------------------------------------------------------- fixture
@@ -71,11 +80,18 @@ async function deployPropertyFixture() {
   await (await d.token.connect(holders[0]).delegate(operators[2].address)).wait();
   const defaultCohort = defaultParams(d.deployer.address, d.guardian.address).defaultCohort; // deployLockstep's
   for (let i = 0; i < INITIAL_COHORTS.length; i++) {
-    await (await d.coordinator.connect(operators[i]).register(attesters[i].address, `ipfs://validator/${i}`)).wait();
+    const proof = await attesterProof(d.coordinator, operators[i], attesters[i]);
+    await (
+      await d.coordinator.connect(operators[i]).register(attesters[i].address, `ipfs://validator/${i}`, proof)
+    ).wait();
     if (INITIAL_COHORTS[i] !== defaultCohort) {
       await (await d.coordinator.connect(d.timelockSigner).setCohort(operators[i].address, INITIAL_COHORTS[i])).wait();
     }
   }
+  // A restart budget from the start, so leases are granted and refused from the first upgrade on.
+  await (
+    await d.coordinator.connect(d.timelockSigner).setRestartBudget(INITIAL_BUDGET_BPS, INITIAL_LEASE_DURATION)
+  ).wait();
   return {
     d,
     defaultCohort,
@@ -102,7 +118,7 @@ function initialModel(f: Fixture, now: bigint, block: number): LockstepModel {
     delegates[o] = o;
   });
   delegates[f.holders[0]] = f.operators[2];
-  return new LockstepModel({
+  const model = new LockstepModel({
     now,
     block,
     governance: f.governance,
@@ -116,6 +132,9 @@ function initialModel(f: Fixture, now: bigint, block: number): LockstepModel {
       cohort,
     })),
   });
+  const set = model.setRestartBudget(f.governance, INITIAL_BUDGET_BPS, BigInt(INITIAL_LEASE_DURATION));
+  if (!set.ok) throw new Error("the fixture's restart budget is one the model refuses");
+  return model;
 }
 
 // ---------------------------------------------------------------------------------------------------- randomness
@@ -165,6 +184,8 @@ const WEIGHTS = {
   withdraw: 8,
   orderRollback: 10,
   guardian: 10,
+  takeLease: 45,
+  setRestartBudget: 6,
 } as const;
 type Kind = keyof typeof WEIGHTS;
 const KIND_TABLE: Kind[] = Object.entries(WEIGHTS).flatMap(([k, w]) => Array<Kind>(w).fill(k as Kind));
@@ -347,6 +368,23 @@ class Run {
     return own === ZERO ? rand.pick(this.f.attesters).address : own;
   }
 
+  /**
+   * A proof of possession for `attester` and `operator` at the model's nonce: mostly signed by the attester key
+   * itself, sometimes by another key (a squatter's attempt), which the coordinator must refuse.
+   */
+  private async proof(rand: Rand, operator: string, attester: string): Promise<{ proof: string; by: string }> {
+    const own = this.f.attesters.find((w) => w.address.toLowerCase() === attester.toLowerCase());
+    const signer = own && rand.chance(0.85) ? own : rand.pick(this.f.attesters);
+    const proof = await signAttesterProof(LOCAL_SIGNER, {
+      account: privateKeyToAccount(signer.privateKey as Hex),
+      chainId: this.f.chainId,
+      coordinator: getAddress(this.f.coordinator),
+      operator: getAddress(operator),
+      nonce: BigInt(this.model.nonceOf(operator)),
+    });
+    return { proof, by: signer.address };
+  }
+
   private registered(rand: Rand, p: number): string {
     const regs = this.f.operators.filter((o) => this.model.validator(o).registered);
     return regs.length > 0 && rand.chance(p) ? rand.pick(regs) : rand.pick(this.f.operators);
@@ -435,13 +473,14 @@ class Run {
         const operator =
           unregistered.length > 0 && rand.chance(0.85) ? rand.pick(unregistered) : rand.pick(this.f.operators);
         const attester = this.newAttester(rand, operator);
+        const { proof, by } = await this.proof(rand, operator, attester);
         const txs = [
           this.coordinatorTx(
-            `register ${name(operator)} attester ${name(attester)}`,
+            `register ${name(operator)} attester ${name(attester)} proven by ${name(by)}`,
             operator,
             "register",
-            [attester, `ipfs://v/${step}`],
-            () => m.register(operator, attester),
+            [attester, `ipfs://v/${step}`, proof],
+            () => m.register(operator, attester, by),
           ),
         ];
         if (rand.chance(0.5)) {
@@ -469,16 +508,17 @@ class Run {
       case "rotateAttester": {
         const operator = this.registered(rand, 0.85);
         const attester = this.newAttester(rand, operator);
+        const { proof, by } = await this.proof(rand, operator, attester);
         return {
           kind: "txs",
           operators: [operator],
           txs: [
             this.coordinatorTx(
-              `rotateAttester ${name(operator)} -> ${name(attester)}`,
+              `rotateAttester ${name(operator)} -> ${name(attester)} proven by ${name(by)}`,
               operator,
               "rotateAttester",
-              [attester],
-              () => m.rotateAttester(operator, attester),
+              [attester, proof],
+              () => m.rotateAttester(operator, attester, by),
             ),
           ],
         };
@@ -533,6 +573,41 @@ class Run {
           txs: [
             this.coordinatorTx(`renounceGuardian by ${name(from)}`, from, "renounceGuardian", [], () =>
               m.renounceGuardian(from),
+            ),
+          ],
+        };
+      }
+      case "takeLease": {
+        // Mostly a key whose Ready cached a weight for the latest upgrade; sometimes any key, or a stranger.
+        const latest = m.upgradeCount;
+        const cached = this.f.attesters
+          .map((w) => w.address)
+          .filter((a) => latest !== 0 && m.lease(a).upgradeId === latest);
+        const x = rand.int(100);
+        const from =
+          x < 80 && cached.length > 0
+            ? rand.pick(cached)
+            : x < 95
+              ? rand.pick(this.f.attesters).address
+              : this.f.stranger;
+        return {
+          kind: "txs",
+          txs: [this.coordinatorTx(`takeLease by ${name(from)}`, from, "takeLease", [], (t) => m.takeLease(t, from))],
+        };
+      }
+      case "setRestartBudget": {
+        const from = this.caller(rand, "governance");
+        const bps = rand.pick([0, 500, 1000, 2500, 5000, 10_000, 10_001]);
+        const duration = rand.pick([1, 30, 120, 600, 3600, 0, 2 ** 24]);
+        return {
+          kind: "txs",
+          txs: [
+            this.coordinatorTx(
+              `setRestartBudget ${bps} bps ${duration}s by ${name(from)}`,
+              from,
+              "setRestartBudget",
+              [bps, duration],
+              () => m.setRestartBudget(from, bps, BigInt(duration)),
             ),
           ],
         };
@@ -779,7 +854,9 @@ class Run {
     if (m.upgradeCount > 0) ids.add(m.upgradeCount);
     if (plan.kind === "txs" && plan.upgradeId && m.upgrade(plan.upgradeId)) ids.add(plan.upgradeId);
     if (index % 32 === 31) for (let id = 1; id <= m.upgradeCount; id++) ids.add(id);
-    await this.checkCoordinator(index, [...ids]);
+    // Lease slots: the keys that sent this step's transactions, and every key every eighth step.
+    const senders = plan.kind === "txs" ? plan.txs.map((tx) => tx.from) : [];
+    await this.checkCoordinator(index, [...ids], index % 8 === 7 ? undefined : senders);
   }
 
   private fail(index: number, what: string, expected: unknown, actual: unknown): never {
@@ -819,10 +896,11 @@ class Run {
     }
   }
 
-  async checkCoordinator(index: number, ids: number[]): Promise<void> {
+  async checkCoordinator(index: number, ids: number[], leaseKeys?: string[]): Promise<void> {
     const m = this.model;
     const [open] = await view(this.f.coordinator, coordinatorIface, "openUpgrade", []);
     if (Number(open) !== m.openId) this.fail(index, "openUpgrade", m.openId, Number(open));
+    await this.checkLeases(index, leaseKeys);
     for (const id of ids) {
       const [u] = await view(this.f.coordinator, coordinatorIface, "getUpgrade", [id]);
       const upgrade = {
@@ -866,6 +944,36 @@ class Run {
         stages.push({ ...stage, timelock: BigInt(s.rules.timelock) });
       }
       this.chainInvariants(index, id, upgrade, stages);
+    }
+  }
+
+  /**
+   * The latest upgrade's budget and every key's lease slot, as getLease shows them (the figures that do not depend
+   * on the clock of the call: the grants, releases and expiries themselves are checked event by event).
+   */
+  private async checkLeases(index: number, keys?: string[]): Promise<void> {
+    const m = this.model;
+    const id = m.upgradeCount;
+    const b = m.budget(id);
+    const only = keys?.map((k) => k.toLowerCase());
+    for (const w of this.f.attesters) {
+      if (only && !only.includes(w.address.toLowerCase())) continue;
+      const [l] = await view(this.f.coordinator, coordinatorIface, "getLease", [id, w.address]);
+      const lease = m.lease(w.address);
+      const actual = {
+        budget: l.budget as bigint,
+        duration: BigInt(l.duration),
+        live: l.live as boolean,
+        weight: l.weight as bigint,
+      };
+      const expected = {
+        budget: (b?.budget ?? 0n) * LEASE_UNIT,
+        duration: b?.duration ?? 0n,
+        live: b?.live ?? false,
+        weight: b && lease.upgradeId === id ? lease.weight : 0n,
+      };
+      if (JSON.stringify(actual, big) !== JSON.stringify(expected, big))
+        this.fail(index, `getLease(${id}, ${this.nameOf(w.address)})`, expected, actual);
     }
   }
 

@@ -8,6 +8,7 @@ import { signAttestation, Attestation, type ManifestInput } from "../helpers/sys
 import { versionTag } from "../../lib/version";
 import {
   STAKE,
+  attesterProof,
   Validator,
   deployLockstep,
   fundedWallet,
@@ -163,7 +164,8 @@ describe("UpgradeCoordinator: refusals", function () {
         const f = await loadFixture(refusalsFixture);
         const { id } = await open(f);
         const fresh = await fundedWallet("refusals:rotated");
-        await (await f.d.coordinator.connect(f.v[0].operator).rotateAttester(fresh.address)).wait();
+        const proof = await attesterProof(f.d.coordinator, f.v[0].operator, fresh);
+        await (await f.d.coordinator.connect(f.v[0].operator).rotateAttester(fresh.address, proof)).wait();
         await expect(attest(f, f.v[0], id, 0, Status.Ready))
           .to.be.revertedWithCustomError(f.d.coordinator, "CoordinatorNotAttester")
           .withArgs(f.v[0].operator.address, f.v[0].attester.address);
@@ -920,7 +922,7 @@ describe("UpgradeCoordinator: refusals", function () {
       it("register when the operator is already registered", async function () {
         const f = await loadFixture(refusalsFixture);
         const other = await fundedWallet("refusals:other-attester");
-        await expect(f.d.coordinator.connect(f.v[0].operator).register(other.address, "ipfs://again"))
+        await expect(f.d.coordinator.connect(f.v[0].operator).register(other.address, "ipfs://again", "0x"))
           .to.be.revertedWithCustomError(f.d.coordinator, "RegistryAlreadyRegistered")
           .withArgs(f.v[0].operator.address);
         expect(await f.d.coordinator.operatorOf(other.address)).to.equal(ZeroAddress);
@@ -928,7 +930,7 @@ describe("UpgradeCoordinator: refusals", function () {
 
       it("register with a zero attester", async function () {
         const f = await loadFixture(refusalsFixture);
-        await expect(f.d.coordinator.connect(f.stranger).register(ZeroAddress, "ipfs://x"))
+        await expect(f.d.coordinator.connect(f.stranger).register(ZeroAddress, "ipfs://x", "0x"))
           .to.be.revertedWithCustomError(f.d.coordinator, "RegistryAttesterUnavailable")
           .withArgs(ZeroAddress, ZeroAddress);
         expect((await f.d.coordinator.getValidator(f.stranger.address)).registered).to.equal(false);
@@ -937,7 +939,7 @@ describe("UpgradeCoordinator: refusals", function () {
 
       it("register with an attester that serves another validator", async function () {
         const f = await loadFixture(refusalsFixture);
-        await expect(f.d.coordinator.connect(f.stranger).register(f.v[1].attester.address, "ipfs://x"))
+        await expect(f.d.coordinator.connect(f.stranger).register(f.v[1].attester.address, "ipfs://x", "0x"))
           .to.be.revertedWithCustomError(f.d.coordinator, "RegistryAttesterUnavailable")
           .withArgs(f.v[1].attester.address, f.v[1].operator.address);
         expect(await f.d.coordinator.operatorOf(f.v[1].attester.address)).to.equal(f.v[1].operator.address);
@@ -946,13 +948,13 @@ describe("UpgradeCoordinator: refusals", function () {
       it("rotateAttester to zero or to a key that serves another validator (or itself)", async function () {
         const f = await loadFixture(refusalsFixture);
         const op = f.d.coordinator.connect(f.v[0].operator);
-        await expect(op.rotateAttester(ZeroAddress))
+        await expect(op.rotateAttester(ZeroAddress, "0x"))
           .to.be.revertedWithCustomError(f.d.coordinator, "RegistryAttesterUnavailable")
           .withArgs(ZeroAddress, ZeroAddress);
-        await expect(op.rotateAttester(f.v[1].attester.address))
+        await expect(op.rotateAttester(f.v[1].attester.address, "0x"))
           .to.be.revertedWithCustomError(f.d.coordinator, "RegistryAttesterUnavailable")
           .withArgs(f.v[1].attester.address, f.v[1].operator.address);
-        await expect(op.rotateAttester(f.v[0].attester.address))
+        await expect(op.rotateAttester(f.v[0].attester.address, "0x"))
           .to.be.revertedWithCustomError(f.d.coordinator, "RegistryAttesterUnavailable")
           .withArgs(f.v[0].attester.address, f.v[0].operator.address);
         expect((await f.d.coordinator.getValidator(f.v[0].operator.address)).attester).to.equal(
@@ -962,7 +964,7 @@ describe("UpgradeCoordinator: refusals", function () {
 
       const UNREGISTERED: [string, (f: Fixture) => Promise<unknown>][] = [
         ["deregister", (f) => f.d.coordinator.connect(f.stranger).deregister()],
-        ["rotateAttester", (f) => f.d.coordinator.connect(f.stranger).rotateAttester(f.d.others[5].address)],
+        ["rotateAttester", (f) => f.d.coordinator.connect(f.stranger).rotateAttester(f.d.others[5].address, "0x")],
         ["setMetadataURI", (f) => f.d.coordinator.connect(f.stranger).setMetadataURI("ipfs://nobody")],
         ["setCohort", (f) => f.asGovernance.setCohort(f.stranger.address, 2)],
       ];
@@ -988,7 +990,7 @@ describe("UpgradeCoordinator: refusals", function () {
         await (await op.deregister()).wait();
         for (const call of [
           () => op.deregister(),
-          () => op.rotateAttester(f.d.others[5].address),
+          () => op.rotateAttester(f.d.others[5].address, "0x"),
           () => op.setMetadataURI("x"),
         ]) {
           await expect(call())

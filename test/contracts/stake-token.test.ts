@@ -4,7 +4,7 @@ import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helper
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { Interface, Signature, Signer, TypedDataDomain } from "ethers";
 import { StakeToken__factory } from "../../typechain-types";
-import { STAKE, deployLockstep, fundedWallet, registerValidators } from "../helpers/system";
+import { STAKE, attesterProof, deployLockstep, fundedWallet, registerValidators } from "../helpers/system";
 
 const COHORTS = [1, 2, 3] as const;
 const MAX_SUPPLY = 2n ** 96n - 1n;
@@ -152,7 +152,8 @@ describe("StakeToken", function () {
       const before = await latestBlock();
       await expectCohortStakes(f, stakes(150, 230, 0), [f.A.operator.address, f.B.operator.address, C.address]);
 
-      await expect(f.d.coordinator.connect(C).register(attester.address, "ipfs://C"))
+      const proof = await attesterProof(f.d.coordinator, C, attester);
+      await expect(f.d.coordinator.connect(C).register(attester.address, "ipfs://C", proof))
         .to.emit(f.d.token, "OperatorCohortSet")
         .withArgs(C.address, 0, 3);
       const registered = await latestBlock();
@@ -199,7 +200,8 @@ describe("StakeToken", function () {
       await (await f.d.coordinator.connect(f.A.operator).deregister()).wait();
       await (await f.d.token.connect(f.h3).delegate(f.A.operator.address)).wait();
       const again = await fundedWallet("token:A:new-attester");
-      await (await f.d.coordinator.connect(f.A.operator).register(again.address, "ipfs://A")).wait();
+      const proof = await attesterProof(f.d.coordinator, f.A.operator, again);
+      await (await f.d.coordinator.connect(f.A.operator).register(again.address, "ipfs://A", proof)).wait();
       await expectCohortStakes(f, stakes(170, 230, 0), [f.A.operator.address, f.B.operator.address]);
       await mine();
       expect(await f.d.token.rosterAt(f.A.operator.address, (await latestBlock()) - 1)).to.deep.equal([1n, STAKE(170)]);

@@ -1,6 +1,9 @@
 // A fleet for end-to-end watcher tests: validators registered on a real chain, each with a data directory whose
 // `current` points at the running version, a simulated node, and a watcher configuration.
 import { JsonRpcProvider, Wallet, parseEther, keccak256, toUtf8Bytes } from "ethers";
+import { createWalletClient, getAddress, http, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { signAttesterProof } from "../../lib/actions/signAttesterProof";
 import type { ProcessNodeController } from "../../watcher/src/adapters/processNode";
 import { layoutWatcher, nodeStatusAt } from "../../rehearsal/localnet";
 import type { Deployment } from "./e2e";
@@ -52,7 +55,13 @@ export async function addValidator(
   for (const w of [operator, attester]) await provider.send("hardhat_setBalance", [w.address, "0x56BC75E2D63100000"]);
   await (await d.token.connect(d.deployer).transfer(operator.address, spec.stake)).wait();
   await (await d.token.connect(operator).delegate(operator.address)).wait();
-  await (await d.coordinator.connect(operator).register(attester.address, `ipfs://fleet/${spec.name}`)).wait();
+  const proof = await signAttesterProof(createWalletClient({ transport: http(o.rpcUrl) }), {
+    account: privateKeyToAccount(attester.privateKey as Hex),
+    chainId: (await provider.getNetwork()).chainId,
+    coordinator: getAddress(await d.coordinator.getAddress()),
+    operator: getAddress(operator.address),
+  });
+  await (await d.coordinator.connect(operator).register(attester.address, `ipfs://fleet/${spec.name}`, proof)).wait();
   if (spec.cohort !== 3)
     await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, spec.cohort)).wait();
 

@@ -5,6 +5,10 @@
  * record per (upgrade, validator). Stage tallies are never kept as running sums: they are recomputed from the
  * distinct validators' records, so "the chain's tally equals the model's" also means "no validator counted twice".
  *
+ * It also holds the restart budget: governance's settings, each upgrade's budget (two epoch counters) and each
+ * attester key's lease, with the expiry rule written as the design states it (a lease granted in epoch e counts
+ * until the end of epoch e + 1).
+ *
  * Every operation takes `t`, the timestamp of the block the transaction runs in, and returns the expected outcome:
  * success with the coordinator events it must emit, or the exact custom error. A failing operation changes nothing.
  */
@@ -15,6 +19,10 @@ export const MAX_UINT96 = (1n << 96n) - 1n;
 /** How far ahead of the chain's clock a relayed attestation may be issued (5 minutes). */
 export const MAX_CLOCK_SKEW = 300n;
 export const ZERO = "0x0000000000000000000000000000000000000000";
+/** Lease amounts are whole units of 10^10 wei: weights rounded up, budgets down. */
+export const LEASE_UNIT = 10_000_000_000n;
+/** The longest lease duration governance may set (2^24 - 1 seconds). */
+export const MAX_LEASE_DURATION = (1n << 24n) - 1n;
 
 /** CoordinatorUnexpectedState's `expectedStates`: a bitmap with bit `i` set for UpgradeState `i`, as bytes32. */
 export function stateBitmap(...states: UpgradeState[]): string {
@@ -77,6 +85,27 @@ export interface UpgradeModel {
   records: Record<string, ValidatorRecord>;
 }
 
+/** An upgrade's restart budget, in lease units: `current` granted this epoch, `previous` the epoch before. */
+export interface BudgetModel {
+  budget: bigint;
+  current: bigint;
+  previous: bigint;
+  epoch: bigint;
+  duration: bigint;
+  live: boolean;
+}
+
+/** An attester key's lease slot: its validator's snapshot weight once its Ready cached it, and its grant. */
+export interface LeaseModel {
+  weight: bigint;
+  upgradeId: number;
+  stage: number;
+  epoch: bigint;
+  leased: boolean;
+}
+
+const NO_LEASE: LeaseModel = { weight: 0n, upgradeId: 0, stage: 0, epoch: 0n, leased: false };
+
 export interface ValidatorModel {
   attester: string; // ZERO when deregistered
   registered: boolean;
@@ -93,6 +122,17 @@ interface State {
   lastIssuedAt: Record<string, bigint>; // operator => time of its last accepted attestation
   /** operator => the cohort governance gave it (or the default of its first registration); kept when it leaves. */
   assignedCohort: Record<string, number>;
+  /** operator => the nonce its next attester proof carries (each register and rotateAttester uses one). */
+  nonces: Record<string, number>;
+  /** operator => the upgrade its last accepted attestation was for. */
+  lastUpgrade: Record<string, number>;
+  /** operator => its key's lease slot holds the weight for lastUpgrade (cleared when it attests to another). */
+  leaseCached: Record<string, boolean>;
+  restartBudgetBps: number;
+  leaseDuration: bigint;
+  budgets: Record<number, BudgetModel>;
+  /** attester key => its lease slot (absent: empty, as after rotation or deregistration). */
+  leases: Record<string, LeaseModel>;
   guardian: string;
   defaultCohort: number;
   upgrades: UpgradeModel[];
@@ -189,7 +229,9 @@ export class LockstepModel {
     const validators: Record<string, ValidatorModel> = {};
     const operatorOf: Record<string, string> = {};
     const assignedCohort: Record<string, number> = {};
+    const nonces: Record<string, number> = {};
     for (const v of init.validators) {
+      nonces[lc(v.operator)] = 1;
       validators[lc(v.operator)] = { attester: lc(v.attester), registered: true, cohort: v.cohort };
       operatorOf[lc(v.attester)] = lc(v.operator);
       assignedCohort[lc(v.operator)] = v.cohort;
@@ -207,6 +249,13 @@ export class LockstepModel {
       operatorOf,
       lastIssuedAt: {},
       assignedCohort,
+      nonces,
+      lastUpgrade: {},
+      leaseCached: {},
+      restartBudgetBps: 0,
+      leaseDuration: 3600n,
+      budgets: {},
+      leases: {},
       guardian: lc(init.guardian),
       defaultCohort: init.defaultCohort,
       upgrades: [],
@@ -418,17 +467,29 @@ export class LockstepModel {
 
   // ------------------------------------------------------------------ registry
 
-  register(operator: string, attester: string): Outcome {
+  /** The nonce `operator`'s next attester proof must carry. */
+  nonceOf(operator: string): number {
+    return this.s.nonces[lc(operator)] ?? 0;
+  }
+
+  /**
+   * `proofBy` is the key that signed AttesterProof(operator, nonceOf(operator)): only the attester itself proves
+   * possession; anyone else (a squatter) is refused.
+   */
+  register(operator: string, attester: string, proofBy: string): Outcome {
     const op = lc(operator);
     const att = lc(attester);
     if (this.validator(op).registered) return fail("RegistryAlreadyRegistered", op);
     const holder = this.operatorOfAttester(att);
     if (att === ZERO || holder !== ZERO) return fail("RegistryAttesterUnavailable", att, holder);
+    if (lc(proofBy) !== att) return fail("RegistryInvalidAttesterProof", op, att);
+    this.s.nonces[op] = this.nonceOf(op) + 1;
     // A cohort sticks to the operator: only its first registration takes the default.
     const cohort = this.s.assignedCohort[op] ?? this.s.defaultCohort;
     this.s.assignedCohort[op] = cohort;
     this.s.validators[op] = { attester: att, registered: true, cohort };
     this.s.operatorOf[att] = op;
+    this.s.leases[att] = { ...NO_LEASE };
     return ok("ValidatorRegistered");
   }
 
@@ -437,19 +498,24 @@ export class LockstepModel {
     const v = this.validator(op);
     if (!v.registered) return fail("RegistryNotRegistered", op);
     delete this.s.operatorOf[v.attester];
+    delete this.s.leases[v.attester]; // a lease it held still counts until it expires
     this.s.validators[op] = { attester: ZERO, registered: false, cohort: 0 };
     return ok("ValidatorDeregistered");
   }
 
-  rotateAttester(operator: string, newAttester: string): Outcome {
+  rotateAttester(operator: string, newAttester: string, proofBy: string): Outcome {
     const op = lc(operator);
     const att = lc(newAttester);
     const v = this.validator(op);
     if (!v.registered) return fail("RegistryNotRegistered", op);
     const holder = this.operatorOfAttester(att);
     if (att === ZERO || holder !== ZERO) return fail("RegistryAttesterUnavailable", att, holder);
+    if (lc(proofBy) !== att) return fail("RegistryInvalidAttesterProof", op, att);
+    this.s.nonces[op] = this.nonceOf(op) + 1;
     delete this.s.operatorOf[v.attester];
+    delete this.s.leases[v.attester]; // the old key can't take leases; one it held counts until it expires
     this.s.operatorOf[att] = op;
+    this.s.leases[att] = { ...NO_LEASE };
     this.s.validators[op] = { ...v, attester: att };
     return ok("AttesterRotated");
   }
@@ -523,6 +589,18 @@ export class LockstepModel {
       });
     }
     const id = this.s.upgrades.length + 1;
+    // The restart budget: a share of all registered stake at the snapshot, floored to whole lease units. One budget
+    // is live at a time: opening this one closes the previous upgrade's.
+    const total = Object.values(roster).reduce((sum, r) => sum + r.weight, 0n);
+    if (this.s.budgets[id - 1]) this.s.budgets[id - 1].live = false;
+    this.s.budgets[id] = {
+      budget: (total * BigInt(this.s.restartBudgetBps)) / 10_000n / LEASE_UNIT,
+      current: 0n,
+      previous: 0n,
+      epoch: t / this.s.leaseDuration,
+      duration: this.s.leaseDuration,
+      live: true,
+    };
     this.s.upgrades.push({
       id,
       name,
@@ -710,8 +788,104 @@ export class LockstepModel {
     }
     u.records[op] = rec;
     this.s.lastIssuedAt[op] = issuedAt;
+    if (this.s.lastUpgrade[op] !== id) {
+      this.s.lastUpgrade[op] = id;
+      this.s.leaseCached[op] = false;
+    }
+    // A Ready caches the validator's snapshot weight in its key's lease slot (again after a rotation); Healthy,
+    // FailedToUpgrade and RolledBack end the key's lease for this upgrade: its node is back, or is not coming back.
+    const key = lc(sender);
+    const cached = this.s.leaseCached[op];
+    if (a.status === Status.Ready) {
+      if (!cached || this.lease(key).upgradeId !== id) {
+        this.s.leases[key] = { weight: place.weight, upgradeId: id, stage: a.stage, epoch: 0n, leased: false };
+        this.s.leaseCached[op] = true;
+      }
+    } else if (cached && a.status !== Status.Unhealthy) {
+      events.push(...this.releaseLease(t, key, id));
+    }
     events.push("Attested");
     return ok(...events);
+  }
+
+  // ------------------------------------------------------------------ restart leases
+
+  lease(attester: string): LeaseModel {
+    return this.s.leases[lc(attester)] ?? NO_LEASE;
+  }
+
+  budget(id: number): BudgetModel | undefined {
+    return this.s.budgets[id];
+  }
+
+  setRestartBudget(sender: string, bps: number, duration: bigint): Outcome {
+    if (lc(sender) !== this.governance) return fail("CoordinatorUnauthorized", lc(sender));
+    if (bps > 10_000 || duration === 0n || duration > MAX_LEASE_DURATION) {
+      return fail("CoordinatorInvalidLeaseSettings", BigInt(bps), duration);
+    }
+    this.s.restartBudgetBps = bps;
+    this.s.leaseDuration = duration;
+    return ok("RestartBudgetSet");
+  }
+
+  /** The key `sender` takes a lease for its validator's cached weight. */
+  takeLease(t: bigint, sender: string): Outcome {
+    const key = lc(sender);
+    const lease = this.lease(key);
+    const stored = this.s.budgets[lease.upgradeId];
+    if (!stored || !stored.live) return fail("CoordinatorLeaseRefused", key, BigInt(lease.upgradeId), 0n);
+    const b = { ...stored };
+    const events = this.shiftEpochs(t, b);
+    const epoch = b.epoch;
+    if (lease.leased && lease.epoch + 1n >= epoch) {
+      return fail("CoordinatorLeaseRefused", key, BigInt(lease.upgradeId), (lease.epoch + 2n) * b.duration);
+    }
+    const units = (lease.weight + LEASE_UNIT - 1n) / LEASE_UNIT;
+    const inUse = b.current + b.previous;
+    if (inUse + units > b.budget) {
+      return fail(
+        "CoordinatorLeaseBudgetFull",
+        BigInt(lease.upgradeId),
+        inUse * LEASE_UNIT,
+        b.budget * LEASE_UNIT,
+        units * LEASE_UNIT,
+      );
+    }
+    b.current += units;
+    this.s.budgets[lease.upgradeId] = b;
+    this.s.leases[key] = { ...lease, leased: true, epoch };
+    return ok(...events, "LeaseGranted");
+  }
+
+  /** Ends `key`'s lease for upgrade `id`, if it holds one; its weight leaves the counter of its epoch if that still
+   * counts (a lease past its expiry was already dropped). */
+  private releaseLease(t: bigint, key: string, id: number): string[] {
+    const lease = this.lease(key);
+    if (!lease.leased || lease.upgradeId !== id) return [];
+    this.s.leases[key] = { ...lease, leased: false };
+    const b = this.s.budgets[id];
+    const events = this.shiftEpochs(t, b);
+    const units = (lease.weight + LEASE_UNIT - 1n) / LEASE_UNIT;
+    if (lease.epoch === b.epoch) b.current -= units;
+    else if (lease.epoch + 1n === b.epoch) b.previous -= units;
+    else return events;
+    return [...events, "LeaseReleased"];
+  }
+
+  /** Moves `b` to the epoch of `t`: leases granted two or more epochs ago expire (LeasesExpired). */
+  private shiftEpochs(t: bigint, b: BudgetModel): string[] {
+    const epoch = t / b.duration;
+    if (epoch === b.epoch) return [];
+    let expired = b.previous;
+    if (epoch === b.epoch + 1n) {
+      b.previous = b.current;
+    } else {
+      expired += b.current;
+      b.previous = 0n;
+    }
+    b.current = 0n;
+    b.epoch = epoch;
+    return expired !== 0n ? ["LeasesExpired"] : [];
   }
 
   /**

@@ -13,11 +13,13 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { signAttestation as signAttestationAction } from "../../lib/actions/signAttestation";
+import { signAttesterProof } from "../../lib/actions/signAttesterProof";
 import type { Attestation as LibAttestation, SignedAttestation } from "../../lib/coordinator";
 import { deploySystem, defaultParams, type SystemParams } from "../../lib/deploy";
 import { stageRules } from "../../lib/manifest";
 import { contractsAt, type System } from "./contracts";
 import type { IUpgradeCoordinator } from "../../typechain-types/contracts/rollout/IUpgradeCoordinator";
+import type { UpgradeCoordinator } from "../../typechain-types";
 
 export { stageRules, contractsAt, type System };
 
@@ -58,6 +60,39 @@ export async function signAttestation(
       version: hex(attestation.version),
       metricsDigest: hex(attestation.metricsDigest),
     },
+  });
+}
+
+/**
+ * The proof of possession `attester` signs so `operator` may register with it or rotate to it (lib's
+ * signAttesterProof action, at the coordinator's current nonce for `operator`): a Wallet signs with its key, a
+ * Hardhat account through the node.
+ */
+export async function attesterProof(
+  coordinator: UpgradeCoordinator,
+  operator: string | { getAddress(): Promise<string> },
+  attester: Signer,
+): Promise<Hex> {
+  const account =
+    attester instanceof BaseWallet
+      ? privateKeyToAccount(hex(attester.privateKey))
+      : getAddress(await attester.getAddress());
+  const operatorAddress = getAddress(typeof operator === "string" ? operator : await operator.getAddress());
+  // The chain the coordinator's own runner talks to: tests against a separate node sign for that chain.
+  const { chainId } = await coordinator.runner!.provider!.getNetwork();
+  // A node account signs through the node its signer talks to (eth_signTypedData_v4); a Wallet signs locally.
+  const node = attester.provider as unknown as { send(method: string, params: unknown[]): Promise<unknown> } | null;
+  const client = createWalletClient({
+    transport: node
+      ? custom({ request: ({ method, params }) => node.send(method, params ?? []) })
+      : custom(network.provider),
+  });
+  return signAttesterProof(client, {
+    account,
+    chainId,
+    coordinator: getAddress(await coordinator.getAddress()),
+    operator: operatorAddress,
+    nonce: await coordinator.nonces(operatorAddress),
   });
 }
 
@@ -126,7 +161,10 @@ export async function registerValidators(
     const attester = await fundedWallet(`${label}${i}:attester`);
     await (await d.token.connect(d.deployer).transfer(operator.address, specs[i].stake)).wait();
     await (await d.token.connect(operator).delegate(operator.address)).wait();
-    await (await d.coordinator.connect(operator).register(attester.address, `ipfs://validator/${label}${i}`)).wait();
+    const proof = await attesterProof(d.coordinator, operator, attester);
+    await (
+      await d.coordinator.connect(operator).register(attester.address, `ipfs://validator/${label}${i}`, proof)
+    ).wait();
     if (specs[i].cohort !== Number(await d.coordinator.defaultCohort())) {
       await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, specs[i].cohort)).wait();
     }

@@ -14,7 +14,7 @@ import { readDeployment } from "../../lib/deployments";
 import { manifestHash, readManifest } from "../../lib/manifest";
 import { StakeToken__factory, UpgradeCoordinator__factory, LockstepGovernor__factory } from "../../typechain-types";
 import { ROOT } from "../helpers/e2e";
-import { signAttestation } from "../helpers/system";
+import { attesterProof, signAttestation } from "../helpers/system";
 
 /** Runs a task in process and returns what it printed. */
 async function runTask(name: string, args: Record<string, unknown> = {}): Promise<string> {
@@ -85,7 +85,8 @@ describe("hardhat tasks", function () {
     for (const op of operators) {
       await (await token.transfer(op.address, parseEther("1000"))).wait();
       await (await token.connect(op).delegate(op.address)).wait();
-      await (await coordinator.connect(op).register(ethers.Wallet.createRandom().address, "")).wait();
+      const key = ethers.Wallet.createRandom();
+      await (await coordinator.connect(op).register(key.address, "", await attesterProof(coordinator, op, key))).wait();
     }
     await mine(2);
     // Cohorts through a real proposal made by the task.
@@ -149,7 +150,8 @@ describe("hardhat tasks", function () {
     await (await coordinator.connect(timelock).resume(1)).wait();
     const operator = others[0];
     const attester = ethers.Wallet.createRandom();
-    await (await coordinator.connect(operator).rotateAttester(attester.address)).wait();
+    const proof = await attesterProof(coordinator, operator, attester);
+    await (await coordinator.connect(operator).rotateAttester(attester.address, proof)).wait();
     const now = (await ethers.provider.getBlock("latest"))!.timestamp;
     const signed = await signAttestation(attester, coordinatorDomain(31337, d.contracts.UpgradeCoordinator), {
       operator: operator.address,

@@ -142,12 +142,14 @@ describe("verify:all", function () {
       hre.config.sourcify.apiUrl = `${base}/sourcify`;
       const out = await runTask("verify:all");
       expect(out).to.match(/Sourcify does not support chain 31337: Sourcify skipped/);
-      expect(out).to.include("all 6 contracts verified");
+      expect(out).to.include("all 8 contracts verified");
       expect(fake.received.map((s) => s.contract)).to.deep.equal(verificationTargets(d).map((t) => t.contract));
       const coordinator = fake.received.find((s) => s.contract.endsWith(":UpgradeCoordinator"))!;
       expect(coordinator.input.settings.libraries).to.deep.equal({
         "contracts/rollout/ManifestPlanner.sol": { ManifestPlanner: getAddress(d.contracts.ManifestPlanner) },
         "contracts/rollout/RolloutViews.sol": { RolloutViews: getAddress(d.contracts.RolloutViews) },
+        "contracts/rollout/RegistryLogic.sol": { RegistryLogic: getAddress(d.contracts.RegistryLogic!) },
+        "contracts/rollout/GovernanceLogic.sol": { GovernanceLogic: getAddress(d.contracts.GovernanceLogic!) },
       });
       expect(coordinator.input.settings.viaIR).to.equal(true);
       expect(coordinator.input.settings.optimizer?.runs).to.equal(200);

@@ -14,6 +14,7 @@ import { ChainView, type Snapshot } from "../../web/src/chain";
 import { GovernanceView } from "../../web/src/governance";
 import type { DashboardConfig } from "../../web/src/dashboardConfig";
 import { Chain, Deployment, deployOn, startChain } from "../helpers/e2e";
+import { attesterProof } from "../helpers/system";
 
 const stake = (n: number) => parseEther(String(n));
 
@@ -98,7 +99,10 @@ describe("dashboard ChainView against a Hardhat node", function () {
       for (const w of [operator, attester]) await send("hardhat_setBalance", [w.address, "0x56BC75E2D63100000"]);
       await (await d.token.connect(d.deployer).transfer(operator.address, stake(amount))).wait();
       await (await d.token.connect(operator).delegate(operator.address)).wait();
-      await (await d.coordinator.connect(operator).register(attester.address, `ipfs://chain-view/${name}`)).wait();
+      const proof = await attesterProof(d.coordinator, operator, attester);
+      await (
+        await d.coordinator.connect(operator).register(attester.address, `ipfs://chain-view/${name}`, proof)
+      ).wait();
       if (cohort !== 3)
         await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, cohort)).wait();
       v[name] = { operator, attester };
@@ -320,7 +324,8 @@ describe("dashboard ChainView against a Hardhat node", function () {
     expect(await d.coordinator.getAddress()).to.equal(coordinator);
     const operator = new Wallet(keccak256(toUtf8Bytes("chain-view:late:operator")), chain.provider);
     await send("hardhat_setBalance", [operator.address, "0x56BC75E2D63100000"]);
-    await (await d.coordinator.connect(operator).register(operator.address, "ipfs://chain-view/late")).wait();
+    const proof = await attesterProof(d.coordinator, operator, operator);
+    await (await d.coordinator.connect(operator).register(operator.address, "ipfs://chain-view/late", proof)).wait();
 
     for (const [name, v] of [
       ["the view that remembers every block followed", view],

@@ -15,6 +15,7 @@ import { stageRules } from "../../lib/manifest";
 import { versionTag } from "../../lib/version";
 import { Chain, Deployment, ROOT, deployOn, freePort, startChain, stopProcess, tempDir, waitFor } from "../helpers/e2e";
 import { injectWallet } from "../helpers/browser-wallet";
+import { attesterProof } from "../helpers/system";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, "test-artifacts");
@@ -100,7 +101,8 @@ describe("dashboard for people: figures, incidents, phones and accessibility", f
         await chain.provider.send("hardhat_setBalance", [w.address, "0x56BC75E2D63100000"]);
       await (await d.token.connect(d.deployer).transfer(operator.address, stake(amount))).wait();
       await (await d.token.connect(operator).delegate(operator.address)).wait();
-      await (await d.coordinator.connect(operator).register(attester.address, `ipfs://ux/${name}`)).wait();
+      const proof = await attesterProof(d.coordinator, operator, attester);
+      await (await d.coordinator.connect(operator).register(attester.address, `ipfs://ux/${name}`, proof)).wait();
       if (cohort !== 3)
         await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, cohort)).wait();
       v[name] = { operator, attester };

@@ -25,6 +25,7 @@ import {
   tempDir,
   waitFor,
 } from "../helpers/e2e";
+import { attesterProof } from "../helpers/system";
 import { injectWallet, type TestWallet } from "../helpers/browser-wallet";
 import { descriptionHash } from "../../lib/governance";
 
@@ -125,7 +126,8 @@ describe("dashboard in a browser", function () {
         await chain.provider.send("hardhat_setBalance", [w.address, "0x56BC75E2D63100000"]);
       await (await d.token.connect(d.deployer).transfer(operator.address, stake(amount))).wait();
       await (await d.token.connect(operator).delegate(operator.address)).wait();
-      await (await d.coordinator.connect(operator).register(attester.address, `ipfs://web/${name}`)).wait();
+      const proof = await attesterProof(d.coordinator, operator, attester);
+      await (await d.coordinator.connect(operator).register(attester.address, `ipfs://web/${name}`, proof)).wait();
       if (cohort !== 3)
         await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, cohort)).wait();
       v[name] = { name, operator, attester };
@@ -738,8 +740,10 @@ describe("dashboard in a browser", function () {
     const fork = await chain.provider.send("evm_snapshot", []);
     const late = new Wallet(keccak256(toUtf8Bytes("web:late:operator")), chain.provider);
     await chain.provider.send("hardhat_setBalance", [late.address, "0x56BC75E2D63100000"]);
-    const registered = (await (await d.coordinator.connect(late).register(late.address, "ipfs://web/late")).wait())!
-      .hash;
+    const proof = await attesterProof(d.coordinator, late, late);
+    const registered = (await (
+      await d.coordinator.connect(late).register(late.address, "ipfs://web/late", proof)
+    ).wait())!.hash;
     await page.waitForSelector(`[data-testid="event-row"][data-tx="${registered}"]`, { timeout: 15_000 });
     expect(await rows.count()).to.equal(before + 1);
     // The branch is abandoned for a longer one without the registration.
