@@ -55,7 +55,12 @@ export async function build(config: WatcherConfig, overrides: Overrides = {}): P
   const operator = config.validator.operator as Hex;
   const client = connect(config.chain.rpcUrl); // makes no request until a port uses it
   const account = overrides.account ?? (await loadAttesterKey(config.validator.attesterKey));
-  const binaries = overrides.binaries ?? new BinaryStore(paths);
+  const binaries =
+    overrides.binaries ??
+    new BinaryStore(paths, undefined, {
+      maxBytes: config.artifacts.maxExtractedBytes,
+      maxEntries: config.artifacts.maxArchiveEntries,
+    });
   const node =
     typeof overrides.node === "function"
       ? overrides.node({ paths, binaries })

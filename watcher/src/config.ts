@@ -155,6 +155,10 @@ export const configSchema = z
           .min(0)
           .default(DOWNLOAD_DEFAULTS.maxRedirects)
           .describe("the most redirects followed for one artifact; each must stay on https"),
+        maxExtractedBytes: positiveInt
+          .default(4 * 1024 ** 3)
+          .describe("the most bytes an archive artifact may expand to; past it the archive is refused"),
+        maxArchiveEntries: positiveInt.default(100_000).describe("the most entries an archive artifact may hold"),
         manifestFile: z
           .string()
           .min(1)
@@ -162,7 +166,13 @@ export const configSchema = z
           .describe("the canonical manifest file, checked against the on-chain hash"),
       })
       .strict()
-      .default({ maxBytes: 512 * 1024 * 1024, allowInsecureHttp: false, ...DOWNLOAD_DEFAULTS }),
+      .default({
+        maxBytes: 512 * 1024 * 1024,
+        allowInsecureHttp: false,
+        ...DOWNLOAD_DEFAULTS,
+        maxExtractedBytes: 4 * 1024 ** 3,
+        maxArchiveEntries: 100_000,
+      }),
     metrics: z
       .object({
         host: z.string().default("127.0.0.1"),

@@ -5,7 +5,7 @@ import type { AttestStatus, Effect, Job, MachineEvent } from "./machine/types";
 import { startupPhase } from "./machine/health";
 import type { Binaries, ChainReader, ChainWriter, Clock, Downloader, Hex, NodeController } from "./ports";
 import { WatcherError, fatal, fsCall } from "./errors";
-import { ManifestError, manifestHashOfText } from "../../lib/manifest";
+import { ManifestError, manifestHashOfText, parseArtifactUri } from "../../lib/manifest";
 import type { Logger } from "./log";
 import type { KillPoints } from "./faults";
 
@@ -70,9 +70,16 @@ async function prepare(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
       return failed(`manifest file hash ${hash} differs from the voted ${manifest.manifestHash}`);
     }
   }
-  if (await deps.binaries.isStaged(manifest.version)) return { type: "Prepared", upgradeId };
   if (!manifest.artifact) return failed(`the manifest has no artifact for platform ${deps.config.platform}`);
-  const uri = manifest.artifact.uri;
+  // Content-addressed: only a build staged from this very digest counts, never one that merely has the name.
+  if (await deps.binaries.isStaged(manifest.version, manifest.artifact.sha256)) return { type: "Prepared", upgradeId };
+  let source: ReturnType<typeof parseArtifactUri>;
+  try {
+    source = parseArtifactUri(manifest.artifact.uri);
+  } catch (e) {
+    return failed(e instanceof ManifestError ? e.message : String(e));
+  }
+  const uri = source.url;
   const scheme = uri.split(":")[0];
   if (scheme !== "https" && !(scheme === "http" && deps.config.artifacts.allowInsecureHttp)) {
     return failed(`artifact URI ${uri} is not https (set artifacts.allowInsecureHttp only for local testing)`);
@@ -82,7 +89,10 @@ async function prepare(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
   try {
     const { sha256 } = await deps.downloader.fetch(uri, file, deps.config.artifacts.maxBytes);
     if (sha256 !== expected) return failed(`artifact digest ${sha256} differs from the voted ${expected}`);
-    await deps.binaries.stage(manifest.version, file, expected);
+    await deps.binaries.stage(manifest.version, file, expected, {
+      upgradeName: manifest.name,
+      archive: source.archive,
+    });
     deps.kill?.hit("prepare:staged");
   } catch (e) {
     if (e instanceof WatcherError && !e.retryable) return failed(e.message);
@@ -128,6 +138,17 @@ async function attest(job: Job, status: AttestStatus, deps: ExecutorDeps) {
 async function upgrade(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
   const { upgradeId, manifest } = job;
   const log = deps.log.child({ upgrade: upgradeId, version: manifest.version });
+  const digest = manifest.artifact?.sha256;
+  if (!digest) return { type: "UpgradeFailed", upgradeId, reason: "the manifest has no artifact for this platform" };
+  // The staged build is checked against the voted digest before the node is touched, and again at the swap.
+  const unverified = await deps.binaries.verify(manifest.version, digest).then(
+    () => undefined,
+    (e: unknown) => asNotRetryable(e),
+  );
+  if (unverified) {
+    log.error({ reason: unverified }, "the staged build is not the voted one: the node is not touched");
+    return { type: "UpgradeFailed", upgradeId, reason: unverified };
+  }
   if ((await deps.binaries.active()) !== manifest.version) {
     // Stopped first, so the snapshot is a consistent copy of the state the old version left.
     log.info("stopping the node to snapshot its state and swap its binary");
@@ -135,7 +156,14 @@ async function upgrade(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
     deps.kill?.hit("upgrade:stopped");
     await deps.node.snapshot(snapshotTag(upgradeId));
     deps.kill?.hit("upgrade:snapshotted");
-    await deps.binaries.activate(manifest.version);
+    const refused = await deps.binaries.activate(manifest.version, digest).then(
+      () => undefined,
+      (e: unknown) => asNotRetryable(e),
+    );
+    if (refused) {
+      log.error({ reason: refused }, "the staged build changed before the swap: not switched");
+      return { type: "UpgradeFailed", upgradeId, reason: refused };
+    }
     deps.kill?.hit("upgrade:swapped");
   }
   await deps.node.start();
@@ -170,6 +198,12 @@ async function fallBack(job: Job, restoreState: boolean, deps: ExecutorDeps) {
   const outcome = await waitHealthy(manifest.previousVersion, deps);
   if (outcome.healthy) log.info("back on the previous version and healthy");
   else log.error({ reason: outcome.reason }, "back on the previous version, but it is not healthy");
+}
+
+/** The message of a failure retrying cannot fix; a retryable one is thrown on for the runtime to retry. */
+function asNotRetryable(e: unknown): string {
+  if (e instanceof WatcherError && !e.retryable) return e.message;
+  throw e;
 }
 
 export function snapshotTag(upgradeId: number) {
