@@ -7,6 +7,7 @@ import { Attester } from "./adapters/attester";
 import { BinaryStore } from "./adapters/binaries";
 import { CommandNodeController } from "./adapters/commandNode";
 import { HttpDownloader } from "./adapters/downloader";
+import { cosmovisorLayout } from "./adapters/layouts";
 import { loadAttesterKey } from "./adapters/keys";
 import { ProcessNodeController } from "./adapters/processNode";
 import { ViemChainReader, connect } from "./adapters/viemChain";
@@ -57,10 +58,14 @@ export async function build(config: WatcherConfig, overrides: Overrides = {}): P
   const account = overrides.account ?? (await loadAttesterKey(config.validator.attesterKey));
   const binaries =
     overrides.binaries ??
-    new BinaryStore(paths, undefined, {
-      maxBytes: config.artifacts.maxExtractedBytes,
-      maxEntries: config.artifacts.maxArchiveEntries,
-    });
+    new BinaryStore(
+      paths,
+      config.cosmovisor && config.layout === "cosmovisor" ? cosmovisorLayout(config.cosmovisor) : undefined,
+      {
+        maxBytes: config.artifacts.maxExtractedBytes,
+        maxEntries: config.artifacts.maxArchiveEntries,
+      },
+    );
   const node =
     typeof overrides.node === "function"
       ? overrides.node({ paths, binaries })

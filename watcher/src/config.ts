@@ -130,6 +130,24 @@ export const configSchema = z
     platform: z.string().min(1).default("linux-amd64"),
     dataDir: z.string().min(1),
     node,
+    layout: z
+      .enum(["lockstep", "cosmovisor"])
+      .default("lockstep")
+      .describe("where versions live: Lockstep's versions/ under dataDir, or Cosmovisor's tree under cosmovisor.home"),
+    cosmovisor: z
+      .object({
+        home: z.string().min(1).describe("$DAEMON_HOME: the folder holding cosmovisor/ (and data/)"),
+        daemonName: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]+$/, "a plain file name")
+          .describe("$DAEMON_NAME: the binary's name (gaiad, simd ...)"),
+        versions: z
+          .record(z.string(), z.string().min(1))
+          .default({})
+          .describe("the version held by each directory Lockstep did not stage: {genesis: v17.0.0, v18: v18.1.0}"),
+      })
+      .strict()
+      .optional(),
     health: z
       .object({
         deadlineMs: positiveInt.default(120_000),
@@ -187,10 +205,19 @@ export const configSchema = z
       .strict()
       .default({ level: "info" }),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.layout === "cosmovisor" && !c.cosmovisor)
+      ctx.addIssue({
+        code: "custom",
+        path: ["cosmovisor"],
+        message: 'layout "cosmovisor" needs cosmovisor.home and .daemonName',
+      });
+  });
 
 export type WatcherConfig = z.infer<typeof configSchema>;
 export type NodeConfig = WatcherConfig["node"];
+export type CosmovisorConfig = NonNullable<WatcherConfig["cosmovisor"]>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -220,6 +247,7 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): WatcherConfi
   }
   if (config.relay && "file" in config.relay) config.relay.file = abs(config.relay.file);
   if (config.artifacts.manifestFile) config.artifacts.manifestFile = abs(config.artifacts.manifestFile);
+  if (config.cosmovisor) config.cosmovisor.home = abs(config.cosmovisor.home);
   return config;
 }
 
@@ -245,13 +273,20 @@ export function loadConfig(path: string): WatcherConfig {
  *   journal.sqlite                 the durable journal
  *   versions/<version>/bin/<name>  each version's binary, staged only after its digest matched
  *   current -> versions/<version>  the active version (switched atomically by renaming a new symlink over it)
+ *                                  (layout "cosmovisor": versions live in Cosmovisor's tree; see adapters/layouts.ts)
  *   downloads/                     partial downloads (never executed)
  *   snapshots/<tag>/               copies of the node's state directory
  *   node.pid                       the process adapter's node process
  *   node.log                       the process adapter's node output
  */
-export function paths(config: Pick<WatcherConfig, "dataDir">, binaryName = "node") {
+export function paths(
+  config: Pick<WatcherConfig, "dataDir"> & Partial<Pick<WatcherConfig, "layout" | "cosmovisor">>,
+  binaryName = "node",
+) {
   const root = config.dataDir;
+  // In Cosmovisor's layout the active binary is Cosmovisor's: $DAEMON_HOME/cosmovisor/current/bin/$DAEMON_NAME.
+  const cosmovisor = config.layout === "cosmovisor" ? config.cosmovisor : undefined;
+  const current = cosmovisor ? join(cosmovisor.home, "cosmovisor", "current") : join(root, "current");
   const version = (v: string) => {
     if (!/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/.test(v))
       throw fatal("bad-version", `version "${v}" cannot name a directory`, { version: v });
@@ -263,8 +298,8 @@ export function paths(config: Pick<WatcherConfig, "dataDir">, binaryName = "node
     versions: join(root, "versions"),
     version,
     binary: (v: string) => join(version(v), "bin", binaryName),
-    current: join(root, "current"),
-    currentBinary: join(root, "current", "bin", binaryName),
+    current,
+    currentBinary: join(current, "bin", cosmovisor ? cosmovisor.daemonName : binaryName),
     downloads: join(root, "downloads"),
     download: (upgradeId: number) => join(root, "downloads", `upgrade-${upgradeId}.part`),
     snapshots: join(root, "snapshots"),

@@ -150,6 +150,7 @@ async function upgrade(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
     return { type: "UpgradeFailed", upgradeId, reason: unverified };
   }
   if ((await deps.binaries.active()) !== manifest.version) {
+    const before = await deps.node.status().catch(() => undefined); // the height the upgrade takes effect at
     // Stopped first, so the snapshot is a consistent copy of the state the old version left.
     log.info("stopping the node to snapshot its state and swap its binary");
     await deps.node.stop();
@@ -165,6 +166,8 @@ async function upgrade(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
       return { type: "UpgradeFailed", upgradeId, reason: refused };
     }
     deps.kill?.hit("upgrade:swapped");
+    const info = planInfo(manifest.artifact!);
+    await deps.binaries.recordUpgrade?.({ name: manifest.name, height: before?.height ?? 0n, info });
   }
   await deps.node.start();
   deps.kill?.hit("upgrade:node-started");
@@ -198,6 +201,14 @@ async function fallBack(job: Job, restoreState: boolean, deps: ExecutorDeps) {
   const outcome = await waitHealthy(manifest.previousVersion, deps);
   if (outcome.healthy) log.info("back on the previous version and healthy");
   else log.error({ reason: outcome.reason }, "back on the previous version, but it is not healthy");
+}
+
+/** An x/upgrade plan's `info` naming the artifact the way Cosmovisor reads it: {"binaries": {"os/arch": url}}. */
+export function planInfo(artifact: { platform: string; uri: string; sha256: string }): string {
+  const { url } = parseArtifactUri(artifact.uri);
+  const checksum = `checksum=sha256:${artifact.sha256.replace(/^0x/, "").toLowerCase()}`;
+  const platform = artifact.platform.replace("-", "/");
+  return JSON.stringify({ binaries: { [platform]: `${url}${url.includes("?") ? "&" : "?"}${checksum}` } });
 }
 
 /** The message of a failure retrying cannot fix; a retryable one is thrown on for the runtime to retry. */

@@ -26,7 +26,7 @@ import type { Paths } from "../config";
 import type { Binaries, StageOptions } from "../ports";
 import { fatal, fsCall, fsError } from "../errors";
 import { extractArchive, type ExtractLimits } from "./archive";
-import { lockstepLayout, type Layout } from "./layouts";
+import { lockstepLayout, type Layout, type UpgradePlan } from "./layouts";
 import { exists } from "./stateCopy";
 
 /** The file beside each staged version recording what was staged there. */
@@ -129,7 +129,7 @@ export class BinaryStore implements Binaries {
     const current = this.layout.current;
     const link = `${current}.tmp`;
     await fsCall("remove", link, () => rm(link, { force: true }));
-    await fsCall("create symlink", link, () => symlink(relative(dirname(current), dir), link));
+    await fsCall("create symlink", link, () => symlink(this.layout.linkTo(dir), link));
     await fsCall("rename to", current, () => rename(link, current));
     await fsync(dirname(current));
   }
@@ -167,6 +167,11 @@ export class BinaryStore implements Binaries {
         },
       );
     }
+  }
+
+  /** Records the upgrade the node now runs where the layout keeps it (Cosmovisor: upgrade-info.json). */
+  recordUpgrade(plan: UpgradePlan): Promise<void> {
+    return this.layout.recordUpgrade(plan);
   }
 
   /** Removes a staged version; refuses the active one. */

@@ -99,4 +99,6 @@ export interface Binaries {
   discard(version: string): Promise<void>;
   /** Throws, not retryable, unless the build staged as `version` is the one from `sha256`, unchanged. */
   verify(version: string, sha256: string): Promise<void>;
+  /** Records the x/upgrade plan the node now runs, where the layout keeps it (Cosmovisor's upgrade-info.json). */
+  recordUpgrade?(plan: { name: string; height: bigint; info: string }): Promise<void>;
 }
