@@ -155,6 +155,27 @@ describe("content-addressed staging", function () {
       expect(await readFile(ctx.p.currentBinary, "utf8")).to.equal(build("new v2"));
     });
 
+    it("does not touch the node when the preUpgrade hook aborts (exit 30)", async function () {
+      const ctx = await setup();
+      await stageFrom(ctx.store, ctx.p, "v1.0.0", build("v1"));
+      await ctx.store.activate("v1.0.0");
+      await stageFrom(ctx.store, ctx.p, "v2.0.0", build("v2"));
+      ctx.config.hooks = { preUpgrade: { command: "echo not now >&2; exit 30", timeoutMs: 10_000, maxRetries: 0 } };
+      const node = new FakeNode({ version: "v1.0.0", height: 10n, syncing: false });
+      const outcome = await execute(
+        { kind: "upgrade", upgradeId: 7, step: 2 },
+        job("v2.0.0", build("v2")),
+        deps(ctx, new FakeDownloader({}), node),
+      );
+      expect(outcome).to.deep.equal({
+        type: "UpgradeFailed",
+        upgradeId: 7,
+        reason: "preUpgrade hook failed with exit 30 (abort): not now",
+      });
+      expect(node.calls).to.deep.equal([]);
+      expect(await readFile(ctx.p.currentBinary, "utf8")).to.equal(build("v1"));
+    });
+
     it("does not touch the node when the staged build no longer matches the voted digest", async function () {
       const ctx = await setup();
       await stageFrom(ctx.store, ctx.p, "v1.0.0", build("v1"));

@@ -148,6 +148,36 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    hooks: z
+      .object({
+        preUpgrade: z
+          .object({
+            command: z
+              .string()
+              .min(1)
+              .describe("run before the node is stopped; Cosmovisor's exit codes (0, 1, 30, 31)"),
+            timeoutMs: positiveInt.default(300_000),
+            maxRetries: z
+              .number()
+              .int()
+              .min(0)
+              .default(0)
+              .describe("retries after exit 31 (DAEMON_PREUPGRADE_MAX_RETRIES)"),
+          })
+          .strict()
+          .optional(),
+        restartWindow: z
+          .object({
+            command: z.string().min(1).describe("must exit 0 before the node may stop (wait-for-restart-window)"),
+            timeoutMs: positiveInt.default(60_000).describe("the longest one attempt may run"),
+            retryIntervalMs: positiveInt.default(10_000),
+            deadlineMs: positiveInt.default(3_600_000).describe("give up (FailedToUpgrade) after this long"),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
     health: z
       .object({
         deadlineMs: positiveInt.default(120_000),

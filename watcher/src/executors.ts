@@ -7,6 +7,7 @@ import type { Binaries, ChainReader, ChainWriter, Clock, Downloader, Hex, NodeCo
 import { WatcherError, fatal, fsCall } from "./errors";
 import { ManifestError, manifestHashOfText, parseArtifactUri } from "../../lib/manifest";
 import type { Logger } from "./log";
+import { runUpgradeHooks } from "./adapters/hooks";
 import type { KillPoints } from "./faults";
 
 export interface ExecutorDeps {
@@ -151,6 +152,12 @@ async function upgrade(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
   }
   if ((await deps.binaries.active()) !== manifest.version) {
     const before = await deps.node.status().catch(() => undefined); // the height the upgrade takes effect at
+    const upgrade = { name: manifest.name, version: manifest.version, height: before?.height ?? 0n };
+    const aborted = await runUpgradeHooks(deps.config.hooks, upgrade, deps.clock, (m) => log.warn(m));
+    if (aborted) {
+      log.error({ reason: aborted }, "an upgrade hook said no: the node is not touched");
+      return { type: "UpgradeFailed", upgradeId, reason: aborted };
+    }
     // Stopped first, so the snapshot is a consistent copy of the state the old version left.
     log.info("stopping the node to snapshot its state and swap its binary");
     await deps.node.stop();
