@@ -56,6 +56,25 @@ const version = z
   .min(1)
   .refine((v) => new TextEncoder().encode(v).length <= 32, "at most 32 bytes of UTF-8");
 
+/** The path of a file inside an archive: relative, `/`-separated, no `.` or `..` segments. */
+export const archivePath = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine(
+    (p) => !p.startsWith("/") && !p.includes("\\") && p.split("/").every((s) => s !== "" && s !== "." && s !== ".."),
+    "a relative path inside the archive (a/b/c, no . or .. segments)",
+  );
+
+export const archiveSchema = z
+  .object({
+    format: z.enum(["tar.gz", "zip"]),
+    binary: archivePath.describe("the node binary's path inside the archive, e.g. bin/gaiad"),
+  })
+  .strict();
+
+export type ArchiveSpec = z.infer<typeof archiveSchema>;
+
 export const stageSchema = z
   .object({
     cohort: z.number().int().min(1).max(255),
@@ -82,8 +101,15 @@ export const manifestSchema = z
             platform: z.string().min(1),
             uri: z.string().min(1),
             sha256: z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/, "a sha256 digest: 64 hex digits"),
+            archive: archiveSchema
+              .optional()
+              .describe("the artifact is an archive: its format and the binary's path inside it; sha256 covers it"),
           })
-          .strict(),
+          .strict()
+          .superRefine((a, ctx) => {
+            if (a.archive && a.uri.includes("#"))
+              ctx.addIssue({ code: "custom", path: ["uri"], message: "an archive artifact's uri has no #fragment" });
+          }),
       )
       .min(1)
       .max(16),
@@ -180,7 +206,7 @@ export function toOnChain(m: ManifestFile): OnChainManifest {
     previousVersion: m.previousVersion,
     artifacts: m.artifacts.map((a) => ({
       platform: a.platform,
-      uri: a.uri,
+      uri: artifactUri(a.uri, a.archive),
       sha256Digest: `0x${a.sha256.replace(/^0x/, "").toLowerCase()}`,
     })),
     featureFlags: m.featureFlags,
@@ -189,6 +215,31 @@ export function toOnChain(m: ManifestFile): OnChainManifest {
     stateIncompatible: m.stateIncompatible,
     stages: m.stages.map(({ label: _label, ...rules }) => rules),
   };
+}
+
+/**
+ * The on-chain artifact has only a platform, a URI and a digest, so an archive's format and binary path ride in
+ * the URI's fragment, which is never sent to the server: `https://host/gaiad.tar.gz#archive=tar.gz&binary=bin/gaiad`.
+ */
+export function artifactUri(uri: string, archive?: ArchiveSpec): string {
+  return archive ? `${uri}#archive=${archive.format}&binary=${encodeURI(archive.binary)}` : uri;
+}
+
+/** An on-chain artifact URI taken apart: the URL to fetch, and the archive it declares (if any). */
+export function parseArtifactUri(uri: string): { url: string; archive?: ArchiveSpec } {
+  const hash = uri.indexOf("#");
+  if (hash < 0) return { url: uri };
+  const url = uri.slice(0, hash);
+  const fragment = new URLSearchParams(uri.slice(hash + 1));
+  if (!fragment.has("archive") && !fragment.has("binary")) return { url };
+  const result = archiveSchema.safeParse({ format: fragment.get("archive"), binary: fragment.get("binary") ?? "" });
+  if (!result.success) {
+    throw new ManifestError(
+      result.error.issues.map((i) => `#${i.path[0] === "format" ? "archive" : "binary"}: ${i.message}`),
+      `artifact uri ${uri}`,
+    );
+  }
+  return { url, archive: result.data };
 }
 
 function canonicalJson(value: unknown): string {

@@ -7,6 +7,7 @@ import { Attester } from "./adapters/attester";
 import { BinaryStore } from "./adapters/binaries";
 import { CommandNodeController } from "./adapters/commandNode";
 import { HttpDownloader } from "./adapters/downloader";
+import { cosmovisorLayout } from "./adapters/layouts";
 import { loadAttesterKey } from "./adapters/keys";
 import { ProcessNodeController } from "./adapters/processNode";
 import { ViemChainReader, connect } from "./adapters/viemChain";
@@ -58,7 +59,16 @@ export async function build(config: WatcherConfig, overrides: Overrides = {}): P
   const operator = config.validator.operator as Hex;
   const client = connect(config.chain.rpcUrl); // makes no request until a port uses it
   const account = overrides.account ?? (await loadAttesterKey(config.validator.attesterKey));
-  const binaries = overrides.binaries ?? new BinaryStore(paths);
+  const binaries =
+    overrides.binaries ??
+    new BinaryStore(
+      paths,
+      config.cosmovisor && config.layout === "cosmovisor" ? cosmovisorLayout(config.cosmovisor) : undefined,
+      {
+        maxBytes: config.artifacts.maxExtractedBytes,
+        maxEntries: config.artifacts.maxArchiveEntries,
+      },
+    );
   const kill = overrides.kill ?? new KillPoints(join(paths.root, "drill"));
   const node =
     typeof overrides.node === "function"

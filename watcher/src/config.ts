@@ -139,6 +139,54 @@ export const configSchema = z
     platform: z.string().min(1).default("linux-amd64"),
     dataDir: z.string().min(1),
     node,
+    layout: z
+      .enum(["lockstep", "cosmovisor"])
+      .default("lockstep")
+      .describe("where versions live: Lockstep's versions/ under dataDir, or Cosmovisor's tree under cosmovisor.home"),
+    cosmovisor: z
+      .object({
+        home: z.string().min(1).describe("$DAEMON_HOME: the folder holding cosmovisor/ (and data/)"),
+        daemonName: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]+$/, "a plain file name")
+          .describe("$DAEMON_NAME: the binary's name (gaiad, simd ...)"),
+        versions: z
+          .record(z.string(), z.string().min(1))
+          .default({})
+          .describe("the version held by each directory Lockstep did not stage: {genesis: v17.0.0, v18: v18.1.0}"),
+      })
+      .strict()
+      .optional(),
+    hooks: z
+      .object({
+        preUpgrade: z
+          .object({
+            command: z
+              .string()
+              .min(1)
+              .describe("run before the node is stopped; Cosmovisor's exit codes (0, 1, 30, 31)"),
+            timeoutMs: positiveInt.default(300_000),
+            maxRetries: z
+              .number()
+              .int()
+              .min(0)
+              .default(0)
+              .describe("retries after exit 31 (DAEMON_PREUPGRADE_MAX_RETRIES)"),
+          })
+          .strict()
+          .optional(),
+        restartWindow: z
+          .object({
+            command: z.string().min(1).describe("must exit 0 before the node may stop (wait-for-restart-window)"),
+            timeoutMs: positiveInt.default(60_000).describe("the longest one attempt may run"),
+            retryIntervalMs: positiveInt.default(10_000),
+            deadlineMs: positiveInt.default(3_600_000).describe("give up (FailedToUpgrade) after this long"),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
     health: z
       .object({
         deadlineMs: positiveInt.default(120_000),
@@ -177,6 +225,10 @@ export const configSchema = z
           .min(0)
           .default(DOWNLOAD_DEFAULTS.maxRedirects)
           .describe("the most redirects followed for one artifact; each must stay on https"),
+        maxExtractedBytes: positiveInt
+          .default(4 * 1024 ** 3)
+          .describe("the most bytes an archive artifact may expand to; past it the archive is refused"),
+        maxArchiveEntries: positiveInt.default(100_000).describe("the most entries an archive artifact may hold"),
         manifestFile: z
           .string()
           .min(1)
@@ -184,7 +236,13 @@ export const configSchema = z
           .describe("the canonical manifest file, checked against the on-chain hash"),
       })
       .strict()
-      .default({ maxBytes: 512 * 1024 * 1024, allowInsecureHttp: false, ...DOWNLOAD_DEFAULTS }),
+      .default({
+        maxBytes: 512 * 1024 * 1024,
+        allowInsecureHttp: false,
+        ...DOWNLOAD_DEFAULTS,
+        maxExtractedBytes: 4 * 1024 ** 3,
+        maxArchiveEntries: 100_000,
+      }),
     metrics: z
       .object({
         host: z.string().default("127.0.0.1"),
@@ -221,10 +279,19 @@ export const configSchema = z
       .strict()
       .default({ level: "info" }),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.layout === "cosmovisor" && !c.cosmovisor)
+      ctx.addIssue({
+        code: "custom",
+        path: ["cosmovisor"],
+        message: 'layout "cosmovisor" needs cosmovisor.home and .daemonName',
+      });
+  });
 
 export type WatcherConfig = z.infer<typeof configSchema>;
 export type NodeConfig = WatcherConfig["node"];
+export type CosmovisorConfig = NonNullable<WatcherConfig["cosmovisor"]>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -258,6 +325,7 @@ export function parseConfig(raw: unknown, baseDir = process.cwd(), sources: EnvS
   }
   if (config.relay && "file" in config.relay) config.relay.file = abs(config.relay.file);
   if (config.artifacts.manifestFile) config.artifacts.manifestFile = abs(config.artifacts.manifestFile);
+  if (config.cosmovisor) config.cosmovisor.home = abs(config.cosmovisor.home);
   return config;
 }
 
@@ -441,13 +509,20 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "obj
  *   journal.sqlite                 the durable journal
  *   versions/<version>/bin/<name>  each version's binary, staged only after its digest matched
  *   current -> versions/<version>  the active version (switched atomically by renaming a new symlink over it)
+ *                                  (layout "cosmovisor": versions live in Cosmovisor's tree; see adapters/layouts.ts)
  *   downloads/                     partial downloads (never executed)
  *   snapshots/<tag>/               copies of the node's state directory
  *   node.pid                       the process adapter's node process
  *   node.log                       the process adapter's node output
  */
-export function paths(config: Pick<WatcherConfig, "dataDir">, binaryName = "node") {
+export function paths(
+  config: Pick<WatcherConfig, "dataDir"> & Partial<Pick<WatcherConfig, "layout" | "cosmovisor">>,
+  binaryName = "node",
+) {
   const root = config.dataDir;
+  // In Cosmovisor's layout the active binary is Cosmovisor's: $DAEMON_HOME/cosmovisor/current/bin/$DAEMON_NAME.
+  const cosmovisor = config.layout === "cosmovisor" ? config.cosmovisor : undefined;
+  const current = cosmovisor ? join(cosmovisor.home, "cosmovisor", "current") : join(root, "current");
   const version = (v: string) => {
     if (!/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/.test(v))
       throw fatal("bad-version", `version "${v}" cannot name a directory`, { version: v });
@@ -459,8 +534,8 @@ export function paths(config: Pick<WatcherConfig, "dataDir">, binaryName = "node
     versions: join(root, "versions"),
     version,
     binary: (v: string) => join(version(v), "bin", binaryName),
-    current: join(root, "current"),
-    currentBinary: join(root, "current", "bin", binaryName),
+    current,
+    currentBinary: join(current, "bin", cosmovisor ? cosmovisor.daemonName : binaryName),
     downloads: join(root, "downloads"),
     download: (upgradeId: number) => join(root, "downloads", `upgrade-${upgradeId}.part`),
     snapshots: join(root, "snapshots"),

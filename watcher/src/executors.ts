@@ -6,8 +6,9 @@ import { startupPhase } from "./machine/health";
 import type { Binaries, ChainReader, ChainWriter, Clock, Downloader, Hex, NodeController } from "./ports";
 import { WatcherError, asWatcherError, fatal, fsCall, retryable } from "./errors";
 import { exists, localDisk, type DiskSpace } from "./adapters/stateCopy";
-import { ManifestError, manifestHashOfText } from "../../lib/manifest";
+import { ManifestError, manifestHashOfText, parseArtifactUri } from "../../lib/manifest";
 import type { Logger } from "./log";
+import { runUpgradeHooks } from "./adapters/hooks";
 import type { KillPoints } from "./faults";
 import type { Notify } from "./notify";
 
@@ -21,8 +22,11 @@ export interface ExecutorDeps {
   binaries: Binaries;
   clock: Clock;
   log: Logger;
-  /** Webhook notifications: `send` never waits; `leaseWaiting`/`leaseGranted` around a wait for a restart lease. */
-  notify: Notify;
+  /**
+   * Webhook notifications: `send` never waits; `leaseWaiting`/`leaseGranted` around a wait for a restart lease.
+   * The runtime always has one; a test calling an executor alone may leave it out.
+   */
+  notify?: Notify;
   /** Crash-drill points (tests and rehearsals); absent in normal runs. */
   kill?: KillPoints;
   /** Free space and sizes on disk (default: the local file system). */
@@ -79,9 +83,16 @@ async function prepare(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
       return failed(`manifest file hash ${hash} differs from the voted ${manifest.manifestHash}`);
     }
   }
-  if (await deps.binaries.isStaged(manifest.version)) return { type: "Prepared", upgradeId };
   if (!manifest.artifact) return failed(`the manifest has no artifact for platform ${deps.config.platform}`);
-  const uri = manifest.artifact.uri;
+  // Content-addressed: only a build staged from this very digest counts, never one that merely has the name.
+  if (await deps.binaries.isStaged(manifest.version, manifest.artifact.sha256)) return { type: "Prepared", upgradeId };
+  let source: ReturnType<typeof parseArtifactUri>;
+  try {
+    source = parseArtifactUri(manifest.artifact.uri);
+  } catch (e) {
+    return failed(e instanceof ManifestError ? e.message : String(e));
+  }
+  const uri = source.url;
   const scheme = uri.split(":")[0];
   if (scheme !== "https" && !(scheme === "http" && deps.config.artifacts.allowInsecureHttp)) {
     return failed(`artifact URI ${uri} is not https (set artifacts.allowInsecureHttp only for local testing)`);
@@ -91,7 +102,10 @@ async function prepare(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
   try {
     const { sha256 } = await deps.downloader.fetch(uri, file, deps.config.artifacts.maxBytes);
     if (sha256 !== expected) return failed(`artifact digest ${sha256} differs from the voted ${expected}`);
-    await deps.binaries.stage(manifest.version, file, expected);
+    await deps.binaries.stage(manifest.version, file, expected, {
+      upgradeName: manifest.name,
+      archive: source.archive,
+    });
     deps.kill?.hit("prepare:staged");
   } catch (e) {
     if (e instanceof WatcherError && !e.retryable) return failed(e.message);
@@ -148,17 +162,39 @@ async function upgrade(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
     log.error({ cause, reason }, "upgrade failed: going back to the previous version");
     return { type: "UpgradeFailed", upgradeId, reason, cause };
   };
+  const digest = manifest.artifact?.sha256;
+  if (!digest) return { type: "UpgradeFailed", upgradeId, reason: "the manifest has no artifact for this platform" };
+  // The staged build is checked against the voted digest before the node is touched, and again at the swap.
+  const unverified = await deps.binaries.verify(manifest.version, digest).then(
+    () => undefined,
+    (e: unknown) => asNotRetryable(e),
+  );
+  if (unverified) {
+    log.error({ reason: unverified }, "the staged build is not the voted one: the node is not touched");
+    return { type: "UpgradeFailed", upgradeId, reason: unverified, cause: "digest" };
+  }
   const active = await deps.binaries.active();
   if (active !== manifest.version) {
+    const before = await deps.node.status().catch(() => undefined); // the height the upgrade takes effect at
+    const upgrade = { name: manifest.name, version: manifest.version, height: before?.height ?? 0n };
+    const aborted = await runUpgradeHooks(deps.config.hooks, upgrade, deps.clock, (m) => log.warn(m));
+    if (aborted) {
+      log.error({ reason: aborted }, "an upgrade hook said no: the node is not touched");
+      return { type: "UpgradeFailed", upgradeId, reason: aborted, cause: "hook" };
+    }
     await checkSpace(job, active, deps);
     // Stopped first, so the snapshot is a consistent copy of the state the old version left.
     log.info("stopping the node to snapshot its state and swap its binary");
     await deps.node.stop();
     deps.kill?.hit("upgrade:stopped");
+    let refused: string | undefined;
     try {
       await deps.node.snapshot(snapshotTag(upgradeId));
       deps.kill?.hit("upgrade:snapshotted");
-      await deps.binaries.activate(manifest.version);
+      refused = await deps.binaries.activate(manifest.version, digest).then(
+        () => undefined,
+        (e: unknown) => asNotRetryable(e),
+      );
     } catch (e) {
       // `current` still names the old version (the switch is one rename): run it again before anything else.
       const error = asWatcherError(e);
@@ -166,7 +202,15 @@ async function upgrade(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
       await deps.node.start();
       return failed(error.code === "fs" || error.code === "state-copy-failed" ? "snapshot" : error.code, error.message);
     }
+    if (refused) {
+      // Not switched: the old version is still `current`, and runs again.
+      log.error({ reason: refused }, "the staged build changed before the swap: not switched");
+      await deps.node.start();
+      return failed("digest", refused);
+    }
     deps.kill?.hit("upgrade:swapped");
+    const info = planInfo(manifest.artifact!);
+    await deps.binaries.recordUpgrade?.({ name: manifest.name, height: before?.height ?? 0n, info });
   }
   try {
     await deps.node.start();
@@ -257,6 +301,20 @@ async function fallBack(job: Job, restoreState: boolean, deps: ExecutorDeps) {
   }
   if (outcome.healthy) log.info("back on the previous version and healthy");
   else log.error({ reason: outcome.reason }, "back on the previous version, but it is not healthy");
+}
+
+/** An x/upgrade plan's `info` naming the artifact the way Cosmovisor reads it: {"binaries": {"os/arch": url}}. */
+export function planInfo(artifact: { platform: string; uri: string; sha256: string }): string {
+  const { url } = parseArtifactUri(artifact.uri);
+  const checksum = `checksum=sha256:${artifact.sha256.replace(/^0x/, "").toLowerCase()}`;
+  const platform = artifact.platform.replace("-", "/");
+  return JSON.stringify({ binaries: { [platform]: `${url}${url.includes("?") ? "&" : "?"}${checksum}` } });
+}
+
+/** The message of a failure retrying cannot fix; a retryable one is thrown on for the runtime to retry. */
+function asNotRetryable(e: unknown): string {
+  if (e instanceof WatcherError && !e.retryable) return e.message;
+  throw e;
 }
 
 export function snapshotTag(upgradeId: number) {

@@ -8,6 +8,7 @@ import { beforeSwap, reduce } from "./machine/reduce";
 import { stepVerdict } from "./machine/steps";
 import { emptyState, type Effect, type Job, type MachineEvent, type WatcherState } from "./machine/types";
 import type { Metrics } from "./metrics";
+import type { Notify } from "./notify";
 import type { Journal, PageOutcome, Step } from "./ports";
 import { ReorgTooDeepError, type Follower } from "../../lib/sync";
 import { syncError, watcherFollower } from "./follow";
@@ -30,6 +31,7 @@ import { foreignAttestations } from "./duplicates";
 import type { Outbox } from "./ports/outbox";
 
 export interface RuntimeDeps extends ExecutorDeps {
+  notify: Notify;
   journal: Journal;
   metrics: Metrics;
   /** The address of the attester key the watcher loaded. */

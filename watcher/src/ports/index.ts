@@ -81,13 +81,26 @@ export interface Clock {
   sleep(ms: number): Promise<void>;
 }
 
-/** The versions of the node binary on disk and which one is active. */
+/** How a build is staged besides its digest. */
+export interface StageOptions {
+  /** The upgrade's name (the Cosmovisor layout names the directory after it). */
+  upgradeName?: string;
+  /** The artifact is an archive: its format and the binary's path inside it. */
+  archive?: { format: "tar.gz" | "zip"; binary: string };
+}
+
+/** The versions of the node binary on disk and which one is active. Builds are staged by artifact digest. */
 export interface Binaries {
-  isStaged(version: string): Promise<boolean>;
+  /** Without `sha256`: some build of `version` is on disk. With it: the one staged from that digest, unchanged. */
+  isStaged(version: string, sha256?: string): Promise<boolean>;
   /** Moves a downloaded file into place as `version` once its sha256 matches; refuses otherwise. */
-  stage(version: string, downloadedFile: string, expectedSha256: string): Promise<void>;
-  /** Points the active binary at `version` (atomically). */
-  activate(version: string): Promise<void>;
+  stage(version: string, downloadedFile: string, expectedSha256: string, options?: StageOptions): Promise<void>;
+  /** Points the active binary at `version` (atomically), first checking the staged build against `sha256`. */
+  activate(version: string, sha256?: string): Promise<void>;
   active(): Promise<string | undefined>;
   discard(version: string): Promise<void>;
+  /** Throws, not retryable, unless the build staged as `version` is the one from `sha256`, unchanged. */
+  verify(version: string, sha256: string): Promise<void>;
+  /** Records the x/upgrade plan the node now runs, where the layout keeps it (Cosmovisor's upgrade-info.json). */
+  recordUpgrade?(plan: { name: string; height: bigint; info: string }): Promise<void>;
 }
