@@ -155,6 +155,11 @@ export interface DeployProgress {
 }
 
 export interface DeployOptions {
+  /**
+   * The binder's key, for a rehearsal that must recreate the same addresses on another branch of a local chain.
+   * Never give one to a real deploy: whoever knows it could bind a half-built token. Default: a fresh random key.
+   */
+  binderKey?: Hex;
   /** The progress of an interrupted deploy from the same account on the same chain: its libraries are reused. */
   resume?: DeployProgress;
   /** Called after each step with what is done and where; the deploy task saves the progress. Throwing stops it. */
@@ -217,7 +222,7 @@ export async function deploySystem(
 
   // The binder: a key nobody else ever sees, funded for its three transactions.
   const binder = createWalletClient({
-    account: privateKeyToAccount(generatePrivateKey()),
+    account: privateKeyToAccount(options.binderKey ?? generatePrivateKey()),
     chain: wallet.chain,
     transport: custom({ request: (args) => reader.request(args) }),
   });

@@ -19,7 +19,15 @@ import {
 import { AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createPublicClient, createWalletClient, getAddress, http, type Address, type PublicClient } from "viem";
+import {
+  createPublicClient,
+  createWalletClient,
+  getAddress,
+  http,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import { deploySystem, defaultParams, type SystemAddresses } from "../lib/deploy";
 import { paths as pathsOf } from "../watcher/src/config";
 import { ProcessNodeController } from "../watcher/src/adapters/processNode";
@@ -113,12 +121,15 @@ export interface LocalDeployment {
   startBlock: number;
 }
 
-/** Deploys the system on `chain` with Hardhat's unlocked accounts 0 (deployer) and 1 (guardian). */
-export async function deployLocal(chain: Chain): Promise<LocalDeployment> {
+/**
+ * Deploys the system on `chain` with Hardhat's unlocked accounts 0 (deployer) and 1 (guardian). `binderKey`
+ * (lib/deploy.ts DeployOptions) recreates the same addresses after a test reverts the chain.
+ */
+export async function deployLocal(chain: Chain, options: { binderKey?: Hex } = {}): Promise<LocalDeployment> {
   const [deployer, guardian] = await chain.accounts();
   const startBlock = Number(await chain.client.getBlockNumber()) + 1;
   const wallet = createWalletClient({ account: deployer, transport: http(chain.url) });
-  const addresses = await deploySystem(wallet, chain.client, { ...defaultParams(deployer, guardian) });
+  const addresses = await deploySystem(wallet, chain.client, { ...defaultParams(deployer, guardian) }, options);
   await chain.send("hardhat_impersonateAccount", [addresses.timelock]);
   await chain.send("hardhat_setBalance", [addresses.timelock, "0x56BC75E2D63100000"]);
   return { addresses, deployer, guardian, timelock: addresses.timelock, startBlock };

@@ -29,7 +29,14 @@ export interface Fleet {
 export interface FleetSettings {
   root: string;
   initial: { version: string; binary: string };
-  health: { deadlineMs: number; probeIntervalMs: number; minHeightGain: number; observeIntervalMs: number };
+  health: {
+    deadlineMs: number;
+    probeIntervalMs: number;
+    minHeightGain: number;
+    observeIntervalMs: number;
+    unhealthyAfterMs?: number;
+    reattestIntervalMs?: number;
+  };
 }
 
 export class ProcessFleet implements Fleet {

@@ -208,7 +208,16 @@ async function drill(
   const settings = {
     root: work.path,
     initial: { version: VERSIONS.initial, binary: initial.path },
-    health: { deadlineMs: 4_000, probeIntervalMs: 200, minHeightGain: 2, observeIntervalMs: 500 },
+    // A rehearsal's pace: a node is judged unhealthy after 2 s without a new block, health re-attested at most
+    // every second (a real network's defaults are 30 s and 2 min: docs/watcher.md).
+    health: {
+      deadlineMs: 4_000,
+      probeIntervalMs: 200,
+      minHeightGain: 2,
+      observeIntervalMs: 500,
+      unhealthyAfterMs: 2_000,
+      reattestIntervalMs: 1_000,
+    },
   };
   const fleet = o.inProcess
     ? new InProcessFleet(net, validators, { ...settings, fault: o.fault, faultyVersion: VERSIONS.second })

@@ -56,8 +56,8 @@ export interface Deployment extends System {
 }
 
 /** Deploys the system on `chain` (rehearsal/localnet.ts deployLocal) and connects its contracts to the deployer. */
-export async function deployOn(chain: Chain): Promise<Deployment> {
-  const d = await deployLocal(chain);
+export async function deployOn(chain: Chain, options: { binderKey?: `0x${string}` } = {}): Promise<Deployment> {
+  const d = await deployLocal(chain, options);
   const deployer = new JsonRpcSigner(chain.provider, d.deployer);
   return {
     ...contractsAt(d.addresses, deployer),

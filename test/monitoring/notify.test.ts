@@ -244,6 +244,8 @@ describe("webhook notifications", function () {
         },
         // The dead webhook holds each attempt for a minute: nothing the runtime does may wait for it.
         notify: { webhooks: [dead.url, live.url], timeoutMs: 60_000 },
+        // Judged within a second of a stuck height (the defaults wait 30 s: docs/watcher.md, health).
+        health: { unhealthyAfterMs: 1_000, reattestIntervalMs: 1_000 },
       });
       const w = await build(config, {
         chain,
@@ -263,8 +265,12 @@ describe("webhook notifications", function () {
           effects: [{ kind: "attest", upgradeId: 1, stage: 1, status: "Healthy", step: 5 }],
         },
       );
+      const clock = w.deps.clock as FakeClock;
       await w.runtime.tick(); // attests Healthy; the node answers: healthy
-      await w.runtime.tick(); // the height is stuck: unhealthy, and an Unhealthy attestation is queued
+      clock.advance(1_000);
+      await w.runtime.tick(); // the height is stuck: failing since now
+      clock.advance(1_000);
+      await w.runtime.tick(); // stuck for a second: unhealthy, and an Unhealthy attestation is queued
       await w.runtime.tick(); // which this round sends
       expect(writer.sent.map((a) => a.status)).to.deep.equal(["Healthy", "Unhealthy"]);
       const notify = w.deps.notify as Notifier;

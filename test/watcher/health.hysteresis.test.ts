@@ -166,6 +166,7 @@ describe("watcher health with hysteresis", function () {
     ref.clock = w.clock;
     // The binary is already active: the step only starts the node and waits for it.
     w.deps.binaries.active = async () => "v2.0.0";
+    w.deps.binaries.verify = async () => undefined; // ...and is the voted build
     w.journal.enqueue([{ kind: "upgrade", upgradeId: 1, step: 5 }]);
     w.metrics.pollSucceeded(w.clock.now());
     const server = (ref.server = await w.metrics.serve("127.0.0.1", 0, 10_000, () => w.clock.now()));

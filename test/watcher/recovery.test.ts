@@ -89,7 +89,12 @@ const manifest = (version = NEW) => ({
   name: `upgrade to ${version}`,
   version,
   previousVersion: OLD,
-  artifact: null,
+  // The build wired() stages for `version`: the upgrade checks it against this digest before touching the node.
+  artifact: {
+    platform: "linux-amd64",
+    uri: "https://example.org/node",
+    sha256: sha256(`#!/bin/sh\necho ${version}\n`),
+  },
   manifestHash: "0x" + "cd".repeat(32),
   stateIncompatible: false,
 });
@@ -161,7 +166,10 @@ async function problems(metrics: Metrics) {
 
 async function counted(metrics: Metrics, name: "nodeFailures" | "errors"): Promise<Record<string, number>> {
   const { values } = await metrics[name].get();
-  return Object.fromEntries(values.map((v) => [String(Object.values(v.labels)[0]), v.value]));
+  // Series that exist from the start at 0 count nothing.
+  return Object.fromEntries(
+    values.filter((v) => v.value > 0).map((v) => [String(Object.values(v.labels)[0]), v.value]),
+  );
 }
 
 /** Runs rounds a poll interval apart until `done` holds (at most `most`). */

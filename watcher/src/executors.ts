@@ -171,7 +171,7 @@ async function upgrade(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
   );
   if (unverified) {
     log.error({ reason: unverified }, "the staged build is not the voted one: the node is not touched");
-    return { type: "UpgradeFailed", upgradeId, reason: unverified, cause: "digest" };
+    return { type: "UpgradeFailed", upgradeId, reason: unverified };
   }
   const active = await deps.binaries.active();
   if (active !== manifest.version) {
@@ -180,7 +180,7 @@ async function upgrade(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
     const aborted = await runUpgradeHooks(deps.config.hooks, upgrade, deps.clock, (m) => log.warn(m));
     if (aborted) {
       log.error({ reason: aborted }, "an upgrade hook said no: the node is not touched");
-      return { type: "UpgradeFailed", upgradeId, reason: aborted, cause: "hook" };
+      return { type: "UpgradeFailed", upgradeId, reason: aborted };
     }
     await checkSpace(job, active, deps);
     // Stopped first, so the snapshot is a consistent copy of the state the old version left.

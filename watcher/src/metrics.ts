@@ -12,6 +12,11 @@ export type NotificationOutcome = (typeof NOTIFICATION_OUTCOMES)[number];
  * Node.js dashboards expect. Grouped by what they describe; add a metric to its group, one field each.
  * monitoring/ (alerting rules, dashboards) names these metrics: test/monitoring checks every name it uses exists.
  */
+/** Why a new binary failed (lockstep_node_failures_total's `cause`); other error codes may appear too. */
+export const NODE_FAILURE_CAUSES = ["start", "snapshot", "unhealthy", "digest"] as const;
+/** The journaled steps (lockstep_step_retries_total's `kind`). */
+export const STEP_KINDS = ["prepare", "attest", "upgrade", "rollbackLocally", "restore", "discard", "revert"] as const;
+
 export class Metrics {
   readonly registry = new Registry();
 
@@ -113,8 +118,8 @@ export class Metrics {
   });
   readonly stepRetries = new Counter({
     name: "lockstep_step_retries_total",
-    help: "Retryable step failures, by step kind and error code",
-    labelNames: ["kind", "code"],
+    help: "Retryable step failures, by step kind (lockstep_errors_total counts them by error code)",
+    labelNames: ["kind"],
     registers: [this.registry],
   });
 
@@ -138,6 +143,9 @@ export class Metrics {
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry });
     for (const outcome of NOTIFICATION_OUTCOMES) this.notifications.inc({ outcome }, 0);
+    // Every series an operator alerts on exists from the start, at 0.
+    for (const cause of NODE_FAILURE_CAUSES) this.nodeFailures.inc({ cause }, 0);
+    for (const kind of STEP_KINDS) this.stepRetries.inc({ kind }, 0);
   }
 
   pollSucceeded(now: number) {

@@ -436,7 +436,7 @@ export class Runtime {
       const failures = seen.failures + 1;
       const delay = Math.min(config.chain.pollIntervalMs * 2 ** (failures - 1), STEP_BACKOFF_CAP_MS);
       this.retries.set(step.key, { failures, since: seen.since, notBefore: now + delay });
-      metrics.stepRetries.inc({ kind: effect.kind, code: error.code });
+      metrics.stepRetries.inc({ kind: effect.kind });
       metrics.problem(`step ${step.key}`, `${effect.kind} of upgrade ${effect.upgradeId} retrying: ${error.message}`);
       log.warn(
         { upgrade: effect.upgradeId, step: step.key, err: error.message, code: error.code, retryInMs: delay },
