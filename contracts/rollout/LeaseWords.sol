@@ -128,7 +128,8 @@ library LeaseWords {
         pure
         returns (BudgetWord)
     {
-        uint256 kept = BudgetWord.unwrap(w) & ((_MASK_64 << BUDGET_BUDGET_OFFSET) | (~uint256(0) << BUDGET_DURATION_OFFSET));
+        uint256 kept =
+            BudgetWord.unwrap(w) & ((_MASK_64 << BUDGET_BUDGET_OFFSET) | (~uint256(0) << BUDGET_DURATION_OFFSET));
         return BudgetWord.wrap(
             kept | (current_ << BUDGET_CURRENT_OFFSET) | (previous_ << BUDGET_PREVIOUS_OFFSET)
                 | (epoch_ << BUDGET_EPOCH_OFFSET)

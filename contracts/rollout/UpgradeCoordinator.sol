@@ -688,7 +688,9 @@ contract UpgradeCoordinator is IUpgradeCoordinator, ValidatorRegistry, EIP712 {
     }
 
     function _checkGuardianOrGovernance() private view {
-        if (msg.sender != _admin.guardian && msg.sender != _admin.governance) revert CoordinatorUnauthorized(msg.sender);
+        if (msg.sender != _admin.guardian && msg.sender != _admin.governance) {
+            revert CoordinatorUnauthorized(msg.sender);
+        }
     }
 
     function _checkGovernance() internal view override {

@@ -38,7 +38,15 @@ abstract contract ValidatorRegistry is IValidatorRegistry {
     /// @inheritdoc IValidatorRegistry
     function register(address attester, string calldata metadataURI, bytes calldata proof) external {
         RegistryLogic.register(
-            _registry, _validators, _leases, _stakeToken, _attesterProofDomain(), msg.sender, attester, metadataURI, proof
+            _registry,
+            _validators,
+            _leases,
+            _stakeToken,
+            _attesterProofDomain(),
+            msg.sender,
+            attester,
+            metadataURI,
+            proof
         );
     }
 
