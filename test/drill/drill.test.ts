@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
-import { ROOT, runNode, tempDir, waitFor } from "../../rehearsal/localnet";
+import { DEFAULT_RPC_PORT, ROOT, runNode, tempDir, waitFor } from "../../rehearsal/localnet";
 
 function runDrill(args: string[], env: Record<string, string> = {}) {
   return runNode(["-r", "ts-node/register/transpile-only", join(ROOT, "scripts", "drill", "index.ts"), ...args], env);
@@ -119,10 +119,10 @@ describe("npm run drill", function () {
       const config = (await (await fetch(`${url}config.json`)).json()) as {
         deployment: { network: string; contracts: { UpgradeCoordinator: string } };
       };
-      // Hardhat's `localhost` network when the drill got port 8545; its own `drill` network when something else
+      // Hardhat's `localhost` network when the drill got the default port; its own `drill` network when something else
       // (another developer's node, say) holds that port.
       const chainUrl = /RPC URL\s+(\S+)/.exec(out)![1];
-      expect(config.deployment.network).to.equal(chainUrl.endsWith(":8545") ? "localhost" : "drill");
+      expect(config.deployment.network).to.equal(chainUrl.endsWith(`:${DEFAULT_RPC_PORT}`) ? "localhost" : "drill");
       const call = async (method: string, params: unknown[] = []) => {
         const rpc = await fetch(`${url}rpc`, {
           method: "POST",

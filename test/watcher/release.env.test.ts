@@ -68,7 +68,7 @@ describe("watcher configuration from the environment", function () {
 
   it("lets the variable win over the file, parsing numbers, booleans and JSON", function () {
     const config = load(file(), {
-      LOCKSTEP_CHAIN_RPC_URL: "http://10.0.0.2:8545",
+      LOCKSTEP_CHAIN_RPC_URL: "http://10.0.0.2:9650",
       LOCKSTEP_CHAIN_CHAIN_ID: "17000",
       LOCKSTEP_ARTIFACTS_ALLOW_INSECURE_HTTP: "true",
       LOCKSTEP_NODE_ARGS: '["--b", "2"]',
@@ -76,7 +76,7 @@ describe("watcher configuration from the environment", function () {
       LOCKSTEP_LOG_LEVEL: "debug",
       LOCKSTEP_METRICS_PORT: "",
     });
-    expect(config.chain.rpcUrl).to.equal("http://10.0.0.2:8545");
+    expect(config.chain.rpcUrl).to.equal("http://10.0.0.2:9650");
     expect(config.chain.chainId).to.equal(17000);
     expect(config.chain.startBlock).to.equal(1); // from the file
     expect(config.artifacts.allowInsecureHttp).to.equal(true);
@@ -104,13 +104,13 @@ describe("watcher configuration from the environment", function () {
       {
         LOCKSTEP_VALIDATOR_ATTESTER_KEY_ENV: "ATTESTER_KEY",
         LOCKSTEP_NODE_PROBE_TYPE: "ethereum-execution",
-        LOCKSTEP_NODE_PROBE_URL: "http://127.0.0.1:18545",
+        LOCKSTEP_NODE_PROBE_URL: "http://127.0.0.1:26657",
       },
     );
     expect(config.validator.attesterKey).to.deep.equal({ env: "ATTESTER_KEY" });
     expect(config.node.probe).to.deep.equal({
       type: "ethereum-execution",
-      url: "http://127.0.0.1:18545",
+      url: "http://127.0.0.1:26657",
       timeoutMs: 500,
     });
     // A variable sets fields; it cannot remove one the file sets (node.statusUrl stays, so a probe is one too many).
