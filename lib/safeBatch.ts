@@ -2,7 +2,8 @@
 // the tasks would otherwise send from one key. The format and its checksum are the builder's own (safe-global's
 // safe-react-apps, apps/tx-builder: typings/models.ts and lib/checksum.ts): keccak256 of a canonical serialisation
 // (keys sorted, undefined as null) of the file with `meta.name` set to null and no `meta.checksum`.
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+// The dashboard bundles this file for the browser: only `writeSafeBatch` and `readSafeBatch` touch the disk, and
+// they load node:fs when called, never at import.
 import {
   decodeFunctionData,
   encodeFunctionData,
@@ -93,6 +94,9 @@ export function withChecksum(file: SafeBatchFile): SafeBatchFile {
 
 // ------------------------------------------------------------------ writing
 
+/** node:fs, loaded when a file is read or written (Node only): importing this module stays browser-safe. */
+const nodeFs = () => require("node:fs") as typeof import("node:fs");
+
 /** A Solidity value as the builder's input fields hold it: numbers in decimal, arrays and tuples as JSON. */
 function inputValue(value: unknown): string {
   if (typeof value === "string") return value;
@@ -160,6 +164,7 @@ export function safeBatch(p: SafeBatchParameters): SafeBatchFile {
 
 /** Writes a batch file atomically (temporary file, then rename); refuses to overwrite one. */
 export function writeSafeBatch(path: string, file: SafeBatchFile): void {
+  const { existsSync, renameSync, writeFileSync } = nodeFs();
   if (existsSync(path)) throw new SafeBatchError(`${path} exists; choose another file for the batch`);
   writeFileSync(`${path}.tmp`, JSON.stringify(file, null, 2) + "\n");
   renameSync(`${path}.tmp`, path);
@@ -205,9 +210,21 @@ const BatchSchema = z.object({
 
 /** Reads and checks a batch file: its shape, and its checksum when it carries one. */
 export function readSafeBatch(path: string): SafeBatchFile {
+  let text: string;
+  try {
+    text = nodeFs().readFileSync(path, "utf8");
+  } catch (e) {
+    throw new SafeBatchError(`${path} is not a readable JSON batch file: ${(e as Error).message}`);
+  }
+  return parseSafeBatch(text, path);
+}
+
+/** Checks a batch file's text (`source` names it in errors): its shape, and its checksum when it carries one. */
+export function parseSafeBatch(text: string, source = "batch"): SafeBatchFile {
+  const path = source;
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, "utf8"));
+    json = JSON.parse(text);
   } catch (e) {
     throw new SafeBatchError(`${path} is not a readable JSON batch file: ${(e as Error).message}`);
   }
