@@ -40,6 +40,10 @@ export interface ProposalLogRecord {
   votes: VoteRecord[];
   /** The newest block with a log about this proposal: a reorg deeper than this cannot change what the logs say. */
   lastTouched: bigint;
+  /** Where it was queued, executed or cancelled, once it was. */
+  queued?: { block: bigint; tx: Hex };
+  executed?: { block: bigint; tx: Hex };
+  canceled?: { block: bigint; tx: Hex };
 }
 
 /** Decodes the Governor's logs; logs it does not describe are dropped. */
@@ -101,7 +105,14 @@ export function foldProposals(events: GovernorEvent[]): ProposalLogRecord[] {
       }
       case "ProposalQueued":
       case "ProposalExecuted":
-      case "ProposalCanceled":
+      case "ProposalCanceled": {
+        const p = touch(e.args.proposalId, e.blockNumber);
+        const key = ({ ProposalQueued: "queued", ProposalExecuted: "executed", ProposalCanceled: "canceled" } as const)[
+          e.eventName
+        ];
+        if (p) p[key] = { block: e.blockNumber, tx: e.transactionHash };
+        break;
+      }
       case "ProposalExtended":
         touch(e.args.proposalId, e.blockNumber);
         break;
