@@ -11,6 +11,12 @@ export interface DialogOptions {
   danger?: boolean;
   /** The confirm button stays disabled until this exact text is typed. */
   typeToConfirm?: string;
+  /**
+   * Other ways to confirm, beside the confirm button (a Safe batch download instead of sending): the form's fields
+   * come back with `choice` set to the value of the button pressed ("confirm" for the confirm button). They skip the
+   * form's own validation: the caller checks what it needs.
+   */
+  alternatives?: { value: string; label: string }[];
 }
 
 /** Opens the dialog; resolves with the form's fields on confirm, undefined on cancel or Escape. */
@@ -30,6 +36,7 @@ export function openDialog(o: DialogOptions): Promise<FormData | undefined> {
       ${typed}
       <menu>
         <button value="confirm" class="${o.danger ? "danger" : "primary"}" data-testid="dialog-confirm">${esc(o.confirmLabel)}</button>
+        ${(o.alternatives ?? []).map((a) => `<button value="${esc(a.value)}" formnovalidate data-testid="dialog-${esc(a.value)}">${esc(a.label)}</button>`).join("")}
         <button value="cancel" formnovalidate data-testid="dialog-cancel">Cancel</button>
       </menu>
     </form>`;
@@ -45,7 +52,10 @@ export function openDialog(o: DialogOptions): Promise<FormData | undefined> {
     let fields: FormData | undefined;
     form.addEventListener("submit", (e) => {
       const submitter = (e as SubmitEvent).submitter as HTMLButtonElement | null;
-      fields = submitter?.value === "confirm" ? new FormData(form) : undefined;
+      const choice = submitter?.value ?? "";
+      const chosen = choice === "confirm" || (o.alternatives ?? []).some((a) => a.value === choice);
+      fields = chosen ? new FormData(form) : undefined;
+      fields?.set("choice", choice);
     });
     dialog.addEventListener(
       "close",

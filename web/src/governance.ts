@@ -68,6 +68,9 @@ export interface GovernanceSnapshot {
   /** The account `account` and each proposal's `mine` were read for; undefined when none was connected. */
   readFor?: Hex;
   account?: AccountRecord;
+  /** The proposal shown on its own page, and the times (seconds) of the blocks its timeline names, once mined. */
+  focus?: bigint;
+  blockTimes: ReadonlyMap<bigint, bigint>;
 }
 
 /** Tries to follow the Governor's logs to a block while the chain keeps reorganising under the reads. */
@@ -77,6 +80,13 @@ const READS_PER_REFRESH = 3;
 const SETTLED_DEPTH = 64n;
 /** States no later block can change, once the logs that led there are deeper than SETTLED_DEPTH. */
 const FINAL: ReadonlySet<ProposalStateName> = new Set(["Canceled", "Defeated", "Expired", "Executed"]);
+
+/** The blocks a proposal's timeline dates: created, voting opens and closes, queued, executed or cancelled. */
+export function timelineBlocks(p: ProposalRecord): bigint[] {
+  return [p.created.block, p.snapshot, p.deadline, p.queued?.block, p.executed?.block, p.canceled?.block].filter(
+    (b): b is bigint => b !== undefined,
+  );
+}
 
 export class GovernanceView {
   private readonly source: ChainSource;
@@ -96,6 +106,8 @@ export class GovernanceView {
   private params?: { key: string; value: GovernanceParams };
   private blockTimeCache?: { at: bigint; value: number };
   private guardianCache?: { key: string; value: Hex };
+  /** Block times read for proposal timelines; forgotten on a reorg. */
+  private times = new Map<bigint, bigint>();
 
   constructor(
     private readonly client: PublicClient,
@@ -110,6 +122,7 @@ export class GovernanceView {
     this.final.clear();
     this.read.clear();
     this.mine.clear();
+    this.times.clear();
     this.params = undefined;
     this.follower = new Follower<GovernorEvent[]>({
       source: this.source,
@@ -129,6 +142,7 @@ export class GovernanceView {
           this.mine.clear();
           this.params = undefined;
           this.guardianCache = undefined;
+          this.times.clear();
         },
       },
     });
@@ -144,6 +158,8 @@ export class GovernanceView {
     account?: Hex,
     /** Changes when the coordinator's events do: the guardian is read again only then. */
     coordinatorRevision?: number,
+    /** A proposal shown on its own page: the times of its timeline's blocks are read too. */
+    focus?: bigint,
   ): Promise<GovernanceSnapshot> {
     const at = head.number;
     await this.follow(
@@ -177,7 +193,10 @@ export class GovernanceView {
     const proposals = (await Promise.all(records.map((p) => this.complete(p, at, account)))).filter(
       (p): p is ProposalRecord => p !== undefined,
     );
+    const shown = focus === undefined ? undefined : proposals.find((p) => p.id === focus);
     return {
+      focus,
+      blockTimes: shown ? await this.timesOf(timelineBlocks(shown), at) : new Map(),
       proposals: proposals.reverse(),
       clock: at,
       blockTime,
@@ -314,6 +333,17 @@ export class GovernanceView {
         }),
       ]);
     return { votingDelay, votingPeriod, proposalThreshold, quorumNumerator, quorumDenominator, timelockDelay };
+  }
+
+  /** The times of `blocks` that are mined by `at`, each read once. */
+  private async timesOf(blocks: bigint[], at: bigint): Promise<Map<bigint, bigint>> {
+    const mined = [...new Set(blocks)].filter((b) => b <= at);
+    await Promise.all(
+      mined
+        .filter((b) => !this.times.has(b))
+        .map(async (b) => this.times.set(b, (await this.client.getBlock({ blockNumber: b })).timestamp)),
+    );
+    return new Map(mined.map((b) => [b, this.times.get(b)!]));
   }
 
   /** Average seconds per block over the last (up to) 100 blocks; 12 when the chain is too young to say. */

@@ -5,7 +5,7 @@ import { ChainView, type Snapshot } from "./chain";
 import { GovernanceView } from "./governance";
 import { Wallet } from "./wallet";
 import { discoverWallets } from "./walletDiscovery";
-import { bindActions, currentGov, type App } from "./actions";
+import { bindActions, bindProposeFromManifest, currentGov, type App } from "./actions";
 import { esc, shortHex } from "./format";
 import { upgradesView, type RelatedProposal } from "./views/upgrades";
 import { proposalTitle, upgradesTouched } from "../../lib/proposals";
@@ -15,7 +15,7 @@ import { eventRows, historyCsv, historyTable } from "./views/history";
 import { auditView } from "./views/audit";
 import { REPORT_FORMATS, audit, renderReport, type ManifestFileInput, type ReportFormat } from "../../lib/audit";
 import { parseManifest } from "../../lib/manifest";
-import { accountPanel, proposalsView } from "./views/proposals";
+import { accountPanel, proposalPage, proposalsView } from "./views/proposals";
 import { alertSwitches, bindAlertSwitches, incidentBar, incidents, signalIncidents } from "./incident";
 import { drawCharts } from "./views/charts";
 import { inFlight } from "../../lib/history/reducer";
@@ -108,7 +108,8 @@ function layout() {
       <span id="event-count" class="muted"></span>
     </div>
     <div id="history-table"></div>`;
-  $("#view-proposals").innerHTML = `<div id="account-panel" tabindex="-1"></div><div id="proposals-list"></div>`;
+  $("#view-proposals").innerHTML =
+    `<div id="account-panel" tabindex="-1"></div><div id="propose-panel"></div><div id="proposals-list"></div>`;
   $("#view-audit").innerHTML = `
     <div class="toolbar">
       <span>Report:</span>
@@ -219,7 +220,7 @@ function renderIncidents(snap: Snapshot, isGuardian: boolean) {
       const button = (action: string, label: string, cls = "") =>
         `<button class="${cls}" data-action="${action}" data-upgrade="${u.id}" ${disabled}>${label}</button>`;
       const actions = inFlight(u.state)
-        ? `<div class="actions" data-testid="incident-actions">${isGuardian ? `<span>Guardian:</span> ${button("rollback", "Order rollback", "danger")}` : ""}
+        ? `<div class="actions" data-testid="incident-actions">${isGuardian ? `<span>Guardian:</span> ${button("rollback", "Order rollback", "danger")}` : `<span>Guardian (a Safe batch):</span> <button data-action="safe-rollback" data-upgrade="${u.id}">Rollback: download Safe batch</button>`}
             <span>Propose to governance:</span> ${button("propose-resume", "Resume")} ${button("propose-rollback", "Rollback")} ${button("propose-withdraw", "Withdraw")}
             ${canAct ? "" : '<span class="hint">(connect a wallet on this chain to act)</span>'}
             <a href="#upgrades">See the upgrade</a></div>`
@@ -255,7 +256,11 @@ function render() {
   const account = gov?.account;
   document.body.dataset.account = account?.address ?? "";
   renderIncidents(snap, account?.isGuardian ?? false);
-  const actor = { isGuardian: account?.isGuardian ?? false, canAct: app.wallet.status.kind === "ready" };
+  const actor = {
+    isGuardian: account?.isGuardian ?? false,
+    canAct: app.wallet.status.kind === "ready",
+    guardian: gov?.guardian,
+  };
   switch (currentView()) {
     case "upgrades":
       setHtml(
@@ -287,16 +292,33 @@ function render() {
         $("#account-panel"),
         accountPanel(app.wallet.status, account, d.chainId, app.wallet.name, app.wallet.wallets.length > 1),
       );
-      setHtml(
-        $("#proposals-list"),
-        (app.govError
-          ? `<p class="card warn" data-testid="proposals-error">Proposals could not be read at block ${snap.head.number}: ${esc(app.govError)}${gov ? " Showing the last ones read." : ""}</p>`
-          : "") +
-          (gov
-            ? proposalsView(gov, d, snap.head.timestamp, app.config.explorerUrl, app.wallet.status, openDetails)
-            : '<p class="muted">Loading proposals…</p>'),
-      );
-      break;
+      {
+        // "#proposals/<id>": the proposal's own page; the list (and proposing from a manifest) otherwise.
+        const id = linkedProposal();
+        const shown = id === undefined ? undefined : gov?.proposals.find((p) => p.id.toString() === id);
+        $("#propose-panel").hidden = id !== undefined;
+        setHtml(
+          $("#proposals-list"),
+          (app.govError
+            ? `<p class="card warn" data-testid="proposals-error">Proposals could not be read at block ${snap.head.number}: ${esc(app.govError)}${gov ? " Showing the last ones read." : ""}</p>`
+            : "") +
+            (!gov
+              ? '<p class="muted">Loading proposals…</p>'
+              : shown
+                ? proposalPage(shown, {
+                    g: gov,
+                    d,
+                    now: snap.head.timestamp,
+                    explorerUrl: app.config.explorerUrl,
+                    w: app.wallet.status,
+                    account,
+                  })
+                : id !== undefined
+                  ? `<p class="card warn" data-testid="no-such-proposal">No proposal ${esc(id)} on this Governor at block ${gov.clock}. <a href="#proposals">All proposals</a></p>`
+                  : proposalsView(gov, d, snap.head.timestamp, app.config.explorerUrl, app.wallet.status, openDetails)),
+        );
+        break;
+      }
     case "audit":
       setHtml($("#audit-body"), auditView(audit(snap.history, manifestFiles), app.config.explorerUrl, manifestErrors));
       break;
@@ -371,10 +393,21 @@ function follow() {
       // The Governor is read at the chain view's block; failing to read it leaves the rest of the page live. The
       // same block, the same account and no error before: nothing of the Governor's can have changed.
       const account = connectedAccount();
-      const same = snap === before && app.govSnap && !app.govError && (app.govSnap.readFor ?? "") === (account ?? "");
+      const focus = linkedProposal();
+      const same =
+        snap === before &&
+        app.govSnap &&
+        !app.govError &&
+        (app.govSnap.readFor ?? "") === (account ?? "") &&
+        String(app.govSnap.focus ?? "") === (focus ?? "");
       if (!same) {
         try {
-          app.govSnap = await app.gov.refresh(snap.head, account, snap.revision);
+          app.govSnap = await app.gov.refresh(
+            snap.head,
+            account,
+            snap.revision,
+            focus === undefined ? undefined : BigInt(focus),
+          );
           app.govError = undefined;
         } catch (e) {
           app.govError = (e as Error).message.split("\n")[0];
@@ -388,7 +421,7 @@ function follow() {
       // The account is in twice: the wallet's, and the one the Governor was last read for, which catches up a tick later.
       const g = app.govSnap;
       const govKey = g
-        ? `${g.readFor ?? ""}:${g.proposals.map((p) => `${p.id}${p.state}${p.forVotes}${p.againstVotes}${p.abstainVotes}${p.votes.length}`).join()}`
+        ? `${g.readFor ?? ""}:${g.focus ?? ""}:${g.blockTimes.size}:${g.proposals.map((p) => `${p.id}${p.state}${p.forVotes}${p.againstVotes}${p.abstainVotes}${p.votes.length}`).join()}`
         : "";
       const key = `${snap.revision}:${snap.head.number}:${app.wallet.status.kind}:${connectedAccount() ?? ""}:${govKey}:${app.govError ?? ""}`;
       if (key !== lastKey) renderSafely();
@@ -437,6 +470,8 @@ async function start() {
   window.addEventListener("hashchange", () => {
     scrolledTo = undefined;
     showView();
+    // A proposal's page reads the times of its timeline's blocks.
+    void app?.refreshNow();
   });
   // "toggle" does not bubble: listen in the capture phase.
   document.addEventListener(
@@ -483,6 +518,7 @@ async function start() {
   };
   layout();
   bindActions(app);
+  bindProposeFromManifest(app, $("#propose-panel"));
   showView();
   try {
     await app.wallet.init();

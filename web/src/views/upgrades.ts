@@ -42,6 +42,8 @@ export interface Actor {
   isGuardian: boolean;
   /** A wallet is connected on the right chain. */
   canAct: boolean;
+  /** The coordinator's guardian, when known: someone else (a Safe) signs the guardian's actions then. */
+  guardian?: string;
 }
 
 /**
@@ -58,7 +60,11 @@ function upgradeActions(u: UpgradeHistory, actor: Actor | undefined, now: bigint
   const guardian = actor.isGuardian
     ? `<div class="actions guardian" data-testid="guardian-actions"><span class="muted">Guardian, at once:</span>
         ${u.state !== "Paused" ? button("pause", "Pause upgrade", "danger") : ""} ${activated ? button("rollback", "Order rollback", "danger") : ""}</div>`
-    : "";
+    : actor.guardian && !/^0x0{40}$/i.test(actor.guardian)
+      ? `<div class="actions guardian" data-testid="guardian-safe-actions"><span class="muted">Guardian ${esc(shortHex(actor.guardian))} signs (a Safe batch, nothing sent from here):</span>
+        ${u.state !== "Paused" ? `<button data-action="safe-pause" data-upgrade="${u.id}">Pause: download Safe batch</button>` : ""}
+        ${activated ? `<button data-action="safe-rollback" data-upgrade="${u.id}">Rollback: download Safe batch</button>` : ""}</div>`
+      : "";
   const missing = missingParticipation(u, now);
   const anyone = `<div class="actions" data-testid="upgrade-actions"><span class="muted">Anyone:</span>
       ${u.state !== "Paused" ? `${button("advance", "Advance")} <span class="muted" data-testid="next-step">${esc(nextStep(u, now))}</span>` : ""}
