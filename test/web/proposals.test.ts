@@ -381,7 +381,7 @@ describe("proposals in a browser: the proposal page, proposing from a manifest, 
     return downloadBatch('[data-testid="dialog-confirm"]');
   }
 
-  describe("Safe batches for the guardian", function () {
+  describe("Safe batches on an upgrade's card", function () {
     it("offers a non-guardian account the guardian's pause as a Safe batch for the guardian, sending nothing", async function () {
       await page.evaluate(`location.hash = "#upgrades"`);
       const offer = page.locator('[data-testid="guardian-safe-actions"]');
@@ -409,6 +409,19 @@ describe("proposals in a browser: the proposal page, proposing from a manifest, 
       expect(batchInWords(batch, known)).to.deep.equal([`UpgradeCoordinator.pause(upgradeId=${upgradeId})`]);
       expect((await d.coordinator.getUpgrade(upgradeId)).state, "still rolling").to.equal(2n);
       expect(await txStatus("downloaded")).to.include("nothing was sent");
+    });
+
+    it("writes a governance proposal from the upgrade's card as a Safe batch for the proposing Safe", async function () {
+      const before = sent();
+      await page.locator(`[data-testid="upgrade-${upgradeId}"] [data-action="propose-withdraw"]`).click();
+      await page.fill('[data-testid="safe-address"]', holder);
+      const batch = await downloadBatch('[data-testid="dialog-safe-batch"]');
+      expect(sent(), "nothing sent").to.equal(before);
+      expect(batch.meta.createdFromSafeAddress).to.equal(getAddress(holder));
+      const words = batchInWords(batch, known)[0];
+      expect(words).to.match(/^LockstepGovernor\.propose\(/);
+      expect(words).to.include(`1. UpgradeCoordinator.withdraw(upgradeId=${upgradeId})`);
+      expect(batch.meta.description).to.equal(`Withdraw upgrade #${upgradeId} v2-prop`);
     });
 
     it("refuses a Safe batch without a Safe address in one line, downloading nothing", async function () {
