@@ -322,6 +322,28 @@ describe("proposals in a browser: the proposal page, proposing from a manifest, 
         /^You had no voting power at the snapshot \(block \d+\)\. Your tokens are not delegated/,
       );
       expect(await page.locator('[data-testid="vote-for"]').isDisabled()).to.equal(true);
+      // The page while voting is open, as a holder without power sees it, at both sizes.
+      for (const viewport of Object.values(SIZES)) {
+        await page.setViewportSize(viewport);
+        expect(await pageWidth(), `the voting page at ${viewport.width}`).to.be.at.most(viewport.width);
+        expect(await axe(), `axe on the voting page at ${viewport.width}`).to.deep.equal([]);
+        await page.screenshot({ path: join(ARTIFACTS, `proposals-voting-${viewport.width}.png`), fullPage: true });
+      }
+      await page.setViewportSize(SIZES.desktop);
+      // A Safe holding delegated votes can still vote: its batch casts the vote with the reason.
+      const before = sent();
+      await page.click('[data-testid="safe-batch-vote"]');
+      await page.check('[data-testid="support-against"]');
+      await page.fill('[data-testid="vote-reason"]', "the early cohort is too small");
+      await page.fill('[data-testid="safe-address"]', holder);
+      const batch = await downloadBatch('[data-testid="dialog-confirm"]');
+      expect(sent()).to.equal(before);
+      expect(batch.transactions[0].contractMethod!.name).to.equal("castVoteWithReason");
+      expect(batch.transactions[0].contractInputsValues).to.deep.equal({
+        proposalId: proposalId.toString(),
+        support: "0",
+        reason: "the early cohort is too small",
+      });
       await wallet.useAccount(voter);
       await page.waitForFunction(`document.body.dataset.account === ${JSON.stringify(voter)}`);
     });
