@@ -166,11 +166,11 @@ function safeField(safe: string | undefined, label = "The Safe that signs"): str
  */
 function downloadBatch(app: App, fields: FormData, name: string, calls: SafeCall[], description = "") {
   const safe = String(fields.get("safe") ?? "").trim();
-  if (!isAddress(safe, { strict: false }))
+  if (!isAddress(safe, { strict: false }) || /^0x0{40}$/i.test(safe))
     return status(
       app,
       "failed",
-      `No Safe batch was made: ${safe ? `"${safe}" is not an address` : "give the Safe's address"}.`,
+      `No Safe batch was made: ${!safe ? "give the Safe's address" : isAddress(safe, { strict: false }) ? "the zero address is no Safe" : `"${safe}" is not an address`}.`,
     );
   let text: string;
   try {
