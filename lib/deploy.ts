@@ -169,6 +169,34 @@ export interface DeployOptions {
 /** Gas the binder key's `bindRegistry` call is sent with (it uses about 48,000). */
 const BIND_GAS = 80_000n;
 
+/** The coordinator's linked libraries: their keys in SystemAddresses and their artifacts, in deploy order. */
+const LIBRARIES = [
+  ["manifestPlanner", plannerArtifact],
+  ["rolloutViews", viewsArtifact],
+  ["registryLogic", registryLogicArtifact],
+  ["governanceLogic", governanceLogicArtifact],
+] as const;
+
+/** One deploy under way: who sends, what is done so far, and the report after each step. */
+interface DeployRun {
+  wallet: DeployWallet;
+  reader: Client;
+  me: Address;
+  p: SystemParams;
+  progress: DeployProgress;
+  done: Partial<SystemAddresses>;
+  /** Reports `name` done to options.onStep, with copies of the progress and the addresses so far. */
+  step(name: DeployStep): Promise<void>;
+}
+
+/** The binder: a key nobody else ever sees, which creates the token and binds the coordinator to it. */
+interface Binder {
+  wallet: DeployWallet;
+  fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
+  tokenData: Hex;
+  tokenGas: bigint;
+}
+
 /**
  * Deploys and wires the whole on-chain system so that the deployer never holds any power over it, at any step:
  *
@@ -182,7 +210,8 @@ const BIND_GAS = 80_000n;
  * - The guardian is given, never the deployer.
  *
  * An interrupted deploy resumes from `options.resume`: the libraries are reused, the rest is created anew.
- * `wallet` signs and sends (its account is the deployer); `reader` reads receipts and state.
+ * `wallet` signs and sends (its account is the deployer); `reader` reads receipts and state. The steps run in the
+ * order of DEPLOY_STEPS, each reported to `options.onStep` once done.
  */
 export async function deploySystem(
   wallet: DeployWallet,
@@ -193,43 +222,73 @@ export async function deploySystem(
   const me = getAddress(wallet.account.address);
   if (p.guardian === me) throw new DeployError("the guardian must not be the deploying account");
   const chainId = await getChainId(reader);
-  const resume = options.resume;
+  checkResumable(options.resume, chainId, me);
+  const progress: DeployProgress = { chainId, deployer: me, libraries: {} };
+  const done: Partial<SystemAddresses> = {};
+  const run: DeployRun = {
+    wallet,
+    reader,
+    me,
+    p,
+    progress,
+    done,
+    step: async (name) => options.onStep?.(name, structuredClone(progress), { ...done }),
+  };
+
+  await deployLibraries(run, options.resume);
+  const binder = await fundBinder(run, options.binderKey);
+  await createToken(run, binder);
+  await createGovernorAndTimelock(run);
+  await createCoordinator(run);
+  await bindCoordinator(run, binder);
+  await sweepBinder(run, binder);
+
+  const system = done as SystemAddresses;
+  await checkNoDeployerPower(reader, system, me);
+  return system;
+}
+
+/** Refuses progress left by another account or on another chain: its libraries are not this deploy's to reuse. */
+function checkResumable(resume: DeployProgress | undefined, chainId: number, me: Address) {
   if (resume && (resume.chainId !== chainId || getAddress(resume.deployer) !== me)) {
     throw new DeployError(
       `the deploy to resume was made by ${resume.deployer} on chain ${resume.chainId}, not ${me} on chain ${chainId}`,
     );
   }
-  const progress: DeployProgress = { chainId, deployer: me, libraries: {} };
-  const done: Partial<SystemAddresses> = {};
-  const step = async (name: DeployStep) => options.onStep?.(name, structuredClone(progress), { ...done });
-  const hasCode = async (a?: Address) => a !== undefined && ((await getCode(reader, { address: a })) ?? "0x") !== "0x";
+}
 
-  // The libraries have no constructor and no state; RolloutViews has no ABI of its own.
-  for (const [key, artifact] of [
-    ["manifestPlanner", plannerArtifact],
-    ["rolloutViews", viewsArtifact],
-    ["registryLogic", registryLogicArtifact],
-    ["governanceLogic", governanceLogicArtifact],
-  ] as const) {
+/**
+ * Steps manifestPlanner … governanceLogic: the coordinator's libraries, each reused from `resume` where its code is
+ * on chain (they have no constructor and no state; RolloutViews has no ABI of its own), else created.
+ */
+async function deployLibraries(run: DeployRun, resume: DeployProgress | undefined) {
+  const { wallet, reader, progress } = run;
+  for (const [key, artifact] of LIBRARIES) {
     const reused = resume?.libraries[key];
-    progress.libraries[key] = (await hasCode(reused))
+    progress.libraries[key] = (await hasCode(reader, reused))
       ? reused
       : await create(wallet, reader, artifact.contractName, creationData(artifact, [], []));
-    await step(key);
+    await run.step(key);
   }
-  const libraries = progress.libraries as SystemAddresses["libraries"];
-  done.libraries = libraries;
+  run.done.libraries = progress.libraries as SystemAddresses["libraries"];
+}
 
-  // The binder: a key nobody else ever sees, funded for its three transactions.
+async function hasCode(reader: Client, address?: Address): Promise<boolean> {
+  return address !== undefined && ((await getCode(reader, { address })) ?? "0x") !== "0x";
+}
+
+/** Step fundBinder: a fresh key (or options.binderKey), given just enough for its three transactions. */
+async function fundBinder(run: DeployRun, binderKey: Hex | undefined): Promise<Binder> {
+  const { wallet, reader, p } = run;
   const binder = createWalletClient({
-    account: privateKeyToAccount(options.binderKey ?? generatePrivateKey()),
+    account: privateKeyToAccount(binderKey ?? generatePrivateKey()),
     chain: wallet.chain,
     transport: custom({ request: (args) => reader.request(args) }),
   });
   const tokenData = creationData(tokenArtifact, stakeTokenAbi, [p.tokenName, p.tokenSymbol, p.holder, p.supply]);
   const tokenGas = ((await estimateGas(reader, { account: binder.account.address, data: tokenData })) * 5n) / 4n;
-  const fees = await estimateFeesPerGas(reader);
-  const binderFees = { maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas };
+  const estimated = await estimateFeesPerGas(reader);
+  const fees = { maxFeePerGas: estimated.maxFeePerGas, maxPriorityFeePerGas: estimated.maxPriorityFeePerGas };
   const allowance = (tokenGas + BIND_GAS + 21_000n) * fees.maxFeePerGas;
   if (allowance > 0n) {
     const hash = await wallet.sendTransaction({
@@ -239,11 +298,22 @@ export async function deploySystem(
     });
     await waitForTransactionReceipt(reader, { hash });
   }
-  await step("fundBinder");
-  done.token = await create(binder, reader, tokenArtifact.contractName, tokenData, { gas: tokenGas, ...binderFees });
-  await step("token");
+  await run.step("fundBinder");
+  return { wallet: binder, fees, tokenData, tokenGas };
+}
 
-  // The governor names the timelock the deployer's next creation will make; the timelock names that governor.
+/** Step token: created by the binder, which alone may then bind its registry. */
+async function createToken(run: DeployRun, binder: Binder) {
+  run.done.token = await create(binder.wallet, run.reader, tokenArtifact.contractName, binder.tokenData, {
+    gas: binder.tokenGas,
+    ...binder.fees,
+  });
+  await run.step("token");
+}
+
+/** Steps governor and timelock: the governor names the timelock the deployer's next creation makes, and it does. */
+async function createGovernorAndTimelock(run: DeployRun) {
+  const { wallet, reader, me, p, done } = run;
   const nonce = await getTransactionCount(reader, { address: me, blockTag: "pending" });
   const timelockAt = getContractAddress({ from: me, nonce: BigInt(nonce + 1) });
   done.governor = await create(
@@ -251,7 +321,7 @@ export async function deploySystem(
     reader,
     governorArtifact.contractName,
     creationData(governorArtifact, lockstepGovernorAbi, [
-      done.token,
+      done.token!,
       timelockAt,
       p.votingDelay,
       p.votingPeriod,
@@ -261,7 +331,7 @@ export async function deploySystem(
     ]),
     { nonce },
   );
-  await step("governor");
+  await run.step("governor");
   done.timelock = await create(
     wallet,
     reader,
@@ -272,52 +342,66 @@ export async function deploySystem(
   if (done.timelock !== timelockAt) {
     throw new DeployError(`the timelock landed at ${done.timelock}, not ${timelockAt} where the governor expects it`);
   }
-  await step("timelock");
+  await run.step("timelock");
+}
+
+/** Step coordinator: governed by the timelock, its libraries linked in. */
+async function createCoordinator(run: DeployRun) {
+  const { wallet, reader, p, done } = run;
+  const libraries = done.libraries!;
   done.coordinator = await create(
     wallet,
     reader,
     coordinatorArtifact.contractName,
-    creationData(coordinatorArtifact, upgradeCoordinatorAbi, [done.token, done.timelock, p.guardian, p.defaultCohort], {
-      "contracts/rollout/ManifestPlanner.sol:ManifestPlanner": libraries.manifestPlanner,
-      "contracts/rollout/RolloutViews.sol:RolloutViews": libraries.rolloutViews,
-      "contracts/rollout/RegistryLogic.sol:RegistryLogic": libraries.registryLogic,
-      "contracts/rollout/GovernanceLogic.sol:GovernanceLogic": libraries.governanceLogic,
-    }),
+    creationData(
+      coordinatorArtifact,
+      upgradeCoordinatorAbi,
+      [done.token!, done.timelock!, p.guardian, p.defaultCohort],
+      {
+        "contracts/rollout/ManifestPlanner.sol:ManifestPlanner": libraries.manifestPlanner,
+        "contracts/rollout/RolloutViews.sol:RolloutViews": libraries.rolloutViews,
+        "contracts/rollout/RegistryLogic.sol:RegistryLogic": libraries.registryLogic,
+        "contracts/rollout/GovernanceLogic.sol:GovernanceLogic": libraries.governanceLogic,
+      },
+    ),
   );
-  await step("coordinator");
-  const bind = await binder.writeContract({
-    address: done.token,
+  await run.step("coordinator");
+}
+
+/** Step bind: the binder binds the coordinator to the token, the last wiring step; its key is used up. */
+async function bindCoordinator(run: DeployRun, binder: Binder) {
+  const hash = await binder.wallet.writeContract({
+    address: run.done.token!,
     abi: stakeTokenAbi,
     functionName: "bindRegistry",
-    args: [done.coordinator],
+    args: [run.done.coordinator!],
     gas: BIND_GAS,
-    chain: wallet.chain ?? null,
-    ...binderFees,
+    chain: run.wallet.chain ?? null,
+    ...binder.fees,
   });
-  if ((await waitForTransactionReceipt(reader, { hash: bind })).status !== "success") {
-    throw new DeployError(`binding the coordinator to the token failed (transaction ${bind})`);
+  if ((await waitForTransactionReceipt(run.reader, { hash })).status !== "success") {
+    throw new DeployError(`binding the coordinator to the token failed (transaction ${hash})`);
   }
-  await step("bind");
+  await run.step("bind");
+}
 
-  // What is left of the allowance goes back; at a fixed price equal to the tip, the transfer costs exactly 21,000 × it.
-  const left = await getBalance(reader, { address: binder.account.address });
+/** Step sweepBinder: what is left of the allowance goes back; at a price equal to the tip it costs 21,000 × it. */
+async function sweepBinder(run: DeployRun, binder: Binder) {
+  const { reader } = run;
+  const left = await getBalance(reader, { address: binder.wallet.account.address });
   const price = (await estimateFeesPerGas(reader)).maxFeePerGas;
   if (left > 21_000n * price) {
-    const hash = await binder.sendTransaction({
-      to: me,
+    const hash = await binder.wallet.sendTransaction({
+      to: run.me,
       value: left - 21_000n * price,
       gas: 21_000n,
       maxFeePerGas: price,
       maxPriorityFeePerGas: price,
-      chain: wallet.chain ?? null,
+      chain: run.wallet.chain ?? null,
     });
     await waitForTransactionReceipt(reader, { hash });
   }
-  await step("sweepBinder");
-
-  const system = done as SystemAddresses;
-  await checkNoDeployerPower(reader, system, me);
-  return system;
+  await run.step("sweepBinder");
 }
 
 /** The powers a deployer could keep, read from chain: throws if it holds any of them. */

@@ -1,18 +1,12 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
 import { task } from "hardhat/config";
 import { createWalletClient, getAddress } from "viem";
-import { deploymentPath, findDeployment, writeDeployment } from "../lib/deployments";
+import { findDeployment, writeDeployment } from "../lib/deployments";
 import { DeployParamsError, PRESETS, loadPreset, readParamsFile, systemParams } from "../lib/deployParams";
+import { DeployProgressError, clearProgress, progressPath, readProgress, saveProgress } from "../lib/deployProgress";
 import { TaskError, action, clientsFor, parseAddress } from "./cli";
 
 /** Chains where the `local` preset is the default: Hardhat's and a dev node's. Anywhere else a preset is required. */
 const LOCAL_CHAIN_IDS = [31337, 1337];
-
-/** Where an interrupted deploy's progress is kept until a run completes it: beside the deployments file. */
-function progressPath(network: string, dir?: string) {
-  return deploymentPath(network, dir).replace(/\.json$/, ".progress.json");
-}
 
 task("deploy", "Deploys the whole Lockstep system and writes deployments/<network>.json (idempotent)")
   .addOptionalParam("preset", `named parameters: ${PRESETS.join(", ")} (default on a local chain: local)`)
@@ -61,29 +55,26 @@ task("deploy", "Deploys the whole Lockstep system and writes deployments/<networ
         const { DeployError, deploySystem, deploymentRecord } = await import("../lib/deploy");
         const saved = progressPath(network, dir);
         let resume;
-        if (existsSync(saved)) {
-          resume = JSON.parse(readFileSync(saved, "utf8"));
-          if (resume.chainId === chainId && getAddress(resume.deployer) === deployer) {
-            console.log(`resuming the deploy interrupted earlier (${saved}): its libraries are reused`);
-          } else resume = undefined;
+        try {
+          resume = readProgress(saved, chainId, deployer);
+        } catch (e) {
+          if (e instanceof DeployProgressError) throw new TaskError(e.message);
+          throw e;
         }
+        if (resume) console.log(`resuming the deploy interrupted earlier (${saved}): its libraries are reused`);
         const startBlock = Number(await client.getBlockNumber()) + 1;
         let s;
         try {
           s = await deploySystem(createWalletClient({ account: deployer, transport }), client, params, {
             resume,
-            onStep: (_step, progress) => {
-              mkdirSync(dirname(saved), { recursive: true });
-              writeFileSync(`${saved}.tmp`, JSON.stringify(progress, null, 2) + "\n");
-              renameSync(`${saved}.tmp`, saved);
-            },
+            onStep: (_step, progress) => saveProgress(saved, progress),
           });
         } catch (e) {
           if (e instanceof DeployError) throw new TaskError(`${e.message}; the deployer holds no power, run again`);
           throw e;
         }
         const path = writeDeployment(deploymentRecord(s, { network, chainId, startBlock, guardian, params }), dir);
-        rmSync(saved, { force: true });
+        clearProgress(saved);
         console.log(
           `deployed on ${network} (chain ${chainId}); the deployer holds no role: the timelock answers to the governor only`,
         );

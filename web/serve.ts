@@ -8,7 +8,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { extname, join, normalize, resolve, sep } from "node:path";
-import { readDeployment } from "../lib/deployments";
+import {
+  SERVICE_DEFAULTS,
+  checkHttpUrl,
+  parseServiceOptions,
+  serviceDeployment,
+  type ServiceOptions,
+} from "../lib/cliOptions";
 
 const BUILD = resolve(__dirname, "dist");
 
@@ -41,66 +47,23 @@ const TYPES: Record<string, string> = {
   ".ico": "image/x-icon",
 };
 
-interface Options {
-  network: string;
-  rpc: string;
-  host: string;
-  port: number;
+interface Options extends ServiceOptions {
   explorer: string;
-  pollMs: number;
-  deployments?: string;
   dist: string;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = {
-    network: "localhost",
-    rpc: "http://127.0.0.1:8545",
-    host: "127.0.0.1",
-    port: 5173,
-    explorer: "",
-    pollMs: 1000,
-    dist: BUILD,
-  };
-  const problems: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split("=", 2);
-    const value = () => inline ?? argv[++i];
-    switch (flag) {
-      case "--network":
-        o.network = value();
-        break;
-      case "--rpc":
-        o.rpc = value();
-        break;
-      case "--host":
-        o.host = value();
-        break;
-      case "--port":
-        o.port = Number(value());
-        break;
-      case "--explorer":
-        o.explorer = value();
-        break;
-      case "--poll-ms":
-        o.pollMs = Number(value());
-        break;
-      case "--deployments":
-        o.deployments = value();
-        break;
-      case "--dist":
-        o.dist = resolve(value());
-        break;
-      default:
-        problems.push(`unknown option ${argv[i]}`);
-    }
-  }
-  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) problems.push("--port must be a port number");
-  if (!(o.pollMs >= 100)) problems.push("--poll-ms must be at least 100");
-  if (!/^https?:\/\//.test(o.rpc)) problems.push("--rpc must be an http(s) URL");
-  if (o.explorer && !/^https?:\/\//.test(o.explorer)) problems.push("--explorer must be an http(s) URL");
-  if (problems.length) throw new Error(problems.join("; "));
-  return o;
+  return parseServiceOptions<Options>(
+    argv,
+    { ...SERVICE_DEFAULTS, port: 5173, explorer: "", pollMs: 1000, dist: BUILD },
+    {
+      flags: {
+        "--explorer": (o, v) => (o.explorer = v),
+        "--dist": (o, v) => (o.dist = resolve(v)),
+      },
+      check: (o) => (o.explorer ? checkHttpUrl("--explorer", o.explorer) : []),
+    },
+  );
 }
 
 const MAX_RPC_BODY = 1 << 20;
@@ -175,7 +138,7 @@ function main() {
   let deployment;
   try {
     o = parseArgs(process.argv.slice(2));
-    deployment = readDeployment(o.network, o.deployments ?? (process.env.LOCKSTEP_DEPLOYMENTS_DIR || undefined));
+    deployment = serviceDeployment(o);
     if (!existsSync(join(o.dist, "index.html")))
       throw new Error(`${o.dist} has no build: run \`npm run dashboard\` (it builds first)`);
   } catch (e) {

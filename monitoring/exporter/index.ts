@@ -6,66 +6,29 @@
 import { createServer } from "node:http";
 import { createPublicClient, http, type PublicClient } from "viem";
 import { collectDefaultMetrics, Registry } from "prom-client";
-import { readDeployment } from "../../lib/deployments";
+import {
+  SERVICE_DEFAULTS,
+  parseServiceOptions,
+  serviceDeployment,
+  wholeNumber,
+  type ServiceOptions,
+} from "../../lib/cliOptions";
 import { CoordinatorFollower, type CoordinatorSnapshot } from "./coordinator";
 import { coordinatorRegistry, type ExporterStatus } from "./metrics";
 
-interface Options {
-  network: string;
-  rpc: string;
-  host: string;
-  port: number;
-  pollMs: number;
+interface Options extends ServiceOptions {
   confirmations: number;
-  deployments?: string;
 }
 
 export function parseArgs(argv: string[]): Options {
-  const o: Options = {
-    network: "localhost",
-    rpc: "http://127.0.0.1:8545",
-    host: "127.0.0.1",
-    port: 9465,
-    pollMs: 5_000,
-    confirmations: 0,
-  };
-  const problems: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split("=", 2);
-    const value = () => inline ?? argv[++i] ?? "";
-    switch (flag) {
-      case "--network":
-        o.network = value();
-        break;
-      case "--rpc":
-        o.rpc = value();
-        break;
-      case "--host":
-        o.host = value();
-        break;
-      case "--port":
-        o.port = Number(value());
-        break;
-      case "--poll-ms":
-        o.pollMs = Number(value());
-        break;
-      case "--confirmations":
-        o.confirmations = Number(value());
-        break;
-      case "--deployments":
-        o.deployments = value();
-        break;
-      default:
-        problems.push(`unknown option ${argv[i]}`);
-    }
-  }
-  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) problems.push("--port must be a port number");
-  if (!(Number.isInteger(o.pollMs) && o.pollMs >= 100)) problems.push("--poll-ms must be a whole number, at least 100");
-  if (!(Number.isInteger(o.confirmations) && o.confirmations >= 0))
-    problems.push("--confirmations must be a whole number, at least 0");
-  if (!/^https?:\/\//.test(o.rpc)) problems.push("--rpc must be an http(s) URL");
-  if (problems.length) throw new Error(problems.join("; "));
-  return o;
+  return parseServiceOptions<Options>(
+    argv,
+    { ...SERVICE_DEFAULTS, port: 9465, pollMs: 5_000, confirmations: 0 },
+    {
+      flags: { "--confirmations": (o, v) => (o.confirmations = wholeNumber(v)) },
+      check: (o) => (Number.isInteger(o.confirmations) ? [] : ["--confirmations must be a whole number, at least 0"]),
+    },
+  );
 }
 
 async function main() {
@@ -73,7 +36,7 @@ async function main() {
   let deployment;
   try {
     o = parseArgs(process.argv.slice(2));
-    deployment = readDeployment(o.network, o.deployments ?? (process.env.LOCKSTEP_DEPLOYMENTS_DIR || undefined));
+    deployment = serviceDeployment(o);
   } catch (e) {
     console.error(`exporter: ${(e as Error).message}`);
     process.exit(2);

@@ -1,15 +1,9 @@
 // Webhook notifications: what is sent, how delivery is retried, and that a webhook that never answers holds up
 // neither the runtime's steps nor its health checks.
 import { expect } from "chai";
-import { mkdtempSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { build } from "../../watcher/src/build";
 import { ConfigError, parseConfig } from "../../watcher/src/config";
-import { SqliteJournal } from "../../watcher/src/journal/sqlite";
 import { createLogger } from "../../watcher/src/log";
 import type { Job } from "../../watcher/src/machine/types";
 import { Metrics } from "../../watcher/src/metrics";
@@ -17,6 +11,7 @@ import { Notifier, NOTIFY_DEFAULTS, type NoticePayload, type NotifyConfig } from
 import { networkNotices } from "../../watcher/src/notifyEvents";
 import { FakeChain } from "../fakes/chain";
 import { FakeClock, FakeNode, FakeWriter } from "../fakes/ports";
+import { testConfig, upgradedJob, wireWatcher } from "../helpers/watcherHarness";
 
 const OPERATOR = "0x" + "22".repeat(20);
 
@@ -65,26 +60,7 @@ async function outcomes(metrics: Metrics): Promise<Record<string, number>> {
   return Object.fromEntries(values.map((v) => [String(v.labels.outcome), v.value]));
 }
 
-const job = (over: Partial<Job> = {}): Job => ({
-  upgradeId: 1,
-  stage: 1,
-  manifest: {
-    name: "v2",
-    version: "v2.0.0",
-    previousVersion: "v1.9.3",
-    artifact: null,
-    manifestHash: "0x" + "cd".repeat(32),
-    stateIncompatible: false,
-  },
-  stageActive: true,
-  paused: false,
-  ended: null,
-  local: "upgraded",
-  attested: "Ready",
-  health: "healthy",
-  steps: 4,
-  ...over,
-});
+const job = (over: Partial<Job> = {}): Job => upgradedJob({ attested: "Ready", ...over });
 
 describe("webhook notifications", function () {
   this.timeout(30_000);
@@ -220,51 +196,16 @@ describe("webhook notifications", function () {
     it("runs steps and health checks at full speed while a webhook hangs, and tells a live one what happened", async function () {
       const dead = await webhook(() => undefined);
       const live = await webhook();
-      const chain = new FakeChain(2);
       const node = new FakeNode({ version: "v2.0.0", height: 10n });
-      const journal = new SqliteJournal(":memory:");
-      const account = privateKeyToAccount(generatePrivateKey());
-      chain.attester = account.address;
       const writer = new FakeWriter();
-      const config = parseConfig({
-        chain: {
-          rpcUrl: "http://127.0.0.1:1",
-          chainId: 31337,
-          coordinator: "0x" + "11".repeat(20),
-          startBlock: 1,
-          confirmations: 0,
-        },
-        validator: { operator: OPERATOR, attesterKey: { env: "UNUSED" } },
-        dataDir: mkdtempSync(join(tmpdir(), "lockstep-notify-")),
-        node: {
-          adapter: "command",
-          statusUrl: "http://127.0.0.1:1/status",
-          stateDir: "/nonexistent",
-          commands: { start: "true", stop: "true" },
-        },
+      const config = testConfig({
         // The dead webhook holds each attempt for a minute: nothing the runtime does may wait for it.
         notify: { webhooks: [dead.url, live.url], timeoutMs: 60_000 },
         // Judged within a second of a stuck height (the defaults wait 30 s: docs/watcher.md, health).
         health: { unhealthyAfterMs: 1_000, reattestIntervalMs: 1_000 },
       });
-      const w = await build(config, {
-        chain,
-        writer,
-        account,
-        node,
-        clock: new FakeClock(),
-        journal,
-        metrics: new Metrics(false),
-        logger: createLogger("silent", false),
-      });
-      const anchor = (await chain.block(0n))!;
-      journal.commit(
-        { block: 0n, hash: anchor.hash, parentHash: anchor.parentHash, state: { jobs: { "1": job() } } },
-        {
-          state: { jobs: { "1": job() } },
-          effects: [{ kind: "attest", upgradeId: 1, stage: 1, status: "Healthy", step: 5 }],
-        },
-      );
+      const w = await wireWatcher(config, { chain: new FakeChain(2), node, writer });
+      w.begin({ jobs: { "1": job() } }, [{ kind: "attest", upgradeId: 1, stage: 1, status: "Healthy", step: 5 }]);
       const clock = w.deps.clock as FakeClock;
       await w.runtime.tick(); // attests Healthy; the node answers: healthy
       clock.advance(1_000);

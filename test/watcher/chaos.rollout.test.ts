@@ -1,24 +1,11 @@
 // Long chaos cases (`npm run chaos`; skipped in `npm test`): real watcher processes on a chain with 1-second blocks
 // and a real mempool, behind the fault proxy. Each case runs a whole upgrade and counts what was mined.
 import { expect } from "chai";
-import { join } from "node:path";
-import { keccak256, toUtf8Bytes } from "ethers";
 import { Status } from "../../lib/coordinator";
-import { stageRules } from "../../lib/manifest";
 import { faultProxy, mineEvery, type FaultProxy } from "../../rehearsal/chaos";
-import {
-  Chain,
-  Deployment,
-  WatcherProcess,
-  deployOn,
-  makeBinary,
-  serveArtifacts,
-  spawnWatcher,
-  startChain,
-  tempDir,
-  waitFor,
-} from "../helpers/e2e";
+import { Chain, Deployment, spawnWatcher, waitFor } from "../helpers/e2e";
 import { FleetOptions, FleetValidator, addValidator, nodeStatus, stake, watcherEnv } from "../helpers/fleet";
+import { Binary, RolloutBench, attestedStatuses, scheduleSingleStage } from "../helpers/rollout";
 
 const OLD = "v1.9.3";
 const NEW = "v2.0.0";
@@ -26,47 +13,28 @@ const chaos = process.env.LOCKSTEP_CHAOS === "1" ? describe : describe.skip;
 
 chaos("chaos: a rollout on a mempool with faults (npm run chaos)", function () {
   this.timeout(600_000);
+  const bench = new RolloutBench({ old: OLD });
+  const { watchers, fleet } = bench;
   let chain: Chain;
   let d: Deployment;
-  let dir: ReturnType<typeof tempDir>;
-  let server: Awaited<ReturnType<typeof serveArtifacts>>;
   let proxy: FaultProxy;
   let options: FleetOptions;
-  let good: { path: string; sha256: string };
-  const watchers: WatcherProcess[] = [];
-  const fleet: FleetValidator[] = [];
+  let good: Binary;
   let cohort = 0;
 
   before(async function () {
-    dir = tempDir();
-    chain = await startChain();
-    d = await deployOn(chain);
-    const artifacts = join(dir.path, "artifacts");
-    good = makeBinary(artifacts, NEW);
-    server = await serveArtifacts(artifacts);
+    ({ chain, d } = await bench.start());
+    good = bench.artifact(NEW);
     proxy = await faultProxy(chain.url);
-    options = {
-      rpcUrl: proxy.url,
-      startBlock: d.startBlock,
-      coordinator: await d.coordinator.getAddress(),
-      root: dir.path,
-      initial: { version: OLD, binary: makeBinary(join(dir.path, "bin"), OLD).path },
-    };
+    options = { ...bench.options, rpcUrl: proxy.url };
   });
 
   after(async function () {
-    for (const w of watchers) await w.stop("SIGKILL");
-    for (const v of fleet) await v.node.stop().catch(() => undefined);
+    await bench.stop("SIGKILL");
     await proxy?.stop();
-    await server?.stop();
-    await chain?.stop();
-    dir?.cleanup();
   });
 
-  async function statuses(v: FleetValidator, id: number): Promise<number[]> {
-    const logs = await d.coordinator.queryFilter(d.coordinator.filters.Attested(id, v.operator.address));
-    return logs.map((l) => Number(l.args.status));
-  }
+  const statuses = (v: FleetValidator, id: number) => attestedStatuses(d, v.operator.address, id);
 
   it("a watcher SIGKILLed right after broadcasting, and lost replies to every send: one Ready, one Healthy", async function () {
     cohort += 1;
@@ -74,26 +42,15 @@ chaos("chaos: a rollout on a mempool with faults (npm run chaos)", function () {
     fleet.push(v);
     await v.node.start();
     await waitFor("the node", async () => (await nodeStatus(v))?.version === OLD);
-    await (
-      await d.coordinator.connect(d.timelockSigner).schedule({
-        name: "mempool",
-        version: NEW,
-        previousVersion: OLD,
-        artifacts: [
-          {
-            platform: "linux-amd64",
-            uri: `${server.url}/${good.path.split("/").pop()}`,
-            sha256Digest: `0x${good.sha256}`,
-          },
-        ],
-        featureFlags: [],
-        metadataURI: "",
-        manifestHash: keccak256(toUtf8Bytes("mempool")),
-        stateIncompatible: false,
-        stages: [stageRules(v.cohort, { observationWindow: 1, healthyBps: 5000, readinessBps: 10_000 })],
-      })
-    ).wait();
-    const id = Number(await d.coordinator.upgradeCount());
+    const id = await scheduleSingleStage(d, {
+      name: "mempool",
+      version: NEW,
+      previousVersion: OLD,
+      uri: bench.uriOf(good),
+      sha256: good.sha256,
+      cohort: v.cohort,
+      rules: { readinessBps: 10_000 },
+    });
     await mineEvery(chain, 1_000);
     proxy.add({ method: "eth_sendRawTransaction", action: { kind: "drop-reply" } });
     const env = { ...watcherEnv(v), LOCKSTEP_KILL_AT: "attest:broadcast" };

@@ -6,9 +6,7 @@ import { expect } from "chai";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { keccak256, toUtf8Bytes } from "ethers";
 import { Status } from "../../lib/coordinator";
-import { stageRules } from "../../lib/manifest";
 import { ProcessNodeController, type ProcessNodeConfig } from "../../watcher/src/adapters/processNode";
 import { paths } from "../../watcher/src/config";
 import {
@@ -24,6 +22,7 @@ import {
   waitFor,
 } from "../helpers/e2e";
 import { FleetValidator, addValidator, stake, watcherEnv } from "../helpers/fleet";
+import { attestedStatuses, scheduleSingleStage } from "../helpers/rollout";
 
 const OLD = "v1.5.1";
 const NEW = "v1.7.1";
@@ -116,24 +115,16 @@ describe("watcher end to end: a real anvil node, upgraded and rolled back", func
     writeFileSync(v.configPath, JSON.stringify(config, null, 2));
     watcher = spawnWatcher(v.configPath, watcherEnv(v));
 
-    await (
-      await d.coordinator.connect(d.timelockSigner).schedule({
-        name: "anvil-1.7.1",
-        version: NEW,
-        previousVersion: OLD,
-        artifacts: [{ platform: "linux-amd64", uri: `${server.url}/anvil-${NEW}`, sha256Digest: `0x${sha256}` }],
-        featureFlags: [],
-        metadataURI: "",
-        manifestHash: keccak256(toUtf8Bytes("anvil-1.7.1")),
-        stateIncompatible: false,
-        stages: [stageRules(v.cohort, { observationWindow: 1, healthyBps: 5000, readinessBps: 10_000 })],
-      })
-    ).wait();
-    const id = Number(await d.coordinator.upgradeCount());
-    const statuses = async () =>
-      (await d.coordinator.queryFilter(d.coordinator.filters.Attested(id, v.operator.address))).map((l) =>
-        Number(l.args.status),
-      );
+    const id = await scheduleSingleStage(d, {
+      name: "anvil-1.7.1",
+      version: NEW,
+      previousVersion: OLD,
+      uri: `${server.url}/anvil-${NEW}`,
+      sha256,
+      cohort: v.cohort,
+      rules: { readinessBps: 10_000 },
+    });
+    const statuses = () => attestedStatuses(d, v.operator.address, id);
     const output = () => watcher!.output().slice(-3000);
 
     await waitFor("Ready", async () => (await statuses()).includes(Status.Ready), stepMs).catch((e) => {

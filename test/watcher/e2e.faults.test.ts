@@ -3,69 +3,38 @@
 import { expect } from "chai";
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { keccak256, toUtf8Bytes } from "ethers";
 import { Status, UpgradeState } from "../../lib/coordinator";
-import { stageRules, type StageRules } from "../../lib/manifest";
+import type { StageRules } from "../../lib/manifest";
 import { KILL_POINTS } from "../../watcher/src/faults";
-import {
-  Chain,
-  Deployment,
-  WatcherProcess,
-  deployOn,
-  makeBinary,
-  rpcProxy,
-  serveArtifacts,
-  spawnWatcher,
-  startChain,
-  tempDir,
-  waitFor,
-} from "../helpers/e2e";
+import { Chain, Deployment, rpcProxy, spawnWatcher, waitFor } from "../helpers/e2e";
 import { FleetOptions, FleetValidator, addValidator, nodeStatus, stake, watcherEnv } from "../helpers/fleet";
+import { Binary, RolloutBench, attestedStatuses, scheduleSingleStage } from "../helpers/rollout";
 
 const OLD = "v1.9.3";
 const NEW = "v2.0.0";
 
 describe("watcher end to end: faults", function () {
   this.timeout(300_000);
+  const bench = new RolloutBench({ old: OLD, intervalMiningMs: 250 });
+  const { watchers, fleet } = bench;
   let chain: Chain;
   let d: Deployment;
-  let dir: ReturnType<typeof tempDir>;
-  let server: Awaited<ReturnType<typeof serveArtifacts>>;
+  let dir: RolloutBench["dir"];
   let options: FleetOptions;
-  let good: { path: string; sha256: string };
-  let stalling: { path: string; sha256: string };
-  const watchers: WatcherProcess[] = [];
-  const fleet: FleetValidator[] = [];
+  let good: Binary;
+  let stalling: Binary;
   let cohort = 0;
   /** The slowest watcher start-up seen so far (spawn to /healthz answering): deadlines that wait through
    * restarts grow with it, so a busy machine slows the test rather than failing it. */
   let startupMs = 0;
 
   before(async function () {
-    dir = tempDir();
-    chain = await startChain();
-    d = await deployOn(chain);
-    await chain.provider.send("evm_setIntervalMining", [250]);
-    const artifacts = join(dir.path, "artifacts");
-    good = makeBinary(artifacts, NEW);
-    stalling = makeBinary(artifacts, NEW, ["--fault", `stall@${NEW}`], `node-${NEW}-stalls`);
-    server = await serveArtifacts(artifacts);
-    options = {
-      rpcUrl: chain.url,
-      startBlock: d.startBlock,
-      coordinator: await d.coordinator.getAddress(),
-      root: dir.path,
-      initial: { version: OLD, binary: makeBinary(join(dir.path, "bin"), OLD).path },
-    };
+    ({ chain, d, dir, options } = await bench.start());
+    good = bench.artifact(NEW);
+    stalling = bench.artifact(NEW, ["--fault", `stall@${NEW}`], `node-${NEW}-stalls`);
   });
 
-  after(async function () {
-    for (const w of watchers) await w.stop("SIGKILL");
-    for (const v of fleet) await v.node.stop().catch(() => undefined);
-    await server?.stop();
-    await chain?.stop();
-    dir?.cleanup();
-  });
+  after(() => bench.stop("SIGKILL"));
 
   /** A validator alone in a new cohort, its node on OLD, its watcher running. */
   async function validator(name: string, over: Partial<Parameters<typeof addValidator>[3]> = {}) {
@@ -95,35 +64,22 @@ describe("watcher end to end: faults", function () {
     v: FleetValidator,
     name: string,
     binary = good,
-    over: Partial<StageRules> = {},
+    rules: Partial<StageRules> = {},
     stateIncompatible = false,
   ) {
-    await (
-      await d.coordinator.connect(d.timelockSigner).schedule({
-        name,
-        version: NEW,
-        previousVersion: OLD,
-        artifacts: [
-          {
-            platform: "linux-amd64",
-            uri: `${server.url}/${binary.path.split("/").pop()}`,
-            sha256Digest: `0x${binary.sha256}`,
-          },
-        ],
-        featureFlags: [],
-        metadataURI: "",
-        manifestHash: keccak256(toUtf8Bytes(name)),
-        stateIncompatible,
-        stages: [stageRules(v.cohort, { observationWindow: 1, healthyBps: 5000, ...over })],
-      })
-    ).wait();
-    return Number(await d.coordinator.upgradeCount());
+    return scheduleSingleStage(d, {
+      name,
+      version: NEW,
+      previousVersion: OLD,
+      uri: bench.uriOf(binary),
+      sha256: binary.sha256,
+      cohort: v.cohort,
+      rules,
+      stateIncompatible,
+    });
   }
 
-  async function statuses(v: FleetValidator, id: number): Promise<number[]> {
-    const logs = await d.coordinator.queryFilter(d.coordinator.filters.Attested(id, v.operator.address));
-    return logs.map((l) => Number(l.args.status));
-  }
+  const statuses = (v: FleetValidator, id: number) => attestedStatuses(d, v.operator.address, id);
 
   const state = async (id: number) => Number((await d.coordinator.getUpgrade(id)).state);
 

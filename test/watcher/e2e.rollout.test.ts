@@ -6,64 +6,31 @@ import { keccak256, toUtf8Bytes, ZeroHash } from "ethers";
 import { Status } from "../../lib/coordinator";
 import { versionTag } from "../../lib/version";
 import { stageRules } from "../../lib/manifest";
-import {
-  Chain,
-  Deployment,
-  WatcherProcess,
-  deployOn,
-  makeBinary,
-  serveArtifacts,
-  spawnWatcher,
-  startChain,
-  tempDir,
-  waitFor,
-} from "../helpers/e2e";
+import { Chain, Deployment, spawnWatcher, waitFor } from "../helpers/e2e";
 import { FleetValidator, addValidator, nodeStatus, stake, watcherEnv } from "../helpers/fleet";
+import { RolloutBench, attestedStatuses } from "../helpers/rollout";
 
 const OLD = "v1.9.3";
 const NEW = "v2.0.0";
 
-async function attestationsOf(d: Deployment, v: FleetValidator): Promise<number[]> {
-  const logs = await d.coordinator.queryFilter(d.coordinator.filters.Attested(undefined, v.operator.address));
-  return logs.map((l) => Number(l.args.status));
-}
+const attestationsOf = (d: Deployment, v: FleetValidator) => attestedStatuses(d, v.operator.address);
 
 describe("watcher end to end: a three-stage rollout", function () {
   this.timeout(180_000);
+  const bench = new RolloutBench({ old: OLD, intervalMiningMs: 250 });
+  const { watchers, fleet } = bench;
   let chain: Chain;
   let d: Deployment;
-  let dir: ReturnType<typeof tempDir>;
-  let server: Awaited<ReturnType<typeof serveArtifacts>>;
-  const watchers: WatcherProcess[] = [];
-  const fleet: FleetValidator[] = [];
 
   before(async function () {
-    dir = tempDir();
-    chain = await startChain();
-    d = await deployOn(chain);
-    await chain.provider.send("evm_setIntervalMining", [250]);
+    ({ chain, d } = await bench.start());
   });
 
-  after(async function () {
-    for (const w of watchers) await w.stop();
-    for (const v of fleet) await v.node.stop().catch(() => undefined);
-    await server?.stop();
-    await chain?.stop();
-    dir?.cleanup();
-  });
+  after(() => bench.stop());
 
   it("upgrades its own validator's node when its cohort's stage activates, and leaves other cohorts' nodes alone", async function () {
-    const artifacts = join(dir.path, "artifacts");
-    const oldBinary = makeBinary(join(dir.path, "bin"), OLD);
-    const newBinary = makeBinary(artifacts, NEW);
-    server = await serveArtifacts(artifacts);
-    const options = {
-      rpcUrl: chain.url,
-      startBlock: d.startBlock,
-      coordinator: await d.coordinator.getAddress(),
-      root: dir.path,
-      initial: { version: OLD, binary: oldBinary.path },
-    };
+    const newBinary = bench.artifact(NEW);
+    const { options, server } = bench;
     // Cohort 1 (canary) and 3 (main) are driven by the test; "ours" (cohort 2) and "bystander" (cohort 4) run watchers.
     const canary = await addValidator(d, chain.provider, options, { name: "canary", cohort: 1, stake: stake(100) });
     const ours = await addValidator(d, chain.provider, options, { name: "ours", cohort: 2, stake: stake(300) });

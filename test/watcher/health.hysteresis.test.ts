@@ -2,42 +2,16 @@
 // unhealthy only after failing for health.unhealthyAfterMs, health is re-attested at most once per
 // health.reattestIntervalMs, and /healthz reports a long step (a node slow to start) as in progress, not dead.
 import { expect } from "chai";
-import { mkdtempSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { build } from "../../watcher/src/build";
-import { parseConfig } from "../../watcher/src/config";
-import { SqliteJournal } from "../../watcher/src/journal/sqlite";
-import { createLogger } from "../../watcher/src/log";
 import type { Job } from "../../watcher/src/machine/types";
-import { Metrics } from "../../watcher/src/metrics";
 import type { NodeStatus } from "../../watcher/src/ports";
 import { FakeChain } from "../fakes/chain";
-import { FakeClock, FakeNode, FakeWriter } from "../fakes/ports";
+import { FakeClock, FakeNode } from "../fakes/ports";
+import { testConfig, upgradedJob, wireWatcher } from "../helpers/watcherHarness";
 
 function config(health: Record<string, number> = {}) {
-  return parseConfig({
-    chain: {
-      rpcUrl: "http://127.0.0.1:1",
-      chainId: 31337,
-      coordinator: "0x" + "11".repeat(20),
-      startBlock: 1,
-      confirmations: 0,
-      pollIntervalMs: 1_000,
-    },
-    validator: { operator: "0x" + "22".repeat(20), attesterKey: { env: "UNUSED" } },
-    dataDir: mkdtempSync(join(tmpdir(), "lockstep-health-")),
-    node: {
-      adapter: "command",
-      statusUrl: "http://127.0.0.1:1/status",
-      stateDir: "/nonexistent",
-      commands: { start: "true", stop: "true" },
-    },
-    health: { observeIntervalMs: 1_000, ...health },
-  });
+  return testConfig({ chain: { pollIntervalMs: 1_000 }, health: { observeIntervalMs: 1_000, ...health } });
 }
 
 /** A node whose reading follows the fake clock. */
@@ -52,47 +26,19 @@ class ClockedNode extends FakeNode {
 }
 
 async function wired(node: FakeNode, health: Record<string, number> = {}, job: Job = upgraded()) {
-  const clock = new FakeClock();
-  const chain = new FakeChain(2);
-  const account = privateKeyToAccount(generatePrivateKey());
-  chain.attester = account.address;
-  const journal = new SqliteJournal(":memory:");
-  const metrics = new Metrics(false);
-  const watcher = await build(config(health), {
-    chain,
-    writer: new FakeWriter(),
-    account,
-    node,
-    clock,
-    journal,
-    metrics,
-    logger: createLogger("silent", false),
-  });
-  const anchor = (await chain.block(0n))!;
-  journal.commit({ block: 0n, hash: anchor.hash, parentHash: anchor.parentHash, state: { jobs: { "1": job } } });
-  return { ...watcher, clock, journal, metrics };
+  const w = await wireWatcher(config(health), { chain: new FakeChain(2), node });
+  w.begin({ jobs: { "1": job } });
+  return w;
 }
 
-const upgraded = (over: Partial<Job> = {}): Job => ({
-  upgradeId: 1,
-  stage: 1,
-  manifest: {
-    name: "v2",
-    version: "v2.0.0",
-    previousVersion: "v1.9.3",
-    artifact: { platform: "linux-amd64", uri: "https://example.org/node", sha256: "ab".repeat(32) },
-    manifestHash: "0x" + "cd".repeat(32),
-    stateIncompatible: false,
-  },
-  stageActive: true,
-  paused: false,
-  ended: null,
-  local: "upgraded",
-  attested: "Healthy",
-  health: "healthy",
-  steps: 4,
-  ...over,
-});
+const upgraded = (over: Partial<Job> = {}): Job =>
+  upgradedJob({
+    manifest: {
+      ...upgradedJob().manifest,
+      artifact: { platform: "linux-amd64", uri: "https://example.org/node", sha256: "ab".repeat(32) },
+    },
+    ...over,
+  });
 
 /** Runs `rounds` rounds, one a second of the fake clock (the pace health.observeIntervalMs sets). */
 async function runRounds(w: Awaited<ReturnType<typeof wired>>, rounds: number) {

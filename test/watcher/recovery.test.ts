@@ -5,18 +5,15 @@ import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { BinaryStore } from "../../watcher/src/adapters/binaries";
-import { build } from "../../watcher/src/build";
-import { parseConfig, paths } from "../../watcher/src/config";
+import { paths } from "../../watcher/src/config";
 import { fatal, fsError, retryable } from "../../watcher/src/errors";
-import { SqliteJournal } from "../../watcher/src/journal/sqlite";
-import { createLogger } from "../../watcher/src/log";
-import type { Effect, Job, WatcherState } from "../../watcher/src/machine/types";
+import type { Job } from "../../watcher/src/machine/types";
 import { Metrics } from "../../watcher/src/metrics";
 import type { Binaries, Clock, NodeController, NodeStatus } from "../../watcher/src/ports";
 import { FakeChain } from "../fakes/chain";
-import { FakeClock, FakeWriter } from "../fakes/ports";
+import { FakeClock } from "../fakes/ports";
+import { testConfig, wireWatcher } from "../helpers/watcherHarness";
 
 const OLD = "v1.9.3";
 const NEW = "v2.0.0";
@@ -64,23 +61,10 @@ class ScriptedNode implements NodeController {
 }
 
 function config(dataDir: string, stateDir: string) {
-  return parseConfig({
-    chain: {
-      rpcUrl: "http://127.0.0.1:1",
-      chainId: 31337,
-      coordinator: "0x" + "11".repeat(20),
-      startBlock: 1,
-      confirmations: 0,
-      pollIntervalMs: 1_000,
-    },
-    validator: { operator: "0x" + "22".repeat(20), attesterKey: { env: "UNUSED" } },
+  return testConfig({
     dataDir,
-    node: {
-      adapter: "command",
-      statusUrl: "http://127.0.0.1:1/status",
-      stateDir,
-      commands: { start: "true", stop: "true" },
-    },
+    stateDir,
+    chain: { pollIntervalMs: 1_000 },
     health: { deadlineMs: 2_000, probeIntervalMs: 100, minHeightGain: 2, observeIntervalMs: 5_000 },
   });
 }
@@ -131,33 +115,16 @@ async function wired(options: { clock?: Clock; free?: number } = {}) {
   const node = new ScriptedNode(store);
   await node.start();
   node.calls = [];
-  const chain = new FakeChain(2);
-  const writer = new FakeWriter();
-  const metrics = new Metrics(false);
-  const journal = new SqliteJournal(":memory:");
-  const account = privateKeyToAccount(generatePrivateKey());
-  chain.attester = account.address;
-  const clock = options.clock ?? new FakeClock();
-  const watcher = await build(config(dataDir, stateDir), {
-    chain,
-    writer,
-    account,
+  const watcher = await wireWatcher(config(dataDir, stateDir), {
+    chain: new FakeChain(2),
     node,
-    clock,
-    journal,
-    metrics,
-    logger: createLogger("silent", false),
+    clock: options.clock ?? new FakeClock(),
   });
   if (options.free !== undefined) {
     const free = options.free;
     watcher.deps.disk = { free: async () => free, size: async () => 4096 };
   }
-  /** Puts the machine in `state` with `effects` queued, as if the chain had asked for them. */
-  const begin = (state: WatcherState, effects: Effect[]) => {
-    const anchor = chain.blocks[0];
-    journal.commit({ block: 0n, hash: anchor.hash, parentHash: anchor.parentHash, state }, { state, effects });
-  };
-  return { ...watcher, dataDir, p, store, node, chain, writer, metrics, journal, clock, begin };
+  return { ...watcher, dataDir, p, store, node };
 }
 
 async function problems(metrics: Metrics) {

@@ -6,24 +6,11 @@ import { execFile } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { keccak256, toUtf8Bytes } from "ethers";
 import { Status } from "../../lib/coordinator";
-import { stageRules } from "../../lib/manifest";
 import { buildRelease, cleanEnv, installRelease, packRelease } from "../../packaging/build";
-import {
-  Chain,
-  Deployment,
-  ROOT,
-  WatcherProcess,
-  deployOn,
-  makeBinary,
-  serveArtifacts,
-  spawnWatcher,
-  startChain,
-  tempDir,
-  waitFor,
-} from "../helpers/e2e";
+import { ROOT, WatcherProcess, spawnWatcher, tempDir, waitFor } from "../helpers/e2e";
 import { addValidator, nodeStatus, stake, watcherEnv } from "../helpers/fleet";
+import { RolloutBench, attestedStatuses, scheduleSingleStage } from "../helpers/rollout";
 
 const run = promisify(execFile);
 const OLD = "v3.0.0";
@@ -35,10 +22,8 @@ describe("watcher release: packed, installed into an empty prefix, run", functio
   let prefix: string;
   let home: string;
   let installed: string;
-  let chain: Chain | undefined;
-  let server: Awaited<ReturnType<typeof serveArtifacts>> | undefined;
   let watcher: WatcherProcess | undefined;
-  const nodes: { stop(): Promise<void> }[] = [];
+  const bench = new RolloutBench({ old: OLD, intervalMiningMs: 250, fleetDir: "fleet" });
 
   before(async function () {
     dir = tempDir("lockstep-release-");
@@ -49,10 +34,7 @@ describe("watcher release: packed, installed into an empty prefix, run", functio
   });
 
   after(async function () {
-    await watcher?.stop();
-    for (const n of nodes) await n.stop().catch(() => undefined);
-    await server?.stop();
-    await chain?.stop();
+    await bench.stop();
     dir?.cleanup();
   });
 
@@ -98,26 +80,10 @@ describe("watcher release: packed, installed into an empty prefix, run", functio
   });
 
   it("upgrades its validator's node through a rollout and attests Ready then Healthy", async function () {
-    chain = await startChain();
-    const d: Deployment = await deployOn(chain);
-    await chain.provider.send("evm_setIntervalMining", [250]);
-    const artifacts = join(dir.path, "artifacts");
-    const oldBinary = makeBinary(join(dir.path, "bin"), OLD);
-    const newBinary = makeBinary(artifacts, NEW);
-    server = await serveArtifacts(artifacts);
-    const v = await addValidator(
-      d,
-      chain.provider,
-      {
-        rpcUrl: chain.url,
-        startBlock: d.startBlock,
-        coordinator: await d.coordinator.getAddress(),
-        root: join(dir.path, "fleet"),
-        initial: { version: OLD, binary: oldBinary.path },
-      },
-      { name: "installed", cohort: 1, stake: stake(100) },
-    );
-    nodes.push(v.node);
+    const { chain, d, options } = await bench.start();
+    const newBinary = bench.artifact(NEW);
+    const v = await addValidator(d, chain.provider, options, { name: "installed", cohort: 1, stake: stake(100) });
+    bench.fleet.push(v);
     await v.node.start();
     await waitFor("the node on the old version", async () => (await nodeStatus(v))?.version === OLD, 60_000);
     // The installed command itself (its shebang picks node from PATH), run from the operator's home.
@@ -126,27 +92,18 @@ describe("watcher release: packed, installed into an empty prefix, run", functio
       bin: installed,
       cwd: home,
     });
+    bench.watchers.push(watcher);
 
-    await (
-      await d.coordinator.connect(d.timelockSigner).schedule({
-        name: "release-rollout",
-        version: NEW,
-        previousVersion: OLD,
-        artifacts: [
-          { platform: "linux-amd64", uri: `${server.url}/node-${NEW}`, sha256Digest: `0x${newBinary.sha256}` },
-        ],
-        featureFlags: [],
-        metadataURI: "",
-        manifestHash: keccak256(toUtf8Bytes("release-rollout")),
-        stateIncompatible: false,
-        stages: [stageRules(v.cohort, { observationWindow: 1, healthyBps: 5000, readinessBps: 10_000 })],
-      })
-    ).wait();
-    const id = Number(await d.coordinator.upgradeCount());
-    const statuses = async () =>
-      (await d.coordinator.queryFilter(d.coordinator.filters.Attested(id, v.operator.address))).map((l) =>
-        Number(l.args.status),
-      );
+    const id = await scheduleSingleStage(d, {
+      name: "release-rollout",
+      version: NEW,
+      previousVersion: OLD,
+      uri: bench.uriOf(newBinary),
+      sha256: newBinary.sha256,
+      cohort: v.cohort,
+      rules: { readinessBps: 10_000 },
+    });
+    const statuses = () => attestedStatuses(d, v.operator.address, id);
     const explain = (e: Error) => new Error(`${e.message}\n${watcher!.output().slice(-3000)}`);
 
     await waitFor("Ready", async () => (await statuses()).includes(Status.Ready), 120_000).catch((e) => {

@@ -1,37 +1,15 @@
 // The runtime wired by build() over in-memory ports: what it does each round, without a chain or a node.
 import { expect } from "chai";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { build } from "../../watcher/src/build";
-import { parseConfig } from "../../watcher/src/config";
 import { SqliteJournal } from "../../watcher/src/journal/sqlite";
-import { createLogger } from "../../watcher/src/log";
-import type { Job } from "../../watcher/src/machine/types";
-import { Metrics } from "../../watcher/src/metrics";
+import type { Metrics } from "../../watcher/src/metrics";
 import type { NodeController } from "../../watcher/src/ports";
 import { FakeChain } from "../fakes/chain";
-import { FakeClock, FakeNode, FakeWriter } from "../fakes/ports";
+import { FakeNode } from "../fakes/ports";
+import { testConfig, upgradedJob, wireWatcher } from "../helpers/watcherHarness";
 
 function config(over: { observeIntervalMs?: number; pollIntervalMs?: number } = {}) {
-  return parseConfig({
-    chain: {
-      rpcUrl: "http://127.0.0.1:1",
-      chainId: 31337,
-      coordinator: "0x" + "11".repeat(20),
-      startBlock: 1,
-      confirmations: 0,
-      pollIntervalMs: over.pollIntervalMs ?? 2_000,
-    },
-    validator: { operator: "0x" + "22".repeat(20), attesterKey: { env: "UNUSED" } },
-    dataDir: mkdtempSync(join(tmpdir(), "lockstep-runtime-")),
-    node: {
-      adapter: "command",
-      statusUrl: "http://127.0.0.1:1/status",
-      stateDir: "/nonexistent",
-      commands: { start: "true", stop: "true" },
-    },
+  return testConfig({
+    chain: { pollIntervalMs: over.pollIntervalMs ?? 2_000 },
     health: {
       deadlineMs: 1_000,
       probeIntervalMs: 100,
@@ -49,22 +27,11 @@ async function wired(over: {
   observeIntervalMs?: number;
   pollIntervalMs?: number;
 }) {
-  const clock = new FakeClock();
-  const metrics = new Metrics(false);
-  const journal = new SqliteJournal(":memory:", over.keep ?? 256);
-  const account = privateKeyToAccount(generatePrivateKey());
-  over.chain.attester = account.address;
-  const watcher = await build(config(over), {
+  return wireWatcher(config(over), {
     chain: over.chain,
-    writer: new FakeWriter(),
-    account,
     node: over.node ?? new FakeNode(),
-    clock,
-    journal,
-    metrics,
-    logger: createLogger("silent", false),
+    journal: new SqliteJournal(":memory:", over.keep ?? 256),
   });
-  return { ...watcher, clock, metrics, journal };
 }
 
 async function errorCounts(metrics: Metrics): Promise<Record<string, number>> {
@@ -72,25 +39,7 @@ async function errorCounts(metrics: Metrics): Promise<Record<string, number>> {
   return Object.fromEntries(values.map((v) => [String(v.labels.kind), v.value]));
 }
 
-const upgraded = (): Job => ({
-  upgradeId: 1,
-  stage: 1,
-  manifest: {
-    name: "v2",
-    version: "v2.0.0",
-    previousVersion: "v1.9.3",
-    artifact: null,
-    manifestHash: "0x" + "cd".repeat(32),
-    stateIncompatible: false,
-  },
-  stageActive: true,
-  paused: false,
-  ended: null,
-  local: "upgraded",
-  attested: "Healthy",
-  health: "healthy",
-  steps: 4,
-});
+const upgraded = () => upgradedJob();
 
 describe("watcher runtime", function () {
   it("rebuilds its view from the start block, counted by its code, when a reorg goes deeper than the journal remembers", async function () {

@@ -3,22 +3,25 @@
 // every view fits a phone, axe-core finds nothing in any view or dialog, and a screenshot of each view at both
 // sizes goes to test-artifacts/.
 import { expect } from "chai";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Wallet, ZeroHash, keccak256, parseEther, toUtf8Bytes } from "ethers";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { Status } from "../../lib/coordinator";
-import { writeDeployment } from "../../lib/deployments";
-import { deploymentRecord } from "../../lib/deploy";
 import { stageRules } from "../../lib/manifest";
 import { versionTag } from "../../lib/version";
-import { Chain, Deployment, ROOT, deployOn, freePort, startChain, stopProcess, tempDir, waitFor } from "../helpers/e2e";
+import { Chain, Deployment, ROOT, deployOn, startChain, stopProcess, tempDir } from "../helpers/e2e";
 import { injectWallet } from "../helpers/browser-wallet";
-import { attesterProof } from "../helpers/system";
+import {
+  ARTIFACTS,
+  buildDashboard,
+  launchChromium,
+  registerNamedValidators,
+  serveDashboard,
+  writeTestDeployment,
+} from "../helpers/dashboard";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARTIFACTS = join(ROOT, "test-artifacts");
 const AXE = readFileSync(join(ROOT, "node_modules", "axe-core", "axe.min.js"), "utf8");
 const VIEWS = ["upgrades", "validators", "proposals", "history", "audit"] as const;
 const SIZES = { desktop: { width: 1440, height: 900 }, phone: { width: 390, height: 844 } } as const;
@@ -77,36 +80,20 @@ describe("dashboard for people: figures, incidents, phones and accessibility", f
   };
 
   before(async function () {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`no browser at ${CHROMIUM}: install it with \`apt-get install -y chromium\``);
-    const build = spawnSync(
-      join(ROOT, "node_modules", ".bin", "vite"),
-      ["build", "web", "--config", "web/vite.config.ts"],
-      { cwd: ROOT, encoding: "utf8" },
-    );
-    if (build.status !== 0) throw new Error(`vite build failed:\n${build.stdout}\n${build.stderr}`);
+    buildDashboard();
     dir = tempDir("lockstep-web-ux-");
     chain = await startChain();
     d = await deployOn(chain);
     // The early cohort (2): three validators; the main cohort (3): one.
-    for (const [name, amount, cohort] of [
-      ["a", 100, 2],
-      ["b", 200, 2],
-      ["c", 100, 2],
-      ["m", 500, 3],
-    ] as const) {
-      const operator = new Wallet(keccak256(toUtf8Bytes(`ux:${name}:operator`)), chain.provider);
-      const attester = new Wallet(keccak256(toUtf8Bytes(`ux:${name}:attester`)), chain.provider);
-      for (const w of [operator, attester])
-        await chain.provider.send("hardhat_setBalance", [w.address, "0x56BC75E2D63100000"]);
-      await (await d.token.connect(d.deployer).transfer(operator.address, stake(amount))).wait();
-      await (await d.token.connect(operator).delegate(operator.address)).wait();
-      const proof = await attesterProof(d.coordinator, operator, attester);
-      await (await d.coordinator.connect(operator).register(attester.address, `ipfs://ux/${name}`, proof)).wait();
-      if (cohort !== 3)
-        await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, cohort)).wait();
-      v[name] = { operator, attester };
-    }
+    Object.assign(
+      v,
+      await registerNamedValidators(d, chain.provider, "ux", [
+        ["a", 100, 2],
+        ["b", 200, 2],
+        ["c", 100, 2],
+        ["m", 500, 3],
+      ]),
+    );
     const manifest = {
       name: "v2-ux",
       version: "v2.0.0",
@@ -146,47 +133,19 @@ describe("dashboard for people: figures, incidents, phones and accessibility", f
         )
     ).wait();
 
-    writeDeployment(
-      deploymentRecord(d.addresses, {
-        network: "uxtest",
-        chainId: 31337,
-        startBlock: d.startBlock,
-        guardian: d.guardian.address,
-      }),
-      dir.path,
-    );
-    const port = await freePort();
-    server = spawn(
-      process.execPath,
-      [
-        "-r",
-        "ts-node/register/transpile-only",
-        "web/serve.ts",
-        "--network",
-        "uxtest",
-        "--rpc",
-        chain.url,
-        "--port",
-        String(port),
-        "--poll-ms",
-        String(POLL_MS),
-      ],
-      { cwd: ROOT, env: { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: dir.path }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let output = "";
-    server.stdout!.on("data", (c) => (output += c));
-    server.stderr!.on("data", (c) => (output += c));
-    await waitFor("the dashboard server", async () => {
-      if (server!.exitCode !== null) throw new Error(`the dashboard server exited: ${output}`);
-      return output.includes("dashboard http://");
-    });
-    url = `http://127.0.0.1:${port}/`;
-    mkdirSync(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"],
-    });
+    writeTestDeployment(d, "uxtest", dir.path);
+    ({ server, url } = await serveDashboard({
+      network: "uxtest",
+      rpcUrl: chain.url,
+      deploymentsDir: dir.path,
+      args: ["--poll-ms", String(POLL_MS)],
+    }));
+    browser = await launchChromium([
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--autoplay-policy=no-user-gesture-required",
+    ]);
     context = await browser.newContext({ viewport: SIZES.desktop });
     await context.grantPermissions(["notifications"], { origin: url.replace(/\/$/, "") });
     page = await context.newPage();

@@ -3,33 +3,28 @@
 // an injected EIP-1193 wallet backed by Hardhat accounts, connecting, switching chains, delegating, voting,
 // queueing and executing, a rejected signature, a reverted transaction, and the guardian's pause.
 import { expect } from "chai";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Wallet, ZeroHash, keccak256, parseEther, toUtf8Bytes } from "ethers";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { Status } from "../../lib/coordinator";
-import { writeDeployment } from "../../lib/deployments";
-import { deploymentRecord } from "../../lib/deploy";
 import { stageRules } from "../../lib/manifest";
 import { versionTag } from "../../lib/version";
-import {
-  Chain,
-  Deployment,
-  ROOT,
-  deployOn,
-  freePort,
-  rpcProxy,
-  startChain,
-  stopProcess,
-  tempDir,
-  waitFor,
-} from "../helpers/e2e";
+import { Chain, Deployment, deployOn, rpcProxy, startChain, stopProcess, tempDir } from "../helpers/e2e";
 import { attesterProof } from "../helpers/system";
 import { injectWallet, type TestWallet } from "../helpers/browser-wallet";
+import {
+  ARTIFACTS,
+  buildDashboard,
+  launchChromium,
+  registerNamedValidators,
+  serveDashboard,
+  writeTestDeployment,
+  type NamedValidator,
+} from "../helpers/dashboard";
 import { descriptionHash } from "../../lib/governance";
 
-const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_FLAGS = [
   "--headless",
   "--no-sandbox",
@@ -39,17 +34,10 @@ const CHROMIUM_FLAGS = [
   "--disable-sync",
   "--no-first-run",
 ];
-const ARTIFACTS = join(ROOT, "test-artifacts");
 const EXPLORER = "https://explorer.example";
 const stake = (n: number) => parseEther(String(n));
 // Code that runs in the page is written as strings or typed by hand: the project's TypeScript has no DOM library.
 type Dataset = { dataset: Record<string, string> };
-
-interface Validator {
-  name: string;
-  operator: Wallet;
-  attester: Wallet;
-}
 
 describe("dashboard in a browser", function () {
   this.timeout(120_000);
@@ -61,7 +49,7 @@ describe("dashboard in a browser", function () {
   let browser: Browser | undefined;
   let page: Page;
   let id: bigint;
-  const v: Record<string, Validator> = {};
+  const v: Record<string, NamedValidator> = {};
   const pageErrors: string[] = [];
   let wallet: TestWallet;
   let voter: string;
@@ -97,41 +85,22 @@ describe("dashboard in a browser", function () {
   before(async function () {
     // The build, the node and the set-up's transactions: minutes on a machine shared by many test runs.
     this.timeout(600_000);
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `no browser at ${CHROMIUM}: the dashboard's browser tests drive Debian's chromium; install it with \`apt-get install -y chromium\``,
-      );
-    }
-    const build = spawnSync(
-      join(ROOT, "node_modules", ".bin", "vite"),
-      ["build", "web", "--config", "web/vite.config.ts"],
-      { cwd: ROOT, encoding: "utf8" },
-    );
-    if (build.status !== 0) throw new Error(`vite build failed:\n${build.stdout}\n${build.stderr}`);
+    buildDashboard();
 
     dir = tempDir("lockstep-web-");
     chain = await startChain();
     d = await deployOn(chain);
 
     // Cohort 1: three validators (100 + 200 + 100); cohort 3 (the default): one of 500.
-    for (const [name, amount, cohort] of [
-      ["a", 100, 1],
-      ["b", 200, 1],
-      ["c", 100, 1],
-      ["m", 500, 3],
-    ] as const) {
-      const operator = new Wallet(keccak256(toUtf8Bytes(`web:${name}:operator`)), chain.provider);
-      const attester = new Wallet(keccak256(toUtf8Bytes(`web:${name}:attester`)), chain.provider);
-      for (const w of [operator, attester])
-        await chain.provider.send("hardhat_setBalance", [w.address, "0x56BC75E2D63100000"]);
-      await (await d.token.connect(d.deployer).transfer(operator.address, stake(amount))).wait();
-      await (await d.token.connect(operator).delegate(operator.address)).wait();
-      const proof = await attesterProof(d.coordinator, operator, attester);
-      await (await d.coordinator.connect(operator).register(attester.address, `ipfs://web/${name}`, proof)).wait();
-      if (cohort !== 3)
-        await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, cohort)).wait();
-      v[name] = { name, operator, attester };
-    }
+    Object.assign(
+      v,
+      await registerNamedValidators(d, chain.provider, "web", [
+        ["a", 100, 1],
+        ["b", 200, 1],
+        ["c", 100, 1],
+        ["m", 500, 3],
+      ]),
+    );
     const manifest = {
       name: "v2-web",
       version: "v2.0.0",
@@ -161,47 +130,18 @@ describe("dashboard in a browser", function () {
     voter = (await chain.provider.getSigner(5)).address;
     await (await d.token.connect(d.deployer).transfer(voter, VOTER_STAKE)).wait();
 
-    writeDeployment(
-      deploymentRecord(d.addresses, {
-        network: "webtest",
-        chainId: 31337,
-        startBlock: d.startBlock,
-        guardian: d.guardian.address,
-      }),
-      dir.path,
-    );
+    writeTestDeployment(d, "webtest", dir.path);
 
     proxy = await rpcProxy(chain.url);
-    const port = await freePort();
-    server = spawn(
-      process.execPath,
-      [
-        "-r",
-        "ts-node/register/transpile-only",
-        "web/serve.ts",
-        "--network",
-        "webtest",
-        "--rpc",
-        proxy.url,
-        "--port",
-        String(port),
-        "--explorer",
-        EXPLORER,
-        "--poll-ms",
-        "250",
-      ],
-      { cwd: ROOT, env: { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: dir.path }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let output = "";
-    server.stdout!.on("data", (c) => (output += c));
-    server.stderr!.on("data", (c) => (output += c));
-    await waitFor("the dashboard server", async () => {
-      if (server!.exitCode !== null) throw new Error(`the dashboard server exited: ${output}`);
-      return output.includes("dashboard http://");
-    });
+    let port: number;
+    ({ server, port } = await serveDashboard({
+      network: "webtest",
+      rpcUrl: proxy.url,
+      deploymentsDir: dir.path,
+      args: ["--explorer", EXPLORER, "--poll-ms", "250"],
+    }));
 
-    mkdirSync(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+    browser = await launchChromium(CHROMIUM_FLAGS);
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on("pageerror", (e) => pageErrors.push(String(e)));
     page.on("console", (m) => m.type() === "error" && pageErrors.push(m.text()));

@@ -1,0 +1,72 @@
+// The command-line options the exporter and the dashboard server share (lib/cliOptions.ts).
+import { expect } from "chai";
+import { SERVICE_DEFAULTS, applyFlags, parseServiceOptions, type ServiceOptions } from "../../lib/cliOptions";
+
+interface Extra extends ServiceOptions {
+  explorer: string;
+}
+
+const DEFAULTS: Extra = { ...SERVICE_DEFAULTS, port: 9465, pollMs: 5_000, explorer: "" };
+
+const parse = (argv: string[]) =>
+  parseServiceOptions<Extra>(argv, DEFAULTS, { flags: { "--explorer": (o, v) => (o.explorer = v) } });
+
+const problemsOf = (argv: string[]): string => {
+  try {
+    parse(argv);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error(`${argv.join(" ")} was accepted`);
+};
+
+describe("cli options", function () {
+  it("takes the defaults, then each flag as `--flag value` or `--flag=value`", function () {
+    expect(parse([])).to.deep.equal(DEFAULTS);
+    expect(
+      parse([
+        "--network",
+        "sepolia",
+        "--rpc=http://10.0.0.2:8000",
+        "--host",
+        "0.0.0.0",
+        "--port=0",
+        "--poll-ms",
+        "250",
+        "--deployments",
+        "/srv/deployments",
+        "--explorer",
+        "https://explorer.example",
+      ]),
+    ).to.deep.equal({
+      network: "sepolia",
+      rpc: "http://10.0.0.2:8000",
+      host: "0.0.0.0",
+      port: 0,
+      pollMs: 250,
+      deployments: "/srv/deployments",
+      explorer: "https://explorer.example",
+    });
+  });
+
+  it("keeps an inline value whole when it holds '=' itself", function () {
+    expect(parse(["--rpc=https://rpc.example/v1?key=abc=="]).rpc).to.equal("https://rpc.example/v1?key=abc==");
+  });
+
+  it("names every problem in one line: unknown flags, missing values, bad numbers and URLs", function () {
+    expect(problemsOf(["--port", "http", "--rpc", "ftp://x", "--verbose"])).to.equal(
+      "unknown option --verbose; --port must be a port number; --rpc must be an http(s) URL",
+    );
+    expect(problemsOf(["--poll-ms", "50"])).to.equal("--poll-ms must be a whole number, at least 100");
+    expect(problemsOf(["--poll-ms", "1e3"])).to.equal("--poll-ms must be a whole number, at least 100");
+    expect(problemsOf(["--port", "0x10"])).to.equal("--port must be a port number");
+    expect(problemsOf(["--port", "65536"])).to.equal("--port must be a port number");
+    expect(problemsOf(["--network", ""])).to.equal("--network must name a network");
+    expect(problemsOf(["--rpc"])).to.equal("--rpc needs a value");
+  });
+
+  it("does not take an option from the prototype of the flag table", function () {
+    const problems = applyFlags(["--toString", "x", "constructor"], {}, {});
+    expect(problems).to.deep.equal(["unknown option --toString", "unknown option x", "unknown option constructor"]);
+  });
+});
