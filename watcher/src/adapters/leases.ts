@@ -70,15 +70,14 @@ export class ViemLeases implements RestartLeases {
         account,
       }));
     } catch (error) {
-      const refusal = leaseRefusal(error);
-      if (refusal) return refusal;
-      throw rpcError(error, "lease simulation");
+      return leaseRefusal(error) ?? failed(error, "lease simulation");
     }
     let hash: Hex;
     try {
       hash = await wallet.writeContract({ ...request, chain: null });
     } catch (error) {
-      throw rpcError(error, "lease transaction");
+      // Another lease may have filled the budget since the simulation (its gas estimate then reverts).
+      return leaseRefusal(error) ?? failed(error, "lease transaction");
     }
     this.o.kill?.hit("lease:sent");
     let receipt;
@@ -116,9 +115,18 @@ export function leaseRefusal(error: unknown): LeaseAnswer | undefined {
       return expiresAt > 0n ? { kind: "held", expiresAt } : { kind: "unleasable" };
     }
     const shown = args.map(String).join(", ");
-    throw fatal("refused", `coordinator refused the lease: ${e.data.errorName}(${shown})`, {
+    throw retryable("lease-refused", `coordinator refused the lease: ${e.data.errorName}(${shown})`, {
       error: e.data.errorName,
     });
   }
   return undefined;
+}
+
+/**
+ * Any other failure to take a lease: retryable, whatever the RPC said. Nothing was stopped yet, so the step must
+ * not turn into a failed upgrade on the first odd answer; a lasting failure spends the step's retry budget.
+ */
+function failed(error: unknown, what: string): never {
+  const e = rpcError(error, what);
+  throw e.retryable ? e : retryable("lease", e.message, e.details, error);
 }
