@@ -192,17 +192,20 @@ export async function fundAndRegister(net: Net, validators: DrillValidator[]) {
   });
 }
 
-/** Seconds a restart lease lasts in the drill (between one and two of these): far longer than a restart takes. */
-export const LEASE_DURATION = 600;
+/**
+ * Seconds a restart lease lasts in the drill (between one and two of these): a day, longer than the chain time the
+ * keeper skips (time locks, observation windows), so no lease expires under a validator still restarting.
+ */
+export const LEASE_DURATION = 86_400;
 
 /**
- * The drill's restart budget: the smallest share of the registered stake (basis points, rounded up) that still
- * leases its largest validator, so every validator can restart, but a cohort of two or more rolls through in waves.
+ * The drill's restart budget: 10% of the registered stake, or the share of its largest validator when that is more
+ * (basis points, rounded up), so every validator can restart and the larger cohorts roll through in waves.
  */
 export function restartBudgetBps(validators: DrillValidator[]): number {
   const total = validators.reduce((s, v) => s + v.weight, 0n);
   const largest = validators.reduce((m, v) => (v.weight > m ? v.weight : m), 0n);
-  return Number((largest * 10_000n + total - 1n) / total);
+  return Math.max(1000, Number((largest * 10_000n + total - 1n) / total));
 }
 
 /**
