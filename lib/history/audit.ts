@@ -57,6 +57,16 @@ export function auditChecks(state: HistoryState): Check[] {
         u,
       );
     }
+    const l = u.leases;
+    if (l && !failed("restart-budget")) {
+      check(
+        "restart-budget",
+        true,
+        `leased stake peaked at ${l.peak} of the budget ${l.budget} wei; ${l.granted} lease(s) granted, ${l.released} released by attestation, ${l.expiredStake} wei expired`,
+        l.peakAt ?? l.opened,
+        u,
+      );
+    }
     if (!inFlight(u.state) && !failed("terminal")) {
       check(
         "terminal",
@@ -115,6 +125,10 @@ function auditStep(step: FoldStep, check: CheckFn, registryComplete: boolean) {
   if (!u) {
     const upgradeId = (e.args as { upgradeId?: bigint }).upgradeId;
     check("scheduled", false, `${e.eventName} for upgrade #${upgradeId}, which the scanned logs never scheduled`, ref);
+    return;
+  }
+  if (step.lease || e.eventName === "LeaseBudgetOpened") {
+    auditLease(step, check);
     return;
   }
   const b = step.before!;
@@ -434,4 +448,30 @@ function auditStep(step: FoldStep, check: CheckFn, registryComplete: boolean) {
       break;
     }
   }
+}
+
+/**
+ * A lease event: the stake it reports leased must be what grants minus releases minus expiries give, and neither may
+ * ever exceed the budget LeaseBudgetOpened fixed. Expiry is reported lazily, so the replayed figure errs high:
+ * a budget this check passes was never exceeded.
+ */
+function auditLease(step: FoldStep, check: CheckFn) {
+  const { event: e, ref, upgrade: u, lease } = step;
+  if (!lease) return; // LeaseBudgetOpened: the budget the later events are held to
+  const attester = (e.args as { attester?: string }).attester;
+  const where = `${e.eventName}${attester ? ` ${attester}` : ""}`;
+  if (lease.budget === undefined) {
+    check("restart-budget", false, `${where}: the upgrade opened no restart budget (no LeaseBudgetOpened)`, ref, u);
+    return;
+  }
+  const problems: string[] = [];
+  if (lease.replayed !== lease.reported) {
+    problems.push(
+      `the event reports ${lease.reported} wei leased, grants minus releases minus expiries give ${lease.replayed}`,
+    );
+  }
+  if (lease.replayed < 0n) problems.push("more stake released or expired than was granted");
+  const high = lease.replayed > lease.reported ? lease.replayed : lease.reported;
+  if (high > lease.budget) problems.push(`${high} wei leased exceeds the restart budget of ${lease.budget}`);
+  if (problems.length) check("restart-budget", false, `${where}: ${problems.join("; ")}`, ref, u);
 }

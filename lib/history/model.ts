@@ -87,6 +87,36 @@ export interface Transition extends TxRef {
   figures: Record<string, string | number | boolean>;
 }
 
+/** A restart lease held now: granted and neither released nor expired (as far as the events tell). */
+export interface LeaseRecord {
+  attester: string;
+  /** Wei, whole lease units. */
+  weight: bigint;
+  /** Seconds: the lease counts until then at the latest. */
+  expiresAt: bigint;
+  granted: TxRef;
+}
+
+/** An upgrade's restart budget and its leases, replayed from LeaseBudgetOpened, LeaseGranted, LeaseReleased and
+ * LeasesExpired (docs/design.md, "Restart leases"). */
+export interface LeaseBudgetHistory {
+  /** Wei; 0: no lease is ever granted. */
+  budget: bigint;
+  /** Seconds; a lease lasts between one and two durations. */
+  duration: number;
+  opened: TxRef;
+  /** The stake leased after the last lease event, as the contract reported it. */
+  inUse: bigint;
+  /** The highest stake leased at any point, replayed or reported, and where it was reached. */
+  peak: bigint;
+  peakAt?: TxRef;
+  holders: Map<string, LeaseRecord>;
+  granted: number;
+  released: number;
+  /** Stake dropped by expiry, in total. */
+  expiredStake: bigint;
+}
+
 export interface UpgradeHistory {
   id: bigint;
   name: string;
@@ -107,6 +137,8 @@ export interface UpgradeHistory {
   restoredCount: number;
   transitions: Transition[];
   attestationCount: number;
+  /** Its restart budget, once LeaseBudgetOpened was seen. */
+  leases?: LeaseBudgetHistory;
 }
 
 export interface RegistryRecord {
@@ -128,7 +160,8 @@ export type CheckKind =
   | "completion"
   | "attestations"
   | "guardian"
-  | "manifest-hash";
+  | "manifest-hash"
+  | "restart-budget";
 
 export interface Check extends Partial<TxRef> {
   kind: CheckKind;

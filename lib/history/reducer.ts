@@ -61,6 +61,9 @@ export interface FoldStep {
   calls?: AutomaticCall;
   /** An automatic pause or rollback that an attestation of its own transaction called for. */
   justified?: boolean;
+  /** A lease event: the stake leased after it by the replay and as the event reports it, against the budget
+   * (undefined budget: no LeaseBudgetOpened was seen for the upgrade). */
+  lease?: { replayed: bigint; reported: bigint; budget?: bigint };
 }
 
 /**
@@ -111,6 +114,11 @@ const isAutomaticPause = (e: CoordinatorEvent) =>
   e.eventName === "UpgradePaused" && Number(e.args.reason) === PauseReason.UnhealthyThreshold;
 const isAutomaticRollback = (e: CoordinatorEvent) =>
   e.eventName === "RollbackOrdered" && Number(e.args.reason) === RollbackReason.AutomaticThreshold;
+const isLeaseEvent = (e: CoordinatorEvent) =>
+  e.eventName === "LeaseBudgetOpened" ||
+  e.eventName === "LeaseGranted" ||
+  e.eventName === "LeaseReleased" ||
+  e.eventName === "LeasesExpired";
 const upgradeIdOf = (e: CoordinatorEvent) => (e.args as { upgradeId?: bigint }).upgradeId;
 export const inFlight = (state: UpgradeHistory["state"]) =>
   state === "Scheduled" || state === "Rolling" || state === "Paused";
@@ -133,6 +141,11 @@ export function apply(
   for (const e of events) {
     state.history.eventCount++;
     const held = state.held;
+    // A lease ended by the attestation that also stopped the upgrade comes between the stop and that Attested.
+    if (held && isLeaseEvent(e) && e.transactionHash === held.transactionHash) {
+      foldEvent(state, e);
+      continue;
+    }
     state.held = undefined;
     if (held) {
       if (
@@ -217,6 +230,7 @@ function before(state: HistoryState, u: UpgradeHistory): UpgradeBefore {
 }
 
 function foldEvent(state: HistoryState, e: CoordinatorEvent) {
+  if (isLeaseEvent(e)) return foldLease(state, e);
   const h = state.history;
   const justified = answerDue(state, e);
   const ref = refOf(state, e);
@@ -494,6 +508,77 @@ function foldUpgradeEvent(state: HistoryState, u: UpgradeHistory, e: Coordinator
       break;
     }
   }
+}
+
+/**
+ * The restart budget's books (RolloutViews.noteLease, UpgradeCoordinator.takeLease): a grant adds its weight, a
+ * release takes it off, an expiry takes off the stake it reports. The step keeps the replayed figure beside the one
+ * the event reports; the fold then goes on from the reported one, so one disagreement is reported once.
+ */
+function foldLease(state: HistoryState, e: CoordinatorEvent) {
+  const ref = refOf(state, e);
+  const u = state.byId.get(upgradeIdOf(e)!);
+  if (!u) {
+    state.steps.push({ event: e, ref }); // the audit reports an upgrade the scanned logs never scheduled
+    return;
+  }
+  const step: FoldStep = { event: e, ref, upgrade: u };
+  state.steps.push(step);
+  if (e.eventName === "LeaseBudgetOpened") {
+    const { budget, duration } = e.args;
+    u.leases = {
+      budget,
+      duration: Number(duration),
+      opened: ref,
+      inUse: 0n,
+      peak: 0n,
+      holders: new Map(),
+      granted: 0,
+      released: 0,
+      expiredStake: 0n,
+    };
+    return;
+  }
+  const l = u.leases;
+  let replayed = l?.inUse ?? 0n;
+  let reported = 0n;
+  switch (e.eventName) {
+    case "LeaseGranted": {
+      const { attester, weight, expiresAt, inUse } = e.args;
+      replayed += weight;
+      reported = inUse;
+      l?.holders.set(lower(attester), { attester, weight, expiresAt, granted: ref });
+      if (l) l.granted++;
+      break;
+    }
+    case "LeaseReleased": {
+      const { attester, weight, inUse } = e.args;
+      replayed -= weight;
+      reported = inUse;
+      l?.holders.delete(lower(attester));
+      if (l) l.released++;
+      break;
+    }
+    case "LeasesExpired": {
+      const { stake, inUse } = e.args;
+      replayed -= stake;
+      reported = inUse;
+      if (l) {
+        l.expiredStake += stake;
+        // Leases expire in the order they were granted; the event does not name them, their expiry times do.
+        if (ref.time !== undefined) for (const [k, h] of l.holders) if (h.expiresAt <= ref.time) l.holders.delete(k);
+      }
+      break;
+    }
+  }
+  step.lease = { replayed, reported, budget: l?.budget };
+  if (!l) return;
+  const high = replayed > reported ? replayed : reported;
+  if (high > l.peak) {
+    l.peak = high;
+    l.peakAt = ref;
+  }
+  l.inUse = reported;
 }
 
 /** UpgradeCoordinator.attest: moves the validator's weight between the tallies; notes an automatic stop it sets off. */

@@ -34,9 +34,11 @@ export function renderHistory(
   const bulk = (e: CoordinatorEvent) =>
     e.eventName === "Attested"
       ? `Attested:${String((e.args as { upgradeId: bigint }).upgradeId)}`
-      : e.eventName === "ValidatorRegistered" || e.eventName === "CohortAssigned"
-        ? e.eventName
-        : undefined;
+      : e.eventName === "LeaseGranted" || e.eventName === "LeaseReleased"
+        ? `Lease:${String((e.args as { upgradeId: bigint }).upgradeId)}`
+        : e.eventName === "ValidatorRegistered" || e.eventName === "CohortAssigned"
+          ? e.eventName
+          : undefined;
   const perKind = new Map<string, number>();
   for (const e of events) {
     const k = bulk(e);
@@ -56,9 +58,11 @@ export function renderHistory(
       const label =
         e.eventName === "Attested"
           ? Status[Number(a.status)]
-          : e.eventName === "CohortAssigned"
-            ? `cohort ${a.newCohort}`
-            : `cohort ${a.cohort}`;
+          : e.eventName === "LeaseGranted" || e.eventName === "LeaseReleased"
+            ? e.eventName.slice(5).toLowerCase()
+            : e.eventName === "CohortAssigned"
+              ? `cohort ${a.newCohort}`
+              : `cohort ${a.cohort}`;
       const f = folded.get(kind);
       if (!f) {
         folded.set(kind, { count: 1, byStatus: { [label]: 1 }, first: tx, last: tx, line: out.length });
@@ -112,6 +116,21 @@ export function renderHistory(
       case "GuardianSet":
         text = `guardian set to ${String(a.newGuardian)} (was ${String(a.previousGuardian)})`;
         break;
+      case "RestartBudgetSet":
+        text = `restart budget set to ${Number(a.newBps) / 100}% of the registered stake, leases of ${a.newLeaseDuration} s, by governance`;
+        break;
+      case "LeaseBudgetOpened":
+        text = `upgrade ${a.upgradeId} restart budget opened: ${fmt(a.budget)} LSTK`;
+        break;
+      case "LeaseGranted":
+        text = `  restart lease granted to ${names(operators, a.attester)}: ${fmt(a.weight)} (leased now ${fmt(a.inUse)})`;
+        break;
+      case "LeaseReleased":
+        text = `  restart lease of ${names(operators, a.attester)} released: ${fmt(a.weight)} (leased now ${fmt(a.inUse)})`;
+        break;
+      case "LeasesExpired":
+        text = `  restart leases expired: ${fmt(a.stake)} (leased now ${fmt(a.inUse)})`;
+        break;
       case "DefaultCohortSet":
         text = `new registrations land in cohort ${a.newCohort}`;
         break;
@@ -126,9 +145,11 @@ export function renderHistory(
       .join(", ");
     const what = kind.startsWith("Attested:")
       ? `attestations for upgrade ${kind.slice(9)}`
-      : kind === "CohortAssigned"
-        ? "cohort assignments by governance"
-        : "validators registered";
+      : kind.startsWith("Lease:")
+        ? `restart lease events for upgrade ${kind.slice(6)}`
+        : kind === "CohortAssigned"
+          ? "cohort assignments by governance"
+          : "validators registered";
     out[f.line] += `${f.count} ${what}: ${counts} (first tx ${f.first}, last tx ${f.last})`;
   }
   return out;

@@ -16,7 +16,16 @@ import { ProcessFleet, QUIRK_ENV } from "./fleet";
 import { passProposal, type Voter } from "./governance";
 import { InProcessFleet } from "./inprocess";
 import { DrillOptions, USAGE, UsageError, parseOptions } from "./options";
-import { COHORT_NAMES, sendAs, cohortProposal, fundAndRegister, planValidators, startNetwork } from "./network";
+import {
+  COHORT_NAMES,
+  LEASE_DURATION,
+  sendAs,
+  cohortProposal,
+  fundAndRegister,
+  planValidators,
+  startNetwork,
+} from "./network";
+import { foldAll } from "../../lib/history";
 import { upgradeCoordinatorAbi } from "../../lib/abi/generated";
 import { buildManifest, getStage, getUpgrade, keep, scheduleByVote, writeManifest } from "./rollout";
 
@@ -174,8 +183,17 @@ async function drill(
         : { signer: v.operator, support: "for" },
     );
   const cohortBoard = new Board(io.out, "\ngovernance: cohort assignment");
-  const { moved, proposal } = cohortProposal(net, validators);
+  const { moved, bps, proposal } = cohortProposal(net, validators);
   await passProposal(net, cohortBoard, proposal, proposer, voters(false));
+  const budget = (total * BigInt(bps)) / 10_000n;
+  const cohortStakes = [1, 2, 3].map((c) =>
+    validators.filter((v) => v.cohort === c).reduce((s, v) => s + v.weight, 0n),
+  );
+  const waves = cohortStakes.flatMap((s, i) => (s > budget ? [`${COHORT_NAMES[i]} ${tokens(s)}`] : []));
+  cohortBoard.set(
+    "restart budget",
+    `${bps / 100}% of the registered stake (${tokens(budget)} LSTK), leases of ${LEASE_DURATION} s · ${waves.length ? `larger cohorts roll through in waves: ${waves.join(", ")} LSTK` : "every cohort fits in it"}`,
+  );
   const events = {
     address: net.addresses.coordinator,
     abi: upgradeCoordinatorAbi,
@@ -416,6 +434,27 @@ async function drill(
     );
   }
   x.check("no watcher crashed", fleet.crashedWatchers().length === 0, fleet.crashedWatchers().join("; "));
+
+  // ---------------------------------------------------------------- restart leases, measured from events
+  w("\nrestart leases (replayed from LeaseGranted, LeaseReleased and LeasesExpired)\n");
+  const leased = foldAll(await coordinatorHistory(net)).history.upgrades.flatMap((u) => (u.leases ? [u] : []));
+  for (const u of leased) {
+    const l = u.leases!;
+    w(
+      `  upgrade ${u.id}: ${l.granted} leases granted, ${l.released} released by attestation; highest leased ${tokens(l.peak)} of ${tokens(l.budget)} LSTK\n`,
+    );
+  }
+  const peak = leased.reduce((m, u) => (u.leases!.peak > m ? u.leases!.peak : m), 0n);
+  const cap = leased.reduce(
+    (m, u) => (m === undefined || u.leases!.budget < m ? u.leases!.budget : m),
+    undefined as bigint | undefined,
+  );
+  w(`  highest offline (leased) stake measured: ${tokens(peak)} LSTK; restart budget ${tokens(cap ?? 0n)} LSTK\n`);
+  x.check(
+    "every restart took a lease, and the leased (offline) stake never exceeded the restart budget",
+    leased.length === 2 && leased.every((u) => u.leases!.granted > 0) && cap !== undefined && peak <= cap,
+    `highest ${tokens(peak)} ≤ ${tokens(cap ?? 0n)} LSTK`,
+  );
 
   // ---------------------------------------------------------------- the audit trail
   w("\naudit trail\n");

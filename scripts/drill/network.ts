@@ -192,22 +192,51 @@ export async function fundAndRegister(net: Net, validators: DrillValidator[]) {
   });
 }
 
-/** Assigns cohorts the way a network would: one governance proposal with a batch of setCohort calls. */
+/**
+ * Seconds a restart lease lasts in the drill (between one and two of these): a day, longer than the chain time the
+ * keeper skips (time locks, observation windows), so no lease expires under a validator still restarting.
+ */
+export const LEASE_DURATION = 86_400;
+
+/**
+ * The drill's restart budget: 10% of the registered stake, or the share of its largest validator when that is more
+ * (basis points, rounded up), so every validator can restart and the larger cohorts roll through in waves.
+ */
+export function restartBudgetBps(validators: DrillValidator[]): number {
+  const total = validators.reduce((s, v) => s + v.weight, 0n);
+  const largest = validators.reduce((m, v) => (v.weight > m ? v.weight : m), 0n);
+  return Math.max(1000, Number((largest * 10_000n + total - 1n) / total));
+}
+
+/**
+ * Assigns cohorts the way a network would: one governance proposal with a batch of setCohort calls, which also
+ * sets the restart budget (restartBudgetBps) for the upgrades to come.
+ */
 export function cohortProposal(net: Net, validators: DrillValidator[]) {
   const moved = validators.filter((v) => v.cohort !== 3);
+  const bps = restartBudgetBps(validators);
+  const budget = encodeFunctionData({
+    abi: upgradeCoordinatorAbi,
+    functionName: "setRestartBudget",
+    args: [bps, LEASE_DURATION],
+  });
   return {
     moved,
+    bps,
     proposal: {
-      targets: moved.map(() => net.addresses.coordinator),
-      values: moved.map(() => 0n),
-      calldatas: moved.map((v) =>
-        encodeFunctionData({
-          abi: upgradeCoordinatorAbi,
-          functionName: "setCohort",
-          args: [getAddress(v.operator.address), v.cohort],
-        }),
-      ),
-      description: `Assign rollout cohorts: ${moved.filter((v) => v.cohort === 1).length} canary, ${moved.filter((v) => v.cohort === 2).length} early (the rest stay main)\n\n${moved.map((v) => `${v.name} ${v.operator.address} -> cohort ${v.cohort}`).join("\n")}`,
+      targets: [...moved.map(() => net.addresses.coordinator), net.addresses.coordinator],
+      values: [...moved.map(() => 0n), 0n],
+      calldatas: [
+        ...moved.map((v) =>
+          encodeFunctionData({
+            abi: upgradeCoordinatorAbi,
+            functionName: "setCohort",
+            args: [getAddress(v.operator.address), v.cohort],
+          }),
+        ),
+        budget,
+      ],
+      description: `Assign rollout cohorts: ${moved.filter((v) => v.cohort === 1).length} canary, ${moved.filter((v) => v.cohort === 2).length} early (the rest stay main)\n\n${moved.map((v) => `${v.name} ${v.operator.address} -> cohort ${v.cohort}`).join("\n")}\nrestart budget ${bps} bps, leases of ${LEASE_DURATION} s`,
     },
   };
 }

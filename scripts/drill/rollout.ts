@@ -191,6 +191,8 @@ export async function keep(
         due = s.notBefore > 0;
       }
     } else {
+      // A validator restarting under a restart lease has not reported yet, but is not missing: wait for it.
+      if ((await leasedNow(net, upgradeId)) > 0n) since.set(`active:${i}`, Date.now());
       const allReported = s.attestedStake === s.cohortStake;
       const observed = allReported ? first(`reported:${i}`) >= 2_000 : first(`active:${i}`) >= 30_000;
       if (observed && s.healthyStake >= s.healthyNeeded && s.unhealthyStake < s.unhealthyLimit) {
@@ -213,6 +215,17 @@ export async function keep(
     }
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** The stake under restart leases in the upgrade now. */
+async function leasedNow(net: Net, upgradeId: bigint): Promise<bigint> {
+  const lease = await net.chain.client.readContract({
+    address: net.addresses.coordinator,
+    abi: upgradeCoordinatorAbi,
+    functionName: "getLease",
+    args: [upgradeId, net.keeper],
+  });
+  return lease.inUse;
 }
 
 async function cohortTotal(net: Net, upgradeId: bigint, stages: number): Promise<bigint> {

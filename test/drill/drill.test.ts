@@ -53,6 +53,15 @@ describe("npm run drill", function () {
     expect(out).to.match(/canonical keccak256 0x[0-9a-f]{64}/);
     expect(out).to.match(/upgrade 2 ROLLBACK ordered at stage 1 \(Manual\) by the guardian\s+tx 0x[0-9a-f]{64}/);
     expect(out).to.include("✓ nothing left running");
+    // The restart budget: the highest stake leased at once, replayed from the lease events, within the budget.
+    const leases = /highest offline \(leased\) stake measured: ([\d,]+) LSTK; restart budget ([\d,]+) LSTK/.exec(out);
+    expect(leases, out.slice(-3000)).to.not.equal(null);
+    const [highest, budget] = [leases![1], leases![2]].map((n) => BigInt(n.replace(/,/g, "")));
+    expect(highest > 0n, "some stake was leased").to.equal(true);
+    expect(highest <= budget, `${highest} ≤ ${budget}`).to.equal(true);
+    expect(out).to.include(
+      "✓ every restart took a lease, and the leased (offline) stake never exceeded the restart budget",
+    );
     expect(out).to.match(/drill passed: \d+ expectations held · took [\d.]+s/);
     expect(out).not.to.include("✗");
 

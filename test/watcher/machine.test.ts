@@ -153,6 +153,22 @@ describe("watcher state machine", function () {
     expect(job.local).to.equal("discarding");
   });
 
+  it("after a rollback order, attests RolledBack for an active stage it never swapped in (waiting for a lease)", function () {
+    const { effects, job } = run([
+      scheduled(),
+      { type: "Prepared", ...id },
+      { type: "StageActivated", ...id, stage: 1 },
+      { type: "RollbackOrdered", ...id },
+      { type: "UpgradeNotStarted", ...id },
+      { type: "Discarded", ...id },
+    ]);
+    expect(effects.slice(-2)).to.deep.equal([
+      { kind: "discard", upgradeId: 1 },
+      { kind: "attest", upgradeId: 1, stage: 1, status: "RolledBack" },
+    ]);
+    expect(job.local).to.equal("discarded");
+  });
+
   it("discards the staged artifact on a withdrawal before activation", function () {
     const { effects, job } = run([
       scheduled(),

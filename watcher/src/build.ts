@@ -4,6 +4,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createWalletClient, http, type LocalAccount } from "viem";
 import { Attester } from "./adapters/attester";
+import { ViemLeases } from "./adapters/leases";
 import { BinaryStore } from "./adapters/binaries";
 import { CommandNodeController } from "./adapters/commandNode";
 import { HttpDownloader } from "./adapters/downloader";
@@ -17,7 +18,17 @@ import { SqliteJournal } from "./journal/sqlite";
 import { createLogger, type Logger } from "./log";
 import { Metrics } from "./metrics";
 import { NOTIFY_DEFAULTS, Notifier, type Notify } from "./notify";
-import type { Binaries, ChainReader, ChainWriter, Clock, Downloader, Hex, Journal, NodeController } from "./ports";
+import type {
+  Binaries,
+  ChainReader,
+  ChainWriter,
+  Clock,
+  Downloader,
+  Hex,
+  Journal,
+  NodeController,
+  RestartLeases,
+} from "./ports";
 import { Runtime, type RuntimeDeps } from "./runtime";
 
 export const systemClock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
@@ -26,6 +37,8 @@ export const systemClock: Clock = { now: () => Date.now(), sleep: (ms) => new Pr
 export interface Overrides {
   chain?: ChainReader;
   writer?: ChainWriter;
+  /** Restart leases (default: taken by the attester key, unless `writer` is overridden: then none, unless given). */
+  leases?: RestartLeases;
   /** The attester key (instead of loading `validator.attesterKey`); the default writer signs with it. */
   account?: LocalAccount;
   /** A node controller, or a function making one from the watcher's paths and binary store. */
@@ -78,13 +91,14 @@ export async function build(config: WatcherConfig, overrides: Overrides = {}): P
           ? new ProcessNodeController(config.node, paths, { kill })
           : new CommandNodeController(config.node, paths)));
   const journal = overrides.journal ?? new SqliteJournal(paths.journal);
+  const wallet = createWalletClient({
+    account,
+    transport: http(config.chain.rpcUrl, { retryCount: 0, timeout: 15_000 }),
+  });
   const writer =
     overrides.writer ??
     new Attester({
-      wallet: createWalletClient({
-        account,
-        transport: http(config.chain.rpcUrl, { retryCount: 0, timeout: 15_000 }),
-      }),
+      wallet,
       client,
       coordinator,
       operator,
@@ -111,6 +125,8 @@ export async function build(config: WatcherConfig, overrides: Overrides = {}): P
     paths,
     chain: overrides.chain ?? new ViemChainReader(client, coordinator, operator),
     writer,
+    // The lease is the attester key's transaction: a replaced writer (a fake) takes none unless given leases.
+    leases: overrides.leases ?? (overrides.writer ? undefined : new ViemLeases({ wallet, client, coordinator, kill })),
     node,
     downloader: overrides.downloader ?? new HttpDownloader(config.artifacts),
     binaries,

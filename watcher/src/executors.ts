@@ -3,7 +3,16 @@ import { keccak256, toHex } from "viem";
 import type { WatcherConfig, Paths } from "./config";
 import type { AttestStatus, Effect, Job, MachineEvent } from "./machine/types";
 import { startupPhase } from "./machine/health";
-import type { Binaries, ChainReader, ChainWriter, Clock, Downloader, Hex, NodeController } from "./ports";
+import type {
+  Binaries,
+  ChainReader,
+  ChainWriter,
+  Clock,
+  Downloader,
+  Hex,
+  NodeController,
+  RestartLeases,
+} from "./ports";
 import { WatcherError, asWatcherError, fatal, fsCall, retryable } from "./errors";
 import { exists, localDisk, type DiskSpace } from "./adapters/stateCopy";
 import { ManifestError, manifestHashOfText, parseArtifactUri } from "../../lib/manifest";
@@ -11,6 +20,7 @@ import type { Logger } from "./log";
 import { runUpgradeHooks } from "./adapters/hooks";
 import type { KillPoints } from "./faults";
 import type { Notify } from "./notify";
+import { holdLease } from "./leases";
 
 export interface ExecutorDeps {
   config: WatcherConfig;
@@ -27,6 +37,11 @@ export interface ExecutorDeps {
    * The runtime always has one; a test calling an executor alone may leave it out.
    */
   notify?: Notify;
+  /**
+   * Restart leases taken by the attester key before the node is stopped (watcher/src/leases.ts). build() always
+   * wires one; a test calling an executor alone may leave it out, and then no lease is taken.
+   */
+  leases?: RestartLeases;
   /** Crash-drill points (tests and rehearsals); absent in normal runs. */
   kill?: KillPoints;
   /** Free space and sizes on disk (default: the local file system). */
@@ -182,6 +197,7 @@ async function upgrade(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
       log.error({ reason: aborted }, "an upgrade hook said no: the node is not touched");
       return { type: "UpgradeFailed", upgradeId, reason: aborted };
     }
+    await holdLease(upgradeId, deps); // the budget has room for this validator's restart
     await checkSpace(job, active, deps);
     // Stopped first, so the snapshot is a consistent copy of the state the old version left.
     log.info("stopping the node to snapshot its state and swap its binary");
@@ -276,6 +292,7 @@ async function fallBack(job: Job, restoreState: boolean, deps: ExecutorDeps) {
   }
   const active = await deps.binaries.active();
   if (active !== manifest.previousVersion || restoreState) {
+    await holdLease(upgradeId, deps); // a lease for the restart (a node that does not answer needs none)
     await deps.node.stop();
     if (restoreState) await deps.node.restore(snapshotTag(upgradeId));
     await deps.binaries.activate(manifest.previousVersion);

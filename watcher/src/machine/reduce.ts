@@ -21,7 +21,8 @@ import type {
  *   upgrade is not paused;
  * - on its own initiative the watcher rolls back only a binary that never came up healthy;
  * - a network-ordered rollback always restores the previous version (and the state snapshot when the manifest
- *   marks the upgrade state-incompatible), then attests RolledBack;
+ *   marks the upgrade state-incompatible), then attests RolledBack; a validator of an activated stage that never
+ *   swapped (it was still waiting for a restart lease) discards the staged build and attests RolledBack too;
  * - a withdrawal before activation discards the staged artifact; after activation the node stays as it is;
  * - once the upgrade completed, a validator still on the previous version (it missed its stage) upgrades.
  */
@@ -148,6 +149,10 @@ function decide(job: Job): EffectBody[] {
       job.local = "restoring";
       effects.push({ kind: "restore", upgradeId: job.upgradeId, restoreState });
     } else if ((job.local === "restored" || job.local === "failed-upgrade") && job.stageActive) {
+      attest("RolledBack");
+    } else if (job.local === "discarded" && job.stageActive) {
+      // Its stage was active but it never swapped (a restart lease it waited for, say): it runs the previous
+      // version, and says so, so the restored stake covers the whole activated stage.
       attest("RolledBack");
     } else if (job.local === "prepared" || job.local === "prepare-failed") {
       job.local = "discarding";

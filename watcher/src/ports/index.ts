@@ -104,3 +104,38 @@ export interface Binaries {
   /** Records the x/upgrade plan the node now runs, where the layout keeps it (Cosmovisor's upgrade-info.json). */
   recordUpgrade?(plan: { name: string; height: bigint; info: string }): Promise<void>;
 }
+
+/** An upgrade's restart budget and this watcher's lease in it, as the coordinator's `getLease` reports them. */
+export interface LeaseView {
+  /** Wei; 0 when no budget was set for the upgrade (no lease is ever needed). */
+  budget: bigint;
+  /** Wei leased now, expired leases left out. */
+  inUse: bigint;
+  /** Seconds: a lease lasts between one and two durations. */
+  duration: number;
+  /** Leases may be taken: from scheduling until the next upgrade is scheduled. */
+  live: boolean;
+  /** The stake a lease of this key weighs (cached by its validator's Ready; 0 before). */
+  weight: bigint;
+  /** While this key holds an unexpired lease: when it expires (seconds); 0 otherwise. */
+  expiresAt: bigint;
+}
+
+/** What asking for a lease came to. Refusals are answers, found by simulation: they cost no gas. */
+export type LeaseAnswer =
+  | { kind: "granted"; expiresAt: bigint; transaction: Hex }
+  /** The budget is full: `inUse + weight > budget`. */
+  | { kind: "full"; inUse: bigint; budget: bigint; weight: bigint }
+  /** This key holds a lease already (taken before a crash, say), until `expiresAt`. */
+  | { kind: "held"; expiresAt: bigint }
+  /** The key has no weight in a live budget: it never attested Ready to the latest upgrade, or that budget closed. */
+  | { kind: "unleasable" }
+  /** A transaction of the attester key is still pending (perhaps a lease sent before a crash): ask again later. */
+  | { kind: "pending" };
+
+/** Restart leases for this validator, taken by its attester key (docs/design.md, "Restart leases"). */
+export interface RestartLeases {
+  view(upgradeId: number): Promise<LeaseView>;
+  /** Takes a lease in the budget of the key's latest Ready upgrade: simulated first, then sent and awaited. */
+  take(): Promise<LeaseAnswer>;
+}
