@@ -276,6 +276,7 @@ async function fallBack(job: Job, restoreState: boolean, deps: ExecutorDeps) {
   }
   const active = await deps.binaries.active();
   if (active !== manifest.previousVersion || restoreState) {
+    await restartWindowBeforeFallBack(job, deps, log);
     await deps.node.stop();
     if (restoreState) await deps.node.restore(snapshotTag(upgradeId));
     await deps.binaries.activate(manifest.previousVersion);
@@ -301,6 +302,27 @@ async function fallBack(job: Job, restoreState: boolean, deps: ExecutorDeps) {
   }
   if (outcome.healthy) log.info("back on the previous version and healthy");
   else log.error({ reason: outcome.reason }, "back on the previous version, but it is not healthy");
+}
+
+/**
+ * The hooks before a rollback, fall-back or revert stops the node. The restart window applies to every stop of a
+ * running node, as before an upgrade's; a node that does not answer has no window to protect, and is not made to
+ * wait. Its deadline bounds the wait, after which the node goes back anyway: unlike an upgrade, which the node may
+ * decline, going back to the previous version is an order (or the failed upgrade's own remedy). preUpgrade does not
+ * run: Cosmovisor runs the pre-upgrade step on upgrades alone, and it prepares the new version's state.
+ */
+async function restartWindowBeforeFallBack(job: Job, deps: ExecutorDeps, log: Logger) {
+  const window = deps.config.hooks?.restartWindow;
+  if (!window) return;
+  const running = await deps.node.status().catch(() => undefined);
+  if (!running) {
+    log.info("the node does not answer: no restart window to wait for before going back");
+    return;
+  }
+  const { name, previousVersion } = job.manifest;
+  const stop = { name, version: previousVersion, height: running.height, action: "rollback" as const };
+  const late = await runUpgradeHooks({ restartWindow: window }, stop, deps.clock, (m) => log.warn(m));
+  if (late) log.warn({ reason: late }, "going back to the previous version outside a restart window");
 }
 
 /** An x/upgrade plan's `info` naming the artifact the way Cosmovisor reads it: {"binaries": {"os/arch": url}}. */
