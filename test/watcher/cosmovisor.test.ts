@@ -7,6 +7,7 @@ import { chmod, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BinaryStore } from "../../watcher/src/adapters/binaries";
+import { CommandNodeController } from "../../watcher/src/adapters/commandNode";
 import { cosmovisorLayout } from "../../watcher/src/adapters/layouts";
 import { ConfigError, parseConfig, paths as pathsOf } from "../../watcher/src/config";
 import { execute } from "../../watcher/src/executors";
@@ -258,6 +259,37 @@ describe("Cosmovisor layout", function () {
       expect(await readlink(join(t.root, "current"))).to.equal(join(t.root, "upgrades", "v2"));
       expect(await readFile(join(t.home, "data", "upgrade-info.json"), "utf8")).to.equal(planJson("v2", 100));
     });
+  });
+
+  it("the command adapter (systemctl and the like) runs `current`, with DAEMON_HOME and DAEMON_NAME set", async function () {
+    const ctx = await cosmovisorHome();
+    const out = join(ctx.home, "service.log");
+    // A unit written for Cosmovisor: ExecStart=$DAEMON_HOME/cosmovisor/current/bin/$DAEMON_NAME start.
+    const run = (what: string) =>
+      `echo "${what} $DAEMON_HOME $DAEMON_NAME $LOCKSTEP_VERSION $LOCKSTEP_BINARY" >> ${out}; ` +
+      `"$DAEMON_HOME/cosmovisor/current/bin/$DAEMON_NAME" >> ${out}`;
+    const config = parseConfig({
+      ...ctx.config,
+      node: {
+        adapter: "command",
+        statusUrl: "http://127.0.0.1:1/status",
+        stateDir: join(ctx.home, "data"),
+        commands: { start: run("start"), stop: run("stop") },
+      },
+    });
+    await mkdir(ctx.p.root, { recursive: true }); // the watcher's data directory (build() makes it)
+    const node = new CommandNodeController(config.node as never, pathsOf(config), { cosmovisor: config.cosmovisor });
+    await node.stop();
+    await ctx.store.activate("v1.0.0");
+    await node.start();
+    const bin = join(ctx.root, "current", "bin", "gaiad");
+    expect((await readFile(out, "utf8")).split("\n")).to.deep.equal([
+      `stop ${ctx.home} gaiad v2.0.0 ${bin}`,
+      "gaiad v2.0.0",
+      `start ${ctx.home} gaiad v1.0.0 ${bin}`,
+      "gaiad v1.0.0",
+      "",
+    ]);
   });
 
   it("needs cosmovisor.home and .daemonName with layout cosmovisor", function () {
