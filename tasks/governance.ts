@@ -285,6 +285,35 @@ task("vote", "Casts the signer's vote on a proposal")
     }),
   );
 
+task(
+  "delegate",
+  "Delegates the signer's (or, with --safe-batch, a Safe's) voting power; tokens vote only once delegated",
+)
+  .addOptionalPositionalParam("delegatee", "who votes with the tokens (default: the holder itself)")
+  .addOptionalParam("signer", "index of the holding account", "0")
+  .addOptionalParam("safeBatch", "write a Safe Transaction Builder batch to this file instead of sending")
+  .addOptionalParam("safe", "with --safe-batch: the Safe that holds the tokens")
+  .setAction(
+    action(async (args: { delegatee?: string } & BatchArgs, hre) => {
+      const delegatee = args.delegatee ? parseAddress(args.delegatee, "delegatee") : undefined;
+      const { c, batch } = await connectFor(hre, args, true);
+      const to = delegatee ?? c.account;
+      const token = { address: c.token, abi: abis().stakeTokenAbi } as const;
+      const balance = await c.client.readContract({ ...token, functionName: "balanceOf", args: [c.account] });
+      if (batch) {
+        writeBatch(c, batch, `Lockstep: delegate the votes of ${c.account} to ${to}`, [
+          { to: c.token, abi: abis().stakeTokenAbi as Abi, functionName: "delegate", args: [to] },
+        ]);
+      } else {
+        const { sendContractCall } =
+          require("../lib/actions/sendContractCall") as typeof import("../lib/actions/sendContractCall");
+        const { hash } = await sendContractCall(c.wallet, { ...token, functionName: "delegate", args: [to] });
+        console.log(`delegated (transaction ${hash})`);
+      }
+      console.log(`${to} votes with the ${balance} tokens of ${c.account} in proposals made from the next block on`);
+    }),
+  );
+
 async function governanceStep(
   hre: HardhatRuntimeEnvironment,
   args: { proposalId: string } & BatchArgs,

@@ -161,6 +161,21 @@ describe("tasks write Safe Transaction Builder batches", function () {
       expect(none).to.match(/had no voting power at block \d+: tokens count only once delegated/);
     });
 
+    it("delegate: a Safe holding tokens delegates its votes to itself", async function () {
+      const d = readDeployment("hardhat", dir);
+      const [holder, , , , , , , , safe] = await ethers.getSigners();
+      const token = StakeToken__factory.connect(d.contracts.StakeToken, holder);
+      await (await token.transfer(safe.address, 10n ** 18n)).wait();
+      const file = join(dir, "delegate.json");
+      const out = await runTask("delegate", { safeBatch: file, safe: safe.address, signer: "0" });
+      expect(out).to.include(`StakeToken.delegate(delegatee=${getAddress(safe.address)})`);
+      expect(out).to.include(getAddress(safe.address));
+      expect(await token.delegates(safe.address)).to.equal(ethers.ZeroAddress);
+      await replay(file, safe);
+      expect(await token.delegates(safe.address)).to.equal(safe.address);
+      expect(await token.getVotes(safe.address)).to.equal(10n ** 18n);
+    });
+
     it("validator:register and validator:rotate-attester: a Safe as the operator, proven by the attester key", async function () {
       const d = readDeployment("hardhat", dir);
       const signers = await ethers.getSigners();
