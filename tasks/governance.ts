@@ -237,20 +237,41 @@ task("vote", "Casts the signer's vote on a proposal")
   .addPositionalParam("support", "for, against or abstain")
   .addOptionalParam("reason", "a reason recorded on chain")
   .addOptionalParam("signer", "index of the voting account", "0")
+  .addOptionalParam("safeBatch", "write a Safe Transaction Builder batch to this file instead of sending")
+  .addOptionalParam("safe", "with --safe-batch: the Safe that votes (it must hold or be delegated votes)")
   .setAction(
-    action(async (args: { proposalId: string; support: string; reason?: string; signer: string }, hre) => {
+    action(async (args: { proposalId: string; support: string; reason?: string } & BatchArgs, hre) => {
       if (!(args.support in SUPPORT))
         throw new TaskError(`support must be for, against or abstain, not "${args.support}"`);
       const id = parseProposalId(args.proposalId);
-      const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
+      const { c, batch } = await connectFor(hre, args, true);
       const p = await readProposal(c, id);
       if (p.state !== "Active") throw new TaskError(`proposal ${id} is ${p.state}, not open for votes`);
+      const governor = { address: c.governor, abi: abis().lockstepGovernorAbi } as const;
       const weight = await c.client.readContract({
-        address: c.governor,
-        abi: abis().lockstepGovernorAbi,
+        ...governor,
         functionName: "getVotes",
         args: [c.account, p.snapshot],
       });
+      if (batch) {
+        // The Safe's owners sign later: refuse now what the Governor would refuse, or count as nothing, then.
+        if (await c.client.readContract({ ...governor, functionName: "hasVoted", args: [id, c.account] }))
+          throw new TaskError(`${c.account} has already voted on proposal ${id}`);
+        if (weight === 0n)
+          throw new TaskError(
+            `${c.account} had no voting power at block ${p.snapshot}: tokens count only once delegated ` +
+              "(the Safe delegates to itself, or a holder to it, before a proposal's snapshot)",
+          );
+        const support = SUPPORT[args.support as SupportName];
+        const call = args.reason
+          ? { functionName: "castVoteWithReason", args: [id, support, args.reason] }
+          : { functionName: "castVote", args: [id, support] };
+        writeBatch(c, batch, `Lockstep: vote ${args.support} on proposal ${id}`, [
+          { to: c.governor, abi: abis().lockstepGovernorAbi as Abi, ...call },
+        ]);
+        console.log(`the Safe votes ${args.support} with ${weight} votes (its voting power at block ${p.snapshot})`);
+        return;
+      }
       console.log(
         `voting ${args.support} with ${weight} votes (the voting power ${c.account} had at block ${p.snapshot})`,
       );
@@ -261,6 +282,35 @@ task("vote", "Casts the signer's vote on a proposal")
         reason: args.reason,
       });
       await printProposal(c, id);
+    }),
+  );
+
+task(
+  "delegate",
+  "Delegates the signer's (or, with --safe-batch, a Safe's) voting power; tokens vote only once delegated",
+)
+  .addOptionalPositionalParam("delegatee", "who votes with the tokens (default: the holder itself)")
+  .addOptionalParam("signer", "index of the holding account", "0")
+  .addOptionalParam("safeBatch", "write a Safe Transaction Builder batch to this file instead of sending")
+  .addOptionalParam("safe", "with --safe-batch: the Safe that holds the tokens")
+  .setAction(
+    action(async (args: { delegatee?: string } & BatchArgs, hre) => {
+      const delegatee = args.delegatee ? parseAddress(args.delegatee, "delegatee") : undefined;
+      const { c, batch } = await connectFor(hre, args, true);
+      const to = delegatee ?? c.account;
+      const token = { address: c.token, abi: abis().stakeTokenAbi } as const;
+      const balance = await c.client.readContract({ ...token, functionName: "balanceOf", args: [c.account] });
+      if (batch) {
+        writeBatch(c, batch, `Lockstep: delegate the votes of ${c.account} to ${to}`, [
+          { to: c.token, abi: abis().stakeTokenAbi as Abi, functionName: "delegate", args: [to] },
+        ]);
+      } else {
+        const { sendContractCall } =
+          require("../lib/actions/sendContractCall") as typeof import("../lib/actions/sendContractCall");
+        const { hash } = await sendContractCall(c.wallet, { ...token, functionName: "delegate", args: [to] });
+        console.log(`delegated (transaction ${hash})`);
+      }
+      console.log(`${to} votes with the ${balance} tokens of ${c.account} in proposals made from the next block on`);
     }),
   );
 

@@ -1,5 +1,5 @@
 import { task } from "hardhat/config";
-import { encodeFunctionData, isHex, verifyTypedData, type Address, type Hex } from "viem";
+import { encodeFunctionData, isHex, verifyTypedData, type Abi, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import {
   TaskError,
@@ -11,7 +11,7 @@ import {
   sendToCoordinator,
   type Connected,
 } from "./cli";
-import { proposeCoordinatorCalls } from "./governance";
+import { connectFor, proposeCoordinatorCalls, writeBatch, type BatchArgs, type BatchTarget } from "./governance";
 
 /** The attester key from ATTESTER_KEY (a hex private key), or undefined when unset; refuses a malformed one. */
 function attesterKeyFromEnv() {
@@ -83,15 +83,30 @@ task("validator:attester-proof", "Signs, with the attester key in ATTESTER_KEY, 
     }),
   );
 
-task("validator:register", "Registers the signer as a validator operator")
+/** A coordinator call the operator makes, written as a Safe batch when the operator is a Safe (a contract operator). */
+function operatorBatch(c: Connected, batch: BatchTarget, title: string, functionName: string, args: unknown[]) {
+  writeBatch(c, batch, title, [{ to: c.coordinator, abi: abis().upgradeCoordinatorAbi as Abi, functionName, args }]);
+  console.log("the proof serves once, at the operator's current nonce: sign the batch before any other proof is used");
+}
+
+task("validator:register", "Registers the signer (or, with --safe-batch, a Safe) as a validator operator")
   .addParam("attester", "the attester key's address (the watcher's hot key)")
   .addOptionalParam("proof", "the attester key's proof (validator:attester-proof); else signed with ATTESTER_KEY")
   .addOptionalParam("metadata", "moniker or metadata URI", "")
   .addOptionalParam("signer", "index of the operator account", "0")
+  .addOptionalParam("safeBatch", "write a Safe Transaction Builder batch to this file instead of sending")
+  .addOptionalParam("safe", "with --safe-batch: the Safe that is the operator")
   .setAction(
-    action(async (args: { attester: string; proof?: string; metadata: string; signer: string }, hre) => {
-      const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
+    action(async (args: { attester: string; proof?: string; metadata: string } & BatchArgs, hre) => {
       const attester = parseAddress(args.attester, "--attester");
+      const { c, batch } = await connectFor(hre, args, true);
+      if (batch) {
+        if ((await validator(c, c.account)).registered)
+          throw new TaskError(`${c.account} is already a registered validator`);
+        const proof = await proofFor(c, c.account, attester, args.proof);
+        const title = `Lockstep: register ${c.account} as a validator with attester ${attester}`;
+        return operatorBatch(c, batch, title, "register", [attester, args.metadata, proof]);
+      }
       const proof = await proofFor(c, c.account, attester, args.proof);
       const { hash } = await sendToCoordinator(c, "register", [attester, args.metadata, proof]);
       const v = await validator(c, c.account);
@@ -99,14 +114,23 @@ task("validator:register", "Registers the signer as a validator operator")
     }),
   );
 
-task("validator:rotate-attester", "Replaces the signer's attester key")
+task("validator:rotate-attester", "Replaces the signer's (or, with --safe-batch, a Safe's) attester key")
   .addPositionalParam("attester", "the new attester address")
   .addOptionalParam("proof", "the new key's proof (validator:attester-proof); else signed with ATTESTER_KEY")
   .addOptionalParam("signer", "index of the operator account", "0")
+  .addOptionalParam("safeBatch", "write a Safe Transaction Builder batch to this file instead of sending")
+  .addOptionalParam("safe", "with --safe-batch: the Safe that is the operator")
   .setAction(
-    action(async (args: { attester: string; proof?: string; signer: string }, hre) => {
-      const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
+    action(async (args: { attester: string; proof?: string } & BatchArgs, hre) => {
       const attester = parseAddress(args.attester, "attester");
+      const { c, batch } = await connectFor(hre, args, true);
+      if (batch) {
+        if (!(await validator(c, c.account)).registered)
+          throw new TaskError(`${c.account} is not a registered validator`);
+        const proof = await proofFor(c, c.account, attester, args.proof);
+        const title = `Lockstep: rotate the attester of ${c.account} to ${attester}`;
+        return operatorBatch(c, batch, title, "rotateAttester", [attester, proof]);
+      }
       const proof = await proofFor(c, c.account, attester, args.proof);
       const { hash } = await sendToCoordinator(c, "rotateAttester", [attester, proof]);
       console.log(`attester of ${c.account} is now ${attester}; the old key lost its power (transaction ${hash})`);
@@ -117,11 +141,13 @@ task("validator:set-cohort", "Proposes moving validators to a cohort (governance
   .addPositionalParam("cohort", "the cohort number (1 = canary, 2 = early, 3 = main, ...)")
   .addVariadicPositionalParam("operators", "operator addresses")
   .addOptionalParam("signer", "index of the proposing account", "0")
+  .addOptionalParam("safeBatch", "write a Safe Transaction Builder batch to this file instead of sending")
+  .addOptionalParam("safe", "with --safe-batch: the Safe that proposes")
   .setAction(
-    action(async (args: { cohort: string; operators: string[]; signer: string }, hre) => {
+    action(async (args: { cohort: string; operators: string[] } & BatchArgs, hre) => {
       const cohort = parseIntArg(args.cohort, "cohort", 1, 255);
       const operators = args.operators.map((o) => parseAddress(o, "operator"));
-      const c = await connectDeployment(hre, parseIntArg(args.signer, "--signer"));
+      const { c, batch } = await connectFor(hre, args, true);
       for (const op of operators) {
         if (!(await validator(c, op)).registered) throw new TaskError(`${op} is not a registered validator`);
       }
@@ -131,6 +157,7 @@ task("validator:set-cohort", "Proposes moving validators to a cohort (governance
           encodeFunctionData({ abi: abis().upgradeCoordinatorAbi, functionName: "setCohort", args: [op, cohort] }),
         ),
         `Move ${operators.length} validator(s) to cohort ${cohort}: ${operators.join(", ")}`,
+        batch,
       );
     }),
   );

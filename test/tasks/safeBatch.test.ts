@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import hre, { ethers } from "hardhat";
-import { reset } from "@nomicfoundation/hardhat-network-helpers";
+import { mine, reset } from "@nomicfoundation/hardhat-network-helpers";
 import { getAddress } from "viem";
 import { readDeployment } from "../../lib/deployments";
 import { readSafeBatch } from "../../lib/safeBatch";
-import { LockstepGovernor__factory, UpgradeCoordinator__factory } from "../../typechain-types";
+import { LockstepGovernor__factory, StakeToken__factory, UpgradeCoordinator__factory } from "../../typechain-types";
 import { TaskError } from "../../tasks/cli";
 import { connectFor } from "../../tasks/governance";
 
@@ -22,6 +22,28 @@ async function runTask(name: string, args: Record<string, unknown> = {}): Promis
     console.log = log;
   }
   return lines.join("\n");
+}
+
+/** Runs a task that must refuse: returns the one line it wrote and checks it would have exited with code 1. */
+async function refusal(name: string, args: Record<string, unknown>): Promise<string> {
+  const exit = process.exit;
+  const write = process.stderr.write;
+  let line = "";
+  let code: number | undefined;
+  process.exit = ((c?: number) => {
+    code = c;
+    throw new Error("exited");
+  }) as typeof process.exit;
+  process.stderr.write = ((chunk: string) => ((line += chunk), true)) as typeof process.stderr.write;
+  try {
+    await hre.run(name, args).catch(() => undefined);
+  } finally {
+    process.exit = exit;
+    process.stderr.write = write;
+  }
+  expect(code).to.equal(1);
+  expect(line.endsWith("\n") && line.split("\n").length === 2, `one line: ${line}`).to.equal(true);
+  return line.replace(/^lockstep: /, "").trimEnd();
 }
 
 describe("tasks write Safe Transaction Builder batches", function () {
@@ -85,6 +107,145 @@ describe("tasks write Safe Transaction Builder batches", function () {
     const { c, batch } = await connectFor(hre, { signer: "0", safeBatch: join(dir, "g.json") }, false);
     expect(batch?.safe).to.equal(undefined); // the steering task then reads the guardian
     expect(c.coordinator).to.equal(getAddress(d.contracts.UpgradeCoordinator));
+  });
+
+  describe("votes and operator actions as a Safe", function () {
+    /** Sends a batch's one transaction from `from`, as the Safe would once its owners signed. */
+    async function replay(file: string, from: Awaited<ReturnType<typeof ethers.getSigners>>[number]) {
+      const batch = readSafeBatch(file);
+      expect(batch.transactions).to.have.length(1);
+      expect(batch.meta.createdFromSafeAddress).to.equal(getAddress(from.address));
+      const [tx] = batch.transactions;
+      return (await from.sendTransaction({ to: tx.to, data: tx.data!, value: BigInt(tx.value) })).wait();
+    }
+
+    it("vote: the Safe's ballot, with its reason, counted with the Safe's delegated votes", async function () {
+      const d = readDeployment("hardhat", dir);
+      const [holder, , , , , , , , , poor] = await ethers.getSigners();
+      const governor = LockstepGovernor__factory.connect(d.contracts.LockstepGovernor, holder);
+      await (await StakeToken__factory.connect(d.contracts.StakeToken, holder).delegate(holder.address)).wait();
+      const proposed = await runTask("upgrade:restart-budget", { bps: "450", leaseDuration: "3600", signer: "0" });
+      const id = proposed.match(/^proposal\s+(\d+)/m)![1];
+      await mine(2);
+      const file = join(dir, "vote.json");
+      const out = await runTask("vote", {
+        proposalId: id,
+        support: "for",
+        reason: "the Safe agrees",
+        safeBatch: file,
+        safe: holder.address,
+      });
+      expect(out).to.include(
+        `LockstepGovernor.castVoteWithReason(proposalId=${id}, support=1, reason=the Safe agrees)`,
+      );
+      expect(out).to.match(/the Safe votes for with [1-9]\d* votes/);
+      expect(readSafeBatch(file).meta.name).to.equal(`Lockstep: vote for on proposal ${id}`);
+      expect(await governor.hasVoted(id, holder.address)).to.equal(false); // nothing was sent
+      await replay(file, holder);
+      expect(await governor.hasVoted(id, holder.address)).to.equal(true);
+      expect((await governor.proposalVotes(id)).forVotes).to.be.greaterThan(0n);
+
+      const again = await refusal("vote", {
+        proposalId: id,
+        support: "against",
+        safeBatch: join(dir, "v2.json"),
+        safe: holder.address,
+      });
+      expect(again).to.equal(`${getAddress(holder.address)} has already voted on proposal ${id}`);
+      const none = await refusal("vote", {
+        proposalId: id,
+        support: "for",
+        safeBatch: join(dir, "v3.json"),
+        safe: poor.address,
+      });
+      expect(none).to.match(/had no voting power at block \d+: tokens count only once delegated/);
+    });
+
+    it("delegate: a Safe holding tokens delegates its votes to itself", async function () {
+      const d = readDeployment("hardhat", dir);
+      const [holder, , , , , , , , safe] = await ethers.getSigners();
+      const token = StakeToken__factory.connect(d.contracts.StakeToken, holder);
+      await (await token.transfer(safe.address, 10n ** 18n)).wait();
+      const file = join(dir, "delegate.json");
+      const out = await runTask("delegate", { safeBatch: file, safe: safe.address, signer: "0" });
+      expect(out).to.include(`StakeToken.delegate(delegatee=${getAddress(safe.address)})`);
+      expect(out).to.include(getAddress(safe.address));
+      expect(await token.delegates(safe.address)).to.equal(ethers.ZeroAddress);
+      await replay(file, safe);
+      expect(await token.delegates(safe.address)).to.equal(safe.address);
+      expect(await token.getVotes(safe.address)).to.equal(10n ** 18n);
+    });
+
+    it("validator:register and validator:rotate-attester: a Safe as the operator, proven by the attester key", async function () {
+      const d = readDeployment("hardhat", dir);
+      const signers = await ethers.getSigners();
+      const safe = signers[5];
+      const coordinator = UpgradeCoordinator__factory.connect(d.contracts.UpgradeCoordinator, safe);
+      const key = ethers.Wallet.createRandom();
+      process.env.ATTESTER_KEY = key.privateKey;
+      try {
+        const file = join(dir, "register.json");
+        const out = await runTask("validator:register", {
+          attester: key.address,
+          metadata: "safe-op",
+          safeBatch: file,
+          safe: safe.address,
+          signer: "0",
+        });
+        expect(out).to.include(`UpgradeCoordinator.register(attester=${key.address}, metadataURI=safe-op, proof=0x`);
+        expect((await coordinator.getValidator(safe.address)).registered).to.equal(false);
+        await replay(file, safe);
+        const v = await coordinator.getValidator(safe.address);
+        expect(v.registered).to.equal(true);
+        expect(v.attester).to.equal(key.address);
+
+        const twice = await refusal("validator:register", {
+          attester: key.address,
+          metadata: "",
+          safeBatch: join(dir, "r2.json"),
+          safe: safe.address,
+          signer: "0",
+        });
+        expect(twice).to.equal(`${getAddress(safe.address)} is already a registered validator`);
+
+        const next = ethers.Wallet.createRandom();
+        process.env.ATTESTER_KEY = next.privateKey;
+        const rotateFile = join(dir, "rotate.json");
+        const rotated = await runTask("validator:rotate-attester", {
+          attester: next.address,
+          safeBatch: rotateFile,
+          safe: safe.address,
+          signer: "0",
+        });
+        expect(rotated).to.include(`UpgradeCoordinator.rotateAttester(newAttester=${next.address}, proof=0x`);
+        await replay(rotateFile, safe);
+        expect((await coordinator.getValidator(safe.address)).attester).to.equal(next.address);
+      } finally {
+        delete process.env.ATTESTER_KEY;
+      }
+    });
+
+    it("validator:set-cohort: the Safe proposes the move, spelled out call by call", async function () {
+      const d = readDeployment("hardhat", dir);
+      const [holder, , , , , operator] = await ethers.getSigners();
+      const governor = LockstepGovernor__factory.connect(d.contracts.LockstepGovernor, holder);
+      const file = join(dir, "cohort.json");
+      const out = await runTask("validator:set-cohort", {
+        cohort: "2",
+        operators: [operator.address],
+        safeBatch: file,
+        safe: holder.address,
+        signer: "0",
+      });
+      expect(out).to.include("LockstepGovernor.propose(targets=");
+      expect(out).to.include(`1. UpgradeCoordinator.setCohort(operator=${getAddress(operator.address)}, cohort=2)`);
+      const receipt = await replay(file, holder);
+      const created = receipt!.logs
+        .map((l) => governor.interface.parseLog(l))
+        .find((e) => e?.name === "ProposalCreated");
+      expect(created!.args.proposer).to.equal(getAddress(holder.address));
+      expect(created!.args.description).to.equal(`Move 1 validator(s) to cohort 2: ${getAddress(operator.address)}`);
+    });
   });
 
   describe("refuses in one line", function () {

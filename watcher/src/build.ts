@@ -89,7 +89,9 @@ export async function build(config: WatcherConfig, overrides: Overrides = {}): P
       : (overrides.node ??
         (config.node.adapter === "process"
           ? new ProcessNodeController(config.node, paths, { kill })
-          : new CommandNodeController(config.node, paths)));
+          : new CommandNodeController(config.node, paths, {
+              cosmovisor: config.layout === "cosmovisor" ? config.cosmovisor : undefined,
+            })));
   const journal = overrides.journal ?? new SqliteJournal(paths.journal);
   const wallet = createWalletClient({
     account,

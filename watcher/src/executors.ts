@@ -201,10 +201,14 @@ async function upgrade(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
     await checkSpace(job, active, deps);
     // Stopped first, so the snapshot is a consistent copy of the state the old version left.
     log.info("stopping the node to snapshot its state and swap its binary");
+    const last = await deps.node.status().catch(() => undefined); // its last block before the halt
     await deps.node.stop();
     deps.kill?.hit("upgrade:stopped");
     let refused: string | undefined;
     try {
+      // The plan, where x/upgrade writes it: once the old version halted, before the snapshot and the switch.
+      const plan = { name: manifest.name, height: last ? last.height + 1n : 0n, info: planInfo(manifest.artifact!) };
+      await deps.binaries.recordUpgrade?.(plan);
       await deps.node.snapshot(snapshotTag(upgradeId));
       deps.kill?.hit("upgrade:snapshotted");
       refused = await deps.binaries.activate(manifest.version, digest).then(
@@ -215,18 +219,18 @@ async function upgrade(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
       // `current` still names the old version (the switch is one rename): run it again before anything else.
       const error = asWatcherError(e);
       log.error({ err: error.message }, "could not snapshot or swap: starting the old version again");
+      await recordsBack(active, deps, log);
       await deps.node.start();
       return failed(error.code === "fs" || error.code === "state-copy-failed" ? "snapshot" : error.code, error.message);
     }
     if (refused) {
       // Not switched: the old version is still `current`, and runs again.
       log.error({ reason: refused }, "the staged build changed before the swap: not switched");
+      await recordsBack(active, deps, log);
       await deps.node.start();
       return failed("digest", refused);
     }
     deps.kill?.hit("upgrade:swapped");
-    const info = planInfo(manifest.artifact!);
-    await deps.binaries.recordUpgrade?.({ name: manifest.name, height: before?.height ?? 0n, info });
   }
   try {
     await deps.node.start();
@@ -292,10 +296,13 @@ async function fallBack(job: Job, restoreState: boolean, deps: ExecutorDeps) {
   }
   const active = await deps.binaries.active();
   if (active !== manifest.previousVersion || restoreState) {
+    await restartWindowBeforeFallBack(job, deps, log);
     await holdLease(upgradeId, deps); // a lease for the restart (a node that does not answer needs none)
     await deps.node.stop();
     if (restoreState) await deps.node.restore(snapshotTag(upgradeId));
     await deps.binaries.activate(manifest.previousVersion);
+  } else {
+    await deps.binaries.activate(manifest.previousVersion); // no switch; the layout's records agree with it again
   }
   try {
     await deps.node.start();
@@ -318,6 +325,39 @@ async function fallBack(job: Job, restoreState: boolean, deps: ExecutorDeps) {
   }
   if (outcome.healthy) log.info("back on the previous version and healthy");
   else log.error({ reason: outcome.reason }, "back on the previous version, but it is not healthy");
+}
+
+/**
+ * The hooks before a rollback, fall-back or revert stops the node. The restart window applies to every stop of a
+ * running node, as before an upgrade's; a node that does not answer has no window to protect, and is not made to
+ * wait. Its deadline bounds the wait, after which the node goes back anyway: unlike an upgrade, which the node may
+ * decline, going back to the previous version is an order (or the failed upgrade's own remedy). preUpgrade does not
+ * run: Cosmovisor runs the pre-upgrade step on upgrades alone, and it prepares the new version's state.
+ */
+async function restartWindowBeforeFallBack(job: Job, deps: ExecutorDeps, log: Logger) {
+  const window = deps.config.hooks?.restartWindow;
+  if (!window) return;
+  const running = await deps.node.status().catch(() => undefined);
+  if (!running) {
+    log.info("the node does not answer: no restart window to wait for before going back");
+    return;
+  }
+  const { name, previousVersion } = job.manifest;
+  const stop = { name, version: previousVersion, height: running.height, action: "rollback" as const };
+  const late = await runUpgradeHooks({ restartWindow: window }, stop, deps.clock, (m) => log.warn(m));
+  if (late) log.warn({ reason: late }, "going back to the previous version outside a restart window");
+}
+
+/**
+ * An upgrade that stopped short of its switch: the layout's records (Cosmovisor's upgrade-info.json, written at the
+ * halt) go back to the version that still runs, through a switch to it that switches nothing. Never in the way of
+ * the node's start: a failure here is logged.
+ */
+async function recordsBack(active: string | undefined, deps: ExecutorDeps, log: Logger) {
+  if (!active) return;
+  await deps.binaries.activate(active).catch((e: unknown) => {
+    log.warn({ err: asWatcherError(e).message }, "could not put the upgrade records back to the running version");
+  });
 }
 
 /** An x/upgrade plan's `info` naming the artifact the way Cosmovisor reads it: {"binaries": {"os/arch": url}}. */

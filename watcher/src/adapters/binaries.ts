@@ -125,6 +125,7 @@ export class BinaryStore implements Binaries {
     if (!dir || !(await executable(join(dir, this.layout.binaryPath))))
       throw fatal("version-not-staged", `version ${version} is not staged`, { version });
     if (sha256 !== undefined) await this.verify(version, sha256);
+    await this.layout.beforeSwitch(dir);
     if ((await this.layout.activeDir()) === dir) return;
     const current = this.layout.current;
     const link = `${current}.tmp`;
@@ -169,7 +170,7 @@ export class BinaryStore implements Binaries {
     }
   }
 
-  /** Records the upgrade the node now runs where the layout keeps it (Cosmovisor: upgrade-info.json). */
+  /** Records the upgrade plan the stopped node halted for, where the layout keeps it (Cosmovisor: upgrade-info.json). */
   recordUpgrade(plan: UpgradePlan): Promise<void> {
     return this.layout.recordUpgrade(plan);
   }

@@ -1,17 +1,21 @@
 // Controls the node through the operator's shell commands (systemd, docker, anything). Each command runs
 // under /bin/sh -c in its own process group, with $LOCKSTEP_BINARY, $LOCKSTEP_VERSION and, for snapshot and
 // restore, $LOCKSTEP_SNAPSHOT set. Its stdout and stderr are appended to <dataDir>/node.log.
+// In Cosmovisor's layout the service runs $DAEMON_HOME/cosmovisor/current/bin/$DAEMON_NAME (that is
+// $LOCKSTEP_BINARY, through the `current` link the watcher switches), the version is read through that layout, and
+// DAEMON_HOME and DAEMON_NAME are set as Cosmovisor sets them, so a unit written for Cosmovisor keeps its paths.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { appendFile, mkdir, mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import type { NodeConfig, Paths } from "../config";
+import type { CosmovisorConfig, NodeConfig, Paths } from "../config";
 import { fsCall, retryable } from "../errors";
 import type { NodeController, NodeStatus } from "../ports";
 import { BinaryStore } from "./binaries";
 import { nodeEnv } from "./nodeEnv";
 import type { Probe } from "./probes";
+import { cosmovisorLayout } from "./layouts";
 import { copyDirOnce, exists, replaceDir } from "./stateCopy";
 import { nodeProbe } from "./statusProbe";
 
@@ -20,6 +24,8 @@ export type CommandNodeConfig = Extract<NodeConfig, { adapter: "command" }>;
 export interface CommandNodeOptions {
   /** How long a command may run before its process group is killed. */
   timeoutMs?: number;
+  /** Set with `layout: "cosmovisor"`: versions live in Cosmovisor's tree under this home. */
+  cosmovisor?: CosmovisorConfig;
 }
 
 export class CommandNodeController implements NodeController {
@@ -31,7 +37,8 @@ export class CommandNodeController implements NodeController {
     private readonly paths: Paths,
     private readonly options: CommandNodeOptions = {},
   ) {
-    this.binaries = new BinaryStore(paths);
+    const { cosmovisor } = options;
+    this.binaries = new BinaryStore(paths, cosmovisor ? cosmovisorLayout(cosmovisor) : undefined);
     this.probe = nodeProbe(node);
   }
 
@@ -66,6 +73,10 @@ export class CommandNodeController implements NodeController {
     const version = await this.binaries.active();
     const env: Record<string, string> = { ...nodeEnv(), LOCKSTEP_BINARY: this.paths.currentBinary };
     if (version) env.LOCKSTEP_VERSION = version;
+    if (this.options.cosmovisor) {
+      env.DAEMON_HOME = this.options.cosmovisor.home;
+      env.DAEMON_NAME = this.options.cosmovisor.daemonName;
+    }
     if (snapshot) env.LOCKSTEP_SNAPSHOT = snapshot;
     const timeoutMs = this.options.timeoutMs ?? 120_000;
     const result = await runShell(command, env, this.paths.nodeLog, timeoutMs);

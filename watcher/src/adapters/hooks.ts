@@ -4,7 +4,9 @@
 //                  maxRetries times, then abort. Any other code, or a timeout, aborts (Cosmovisor goes on).
 //   restartWindow  must exit 0 before the node may stop (e.g. `agave-validator wait-for-restart-window`); run
 //                  again every retryIntervalMs until deadlineMs, each attempt limited to timeoutMs.
-// Both get the command adapter's minimal environment plus LOCKSTEP_UPGRADE_NAME, _VERSION and _HEIGHT.
+// Both get the command adapter's minimal environment plus LOCKSTEP_UPGRADE_NAME, _VERSION and _HEIGHT, and
+// LOCKSTEP_ACTION: "upgrade", or "rollback" when the stop goes back to the previous version (then only the restart
+// window runs: Cosmovisor runs its pre-upgrade step on upgrades alone; see executors.ts, fallBack).
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import type { WatcherConfig } from "../config";
@@ -15,8 +17,11 @@ export type HooksConfig = NonNullable<WatcherConfig["hooks"]>;
 
 export interface HookUpgrade {
   name: string;
+  /** The version the node is stopped for: the new one, or the previous one on a rollback. */
   version: string;
   height: bigint;
+  /** Why the node stops (default "upgrade"). */
+  action?: "upgrade" | "rollback";
 }
 
 /** Runs the configured hooks in order; resolves to undefined to go on, or to the reason the upgrade aborts. */
@@ -31,6 +36,7 @@ export async function runUpgradeHooks(
     LOCKSTEP_UPGRADE_NAME: upgrade.name,
     LOCKSTEP_UPGRADE_VERSION: upgrade.version,
     LOCKSTEP_UPGRADE_HEIGHT: upgrade.height.toString(),
+    LOCKSTEP_ACTION: upgrade.action ?? "upgrade",
   };
   const pre = hooks?.preUpgrade;
   if (pre) {

@@ -1,6 +1,6 @@
 // Where each version of the node binary lives on disk, and which one `current` names. The binary store asks
 // the layout; it never builds a version's path itself.
-import { readdir, readlink, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, readlink, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import type { CosmovisorConfig, Paths } from "../config";
 import { fatal, fsCall, fsError } from "../errors";
@@ -22,14 +22,27 @@ export interface Layout {
   activeDir(): Promise<string | undefined>;
   /** What `current` should hold to name `dir` (Lockstep: a relative path; Cosmovisor: an absolute one). */
   linkTo(dir: string): string;
-  /** Records that the node now runs `plan`'s upgrade (Cosmovisor: upgrade-info.json); nothing elsewhere. */
+  /**
+   * Records the upgrade plan the stopped node halts for (Cosmovisor: data/upgrade-info.json, as x/upgrade writes it
+   * at the upgrade height, before the binary switch); nothing elsewhere. Kept as it is when it names the plan already.
+   */
   recordUpgrade(plan: UpgradePlan): Promise<void>;
+  /**
+   * Run before `current` is pointed at `dir` (and when it points there already), so a crash at any point leaves the
+   * records agreeing once the switch is done again (Cosmovisor: the new upgrade's copy of upgrade-info.json, or on a
+   * switch back, data/upgrade-info.json naming what `dir` runs); nothing elsewhere.
+   */
+  beforeSwitch(dir: string): Promise<void>;
 }
 
 /** An x/upgrade plan as the node's upgrade-info.json holds it. */
 export interface UpgradePlan {
   name: string;
-  /** The block height the upgrade took effect at (x/upgrade: the height the old binary halted at). */
+  /**
+   * The first height the new version runs (x/upgrade: the height whose block the old binary halted in, one above
+   * its last committed block). 0: unknown (the node did not answer before its stop); the record then takes the
+   * height above the last one recorded, as x/upgrade's plans only grow and Cosmovisor requires a height above 0.
+   */
   height: bigint;
   info: string;
 }
@@ -48,6 +61,7 @@ export function lockstepLayout(paths: Paths): Layout {
     activeDir: () => linkTarget(paths.current),
     linkTo: (dir) => relative(dirname(paths.current), dir),
     recordUpgrade: async () => undefined,
+    beforeSwitch: async () => undefined,
   };
 }
 
@@ -59,10 +73,15 @@ export function lockstepLayout(paths: Paths): Layout {
  *   $DAEMON_HOME/cosmovisor/current -> the active one of those (an absolute link, as Cosmovisor makes it)
  *   $DAEMON_HOME/data/upgrade-info.json                         (the plan, as x/upgrade writes it at the halt)
  * Which version a directory holds: its stage record when Lockstep staged it, else `cosmovisor.versions`.
+ * The records follow Cosmovisor's sequence: data/upgrade-info.json once the old version has halted (x/upgrade's
+ * DumpUpgradeInfoToDisk), the upgrade's own copy at the switch (Cosmovisor's SetCurrentUpgrade). A switch back puts
+ * data/upgrade-info.json back to the plan the restored directory runs (none for genesis), so the two agree, as
+ * Cosmovisor expects them to at start; the copies in upgrades/<name>/ are history, never rewritten.
  */
 export function cosmovisorLayout(config: CosmovisorConfig): Layout {
   const root = join(config.home, "cosmovisor");
   const upgrades = join(root, "upgrades");
+  const dataPlan = join(config.home, "data", "upgrade-info.json");
   const dirName = (upgradeName: string) => {
     const name = encodeURIComponent(upgradeName.toLowerCase());
     if (name === "" || name === "." || name === "..")
@@ -99,25 +118,66 @@ export function cosmovisorLayout(config: CosmovisorConfig): Layout {
     activeDir: () => linkTarget(join(root, "current")),
     linkTo: (dir) => dir,
     recordUpgrade: async (plan) => {
-      // encoding/json of x/upgrade's Plan: name, the zero time (deprecated, never omitted), height, info.
-      const text = JSON.stringify({
-        name: plan.name,
-        time: "0001-01-01T00:00:00Z",
-        height: Number(plan.height),
-        ...(plan.info ? { info: plan.info } : {}),
-      });
-      const current = await linkTarget(join(root, "current"));
-      for (const file of [
-        join(config.home, "data", "upgrade-info.json"),
-        current && join(current, "upgrade-info.json"),
-      ]) {
-        if (!file) continue;
-        const tmp = `${file}.tmp`;
-        await fsCall("write", tmp, () => writeFile(tmp, text, { mode: 0o600 }));
-        await fsCall("rename to", file, () => rename(tmp, file));
+      const recorded = await readPlan(dataPlan);
+      if (recorded?.name === plan.name) return; // written before a crash: the halt's record stands
+      const height = plan.height > 0n ? plan.height : (recorded ? BigInt(recorded.height) : 0n) + 1n;
+      await fsCall("create directory", dirname(dataPlan), () => mkdir(dirname(dataPlan), { recursive: true }));
+      await writePlan(dataPlan, planText({ ...plan, height }));
+    },
+    beforeSwitch: async (dir) => {
+      const halted = await readPlan(dataPlan);
+      const own = join(dir, "upgrade-info.json");
+      if (halted && join(upgrades, dirName(halted.name)) === dir) {
+        // Forward: the upgrade's own copy of the plan, unless it holds that plan already (history stays as it is).
+        const kept = await readPlan(own);
+        if (kept?.name !== halted.name || kept.height !== halted.height) await writePlan(own, halted.text);
+        return;
+      }
+      // Back (or first use): data/upgrade-info.json names what `dir` runs, so a Cosmovisor started on this tree
+      // finds nothing to upgrade to.
+      const mine = await readPlan(own);
+      if (mine) {
+        if (halted?.text !== mine.text) await writePlan(dataPlan, mine.text);
+      } else if (halted) {
+        await fsCall("remove", dataPlan, () => rm(dataPlan, { force: true }));
       }
     },
   };
+}
+
+/** x/upgrade's Plan as Go's encoding/json writes it: name, the zero time (deprecated, never omitted), height, info. */
+export function planText(plan: UpgradePlan): string {
+  return JSON.stringify({
+    name: plan.name,
+    time: "0001-01-01T00:00:00Z",
+    height: Number(plan.height),
+    ...(plan.info ? { info: plan.info } : {}),
+  });
+}
+
+/** An upgrade-info.json's name and height (and its text), or undefined when there is none or it is not a plan. */
+async function readPlan(file: string): Promise<{ name: string; height: number; text: string } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw fsError("read", file, e);
+  }
+  try {
+    const plan = JSON.parse(text) as { name?: unknown; height?: unknown };
+    if (typeof plan.name !== "string" || plan.name === "") return undefined;
+    const height = Number(plan.height ?? 0);
+    return { name: plan.name, height: Number.isSafeInteger(height) && height > 0 ? height : 0, text };
+  } catch {
+    return undefined;
+  }
+}
+
+async function writePlan(file: string, text: string) {
+  const tmp = `${file}.tmp`;
+  await fsCall("write", tmp, () => writeFile(tmp, text, { mode: 0o600 }));
+  await fsCall("rename to", file, () => rename(tmp, file));
 }
 
 /** Where the symlink `link` points, as an absolute path; undefined when there is no such link. */
