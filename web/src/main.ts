@@ -374,7 +374,7 @@ function render() {
           (!filters.text ||
             `${r.event} #${r.upgradeId} ${r.details} ${r.raw} ${r.tx} ${r.block}`.toLowerCase().includes(filters.text)),
       );
-      setHtml($("#history-table"), historyTable(events, app.config.explorerUrl));
+      setHtml($("#history-table"), historyTable(events, app.config.explorerUrl, new Set(snap.history.registry.keys())));
       $("#event-count").textContent =
         events.length === all.length
           ? `${all.length} event(s), newest first`
