@@ -27,7 +27,7 @@ import { accountPanel, proposalsView } from "./views/proposals";
 import { alertSwitches, bindAlertSwitches, incidentBar, incidents, signalIncidents } from "./incident";
 import { drawCharts } from "./views/charts";
 import { inFlight } from "../../lib/history/reducer";
-import { pollDelay } from "./poll";
+import { PollPacer } from "./poll";
 
 type ViewName = "upgrades" | "validators" | "proposals" | "history" | "audit";
 const VIEWS: ViewName[] = ["upgrades", "validators", "proposals", "history", "audit"];
@@ -427,7 +427,10 @@ function follow() {
   let busy: Promise<void> | undefined;
   let failing = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const pacer = new PollPacer(app.config.pollMs);
   const tick = async () => {
+    const callsBefore = app.chain.calls;
+    const loaded = refreshes > 0;
     try {
       const before = app.snap;
       const snap = await app.chain.refresh();
@@ -460,6 +463,7 @@ function follow() {
       // "live" once what is shown is current: the benchmark and the tests wait for it.
       document.body.dataset.state = "live";
       document.body.dataset.refreshes = String(++refreshes);
+      pacer.sawHead(snap.head.number, snap.head.timestamp, performance.now());
     } catch (e) {
       failing = true;
       document.body.dataset.state = "rpc-unreachable";
@@ -467,6 +471,10 @@ function follow() {
       banner(
         `RPC unreachable: ${app.config.rpcUrl} did not answer (${(e as Error).message.split("\n")[0]}).${shown} Retrying every ${app.config.pollMs / 1000}s.`,
       );
+    } finally {
+      // The first load is not counted against the budget; every refresh after it is (the Governor's reads too).
+      if (loaded) pacer.spent(app.chain.calls - callsBefore, performance.now());
+      document.body.dataset.rpcCalls = String(app.chain.calls);
     }
   };
   /** Something is moving: an upgrade in flight, or a transaction this page sent. */
@@ -477,7 +485,7 @@ function follow() {
     ["checking", "signing", "pending"].includes(document.getElementById("tx-status")?.dataset.state ?? "");
   const schedule = () => {
     clearTimeout(timer);
-    const delay = pollDelay(app.config.pollMs, active(), document.hidden);
+    const delay = pacer.delay(active(), document.hidden, performance.now());
     document.body.dataset.pollMs = String(delay);
     timer = setTimeout(() => void refreshNow(), delay);
   };
