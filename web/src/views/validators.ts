@@ -234,7 +234,7 @@ export function validatorsTable(
     .join("");
   return `<p data-testid="participation-summary">${esc(participationSummary(rows))}</p>
     <p class="muted">Last attestation for ${latest ? `upgrade #${latest.id} ${esc(latest.name)}; stake weight at its snapshot block ${latest.snapshot}` : "no upgrade yet; current stake weight"}. Sort by a column with its heading; open a validator's page with its address.</p>
-    <div class="table-wrap" tabindex="0" role="region" aria-label="Validators"><table data-testid="validators-list"><thead><tr>${COLUMNS.map((c) => headerCell(c, sort)).join("")}</tr></thead>
+    <div class="table-wrap" tabindex="0" role="region" aria-label="Validator list"><table data-testid="validators-list"><thead><tr>${COLUMNS.map((c) => headerCell(c, sort)).join("")}</tr></thead>
     <tbody>${body}</tbody></table></div>`;
 }
 
@@ -406,7 +406,7 @@ export function validatorPage(snap: Snapshot, operator: string, explorerUrl: str
   <section class="card" aria-labelledby="attestations-title"><h3 id="attestations-title">Last attestations</h3>
     ${
       rows
-        ? `<div class="table-wrap" tabindex="0" role="region" aria-label="Last attestations"><table class="cards"><thead><tr><th>time (UTC)</th><th>upgrade</th><th>stage</th><th>status</th><th>what it means</th><th>version</th><th>height</th><th>stake</th><th>block</th><th>tx</th></tr></thead><tbody>${rows}</tbody></table></div>`
+        ? `<div class="table-wrap" tabindex="0" role="region" aria-label="Attestation list"><table class="cards"><thead><tr><th>time (UTC)</th><th>upgrade</th><th>stage</th><th>status</th><th>what it means</th><th>version</th><th>height</th><th>stake</th><th>block</th><th>tx</th></tr></thead><tbody>${rows}</tbody></table></div>`
         : `<p class="muted">No attestation yet.</p>`
     }
     ${skippedRows ? `<p>Relayed items the coordinator skipped:</p><ul>${skippedRows}</ul>` : ""}
