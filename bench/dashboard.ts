@@ -8,6 +8,7 @@
 // Targets (a first render under 2 s at 3,000 events; at most 60 idle calls a minute) are reported, not enforced.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { encodeFunctionData, getAddress, toHex } from "viem";
@@ -252,8 +253,11 @@ async function measureSize(browser: Browser, o: Options, events: number, idle: b
   }
 }
 
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
+  const loadAtStart = loadavg().map(round2);
   let browser: Browser | undefined;
   try {
     browser = await chromium.launch({
@@ -269,8 +273,11 @@ async function main() {
       idle ??= m.idleCalls;
     }
     const bundle = bundleSize();
+    // The machine's load while the bench ran: first-render times on a busy machine are not a quiet machine's.
+    const machine = { cpus: cpus().length, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map(round2) };
     const first = sizes[0];
     const result = {
+      machine,
       firstRender: sizes,
       idleCallsPerMinute: idle
         ? {
@@ -295,6 +302,9 @@ async function main() {
         `idle               ${idle.inFlight} calls/min with an upgrade in flight, ${idle.nothingInFlight} without (target <= ${IDLE_TARGET_PER_MIN}; a block every ${BLOCK_EVERY_MS / 1000} s)`,
       );
     console.log(`bundle             ${bundle.bytes} bytes (${bundle.gzipBytes} gzipped) in ${bundle.files} files`);
+    console.log(
+      `machine            ${machine.cpus} CPUs, load average ${machine.loadAverageAtStart.join(" ")} at start, ${machine.loadAverageAtEnd.join(" ")} at end`,
+    );
     console.log(
       `target             < ${TARGET_MS} ms at ${first.events} events: ${result.targetMet ? "met" : "NOT met"}`,
     );

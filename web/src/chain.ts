@@ -85,8 +85,24 @@ function foldPage(before: Followed, page: Page): { state: Followed } {
   return { state: { events: [...before.events, ...fresh].sort(byChainOrder), times } };
 }
 
+/** The JSON-RPC calls in a request body: one, or a batch's length. */
+function rpcCallsIn(body: unknown): number {
+  if (typeof body !== "string") return 1;
+  try {
+    const parsed = JSON.parse(body) as unknown;
+    return Array.isArray(parsed) ? parsed.length : 1;
+  } catch {
+    return 1;
+  }
+}
+
+/** Multicall3, at the address it has on every chain it was deployed to. */
+const MULTICALL3 = "0xcA11bde05977b3631167028862bE2a173976CA11" as const;
+
 export class ChainView {
   readonly client: PublicClient;
+  /** JSON-RPC calls made so far (batched or not). */
+  calls = 0;
   private readonly source: ChainSource;
   private follower!: Follower<Followed>;
   /** The events of the last snapshot handed out: `revision` moves when the follower's differ. */
@@ -97,6 +113,10 @@ export class ChainView {
   private lastReorg: Reorg | undefined;
   private weights = new Map<string, bigint>();
   private weightsRevision = -1;
+  /** Votes at a past snapshot block never change: read once per operator and snapshot ("<snapshot>:<operator>"). */
+  private pastVotes = new Map<string, bigint>();
+  /** Whether Multicall3 is deployed on this chain (asked once): weights are then read in one call. */
+  private multicall: Promise<boolean> | undefined;
   private chainId: number | undefined;
   /** The last snapshot handed out, handed out again while the RPC answers from behind it. */
   private last: Snapshot | undefined;
@@ -108,7 +128,15 @@ export class ChainView {
     private readonly options: { remember?: number } = {},
   ) {
     this.client = createPublicClient({
-      transport: http(config.rpcRelay, { retryCount: 0, timeout: 8_000, batch: { batchSize: BATCH_SIZE } }),
+      transport: http(config.rpcRelay, {
+        retryCount: 0,
+        timeout: 8_000,
+        batch: { batchSize: BATCH_SIZE },
+        // Every JSON-RPC call this page makes goes through here: counted, so the page can hold to its budget.
+        onFetchRequest: (_request, init) => {
+          this.calls += rpcCallsIn(init.body);
+        },
+      }),
     }) as PublicClient;
     this.source = viemSource(this.client);
     this.restart();
@@ -130,6 +158,8 @@ export class ChainView {
       handlers: {
         block: foldPage,
         reorg: ({ detectedAt, ancestor, orphaned }) => {
+          // Votes at a snapshot block the reorganisation may have replaced are read again.
+          this.pastVotes.clear();
           this.lastReorg = {
             detectedAt,
             ancestor: ancestor.block,
@@ -225,28 +255,61 @@ export class ChainView {
   private async readWeights(h: History, head: bigint): Promise<Map<string, bigint>> {
     const token = this.config.deployment.contracts.StakeToken as Hex;
     const latest = h.upgrades[h.upgrades.length - 1];
+    const past = latest !== undefined && latest.snapshot < head;
+    const key = (operator: string) => `${latest?.snapshot}:${operator.toLowerCase()}`;
     const out = new Map<string, bigint>();
-    // All at once, so that the transport batches them.
-    await Promise.all(
-      [...h.registry.values()].map(async (r) => {
-        const account = r.operator as Hex;
-        const weight =
-          latest && latest.snapshot < head
-            ? await this.client.readContract({
-                address: token,
-                abi: stakeTokenAbi,
-                functionName: "getPastVotes",
-                args: [account, latest.snapshot],
-              })
-            : await this.client.readContract({
-                address: token,
-                abi: stakeTokenAbi,
-                functionName: "getVotes",
-                args: [account],
-              });
-        out.set(r.operator.toLowerCase(), weight as bigint);
-      }),
+    // Past votes already read are kept; current votes (before any upgrade) can change and are read again.
+    const wanted = [...h.registry.values()].filter((r) => {
+      const known = past ? this.pastVotes.get(key(r.operator)) : undefined;
+      if (known !== undefined) out.set(r.operator.toLowerCase(), known);
+      return known === undefined;
+    });
+    if (!wanted.length) return out;
+    const contracts = wanted.map((r) =>
+      past
+        ? {
+            address: token,
+            abi: stakeTokenAbi,
+            functionName: "getPastVotes" as const,
+            args: [r.operator as Hex, latest.snapshot] as const,
+          }
+        : { address: token, abi: stakeTokenAbi, functionName: "getVotes" as const, args: [r.operator as Hex] as const },
     );
+    this.multicall ??= this.client
+      .getCode({ address: MULTICALL3 })
+      .then((code) => !!code && code !== "0x")
+      .catch(() => false);
+    // One call for all through Multicall3 where the chain has it; else one each, all at once so the transport
+    // batches them.
+    const weights = (await this.multicall)
+      ? await this.client.multicall({
+          contracts,
+          allowFailure: false,
+          multicallAddress: MULTICALL3,
+          batchSize: 8_192,
+        })
+      : await Promise.all(
+          wanted.map((r) =>
+            past
+              ? this.client.readContract({
+                  address: token,
+                  abi: stakeTokenAbi,
+                  functionName: "getPastVotes",
+                  args: [r.operator as Hex, latest.snapshot],
+                })
+              : this.client.readContract({
+                  address: token,
+                  abi: stakeTokenAbi,
+                  functionName: "getVotes",
+                  args: [r.operator as Hex],
+                }),
+          ),
+        );
+    wanted.forEach((r, i) => {
+      const w = weights[i] as bigint;
+      out.set(r.operator.toLowerCase(), w);
+      if (past) this.pastVotes.set(key(r.operator), w);
+    });
     return out;
   }
 }

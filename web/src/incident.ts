@@ -101,7 +101,7 @@ export function failingList(i: Incident): string {
   const items = i.failing
     .map(
       (f) =>
-        `<li data-testid="failing-validator" data-operator="${esc(f.operator)}"><span class="mono">${esc(shortHex(f.operator))}</span> <b>✗ ${esc(f.status)}</b>: ${esc(f.reason)} · ${tokens(f.weight)} stake</li>`,
+        `<li data-testid="failing-validator" data-operator="${esc(f.operator)}"><a class="mono" href="#validators/${esc(f.operator)}" title="the validator's page">${esc(shortHex(f.operator))}</a> <b>✗ ${esc(f.status)}</b>: ${esc(f.reason)} · ${tokens(f.weight)} stake</li>`,
     )
     .join("");
   return `<ul class="failing">${items}</ul>`;

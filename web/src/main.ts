@@ -10,16 +10,24 @@ import { esc, shortHex } from "./format";
 import { upgradesView, type RelatedProposal } from "./views/upgrades";
 import { proposalTitle, upgradesTouched } from "../../lib/proposals";
 import type { GovernanceSnapshot } from "./governance";
-import { participationSummary, validatorRows, validatorsTable } from "./views/validators";
+import {
+  nextSort,
+  participationSummary,
+  validatorPage,
+  validatorRows,
+  validatorsTable,
+  type SortKey,
+  type SortState,
+} from "./views/validators";
 import { eventRows, historyCsv, historyTable } from "./views/history";
-import { auditView } from "./views/audit";
-import { REPORT_FORMATS, audit, renderReport, type ManifestFileInput, type ReportFormat } from "../../lib/audit";
+import { auditDownload, auditView, manifestVerdicts } from "./views/audit";
+import { REPORT_FORMATS, audit, type ManifestFileInput, type ReportFormat } from "../../lib/audit";
 import { parseManifest } from "../../lib/manifest";
 import { accountPanel, proposalPage, proposalsView } from "./views/proposals";
 import { alertSwitches, bindAlertSwitches, incidentBar, incidents, signalIncidents } from "./incident";
 import { drawCharts } from "./views/charts";
 import { inFlight } from "../../lib/history/reducer";
-import { pollDelay } from "./poll";
+import { PollPacer } from "./poll";
 
 type ViewName = "upgrades" | "validators" | "proposals" | "history" | "audit";
 const VIEWS: ViewName[] = ["upgrades", "validators", "proposals", "history", "audit"];
@@ -33,6 +41,9 @@ let app: App;
 // "#proposals/<id>" opens the proposals view at that proposal (a link to share).
 const currentView = () => (VIEWS.find((v) => `#${v}` === location.hash.split("/")[0]) ?? "upgrades") as ViewName;
 const linkedProposal = () => (/^#proposals\/(\d+)$/.exec(location.hash) ?? [])[1];
+// "#validators/<operator>" is that validator's page.
+const linkedValidator = () => (/^#validators\/(0x[0-9a-fA-F]{40})$/.exec(location.hash) ?? [])[1];
+let validatorSort: SortState | undefined;
 let scrolledTo: string | undefined;
 
 /** Proposals about each upgrade, from what their calls do. */
@@ -99,7 +110,14 @@ function layout() {
       <label>status <select id="filter-status" data-testid="filter-status"><option value="all">all</option></select></label>
       <span id="validator-count" class="muted"></span>
     </div>
-    <div id="validators-table"></div>`;
+    <div id="validators-table"></div><div id="validator-page" hidden></div>`;
+  $("#validators-table").addEventListener("click", (e) => {
+    const key = (e.target as HTMLElement).closest<HTMLElement>("button[data-sort]")?.dataset.sort as SortKey;
+    if (!key) return;
+    validatorSort = nextSort(validatorSort, key);
+    render();
+    $<HTMLButtonElement>(`button[data-sort="${key}"]`).focus();
+  });
   $("#view-history").innerHTML = `
     <div class="toolbar">
       <label>event <select id="filter-event" data-testid="filter-event"><option value="all">all</option></select></label>
@@ -115,14 +133,30 @@ function layout() {
       <span>Report:</span>
       ${REPORT_FORMATS.map((f) => `<button data-report="${f}" data-testid="report-${f}">${f}</button>`).join("")}
       <label>Check manifest files against the hashes voted <input type="file" accept=".json,application/json" multiple data-testid="manifest-files"></label>
+      <span class="muted" id="drop-hint">or drop them anywhere on this view</span>
     </div>
     <div id="audit-body"></div>`;
+  // The whole Audit view takes dropped manifest files.
+  const auditEl = $("#view-audit");
+  auditEl.addEventListener("dragover", (e) => {
+    if (![...(e.dataTransfer?.types ?? [])].includes("Files")) return;
+    e.preventDefault();
+    auditEl.classList.add("dropping");
+  });
+  auditEl.addEventListener("dragleave", (e) => {
+    if (!auditEl.contains(e.relatedTarget as Node | null)) auditEl.classList.remove("dropping");
+  });
+  auditEl.addEventListener("drop", (e) => {
+    e.preventDefault();
+    auditEl.classList.remove("dropping");
+    void checkManifestFiles([...(e.dataTransfer?.files ?? [])]);
+  });
   document.querySelectorAll<HTMLButtonElement>("[data-report]").forEach((b) =>
     b.addEventListener("click", () => {
       if (!app.snap) return;
       const format = b.dataset.report as ReportFormat;
       const d = app.config.deployment;
-      const report = renderReport(audit(app.snap.history, manifestFiles), format, {
+      const report = auditDownload(audit(app.snap.history, manifestFiles), format, {
         explorer: app.config.explorerUrl || undefined,
         network: d.network,
         chainId: d.chainId,
@@ -134,18 +168,10 @@ function layout() {
       );
     }),
   );
-  $<HTMLInputElement>('[data-testid="manifest-files"]').addEventListener("change", async (e) => {
-    manifestFiles = [];
-    manifestErrors = [];
-    for (const file of (e.target as HTMLInputElement).files ?? []) {
-      try {
-        manifestFiles.push({ path: file.name, manifest: parseManifest(await file.text(), file.name) });
-      } catch (err) {
-        manifestErrors.push((err as Error).message);
-      }
-    }
-    render();
-  });
+  $<HTMLInputElement>('[data-testid="manifest-files"]').addEventListener(
+    "change",
+    (e) => void checkManifestFiles([...((e.target as HTMLInputElement).files ?? [])]),
+  );
   $<HTMLSelectElement>("#filter-cohort").addEventListener(
     "change",
     (e) => ((filters.cohort = (e.target as HTMLSelectElement).value), render()),
@@ -176,9 +202,26 @@ function download(text: string, name: string, type: string) {
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }
 
-/** Manifest files the auditor chose, checked with every audit; and those that did not parse. */
+/** Manifest files the auditor chose or dropped, checked with every audit; and those that did not parse. */
 let manifestFiles: ManifestFileInput[] = [];
 let manifestErrors: string[] = [];
+
+/** Reads and parses the files (each a manifest, or a one-line error), then shows the verdict first on the view. */
+async function checkManifestFiles(files: File[]) {
+  const parsed: ManifestFileInput[] = [];
+  const errors: string[] = [];
+  for (const file of files) {
+    try {
+      parsed.push({ path: file.name, manifest: parseManifest(await file.text(), file.name) });
+    } catch (err) {
+      errors.push(`${file.name}: ${(err as Error).message.split("\n")[0].replace(`${file.name}: `, "")}`);
+    }
+  }
+  manifestFiles = parsed;
+  manifestErrors = errors;
+  render();
+  document.querySelector<HTMLElement>('[data-testid="manifest-verdicts"] h2')?.focus();
+}
 
 /** Keeps a select's options equal to `values` (plus "all") without losing the user's choice. */
 function syncOptions(select: HTMLSelectElement, values: string[]) {
@@ -270,6 +313,19 @@ function render() {
       drawCharts($("#view-upgrades"), snap);
       break;
     case "validators": {
+      const operator = linkedValidator();
+      $("#validator-page").hidden = !operator;
+      $("#view-validators .toolbar").hidden = !!operator;
+      $("#validators-table").hidden = !!operator;
+      if (operator) {
+        setHtml($("#validator-page"), validatorPage(snap, operator, app.config.explorerUrl));
+        // Opened from a link: the page's heading takes focus, as a new page would.
+        if (scrolledTo !== location.hash) {
+          scrolledTo = location.hash;
+          $("#validator-page h2")?.focus();
+        }
+        break;
+      }
       const all = validatorRows(snap);
       syncOptions(
         $("#filter-cohort"),
@@ -282,7 +338,7 @@ function render() {
           (filters.status === "all" || r.status === filters.status),
       );
       const latest = snap.history.upgrades[snap.history.upgrades.length - 1];
-      setHtml($("#validators-table"), validatorsTable(rows, app.config.explorerUrl, latest));
+      setHtml($("#validators-table"), validatorsTable(rows, app.config.explorerUrl, latest, validatorSort));
       $("#validator-count").textContent = `${rows.length} of ${all.length} validator(s)`;
       $("#validator-count").title = participationSummary(all);
       break;
@@ -320,7 +376,15 @@ function render() {
         break;
       }
     case "audit":
-      setHtml($("#audit-body"), auditView(audit(snap.history, manifestFiles), app.config.explorerUrl, manifestErrors));
+      setHtml(
+        $("#audit-body"),
+        auditView(
+          audit(snap.history, manifestFiles),
+          app.config.explorerUrl,
+          manifestErrors,
+          manifestVerdicts(snap.history, manifestFiles),
+        ),
+      );
       break;
     case "history": {
       const all = eventRows(snap);
@@ -332,7 +396,7 @@ function render() {
           (!filters.text ||
             `${r.event} #${r.upgradeId} ${r.details} ${r.raw} ${r.tx} ${r.block}`.toLowerCase().includes(filters.text)),
       );
-      setHtml($("#history-table"), historyTable(events, app.config.explorerUrl));
+      setHtml($("#history-table"), historyTable(events, app.config.explorerUrl, new Set(snap.history.registry.keys())));
       $("#event-count").textContent =
         events.length === all.length
           ? `${all.length} event(s), newest first`
@@ -385,7 +449,10 @@ function follow() {
   let busy: Promise<void> | undefined;
   let failing = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const pacer = new PollPacer(app.config.pollMs);
   const tick = async () => {
+    const callsBefore = app.chain.calls;
+    const loaded = refreshes > 0;
     try {
       const before = app.snap;
       const snap = await app.chain.refresh();
@@ -429,6 +496,7 @@ function follow() {
       // "live" once what is shown is current: the benchmark and the tests wait for it.
       document.body.dataset.state = "live";
       document.body.dataset.refreshes = String(++refreshes);
+      pacer.sawHead(snap.head.number, snap.head.timestamp, performance.now());
     } catch (e) {
       failing = true;
       document.body.dataset.state = "rpc-unreachable";
@@ -436,6 +504,10 @@ function follow() {
       banner(
         `RPC unreachable: ${app.config.rpcUrl} did not answer (${(e as Error).message.split("\n")[0]}).${shown} Retrying every ${app.config.pollMs / 1000}s.`,
       );
+    } finally {
+      // The first load is not counted against the budget; every refresh after it is (the Governor's reads too).
+      if (loaded) pacer.spent(app.chain.calls - callsBefore, performance.now());
+      document.body.dataset.rpcCalls = String(app.chain.calls);
     }
   };
   /** Something is moving: an upgrade in flight, or a transaction this page sent. */
@@ -446,7 +518,7 @@ function follow() {
     ["checking", "signing", "pending"].includes(document.getElementById("tx-status")?.dataset.state ?? "");
   const schedule = () => {
     clearTimeout(timer);
-    const delay = pollDelay(app.config.pollMs, active(), document.hidden);
+    const delay = pacer.delay(active(), document.hidden, performance.now());
     document.body.dataset.pollMs = String(delay);
     timer = setTimeout(() => void refreshNow(), delay);
   };

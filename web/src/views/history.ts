@@ -13,7 +13,7 @@ import type { Snapshot } from "../chain";
 import { csvCell, esc, isoTime, json, shortHex, tokens } from "../format";
 
 type Hex = `0x${string}`;
-import { blockLink, txLink } from "./html";
+import { addressLink, blockLink, txLink } from "./html";
 
 export interface EventRow {
   block: bigint;
@@ -25,6 +25,8 @@ export interface EventRow {
   /** The arguments as on chain (wei, enum numbers). */
   raw: string;
   tx: string;
+  /** The addresses among the arguments: their short forms in `details` link to the explorer. */
+  addresses: string[];
 }
 
 /** The event's arguments as they are on chain: wei, enum numbers, full addresses (the CSV's raw column). */
@@ -85,17 +87,36 @@ export function eventRows(snap: Snapshot): EventRow[] {
     details: details(e),
     raw: rawDetails(e),
     tx: e.transactionHash,
+    addresses: Object.values(e.args as Record<string, unknown>).filter(
+      (x): x is string => typeof x === "string" && /^0x[0-9a-fA-F]{40}$/.test(x),
+    ),
   }));
 }
 
-export function historyTable(rows: EventRow[], explorerUrl: string): string {
+/** The details, escaped, with each address's short form linked: to the validator's page when it is a validator's
+ * operator, else to the explorer when there is one. */
+function linkedDetails(r: EventRow, explorerUrl: string, operators: Set<string>): string {
+  let html = esc(r.details);
+  for (const a of new Set(r.addresses)) {
+    const short = esc(shortHex(a));
+    const link = operators.has(a.toLowerCase())
+      ? `<a class="mono" href="#validators/${esc(a)}" title="${esc(a)}">${short}</a>`
+      : explorerUrl
+        ? addressLink(a, explorerUrl, shortHex(a))
+        : "";
+    if (link) html = html.split(short).join(link);
+  }
+  return html;
+}
+
+export function historyTable(rows: EventRow[], explorerUrl: string, operators = new Set<string>()): string {
   if (rows.length === 0) return `<p class="muted">No coordinator event yet.</p>`;
   const body = rows
     .map(
       (
         r,
       ) => `<tr data-testid="event-row" data-event="${esc(r.event)}" data-tx="${esc(r.tx)}"><td>${blockLink(r.block, explorerUrl)}</td><td>${esc(r.time)}</td><td>${esc(r.event)}</td>
-        <td>${r.upgradeId ? `#${esc(r.upgradeId)}` : ""}</td><td class="details">${esc(r.details)}</td><td>${txLink(r.tx, explorerUrl)}</td></tr>`,
+        <td>${r.upgradeId ? `#${esc(r.upgradeId)}` : ""}</td><td class="details">${linkedDetails(r, explorerUrl, operators)}</td><td>${txLink(r.tx, explorerUrl)}</td></tr>`,
     )
     .join("");
   return `<div class="table-wrap" tabindex="0"><table class="history cards"><thead><tr><th>block</th><th>time (UTC)</th><th>event</th><th>upgrade</th><th>details</th><th>transaction</th></tr></thead><tbody>${body}</tbody></table></div>`;

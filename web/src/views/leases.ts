@@ -3,6 +3,7 @@
 import type { UpgradeHistory } from "../../../lib/history";
 import type { Snapshot } from "../chain";
 import { esc, isoTime, ratio, shortHex, spokenDuration, tokens } from "../format";
+import { addressLink } from "./html";
 
 export interface LeaseHolder {
   attester: string;
@@ -68,14 +69,14 @@ export function leasesOf(u: UpgradeHistory, snap: Snapshot): LeasesState | undef
 }
 
 /** The panel on the upgrade's card. */
-export function leasesPanel(u: UpgradeHistory, snap: Snapshot): string {
+export function leasesPanel(u: UpgradeHistory, snap: Snapshot, explorerUrl = ""): string {
   const l = leasesOf(u, snap);
   if (!l) return "";
   const holders = l.holders.length
     ? `<ul>${l.holders
         .map(
           (h) =>
-            `<li data-testid="lease-holder" data-attester="${esc(h.attester)}"><span class="mono" title="${esc(h.attester)}">${esc(shortHex(h.attester))}</span> · ${tokens(h.weight)} stake · until ${isoTime(h.expiresAt)} at the latest</li>`,
+            `<li data-testid="lease-holder" data-attester="${esc(h.attester)}">${addressLink(h.attester, explorerUrl, shortHex(h.attester))} · ${tokens(h.weight)} stake · until ${isoTime(h.expiresAt)} at the latest</li>`,
         )
         .join("")}</ul>`
     : `<p class="muted">No validator is restarting under a lease now.</p>`;

@@ -14,7 +14,7 @@ import {
 import type { Snapshot } from "../chain";
 import { age, bpsPercent, cohortName, esc, isoTime, ratio, shortHex, spokenDuration, tokens } from "../format";
 import { PAUSE_REASON_WORDS } from "../../../lib/coordinator";
-import { txLink } from "./html";
+import { blockLink, txLink } from "./html";
 import { incidentBar, incidentOf } from "../incident";
 import { leasesPanel } from "./leases";
 import { Status } from "../../../lib/coordinator";
@@ -109,7 +109,7 @@ function missingParticipation(u: UpgradeHistory, now: bigint): string | undefine
 function pauseNote(u: UpgradeHistory, explorerUrl: string): string {
   const t = [...u.transitions].reverse().find((x) => x.kind === "UpgradePaused");
   const who = t?.by && u.pauseReason === "Manual" ? ` (${t.actor ?? "unknown"} ${shortHex(t.by)})` : "";
-  const where = t ? ` at block ${t.block} · ${txLink(t.tx, explorerUrl)}` : "";
+  const where = t ? ` at block ${blockLink(t.block, explorerUrl)} · ${txLink(t.tx, explorerUrl)}` : "";
   return `<p class="paused" data-testid="pause-reason">${esc(PAUSE_REASON_WORDS[u.pauseReason])}${esc(who)}${where}. Only governance can resume it.</p>`;
 }
 
@@ -309,7 +309,7 @@ function upgradeCard(
     ${upgradeActions(u, actor, snap.head.timestamp)}
     ${relatedHtml(related)}
     ${manifestSummary(u)}
-    ${leasesPanel(u, snap)}
+    ${leasesPanel(u, snap, explorerUrl)}
     <details data-key="${key}" ${open?.has(key) ? "open" : ""} data-testid="technical-details">
       <summary>Technical details: manifest hash, artifacts and digests</summary>
       <dl>
@@ -319,7 +319,7 @@ function upgradeCard(
         <dt>feature flags</dt><dd>${m.featureFlags.length ? m.featureFlags.map(esc).join(", ") : '<span class="muted">none</span>'}</dd>
         <dt>state-incompatible</dt><dd>${m.stateIncompatible ? "yes" : "no"}</dd>
         ${m.metadataURI ? `<dt>metadata</dt><dd class="mono">${esc(m.metadataURI)}</dd>` : ""}
-        <dt>scheduled</dt><dd>block ${u.scheduled.block} · ${isoTime(u.scheduled.time)} · ${txLink(u.scheduled.tx, explorerUrl)} · snapshot block ${u.snapshot}</dd>
+        <dt>scheduled</dt><dd>block ${blockLink(u.scheduled.block, explorerUrl)} · ${isoTime(u.scheduled.time)} · ${txLink(u.scheduled.tx, explorerUrl)} · snapshot block ${blockLink(u.snapshot, explorerUrl)}</dd>
       </dl>
       <div class="table-wrap" tabindex="0"><table class="artifacts"><thead><tr><th>platform</th><th>artifact</th><th>sha256 digest</th></tr></thead><tbody>${artifacts}</tbody></table></div>
     </details>
