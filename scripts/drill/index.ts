@@ -7,20 +7,22 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PauseReason, RollbackReason, Status, UpgradeState } from "../../lib/coordinator";
-import { makeBinary, serveArtifacts, tempDir, waitFor } from "../../rehearsal/localnet";
+import { serveArtifacts, tempDir, waitFor } from "../../rehearsal/localnet";
 import { coordinatorHistory, renderHistory, runAudit } from "./audit";
 import { serveDashboard } from "./dashboard";
 import { Board, pct, tokens, type Out } from "./display";
 import { Expectations } from "./expect";
-import { ProcessFleet, QUIRK_ENV } from "./fleet";
+import { ProcessFleet } from "./fleet";
 import { passProposal, type Voter } from "./governance";
 import { InProcessFleet } from "./inprocess";
+import { drillNode, simNode } from "./nodes";
 import { DrillOptions, USAGE, UsageError, parseOptions } from "./options";
 import { COHORT_NAMES, sendAs, cohortProposal, fundAndRegister, planValidators, startNetwork } from "./network";
 import { upgradeCoordinatorAbi } from "../../lib/abi/generated";
 import { buildManifest, getStage, getUpgrade, keep, scheduleByVote, writeManifest } from "./rollout";
 
-export const VERSIONS = { initial: "v1.0.0", first: "v1.1.0", second: "v1.2.0" };
+/** The simulated node's versions (the default drill); `--node anvil` has its own (nodes.ts). */
+export const VERSIONS = simNode.versions;
 
 export interface DrillIO {
   out: Out;
@@ -134,9 +136,17 @@ async function drill(
 ): Promise<void> {
   const w = (t: string) => io.out.write(t);
   const [nCanary, nEarly, nMain] = o.cohorts;
+  const node = drillNode(o.node);
+  const VERSIONS = node.versions;
+  const anvil = node.kind === "anvil";
   w(
-    `Lockstep drill · ${o.validators} validators (canary ${nCanary}, early ${nEarly}, main ${nMain}) · seed "${o.seed}" · second upgrade fault: ${o.fault}\n\n`,
+    `Lockstep drill · ${o.validators} validators (canary ${nCanary}, early ${nEarly}, main ${nMain}) · seed "${o.seed}" · second upgrade fault: ${o.fault}${anvil ? " · nodes: anvil" : ""}\n\n`,
   );
+  /** Whether every node answers as `version` does; its expectation's wording for the node kind. */
+  const runs = (versions: (string | undefined)[], version: string) =>
+    versions.every((v) => v === node.reportOf(version));
+  const runsLabel = (version: string) =>
+    anvil ? `every node answers web3_clientVersion ${node.reportOf(version)}` : `every node runs ${version}`;
 
   const work = tempDir("lockstep-drill-");
   teardown.add("the work directory", () => (o.keep ? undefined : work.cleanup()));
@@ -193,21 +203,14 @@ async function drill(
 
   // ---------------------------------------------------------------- binaries and the fleet
   const artifacts = join(work.path, "artifacts");
-  const initial = makeBinary(join(work.path, "bin"), VERSIONS.initial);
-  const first = makeBinary(artifacts, VERSIONS.first);
-  const second =
-    o.fault === "none"
-      ? makeBinary(artifacts, VERSIONS.second)
-      : makeBinary(artifacts, VERSIONS.second, {
-          faultWhenEnv: { env: QUIRK_ENV, fault: `${o.fault}@${VERSIONS.second}` },
-        });
+  const releases = node.releases(work.path, artifacts, o.fault);
   const server = await serveArtifacts(artifacts);
   teardown.add("the artifact server", () => server.stop());
   await net.chain.send("evm_setIntervalMining", [500]);
 
   const settings = {
     root: work.path,
-    initial: { version: VERSIONS.initial, binary: initial.path },
+    initial: releases.initial,
     // A rehearsal's pace: a node is judged unhealthy after 2 s without a new block, health re-attested at most
     // every second (a real network's defaults are 30 s and 2 min: docs/watcher.md).
     health: {
@@ -221,7 +224,7 @@ async function drill(
   };
   const fleet = o.inProcess
     ? new InProcessFleet(net, validators, { ...settings, fault: o.fault, faultyVersion: VERSIONS.second })
-    : new ProcessFleet(net, validators, settings);
+    : new ProcessFleet(net, validators, settings, node);
   teardown.add("the watchers and nodes", () => fleet.stop());
   teardown.watched.push(() => fleet.alive());
   const fleetBoard = new Board(io.out, `\nfleet: ${fleet.kind}`);
@@ -231,8 +234,9 @@ async function drill(
     "fleet",
     o.inProcess
       ? `${validators.length} watcher runtimes in this process (fake nodes) on ${VERSIONS.initial}`
-      : `${validators.length} simulated nodes on ${VERSIONS.initial} and ${validators.length} watcher processes up`,
+      : `${validators.length} ${anvil ? "anvil" : "simulated"} nodes on ${VERSIONS.initial} and ${validators.length} watcher processes up`,
   );
+  if (anvil) x.check(runsLabel(VERSIONS.initial), runs(await fleet.versions(), VERSIONS.initial));
   const keeperTimeout = 90_000 + validators.length * 300;
 
   const counts = [nCanary, nEarly, nMain];
@@ -248,8 +252,8 @@ async function drill(
     name: `lockstep-node-${VERSIONS.first}`,
     version: VERSIONS.first,
     previousVersion: VERSIONS.initial,
-    uri: `${server.url}/node-${VERSIONS.first}`,
-    sha256: first.sha256,
+    uri: `${server.url}/${releases.first.file}${releases.first.fragment}`,
+    sha256: releases.first.sha256,
     notes: "routine release",
   });
   const f1 = writeManifest(work.path, m1);
@@ -293,20 +297,22 @@ async function drill(
     "every node on the new version",
     async () => {
       const v = await fleet.versions();
-      return v.every((x) => x === VERSIONS.first) ? v : undefined;
+      return runs(v, VERSIONS.first) ? v : undefined;
     },
     10_000,
   ).catch(() => undefined);
-  x.check(`every node runs ${VERSIONS.first}`, !!v1);
+  x.check(runsLabel(VERSIONS.first), !!v1);
 
   // ---------------------------------------------------------------- upgrade 2: a bad binary in the early cohort
   const m2 = buildManifest({
     name: `lockstep-node-${VERSIONS.second}`,
     version: VERSIONS.second,
     previousVersion: VERSIONS.first,
-    uri: `${server.url}/node-${VERSIONS.second}`,
-    sha256: second.sha256,
-    notes: "release with a bug that bites the early cohort's configuration",
+    uri: `${server.url}/${releases.second.file}${releases.second.fragment}`,
+    sha256: releases.second.sha256,
+    notes: anvil
+      ? "anvil 1.5.1 again, as a release archive whose launcher bites the early cohort's configuration"
+      : "release with a bug that bites the early cohort's configuration",
   });
   const f2 = writeManifest(work.path, m2);
   const b2 = new Board(
@@ -326,10 +332,10 @@ async function drill(
     x.check("upgrade 2 completed (no fault injected)", r2.state === UpgradeState.Completed);
     const v2 = await waitFor(
       "every node on v2",
-      async () => ((await fleet.versions()).every((x) => x === VERSIONS.second) ? true : undefined),
+      async () => (runs(await fleet.versions(), VERSIONS.second) ? true : undefined),
       10_000,
     ).catch(() => false);
-    x.check(`every node runs ${VERSIONS.second}`, !!v2);
+    x.check(runsLabel(VERSIONS.second), !!v2);
   } else {
     const paused = (
       await net.chain.client.getContractEvents({ ...events, eventName: "UpgradePaused", args: { upgradeId: u2Id } })
@@ -340,6 +346,17 @@ async function drill(
         ? `${PauseReason[Number(paused.args.reason)]} at stage ${paused.args.stage} (${COHORT_NAMES[Number(paused.args.stage)]}): unhealthy ${tokens(paused.args.unhealthyStake)} LSTK · tx ${paused.transactionHash}`
         : `not paused: ${UpgradeState[r2.state]}`,
     );
+    if (anvil && r2.state === UpgradeState.Paused) {
+      // Before the rollback: the verified canary runs the second release, the main cohort was never touched.
+      const versions = await fleet.versions();
+      const cohortRuns = (cohort: number, version: string) =>
+        validators.every((v, i) => v.cohort !== cohort || versions[i] === node.reportOf(version));
+      x.check(
+        `while paused, the canary answers ${node.reportOf(VERSIONS.second)} and the main cohort ${node.reportOf(VERSIONS.first)}`,
+        cohortRuns(1, VERSIONS.second) && cohortRuns(3, VERSIONS.first),
+        summarize(versions),
+      );
+    }
     if (r2.state === UpgradeState.Paused) {
       // The incident commander orders rollback at once; governance is not needed for that.
       const tx = await sendAs(net, net.guardian, {
@@ -360,7 +377,7 @@ async function drill(
       async () => {
         const u = await getUpgrade(net, u2Id);
         const versions = await fleet.versions();
-        const back = versions.filter((v) => v === VERSIONS.first).length;
+        const back = versions.filter((v) => v === node.reportOf(VERSIONS.first)).length;
         b2.set(
           "restored",
           `rolled-back attestations ${pct(u.restoredStake, expectRestored)} of the activated stake (${u.restoredCount} validators) · ${back}/${versions.length} nodes on ${VERSIONS.first}`,
@@ -409,11 +426,7 @@ async function drill(
       restored ? `restoredStake ${tokens(restored.restoredStake)} LSTK, ${restored.restoredCount} validators` : "",
     );
     const versions = await fleet.versions();
-    x.check(
-      `every node runs ${VERSIONS.first} again`,
-      versions.every((v) => v === VERSIONS.first),
-      summarize(versions),
-    );
+    x.check(`${runsLabel(VERSIONS.first)} again`, runs(versions, VERSIONS.first), summarize(versions));
   }
   x.check("no watcher crashed", fleet.crashedWatchers().length === 0, fleet.crashedWatchers().join("; "));
 
