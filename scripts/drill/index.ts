@@ -17,7 +17,7 @@ import { passProposal, type Voter } from "./governance";
 import { InProcessFleet } from "./inprocess";
 import { drillNode, simNode } from "./nodes";
 import { DrillOptions, USAGE, UsageError, parseOptions } from "./options";
-import { COHORT_NAMES, sendAs, cohortProposal, fundAndRegister, planValidators, startNetwork } from "./network";
+import { COHORT_NAMES, sendAs, cohortProposals, fundAndRegister, planValidators, startNetwork } from "./network";
 import { upgradeCoordinatorAbi } from "../../lib/abi/generated";
 import { buildManifest, getStage, getUpgrade, keep, scheduleByVote, writeManifest } from "./rollout";
 
@@ -184,8 +184,8 @@ async function drill(
         : { signer: v.operator, support: "for" },
     );
   const cohortBoard = new Board(io.out, "\ngovernance: cohort assignment");
-  const { moved, proposal } = cohortProposal(net, validators);
-  await passProposal(net, cohortBoard, proposal, proposer, voters(false));
+  const { moved, proposals } = cohortProposals(net, validators);
+  for (const proposal of proposals) await passProposal(net, cohortBoard, proposal, proposer, voters(false));
   const events = {
     address: net.addresses.coordinator,
     abi: upgradeCoordinatorAbi,
@@ -194,7 +194,7 @@ async function drill(
   } as const;
   const assigned = await net.chain.client.getContractEvents({ ...events, eventName: "CohortAssigned" });
   x.check(
-    `cohorts assigned by one governance proposal (${moved.length} setCohort calls)`,
+    `cohorts assigned by ${proposals.length === 1 ? "one governance proposal" : `${proposals.length} governance proposals`} (${moved.length} setCohort calls)`,
     assigned.length === moved.length &&
       moved.every((v) =>
         assigned.some((e) => e.args.operator === v.operator.address && Number(e.args.newCohort) === v.cohort),

@@ -192,22 +192,35 @@ export async function fundAndRegister(net: Net, validators: DrillValidator[]) {
   });
 }
 
-/** Assigns cohorts the way a network would: one governance proposal with a batch of setCohort calls. */
-export function cohortProposal(net: Net, validators: DrillValidator[]) {
+/**
+ * setCohort calls per proposal. One costs some 240,000 gas through the timelock, and a transaction may not use more
+ * than 2^24 gas (EIP-7825, enforced by the local chain): 40 keep an execution near 10M, so 300 validators need two.
+ */
+export const COHORT_CALLS_PER_PROPOSAL = 40;
+
+/**
+ * Assigns cohorts the way a network would: governance proposals with batches of setCohort calls, as few as the
+ * transaction gas cap allows (one for a small set).
+ */
+export function cohortProposals(net: Net, validators: DrillValidator[]) {
   const moved = validators.filter((v) => v.cohort !== 3);
+  const parts: DrillValidator[][] = [];
+  for (let i = 0; i < moved.length; i += COHORT_CALLS_PER_PROPOSAL)
+    parts.push(moved.slice(i, i + COHORT_CALLS_PER_PROPOSAL));
+  const summary = `${moved.filter((v) => v.cohort === 1).length} canary, ${moved.filter((v) => v.cohort === 2).length} early (the rest stay main)`;
   return {
     moved,
-    proposal: {
-      targets: moved.map(() => net.addresses.coordinator),
-      values: moved.map(() => 0n),
-      calldatas: moved.map((v) =>
+    proposals: parts.map((part, i) => ({
+      targets: part.map(() => net.addresses.coordinator),
+      values: part.map(() => 0n),
+      calldatas: part.map((v) =>
         encodeFunctionData({
           abi: upgradeCoordinatorAbi,
           functionName: "setCohort",
           args: [getAddress(v.operator.address), v.cohort],
         }),
       ),
-      description: `Assign rollout cohorts: ${moved.filter((v) => v.cohort === 1).length} canary, ${moved.filter((v) => v.cohort === 2).length} early (the rest stay main)\n\n${moved.map((v) => `${v.name} ${v.operator.address} -> cohort ${v.cohort}`).join("\n")}`,
-    },
+      description: `Assign rollout cohorts: ${summary}${parts.length > 1 ? `, part ${i + 1} of ${parts.length}` : ""}\n\n${part.map((v) => `${v.name} ${v.operator.address} -> cohort ${v.cohort}`).join("\n")}`,
+    })),
   };
 }
