@@ -31,6 +31,9 @@ export interface Fleet {
 export interface FleetSettings {
   root: string;
   initial: { version: string; binary: string };
+  /** How long the drill took to start: the machine's pace, for the limit on the nodes' start. */
+  startupMs?: number;
+  /** The rehearsal's health rules; deadlineMs and unhealthyAfterMs grow with the nodes' measured start-up. */
   health: {
     deadlineMs: number;
     probeIntervalMs: number;
@@ -92,18 +95,21 @@ export class ProcessFleet implements Fleet {
         onProgress(`${versions.filter((x) => x === initial).length}/${versions.length} nodes up on ${initial}`);
         return versions.every((x) => x === initial);
       },
-      60_000,
+      Math.max(60_000, 10 * (this.s.startupMs ?? 0)),
       250,
     );
     this.startupMs = Date.now() - started;
-    if (this.node.kind === "anvil") {
-      // A real node's start-up on this machine now sets how long an upgraded node gets to come up healthy.
-      const deadlineMs = Math.max(this.s.health.deadlineMs, 15_000, 10 * this.startupMs);
-      for (const l of this.layouts) {
-        const config = JSON.parse(readFileSync(l.configPath, "utf8"));
-        config.health.deadlineMs = deadlineMs;
-        writeFileSync(l.configPath, JSON.stringify(config, null, 2));
-      }
+    // The nodes' start-up on this machine now sets how long an upgraded node gets to come up healthy, and how long
+    // a node may go without a new block before it counts as unhealthy (a busy machine starves a healthy node too).
+    const { deadlineMs, unhealthyAfterMs = 2_000 } = this.s.health;
+    const health = {
+      deadlineMs: Math.max(deadlineMs, this.node.kind === "anvil" ? 15_000 : 0, 2 * this.startupMs),
+      unhealthyAfterMs: Math.max(unhealthyAfterMs, this.startupMs),
+    };
+    for (const l of this.layouts) {
+      const config = JSON.parse(readFileSync(l.configPath, "utf8"));
+      config.health = { ...config.health, ...health };
+      writeFileSync(l.configPath, JSON.stringify(config, null, 2));
     }
     this.validators.forEach((v, i) =>
       this.watchers.push(spawnWatcher(this.layouts[i].configPath, { [this.layouts[i].keyEnv]: v.attester.privateKey })),
@@ -124,7 +130,7 @@ export class ProcessFleet implements Fleet {
         onProgress(`${up.filter(Boolean).length}/${up.length} watchers up`);
         return up.every(Boolean);
       },
-      90_000,
+      Math.max(90_000, 3 * this.startupMs),
       300,
     );
   }

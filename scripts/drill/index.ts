@@ -24,6 +24,12 @@ import { buildManifest, getStage, getUpgrade, keep, scheduleByVote, writeManifes
 /** The simulated node's versions (the default drill); `--node anvil` has its own (nodes.ts). */
 export const VERSIONS = simNode.versions;
 
+/**
+ * How long this process took to start (Node.js, ts-node compiling the drill, viem): the machine's pace now. Limits
+ * on other start-ups (the chain, the fleet) are set from it rather than fixed, so a busy machine passes too.
+ */
+const STARTUP_MS = process.uptime() * 1000;
+
 export interface DrillIO {
   out: Out;
   err(text: string): void;
@@ -156,7 +162,7 @@ async function drill(
   const validators = planValidators(o.seed, o.cohorts);
   const setup = new Board(io.out, "\nset-up");
   setup.set("chain", "starting a Hardhat JSON-RPC node on 127.0.0.1");
-  const net = await startNetwork(validators, io.deploymentsDir);
+  const net = await startNetwork(validators, io.deploymentsDir, STARTUP_MS);
   teardown.add("the chain", () => net.chain.stop());
   teardown.watched.push(() =>
     net.chain.process.exitCode === null && net.chain.process.signalCode === null ? [net.chain.process.pid!] : [],
@@ -211,6 +217,7 @@ async function drill(
   const settings = {
     root: work.path,
     initial: releases.initial,
+    startupMs: STARTUP_MS,
     // A rehearsal's pace: a node is judged unhealthy after 2 s without a new block, health re-attested at most
     // every second (a real network's defaults are 30 s and 2 min: docs/watcher.md).
     health: {
@@ -229,7 +236,9 @@ async function drill(
   teardown.watched.push(() => fleet.alive());
   const fleetBoard = new Board(io.out, `\nfleet: ${fleet.kind}`);
   fleetBoard.set("fleet", "starting nodes and watchers");
+  const fleetStarted = Date.now();
   await fleet.start((t) => fleetBoard.set("fleet", t));
+  const fleetStartupMs = Date.now() - fleetStarted;
   fleetBoard.set(
     "fleet",
     o.inProcess
@@ -237,7 +246,8 @@ async function drill(
       : `${validators.length} ${anvil ? "anvil" : "simulated"} nodes on ${VERSIONS.initial} and ${validators.length} watcher processes up`,
   );
   if (anvil) x.check(runsLabel(VERSIONS.initial), runs(await fleet.versions(), VERSIONS.initial));
-  const keeperTimeout = 90_000 + validators.length * 300;
+  // A rollout restarts every node once: it gets as long again as the fleet took to start, several times over.
+  const keeperTimeout = 90_000 + validators.length * 300 + 5 * fleetStartupMs;
 
   const counts = [nCanary, nEarly, nMain];
   const roles = new Map<string, string>([

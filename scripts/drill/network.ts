@@ -106,10 +106,13 @@ export function planValidators(seed: string, split: [number, number, number]): D
   return out;
 }
 
-/** Starts the chain (Hardhat's default port when free: the `localhost` network), deploys, writes the deployments file. */
-export async function startNetwork(validators: DrillValidator[], deploymentsDir?: string): Promise<Net> {
+/**
+ * Starts the chain (Hardhat's default port when free: the `localhost` network), deploys, writes the deployments file.
+ * `startupMs`, how long the drill itself took to start, sets how long the chain gets: hardhat starts the same way.
+ */
+export async function startNetwork(validators: DrillValidator[], deploymentsDir?: string, startupMs = 0): Promise<Net> {
   const port = (await portIsFree(DEFAULT_RPC_PORT)) ? DEFAULT_RPC_PORT : undefined;
-  const chain = await startChain({ port });
+  const chain = await startChain({ port, timeoutMs: Math.max(60_000, 10 * startupMs) });
   try {
     const network = chain.port === DEFAULT_RPC_PORT ? "localhost" : "drill";
     const [deployer, guardian, keeper] = await chain.accounts();
