@@ -82,6 +82,13 @@ function runDrill(args: string[], deploymentsDir: string): Promise<{ code: numbe
 
 const round = (x: number, digits = 1) => Number(x.toFixed(digits));
 
+/** Why a drill failed: its "drill failed:" line and failed expectations, else its last lines. */
+function failureSummary(output: string): string {
+  const lines = output.split("\n");
+  const why = lines.filter((l) => /^drill failed: |^\s*✗ |^drill FAILED/.test(l)).map((l) => l.trim());
+  return (why.length ? why : lines.slice(-3)).join(" | ").slice(0, 600);
+}
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const hogs = Array.from({ length: o.hogs }, hog);
@@ -109,7 +116,7 @@ async function main() {
           ...(drillSeconds ? { drillSeconds: Number(drillSeconds) } : {}),
           loadAverage1mBefore: round(before, 2),
           loadAverage1mAfter: round(loadavg()[0], 2),
-          summary: passedLine ?? output.trim().split("\n").slice(-3).join(" | ").slice(0, 600),
+          summary: passedLine ?? failureSummary(output),
         };
         runs.push(run);
         if (!run.passed) failures.push({ trial: trial.name, round: r, output: output.slice(-8000) });
