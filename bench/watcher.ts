@@ -49,13 +49,21 @@ interface Section {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 
-/** Wall-clock seconds of `command args` to exit 0. */
-function timeRun(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): number {
+/** CPU seconds (user + system) of this process's waited-for children so far, from /proc (cutime, cstime). */
+function childrenCpu(): number {
+  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ");
+  return (Number(fields[13]) + Number(fields[14])) / CLK_TCK;
+}
+const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
+/** Wall-clock and CPU seconds of `command args` to exit 0 (CPU time hardly depends on what else the machine runs). */
+function timeRun(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): { wall: number; cpu: number } {
+  const cpu = childrenCpu();
   const started = process.hrtime.bigint();
   const r = spawnSync(command, args, { env, cwd, stdio: ["ignore", "ignore", "pipe"] });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (r.status !== 0) throw new Error(`${command} ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
-  return seconds;
+  return { wall: seconds, cpu: childrenCpu() - cpu };
 }
 
 const startup: Section = {
@@ -66,15 +74,17 @@ const startup: Section = {
       timeRun(command, args, e, cwd); // warm the file cache
       return Array.from({ length: runs }, () => timeRun(command, args, e, cwd));
     };
-    const release = series(ctx.installed, ["--help"], ctx.runs);
-    const bare = series(process.execPath, ["-e", "0"], ctx.runs);
-    const tsNode = series(
+    const releaseRuns = series(ctx.installed, ["--help"], ctx.runs);
+    const bareRuns = series(process.execPath, ["-e", "0"], ctx.runs);
+    const [release, bare] = [releaseRuns, bareRuns].map((xs) => xs.map((x) => x.wall));
+    const tsNodeRuns = series(
       process.execPath,
       [DEV_BIN, "--help"],
       Math.max(3, Math.ceil(ctx.runs / 2)),
       ROOT,
       process.env,
     );
+    const tsNode = tsNodeRuns.map((x) => x.wall);
     return {
       what: "wall-clock seconds of `lockstep-watcher --help` to exit, median of the runs after one warm-up",
       loadAverage1m: round(loadavg()[0], 2),
@@ -83,6 +93,8 @@ const startup: Section = {
       tsNodeSeconds: round(median(tsNode)),
       tsNodeOverRelease: round(median(tsNode) / median(release), 1),
       bareNodeSeconds: round(median(bare)),
+      releaseCpuSeconds: round(median(releaseRuns.map((x) => x.cpu)), 2),
+      bareNodeCpuSeconds: round(median(bareRuns.map((x) => x.cpu)), 2),
       goalSeconds: GOALS.helpSeconds,
       goalMet: median(release) <= GOALS.helpSeconds,
       bundleBytes: ctx.release.bytes,

@@ -135,8 +135,11 @@ export async function deployLocal(chain: Chain, options: { binderKey?: Hex } = {
   return { addresses, deployer, guardian, timelock: addresses.timelock, startBlock };
 }
 
-/** Starts `hardhat node` on loopback, on `port` or a free one (contracts must be compiled already). */
-export async function startChain(options: { port?: number } = {}): Promise<Chain> {
+/**
+ * Starts `hardhat node` on loopback, on `port` or a free one (contracts must be compiled already); it gets
+ * `timeoutMs` (default 60 s) to listen.
+ */
+export async function startChain(options: { port?: number; timeoutMs?: number } = {}): Promise<Chain> {
   const port = options.port ?? (await freePort());
   const child = spawn(
     join(ROOT, "node_modules", ".bin", "hardhat"),
@@ -163,7 +166,7 @@ export async function startChain(options: { port?: number } = {}): Promise<Chain
         if (child.exitCode !== null) throw new Error(`hardhat node exited: ${output.slice(-500)}`);
         return output.includes("Started HTTP");
       },
-      60_000,
+      options.timeoutMs ?? 60_000,
     );
   } catch (e) {
     await stopProcess(child);

@@ -1,21 +1,23 @@
-// The validators' side, as separate processes: per validator one simulated node (the "binary", started from the
-// watcher's `current` symlink) and one real `lockstep-watcher` process with a generated config: the release build
-// (packaging/build.ts), the package operators install, built once for the drill.
+// The validators' side, as separate processes: per validator one node (the simulated node, or a real anvil with
+// --node anvil: nodes.ts), started from the watcher's `current` symlink by the watcher's process adapter, and one real
+// `lockstep-watcher` process with a generated config: the release build (packaging/build.ts), the package operators
+// install, built once for the drill.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   layoutWatcher,
-  nodeStatusAt,
   spawnWatcher,
   waitFor,
   type WatcherLayout,
   type WatcherProcess,
 } from "../../rehearsal/localnet";
 import { builtWatcher } from "../../packaging/build";
+import { ProcessNodeController, type ProcessNodeConfig } from "../../watcher/src/adapters/processNode";
+import { paths as pathsOf } from "../../watcher/src/config";
 import type { DrillValidator, Net } from "./network";
+import { QUIRK_ENV, anvilArgs, simNode, type DrillNode } from "./nodes";
 
-/** Set in the environment of the early cohort's nodes: the trigger of the second upgrade's bug. */
-export const QUIRK_ENV = "LOCKSTEP_DRILL_EARLY_COHORT";
+export { QUIRK_ENV };
 
 export interface Fleet {
   kind: string;
@@ -29,6 +31,9 @@ export interface Fleet {
 export interface FleetSettings {
   root: string;
   initial: { version: string; binary: string };
+  /** How long the drill took to start: the machine's pace, for the limit on the nodes' start. */
+  startupMs?: number;
+  /** The rehearsal's health rules; deadlineMs and unhealthyAfterMs grow with the nodes' measured start-up. */
   health: {
     deadlineMs: number;
     probeIntervalMs: number;
@@ -40,16 +45,23 @@ export interface FleetSettings {
 }
 
 export class ProcessFleet implements Fleet {
-  readonly kind = "a real watcher process (the release build) and a simulated node process per validator";
+  readonly kind: string;
   private layouts: WatcherLayout[] = [];
+  /** Each validator's node, controlled as its watcher's process adapter controls it. */
+  private nodes: ProcessNodeController[] = [];
   private watchers: WatcherProcess[] = [];
   private nodePids: number[] = [];
+  /** How long the nodes took to start and answer, all at once, at the fleet's start. */
+  startupMs = 0;
 
   constructor(
     private readonly net: Net,
     private readonly validators: DrillValidator[],
     private readonly s: FleetSettings,
-  ) {}
+    private readonly node: DrillNode = simNode,
+  ) {
+    this.kind = `a real watcher process (the release build) and ${node.what} per validator`;
+  }
 
   async start(onProgress: (text: string) => void) {
     onProgress("building the watcher release");
@@ -71,20 +83,34 @@ export class ProcessFleet implements Fleet {
         }),
       );
     }
-    await Promise.all(this.layouts.map((l) => l.node.start()));
+    this.nodes = this.layouts.map((l) => (this.node.kind === "anvil" ? anvilController(l) : l.node));
+    const started = Date.now();
+    await Promise.all(this.nodes.map((n) => n.start()));
     this.nodePids = this.layouts.map((l) => pidOf(l));
+    const initial = this.node.reportOf(this.s.initial.version);
     await waitFor(
       "every node to report its version",
       async () => {
         const versions = await this.versions();
-        onProgress(
-          `${versions.filter((x) => x === this.s.initial.version).length}/${versions.length} nodes up on ${this.s.initial.version}`,
-        );
-        return versions.every((x) => x === this.s.initial.version);
+        onProgress(`${versions.filter((x) => x === initial).length}/${versions.length} nodes up on ${initial}`);
+        return versions.every((x) => x === initial);
       },
-      60_000,
+      Math.max(60_000, 10 * (this.s.startupMs ?? 0)),
       250,
     );
+    this.startupMs = Date.now() - started;
+    // The nodes' start-up on this machine now sets how long an upgraded node gets to come up healthy, and how long
+    // a node may go without a new block before it counts as unhealthy (a busy machine starves a healthy node too).
+    const { deadlineMs, unhealthyAfterMs = 2_000 } = this.s.health;
+    const health = {
+      deadlineMs: Math.max(deadlineMs, this.node.kind === "anvil" ? 15_000 : 0, 2 * this.startupMs),
+      unhealthyAfterMs: Math.max(unhealthyAfterMs, this.startupMs),
+    };
+    for (const l of this.layouts) {
+      const config = JSON.parse(readFileSync(l.configPath, "utf8"));
+      config.health = { ...config.health, ...health };
+      writeFileSync(l.configPath, JSON.stringify(config, null, 2));
+    }
     this.validators.forEach((v, i) =>
       this.watchers.push(spawnWatcher(this.layouts[i].configPath, { [this.layouts[i].keyEnv]: v.attester.privateKey })),
     );
@@ -104,13 +130,14 @@ export class ProcessFleet implements Fleet {
         onProgress(`${up.filter(Boolean).length}/${up.length} watchers up`);
         return up.every(Boolean);
       },
-      90_000,
+      Math.max(90_000, 3 * this.startupMs),
       300,
     );
   }
 
+  /** What each node answers now: the simulated node's version, anvil's web3_clientVersion. */
   async versions() {
-    return Promise.all(this.layouts.map(async (l) => (await nodeStatusAt(l.port))?.version));
+    return Promise.all(this.layouts.map((l) => this.node.report(l.port)));
   }
 
   /** Watchers that died on their own (a crash is a failed expectation, not something to hide). */
@@ -141,8 +168,28 @@ export class ProcessFleet implements Fleet {
     this.watchers.forEach((w, i) =>
       writeFileSync(join(this.s.root, this.validators[i].name, "watcher.log"), w.output()),
     );
-    await Promise.all(this.layouts.map((l) => l.node.stop().catch(() => undefined)));
+    await Promise.all(this.nodes.map((n) => n.stop().catch(() => undefined)));
   }
+}
+
+/**
+ * Makes a laid-out validator's node a real anvil: the watcher's config gets the ethereum-execution probe on the node's
+ * port, anvil's arguments, and room for a real release (anvil is some 45 MB); returns the controller for it.
+ */
+function anvilController(l: WatcherLayout): ProcessNodeController {
+  const config = JSON.parse(readFileSync(l.configPath, "utf8"));
+  const node: ProcessNodeConfig = {
+    adapter: "process",
+    probe: { type: "ethereum-execution", url: `http://127.0.0.1:${l.port}`, timeoutMs: 2_000 },
+    stateDir: l.stateDir,
+    binaryName: "node",
+    args: anvilArgs(l.port),
+    env: config.node.env,
+  };
+  config.node = node;
+  config.artifacts.maxBytes = 256 * 1024 * 1024;
+  writeFileSync(l.configPath, JSON.stringify(config, null, 2));
+  return new ProcessNodeController(node, pathsOf({ dataDir: l.dataDir }), { stopTimeoutMs: 5_000 });
 }
 
 function pidOf(l: WatcherLayout): number {

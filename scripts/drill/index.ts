@@ -7,20 +7,21 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PauseReason, RollbackReason, Status, UpgradeState } from "../../lib/coordinator";
-import { makeBinary, serveArtifacts, tempDir, waitFor } from "../../rehearsal/localnet";
+import { serveArtifacts, tempDir, waitFor } from "../../rehearsal/localnet";
 import { coordinatorHistory, renderHistory, runAudit } from "./audit";
 import { serveDashboard } from "./dashboard";
 import { Board, pct, tokens, type Out } from "./display";
 import { Expectations } from "./expect";
-import { ProcessFleet, QUIRK_ENV } from "./fleet";
+import { ProcessFleet } from "./fleet";
 import { passProposal, type Voter } from "./governance";
 import { InProcessFleet } from "./inprocess";
+import { drillNode, simNode } from "./nodes";
 import { DrillOptions, USAGE, UsageError, parseOptions } from "./options";
 import {
   COHORT_NAMES,
   LEASE_DURATION,
   sendAs,
-  cohortProposal,
+  cohortProposals,
   fundAndRegister,
   planValidators,
   startNetwork,
@@ -29,7 +30,14 @@ import { foldAll } from "../../lib/history";
 import { upgradeCoordinatorAbi } from "../../lib/abi/generated";
 import { buildManifest, getStage, getUpgrade, keep, scheduleByVote, writeManifest } from "./rollout";
 
-export const VERSIONS = { initial: "v1.0.0", first: "v1.1.0", second: "v1.2.0" };
+/** The simulated node's versions (the default drill); `--node anvil` has its own (nodes.ts). */
+export const VERSIONS = simNode.versions;
+
+/**
+ * How long this process took to start (Node.js, ts-node compiling the drill, viem): the machine's pace now. Limits
+ * on other start-ups (the chain, the fleet) are set from it rather than fixed, so a busy machine passes too.
+ */
+const STARTUP_MS = process.uptime() * 1000;
 
 export interface DrillIO {
   out: Out;
@@ -143,9 +151,17 @@ async function drill(
 ): Promise<void> {
   const w = (t: string) => io.out.write(t);
   const [nCanary, nEarly, nMain] = o.cohorts;
+  const node = drillNode(o.node);
+  const VERSIONS = node.versions;
+  const anvil = node.kind === "anvil";
   w(
-    `Lockstep drill · ${o.validators} validators (canary ${nCanary}, early ${nEarly}, main ${nMain}) · seed "${o.seed}" · second upgrade fault: ${o.fault}\n\n`,
+    `Lockstep drill · ${o.validators} validators (canary ${nCanary}, early ${nEarly}, main ${nMain}) · seed "${o.seed}" · second upgrade fault: ${o.fault}${anvil ? " · nodes: anvil" : ""}\n\n`,
   );
+  /** Whether every node answers as `version` does; its expectation's wording for the node kind. */
+  const runs = (versions: (string | undefined)[], version: string) =>
+    versions.every((v) => v === node.reportOf(version));
+  const runsLabel = (version: string) =>
+    anvil ? `every node answers web3_clientVersion ${node.reportOf(version)}` : `every node runs ${version}`;
 
   const work = tempDir("lockstep-drill-");
   teardown.add("the work directory", () => (o.keep ? undefined : work.cleanup()));
@@ -155,7 +171,7 @@ async function drill(
   const validators = planValidators(o.seed, o.cohorts);
   const setup = new Board(io.out, "\nset-up");
   setup.set("chain", "starting a Hardhat JSON-RPC node on 127.0.0.1");
-  const net = await startNetwork(validators, io.deploymentsDir);
+  const net = await startNetwork(validators, io.deploymentsDir, STARTUP_MS);
   teardown.add("the chain", () => net.chain.stop());
   teardown.watched.push(() =>
     net.chain.process.exitCode === null && net.chain.process.signalCode === null ? [net.chain.process.pid!] : [],
@@ -183,8 +199,8 @@ async function drill(
         : { signer: v.operator, support: "for" },
     );
   const cohortBoard = new Board(io.out, "\ngovernance: cohort assignment");
-  const { moved, bps, proposal } = cohortProposal(net, validators);
-  await passProposal(net, cohortBoard, proposal, proposer, voters(false));
+  const { moved, bps, proposals } = cohortProposals(net, validators);
+  for (const proposal of proposals) await passProposal(net, cohortBoard, proposal, proposer, voters(false));
   const budget = (total * BigInt(bps)) / 10_000n;
   const cohortStakes = [1, 2, 3].map((c) =>
     validators.filter((v) => v.cohort === c).reduce((s, v) => s + v.weight, 0n),
@@ -202,7 +218,7 @@ async function drill(
   } as const;
   const assigned = await net.chain.client.getContractEvents({ ...events, eventName: "CohortAssigned" });
   x.check(
-    `cohorts assigned by one governance proposal (${moved.length} setCohort calls)`,
+    `cohorts assigned by ${proposals.length === 1 ? "one governance proposal" : `${proposals.length} governance proposals`} (${moved.length} setCohort calls)`,
     assigned.length === moved.length &&
       moved.every((v) =>
         assigned.some((e) => e.args.operator === v.operator.address && Number(e.args.newCohort) === v.cohort),
@@ -211,21 +227,15 @@ async function drill(
 
   // ---------------------------------------------------------------- binaries and the fleet
   const artifacts = join(work.path, "artifacts");
-  const initial = makeBinary(join(work.path, "bin"), VERSIONS.initial);
-  const first = makeBinary(artifacts, VERSIONS.first);
-  const second =
-    o.fault === "none"
-      ? makeBinary(artifacts, VERSIONS.second)
-      : makeBinary(artifacts, VERSIONS.second, {
-          faultWhenEnv: { env: QUIRK_ENV, fault: `${o.fault}@${VERSIONS.second}` },
-        });
+  const releases = node.releases(work.path, artifacts, o.fault);
   const server = await serveArtifacts(artifacts);
   teardown.add("the artifact server", () => server.stop());
   await net.chain.send("evm_setIntervalMining", [500]);
 
   const settings = {
     root: work.path,
-    initial: { version: VERSIONS.initial, binary: initial.path },
+    initial: releases.initial,
+    startupMs: STARTUP_MS,
     // A rehearsal's pace: a node is judged unhealthy after 2 s without a new block, health re-attested at most
     // every second (a real network's defaults are 30 s and 2 min: docs/watcher.md).
     health: {
@@ -239,19 +249,23 @@ async function drill(
   };
   const fleet = o.inProcess
     ? new InProcessFleet(net, validators, { ...settings, fault: o.fault, faultyVersion: VERSIONS.second })
-    : new ProcessFleet(net, validators, settings);
+    : new ProcessFleet(net, validators, settings, node);
   teardown.add("the watchers and nodes", () => fleet.stop());
   teardown.watched.push(() => fleet.alive());
   const fleetBoard = new Board(io.out, `\nfleet: ${fleet.kind}`);
   fleetBoard.set("fleet", "starting nodes and watchers");
+  const fleetStarted = Date.now();
   await fleet.start((t) => fleetBoard.set("fleet", t));
+  const fleetStartupMs = Date.now() - fleetStarted;
   fleetBoard.set(
     "fleet",
     o.inProcess
       ? `${validators.length} watcher runtimes in this process (fake nodes) on ${VERSIONS.initial}`
-      : `${validators.length} simulated nodes on ${VERSIONS.initial} and ${validators.length} watcher processes up`,
+      : `${validators.length} ${anvil ? "anvil" : "simulated"} nodes on ${VERSIONS.initial} and ${validators.length} watcher processes up`,
   );
-  const keeperTimeout = 90_000 + validators.length * 300;
+  if (anvil) x.check(runsLabel(VERSIONS.initial), runs(await fleet.versions(), VERSIONS.initial));
+  // A rollout restarts every node once: it gets as long again as the fleet took to start, several times over.
+  const keeperTimeout = 90_000 + validators.length * 300 + 5 * fleetStartupMs;
 
   const counts = [nCanary, nEarly, nMain];
   const roles = new Map<string, string>([
@@ -266,8 +280,8 @@ async function drill(
     name: `lockstep-node-${VERSIONS.first}`,
     version: VERSIONS.first,
     previousVersion: VERSIONS.initial,
-    uri: `${server.url}/node-${VERSIONS.first}`,
-    sha256: first.sha256,
+    uri: `${server.url}/${releases.first.file}${releases.first.fragment}`,
+    sha256: releases.first.sha256,
     notes: "routine release",
   });
   const f1 = writeManifest(work.path, m1);
@@ -311,20 +325,22 @@ async function drill(
     "every node on the new version",
     async () => {
       const v = await fleet.versions();
-      return v.every((x) => x === VERSIONS.first) ? v : undefined;
+      return runs(v, VERSIONS.first) ? v : undefined;
     },
     10_000,
   ).catch(() => undefined);
-  x.check(`every node runs ${VERSIONS.first}`, !!v1);
+  x.check(runsLabel(VERSIONS.first), !!v1);
 
   // ---------------------------------------------------------------- upgrade 2: a bad binary in the early cohort
   const m2 = buildManifest({
     name: `lockstep-node-${VERSIONS.second}`,
     version: VERSIONS.second,
     previousVersion: VERSIONS.first,
-    uri: `${server.url}/node-${VERSIONS.second}`,
-    sha256: second.sha256,
-    notes: "release with a bug that bites the early cohort's configuration",
+    uri: `${server.url}/${releases.second.file}${releases.second.fragment}`,
+    sha256: releases.second.sha256,
+    notes: anvil
+      ? "anvil 1.5.1 again, as a release archive whose launcher bites the early cohort's configuration"
+      : "release with a bug that bites the early cohort's configuration",
   });
   const f2 = writeManifest(work.path, m2);
   const b2 = new Board(
@@ -344,10 +360,10 @@ async function drill(
     x.check("upgrade 2 completed (no fault injected)", r2.state === UpgradeState.Completed);
     const v2 = await waitFor(
       "every node on v2",
-      async () => ((await fleet.versions()).every((x) => x === VERSIONS.second) ? true : undefined),
+      async () => (runs(await fleet.versions(), VERSIONS.second) ? true : undefined),
       10_000,
     ).catch(() => false);
-    x.check(`every node runs ${VERSIONS.second}`, !!v2);
+    x.check(runsLabel(VERSIONS.second), !!v2);
   } else {
     const paused = (
       await net.chain.client.getContractEvents({ ...events, eventName: "UpgradePaused", args: { upgradeId: u2Id } })
@@ -358,6 +374,17 @@ async function drill(
         ? `${PauseReason[Number(paused.args.reason)]} at stage ${paused.args.stage} (${COHORT_NAMES[Number(paused.args.stage)]}): unhealthy ${tokens(paused.args.unhealthyStake)} LSTK · tx ${paused.transactionHash}`
         : `not paused: ${UpgradeState[r2.state]}`,
     );
+    if (anvil && r2.state === UpgradeState.Paused) {
+      // Before the rollback: the verified canary runs the second release, the main cohort was never touched.
+      const versions = await fleet.versions();
+      const cohortRuns = (cohort: number, version: string) =>
+        validators.every((v, i) => v.cohort !== cohort || versions[i] === node.reportOf(version));
+      x.check(
+        `while paused, the canary answers ${node.reportOf(VERSIONS.second)} and the main cohort ${node.reportOf(VERSIONS.first)}`,
+        cohortRuns(1, VERSIONS.second) && cohortRuns(3, VERSIONS.first),
+        summarize(versions),
+      );
+    }
     if (r2.state === UpgradeState.Paused) {
       // The incident commander orders rollback at once; governance is not needed for that.
       const tx = await sendAs(net, net.guardian, {
@@ -378,7 +405,7 @@ async function drill(
       async () => {
         const u = await getUpgrade(net, u2Id);
         const versions = await fleet.versions();
-        const back = versions.filter((v) => v === VERSIONS.first).length;
+        const back = versions.filter((v) => v === node.reportOf(VERSIONS.first)).length;
         b2.set(
           "restored",
           `rolled-back attestations ${pct(u.restoredStake, expectRestored)} of the activated stake (${u.restoredCount} validators) · ${back}/${versions.length} nodes on ${VERSIONS.first}`,
@@ -427,11 +454,7 @@ async function drill(
       restored ? `restoredStake ${tokens(restored.restoredStake)} LSTK, ${restored.restoredCount} validators` : "",
     );
     const versions = await fleet.versions();
-    x.check(
-      `every node runs ${VERSIONS.first} again`,
-      versions.every((v) => v === VERSIONS.first),
-      summarize(versions),
-    );
+    x.check(`${runsLabel(VERSIONS.first)} again`, runs(versions, VERSIONS.first), summarize(versions));
   }
   x.check("no watcher crashed", fleet.crashedWatchers().length === 0, fleet.crashedWatchers().join("; "));
 

@@ -106,10 +106,13 @@ export function planValidators(seed: string, split: [number, number, number]): D
   return out;
 }
 
-/** Starts the chain (Hardhat's default port when free: the `localhost` network), deploys, writes the deployments file. */
-export async function startNetwork(validators: DrillValidator[], deploymentsDir?: string): Promise<Net> {
+/**
+ * Starts the chain (Hardhat's default port when free: the `localhost` network), deploys, writes the deployments file.
+ * `startupMs`, how long the drill itself took to start, sets how long the chain gets: hardhat starts the same way.
+ */
+export async function startNetwork(validators: DrillValidator[], deploymentsDir?: string, startupMs = 0): Promise<Net> {
   const port = (await portIsFree(DEFAULT_RPC_PORT)) ? DEFAULT_RPC_PORT : undefined;
-  const chain = await startChain({ port });
+  const chain = await startChain({ port, timeoutMs: Math.max(60_000, 10 * startupMs) });
   try {
     const network = chain.port === DEFAULT_RPC_PORT ? "localhost" : "drill";
     const [deployer, guardian, keeper] = await chain.accounts();
@@ -209,34 +212,49 @@ export function restartBudgetBps(validators: DrillValidator[]): number {
 }
 
 /**
- * Assigns cohorts the way a network would: one governance proposal with a batch of setCohort calls, which also
- * sets the restart budget (restartBudgetBps) for the upgrades to come.
+ * setCohort calls per proposal. One costs some 240,000 gas through the timelock, and a transaction may not use more
+ * than 2^24 gas (EIP-7825, enforced by the local chain): 40 keep an execution near 10M, so 300 validators need two.
  */
-export function cohortProposal(net: Net, validators: DrillValidator[]) {
+export const COHORT_CALLS_PER_PROPOSAL = 40;
+
+/**
+ * Assigns cohorts the way a network would: governance proposals with batches of setCohort calls, as few as the
+ * transaction gas cap allows (one for a small set). The last one also sets the restart budget (restartBudgetBps)
+ * for the upgrades to come.
+ */
+export function cohortProposals(net: Net, validators: DrillValidator[]) {
   const moved = validators.filter((v) => v.cohort !== 3);
   const bps = restartBudgetBps(validators);
+  const parts: DrillValidator[][] = [];
+  for (let i = 0; i < moved.length; i += COHORT_CALLS_PER_PROPOSAL)
+    parts.push(moved.slice(i, i + COHORT_CALLS_PER_PROPOSAL));
+  if (parts.length === 0) parts.push([]);
   const budget = encodeFunctionData({
     abi: upgradeCoordinatorAbi,
     functionName: "setRestartBudget",
     args: [bps, LEASE_DURATION],
   });
+  const summary = `${moved.filter((v) => v.cohort === 1).length} canary, ${moved.filter((v) => v.cohort === 2).length} early (the rest stay main)`;
   return {
     moved,
     bps,
-    proposal: {
-      targets: [...moved.map(() => net.addresses.coordinator), net.addresses.coordinator],
-      values: [...moved.map(() => 0n), 0n],
-      calldatas: [
-        ...moved.map((v) =>
-          encodeFunctionData({
-            abi: upgradeCoordinatorAbi,
-            functionName: "setCohort",
-            args: [getAddress(v.operator.address), v.cohort],
-          }),
-        ),
-        budget,
-      ],
-      description: `Assign rollout cohorts: ${moved.filter((v) => v.cohort === 1).length} canary, ${moved.filter((v) => v.cohort === 2).length} early (the rest stay main)\n\n${moved.map((v) => `${v.name} ${v.operator.address} -> cohort ${v.cohort}`).join("\n")}\nrestart budget ${bps} bps, leases of ${LEASE_DURATION} s`,
-    },
+    proposals: parts.map((part, i) => {
+      const last = i === parts.length - 1;
+      return {
+        targets: [...part.map(() => net.addresses.coordinator), ...(last ? [net.addresses.coordinator] : [])],
+        values: [...part.map(() => 0n), ...(last ? [0n] : [])],
+        calldatas: [
+          ...part.map((v) =>
+            encodeFunctionData({
+              abi: upgradeCoordinatorAbi,
+              functionName: "setCohort",
+              args: [getAddress(v.operator.address), v.cohort],
+            }),
+          ),
+          ...(last ? [budget] : []),
+        ],
+        description: `Assign rollout cohorts: ${summary}${parts.length > 1 ? `, part ${i + 1} of ${parts.length}` : ""}\n\n${part.map((v) => `${v.name} ${v.operator.address} -> cohort ${v.cohort}`).join("\n")}${last ? `\nrestart budget ${bps} bps, leases of ${LEASE_DURATION} s` : ""}`,
+      };
+    }),
   };
 }

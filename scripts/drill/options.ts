@@ -1,12 +1,18 @@
 // The drill's command line: every option validated here, a one-line error for anything wrong.
 export const FAULTS = ["none", "crash", "stall", "wrong-version"] as const;
 export type FaultKind = (typeof FAULTS)[number];
+export const NODES = ["sim", "anvil"] as const;
+export type NodeKind = (typeof NODES)[number];
+/** The faults a real anvil release can show (its launcher breaks the node); anvil always reports its own version. */
+export const ANVIL_FAULTS: readonly FaultKind[] = ["none", "crash", "stall"];
 
 export interface DrillOptions {
   validators: number;
   /** Validators per cohort: canary, early, main. */
   cohorts: [number, number, number];
   fault: FaultKind;
+  /** What each validator's node is: the simulated node, or Foundry's anvil (the real binaries). */
+  node: NodeKind;
   seed: string;
   keep: boolean;
   inProcess: boolean;
@@ -27,6 +33,10 @@ Options:
   --cohorts a,b,c        validators in the canary, early and main cohorts (default about 20% / 33% / rest: 2,3,4 for 9)
   --fault KIND           how the second upgrade's binary fails in the early cohort:
                          none | crash | stall | wrong-version (default stall)
+  --node KIND            what each validator's node is: sim (the simulated node, default) or anvil (Foundry's
+                         anvil, the real binaries of the devDependencies anvil-1.5.1 and anvil-1.7.1, probed over
+                         JSON-RPC; upgrade 1 is anvil 1.5.1 -> 1.7.1, upgrade 2 a release archive of 1.5.1 whose
+                         launcher breaks the node on the early cohort's machines; faults: none, crash, stall)
   --seed S               seed for the stakes and keys (default "lockstep"); the same seed, the same drill
   --in-process           run every validator's watcher state machine in this process with fake nodes
                          (the scaled rehearsal, e.g. --validators 300 --in-process)
@@ -40,6 +50,7 @@ export function parseOptions(argv: string[]): DrillOptions {
     validators: 9,
     cohorts: [0, 0, 0],
     fault: "stall",
+    node: "sim",
     seed: "lockstep",
     keep: false,
     inProcess: false,
@@ -78,6 +89,13 @@ export function parseOptions(argv: string[]): DrillOptions {
         o.fault = v as FaultKind;
         break;
       }
+      case "--node": {
+        const v = value();
+        if (!(NODES as readonly string[]).includes(v))
+          throw new UsageError(`--node must be one of ${NODES.join(", ")}, not "${v}"`);
+        o.node = v as NodeKind;
+        break;
+      }
       case "--seed": {
         const v = value();
         if (!v.length || v.length > 64) throw new UsageError("--seed must be 1 to 64 characters");
@@ -113,6 +131,10 @@ export function parseOptions(argv: string[]): DrillOptions {
   } else {
     o.cohorts = defaultCohorts(o.validators);
   }
+  if (o.node === "anvil" && o.inProcess)
+    throw new UsageError("--node anvil runs a real anvil process per validator: it cannot be used with --in-process");
+  if (o.node === "anvil" && !ANVIL_FAULTS.includes(o.fault))
+    throw new UsageError(`--fault ${o.fault} cannot be shown with --node anvil (${ANVIL_FAULTS.join(", ")})`);
   if (!o.inProcess && o.validators > 40)
     throw new UsageError(
       `--validators ${o.validators} runs ${2 * o.validators} processes: add --in-process for more than 40`,

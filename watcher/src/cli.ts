@@ -1,6 +1,6 @@
+// Only node:util is loaded up front: --help and bad arguments answer before the configuration schema (zod), viem
+// and the journal are evaluated; the release bundle keeps every dynamically imported module lazy.
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "./config";
-import { WatcherError } from "./errors";
 
 const HELP = `lockstep-watcher: follows a Lockstep upgrade coordinator and upgrades this validator's node when its
 cohort's turn comes, attesting health back.
@@ -42,6 +42,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (!args.config) return fail("--config <file> is required (see --help)", 2);
 
+  const { ConfigError, loadConfig } = await import("./config");
+  const { WatcherError } = await import("./errors");
   let config;
   try {
     config = loadConfig(args.config);
