@@ -14,12 +14,6 @@ import { ReorgTooDeepError, type Follower } from "../../lib/sync";
 import { syncError, watcherFollower } from "./follow";
 import { healthNotice, networkNotices, stepFailedNotice, stepNotice } from "./notifyEvents";
 
-/** A step failing with retryable errors is tried again after a backoff that doubles up to this... */
-export const STEP_BACKOFF_CAP_MS = 5 * 60_000;
-/** ...for at most this long, or this many attempts, before its failure counts as permanent. */
-export const STEP_RETRY_BUDGET_MS = 6 * 60 * 60_000;
-export const STEP_RETRY_ATTEMPTS = 200;
-
 /** Steps that carry out a network order: they run before any other step. */
 const answersOrder = (e: Effect) =>
   e.kind === "restore" ||
@@ -420,8 +414,8 @@ export class Runtime {
   }
 
   /**
-   * A step that failed. Retryable: tried again after a backoff (doubling from the poll interval, capped), until its
-   * budget is spent. Not retryable, or out of budget: the failure becomes the step's outcome where the machine has
+   * A step that failed. Retryable: tried again after a backoff (doubling from the poll interval, capped at
+   * retry.backoffCapMs), until its budget (retry.budgetMs, retry.maxAttempts) is spent. Not retryable, or out of budget: the failure becomes the step's outcome where the machine has
    * a fact for it (preparation failed, upgrade failed, nothing left to discard), so the upgrade's work ends at once
    * and the machine moves on (FailedToUpgrade when the stage is active); otherwise the step is marked failed.
    */
@@ -431,10 +425,10 @@ export class Runtime {
     const now = clock.now();
     metrics.errors.inc({ kind: error.code });
     const seen = this.retries.get(step.key) ?? { failures: 0, since: now, notBefore: 0 };
-    const spent = now - seen.since >= STEP_RETRY_BUDGET_MS || step.attempts + 1 >= STEP_RETRY_ATTEMPTS;
+    const spent = now - seen.since >= config.retry.budgetMs || step.attempts + 1 >= config.retry.maxAttempts;
     if (error.retryable && !spent) {
       const failures = seen.failures + 1;
-      const delay = Math.min(config.chain.pollIntervalMs * 2 ** (failures - 1), STEP_BACKOFF_CAP_MS);
+      const delay = Math.min(config.chain.pollIntervalMs * 2 ** (failures - 1), config.retry.backoffCapMs);
       this.retries.set(step.key, { failures, since: seen.since, notBefore: now + delay });
       metrics.stepRetries.inc({ kind: effect.kind });
       metrics.problem(`step ${step.key}`, `${effect.kind} of upgrade ${effect.upgradeId} retrying: ${error.message}`);
