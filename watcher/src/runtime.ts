@@ -61,6 +61,7 @@ export class Runtime {
 
   constructor(private readonly deps: RuntimeDeps) {
     const { config } = deps;
+    deps.metrics.keepProblemsIn(deps.journal); // /healthz still names what is wrong after a restart
     this.follower = watcherFollower({
       chain: deps.chain,
       journal: deps.journal,
@@ -525,6 +526,12 @@ export class Runtime {
     journal.finish(step.key, outcome ? outcome.type : "done", t.state, t.effects);
     this.retries.delete(step.key);
     metrics.problem(`step ${step.key}`, undefined);
+    // The upgrade moved on past steps of it that failed for good: they no longer need an operator.
+    const pending = new Set(journal.pending().map((s) => `step ${s.key}`));
+    for (const key of metrics.problemKeys()) {
+      const failed = /^step e\d+:(\d+):/.exec(key);
+      if (failed && Number(failed[1]) === step.effect.upgradeId && !pending.has(key)) metrics.problem(key, undefined);
+    }
     const upgrade = `upgrade ${step.effect.upgradeId}`;
     if (outcome?.type === "UpgradeFailed" && outcome.cause === "order") {
       metrics.problem(upgrade, undefined); // not a failure of the node: the network ordered the rollback
