@@ -25,6 +25,7 @@ export interface TestConfigOptions {
   chain?: Record<string, unknown>;
   health?: Record<string, unknown>;
   notify?: Record<string, unknown>;
+  retry?: Record<string, unknown>;
 }
 
 /** A valid watcher configuration for in-memory runs: the RPC and status URLs name port 1, which refuses at once. */
@@ -48,6 +49,7 @@ export function testConfig(o: TestConfigOptions = {}): WatcherConfig {
     },
     ...(o.health ? { health: o.health } : {}),
     ...(o.notify ? { notify: o.notify } : {}),
+    ...(o.retry ? { retry: o.retry } : {}),
   });
 }
 

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { ConfigError, parseConfig, paths } from "../../watcher/src/config";
+import { ConfigError, RETRY_DEFAULTS, applyEnv, parseConfig, paths } from "../../watcher/src/config";
 
 const valid = () => ({
   chain: { rpcUrl: "http://127.0.0.1:1", chainId: 31337, coordinator: "0x" + "11".repeat(20), startBlock: 1 },
@@ -51,5 +51,39 @@ describe("watcher configuration", function () {
       expect(() => p.version(bad), bad).to.throw(/cannot name a directory/);
     }
     expect(() => p.snapshot("../x")).to.throw(/cannot name a directory/);
+  });
+
+  describe("retry", function () {
+    it("defaults to a 5-minute backoff cap, a 6-hour budget and 200 tries", function () {
+      expect(parseConfig(valid(), "/etc/lockstep").retry).to.deep.equal({
+        backoffCapMs: 300_000,
+        budgetMs: 21_600_000,
+        maxAttempts: 200,
+      });
+      expect(RETRY_DEFAULTS).to.deep.equal(parseConfig(valid(), "/etc/lockstep").retry);
+    });
+
+    it("takes its values from the file or from LOCKSTEP_RETRY_* variables", function () {
+      const raw = { ...valid(), retry: { backoffCapMs: 60_000 } };
+      const { merged, sources } = applyEnv(raw, { LOCKSTEP_RETRY_MAX_ATTEMPTS: "12", LOCKSTEP_RETRY_BUDGET_MS: "" });
+      const config = parseConfig(merged, "/etc/lockstep", sources);
+      expect(config.retry).to.deep.equal({ backoffCapMs: 60_000, budgetMs: 21_600_000, maxAttempts: 12 });
+    });
+
+    it("refuses bad values with one line each, naming the field (and the variable that set it)", function () {
+      const found = problems({ ...valid(), retry: { maxAttempts: 0, budgetMs: 1.5, surprise: 1 } });
+      expect(found).to.have.length(3);
+      expect(found.join("\n")).to.match(/^config retry\.budgetMs: .*int/m);
+      expect(found.join("\n")).to.match(/^config retry\.maxAttempts: .*>0/m);
+      expect(found.join("\n")).to.match(/^config retry: .*surprise/m);
+      expect(problems({ ...valid(), retry: { backoffCapMs: 7_200_000, budgetMs: 3_600_000 } })).to.deep.equal([
+        "config retry.backoffCapMs: must not be longer than retry.budgetMs",
+      ]);
+      const { merged, sources } = applyEnv(valid(), { LOCKSTEP_RETRY_BACKOFF_CAP_MS: "soon" });
+      expect(() => parseConfig(merged, "/etc/lockstep", sources)).to.throw(
+        ConfigError,
+        /^config retry\.backoffCapMs \(LOCKSTEP_RETRY_BACKOFF_CAP_MS\): .*number/,
+      );
+    });
   });
 });

@@ -2,12 +2,20 @@
 import { expect } from "chai";
 import { SqliteJournal } from "../../watcher/src/journal/sqlite";
 import type { Metrics } from "../../watcher/src/metrics";
+import type { Job } from "../../watcher/src/machine/types";
 import type { NodeController } from "../../watcher/src/ports";
 import { FakeChain } from "../fakes/chain";
 import { FakeNode } from "../fakes/ports";
+import { retryable } from "../../watcher/src/errors";
 import { testConfig, upgradedJob, wireWatcher } from "../helpers/watcherHarness";
 
-function config(over: { observeIntervalMs?: number; pollIntervalMs?: number } = {}) {
+interface Over {
+  observeIntervalMs?: number;
+  pollIntervalMs?: number;
+  retry?: { backoffCapMs?: number; budgetMs?: number; maxAttempts?: number };
+}
+
+function config(over: Over = {}) {
   return testConfig({
     chain: { pollIntervalMs: over.pollIntervalMs ?? 2_000 },
     health: {
@@ -17,16 +25,11 @@ function config(over: { observeIntervalMs?: number; pollIntervalMs?: number } = 
       observeIntervalMs: over.observeIntervalMs ?? 5_000,
       unhealthyAfterMs: 1_000,
     },
+    ...(over.retry ? { retry: over.retry } : {}),
   });
 }
 
-async function wired(over: {
-  chain: FakeChain;
-  node?: NodeController;
-  keep?: number;
-  observeIntervalMs?: number;
-  pollIntervalMs?: number;
-}) {
+async function wired(over: Over & { chain: FakeChain; node?: NodeController; keep?: number }) {
   return wireWatcher(config(over), {
     chain: over.chain,
     node: over.node ?? new FakeNode(),
@@ -82,6 +85,37 @@ describe("watcher runtime", function () {
     expect(w.journal.pending().map((s) => s.effect)).to.deep.equal([
       { kind: "attest", upgradeId: 1, stage: 1, status: "Unhealthy", step: 5 },
     ]);
+    w.close();
+  });
+
+  it("retries a failing step as retry.* configures: backoff capped at backoffCapMs, given up after maxAttempts", async function () {
+    const chain = new FakeChain(2);
+    const w = await wired({ chain, pollIntervalMs: 1_000, retry: { backoffCapMs: 1_500, maxAttempts: 3 } });
+    let fetches = 0;
+    w.deps.downloader = {
+      fetch: async () => {
+        fetches += 1;
+        throw retryable("download-failed", "GET https://example.org/node failed: ECONNRESET");
+      },
+    };
+    const artifact = { platform: "linux-amd64", uri: "https://example.org/node", sha256: "ab".repeat(32) };
+    const preparing: Job = { ...upgraded(), manifest: { ...upgraded().manifest, artifact }, local: "preparing" };
+    const anchor = (await chain.block(0n))!;
+    const state = { jobs: { "1": { ...preparing, stageActive: false, attested: null, health: null, steps: 1 } } };
+    w.journal.commit(
+      { block: 0n, hash: anchor.hash, parentHash: anchor.parentHash, state },
+      { state, effects: [{ kind: "prepare", upgradeId: 1, step: 1 }] },
+    );
+    const tries: number[] = [];
+    for (const wait of [0, 1_000, 1_000, 500]) {
+      w.clock.advance(wait);
+      await w.runtime.tick();
+      tries.push(fetches);
+    }
+    // Waits of 1 s, then min(2 s, 1.5 s): the third try comes 1.5 s after the second, and is the last.
+    expect(tries).to.deep.equal([1, 2, 2, 3]);
+    expect(w.runtime.state().jobs["1"].local).to.equal("prepare-failed");
+    expect(w.journal.pending().map((s) => s.effect.kind)).to.deep.equal([]);
     w.close();
   });
 });

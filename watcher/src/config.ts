@@ -8,6 +8,9 @@ import { NOTIFY_DEFAULTS } from "./notify";
 /** Artifact download limits (see docs/watcher.md, "Downloads"). */
 export const DOWNLOAD_DEFAULTS = { idleTimeoutMs: 30_000, totalTimeoutMs: 10 * 60_000, maxRedirects: 5 };
 
+/** How a step that fails with a retryable error is tried again (see docs/watcher.md, "A step keeps failing"). */
+export const RETRY_DEFAULTS = { backoffCapMs: 5 * 60_000, budgetMs: 6 * 60 * 60_000, maxAttempts: 200 };
+
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "a 0x-prefixed 20-byte hex address");
 const positiveInt = z.number().int().positive();
 
@@ -243,6 +246,27 @@ export const configSchema = z
         maxExtractedBytes: 4 * 1024 ** 3,
         maxArchiveEntries: 100_000,
       }),
+    retry: z
+      .object({
+        backoffCapMs: positiveInt
+          .default(RETRY_DEFAULTS.backoffCapMs)
+          .describe(
+            "the longest wait before a failing step is tried again (the wait doubles from chain.pollIntervalMs)",
+          ),
+        budgetMs: positiveInt
+          .default(RETRY_DEFAULTS.budgetMs)
+          .describe("a step failing for this long counts as failed for good"),
+        maxAttempts: positiveInt
+          .default(RETRY_DEFAULTS.maxAttempts)
+          .describe("a step tried this many times counts as failed for good"),
+      })
+      .strict()
+      .refine((r) => r.backoffCapMs <= r.budgetMs, {
+        path: ["backoffCapMs"],
+        message: "must not be longer than retry.budgetMs",
+      })
+      .default(RETRY_DEFAULTS)
+      .describe("retries of a step that failed with an error trying again may fix"),
     metrics: z
       .object({
         host: z.string().default("127.0.0.1"),

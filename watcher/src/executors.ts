@@ -21,6 +21,7 @@ import { runUpgradeHooks } from "./adapters/hooks";
 import type { KillPoints } from "./faults";
 import type { Notify } from "./notify";
 import { holdLease } from "./leases";
+import { NO_PREEMPTION, abortReason, abortable, isPreempted, throwIfAborted, type Preemption } from "./preempt";
 
 export interface ExecutorDeps {
   config: WatcherConfig;
@@ -53,17 +54,25 @@ export interface ExecutorDeps {
  * Every executor first checks whether its work is already done, so running it again after a crash at any point
  * ends in the same place and never repeats what must not be repeated (a second swap, a second attestation).
  * Retryable failures are thrown for the runtime to retry; a failure that retrying cannot fix becomes a fact.
+ * `preemption` carries the network's orders while the step runs (see preempt.ts): a step an order stops before it
+ * touched the node rejects with a `preempted` error; an upgrade whose swap happened ends its health wait only for
+ * a rollback order, as an UpgradeFailed that takes the node back to the previous version.
  */
-export async function execute(effect: Effect, job: Job, deps: ExecutorDeps): Promise<MachineEvent | undefined> {
+export async function execute(
+  effect: Effect,
+  job: Job,
+  deps: ExecutorDeps,
+  preemption: Preemption = NO_PREEMPTION,
+): Promise<MachineEvent | undefined> {
   const upgradeId = effect.upgradeId;
   switch (effect.kind) {
     case "prepare":
-      return prepare(job, deps);
+      return prepare(job, deps, preemption.signal);
     case "attest":
       await attest(job, effect.status, deps, `${upgradeId}:${effect.step}:${effect.status}`);
       return undefined;
     case "upgrade":
-      return upgrade(job, deps);
+      return upgrade(job, deps, preemption);
     case "rollbackLocally":
       await fallBack(job, job.manifest.stateIncompatible, deps);
       return { type: "RolledBackLocally", upgradeId };
@@ -80,7 +89,7 @@ export async function execute(effect: Effect, job: Job, deps: ExecutorDeps): Pro
   }
 }
 
-async function prepare(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
+async function prepare(job: Job, deps: ExecutorDeps, signal: AbortSignal): Promise<MachineEvent> {
   const { upgradeId, manifest } = job;
   const failed = (reason: string): MachineEvent => {
     deps.log.error({ upgrade: upgradeId, reason }, "preparation failed: the node will not be touched");
@@ -115,7 +124,7 @@ async function prepare(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
   const expected = manifest.artifact.sha256.replace(/^0x/, "").toLowerCase();
   const file = deps.paths.download(upgradeId);
   try {
-    const { sha256 } = await deps.downloader.fetch(uri, file, deps.config.artifacts.maxBytes);
+    const { sha256 } = await deps.downloader.fetch(uri, file, deps.config.artifacts.maxBytes, signal);
     if (sha256 !== expected) return failed(`artifact digest ${sha256} differs from the voted ${expected}`);
     await deps.binaries.stage(manifest.version, file, expected, {
       upgradeName: manifest.name,
@@ -169,8 +178,14 @@ async function attest(job: Job, status: AttestStatus, deps: ExecutorDeps, key: s
  * can go wrong after the stop ends with the node running: a snapshot or a swap that fails puts the old version back
  * and starts it, and a new version that cannot start, or never comes up healthy, is an UpgradeFailed, which the
  * machine answers with a local rollback. Nothing is stopped without room for the snapshot.
+ *
+ * Orders: until the node is stopped (the staged build's check, the hooks, the free-space check) any order stops the
+ * upgrade with the node untouched and running (`preempted`). From the stop to the switch nothing interrupts it.
+ * After the switch, a rollback order ends the wait for health: UpgradeFailed (cause "order"), and the machine's local
+ * rollback takes the node back; a pause or a withdrawal lets the wait finish, since its verdict decides whether the
+ * new version stays.
  */
-async function upgrade(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
+async function upgrade(job: Job, deps: ExecutorDeps, preemption: Preemption = NO_PREEMPTION): Promise<MachineEvent> {
   const { upgradeId, manifest } = job;
   const log = deps.log.child({ upgrade: upgradeId, version: manifest.version });
   const failed = (cause: string, reason: string): MachineEvent => {
@@ -192,13 +207,25 @@ async function upgrade(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
   if (active !== manifest.version) {
     const before = await deps.node.status().catch(() => undefined); // the height the upgrade takes effect at
     const upgrade = { name: manifest.name, version: manifest.version, height: before?.height ?? 0n };
-    const aborted = await runUpgradeHooks(deps.config.hooks, upgrade, deps.clock, (m) => log.warn(m));
+    let aborted: string | undefined;
+    try {
+      throwIfAborted(preemption.signal);
+      aborted = await runUpgradeHooks(deps.config.hooks, upgrade, deps.clock, (m) => log.warn(m), preemption.signal);
+      if (!aborted) {
+        throwIfAborted(preemption.signal);
+        await holdLease(upgradeId, deps); // the budget has room for this validator's restart
+        await checkSpace(job, active, deps);
+      }
+      throwIfAborted(preemption.signal);
+    } catch (e) {
+      // An order before the stop: the node keeps running the old version (started again if a crash left it down).
+      if (isPreempted(e)) await deps.node.start();
+      throw e;
+    }
     if (aborted) {
       log.error({ reason: aborted }, "an upgrade hook said no: the node is not touched");
       return { type: "UpgradeFailed", upgradeId, reason: aborted };
     }
-    await holdLease(upgradeId, deps); // the budget has room for this validator's restart
-    await checkSpace(job, active, deps);
     // Stopped first, so the snapshot is a consistent copy of the state the old version left.
     log.info("stopping the node to snapshot its state and swap its binary");
     const last = await deps.node.status().catch(() => undefined); // its last block before the halt
@@ -238,7 +265,11 @@ async function upgrade(job: Job, deps: ExecutorDeps): Promise<MachineEvent> {
     return failed("start", `${manifest.version} cannot start: ${asWatcherError(e).message}`);
   }
   deps.kill?.hit("upgrade:node-started");
-  const outcome = await waitHealthy(manifest.version, deps);
+  const outcome = await waitHealthy(manifest.version, deps, preemption.rollback);
+  if (outcome.interrupted) {
+    log.warn({ reason: outcome.reason }, "rollback ordered while the new version came up: going back");
+    return { type: "UpgradeFailed", upgradeId, reason: outcome.reason, cause: "order" };
+  }
   if (outcome.healthy) {
     deps.kill?.hit("upgrade:healthy");
     log.info({ height: outcome.height?.toString() }, "upgraded and healthy");
@@ -380,17 +411,21 @@ export function snapshotTag(upgradeId: number) {
 
 /**
  * Healthy = the node reports `version`, is done syncing, and its height grows by the configured gain (counted
- * from the first reading after it stopped syncing) before the deadline.
+ * from the first reading after it stopped syncing) before the deadline. An aborted `signal` ends the wait at once
+ * (`interrupted`, with the signal's reason); the node is left as it is.
  */
 export async function waitHealthy(
   version: string,
   deps: Pick<ExecutorDeps, "node" | "clock" | "config">,
-): Promise<{ healthy: boolean; reason: string; height?: bigint; exited?: boolean }> {
+  signal?: AbortSignal,
+): Promise<{ healthy: boolean; reason: string; height?: bigint; exited?: boolean; interrupted?: boolean }> {
   const { deadlineMs, probeIntervalMs, minHeightGain } = deps.config.health;
   const until = deps.clock.now() + deadlineMs;
   let first: bigint | undefined;
   let last = "the node never answered";
+  const interrupted = () => ({ healthy: false, reason: abortReason(signal!).message, interrupted: true });
   while (deps.clock.now() <= until) {
+    if (signal?.aborted) return interrupted();
     let status;
     try {
       status = await deps.node.status();
@@ -411,7 +446,11 @@ export async function waitHealthy(
       if (status.height - first >= BigInt(minHeightGain)) return { healthy: true, reason: "", height: status.height };
       last = `height stuck at ${status.height}`;
     }
-    await deps.clock.sleep(probeIntervalMs);
+    try {
+      await abortable(deps.clock.sleep(probeIntervalMs), signal);
+    } catch {
+      return interrupted();
+    }
   }
   return { healthy: false, reason: last };
 }

@@ -1,6 +1,12 @@
 import { createServer, type Server } from "node:http";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
+/** Where /healthz problems outlive the process (the journal). */
+export interface ProblemStore {
+  problems(): Record<string, string>;
+  setProblem(key: string, message: string | undefined): void;
+}
+
 /** Outcomes of a webhook delivery (lockstep_notifications_total{outcome}), exported at 0 from the start. */
 export const NOTIFICATION_OUTCOMES = ["delivered", "retried", "failed", "dropped"] as const;
 export type NotificationOutcome = (typeof NOTIFICATION_OUTCOMES)[number];
@@ -126,11 +132,22 @@ export class Metrics {
   private lastPollOk = 0;
   /** What is wrong now that an operator must see on /healthz (a node that cannot start, a step that gave up). */
   private readonly problems = new Map<string, string>();
+  /** Where problems are kept across restarts (the journal), once `keepProblemsIn` named it. */
+  private problemStore?: ProblemStore;
 
-  /** Sets (a message) or clears (undefined) the problem named `key`. */
+  /** Sets (a message) or clears (undefined) the problem named `key`; the store, when there is one, follows. */
   problem(key: string, message: string | undefined) {
+    if (this.problems.get(key) === message) return;
     if (message === undefined) this.problems.delete(key);
     else this.problems.set(key, message);
+    this.problemStore?.setProblem(key, message);
+  }
+
+  /** Takes up the problems `store` kept (a restarted watcher still reports them) and keeps every change there. */
+  keepProblemsIn(store: ProblemStore) {
+    this.problemStore = store;
+    for (const [key, message] of Object.entries(store.problems())) this.problems.set(key, message);
+    for (const [key, message] of this.problems) store.setProblem(key, message);
   }
 
   problemKeys(): string[] {

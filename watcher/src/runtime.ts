@@ -13,12 +13,10 @@ import type { Journal, PageOutcome, Step } from "./ports";
 import { ReorgTooDeepError, type Follower } from "../../lib/sync";
 import { syncError, watcherFollower } from "./follow";
 import { healthNotice, networkNotices, stepFailedNotice, stepNotice } from "./notifyEvents";
+import { isPreempted, preempted, type Preemption } from "./preempt";
 
-/** A step failing with retryable errors is tried again after a backoff that doubles up to this... */
-export const STEP_BACKOFF_CAP_MS = 5 * 60_000;
-/** ...for at most this long, or this many attempts, before its failure counts as permanent. */
-export const STEP_RETRY_BUDGET_MS = 6 * 60 * 60_000;
-export const STEP_RETRY_ATTEMPTS = 200;
+/** Times the steps due are planned again in one round after orders interrupted steps. */
+const MAX_PASSES = 8;
 
 /** Steps that carry out a network order: they run before any other step. */
 const answersOrder = (e: Effect) =>
@@ -59,9 +57,14 @@ export class Runtime {
   private readonly retries = new Map<string, { failures: number; since: number; notBefore: number }>();
   /** Steps waiting for a restart lease, by key (apart from `retries`: a wait is no failure and spends no budget). */
   private readonly leaseWaits = new Map<string, { upgradeId: number; waits: number; notBefore: number }>();
+  /** The running step's interruption (stop() aborts work that has not touched the node yet). */
+  private interrupt?: AbortController;
+  /** An order interrupted a step: the steps due are planned again, orders first. */
+  private replan = false;
 
   constructor(private readonly deps: RuntimeDeps) {
     const { config } = deps;
+    deps.metrics.keepProblemsIn(deps.journal); // /healthz still names what is wrong after a restart
     this.follower = watcherFollower({
       chain: deps.chain,
       journal: deps.journal,
@@ -178,15 +181,20 @@ export class Runtime {
     });
   }
 
+  /** Follows the chain, notifies what the network ordered, and records how far it got. */
+  private async followRound() {
+    const before = this.state();
+    const { processedTo, head } = await this.follow();
+    for (const notice of networkNotices(before, this.state())) this.deps.notify.send(notice);
+    this.deps.metrics.headBlock.set(Number(head.number));
+    this.deps.metrics.cursorBlock.set(Number(processedTo));
+    this.deps.metrics.pollSucceeded(this.deps.clock.now());
+  }
+
   /** One round: follow, act, observe. Retryable failures (RPC outages) are logged and retried next round. */
   async tick(): Promise<void> {
     try {
-      const before = this.state();
-      const { processedTo, head } = await this.follow();
-      for (const notice of networkNotices(before, this.state())) this.deps.notify.send(notice);
-      this.deps.metrics.headBlock.set(Number(head.number));
-      this.deps.metrics.cursorBlock.set(Number(processedTo));
-      this.deps.metrics.pollSucceeded(this.deps.clock.now());
+      await this.followRound();
       if (this.reconcileDue) {
         await this.reconcile();
         this.reconcileDue = false;
@@ -226,6 +234,7 @@ export class Runtime {
   stop() {
     this.stopped = true;
     this.wake?.();
+    this.interrupt?.abort(preempted("the watcher is stopping"));
   }
 
   /** The clock's sleep, cut short by stop(). */
@@ -308,19 +317,28 @@ export class Runtime {
   /**
    * Runs the steps due, network orders first (a rollback, a restore, a discard after a withdrawal), so a step that
    * keeps failing never holds one up. A step backing off after a retryable failure waits its turn, and holds back
-   * only the later steps of its own upgrade.
+   * only the later steps of its own upgrade. An order that arrives while a step runs interrupts it (see
+   * `supervised`); the steps due are then planned again, so the order runs next.
    */
   private async runSteps() {
+    for (let pass = 0; pass < MAX_PASSES; pass++) {
+      this.replan = false;
+      await this.runPass();
+      if (!this.replan || this.stopped) return;
+    }
+  }
+
+  private async runPass() {
     const now = this.deps.clock.now();
     const waiting = new Set<number>();
     const steps = this.deps.journal.pending();
     const ordered = [...steps.filter((s) => answersOrder(s.effect)), ...steps.filter((s) => !answersOrder(s.effect))];
     this.endLeaseWaits(steps);
     for (const step of ordered) {
-      if (this.stopped) return;
+      if (this.stopped || this.replan) return;
       const upgradeId = step.effect.upgradeId;
       if (waiting.has(upgradeId) && !answersOrder(step.effect)) continue;
-      if ((this.retries.get(step.key)?.notBefore ?? 0) > now && !this.preempted(step)) {
+      if (this.backingOff(step, now) && !this.orderStands(step)) {
         waiting.add(upgradeId);
         continue;
       }
@@ -328,8 +346,84 @@ export class Runtime {
     }
   }
 
+  private backingOff(step: Step, now: number): boolean {
+    return (this.retries.get(step.key)?.notBefore ?? 0) > now;
+  }
+
+  /**
+   * The order that stands against running `step` now, if any. Only a preparation and a swap can be interrupted
+   * (the other steps carry out orders, or are short): by a pause, a withdrawal or a rollback of their upgrade, or by
+   * another upgrade's order waiting to run. `rollback` when the network ordered the step's own upgrade rolled back.
+   */
+  private orderAgainst(step: Step): { why: string; rollback: boolean } | undefined {
+    const { kind, upgradeId } = step.effect;
+    if (kind !== "prepare" && kind !== "upgrade") return undefined;
+    const job = this.state().jobs[String(upgradeId)];
+    if (!job) return { why: `upgrade ${upgradeId} is no longer on the chain`, rollback: false };
+    if (job.ended === "rolledBack")
+      return { why: `the network ordered upgrade ${upgradeId} rolled back`, rollback: true };
+    if (job.ended === "withdrawn") return { why: `upgrade ${upgradeId} was withdrawn`, rollback: false };
+    if (job.paused) return { why: `upgrade ${upgradeId} was paused`, rollback: false };
+    const now = this.deps.clock.now();
+    const order = this.deps.journal
+      .pending()
+      .find((s) => answersOrder(s.effect) && s.effect.upgradeId !== upgradeId && !this.backingOff(s, now));
+    if (order) return { why: `${order.effect.kind} of upgrade ${order.effect.upgradeId} comes first`, rollback: false };
+    return undefined;
+  }
+
+  /**
+   * Runs `work` while following the chain every poll interval: when an order comes to stand against `step`, the
+   * step's signals are aborted (see preempt.ts). The chain is never followed while the step's outcome is journaled:
+   * the step settles, the follow in progress ends, and only then does the caller close the step.
+   */
+  private async supervised<T>(step: Step, work: (preemption: Preemption) => Promise<T>): Promise<T> {
+    const any = new AbortController();
+    const rollback = new AbortController();
+    const check = () => {
+      const order = this.orderAgainst(step);
+      if (!order) return;
+      const reason = preempted(order.why, { step: step.key });
+      if (!any.signal.aborted) any.abort(reason);
+      if (order.rollback && !rollback.signal.aborted) rollback.abort(reason);
+    };
+    check();
+    this.interrupt = any;
+    let settled = false;
+    const running = work({ signal: any.signal, rollback: rollback.signal }).finally(() => {
+      settled = true;
+    });
+    try {
+      while (!settled && !this.stopped) {
+        // A timer of its own, not the clock's sleep: it only paces the look at the chain, and ends with the step.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          running.then(
+            () => undefined,
+            () => undefined,
+          ),
+          new Promise((r) => (timer = setTimeout(r, this.deps.config.chain.pollIntervalMs))),
+        ]);
+        clearTimeout(timer);
+        if (settled || this.stopped) break;
+        try {
+          await this.followRound();
+        } catch (e) {
+          this.deps.log.debug({ err: asWatcherError(e).message }, "could not follow the chain during a step");
+          continue;
+        }
+        if (!this.deps.journal.pending().some((s) => s.key === step.key)) {
+          any.abort(preempted("the view was rebuilt", { step: step.key })); // a deep reorg superseded the step
+        } else check();
+      }
+      return await running;
+    } finally {
+      this.interrupt = undefined;
+    }
+  }
+
   /** Whether an order (pause, rollback, withdrawal) now stands against a step that is backing off. */
-  private preempted(step: Step): boolean {
+  private orderStands(step: Step): boolean {
     const job = this.state().jobs[String(step.effect.upgradeId)];
     return !job || ((step.effect.kind === "upgrade" || step.effect.kind === "prepare") && (!!job.ended || job.paused));
   }
@@ -376,6 +470,8 @@ export class Runtime {
       }
     }
     const job = this.state().jobs[String(effect.upgradeId)];
+    // On a pause nothing new starts for the upgrade, a download neither: it would only be interrupted again.
+    if (effect.kind === "prepare" && job.paused) return true;
     try {
       if (await this.waitsForLease(step, job)) return false;
     } catch (e) {
@@ -392,15 +488,18 @@ export class Runtime {
     );
     let outcome: MachineEvent | undefined;
     try {
-      outcome = await execute(effect, job, this.deps);
+      outcome = await this.supervised(step, (preemption) => execute(effect, job, this.deps, preemption));
     } catch (e) {
       try {
+        if (isPreempted(e)) return this.interrupted(step, e.message);
+        if (this.superseded(step)) return true;
         return await this.stepFailed(step, asWatcherError(e, "step"));
       } finally {
         metrics.stepEnded();
       }
     }
     metrics.stepEnded();
+    if (this.superseded(step)) return true;
     this.close(step, outcome);
     metrics.stepDuration.observe(
       { kind: effect.kind, outcome: outcome?.type ?? "done" },
@@ -445,6 +544,23 @@ export class Runtime {
     }
   }
 
+  /** Whether a rebuilt view (a deep reorg) dropped `step` while it ran: its outcome is then dropped too. */
+  private superseded(step: Step): boolean {
+    if (this.deps.journal.pending().some((s) => s.key === step.key)) return false;
+    this.deps.log.warn({ upgrade: step.effect.upgradeId, step: step.key }, "step superseded while it ran");
+    return true;
+  }
+
+  /**
+   * A step an order interrupted before it touched the node: it stays in the journal as it was (started), is not a
+   * failure and spends nothing of its retry budget; the steps due are planned again, the order first.
+   */
+  private interrupted(step: Step, why: string): true {
+    this.replan = true;
+    this.deps.log.warn({ upgrade: step.effect.upgradeId, step: step.key, why }, "step interrupted by an order");
+    return true;
+  }
+
   /** Journals a step's outcome (a fact for the machine, or none) and what an operator must see of it. */
   private close(step: Step, outcome: MachineEvent | undefined) {
     const { journal, metrics } = this.deps;
@@ -452,8 +568,16 @@ export class Runtime {
     journal.finish(step.key, outcome ? outcome.type : "done", t.state, t.effects);
     this.retries.delete(step.key);
     metrics.problem(`step ${step.key}`, undefined);
+    // The upgrade moved on past steps of it that failed for good: they no longer need an operator.
+    const pending = new Set(journal.pending().map((s) => `step ${s.key}`));
+    for (const key of metrics.problemKeys()) {
+      const failed = /^step e\d+:(\d+):/.exec(key);
+      if (failed && Number(failed[1]) === step.effect.upgradeId && !pending.has(key)) metrics.problem(key, undefined);
+    }
     const upgrade = `upgrade ${step.effect.upgradeId}`;
-    if (outcome?.type === "UpgradeFailed") {
+    if (outcome?.type === "UpgradeFailed" && outcome.cause === "order") {
+      metrics.problem(upgrade, undefined); // not a failure of the node: the network ordered the rollback
+    } else if (outcome?.type === "UpgradeFailed") {
       metrics.nodeFailures.inc({ cause: outcome.cause ?? "unhealthy" });
       metrics.problem(upgrade, `upgrade ${outcome.upgradeId} failed: ${outcome.reason}`);
     } else if (outcome?.type === "Upgraded") {
@@ -462,8 +586,8 @@ export class Runtime {
   }
 
   /**
-   * A step that failed. Retryable: tried again after a backoff (doubling from the poll interval, capped), until its
-   * budget is spent. Not retryable, or out of budget: the failure becomes the step's outcome where the machine has
+   * A step that failed. Retryable: tried again after a backoff (doubling from the poll interval, capped at
+   * retry.backoffCapMs), until its budget (retry.budgetMs, retry.maxAttempts) is spent. Not retryable, or out of budget: the failure becomes the step's outcome where the machine has
    * a fact for it (preparation failed, upgrade failed, nothing left to discard), so the upgrade's work ends at once
    * and the machine moves on (FailedToUpgrade when the stage is active); otherwise the step is marked failed.
    */
@@ -473,10 +597,10 @@ export class Runtime {
     const now = clock.now();
     metrics.errors.inc({ kind: error.code });
     const seen = this.retries.get(step.key) ?? { failures: 0, since: now, notBefore: 0 };
-    const spent = now - seen.since >= STEP_RETRY_BUDGET_MS || step.attempts + 1 >= STEP_RETRY_ATTEMPTS;
+    const spent = now - seen.since >= config.retry.budgetMs || step.attempts + 1 >= config.retry.maxAttempts;
     if (error.retryable && !spent) {
       const failures = seen.failures + 1;
-      const delay = Math.min(config.chain.pollIntervalMs * 2 ** (failures - 1), STEP_BACKOFF_CAP_MS);
+      const delay = Math.min(config.chain.pollIntervalMs * 2 ** (failures - 1), config.retry.backoffCapMs);
       this.retries.set(step.key, { failures, since: seen.since, notBefore: now + delay });
       metrics.stepRetries.inc({ kind: effect.kind });
       metrics.problem(`step ${step.key}`, `${effect.kind} of upgrade ${effect.upgradeId} retrying: ${error.message}`);

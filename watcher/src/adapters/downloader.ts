@@ -1,12 +1,14 @@
 // Downloads release artifacts: https only (http only when allowed for local testing), redirects followed by hand
 // and held to the same rule, an idle and a total timeout, a size limit enforced while streaming, the sha256
-// computed on the way, and the file renamed into place only when complete.
+// computed on the way, and the file renamed into place only when complete. An order from the network (the caller's
+// signal) stops a download at once, however slowly the server sends.
 import { createHash } from "node:crypto";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { DOWNLOAD_DEFAULTS } from "../config";
 import { fatal, fsCall, retryable, WatcherError } from "../errors";
 import type { Downloader } from "../ports";
+import { abortReason, throwIfAborted } from "../preempt";
 
 export interface DownloaderOptions {
   /** Also accept http:// (local testing only). */
@@ -26,11 +28,17 @@ export class HttpDownloader implements Downloader {
     this.settings = { allowInsecureHttp: false, ...DOWNLOAD_DEFAULTS, ...options };
   }
 
-  async fetch(uri: string, destination: string, maxBytes: number): Promise<{ sha256: string; bytes: number }> {
+  async fetch(
+    uri: string,
+    destination: string,
+    maxBytes: number,
+    signal?: AbortSignal,
+  ): Promise<{ sha256: string; bytes: number }> {
     this.checkScheme(uri);
+    throwIfAborted(signal);
     const partial = `${destination}.tmp`;
     await fsCall("create directory", dirname(destination), () => mkdir(dirname(destination), { recursive: true }));
-    const watchdog = new Watchdog(uri, this.settings);
+    const watchdog = new Watchdog(uri, this.settings, signal);
     try {
       const response = await this.follow(uri, watchdog);
       const declared = Number(response.headers.get("content-length") ?? NaN);
@@ -106,19 +114,22 @@ export class HttpDownloader implements Downloader {
 }
 
 /**
- * Aborts a download when the server sends nothing for `idleTimeoutMs` or the whole takes longer than
- * `totalTimeoutMs`; `fired()` is the WatcherError naming which, once it has aborted.
+ * Aborts a download when the server sends nothing for `idleTimeoutMs`, the whole takes longer than
+ * `totalTimeoutMs`, or the caller's `signal` is aborted; `fired()` is the WatcherError naming which, once it has.
  */
 class Watchdog {
   private readonly controller = new AbortController();
   private idle?: NodeJS.Timeout;
   private readonly total: NodeJS.Timeout;
   private reason?: WatcherError;
+  private readonly onAbort = () => this.fire(abortReason(this.signalOfCaller!));
 
   constructor(
     private readonly uri: string,
     private readonly settings: Required<DownloaderOptions>,
+    private readonly signalOfCaller?: AbortSignal,
   ) {
+    signalOfCaller?.addEventListener("abort", this.onAbort, { once: true });
     this.total = setTimeout(
       () =>
         this.abort(
@@ -128,6 +139,7 @@ class Watchdog {
       settings.totalTimeoutMs,
     );
     this.touch();
+    if (signalOfCaller?.aborted) this.onAbort();
   }
 
   get signal(): AbortSignal {
@@ -147,14 +159,19 @@ class Watchdog {
   stop(): void {
     clearTimeout(this.idle);
     clearTimeout(this.total);
+    this.signalOfCaller?.removeEventListener("abort", this.onAbort);
   }
 
   private abort(why: string, timeoutMs: number): void {
-    if (this.reason) return;
     // Retryable: a slow or stalled server may recover, and the bound keeps one download from holding the watcher.
-    this.reason = retryable("download-timeout", `GET ${this.uri} ${why}`, { uri: this.uri, timeoutMs });
+    this.fire(retryable("download-timeout", `GET ${this.uri} ${why}`, { uri: this.uri, timeoutMs }));
+  }
+
+  private fire(reason: WatcherError): void {
+    if (this.reason) return;
+    this.reason = reason;
     this.stop();
-    this.controller.abort(this.reason);
+    this.controller.abort(reason);
   }
 }
 

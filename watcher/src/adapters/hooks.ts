@@ -7,11 +7,14 @@
 // Both get the command adapter's minimal environment plus LOCKSTEP_UPGRADE_NAME, _VERSION and _HEIGHT, and
 // LOCKSTEP_ACTION: "upgrade", or "rollback" when the stop goes back to the previous version (then only the restart
 // window runs: Cosmovisor runs its pre-upgrade step on upgrades alone; see executors.ts, fallBack).
+// An order from the network (`signal`) kills a hook's whole process group at once and ends the wait between tries:
+// the node was not touched yet.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import type { WatcherConfig } from "../config";
 import type { Clock } from "../ports";
 import { nodeEnv } from "./nodeEnv";
+import { abortable, throwIfAborted } from "../preempt";
 
 export type HooksConfig = NonNullable<WatcherConfig["hooks"]>;
 
@@ -24,12 +27,16 @@ export interface HookUpgrade {
   action?: "upgrade" | "rollback";
 }
 
-/** Runs the configured hooks in order; resolves to undefined to go on, or to the reason the upgrade aborts. */
+/**
+ * Runs the configured hooks in order; resolves to undefined to go on, or to the reason the upgrade aborts. Rejects
+ * with the signal's reason when `signal` is aborted (a hook still running is killed first).
+ */
 export async function runUpgradeHooks(
   hooks: HooksConfig | undefined,
   upgrade: HookUpgrade,
   clock: Clock,
   log: (message: string) => void = () => undefined,
+  signal?: AbortSignal,
 ): Promise<string | undefined> {
   const env = {
     ...nodeEnv(),
@@ -41,7 +48,7 @@ export async function runUpgradeHooks(
   const pre = hooks?.preUpgrade;
   if (pre) {
     for (let attempt = 0; ; attempt++) {
-      const result = await runCommand(pre.command, env, pre.timeoutMs);
+      const result = await runCommand(pre.command, env, pre.timeoutMs, signal);
       const last = result.lastLine ? `: ${result.lastLine}` : "";
       if (result.timedOut) return `preUpgrade hook did not finish in ${pre.timeoutMs} ms (hooks.preUpgrade.timeoutMs)`;
       if (result.code === 0) break;
@@ -65,7 +72,7 @@ export async function runUpgradeHooks(
   if (window) {
     const until = clock.now() + window.deadlineMs;
     for (;;) {
-      const result = await runCommand(window.command, env, window.timeoutMs);
+      const result = await runCommand(window.command, env, window.timeoutMs, signal);
       if (result.code === 0 && !result.timedOut) break;
       const why = result.timedOut
         ? `timed out after ${window.timeoutMs} ms`
@@ -74,31 +81,40 @@ export async function runUpgradeHooks(
         return `restartWindow hook did not succeed within ${window.deadlineMs} ms (hooks.restartWindow.deadlineMs); last: ${why}`;
       }
       log(`restartWindow hook: not yet (${why}); again in ${window.retryIntervalMs} ms`);
-      await clock.sleep(window.retryIntervalMs);
+      await abortable(clock.sleep(window.retryIntervalMs), signal);
     }
   }
   return undefined;
 }
 
-/** Runs `command` with /bin/sh in its own process group, killed whole after `timeoutMs`. */
-async function runCommand(command: string, env: Record<string, string>, timeoutMs: number) {
+/**
+ * Runs `command` with /bin/sh in its own process group, killed whole after `timeoutMs`, or when `signal` is aborted
+ * (then it rejects with the signal's reason once the group is gone).
+ */
+async function runCommand(command: string, env: Record<string, string>, timeoutMs: number, signal?: AbortSignal) {
+  throwIfAborted(signal);
   const child = spawn("/bin/sh", ["-c", command], { env, detached: true, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString("utf8")).slice(-4096);
   });
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
+  const killGroup = () => {
     try {
       process.kill(-child.pid!, "SIGKILL");
     } catch {
       // gone already
     }
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup();
   }, timeoutMs);
-  const [code, signal] = (await once(child, "close").finally(() => clearTimeout(timer))) as [
-    number | null,
-    string | null,
-  ];
-  return { code, signal, timedOut, lastLine: stderr.trim().split("\n").pop() ?? "" };
+  signal?.addEventListener("abort", killGroup, { once: true });
+  const [code, killedBy] = (await once(child, "close").finally(() => {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", killGroup);
+  })) as [number | null, string | null];
+  throwIfAborted(signal);
+  return { code, signal: killedBy, timedOut, lastLine: stderr.trim().split("\n").pop() ?? "" };
 }

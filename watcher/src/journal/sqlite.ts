@@ -68,6 +68,14 @@ export class SqliteJournal implements Journal, Outbox {
       this.db.exec("ALTER TABLE checkpoints ADD COLUMN parent_hash TEXT NOT NULL DEFAULT ''");
     }
     this.addOutbox();
+    this.addProblems();
+  }
+
+  /** Migration: the problems /healthz reports (journals older than it get the table, empty). */
+  private addProblems() {
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS problems (key TEXT PRIMARY KEY, message TEXT NOT NULL, since INTEGER NOT NULL);
+    `);
   }
 
   /** Migration: the outbox of signed attestations (journals older than it get the table, empty). */
@@ -243,6 +251,26 @@ export class SqliteJournal implements Journal, Outbox {
     this.db.transaction(() => {
       for (const key of keys) cancel.run(Date.now(), key);
     })();
+  }
+
+  // ---------------------------------------------------------------- problems
+
+  problems(): Record<string, string> {
+    const rows = this.db.prepare("SELECT key, message FROM problems ORDER BY since, key").all() as {
+      key: string;
+      message: string;
+    }[];
+    return Object.fromEntries(rows.map((r) => [r.key, r.message]));
+  }
+
+  setProblem(key: string, message: string | undefined) {
+    if (message === undefined) this.db.prepare("DELETE FROM problems WHERE key = ?").run(key);
+    else
+      this.db
+        .prepare(
+          "INSERT INTO problems (key, message, since) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET message = excluded.message",
+        )
+        .run(key, message, Date.now());
   }
 
   // ---------------------------------------------------------------- outbox

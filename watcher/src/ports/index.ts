@@ -71,9 +71,17 @@ export interface NodeController {
   restore(tag: string): Promise<void>;
 }
 
-/** Fetches an artifact to a file, refusing anything larger than `maxBytes`; returns its sha256 (hex). */
+/**
+ * Fetches an artifact to a file, refusing anything larger than `maxBytes`; returns its sha256 (hex). When `signal`
+ * is aborted the download stops at once, leaves no partial file, and rejects with the signal's reason.
+ */
 export interface Downloader {
-  fetch(uri: string, destination: string, maxBytes: number): Promise<{ sha256: string; bytes: number }>;
+  fetch(
+    uri: string,
+    destination: string,
+    maxBytes: number,
+    signal?: AbortSignal,
+  ): Promise<{ sha256: string; bytes: number }>;
 }
 
 export interface Clock {

@@ -42,5 +42,9 @@ export interface Journal extends CheckpointStore<WatcherState, PageOutcome> {
   applyLocal(state: WatcherState, effects: Effect[]): void;
   /** Cancels queued steps that never started. */
   cancelQueued(keys: string[]): void;
+  /** What is wrong that an operator must see on /healthz, by key: kept across restarts until cleared. */
+  problems(): Record<string, string>;
+  /** Records (a message) or clears (undefined) the problem named `key`. */
+  setProblem(key: string, message: string | undefined): void;
   close(): void;
 }
