@@ -102,6 +102,11 @@ export interface Chain {
   port: number;
   /** Reads over JSON-RPC, uncached: callers send transactions back to back from the same accounts. */
   client: PublicClient;
+  /**
+   * The transport every client of this chain should use: its calls wait as long as the chain got to start (a busy
+   * machine slows a large estimate or execution past viem's default 10 s, and a local chain does not hang).
+   */
+  transport: ReturnType<typeof http>;
   /** Calls a JSON-RPC method by name: the node's own (hardhat_mine, evm_increaseTime, hardhat_setBalance ...). */
   send(method: string, params?: unknown[]): Promise<unknown>;
   /** The node's unlocked accounts, in order. */
@@ -128,7 +133,7 @@ export interface LocalDeployment {
 export async function deployLocal(chain: Chain, options: { binderKey?: Hex } = {}): Promise<LocalDeployment> {
   const [deployer, guardian] = await chain.accounts();
   const startBlock = Number(await chain.client.getBlockNumber()) + 1;
-  const wallet = createWalletClient({ account: deployer, transport: http(chain.url) });
+  const wallet = createWalletClient({ account: deployer, transport: chain.transport });
   const addresses = await deploySystem(wallet, chain.client, { ...defaultParams(deployer, guardian) }, options);
   await chain.send("hardhat_impersonateAccount", [addresses.timelock]);
   await chain.send("hardhat_setBalance", [addresses.timelock, "0x56BC75E2D63100000"]);
@@ -140,6 +145,7 @@ export async function deployLocal(chain: Chain, options: { binderKey?: Hex } = {
  * `timeoutMs` (default 60 s) to listen.
  */
 export async function startChain(options: { port?: number; timeoutMs?: number } = {}): Promise<Chain> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
   const port = options.port ?? (await freePort());
   const child = spawn(
     join(ROOT, "node_modules", ".bin", "hardhat"),
@@ -166,20 +172,22 @@ export async function startChain(options: { port?: number; timeoutMs?: number } 
         if (child.exitCode !== null) throw new Error(`hardhat node exited: ${output.slice(-500)}`);
         return output.includes("Started HTTP");
       },
-      options.timeoutMs ?? 60_000,
+      timeoutMs,
     );
   } catch (e) {
     await stopProcess(child);
     throw e;
   }
   // No cache: callers send transactions back to back from the same accounts, and mine between reads.
-  const client = createPublicClient({ transport: http(url), pollingInterval: 100, cacheTime: 0 });
+  const transport = http(url, { timeout: timeoutMs });
+  const client = createPublicClient({ transport, pollingInterval: 100, cacheTime: 0 });
   const send = (method: string, params: unknown[] = []) =>
     client.request({ method, params } as unknown as Parameters<typeof client.request>[0]) as Promise<unknown>;
   return {
     url,
     port,
     client,
+    transport,
     send,
     accounts: async () => ((await send("eth_accounts")) as string[]).map((a) => getAddress(a)),
     process: child,

@@ -163,9 +163,9 @@ const fmt = (v: unknown) => (typeof v === "bigint" ? wholeTokens(v) : String(v))
  * transaction).
  */
 export async function runAudit(net: Net): Promise<{ ok: boolean; summary: string; report: string }> {
-  const { createPublicClient, http } = await import("viem");
+  const { createPublicClient } = await import("viem");
   const { runAudit: audit } = await import("../../tasks/audit");
-  const client = createPublicClient({ transport: http(net.chain.url) });
+  const client = createPublicClient({ transport: net.chain.transport });
   const run = await audit({ network: net.network, client, deploymentsDir: dirname(net.deploymentsFile), format: "md" });
   return { ok: run.ok, summary: run.summary, report: run.report };
 }

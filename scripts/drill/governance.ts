@@ -1,7 +1,7 @@
 // The governance path as stakeholders walk it: propose, stake-weighted vote, queue, time lock, execute.
 // Time that only has to pass (voting period, timelock delay) is skipped on the local chain; every step is a
 // real transaction through the Governor and the TimelockController.
-import { createWalletClient, http } from "viem";
+import { createWalletClient } from "viem";
 import { castVote } from "../../lib/actions/castVote";
 import { executeProposal } from "../../lib/actions/executeProposal";
 import { getProposal } from "../../lib/actions/getProposal";
@@ -21,7 +21,7 @@ export interface Voter {
 
 /** A viem wallet client on the drill's chain that signs with `signer`'s key. */
 export function walletOf(net: Net, signer: DrillKey) {
-  return createWalletClient({ account: signer, transport: http(net.chain.url) });
+  return createWalletClient({ account: signer, transport: net.chain.transport });
 }
 
 export interface Passed {

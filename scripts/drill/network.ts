@@ -4,7 +4,6 @@ import {
   createWalletClient,
   encodeFunctionData,
   getAddress,
-  http,
   keccak256,
   parseEther,
   stringToBytes,
@@ -61,7 +60,7 @@ export function sendAs(
   from: Address | Account,
   call: { address: Address; abi: Abi; functionName: string; args: readonly unknown[] },
 ) {
-  const wallet = createWalletClient({ account: from, transport: http(net.chain.url), pollingInterval: 100 });
+  const wallet = createWalletClient({ account: from, transport: net.chain.transport, pollingInterval: 100 });
   return sendContractCall(wallet, { ...call, reader: net.chain.client });
 }
 
@@ -125,7 +124,7 @@ export async function startNetwork(validators: DrillValidator[], deploymentsDir?
       votingPeriod: BigInt(Math.max(50, validators.length * 2 + 20)),
     };
     const startBlock = Number(await chain.client.getBlockNumber()) + 1;
-    const wallet = createWalletClient({ account: deployer, transport: http(chain.url), pollingInterval: 100 });
+    const wallet = createWalletClient({ account: deployer, transport: chain.transport, pollingInterval: 100 });
     const system = await deploySystem(wallet, chain.client, params);
     const addresses = {
       coordinator: system.coordinator,
