@@ -156,11 +156,24 @@ export async function keep(
     return Date.now() - since.get(k)!;
   };
   const advances: string[] = [];
-  const until = Date.now() + options.timeoutMs;
+  // A window without progress, not a deadline for the whole upgrade: a large cohort rolls through a small restart
+  // budget in many waves, each one progress (readiness, reports, leases granted and released, a stage advanced).
+  let until = Date.now() + options.timeoutMs;
+  let seen = "";
   for (;;) {
     const u = await getUpgrade(net, upgradeId);
     const state = Number(u.state) as UpgradeState;
     const stages = await Promise.all(counts.map((_, i) => getStage(net, upgradeId, i)));
+    const leased = await leasedNow(net, upgradeId);
+    const progress = [
+      u.currentStage,
+      leased,
+      ...stages.flatMap((s) => [s.readyStake, s.attestedStake, s.healthyStake, s.activatedAt]),
+    ].join(":");
+    if (progress !== seen) {
+      seen = progress;
+      until = Date.now() + options.timeoutMs;
+    }
     stages.forEach((s, i) =>
       board.set(
         COHORT_NAMES[i] ?? `stage ${i}`,
@@ -192,7 +205,7 @@ export async function keep(
       }
     } else {
       // A validator restarting under a restart lease has not reported yet, but is not missing: wait for it.
-      if ((await leasedNow(net, upgradeId)) > 0n) since.set(`active:${i}`, Date.now());
+      if (leased > 0n) since.set(`active:${i}`, Date.now());
       const allReported = s.attestedStake === s.cohortStake;
       const observed = allReported ? first(`reported:${i}`) >= 2_000 : first(`active:${i}`) >= 30_000;
       if (observed && s.healthyStake >= s.healthyNeeded && s.unhealthyStake < s.unhealthyLimit) {
