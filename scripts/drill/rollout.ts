@@ -136,25 +136,76 @@ export function stageLine(
   );
 }
 
+/** What the keeper reads of a stage to decide whether it may act on it. */
+export type StageFacts = Pick<
+  StageView,
+  | "activatedAt"
+  | "readyStake"
+  | "readyNeeded"
+  | "cohortStake"
+  | "attestedStake"
+  | "healthyStake"
+  | "healthyNeeded"
+  | "unhealthyStake"
+  | "unhealthyLimit"
+>;
+
+/** How long the keeper waits for a stage's stragglers before it moves on without them. */
+export interface Patience {
+  /** Before activation: once the readiness threshold is met, for the rest of the cohort to attest Ready. */
+  readyGraceMs: number;
+  /** After activation: for every validator of the cohort to report its health. */
+  reportGraceMs: number;
+}
+
+export const FIXED_PATIENCE: Patience = { readyGraceMs: 10_000, reportGraceMs: 30_000 };
+
+/**
+ * The keeper's decision, apart from the chain: fed what it reads of the current stage at each look, it says when the
+ * keeper may act (skip the time lock and activate, or skip the rest of the observation window and verify): the
+ * cohort is ready before activation, every validator of it reported after activation and a few seconds of real
+ * health observation went by.
+ */
+export class StageWatch {
+  private since = new Map<string, number>();
+  constructor(private readonly patience: Patience) {}
+
+  /** How long ago `key` was first asked about (0 the first time). */
+  private first(key: string, now: number): number {
+    if (!this.since.has(key)) this.since.set(key, now);
+    return now - this.since.get(key)!;
+  }
+
+  /** Whether the keeper may act on stage `i`, read as `s` at `now` with `leased` stake under restart leases. */
+  due(i: number, s: StageFacts, leased: bigint, now: number): boolean {
+    if (s.activatedAt === 0) {
+      const allReady = s.readyStake === s.cohortStake;
+      return s.readyStake >= s.readyNeeded && (allReady || this.first(`ready:${i}`, now) > this.patience.readyGraceMs);
+    }
+    // A validator restarting under a restart lease has not reported yet, but is not missing: wait for it.
+    if (leased > 0n) this.since.set(`active:${i}`, now);
+    const allReported = s.attestedStake === s.cohortStake;
+    const observed = allReported
+      ? this.first(`reported:${i}`, now) >= 2_000
+      : this.first(`active:${i}`, now) >= this.patience.reportGraceMs;
+    return observed && s.healthyStake >= s.healthyNeeded && s.unhealthyStake < s.unhealthyLimit;
+  }
+}
+
 /**
  * Plays the keeper: calls `advance` as soon as the coordinator would accept it. Chain time that only has to
  * pass (a stage's time lock, the rest of an observation window) is skipped, but only once the watchers did
- * their part: the cohort is ready before activation, every validator of it reported after activation and a few
- * seconds of real health observation went by. Returns when the upgrade ends or pauses.
+ * their part (StageWatch). Returns when the upgrade ends or pauses.
  */
 export async function keep(
   net: Net,
   board: Board,
   upgradeId: bigint,
   counts: number[],
-  options: { timeoutMs: number; label: string },
+  options: { timeoutMs: number; label: string; patience?: Patience },
 ): Promise<KeeperResult> {
   const totalStake = await cohortTotal(net, upgradeId, counts.length);
-  const since = new Map<string, number>();
-  const first = (k: string) => {
-    if (!since.has(k)) since.set(k, Date.now());
-    return Date.now() - since.get(k)!;
-  };
+  const watch = new StageWatch(options.patience ?? FIXED_PATIENCE);
   const advances: string[] = [];
   // A window without progress, not a deadline for the whole upgrade: a large cohort rolls through a small restart
   // budget in many waves, each one progress (readiness, reports, leases granted and released, a stage advanced).
@@ -188,9 +239,8 @@ export async function keep(
     const i = Number(u.currentStage);
     const s = stages[i];
     let due = false;
-    if (s.activatedAt === 0) {
-      const allReady = s.readyStake === s.cohortStake;
-      if (s.readyStake >= s.readyNeeded && (allReady || first(`ready:${i}`) > 10_000)) {
+    if (watch.due(i, s, leased, Date.now())) {
+      if (s.activatedAt === 0) {
         if (s.notBefore > 0n && (await chainTime(net)) < Number(s.notBefore)) {
           board.set(
             COHORT_NAMES[i],
@@ -202,13 +252,7 @@ export async function keep(
           await skipTo(net, Number(s.notBefore));
         }
         due = s.notBefore > 0;
-      }
-    } else {
-      // A validator restarting under a restart lease has not reported yet, but is not missing: wait for it.
-      if (leased > 0n) since.set(`active:${i}`, Date.now());
-      const allReported = s.attestedStake === s.cohortStake;
-      const observed = allReported ? first(`reported:${i}`) >= 2_000 : first(`active:${i}`) >= 30_000;
-      if (observed && s.healthyStake >= s.healthyNeeded && s.unhealthyStake < s.unhealthyLimit) {
+      } else {
         if ((await chainTime(net)) < Number(s.observationEndsAt)) await skipTo(net, Number(s.observationEndsAt));
         due = true;
       }
