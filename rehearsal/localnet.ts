@@ -429,10 +429,13 @@ export async function layoutWatcher(s: WatcherLayoutSpec): Promise<WatcherLayout
   return { dataDir, stateDir, port, metricsPort, configPath, keyEnv, node };
 }
 
-/** What a simulated node reports now, or undefined when it does not answer. */
-export async function nodeStatusAt(port: number): Promise<{ version: string; height: number } | undefined> {
+/** What a simulated node reports now, or undefined when it does not answer within `timeoutMs`. */
+export async function nodeStatusAt(
+  port: number,
+  timeoutMs = 1_000,
+): Promise<{ version: string; height: number } | undefined> {
   try {
-    const res = await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(1_000) });
+    const res = await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(timeoutMs) });
     return res.ok ? ((await res.json()) as { version: string; height: number }) : undefined;
   } catch {
     return undefined;

@@ -137,7 +137,8 @@ export class ProcessFleet implements Fleet {
 
   /** What each node answers now: the simulated node's version, anvil's web3_clientVersion. */
   async versions() {
-    return Promise.all(this.layouts.map((l) => this.node.report(l.port)));
+    // A node gets as long to answer as the fleet's nodes took to start together, a second at least.
+    return Promise.all(this.layouts.map((l) => this.node.report(l.port, Math.max(1_000, this.startupMs))));
   }
 
   /** Watchers that died on their own (a crash is a failed expectation, not something to hide). */

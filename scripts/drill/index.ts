@@ -28,7 +28,7 @@ import {
 } from "./network";
 import { foldAll } from "../../lib/history";
 import { upgradeCoordinatorAbi } from "../../lib/abi/generated";
-import { buildManifest, getStage, getUpgrade, keep, scheduleByVote, writeManifest } from "./rollout";
+import { buildManifest, getStage, getUpgrade, keep, patienceFor, scheduleByVote, writeManifest } from "./rollout";
 
 /** The simulated node's versions (the default drill); `--node anvil` has its own (nodes.ts). */
 export const VERSIONS = simNode.versions;
@@ -266,6 +266,9 @@ async function drill(
   if (anvil) x.check(runsLabel(VERSIONS.initial), runs(await fleet.versions(), VERSIONS.initial));
   // A rollout restarts every node once: it gets as long again as the fleet took to start, several times over.
   const keeperTimeout = 90_000 + validators.length * 300 + 5 * fleetStartupMs;
+  // How long the keeper waits for a cohort's stragglers, and the nodes for their last answers: from the same pace.
+  const patience = patienceFor({ drillStartupMs: STARTUP_MS, fleetStartupMs });
+  const settleMs = patience.readyGraceMs;
 
   const counts = [nCanary, nEarly, nMain];
   const roles = new Map<string, string>([
@@ -290,7 +293,7 @@ async function drill(
   const s1 = await scheduleByVote(net, b1, m1, proposer, voters(true));
   const u1Id = s1.upgradeId;
   const rolloutStarted = Date.now();
-  const r1 = await keep(net, b1, u1Id, counts, { timeoutMs: keeperTimeout, label: "upgrade 1" });
+  const r1 = await keep(net, b1, u1Id, counts, { timeoutMs: keeperTimeout, label: "upgrade 1", patience });
   const rolloutSeconds = ((Date.now() - rolloutStarted) / 1000).toFixed(1);
   const u1 = await getUpgrade(net, u1Id);
   b1.set(
@@ -327,7 +330,7 @@ async function drill(
       const v = await fleet.versions();
       return runs(v, VERSIONS.first) ? v : undefined;
     },
-    10_000,
+    settleMs,
   ).catch(() => undefined);
   x.check(runsLabel(VERSIONS.first), !!v1);
 
@@ -350,7 +353,7 @@ async function drill(
   b2.note(`manifest ${f2.path}\n  canonical keccak256 ${f2.hash}`);
   const s2 = await scheduleByVote(net, b2, m2, proposer, voters(false));
   const u2Id = s2.upgradeId;
-  const r2 = await keep(net, b2, u2Id, counts, { timeoutMs: keeperTimeout, label: "upgrade 2" });
+  const r2 = await keep(net, b2, u2Id, counts, { timeoutMs: keeperTimeout, label: "upgrade 2", patience });
   if (o.fault === "none") {
     b2.set(
       "completed",
@@ -361,7 +364,7 @@ async function drill(
     const v2 = await waitFor(
       "every node on v2",
       async () => (runs(await fleet.versions(), VERSIONS.second) ? true : undefined),
-      10_000,
+      settleMs,
     ).catch(() => false);
     x.check(runsLabel(VERSIONS.second), !!v2);
   } else {

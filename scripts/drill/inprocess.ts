@@ -105,6 +105,8 @@ export class InProcessFleet implements Fleet {
   private watchers: Watcher[] = [];
   private runs: Promise<void>[] = [];
   private crashed: string[] = [];
+  /** How long building every watcher runtime took: the pace for the limit on their stop. */
+  private startupMs = 0;
 
   constructor(
     private readonly net: Net,
@@ -118,6 +120,15 @@ export class InProcessFleet implements Fleet {
     const coordinator = this.net.addresses.coordinator as Hex;
     const shared = new SharedChain(new ViemChainReader(client, coordinator, coordinator));
     const log = createLogger("silent", false);
+    const started = Date.now();
+    // Every runtime shares this process's event loop with the others: on a busy machine a probe round comes late, so
+    // the deadline to come up healthy and the time without a new block grow with the drill's measured start-up.
+    const startupMs = this.s.startupMs ?? 0;
+    const health = {
+      ...this.s.health,
+      deadlineMs: Math.max(this.s.health.deadlineMs, 2 * startupMs),
+      unhealthyAfterMs: Math.max(this.s.health.unhealthyAfterMs ?? 2_000, startupMs),
+    };
     for (const v of this.validators) {
       const dataDir = join(this.s.root, v.name, "watcher");
       const p = pathsOf({ dataDir });
@@ -142,7 +153,7 @@ export class InProcessFleet implements Fleet {
           stateDir: join(this.s.root, v.name, "state"),
           commands: { start: "true", stop: "true" },
         },
-        health: this.s.health,
+        health,
         artifacts: { maxBytes: 10_000_000, allowInsecureHttp: true },
       });
       const faulty = v.cohort === 2 && this.s.fault !== "none";
@@ -160,6 +171,7 @@ export class InProcessFleet implements Fleet {
       this.nodes.push(node);
       this.watchers.push(watcher);
     }
+    this.startupMs = Date.now() - started;
     onProgress(
       `${this.validators.length} fake nodes on ${this.s.initial.version}; starting ${this.validators.length} watcher runtimes in this process`,
     );
@@ -184,7 +196,8 @@ export class InProcessFleet implements Fleet {
 
   async stop() {
     for (const w of this.watchers) w.runtime.stop();
-    await Promise.race([Promise.all(this.runs), new Promise((r) => setTimeout(r, 15_000))]);
+    const graceMs = Math.max(15_000, this.startupMs);
+    await Promise.race([Promise.all(this.runs), new Promise((r) => setTimeout(r, graceMs).unref())]);
     for (const w of this.watchers) w.close();
     this.watchers = [];
   }

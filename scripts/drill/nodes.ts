@@ -47,8 +47,8 @@ export interface DrillNode {
   versions: DrillVersions;
   /** What a node running `version` answers (the simulated node's status version; anvil's web3_clientVersion). */
   reportOf(version: string): string;
-  /** What the node listening on `port` answers now; undefined when it does not answer. */
-  report(port: number): Promise<string | undefined>;
+  /** What the node listening on `port` answers within `timeoutMs` (default 1 s); undefined when it does not. */
+  report(port: number, timeoutMs?: number): Promise<string | undefined>;
   /** Writes the initial binary (under `work`/bin) and the two upgrades' artifacts (into `artifacts`). */
   releases(work: string, artifacts: string, fault: FaultKind): Releases;
 }
@@ -58,7 +58,7 @@ export const simNode: DrillNode = {
   what: "a simulated node process",
   versions: { initial: "v1.0.0", first: "v1.1.0", second: "v1.2.0" },
   reportOf: (version) => version,
-  report: async (port) => (await nodeStatusAt(port))?.version,
+  report: async (port, timeoutMs) => (await nodeStatusAt(port, timeoutMs))?.version,
   releases(work, artifacts, fault) {
     const v = simNode.versions;
     const initial = makeBinary(join(work, "bin"), v.initial);
@@ -115,7 +115,7 @@ export const anvilNode: DrillNode = {
   // The second release reuses the name v1.5.1 with a new digest: the watchers stage it anew (content-addressed).
   versions: { initial: "v1.5.1", first: "v1.7.1", second: "v1.5.1" },
   reportOf: (version) => `anvil/${version}`,
-  report: (port) => clientVersion(`http://127.0.0.1:${port}`),
+  report: (port, timeoutMs) => clientVersion(`http://127.0.0.1:${port}`, timeoutMs),
   releases(work, artifacts, fault) {
     const v = anvilNode.versions;
     for (const version of [v.initial, v.first]) {
@@ -145,14 +145,14 @@ export function drillNode(kind: NodeKind): DrillNode {
   return kind === "anvil" ? anvilNode : simNode;
 }
 
-/** A node's web3_clientVersion, or undefined while it does not answer. */
-export async function clientVersion(url: string): Promise<string | undefined> {
+/** A node's web3_clientVersion, or undefined while it does not answer within `timeoutMs`. */
+export async function clientVersion(url: string, timeoutMs = 1_000): Promise<string | undefined> {
   try {
     const res = await fetch(url, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "web3_clientVersion", params: [] }),
-      signal: AbortSignal.timeout(1_000),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     const result = ((await res.json()) as { result?: unknown }).result;
     return typeof result === "string" ? result : undefined;

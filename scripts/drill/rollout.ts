@@ -150,44 +150,63 @@ export type StageFacts = Pick<
   | "unhealthyLimit"
 >;
 
-/** How long the keeper waits for a stage's stragglers before it moves on without them. */
+/** How long the keeper waits for a stage's stragglers, once nothing moves, before it goes on without them. */
 export interface Patience {
-  /** Before activation: once the readiness threshold is met, for the rest of the cohort to attest Ready. */
+  /** Before activation: the readiness threshold is met, and no further Ready arrived for this long. */
   readyGraceMs: number;
-  /** After activation: for every validator of the cohort to report its health. */
+  /** After activation: some validators have not reported, and no report (nor restart lease) moved for this long. */
   reportGraceMs: number;
 }
 
+/** The least patience, on a quick machine. */
 export const FIXED_PATIENCE: Patience = { readyGraceMs: 10_000, reportGraceMs: 30_000 };
 
 /**
+ * The keeper's patience on this machine now, from measured start-ups: how long the drill process took to start
+ * (three times over, as the other limits count it) and how long the fleet took to bring every watcher up. A cohort's
+ * stragglers are late by the same pace, so a busy machine waits longer rather than leaving them behind.
+ */
+export function patienceFor(measured: { drillStartupMs: number; fleetStartupMs: number }): Patience {
+  const paced = Math.max(3 * measured.drillStartupMs, measured.fleetStartupMs);
+  return {
+    readyGraceMs: Math.max(FIXED_PATIENCE.readyGraceMs, paced),
+    reportGraceMs: Math.max(FIXED_PATIENCE.reportGraceMs, paced),
+  };
+}
+
+/**
  * The keeper's decision, apart from the chain: fed what it reads of the current stage at each look, it says when the
- * keeper may act (skip the time lock and activate, or skip the rest of the observation window and verify): the
- * cohort is ready before activation, every validator of it reported after activation and a few seconds of real
- * health observation went by.
+ * keeper may act (skip the time lock and activate, or skip the rest of the observation window and verify). Before
+ * activation the whole cohort is ready, or the threshold is met and readiness stopped growing for the patience; after
+ * activation every validator reported and a few seconds of real health observation went by, or reports stopped
+ * coming (no restart lease held either) for the patience. While stragglers still arrive, it waits.
  */
 export class StageWatch {
-  private since = new Map<string, number>();
+  /** Per stage and phase: what last changed (readiness, or reports and leases) and when. */
+  private last = new Map<string, { value: string; at: number }>();
   constructor(private readonly patience: Patience) {}
 
-  /** How long ago `key` was first asked about (0 the first time). */
-  private first(key: string, now: number): number {
-    if (!this.since.has(key)) this.since.set(key, now);
-    return now - this.since.get(key)!;
+  /** How long `value` has stood unchanged under `key` at `now` (0 when it just changed). */
+  private quiet(key: string, value: string, now: number): number {
+    const l = this.last.get(key);
+    if (!l || l.value !== value) {
+      this.last.set(key, { value, at: now });
+      return 0;
+    }
+    return now - l.at;
   }
 
   /** Whether the keeper may act on stage `i`, read as `s` at `now` with `leased` stake under restart leases. */
   due(i: number, s: StageFacts, leased: bigint, now: number): boolean {
     if (s.activatedAt === 0) {
+      const quiet = this.quiet(`ready:${i}`, String(s.readyStake), now);
       const allReady = s.readyStake === s.cohortStake;
-      return s.readyStake >= s.readyNeeded && (allReady || this.first(`ready:${i}`, now) > this.patience.readyGraceMs);
+      return s.readyStake >= s.readyNeeded && (allReady || quiet >= this.patience.readyGraceMs);
     }
-    // A validator restarting under a restart lease has not reported yet, but is not missing: wait for it.
-    if (leased > 0n) this.since.set(`active:${i}`, now);
+    // A validator restarting under a restart lease has not reported yet, but is not missing: a lease moves the clock.
+    const quiet = this.quiet(`reported:${i}`, `${s.attestedStake}:${leased}`, now);
     const allReported = s.attestedStake === s.cohortStake;
-    const observed = allReported
-      ? this.first(`reported:${i}`, now) >= 2_000
-      : this.first(`active:${i}`, now) >= this.patience.reportGraceMs;
+    const observed = allReported ? quiet >= 2_000 : leased === 0n && quiet >= this.patience.reportGraceMs;
     return observed && s.healthyStake >= s.healthyNeeded && s.unhealthyStake < s.unhealthyLimit;
   }
 }
