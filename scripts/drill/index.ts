@@ -269,6 +269,11 @@ async function drill(
   // How long the keeper waits for a cohort's stragglers, and the nodes for their last answers: from the same pace.
   const patience = patienceFor({ drillStartupMs: STARTUP_MS, fleetStartupMs });
   const settleMs = patience.readyGraceMs;
+  fleetBoard.set(
+    "pace",
+    `measured start-up: the drill ${(STARTUP_MS / 1000).toFixed(1)}s, the fleet ${(fleetStartupMs / 1000).toFixed(1)}s · ` +
+      `the keeper waits ${(keeperTimeout / 1000).toFixed(0)}s for progress, ${(patience.readyGraceMs / 1000).toFixed(1)}s of quiet for stragglers`,
+  );
 
   const counts = [nCanary, nEarly, nMain];
   const roles = new Map<string, string>([
