@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
+import { applyFlags, wholeNumber } from "../lib/cliOptions";
 import { ROOT, stopProcess, tempDir } from "../rehearsal/localnet";
 
 const RESULTS = join(ROOT, "bench", "results", "drill-load.json");
@@ -43,18 +44,17 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { rounds: 2, hogs: cpus().length, only: TRIALS.map((t) => t.name) };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split("=", 2);
-    const value = inline ?? argv[++i] ?? "";
-    if (flag === "--rounds") o.rounds = Number(value);
-    else if (flag === "--hogs") o.hogs = Number(value);
-    else if (flag === "--only") o.only = value.split(",");
-    else throw new Error(`unknown option ${argv[i]} (options: --rounds N, --hogs N, --only a,b)`);
-  }
-  if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new Error("--rounds must be a positive whole number");
-  if (!Number.isInteger(o.hogs) || o.hogs < 0 || o.hogs > 64) throw new Error("--hogs must be a whole number 0..64");
+  const problems = applyFlags(argv, o, {
+    "--rounds": (o, v) => (o.rounds = wholeNumber(v)),
+    "--hogs": (o, v) => (o.hogs = wholeNumber(v)),
+    "--only": (o, v) => (o.only = v.split(",")),
+  });
+  if (problems.length) problems.push("options: --rounds N, --hogs N, --only a,b");
+  if (!Number.isInteger(o.rounds) || o.rounds < 1) problems.push("--rounds must be a positive whole number");
+  if (!Number.isInteger(o.hogs) || o.hogs < 0 || o.hogs > 64) problems.push("--hogs must be a whole number 0..64");
   const unknown = o.only.filter((n) => !TRIALS.some((t) => t.name === n));
-  if (unknown.length) throw new Error(`--only: no trial "${unknown[0]}" (${TRIALS.map((t) => t.name).join(", ")})`);
+  if (unknown.length) problems.push(`--only: no trial "${unknown[0]}" (${TRIALS.map((t) => t.name).join(", ")})`);
+  if (problems.length) throw new Error(problems.join("; "));
   return o;
 }
 
@@ -106,7 +106,8 @@ async function main() {
         const { code, output } = await runDrill(trial.args, deployments.path);
         const seconds = (Date.now() - t0) / 1000;
         const passedLine = /drill passed: .*/.exec(output)?.[0];
-        const drillSeconds = /took ([\d.]+)s/.exec(output)?.[1];
+        // The drill's own last line ("drill passed: … · took 241.0s"), not an earlier "took" of its rollout.
+        const drillSeconds = /^drill (?:passed|FAILED).* · took ([\d.]+)s$/m.exec(output)?.[1];
         const run: Run = {
           trial: trial.name,
           round: r,
