@@ -1,5 +1,5 @@
-// Command-line options of the long-running fronts that serve a network's deployment read over an RPC node (the
-// coordinator exporter, the dashboard server): one parser, one set of checks, every problem in one line.
+// Command-line options: one parser for every front that takes flags (the coordinator exporter and the dashboard server,
+// the drill, the benchmarks), and the checks of the options the long-running fronts share, every problem in one line.
 import { readDeployment, type Deployment } from "./deployments";
 
 /** The options every such front takes. */
@@ -19,31 +19,71 @@ export const SERVICE_DEFAULTS = { network: "localhost", rpc: "http://127.0.0.1:8
 /** Sets one option from a flag's text; a value it cannot take is left for the checks to name. */
 export type FlagSetter<T> = (o: T, value: string) => void;
 
+/** Sets one option from a switch: a flag that takes no value (`--keep`). */
+export type SwitchSetter<T> = (o: T) => void;
+
 /** A whole number written in decimal digits, else NaN (so "0x10", "1e3" and "" are refused, not read). */
 export const wholeNumber = (text: string): number => (/^\d+$/.test(text) ? Number(text) : NaN);
 
 const isHttpUrl = (text: string) => /^https?:\/\/\S+$/.test(text);
 
+const own = <V>(table: Record<string, V>, key: string): V | undefined =>
+  Object.prototype.hasOwnProperty.call(table, key) ? table[key] : undefined;
+
 /**
- * Applies `argv` (`--flag value` or `--flag=value`; the value may itself hold "=") to `o` through `flags`; returns
- * the problems found: unknown flags and flags without a value.
+ * Applies `argv` (`--flag value` or `--flag=value`; the value may itself hold "=") to `o` through `flags`, and
+ * `switches` (flags without a value); returns the problems found: unknown flags (worded by `unknown`, if given), flags
+ * without a value (the next argument is another flag) and switches given one.
  */
-export function applyFlags<T>(argv: string[], o: T, flags: Record<string, FlagSetter<T>>): string[] {
+export function applyFlags<T>(
+  argv: string[],
+  o: T,
+  flags: Record<string, FlagSetter<T>>,
+  extra: { switches?: Record<string, SwitchSetter<T>>; unknown?: (arg: string) => string } = {},
+): string[] {
   const problems: string[] = [];
+  const switches = extra.switches ?? {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
     const flag = eq === -1 ? arg : arg.slice(0, eq);
-    const set = Object.prototype.hasOwnProperty.call(flags, flag) ? flags[flag] : undefined;
-    if (!set) {
-      problems.push(`unknown option ${arg}`);
+    const toggle = own(switches, flag);
+    if (toggle) {
+      if (eq === -1) toggle(o);
+      else problems.push(`${flag} takes no value`);
       continue;
     }
-    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    const set = own(flags, flag);
+    if (!set) {
+      problems.push(extra.unknown?.(arg) ?? `unknown option ${arg}`);
+      continue;
+    }
+    const next = argv[i + 1];
+    const value = eq !== -1 ? arg.slice(eq + 1) : next === undefined || next.startsWith("--") ? undefined : argv[++i];
     if (value === undefined) problems.push(`${flag} needs a value`);
     else set(o, value);
   }
   return problems;
+}
+
+/**
+ * Parses a command line into a copy of `defaults` through `flags` and `switches`, then `check`s the result. Throws
+ * one Error naming every problem, separated by "; ".
+ */
+export function parseFlags<T extends object>(
+  argv: string[],
+  defaults: T,
+  spec: {
+    flags: Record<string, FlagSetter<T>>;
+    switches?: Record<string, SwitchSetter<T>>;
+    unknown?: (arg: string) => string;
+    check?: (o: T) => string[];
+  },
+): T {
+  const o: T = { ...defaults };
+  const problems = [...applyFlags(argv, o, spec.flags, spec), ...(spec.check?.(o) ?? [])];
+  if (problems.length) throw new Error(problems.join("; "));
+  return o;
 }
 
 /** The flags of ServiceOptions. */
@@ -77,11 +117,10 @@ export function parseServiceOptions<T extends ServiceOptions>(
   defaults: T,
   extra: { flags?: Record<string, FlagSetter<T>>; check?: (o: T) => string[] } = {},
 ): T {
-  const o: T = { ...defaults };
-  const problems = applyFlags(argv, o, { ...serviceFlags<T>(), ...extra.flags });
-  problems.push(...checkServiceOptions(o), ...(extra.check?.(o) ?? []));
-  if (problems.length) throw new Error(problems.join("; "));
-  return o;
+  return parseFlags(argv, defaults, {
+    flags: { ...serviceFlags<T>(), ...extra.flags },
+    check: (o) => [...checkServiceOptions(o), ...(extra.check?.(o) ?? [])],
+  });
 }
 
 /** The deployment `o` names: its network's file in --deployments, else in $LOCKSTEP_DEPLOYMENTS_DIR, else the repo's. */

@@ -1,4 +1,7 @@
-// The drill's command line: every option validated here, a one-line error for anything wrong.
+// The drill's command line: read by the one option parser (lib/cliOptions.ts), every option validated here, a
+// one-line error for anything wrong.
+import { applyFlags } from "../../lib/cliOptions";
+
 export const FAULTS = ["none", "crash", "stall", "wrong-version"] as const;
 export type FaultKind = (typeof FAULTS)[number];
 export const NODES = ["sim", "anvil"] as const;
@@ -45,77 +48,72 @@ Options:
   --help                 this text
 `;
 
+/** The command line as given, before its values are checked. */
+interface Given {
+  validators?: string;
+  cohorts?: string;
+  fault?: string;
+  node?: string;
+  seed?: string;
+  keep: boolean;
+  inProcess: boolean;
+  help: boolean;
+}
+
 export function parseOptions(argv: string[]): DrillOptions {
+  const g: Given = { keep: false, inProcess: false, help: false };
+  const problems = applyFlags(
+    argv,
+    g,
+    {
+      "--validators": (g, v) => (g.validators = v),
+      "--cohorts": (g, v) => (g.cohorts = v),
+      "--fault": (g, v) => (g.fault = v),
+      "--node": (g, v) => (g.node = v),
+      "--seed": (g, v) => (g.seed = v),
+    },
+    {
+      switches: {
+        "--keep": (g) => (g.keep = true),
+        "--in-process": (g) => (g.inProcess = true),
+        "--help": (g) => (g.help = true),
+        "-h": (g) => (g.help = true),
+      },
+      unknown: (arg) => `unknown option "${arg}" (see --help)`,
+    },
+  );
+  if (problems.length) throw new UsageError(problems.join("; "));
   const o: DrillOptions = {
     validators: 9,
     cohorts: [0, 0, 0],
     fault: "stall",
     node: "sim",
     seed: "lockstep",
-    keep: false,
-    inProcess: false,
-    help: false,
+    keep: g.keep,
+    inProcess: g.inProcess,
+    help: g.help,
   };
-  let cohorts: string | undefined;
-  let validatorsGiven = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [flag, inline] =
-      arg.startsWith("--") && arg.includes("=")
-        ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
-        : [arg, undefined];
-    const value = () => {
-      if (inline !== undefined) return inline;
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case "--validators": {
-        const v = value();
-        if (!/^\d+$/.test(v) || Number(v) < 3 || Number(v) > 2000)
-          throw new UsageError(`--validators must be a whole number from 3 to 2000, not "${v}"`);
-        o.validators = Number(v);
-        validatorsGiven = true;
-        break;
-      }
-      case "--cohorts":
-        cohorts = value();
-        break;
-      case "--fault": {
-        const v = value();
-        if (!(FAULTS as readonly string[]).includes(v))
-          throw new UsageError(`--fault must be one of ${FAULTS.join(", ")}, not "${v}"`);
-        o.fault = v as FaultKind;
-        break;
-      }
-      case "--node": {
-        const v = value();
-        if (!(NODES as readonly string[]).includes(v))
-          throw new UsageError(`--node must be one of ${NODES.join(", ")}, not "${v}"`);
-        o.node = v as NodeKind;
-        break;
-      }
-      case "--seed": {
-        const v = value();
-        if (!v.length || v.length > 64) throw new UsageError("--seed must be 1 to 64 characters");
-        o.seed = v;
-        break;
-      }
-      case "--keep":
-        o.keep = true;
-        break;
-      case "--in-process":
-        o.inProcess = true;
-        break;
-      case "--help":
-      case "-h":
-        o.help = true;
-        break;
-      default:
-        throw new UsageError(`unknown option "${arg}" (see --help)`);
-    }
+  if (g.validators !== undefined) {
+    const v = g.validators;
+    if (!/^\d+$/.test(v) || Number(v) < 3 || Number(v) > 2000)
+      throw new UsageError(`--validators must be a whole number from 3 to 2000, not "${v}"`);
+    o.validators = Number(v);
   }
+  if (g.fault !== undefined) {
+    if (!(FAULTS as readonly string[]).includes(g.fault))
+      throw new UsageError(`--fault must be one of ${FAULTS.join(", ")}, not "${g.fault}"`);
+    o.fault = g.fault as FaultKind;
+  }
+  if (g.node !== undefined) {
+    if (!(NODES as readonly string[]).includes(g.node))
+      throw new UsageError(`--node must be one of ${NODES.join(", ")}, not "${g.node}"`);
+    o.node = g.node as NodeKind;
+  }
+  if (g.seed !== undefined) {
+    if (!g.seed.length || g.seed.length > 64) throw new UsageError("--seed must be 1 to 64 characters");
+    o.seed = g.seed;
+  }
+  const cohorts = g.cohorts;
   if (cohorts !== undefined) {
     const parts = cohorts.split(",");
     if (parts.length !== 3 || parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1)) {
@@ -123,7 +121,7 @@ export function parseOptions(argv: string[]): DrillOptions {
     }
     const split = parts.map(Number) as [number, number, number];
     const sum = split[0] + split[1] + split[2];
-    if (validatorsGiven && sum !== o.validators)
+    if (g.validators !== undefined && sum !== o.validators)
       throw new UsageError(`--cohorts ${cohorts} adds up to ${sum}, but --validators is ${o.validators}`);
     if (sum < 3 || sum > 2000) throw new UsageError(`--cohorts must add up to 3..2000 validators, not ${sum}`);
     o.validators = sum;

@@ -1,6 +1,12 @@
 // The command-line options the exporter and the dashboard server share (lib/cliOptions.ts).
 import { expect } from "chai";
-import { SERVICE_DEFAULTS, applyFlags, parseServiceOptions, type ServiceOptions } from "../../lib/cliOptions";
+import {
+  SERVICE_DEFAULTS,
+  applyFlags,
+  parseFlags,
+  parseServiceOptions,
+  type ServiceOptions,
+} from "../../lib/cliOptions";
 
 interface Extra extends ServiceOptions {
   explorer: string;
@@ -68,5 +74,43 @@ describe("cli options", function () {
   it("does not take an option from the prototype of the flag table", function () {
     const problems = applyFlags(["--toString", "x", "constructor"], {}, {});
     expect(problems).to.deep.equal(["unknown option --toString", "unknown option x", "unknown option constructor"]);
+  });
+});
+
+describe("cli options: switches and flags that lack their value", function () {
+  interface Drill {
+    seed: string;
+    keep: boolean;
+  }
+  const DRILL: Drill = { seed: "lockstep", keep: false };
+  const spec = {
+    flags: { "--seed": (o: Drill, v: string) => (o.seed = v) },
+    switches: { "--keep": (o: Drill) => (o.keep = true) },
+  };
+  const problemsOf = (argv: string[]) => {
+    try {
+      parseFlags(argv, DRILL, spec);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error(`${argv.join(" ")} was accepted`);
+  };
+
+  it("sets a switch without taking the next argument as its value", function () {
+    expect(parseFlags(["--keep", "--seed", "x"], DRILL, spec)).to.deep.equal({ seed: "x", keep: true });
+    expect(parseFlags([], DRILL, spec)).to.deep.equal(DRILL);
+  });
+
+  it("refuses a value given to a switch, and a flag followed by another flag instead of its value", function () {
+    expect(problemsOf(["--keep=yes"])).to.equal("--keep takes no value");
+    expect(problemsOf(["--seed", "--keep"])).to.equal("--seed needs a value");
+    expect(parseFlags(["--seed=--keep"], DRILL, spec).seed).to.equal("--keep");
+  });
+
+  it("words an unknown flag as the command asks", function () {
+    const problems = applyFlags(["--bogus"], { ...DRILL }, spec.flags, {
+      unknown: (arg) => `unknown option "${arg}" (see --help)`,
+    });
+    expect(problems).to.deep.equal(['unknown option "--bogus" (see --help)']);
   });
 });
