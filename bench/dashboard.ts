@@ -6,7 +6,7 @@
 // upgrade in flight and then after it was withdrawn, the node mining an empty block every 12 s as a live network
 // does. It records the size of the page's bundle. Prints the figures and writes bench/results/dashboard.json.
 // Targets (a first render under 2 s at 3,000 events; at most 60 idle calls a minute) are reported, not enforced.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import { gzipSync } from "node:zlib";
 import { encodeFunctionData, getAddress, toHex } from "viem";
 import { chromium, type Browser } from "playwright-core";
 import { upgradeCoordinatorAbi } from "../lib/abi/generated";
+import { parseFlags, wholeNumber } from "../lib/cliOptions";
 import { writeDeployment } from "../lib/deployments";
 import { deploymentRecord } from "../lib/deploy";
 import {
@@ -21,9 +22,9 @@ import {
   deployLocal,
   freePort,
   startChain,
+  startDashboardServer,
   stopProcess,
   tempDir,
-  waitFor,
   type Chain,
   type LocalDeployment,
 } from "../rehearsal/localnet";
@@ -43,53 +44,33 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { events: [3_000, 10_000], runs: 5, proposals: 20, idleSeconds: 30 };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split("=", 2);
-    const text = inline ?? argv[++i] ?? "";
-    const value = Number(text);
-    if (flag === "--events") o.events = text.split(",").map(Number);
-    else if (flag === "--runs") o.runs = value;
-    else if (flag === "--proposals") o.proposals = value;
-    else if (flag === "--idle-s") o.idleSeconds = value;
-    else
-      throw new Error(
-        `unknown option ${argv[i]} (options: --events N[,N...], --runs N, --proposals N, --idle-s SECONDS)`,
-      );
-  }
-  if (!o.events.length || o.events.some((n) => !Number.isInteger(n) || n < 1))
-    throw new Error("--events must be positive whole numbers, separated by commas");
-  if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error("--runs must be a positive whole number");
-  if (!Number.isInteger(o.proposals) || o.proposals < 0) throw new Error("--proposals must be a whole number");
-  if (!Number.isInteger(o.idleSeconds) || o.idleSeconds < 0) throw new Error("--idle-s must be a whole number");
-  return o;
+  return parseFlags(
+    argv,
+    { events: [3_000, 10_000], runs: 5, proposals: 20, idleSeconds: 30 },
+    {
+      flags: {
+        "--events": (o, v) => (o.events = v.split(",").map(wholeNumber)),
+        "--runs": (o, v) => (o.runs = wholeNumber(v)),
+        "--proposals": (o, v) => (o.proposals = wholeNumber(v)),
+        "--idle-s": (o, v) => (o.idleSeconds = wholeNumber(v)),
+      },
+      unknown: (arg) => `unknown option ${arg} (options: --events N[,N...], --runs N, --proposals N, --idle-s SECONDS)`,
+      check: (o) => [
+        ...(!o.events.length || o.events.some((n) => !Number.isInteger(n) || n < 1)
+          ? ["--events must be positive whole numbers, separated by commas"]
+          : []),
+        ...(!Number.isInteger(o.runs) || o.runs < 1 ? ["--runs must be a positive whole number"] : []),
+        ...(!Number.isInteger(o.proposals) ? ["--proposals must be a whole number"] : []),
+        ...(!Number.isInteger(o.idleSeconds) ? ["--idle-s must be a whole number"] : []),
+      ],
+    },
+  );
 }
 
 async function serve(chain: Chain, deployments: string): Promise<{ url: string; child: ChildProcess }> {
   // The default poll interval: what a user who runs `npm run dashboard` gets.
   const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      "-r",
-      "ts-node/register/transpile-only",
-      "web/serve.ts",
-      "--network",
-      NETWORK,
-      "--rpc",
-      chain.url,
-      "--port",
-      String(port),
-    ],
-    { cwd: ROOT, env: { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: deployments }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  child.stdout!.on("data", (c) => (output += c));
-  child.stderr!.on("data", (c) => (output += c));
-  await waitFor("the dashboard server", async () => {
-    if (child.exitCode !== null) throw new Error(`the dashboard server exited: ${output}`);
-    return output.includes("dashboard http://");
-  });
+  const { child } = await startDashboardServer({ network: NETWORK, rpc: chain.url, port, deployments });
   return { url: `http://127.0.0.1:${port}/`, child };
 }
 

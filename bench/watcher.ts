@@ -11,9 +11,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
-import { createWalletClient, http, keccak256, parseEther, toHex, type Address, type Hex } from "viem";
+import { createWalletClient, http, parseEther, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { signAttesterProof } from "../lib/actions/signAttesterProof";
+import { parseFlags } from "../lib/cliOptions";
 import { stakeTokenAbi, upgradeCoordinatorAbi } from "../lib/abi/generated";
 import { Status } from "../lib/coordinator";
 import { stageRules } from "../lib/manifest";
@@ -25,6 +26,7 @@ import {
   layoutWatcher,
   makeBinary,
   nodeStatusAt,
+  oneStageManifest,
   serveArtifacts,
   spawnWatcher,
   startChain,
@@ -326,23 +328,14 @@ const rollout: Section = {
         functionName: "schedule",
         chain: null,
         args: [
-          {
+          oneStageManifest({
             name: "bench",
             version: "v2.0.0",
             previousVersion: "v1.0.0",
-            artifacts: [
-              {
-                platform: "linux-amd64",
-                uri: `${artifacts.url}/${next.path.split("/").pop()}`,
-                sha256Digest: `0x${next.sha256}`,
-              },
-            ],
-            featureFlags: [],
-            metadataURI: "",
-            manifestHash: keccak256(toHex("bench")),
-            stateIncompatible: false,
-            stages: [stageRules(Number(cohort), { observationWindow: 3600, healthyBps: 5000, readinessBps: 10_000 })],
-          },
+            uri: `${artifacts.url}/${next.path.split("/").pop()}`,
+            sha256: next.sha256,
+            stage: stageRules(Number(cohort), { observationWindow: 3600, healthyBps: 5000, readinessBps: 10_000 }),
+          }),
         ],
       });
       await chain.client.waitForTransactionReceipt({ hash: scheduled });
@@ -400,27 +393,28 @@ const rollout: Section = {
 const SECTIONS: Section[] = [startup, idle, rollout];
 
 function parseArgs(argv: string[]): { runs: number; idleSeconds: number; observeSeconds: number; only: string[] } {
-  const o = { runs: 10, idleSeconds: 180, observeSeconds: 60, only: SECTIONS.map((s) => s.name) };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split("=", 2);
-    const value = inline ?? argv[++i];
-    if (flag === "--runs") o.runs = Number(value);
-    else if (flag === "--idle-seconds") o.idleSeconds = Number(value);
-    else if (flag === "--observe-seconds") o.observeSeconds = Number(value);
-    else if (flag === "--only") o.only = (value ?? "").split(",");
-    else
-      throw new Error(
-        `unknown option ${argv[i]} (options: --runs N, --idle-seconds S, --observe-seconds S, --only a,b)`,
-      );
-  }
-  if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error("--runs must be a positive whole number");
-  if (!Number.isFinite(o.idleSeconds) || o.idleSeconds < 5) throw new Error("--idle-seconds must be at least 5");
-  // At least two re-attestation intervals of the rollout section's scaled-down health rule (10 s).
-  if (!Number.isFinite(o.observeSeconds) || o.observeSeconds < 20)
-    throw new Error("--observe-seconds must be at least 20");
-  const unknown = o.only.filter((n) => !SECTIONS.some((s) => s.name === n));
-  if (unknown.length) throw new Error(`--only: no section "${unknown[0]}" (${SECTIONS.map((s) => s.name).join(", ")})`);
-  return o;
+  const defaults = { runs: 10, idleSeconds: 180, observeSeconds: 60, only: SECTIONS.map((s) => s.name) };
+  return parseFlags(argv, defaults, {
+    flags: {
+      "--runs": (o, v) => (o.runs = Number(v)),
+      "--idle-seconds": (o, v) => (o.idleSeconds = Number(v)),
+      "--observe-seconds": (o, v) => (o.observeSeconds = Number(v)),
+      "--only": (o, v) => (o.only = v.split(",")),
+    },
+    unknown: (arg) => `unknown option ${arg} (options: --runs N, --idle-seconds S, --observe-seconds S, --only a,b)`,
+    check: (o) => {
+      const problems: string[] = [];
+      if (!Number.isInteger(o.runs) || o.runs < 1) problems.push("--runs must be a positive whole number");
+      if (!Number.isFinite(o.idleSeconds) || o.idleSeconds < 5) problems.push("--idle-seconds must be at least 5");
+      // At least two re-attestation intervals of the rollout section's scaled-down health rule (10 s).
+      if (!Number.isFinite(o.observeSeconds) || o.observeSeconds < 20)
+        problems.push("--observe-seconds must be at least 20");
+      const unknown = o.only.filter((n) => !SECTIONS.some((s) => s.name === n));
+      if (unknown.length)
+        problems.push(`--only: no section "${unknown[0]}" (${SECTIONS.map((s) => s.name).join(", ")})`);
+      return problems;
+    },
+  });
 }
 
 async function main() {

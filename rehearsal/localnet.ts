@@ -24,11 +24,14 @@ import {
   createWalletClient,
   getAddress,
   http,
+  keccak256,
+  toHex,
   type Address,
   type Hex,
   type PublicClient,
 } from "viem";
 import { deploySystem, defaultParams, type SystemAddresses } from "../lib/deploy";
+import type { StageRules } from "../lib/manifest";
 import { paths as pathsOf } from "../watcher/src/config";
 import { ProcessNodeController } from "../watcher/src/adapters/processNode";
 import { builtWatcher } from "../packaging/build";
@@ -202,6 +205,80 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
   const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * Starts the dashboard server (web/serve.ts, the page must be built) for `network`'s deployment in `deployments`,
+ * read through `rpc`, on `port`; returns its address once it listens (within `timeoutMs`, default 30 s). Stops it
+ * and throws with its output if it exits first or does not listen in time.
+ */
+export async function startDashboardServer(o: {
+  network: string;
+  rpc: string;
+  port: number;
+  deployments: string;
+  /** More of web/serve.ts's flags. */
+  args?: string[];
+  timeoutMs?: number;
+}): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    [
+      "-r",
+      "ts-node/register/transpile-only",
+      "web/serve.ts",
+      "--network",
+      o.network,
+      "--rpc",
+      o.rpc,
+      "--port",
+      String(o.port),
+      ...(o.args ?? []),
+    ],
+    { cwd: ROOT, env: { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: o.deployments }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  child.stdout!.on("data", (c) => (output += c));
+  child.stderr!.on("data", (c) => (output += c));
+  try {
+    const url = await waitFor(
+      "the dashboard server",
+      async () => {
+        if (child.exitCode !== null) throw new Error(`the dashboard server stopped: ${output.trim()}`);
+        return /dashboard (http:\/\/\S+)/.exec(output)?.[1];
+      },
+      o.timeoutMs,
+    );
+    return { url, child, stop: () => stopProcess(child) };
+  } catch (e) {
+    await stopProcess(child);
+    throw e;
+  }
+}
+
+/**
+ * The coordinator's Manifest for a one-stage test upgrade named `name`: one linux-amd64 artifact at `uri` with the
+ * hex `sha256`, and the stage's rules; the manifest hash stands for a file the test does not write.
+ */
+export function oneStageManifest(o: {
+  name: string;
+  version: string;
+  previousVersion: string;
+  uri: string;
+  sha256: string;
+  stage: StageRules;
+}) {
+  return {
+    name: o.name,
+    version: o.version,
+    previousVersion: o.previousVersion,
+    artifacts: [{ platform: "linux-amd64", uri: o.uri, sha256Digest: `0x${o.sha256}` as Hex }],
+    featureFlags: [],
+    metadataURI: "",
+    manifestHash: keccak256(toHex(o.name)),
+    stateIncompatible: false,
+    stages: [o.stage],
+  };
 }
 
 /** Serves the files of `dir` over http on loopback. */
@@ -437,6 +514,22 @@ export async function nodeStatusAt(
   try {
     const res = await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(timeoutMs) });
     return res.ok ? ((await res.json()) as { version: string; height: number }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A node's web3_clientVersion, or undefined while it does not answer within `timeoutMs`. */
+export async function clientVersion(url: string, timeoutMs = 1_000): Promise<string | undefined> {
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "web3_clientVersion", params: [] }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const result = ((await res.json()) as { result?: unknown }).result;
+    return typeof result === "string" ? result : undefined;
   } catch {
     return undefined;
   }

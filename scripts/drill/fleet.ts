@@ -8,6 +8,7 @@ import {
   layoutWatcher,
   spawnWatcher,
   waitFor,
+  type WatcherHealth,
   type WatcherLayout,
   type WatcherProcess,
 } from "../../rehearsal/localnet";
@@ -34,14 +35,7 @@ export interface FleetSettings {
   /** How long the drill took to start: the machine's pace, for the limit on the nodes' start. */
   startupMs?: number;
   /** The rehearsal's health rules; deadlineMs and unhealthyAfterMs grow with the nodes' measured start-up. */
-  health: {
-    deadlineMs: number;
-    probeIntervalMs: number;
-    minHeightGain: number;
-    observeIntervalMs: number;
-    unhealthyAfterMs?: number;
-    reattestIntervalMs?: number;
-  };
+  health: WatcherHealth;
 }
 
 export class ProcessFleet implements Fleet {

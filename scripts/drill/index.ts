@@ -517,7 +517,7 @@ async function drill(
   x.check("the audit rebuilds every upgrade from logs alone and every check passes", audit.ok, audit.summary);
 
   if (o.keep) {
-    const dashboard = await serveDashboard(net).then(
+    const dashboard = await serveDashboard(net, Math.max(30_000, 3 * STARTUP_MS)).then(
       (d) => {
         teardown.add("the dashboard", () => d.stop());
         return `  dashboard        ${d.url}\n`;

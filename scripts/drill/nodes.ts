@@ -13,7 +13,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, makeBinary, nodeStatusAt } from "../../rehearsal/localnet";
+import { ROOT, clientVersion, makeBinary, nodeStatusAt } from "../../rehearsal/localnet";
 import type { FaultKind, NodeKind } from "./options";
 
 /** Set in the environment of the early cohort's nodes: the trigger of the second upgrade's bug. */
@@ -143,20 +143,4 @@ export const anvilNode: DrillNode = {
 
 export function drillNode(kind: NodeKind): DrillNode {
   return kind === "anvil" ? anvilNode : simNode;
-}
-
-/** A node's web3_clientVersion, or undefined while it does not answer within `timeoutMs`. */
-export async function clientVersion(url: string, timeoutMs = 1_000): Promise<string | undefined> {
-  try {
-    const res = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "web3_clientVersion", params: [] }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const result = ((await res.json()) as { result?: unknown }).result;
-    return typeof result === "string" ? result : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -8,7 +8,6 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { keccak256, toUtf8Bytes } from "ethers";
 import { Status } from "../../lib/coordinator";
 import { stageRules } from "../../lib/manifest";
 import type { NoticePayload } from "../../watcher/src/notify";
@@ -28,7 +27,7 @@ import {
   tempDir,
   waitFor,
 } from "../helpers/e2e";
-import { runNode } from "../../rehearsal/localnet";
+import { oneStageManifest, runNode } from "../../rehearsal/localnet";
 import { FleetValidator, addValidator, nodeStatus, stake, watcherEnv } from "../helpers/fleet";
 
 const OLD = "v1.9.3";
@@ -239,23 +238,16 @@ describe("monitoring pack", function () {
 
     // A single-stage upgrade over the validator's cohort, observed for an hour once upgraded.
     await (
-      await d.coordinator.connect(d.timelockSigner).schedule({
-        name: "mon",
-        version: NEW,
-        previousVersion: OLD,
-        artifacts: [
-          {
-            platform: "linux-amd64",
-            uri: `${artifacts.url}/${good.path.split("/").pop()}`,
-            sha256Digest: `0x${good.sha256}`,
-          },
-        ],
-        featureFlags: [],
-        metadataURI: "",
-        manifestHash: keccak256(toUtf8Bytes("mon")),
-        stateIncompatible: false,
-        stages: [stageRules(v.cohort, { readinessBps: 10_000, observationWindow: 3_600, healthyBps: 5_000 })],
-      })
+      await d.coordinator.connect(d.timelockSigner).schedule(
+        oneStageManifest({
+          name: "mon",
+          version: NEW,
+          previousVersion: OLD,
+          uri: `${artifacts.url}/${good.path.split("/").pop()}`,
+          sha256: good.sha256,
+          stage: stageRules(v.cohort, { readinessBps: 10_000, observationWindow: 3_600, healthyBps: 5_000 }),
+        }),
+      )
     ).wait();
     upgradeId = Number(await d.coordinator.upgradeCount());
     await waitFor("Ready", async () => (await statuses()).includes(Status.Ready), 60_000);

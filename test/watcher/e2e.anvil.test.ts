@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { Status } from "../../lib/coordinator";
 import { ProcessNodeController, type ProcessNodeConfig } from "../../watcher/src/adapters/processNode";
 import { paths } from "../../watcher/src/config";
+import { clientVersion } from "../../rehearsal/localnet";
 import {
   Chain,
   Deployment,
@@ -27,21 +28,6 @@ import { attestedStatuses, scheduleSingleStage } from "../helpers/rollout";
 const OLD = "v1.5.1";
 const NEW = "v1.7.1";
 const anvilBinary = (version: string) => join(ROOT, "node_modules", `anvil-${version.slice(1)}`, "bin", "anvil");
-
-/** The node's web3_clientVersion, or undefined while it does not answer. */
-async function clientVersion(url: string): Promise<string | undefined> {
-  try {
-    const res = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "web3_clientVersion", params: [] }),
-      signal: AbortSignal.timeout(1_000),
-    });
-    return ((await res.json()) as { result?: string }).result;
-  } catch {
-    return undefined;
-  }
-}
 
 describe("watcher end to end: a real anvil node, upgraded and rolled back", function () {
   this.timeout(300_000);
