@@ -37,7 +37,7 @@ export const VERSIONS = simNode.versions;
  * How long this process took to start (Node.js, ts-node compiling the drill, viem): the machine's pace now. Limits
  * on other start-ups (the chain, the fleet) are set from it rather than fixed, so a busy machine passes too.
  */
-const STARTUP_MS = process.uptime() * 1000;
+const STARTUP_MS = Math.round(process.uptime() * 1000);
 
 export interface DrillIO {
   out: Out;

@@ -123,7 +123,7 @@ export class InProcessFleet implements Fleet {
     const started = Date.now();
     // Every runtime shares this process's event loop with the others: on a busy machine a probe round comes late, so
     // the deadline to come up healthy and the time without a new block grow with the drill's measured start-up.
-    const startupMs = this.s.startupMs ?? 0;
+    const startupMs = Math.ceil(this.s.startupMs ?? 0); // the config takes whole milliseconds
     const health = {
       ...this.s.health,
       deadlineMs: Math.max(this.s.health.deadlineMs, 2 * startupMs),
