@@ -7,7 +7,7 @@ import { Status, UpgradeState } from "../../lib/coordinator";
 import type { StageRules } from "../../lib/manifest";
 import { KILL_POINTS } from "../../watcher/src/faults";
 import { Chain, Deployment, rpcProxy, spawnWatcher, waitFor } from "../helpers/e2e";
-import { FleetOptions, FleetValidator, addValidator, nodeStatus, stake, watcherEnv } from "../helpers/fleet";
+import { FleetOptions, FleetValidator, addValidator, nodeStatus, stake, startNode, watcherEnv } from "../helpers/fleet";
 import { Binary, RolloutBench, attestedStatuses, scheduleSingleStage } from "../helpers/rollout";
 
 const OLD = "v1.9.3";
@@ -41,8 +41,7 @@ describe("watcher end to end: faults", function () {
     cohort += 1;
     const v = await addValidator(d, chain.provider, options, { name, cohort, stake: stake(100), ...over });
     fleet.push(v);
-    await v.node.start();
-    await waitFor(`${name}'s node`, async () => (await nodeStatus(v))?.version === OLD);
+    await startNode(v, OLD);
     const started = Date.now();
     const w = spawnWatcher(v.configPath, watcherEnv(v));
     watchers.push(w);
