@@ -16,6 +16,7 @@ import "./tasks/upgrade";
 import "./tasks/validator";
 import "./tasks/audit-task";
 import "./tasks/verify";
+import { paced } from "./rehearsal/pace";
 
 dotenv.config({ quiet: true });
 
@@ -91,7 +92,17 @@ const config: HardhatUserConfig = {
     ...remote,
   },
   typechain: { outDir: "typechain-types", target: "ethers-v6" },
-  mocha: { timeout: 120_000 },
+  mocha: {
+    timeout: 120_000,
+    rootHooks: {
+      // A test's time limit is written for a quiet machine: scaled to the pace measured by the time it starts (the
+      // slowest chain or node start-up so far, rehearsal/pace.ts), so a busy machine passes too.
+      beforeEach(this: Mocha.Context) {
+        const test = this.currentTest;
+        if (test) test.timeout(paced(test.timeout()));
+      },
+    },
+  },
   etherscan: customExplorer
     ? { apiKey: { [customExplorer.network]: process.env.EXPLORER_API_KEY || "none" }, customChains: [customExplorer] }
     : { apiKey: process.env.ETHERSCAN_API_KEY ?? "" },

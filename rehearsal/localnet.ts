@@ -35,6 +35,7 @@ import type { StageRules } from "../lib/manifest";
 import { paths as pathsOf } from "../watcher/src/config";
 import { ProcessNodeController } from "../watcher/src/adapters/processNode";
 import { builtWatcher } from "../packaging/build";
+import { paced, recordStartup } from "./pace";
 
 export const ROOT = resolve(__dirname, "..");
 
@@ -115,6 +116,8 @@ export interface Chain {
   /** The node's unlocked accounts, in order. */
   accounts(): Promise<Address[]>;
   process: ChildProcess;
+  /** How long the node took to listen, from spawn: this machine's pace now (rehearsal/pace.ts records it). */
+  startupMs: number;
   stop(): Promise<void>;
 }
 
@@ -145,11 +148,13 @@ export async function deployLocal(chain: Chain, options: { binderKey?: Hex } = {
 
 /**
  * Starts `hardhat node` on loopback, on `port` or a free one (contracts must be compiled already); it gets
- * `timeoutMs` (default 60 s) to listen.
+ * `timeoutMs` to listen (default 60 s at the pace measured so far, rehearsal/pace.ts). How long it took is recorded
+ * there: the limits of what follows scale with it.
  */
 export async function startChain(options: { port?: number; timeoutMs?: number } = {}): Promise<Chain> {
-  const timeoutMs = options.timeoutMs ?? 60_000;
+  const timeoutMs = options.timeoutMs ?? paced(60_000);
   const port = options.port ?? (await freePort());
+  const started = Date.now();
   const child = spawn(
     join(ROOT, "node_modules", ".bin", "hardhat"),
     ["node", "--hostname", "127.0.0.1", "--port", String(port)],
@@ -181,6 +186,8 @@ export async function startChain(options: { port?: number; timeoutMs?: number } 
     await stopProcess(child);
     throw e;
   }
+  const startupMs = Date.now() - started;
+  recordStartup("chain", startupMs);
   // No cache: callers send transactions back to back from the same accounts, and mine between reads.
   const transport = http(url, { timeout: timeoutMs });
   const client = createPublicClient({ transport, pollingInterval: 100, cacheTime: 0 });
@@ -194,6 +201,7 @@ export async function startChain(options: { port?: number; timeoutMs?: number } 
     send,
     accounts: async () => ((await send("eth_accounts")) as string[]).map((a) => getAddress(a)),
     process: child,
+    startupMs,
     stop: () => stopProcess(child),
   };
 }
@@ -487,10 +495,12 @@ export async function layoutWatcher(s: WatcherLayoutSpec): Promise<WatcherLayout
     dataDir,
     node: nodeConfig,
     // Quick to judge, for tests: unhealthy after 2 s without a new block, health re-attested at most every second.
+    // The limits are a quiet machine's, scaled to the pace measured (rehearsal/pace.ts): a busy machine's healthy
+    // node, slower to start and to tick, is not judged unhealthy for it.
     health: {
-      unhealthyAfterMs: 2_000,
+      unhealthyAfterMs: paced(2_000),
       reattestIntervalMs: 1_000,
-      ...(s.health ?? { deadlineMs: 15_000, probeIntervalMs: 200, minHeightGain: 2, observeIntervalMs: 500 }),
+      ...(s.health ?? { deadlineMs: paced(15_000), probeIntervalMs: 200, minHeightGain: 2, observeIntervalMs: 500 }),
     },
     artifacts: {
       maxBytes: 10_000_000,

@@ -1,25 +1,8 @@
 // `npm run drill -- --node anvil`: the whole drill on Foundry's real anvil binaries (devDependencies anvil-1.5.1 and
 // anvil-1.7.1), three validators, the second release's launcher crashing anvil on the early cohort's machines.
 import { expect } from "chai";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { ROOT, runNode, tempDir } from "../../rehearsal/localnet";
-
-function runDrill(args: string[], env: Record<string, string> = {}) {
-  return runNode(["-r", "ts-node/register/transpile-only", join(ROOT, "scripts", "drill", "index.ts"), ...args], env);
-}
-
-/** Live processes whose command line mentions `needle`. */
-function processesMentioning(needle: string): number[] {
-  return readdirSync("/proc").flatMap((entry) => {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) return [];
-    try {
-      return readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(needle) ? [Number(entry)] : [];
-    } catch {
-      return []; // gone meanwhile
-    }
-  });
-}
+import { tempDir } from "../../rehearsal/localnet";
+import { drillInProcess, processesMentioning, runDrill } from "../helpers/drill";
 
 describe("npm run drill -- --node anvil", function () {
   this.timeout(300_000);
@@ -58,7 +41,7 @@ describe("npm run drill -- --node anvil", function () {
       [["--node", "anvil", "--fault", "wrong-version"], /--fault wrong-version cannot be shown with --node anvil/],
       [["--node", "geth"], /--node must be one of sim, anvil, not "geth"/],
     ] as const) {
-      const run = await runDrill([...args]);
+      const run = await drillInProcess([...args]);
       expect(run.code, args.join(" ")).to.equal(2);
       expect(run.stderr.trim().split("\n"), args.join(" ")).to.have.length(1);
       expect(run.stderr).to.match(message);

@@ -1,27 +1,11 @@
 // The drill end to end: the real command, a small validator set, every process it started gone afterwards.
 import { expect } from "chai";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { spawn } from "node:child_process";
-import { DEFAULT_RPC_PORT, ROOT, runNode, tempDir, waitFor } from "../../rehearsal/localnet";
-
-function runDrill(args: string[], env: Record<string, string> = {}) {
-  return runNode(["-r", "ts-node/register/transpile-only", join(ROOT, "scripts", "drill", "index.ts"), ...args], env);
-}
-
-/** Pids of live processes whose command line mentions `needle`. */
-function processesMentioning(needle: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(needle)) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { DEFAULT_RPC_PORT, ROOT, tempDir } from "../../rehearsal/localnet";
+import { drillInProcess, processesMentioning, runDrill } from "../helpers/drill";
+import { waitFor } from "../helpers/e2e";
 
 function alive(pid: number): boolean {
   try {
@@ -155,14 +139,16 @@ describe("npm run drill", function () {
   });
 
   it("refuses bad options with a one-line error and exit code 2", async function () {
-    for (const args of [
+    const cases = [
       ["--fault", "explode"],
       ["--validators", "two"],
       ["--cohorts", "1,2"],
       ["--validators", "9", "--cohorts", "1,1,1"],
       ["--bogus"],
-    ]) {
-      const run = await runDrill(args);
+    ];
+    // The first as a process (the exit code is the process's), the others through the same entry in this process.
+    for (const [i, args] of cases.entries()) {
+      const run = i === 0 ? await runDrill(args) : await drillInProcess(args);
       expect(run.code, args.join(" ")).to.equal(2);
       expect(run.stderr.trim().split("\n"), args.join(" ")).to.have.length(1);
       expect(run.stderr).to.match(/^drill: /);
@@ -171,7 +157,7 @@ describe("npm run drill", function () {
   });
 
   it("prints its usage with --help", async function () {
-    const run = await runDrill(["--help"]);
+    const run = await drillInProcess(["--help"]);
     expect(run.code).to.equal(0);
     expect(run.stdout)
       .to.include("--validators N")

@@ -5,13 +5,18 @@
 import { AddressInfo } from "node:net";
 import { createServer } from "node:http";
 import { JsonRpcProvider, JsonRpcSigner } from "ethers";
-import { deployLocal, startChain as startLocalChain, type Chain as LocalChain } from "../../rehearsal/localnet";
+import {
+  deployLocal,
+  startChain as startLocalChain,
+  waitFor as waitForAtAnyPace,
+  type Chain as LocalChain,
+} from "../../rehearsal/localnet";
+import { pace, paced } from "../../rehearsal/pace";
 import { contractsAt, type System } from "./contracts";
 
 export {
   ROOT,
   freePort,
-  waitFor,
   stopProcess,
   serveArtifacts,
   makeBinary,
@@ -20,6 +25,21 @@ export {
   runWatcher,
 } from "../../rehearsal/localnet";
 export type { WatcherProcess } from "../../rehearsal/localnet";
+
+/**
+ * Polls `check` until it returns a value (not undefined/false), for at most `timeoutMs` as written for a quiet machine,
+ * scaled to the pace this process measured (rehearsal/pace.ts): a limit that holds on a quiet machine holds on a
+ * busy one.
+ */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
+  const at = pace();
+  return waitForAtAnyPace(at > 1 ? `${what} (pace ×${at.toFixed(1)})` : what, check, paced(timeoutMs), everyMs);
+}
 
 /** A local chain (rehearsal/localnet.ts) with an ethers provider beside its viem client. */
 export interface Chain extends LocalChain {

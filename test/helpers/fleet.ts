@@ -6,6 +6,8 @@ import { privateKeyToAccount } from "viem/accounts";
 import { signAttesterProof } from "../../lib/actions/signAttesterProof";
 import type { ProcessNodeController } from "../../watcher/src/adapters/processNode";
 import { layoutWatcher, nodeStatusAt } from "../../rehearsal/localnet";
+import { paced, recordStartup } from "../../rehearsal/pace";
+import { waitFor } from "./e2e";
 import type { Deployment } from "./e2e";
 
 export interface FleetValidator {
@@ -65,6 +67,8 @@ export async function addValidator(
   if (spec.cohort !== 3)
     await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, spec.cohort)).wait();
 
+  // Health limits are written for a quiet machine: the deadline scales with the pace measured (rehearsal/pace.ts).
+  const health = spec.health ?? o.health;
   const layout = await layoutWatcher({
     name: spec.name,
     root: o.root,
@@ -74,7 +78,7 @@ export async function addValidator(
     operator: operator.address,
     initial: o.initial,
     confirmations: spec.confirmations ?? o.confirmations ?? 1,
-    health: spec.health ?? o.health,
+    health: health && { ...health, deadlineMs: paced(health.deadlineMs) },
     nodeArgs: [...(o.extraNodeArgs ?? []), ...(spec.nodeArgs ?? [])],
     manifestFile: spec.manifestFile,
   });
@@ -104,4 +108,15 @@ export const stake = (n: number) => parseEther(String(n));
 /** What the validator's (simulated) node reports now, or undefined when it does not answer. */
 export async function nodeStatus(v: FleetValidator): Promise<{ version: string; height: number } | undefined> {
   return nodeStatusAt(v.port);
+}
+
+/**
+ * Starts `v`'s node and waits until it answers on `version`; how long that took is recorded as this machine's pace
+ * (rehearsal/pace.ts), so the limits that follow (a swapped node's health deadline) grow with it.
+ */
+export async function startNode(v: FleetValidator, version: string): Promise<void> {
+  const started = Date.now();
+  await v.node.start();
+  await waitFor(`${v.name}'s node on ${version}`, async () => (await nodeStatus(v))?.version === version);
+  recordStartup("node", Date.now() - started);
 }

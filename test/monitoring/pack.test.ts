@@ -28,7 +28,7 @@ import {
   waitFor,
 } from "../helpers/e2e";
 import { oneStageManifest, runNode } from "../../rehearsal/localnet";
-import { FleetValidator, addValidator, nodeStatus, stake, watcherEnv } from "../helpers/fleet";
+import { FleetValidator, addValidator, stake, startNode, watcherEnv } from "../helpers/fleet";
 
 const OLD = "v1.9.3";
 const NEW = "v2.0.0";
@@ -181,8 +181,7 @@ describe("monitoring pack", function () {
     const config = JSON.parse(readFileSync(v.configPath, "utf8"));
     config.notify = { webhooks: [hook.url], backoffMs: 50 };
     writeFileSync(v.configPath, JSON.stringify(config, null, 2));
-    await v.node.start();
-    await waitFor("the node", async () => (await nodeStatus(v))?.version === OLD);
+    await startNode(v, OLD);
     watcher = spawnWatcher(v.configPath, watcherEnv(v));
     await waitFor(
       "an RPC error counted",

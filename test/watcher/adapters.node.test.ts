@@ -16,6 +16,8 @@ import { CommandNodeConfig, CommandNodeController } from "../../watcher/src/adap
 import { HttpDownloader } from "../../watcher/src/adapters/downloader";
 import { ProcessNodeConfig, ProcessNodeController } from "../../watcher/src/adapters/processNode";
 import type { NodeController, NodeStatus } from "../../watcher/src/ports";
+import { freePort } from "../../rehearsal/localnet";
+import { paced } from "../../rehearsal/pace";
 
 const repo = resolve(__dirname, "../..");
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
@@ -33,17 +35,9 @@ function simBinary(version: string): string {
   return `#!/bin/sh\nexec "${process.execPath}" -r "${register}" "${repo}/sim/validator-node.ts" --version ${version} "$@"\n`;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await new Promise((r) => server.once("listening", r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 /** Polls `probe` until `accept` holds, or fails after `timeoutMs`. */
 async function waitFor<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + paced(timeoutMs); // written for a quiet machine
   for (;;) {
     const value = await probe();
     if (accept(value)) return value;

@@ -4,7 +4,7 @@ import { expect } from "chai";
 import { Status } from "../../lib/coordinator";
 import { faultProxy, mineEvery, type FaultProxy } from "../../rehearsal/chaos";
 import { Chain, Deployment, spawnWatcher, waitFor } from "../helpers/e2e";
-import { FleetOptions, FleetValidator, addValidator, nodeStatus, stake, watcherEnv } from "../helpers/fleet";
+import { FleetOptions, FleetValidator, addValidator, stake, startNode, watcherEnv } from "../helpers/fleet";
 import { Binary, RolloutBench, attestedStatuses, scheduleSingleStage } from "../helpers/rollout";
 
 const OLD = "v1.9.3";
@@ -40,8 +40,7 @@ chaos("chaos: a rollout on a mempool with faults (npm run chaos)", function () {
     cohort += 1;
     const v = await addValidator(d, chain.provider, options, { name: "mempool", cohort, stake: stake(100) });
     fleet.push(v);
-    await v.node.start();
-    await waitFor("the node", async () => (await nodeStatus(v))?.version === OLD);
+    await startNode(v, OLD);
     const id = await scheduleSingleStage(d, {
       name: "mempool",
       version: NEW,

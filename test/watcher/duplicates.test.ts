@@ -20,7 +20,7 @@ import {
   tempDir,
   waitFor,
 } from "../helpers/e2e";
-import { addValidator, nodeStatus, stake, watcherEnv, type FleetValidator } from "../helpers/fleet";
+import { addValidator, nodeStatus, stake, startNode, watcherEnv, type FleetValidator } from "../helpers/fleet";
 
 const OLD = "v1.9.3";
 const NEW = "v2.0.0";
@@ -76,8 +76,7 @@ describe("two watcher processes with one attester key", function () {
     const health = { deadlineMs: 4_000, probeIntervalMs: 200, minHeightGain: 2, observeIntervalMs: 500 };
     const v = await addValidator(d, chain.provider, options, { name: "primary", cohort: 1, stake: stake(100), health });
     nodes.push(v.node);
-    await v.node.start();
-    await waitFor("the primary's node", async () => (await nodeStatus(v))?.version === OLD);
+    await startNode(v, OLD);
     // The standby: the same operator and key, its own data directory and node, whose new version never makes a
     // block (so it attests what the primary does not: FailedToUpgrade).
     const standby = await layoutWatcher({

@@ -7,7 +7,7 @@ import { Status, UpgradeState } from "../../lib/coordinator";
 import type { StageRules } from "../../lib/manifest";
 import { KILL_POINTS } from "../../watcher/src/faults";
 import { Chain, Deployment, rpcProxy, spawnWatcher, waitFor } from "../helpers/e2e";
-import { FleetOptions, FleetValidator, addValidator, nodeStatus, stake, watcherEnv } from "../helpers/fleet";
+import { FleetOptions, FleetValidator, addValidator, nodeStatus, stake, startNode, watcherEnv } from "../helpers/fleet";
 import { Binary, RolloutBench, attestedStatuses, scheduleSingleStage } from "../helpers/rollout";
 
 const OLD = "v1.9.3";
@@ -41,8 +41,7 @@ describe("watcher end to end: faults", function () {
     cohort += 1;
     const v = await addValidator(d, chain.provider, options, { name, cohort, stake: stake(100), ...over });
     fleet.push(v);
-    await v.node.start();
-    await waitFor(`${name}'s node`, async () => (await nodeStatus(v))?.version === OLD);
+    await startNode(v, OLD);
     const started = Date.now();
     const w = spawnWatcher(v.configPath, watcherEnv(v));
     watchers.push(w);
@@ -231,9 +230,18 @@ describe("watcher end to end: faults", function () {
     await chain.provider.send("evm_setAutomine", [true]);
     await chain.provider.send("evm_setIntervalMining", [250]);
     await activate.wait();
-    await pause.wait();
+    const paused = await pause.wait();
     expect(await state(id)).to.equal(UpgradeState.Paused);
-    await new Promise((r) => setTimeout(r, 3_000));
+    // Not a sleep: wait until the watcher has read the block (its phase metric shows the active, paused stage) and
+    // some rounds past it (its cursor four blocks further), the time it had to start the swap it must not start.
+    const seen = new RegExp(
+      `lockstep_upgrade_phase_info\\{upgrade="${id}",phase="[^"]+",stage_active="true",paused="true"`,
+    );
+    await waitFor("the watcher to read past the pause", async () => {
+      const metrics = await (await fetch(`http://127.0.0.1:${v.metricsPort}/metrics`)).text();
+      const cursor = Number(/^lockstep_cursor_block (\d+)$/m.exec(metrics)?.[1] ?? 0);
+      return seen.test(metrics) && cursor >= paused!.blockNumber + 4;
+    });
     expect((await nodeStatus(v))?.version).to.equal(OLD);
     await (await d.coordinator.connect(d.timelockSigner).resume(id)).wait();
     await waitFor("Healthy after resume", async () => (await statuses(v, id)).includes(Status.Healthy), 60_000);

@@ -7,7 +7,7 @@ import { Status } from "../../lib/coordinator";
 import { versionTag } from "../../lib/version";
 import { stageRules } from "../../lib/manifest";
 import { Chain, Deployment, spawnWatcher, waitFor } from "../helpers/e2e";
-import { FleetValidator, addValidator, nodeStatus, stake, watcherEnv } from "../helpers/fleet";
+import { FleetValidator, addValidator, nodeStatus, stake, startNode, watcherEnv } from "../helpers/fleet";
 import { RolloutBench, attestedStatuses } from "../helpers/rollout";
 
 const OLD = "v1.9.3";
@@ -42,8 +42,7 @@ describe("watcher end to end: a three-stage rollout", function () {
     });
     fleet.push(canary, ours, main, bystander);
     for (const v of [ours, bystander]) {
-      await v.node.start();
-      await waitFor(`${v.name}'s node`, async () => (await nodeStatus(v))?.version === OLD);
+      await startNode(v, OLD);
       watchers.push(spawnWatcher(v.configPath, watcherEnv(v)));
     }
 

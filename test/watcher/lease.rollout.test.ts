@@ -21,7 +21,7 @@ import {
   tempDir,
   waitFor,
 } from "../helpers/e2e";
-import { FleetOptions, FleetValidator, addValidator, nodeStatus, stake, watcherEnv } from "../helpers/fleet";
+import { FleetOptions, FleetValidator, addValidator, nodeStatus, stake, startNode, watcherEnv } from "../helpers/fleet";
 
 const OLD = "v1.9.3";
 const NEW = "v2.0.0";
@@ -134,8 +134,7 @@ describe("watcher end to end: restart leases", function () {
     fleet.push(v);
     const config = JSON.parse(readFileSync(v.configPath, "utf8")) as Record<string, unknown>;
     writeFileSync(v.configPath, JSON.stringify({ ...config, notify: { webhooks: [hook.url], backoffMs: 100 } }));
-    await v.node.start();
-    await waitFor(`${name}'s node`, async () => (await nodeStatus(v))?.version === OLD);
+    await startNode(v, OLD);
     return v;
   }
 

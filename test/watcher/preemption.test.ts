@@ -412,7 +412,7 @@ describe("network orders interrupt a step in progress", function () {
     const round = w.runtime.tick();
     await until("the new version to start", () => w.node.running === NEW);
     emit(w.chain, "UpgradePaused", paused(1));
-    await new Promise((r) => setTimeout(r, 500)); // the runtime has seen the pause by now (it looks every 100 ms)
+    await until("the runtime to see the pause", () => w.runtime.state().jobs["1"].paused); // it looks every 100 ms
     expect(w.runtime.state().jobs["1"].paused).to.equal(true);
     w.node.stuck.delete(NEW); // the node starts producing blocks
     await round;

@@ -9,7 +9,7 @@ import { promisify } from "node:util";
 import { Status } from "../../lib/coordinator";
 import { buildRelease, cleanEnv, installRelease, packRelease } from "../../packaging/build";
 import { ROOT, WatcherProcess, spawnWatcher, tempDir, waitFor } from "../helpers/e2e";
-import { addValidator, nodeStatus, stake, watcherEnv } from "../helpers/fleet";
+import { addValidator, nodeStatus, stake, startNode, watcherEnv } from "../helpers/fleet";
 import { RolloutBench, attestedStatuses, scheduleSingleStage } from "../helpers/rollout";
 
 const run = promisify(execFile);
@@ -84,8 +84,7 @@ describe("watcher release: packed, installed into an empty prefix, run", functio
     const newBinary = bench.artifact(NEW);
     const v = await addValidator(d, chain.provider, options, { name: "installed", cohort: 1, stake: stake(100) });
     bench.fleet.push(v);
-    await v.node.start();
-    await waitFor("the node on the old version", async () => (await nodeStatus(v))?.version === OLD, 60_000);
+    await startNode(v, OLD);
     // The installed command itself (its shebang picks node from PATH), run from the operator's home.
     writeFileSync(join(home, "watcher.json"), readFileSync(v.configPath));
     watcher = spawnWatcher(join(home, "watcher.json"), { ...cleanEnv(home), ...watcherEnv(v) }, [], {

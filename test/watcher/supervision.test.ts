@@ -5,8 +5,6 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { BinaryStore } from "../../watcher/src/adapters/binaries";
@@ -14,6 +12,8 @@ import { ProcessNodeController, type ProcessNodeConfig } from "../../watcher/src
 import { paths } from "../../watcher/src/config";
 import { WatcherError } from "../../watcher/src/errors";
 import type { NodeStatus } from "../../watcher/src/ports";
+import { freePort } from "../../rehearsal/localnet";
+import { paced } from "../../rehearsal/pace";
 
 const repo = resolve(__dirname, "../..");
 const register = require.resolve("ts-node/register/transpile-only");
@@ -24,16 +24,8 @@ const simBinary = (version: string) =>
 const temps: string[] = [];
 const controllers: ProcessNodeController[] = [];
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 async function waitFor<T>(what: string, probe: () => Promise<T>, accept: (v: T) => boolean, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + paced(timeoutMs); // written for a quiet machine
   for (;;) {
     const value = await probe();
     if (accept(value)) return value;
