@@ -27,7 +27,7 @@ const answersOrder = (e: Effect) =>
   (e.kind === "attest" && e.status === "RolledBack");
 import { foreignAttestations } from "./duplicates";
 import type { Outbox } from "./ports/outbox";
-import { leaseBeforeStop, leaseRetryMs, stopsNode } from "./leases";
+import { LeaseGate } from "./leases";
 
 export interface RuntimeDeps extends ExecutorDeps {
   notify: Notify;
@@ -55,8 +55,8 @@ export class Runtime {
   private wake?: () => void;
   /** Retryable failures of steps still to run, by key: when each may run again, and since when it fails. */
   private readonly retries = new Map<string, { failures: number; since: number; notBefore: number }>();
-  /** Steps waiting for a restart lease, by key (apart from `retries`: a wait is no failure and spends no budget). */
-  private readonly leaseWaits = new Map<string, { upgradeId: number; waits: number; notBefore: number }>();
+  /** The one place that asks for restart leases: steps that would stop the node wait there, not started. */
+  private readonly leases: LeaseGate;
   /** The running step's interruption (stop() aborts work that has not touched the node yet). */
   private interrupt?: AbortController;
   /** An order interrupted a step: the steps due are planned again, orders first. */
@@ -64,6 +64,7 @@ export class Runtime {
 
   constructor(private readonly deps: RuntimeDeps) {
     const { config } = deps;
+    this.leases = new LeaseGate({ ...deps, pollIntervalMs: config.chain.pollIntervalMs });
     deps.metrics.keepProblemsIn(deps.journal); // /healthz still names what is wrong after a restart
     this.follower = watcherFollower({
       chain: deps.chain,
@@ -333,7 +334,7 @@ export class Runtime {
     const waiting = new Set<number>();
     const steps = this.deps.journal.pending();
     const ordered = [...steps.filter((s) => answersOrder(s.effect)), ...steps.filter((s) => !answersOrder(s.effect))];
-    this.endLeaseWaits(steps);
+    this.leases.endWaits(steps);
     for (const step of ordered) {
       if (this.stopped || this.replan) return;
       const upgradeId = step.effect.upgradeId;
@@ -473,7 +474,7 @@ export class Runtime {
     // On a pause nothing new starts for the upgrade, a download neither: it would only be interrupted again.
     if (effect.kind === "prepare" && job.paused) return true;
     try {
-      if (await this.waitsForLease(step, job)) return false;
+      if (await this.leases.holds(step, job)) return false;
     } catch (e) {
       return this.stepFailed(step, asWatcherError(e, "lease"));
     }
@@ -509,39 +510,6 @@ export class Runtime {
     log.info({ upgrade: effect.upgradeId, step: step.key, outcome: outcome?.type ?? "done" }, "step done");
     this.deps.notify.send(stepNotice("ended", effect, job, outcome));
     return true;
-  }
-
-  // ---------------------------------------------------------------- restart leases (watcher/src/leases.ts)
-
-  /**
-   * True while `step` would take the running node down and the restart budget has no room for it: the step stays
-   * as it is (not started, no attempt counted) and is asked again after a jittered backoff, while other steps,
-   * orders first, run.
-   */
-  private async waitsForLease(step: Step, job: Job): Promise<boolean> {
-    const wait = this.leaseWaits.get(step.key);
-    if (wait && wait.notBefore > this.deps.clock.now()) return true;
-    if (!(await stopsNode(step.effect, job, this.deps.binaries))) return false;
-    const gate = await leaseBeforeStop(job.upgradeId, this.deps);
-    if (gate.kind === "go") {
-      this.leaseWaits.delete(step.key);
-      return false;
-    }
-    const waits = (wait?.waits ?? 0) + 1;
-    const retryInMs = leaseRetryMs(waits, this.deps.config.chain.pollIntervalMs);
-    const notBefore = this.deps.clock.now() + retryInMs;
-    this.leaseWaits.set(step.key, { upgradeId: job.upgradeId, waits, notBefore });
-    this.deps.log.debug({ upgrade: job.upgradeId, step: step.key, why: gate.why, retryInMs }, "waiting for a lease");
-    return true;
-  }
-
-  /** Waits whose step is no longer pending (an order skipped or ended it, a crash recovery closed it) are over. */
-  private endLeaseWaits(pending: Step[]) {
-    for (const [key, wait] of this.leaseWaits) {
-      if (pending.some((s) => s.key === key)) continue;
-      this.leaseWaits.delete(key);
-      this.deps.notify.leaseGranted(wait.upgradeId);
-    }
   }
 
   /** Whether a rebuilt view (a deep reorg) dropped `step` while it ran: its outcome is then dropped too. */
