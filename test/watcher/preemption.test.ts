@@ -152,6 +152,22 @@ async function rounds(w: Awaited<ReturnType<typeof wired>>, done: () => boolean,
   for (let i = 0; i < most && !done(); i++) await w.runtime.tick();
 }
 
+/** A watcher with only OLD staged whose preparation of NEW, from `server`, runs: the round, once the download began. */
+async function downloading(server: Awaited<ReturnType<typeof artifactServer>>) {
+  const w = await wired({ stageNew: false });
+  const preparing = job({
+    manifest: manifest(server.url),
+    local: "preparing",
+    stageActive: false,
+    attested: null,
+    steps: 1,
+  });
+  w.begin({ jobs: { "1": preparing } }, [{ kind: "prepare", upgradeId: 1, step: 1 }]);
+  const round = w.runtime.tick();
+  await until("the download to start", () => server.holding() === 1);
+  return { w, round };
+}
+
 const statuses = (w: Awaited<ReturnType<typeof wired>>) => w.writer.sent.map((a) => `${a.upgradeId}:${a.status}`);
 
 describe("network orders interrupt a step in progress", function () {
@@ -161,17 +177,7 @@ describe("network orders interrupt a step in progress", function () {
     it("is abandoned within seconds of a withdrawal, and the staged nothing is discarded", async function () {
       const server = await artifactServer(script(NEW));
       try {
-        const w = await wired({ stageNew: false });
-        const preparing = job({
-          manifest: manifest(server.url),
-          local: "preparing",
-          stageActive: false,
-          attested: null,
-          steps: 1,
-        });
-        w.begin({ jobs: { "1": preparing } }, [{ kind: "prepare", upgradeId: 1, step: 1 }]);
-        const round = w.runtime.tick();
-        await until("the download to start", () => server.holding() === 1);
+        const { w, round } = await downloading(server);
         const ordered = Date.now();
         emit(w.chain, "UpgradeWithdrawn", withdrawn(1));
         await round;
@@ -192,17 +198,7 @@ describe("network orders interrupt a step in progress", function () {
     it("is abandoned on a pause and not started again until governance resumes", async function () {
       const server = await artifactServer(script(NEW));
       try {
-        const w = await wired({ stageNew: false });
-        const preparing = job({
-          manifest: manifest(server.url),
-          local: "preparing",
-          stageActive: false,
-          attested: null,
-          steps: 1,
-        });
-        w.begin({ jobs: { "1": preparing } }, [{ kind: "prepare", upgradeId: 1, step: 1 }]);
-        const round = w.runtime.tick();
-        await until("the download to start", () => server.holding() === 1);
+        const { w, round } = await downloading(server);
         emit(w.chain, "UpgradePaused", paused(1));
         await round;
         expect(server.holding()).to.equal(0);
