@@ -1,16 +1,20 @@
 // The watcher wired by build() over in-memory ports (a fake chain, writer, node and clock, an in-memory journal),
-// for the tests that drive its runtime round by round without a chain process or a node.
-import { mkdtempSync } from "node:fs";
+// for the tests that drive its runtime round by round without a chain process or a node; and a scripted node over
+// a real binary store, for the tests whose steps swap versions.
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { BinaryStore } from "../../watcher/src/adapters/binaries";
 import { build } from "../../watcher/src/build";
-import { parseConfig, type WatcherConfig } from "../../watcher/src/config";
+import { parseConfig, paths, type WatcherConfig } from "../../watcher/src/config";
+import { fatal, fsError } from "../../watcher/src/errors";
 import { SqliteJournal } from "../../watcher/src/journal/sqlite";
 import { createLogger } from "../../watcher/src/log";
-import type { Effect, Job, WatcherState } from "../../watcher/src/machine/types";
+import type { Effect, Job, JobManifest, WatcherState } from "../../watcher/src/machine/types";
 import { Metrics } from "../../watcher/src/metrics";
-import type { Clock, NodeController } from "../../watcher/src/ports";
+import type { Binaries, Clock, NodeController, NodeStatus, RestartLeases } from "../../watcher/src/ports";
 import { FakeChain } from "../fakes/chain";
 import { FakeClock, FakeWriter } from "../fakes/ports";
 
@@ -26,6 +30,8 @@ export interface TestConfigOptions {
   health?: Record<string, unknown>;
   notify?: Record<string, unknown>;
   retry?: Record<string, unknown>;
+  artifacts?: Record<string, unknown>;
+  hooks?: Record<string, unknown>;
 }
 
 /** A valid watcher configuration for in-memory runs: the RPC and status URLs name port 1, which refuses at once. */
@@ -50,6 +56,8 @@ export function testConfig(o: TestConfigOptions = {}): WatcherConfig {
     ...(o.health ? { health: o.health } : {}),
     ...(o.notify ? { notify: o.notify } : {}),
     ...(o.retry ? { retry: o.retry } : {}),
+    ...(o.artifacts ? { artifacts: o.artifacts } : {}),
+    ...(o.hooks ? { hooks: o.hooks } : {}),
   });
 }
 
@@ -60,6 +68,8 @@ export interface WireOptions<C extends Clock> {
   clock?: C;
   writer?: FakeWriter;
   journal?: SqliteJournal;
+  /** Restart leases (default: none, so no step waits for one). */
+  leases?: RestartLeases;
 }
 
 /** Builds the watcher over in-memory ports; the fake chain accepts the fresh attester key it signs with. */
@@ -75,6 +85,7 @@ export async function wireWatcher<C extends Clock = FakeClock>(config: WatcherCo
     writer,
     account,
     node: o.node,
+    leases: o.leases,
     clock,
     journal,
     metrics,
@@ -110,3 +121,92 @@ export const upgradedJob = (over: Partial<Job> = {}): Job => ({
   steps: 4,
   ...over,
 });
+
+/** The clock of the process: for tests whose steps run real downloads, hooks or timers. */
+export const realClock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+
+export const OLD = "v1.9.3";
+export const NEW = "v2.0.0";
+export const sha256 = (data: string) => createHash("sha256").update(data).digest("hex");
+/** The build staged as `version`: a script that names it. */
+export const nodeScript = (version: string) => `#!/bin/sh\necho ${version}\n`;
+
+/** A manifest from OLD to `version` whose artifact is the build stagedNode() stages for it. */
+export const stagedManifest = (version = NEW, uri = "https://example.org/node"): JobManifest => ({
+  name: `upgrade to ${version}`,
+  version,
+  previousVersion: OLD,
+  artifact: { platform: "linux-amd64", uri, sha256: sha256(nodeScript(version)) },
+  manifestHash: "0x" + "cd".repeat(32),
+  stateIncompatible: false,
+});
+
+/** A job whose stage is active and whose swap to NEW is due (Ready attested): overrides name what differs. */
+export const swapJob = (over: Partial<Job> = {}): Job =>
+  upgradedJob({ manifest: stagedManifest(), local: "upgrading", attested: "Ready", health: null, steps: 2, ...over });
+
+/**
+ * A node that runs whatever version `current` names when started, and reports it with a height that grows on each
+ * question. Faults: versions that answer but make no block (`stuck`), versions that cannot start (a missing
+ * loader), a snapshot that fills the disk.
+ */
+export class ScriptedNode implements NodeController {
+  running?: string;
+  height = 100n;
+  calls: string[] = [];
+  stuck = new Set<string>();
+  cannotStart = new Set<string>();
+  diskFull = false;
+  constructor(private readonly binaries: Binaries) {}
+  async start() {
+    if (this.running) return;
+    const version = (await this.binaries.active())!;
+    this.calls.push(`start ${version}`);
+    if (this.cannotStart.has(version)) {
+      throw fatal("node-exited", `node ${version} exited at once: exit code 127 (node.log: loader: not found)`);
+    }
+    this.running = version;
+  }
+  async stop() {
+    this.calls.push("stop");
+    this.running = undefined;
+  }
+  async status(): Promise<NodeStatus | undefined> {
+    if (!this.running) return undefined;
+    if (!this.stuck.has(this.running)) this.height += 1n;
+    return { version: this.running, height: this.height };
+  }
+  async snapshot(tag: string) {
+    this.calls.push(`snapshot ${tag}`);
+    if (this.diskFull) {
+      const enospc = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+      throw fsError("copy to", `/data/snapshots/${tag}~partial/db`, enospc);
+    }
+  }
+  async restore(tag: string) {
+    this.calls.push(`restore ${tag}`);
+  }
+}
+
+/**
+ * A data directory under `dataDir` with `versions` staged in a real binary store, OLD active and running on a
+ * ScriptedNode (its calls so far cleared), and a node state of 4 KiB to snapshot.
+ */
+export async function stagedNode(dataDir: string, versions = [OLD, NEW]) {
+  const stateDir = join(dataDir, "state");
+  mkdirSync(stateDir);
+  writeFileSync(join(stateDir, "db"), "x".repeat(4096));
+  const p = paths({ dataDir });
+  const store = new BinaryStore(p);
+  mkdirSync(p.downloads, { recursive: true });
+  for (const version of versions) {
+    const file = join(p.downloads, version);
+    writeFileSync(file, nodeScript(version));
+    await store.stage(version, file, sha256(nodeScript(version)));
+  }
+  await store.activate(OLD);
+  const node = new ScriptedNode(store);
+  await node.start();
+  node.calls = [];
+  return { stateDir, p, store, node };
+}

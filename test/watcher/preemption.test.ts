@@ -3,61 +3,28 @@
 // downloader and hooks, a binary store on disk, a scripted node, and a chain whose blocks carry real coordinator
 // events, which the runtime follows while the step runs.
 import { expect } from "chai";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeAbiParameters, encodeEventTopics, getAbiItem, type Log } from "viem";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { upgradeCoordinatorAbi } from "../../lib/abi/generated";
-import { BinaryStore } from "../../watcher/src/adapters/binaries";
-import { build } from "../../watcher/src/build";
-import { parseConfig, paths } from "../../watcher/src/config";
-import { SqliteJournal } from "../../watcher/src/journal/sqlite";
-import { createLogger } from "../../watcher/src/log";
-import type { Effect, Job, WatcherState } from "../../watcher/src/machine/types";
-import { Metrics } from "../../watcher/src/metrics";
-import type { Binaries, Clock, NodeController, NodeStatus } from "../../watcher/src/ports";
 import { FakeChain } from "../fakes/chain";
-import { FakeWriter } from "../fakes/ports";
+import {
+  NEW,
+  OLD,
+  nodeScript as script,
+  realClock as clock,
+  sha256,
+  stagedManifest,
+  stagedNode,
+  swapJob as job,
+  testConfig,
+  wireWatcher,
+} from "../helpers/watcherHarness";
 
-const OLD = "v1.9.3";
-const NEW = "v2.0.0";
-const sha256 = (data: string) => createHash("sha256").update(data).digest("hex");
-const script = (version: string) => `#!/bin/sh\necho ${version}\n`;
-const clock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
 const ZERO = `0x${"00".repeat(20)}` as const;
-
-/** A node that runs what `current` names when started; versions in `stuck` answer but never produce a block. */
-class ScriptedNode implements NodeController {
-  running?: string;
-  height = 100n;
-  calls: string[] = [];
-  stuck = new Set<string>();
-  constructor(private readonly binaries: Binaries) {}
-  async start() {
-    if (this.running) return;
-    this.running = (await this.binaries.active())!;
-    this.calls.push(`start ${this.running}`);
-  }
-  async stop() {
-    this.calls.push("stop");
-    this.running = undefined;
-  }
-  async status(): Promise<NodeStatus | undefined> {
-    if (!this.running) return undefined;
-    if (!this.stuck.has(this.running)) this.height += 1n;
-    return { version: this.running, height: this.height };
-  }
-  async snapshot(tag: string) {
-    this.calls.push(`snapshot ${tag}`);
-  }
-  async restore(tag: string) {
-    this.calls.push(`restore ${tag}`);
-  }
-}
 
 /**
  * An artifact server. While `slow`, it answers 200 and then sends one byte every 200 ms, never finishing (a
@@ -145,73 +112,20 @@ const rollback = (upgradeId: number) => ({
   unhealthyStake: 0n,
 });
 
-const manifest = (uri = "https://example.org/node") => ({
-  name: "upgrade to v2",
-  version: NEW,
-  previousVersion: OLD,
-  artifact: { platform: "linux-amd64", uri, sha256: sha256(script(NEW)) },
-  manifestHash: "0x" + "cd".repeat(32),
-  stateIncompatible: false,
-});
-
-const job = (over: Partial<Job>): Job => ({
-  upgradeId: 1,
-  stage: 1,
-  manifest: manifest(),
-  stageActive: true,
-  paused: false,
-  ended: null,
-  local: "upgrading",
-  attested: "Ready",
-  health: null,
-  steps: 2,
-  ...over,
-});
+const manifest = (uri?: string) => stagedManifest(NEW, uri);
 
 const temps: string[] = [];
 after(() => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 /** A watcher with OLD staged and running; NEW staged too unless `stageNew` is false. */
-async function wired(options: { stageNew?: boolean; hooks?: unknown; healthDeadlineMs?: number } = {}) {
+async function wired(options: { stageNew?: boolean; hooks?: Record<string, unknown>; healthDeadlineMs?: number } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "lockstep-preempt-"));
   temps.push(dataDir);
-  const stateDir = join(dataDir, "state");
-  mkdirSync(stateDir);
-  const p = paths({ dataDir });
-  const store = new BinaryStore(p);
-  mkdirSync(p.downloads, { recursive: true });
-  for (const version of options.stageNew === false ? [OLD] : [OLD, NEW]) {
-    const file = join(p.downloads, version);
-    writeFileSync(file, script(version));
-    await store.stage(version, file, sha256(script(version)));
-  }
-  await store.activate(OLD);
-  const node = new ScriptedNode(store);
-  await node.start();
-  node.calls = [];
-  const chain = new FakeChain(2);
-  const writer = new FakeWriter();
-  const metrics = new Metrics(false);
-  const journal = new SqliteJournal(":memory:");
-  const account = privateKeyToAccount(generatePrivateKey());
-  chain.attester = account.address;
-  const config = parseConfig({
-    chain: {
-      rpcUrl: "http://127.0.0.1:1",
-      chainId: 31337,
-      coordinator: "0x" + "11".repeat(20),
-      startBlock: 1,
-      confirmations: 0,
-      pollIntervalMs: 100,
-    },
-    validator: { operator: "0x" + "22".repeat(20), attesterKey: { env: "UNUSED" } },
+  const { stateDir, p, store, node } = await stagedNode(dataDir, options.stageNew === false ? [OLD] : [OLD, NEW]);
+  const config = testConfig({
     dataDir,
-    node: {
-      adapter: "command",
-      statusUrl: "http://127.0.0.1:1/status",
-      stateDir,
-      commands: { start: "true", stop: "true" },
-    },
+    stateDir,
+    chain: { pollIntervalMs: 100 },
     health: {
       deadlineMs: options.healthDeadlineMs ?? 60_000,
       probeIntervalMs: 50,
@@ -219,24 +133,10 @@ async function wired(options: { stageNew?: boolean; hooks?: unknown; healthDeadl
       observeIntervalMs: 5_000,
     },
     artifacts: { allowInsecureHttp: true, maxBytes: 1_000_000 },
-    ...(options.hooks ? { hooks: options.hooks } : {}),
+    hooks: options.hooks,
   });
-  const watcher = await build(config, {
-    chain,
-    writer,
-    account,
-    node,
-    clock,
-    journal,
-    metrics,
-    logger: createLogger("silent", false),
-  });
-  /** Puts the machine in `state` with `effects` queued, as if the chain had asked for them. */
-  const begin = (state: WatcherState, effects: Effect[]) => {
-    const anchor = chain.blocks[0];
-    journal.commit({ block: 0n, hash: anchor.hash, parentHash: anchor.parentHash, state }, { state, effects });
-  };
-  return { ...watcher, p, store, node, chain, writer, metrics, journal, begin };
+  const watcher = await wireWatcher(config, { chain: new FakeChain(2), node, clock });
+  return { ...watcher, p, store, node };
 }
 
 async function until(what: string, done: () => boolean, timeoutMs = 10_000) {
@@ -252,6 +152,22 @@ async function rounds(w: Awaited<ReturnType<typeof wired>>, done: () => boolean,
   for (let i = 0; i < most && !done(); i++) await w.runtime.tick();
 }
 
+/** A watcher with only OLD staged whose preparation of NEW, from `server`, runs: the round, once the download began. */
+async function downloading(server: Awaited<ReturnType<typeof artifactServer>>) {
+  const w = await wired({ stageNew: false });
+  const preparing = job({
+    manifest: manifest(server.url),
+    local: "preparing",
+    stageActive: false,
+    attested: null,
+    steps: 1,
+  });
+  w.begin({ jobs: { "1": preparing } }, [{ kind: "prepare", upgradeId: 1, step: 1 }]);
+  const round = w.runtime.tick();
+  await until("the download to start", () => server.holding() === 1);
+  return { w, round };
+}
+
 const statuses = (w: Awaited<ReturnType<typeof wired>>) => w.writer.sent.map((a) => `${a.upgradeId}:${a.status}`);
 
 describe("network orders interrupt a step in progress", function () {
@@ -261,17 +177,7 @@ describe("network orders interrupt a step in progress", function () {
     it("is abandoned within seconds of a withdrawal, and the staged nothing is discarded", async function () {
       const server = await artifactServer(script(NEW));
       try {
-        const w = await wired({ stageNew: false });
-        const preparing = job({
-          manifest: manifest(server.url),
-          local: "preparing",
-          stageActive: false,
-          attested: null,
-          steps: 1,
-        });
-        w.begin({ jobs: { "1": preparing } }, [{ kind: "prepare", upgradeId: 1, step: 1 }]);
-        const round = w.runtime.tick();
-        await until("the download to start", () => server.holding() === 1);
+        const { w, round } = await downloading(server);
         const ordered = Date.now();
         emit(w.chain, "UpgradeWithdrawn", withdrawn(1));
         await round;
@@ -292,17 +198,7 @@ describe("network orders interrupt a step in progress", function () {
     it("is abandoned on a pause and not started again until governance resumes", async function () {
       const server = await artifactServer(script(NEW));
       try {
-        const w = await wired({ stageNew: false });
-        const preparing = job({
-          manifest: manifest(server.url),
-          local: "preparing",
-          stageActive: false,
-          attested: null,
-          steps: 1,
-        });
-        w.begin({ jobs: { "1": preparing } }, [{ kind: "prepare", upgradeId: 1, step: 1 }]);
-        const round = w.runtime.tick();
-        await until("the download to start", () => server.holding() === 1);
+        const { w, round } = await downloading(server);
         emit(w.chain, "UpgradePaused", paused(1));
         await round;
         expect(server.holding()).to.equal(0);

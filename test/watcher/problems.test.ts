@@ -6,36 +6,14 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { build } from "../../watcher/src/build";
-import { parseConfig } from "../../watcher/src/config";
 import { SqliteJournal } from "../../watcher/src/journal/sqlite";
-import { createLogger } from "../../watcher/src/log";
-import type { Job } from "../../watcher/src/machine/types";
 import { Metrics } from "../../watcher/src/metrics";
 import { FakeChain } from "../fakes/chain";
-import { FakeClock, FakeNode, FakeWriter } from "../fakes/ports";
+import { FakeNode } from "../fakes/ports";
+import { testConfig, upgradedJob, wireWatcher } from "../helpers/watcherHarness";
 
-const failing = (): Job => ({
-  upgradeId: 1,
-  stage: 1,
-  // No artifact for this platform: the swap fails at once, before the node is touched.
-  manifest: {
-    name: "v2",
-    version: "v2.0.0",
-    previousVersion: "v1.9.3",
-    artifact: null,
-    manifestHash: "0x" + "cd".repeat(32),
-    stateIncompatible: false,
-  },
-  stageActive: true,
-  paused: false,
-  ended: null,
-  local: "upgrading",
-  attested: "Ready",
-  health: null,
-  steps: 2,
-});
+// No artifact for this platform (upgradedJob's manifest has none): the swap fails at once, before the node is touched.
+const failing = () => upgradedJob({ local: "upgrading", attested: "Ready", health: null, steps: 2 });
 
 describe("watcher /healthz problems across restarts", function () {
   const dirs: string[] = [];
@@ -43,39 +21,11 @@ describe("watcher /healthz problems across restarts", function () {
 
   /** A watcher over the journal in `dataDir` (a restart: the same directory, a new process's metrics). */
   async function start(dataDir: string, chain: FakeChain) {
-    const account = privateKeyToAccount(generatePrivateKey());
-    chain.attester = account.address;
-    const metrics = new Metrics(false);
-    const watcher = await build(
-      parseConfig({
-        chain: {
-          rpcUrl: "http://127.0.0.1:1",
-          chainId: 31337,
-          coordinator: "0x" + "11".repeat(20),
-          startBlock: 1,
-          confirmations: 0,
-        },
-        validator: { operator: "0x" + "22".repeat(20), attesterKey: { env: "UNUSED" } },
-        dataDir,
-        node: {
-          adapter: "command",
-          statusUrl: "http://127.0.0.1:1/status",
-          stateDir: join(dataDir, "state"),
-          commands: { start: "true", stop: "true" },
-        },
-      }),
-      {
-        chain,
-        writer: new FakeWriter(),
-        account,
-        node: new FakeNode(),
-        clock: new FakeClock(),
-        journal: new SqliteJournal(join(dataDir, "journal.sqlite")),
-        metrics,
-        logger: createLogger("silent", false),
-      },
-    );
-    return { ...watcher, metrics };
+    return wireWatcher(testConfig({ dataDir, stateDir: join(dataDir, "state") }), {
+      chain,
+      node: new FakeNode(),
+      journal: new SqliteJournal(join(dataDir, "journal.sqlite")),
+    });
   }
 
   async function healthz(metrics: Metrics): Promise<{ status: number; problems?: Record<string, string> }> {

@@ -1,64 +1,24 @@
 // The runtime never leaves the node down, fails fast on what retrying cannot fix, puts network orders first and
 // catches up: the watcher wired by build() over in-memory ports, a scripted node and a real binary store.
 import { expect } from "chai";
-import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BinaryStore } from "../../watcher/src/adapters/binaries";
-import { paths } from "../../watcher/src/config";
-import { fatal, fsError, retryable } from "../../watcher/src/errors";
-import type { Job } from "../../watcher/src/machine/types";
+import { retryable } from "../../watcher/src/errors";
 import { Metrics } from "../../watcher/src/metrics";
-import type { Binaries, Clock, NodeController, NodeStatus } from "../../watcher/src/ports";
+import type { Clock } from "../../watcher/src/ports";
 import { FakeChain } from "../fakes/chain";
 import { FakeClock } from "../fakes/ports";
-import { testConfig, wireWatcher } from "../helpers/watcherHarness";
-
-const OLD = "v1.9.3";
-const NEW = "v2.0.0";
-const sha256 = (data: string) => createHash("sha256").update(data).digest("hex");
-
-/**
- * A node that runs whatever version `current` names when started, and reports it with a height that grows on each
- * question. Faults: versions that cannot start (a missing loader), a snapshot that fills the disk.
- */
-class ScriptedNode implements NodeController {
-  running?: string;
-  height = 100n;
-  calls: string[] = [];
-  cannotStart = new Set<string>();
-  diskFull = false;
-  constructor(private readonly binaries: Binaries) {}
-  async start() {
-    if (this.running) return;
-    const version = (await this.binaries.active())!;
-    this.calls.push(`start ${version}`);
-    if (this.cannotStart.has(version)) {
-      throw fatal("node-exited", `node ${version} exited at once: exit code 127 (node.log: loader: not found)`);
-    }
-    this.running = version;
-  }
-  async stop() {
-    this.calls.push("stop");
-    this.running = undefined;
-  }
-  async status(): Promise<NodeStatus | undefined> {
-    if (!this.running) return undefined;
-    this.height += 1n;
-    return { version: this.running, height: this.height };
-  }
-  async snapshot(tag: string) {
-    this.calls.push(`snapshot ${tag}`);
-    if (this.diskFull) {
-      const enospc = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
-      throw fsError("copy to", `/data/snapshots/${tag}~partial/db`, enospc);
-    }
-  }
-  async restore(tag: string) {
-    this.calls.push(`restore ${tag}`);
-  }
-}
+import {
+  NEW,
+  OLD,
+  realClock,
+  stagedManifest as manifest,
+  stagedNode,
+  swapJob as job,
+  testConfig,
+  wireWatcher,
+} from "../helpers/watcherHarness";
 
 function config(dataDir: string, stateDir: string) {
   return testConfig({
@@ -69,52 +29,10 @@ function config(dataDir: string, stateDir: string) {
   });
 }
 
-const manifest = (version = NEW) => ({
-  name: `upgrade to ${version}`,
-  version,
-  previousVersion: OLD,
-  // The build wired() stages for `version`: the upgrade checks it against this digest before touching the node.
-  artifact: {
-    platform: "linux-amd64",
-    uri: "https://example.org/node",
-    sha256: sha256(`#!/bin/sh\necho ${version}\n`),
-  },
-  manifestHash: "0x" + "cd".repeat(32),
-  stateIncompatible: false,
-});
-
-const job = (over: Partial<Job>): Job => ({
-  upgradeId: 1,
-  stage: 1,
-  manifest: manifest(),
-  stageActive: true,
-  paused: false,
-  ended: null,
-  local: "upgrading",
-  attested: "Ready",
-  health: null,
-  steps: 2,
-  ...over,
-});
-
 /** A watcher whose data directory has OLD and NEW staged, OLD active and running. */
 async function wired(options: { clock?: Clock; free?: number } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "lockstep-recovery-"));
-  const stateDir = join(dataDir, "state");
-  mkdirSync(stateDir);
-  writeFileSync(join(stateDir, "db"), "x".repeat(4096));
-  const p = paths({ dataDir });
-  const store = new BinaryStore(p);
-  mkdirSync(p.downloads, { recursive: true });
-  for (const version of [OLD, NEW]) {
-    const file = join(p.downloads, version);
-    writeFileSync(file, `#!/bin/sh\necho ${version}\n`);
-    await store.stage(version, file, sha256(`#!/bin/sh\necho ${version}\n`));
-  }
-  await store.activate(OLD);
-  const node = new ScriptedNode(store);
-  await node.start();
-  node.calls = [];
+  const { stateDir, p, store, node } = await stagedNode(dataDir);
   const watcher = await wireWatcher(config(dataDir, stateDir), {
     chain: new FakeChain(2),
     node,
@@ -239,7 +157,6 @@ describe("watcher recovery", function () {
     });
 
     it("SIGTERM wakes the watcher from a backoff sleep at once", async function () {
-      const realClock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
       const w = await wired({ clock: realClock });
       w.chain.blocks = []; // no latest block: every round fails and backs off
       const running = w.runtime.run();

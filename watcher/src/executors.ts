@@ -20,7 +20,6 @@ import type { Logger } from "./log";
 import { runUpgradeHooks } from "./adapters/hooks";
 import type { KillPoints } from "./faults";
 import type { Notify } from "./notify";
-import { holdLease } from "./leases";
 import { NO_PREEMPTION, abortReason, abortable, isPreempted, throwIfAborted, type Preemption } from "./preempt";
 
 export interface ExecutorDeps {
@@ -39,8 +38,8 @@ export interface ExecutorDeps {
    */
   notify?: Notify;
   /**
-   * Restart leases taken by the attester key before the node is stopped (watcher/src/leases.ts). build() always
-   * wires one; a test calling an executor alone may leave it out, and then no lease is taken.
+   * Restart leases taken by the attester key before the node is stopped. The runtime's LeaseGate (leases.ts) asks
+   * for them before a step starts; executors never do. build() always wires one; a test may leave it out.
    */
   leases?: RestartLeases;
   /** Crash-drill points (tests and rehearsals); absent in normal runs. */
@@ -213,7 +212,6 @@ async function upgrade(job: Job, deps: ExecutorDeps, preemption: Preemption = NO
       aborted = await runUpgradeHooks(deps.config.hooks, upgrade, deps.clock, (m) => log.warn(m), preemption.signal);
       if (!aborted) {
         throwIfAborted(preemption.signal);
-        await holdLease(upgradeId, deps); // the budget has room for this validator's restart
         await checkSpace(job, active, deps);
       }
       throwIfAborted(preemption.signal);
@@ -328,7 +326,6 @@ async function fallBack(job: Job, restoreState: boolean, deps: ExecutorDeps) {
   const active = await deps.binaries.active();
   if (active !== manifest.previousVersion || restoreState) {
     await restartWindowBeforeFallBack(job, deps, log);
-    await holdLease(upgradeId, deps); // a lease for the restart (a node that does not answer needs none)
     await deps.node.stop();
     if (restoreState) await deps.node.restore(snapshotTag(upgradeId));
     await deps.binaries.activate(manifest.previousVersion);

@@ -2,11 +2,11 @@
 // step takes its running node down (a swap, a local rollback, a network-ordered restore, a revert after a reorg,
 // a catch-up), the watcher holds a lease for its validator's stake. While the budget is full the step waits: the
 // runtime asks again later, with jitter, and runs other work meanwhile (orders first). Nothing here loops or sleeps.
+// The LeaseGate is the one place that asks: once per attempt of a step, before the step starts; executors never do.
 import type { Effect, Job } from "./machine/types";
-import type { Binaries, NodeController, RestartLeases } from "./ports";
+import type { Binaries, Clock, NodeController, RestartLeases, Step } from "./ports";
 import type { Logger } from "./log";
 import type { Notify } from "./notify";
-import { retryable } from "./errors";
 
 export interface LeaseDeps {
   /** Absent: this watcher takes no leases (an executor run alone in a test). */
@@ -18,12 +18,12 @@ export interface LeaseDeps {
 }
 
 /** Whether a step may take the node down now, and why; or why it must wait. */
-export type LeaseGate =
+export type LeaseVerdict =
   | { kind: "go"; why: "no-restart" | "no-budget" | "held" | "granted" | "node-down" | "unleasable" }
   | { kind: "wait"; why: "full" | "pending"; inUse?: bigint; budget?: bigint; weight?: bigint };
 
 /** The step's effect stops the node it finds running: a swap not done yet, or a fall-back not done yet. */
-export async function stopsNode(effect: Effect, job: Job, binaries: Binaries): Promise<boolean> {
+async function stopsNode(effect: Effect, job: Job, binaries: Binaries): Promise<boolean> {
   const { version, previousVersion, stateIncompatible } = job.manifest;
   switch (effect.kind) {
     case "upgrade":
@@ -44,7 +44,7 @@ export async function stopsNode(effect: Effect, job: Job, binaries: Binaries): P
  * the network, so the step goes on without waiting (the node must come back). A key without weight in the budget
  * (it never attested Ready to the latest upgrade) can never be leased: the step goes on, with a warning.
  */
-export async function leaseBeforeStop(upgradeId: number, deps: LeaseDeps): Promise<LeaseGate> {
+async function leaseBeforeStop(upgradeId: number, deps: LeaseDeps): Promise<LeaseVerdict> {
   const { leases, log } = deps;
   if (!leases) return { kind: "go", why: "no-budget" };
   const view = await leases.view(upgradeId);
@@ -94,7 +94,7 @@ export async function leaseBeforeStop(upgradeId: number, deps: LeaseDeps): Promi
   }
 }
 
-function granted(upgradeId: number, deps: LeaseDeps, why: "held" | "granted", expiresAt: bigint): LeaseGate {
+function granted(upgradeId: number, deps: LeaseDeps, why: "held" | "granted", expiresAt: bigint): LeaseVerdict {
   if (why === "held") {
     deps.log.info({ upgrade: upgradeId, expiresAt: expiresAt.toString() }, "restart lease already held");
   }
@@ -102,7 +102,7 @@ function granted(upgradeId: number, deps: LeaseDeps, why: "held" | "granted", ex
   return { kind: "go", why };
 }
 
-function unleasable(upgradeId: number, deps: LeaseDeps, live: boolean): LeaseGate {
+function unleasable(upgradeId: number, deps: LeaseDeps, live: boolean): LeaseVerdict {
   deps.log.warn(
     { upgrade: upgradeId },
     live
@@ -119,18 +119,48 @@ export function leaseRetryMs(waits: number, pollIntervalMs: number, random: () =
   return Math.round(base * (0.5 + random()));
 }
 
+/** What the gate needs: the leases themselves, and the node and binaries that tell whether a step stops the node. */
+export interface LeaseGateDeps extends LeaseDeps {
+  clock: Clock;
+  /** The first wait after a refusal (it doubles from there): the chain's poll interval. */
+  pollIntervalMs: number;
+}
+
 /**
- * For an executor, just before it stops the node: the lease must be held. The runtime waited for it already; this
- * covers a lease that expired meanwhile (a retried step) by taking a new one, or fails the attempt (retryable).
+ * Holds back the steps that would take the running node down while the restart budget has no room for them. A
+ * waiting step stays as it is (not started, no attempt counted, none of its retry budget spent) and is asked for
+ * again after a jittered backoff; meanwhile the runtime runs other steps, orders first.
  */
-export async function holdLease(upgradeId: number, deps: LeaseDeps): Promise<void> {
-  const gate = await leaseBeforeStop(upgradeId, deps);
-  if (gate.kind === "go") return;
-  throw retryable(
-    "lease-wait",
-    gate.why === "full"
-      ? `the restart budget of upgrade ${upgradeId} is full: the node is not stopped until a lease is granted`
-      : `a transaction of the attester key is pending: the lease for upgrade ${upgradeId} is asked for later`,
-    { upgradeId, why: gate.why },
-  );
+export class LeaseGate {
+  /** Steps waiting for a lease, by key (apart from the runtime's retries: a wait is no failure). */
+  private readonly waits = new Map<string, { upgradeId: number; waits: number; notBefore: number }>();
+
+  constructor(private readonly deps: LeaseGateDeps) {}
+
+  /** True while `step` must wait for a lease; false once it may start (it needs none, or the key holds one). */
+  async holds(step: Step, job: Job): Promise<boolean> {
+    const { clock, log } = this.deps;
+    const wait = this.waits.get(step.key);
+    if (wait && wait.notBefore > clock.now()) return true;
+    if (!(await stopsNode(step.effect, job, this.deps.binaries))) return false;
+    const gate = await leaseBeforeStop(job.upgradeId, this.deps);
+    if (gate.kind === "go") {
+      this.waits.delete(step.key);
+      return false;
+    }
+    const waits = (wait?.waits ?? 0) + 1;
+    const retryInMs = leaseRetryMs(waits, this.deps.pollIntervalMs);
+    this.waits.set(step.key, { upgradeId: job.upgradeId, waits, notBefore: clock.now() + retryInMs });
+    log.debug({ upgrade: job.upgradeId, step: step.key, why: gate.why, retryInMs }, "waiting for a lease");
+    return true;
+  }
+
+  /** Waits whose step is no longer pending (an order skipped or ended it, a crash recovery closed it) are over. */
+  endWaits(pending: Step[]) {
+    for (const [key, wait] of this.waits) {
+      if (pending.some((s) => s.key === key)) continue;
+      this.waits.delete(key);
+      this.deps.notify?.leaseGranted(wait.upgradeId);
+    }
+  }
 }

@@ -6,7 +6,14 @@ import { foldPage, scheduledIn } from "./facts";
 import { assessHealth, roundIntervalMs, shouldReport, underObservation, type HealthTrack } from "./machine/health";
 import { beforeSwap, reduce } from "./machine/reduce";
 import { stepVerdict } from "./machine/steps";
-import { emptyState, type Effect, type Job, type MachineEvent, type WatcherState } from "./machine/types";
+import {
+  emptyState,
+  type Effect,
+  type Job,
+  type MachineEvent,
+  type Transition,
+  type WatcherState,
+} from "./machine/types";
 import type { Metrics } from "./metrics";
 import type { Notify } from "./notify";
 import type { Journal, PageOutcome, Step } from "./ports";
@@ -27,7 +34,7 @@ const answersOrder = (e: Effect) =>
   (e.kind === "attest" && e.status === "RolledBack");
 import { foreignAttestations } from "./duplicates";
 import type { Outbox } from "./ports/outbox";
-import { leaseBeforeStop, leaseRetryMs, stopsNode } from "./leases";
+import { LeaseGate } from "./leases";
 
 export interface RuntimeDeps extends ExecutorDeps {
   notify: Notify;
@@ -55,8 +62,8 @@ export class Runtime {
   private wake?: () => void;
   /** Retryable failures of steps still to run, by key: when each may run again, and since when it fails. */
   private readonly retries = new Map<string, { failures: number; since: number; notBefore: number }>();
-  /** Steps waiting for a restart lease, by key (apart from `retries`: a wait is no failure and spends no budget). */
-  private readonly leaseWaits = new Map<string, { upgradeId: number; waits: number; notBefore: number }>();
+  /** The one place that asks for restart leases: steps that would stop the node wait there, not started. */
+  private readonly leases: LeaseGate;
   /** The running step's interruption (stop() aborts work that has not touched the node yet). */
   private interrupt?: AbortController;
   /** An order interrupted a step: the steps due are planned again, orders first. */
@@ -64,6 +71,7 @@ export class Runtime {
 
   constructor(private readonly deps: RuntimeDeps) {
     const { config } = deps;
+    this.leases = new LeaseGate({ ...deps, pollIntervalMs: config.chain.pollIntervalMs });
     deps.metrics.keepProblemsIn(deps.journal); // /healthz still names what is wrong after a restart
     this.follower = watcherFollower({
       chain: deps.chain,
@@ -99,25 +107,30 @@ export class Runtime {
       return result;
     } catch (e) {
       if (!(e instanceof ReorgTooDeepError)) throw syncError(e);
-      const { journal, log, metrics } = this.deps;
-      log.error(
-        { block: e.block.toString(), head: e.detectedAt.toString() },
-        "chain reorganised deeper than the checkpoint history: rebuilding the view from the start block",
-      );
-      metrics.errors.inc({ kind: "reorg-too-deep" });
-      for (const step of journal.pending()) {
-        if (step.status === "started")
-          journal.markFailed(step.key, "superseded: the view was rebuilt after a deep reorg");
-      }
-      journal.rewindTo(-1n);
-      this.retries.clear();
-      this.reconcileDue = true;
+      this.dropView(e);
     }
     try {
       return await this.follower.poll();
     } catch (e) {
       throw syncError(e);
     }
+  }
+
+  /** After a reorg deeper than the checkpoint history: every checkpoint and step under way goes, to be rebuilt. */
+  private dropView(e: ReorgTooDeepError) {
+    const { journal, log, metrics } = this.deps;
+    log.error(
+      { block: e.block.toString(), head: e.detectedAt.toString() },
+      "chain reorganised deeper than the checkpoint history: rebuilding the view from the start block",
+    );
+    metrics.errors.inc({ kind: "reorg-too-deep" });
+    for (const step of journal.pending()) {
+      if (step.status === "started")
+        journal.markFailed(step.key, "superseded: the view was rebuilt after a deep reorg");
+    }
+    journal.rewindTo(-1n);
+    this.retries.clear();
+    this.reconcileDue = true;
   }
 
   /**
@@ -333,7 +346,7 @@ export class Runtime {
     const waiting = new Set<number>();
     const steps = this.deps.journal.pending();
     const ordered = [...steps.filter((s) => answersOrder(s.effect)), ...steps.filter((s) => !answersOrder(s.effect))];
-    this.endLeaseWaits(steps);
+    this.leases.endWaits(steps);
     for (const step of ordered) {
       if (this.stopped || this.replan) return;
       const upgradeId = step.effect.upgradeId;
@@ -428,55 +441,105 @@ export class Runtime {
     return !job || ((step.effect.kind === "upgrade" || step.effect.kind === "prepare") && (!!job.ended || job.paused));
   }
 
-  /** Runs one step; false when it failed and will be tried again later. */
+  /**
+   * Runs one step, top to bottom: what the machine's verdict settles without running it; a preparation held by a
+   * pause; the lease its stop needs; then started, carried out under the network's orders, and closed with its
+   * outcome. False when it failed or waits for a lease, and will be tried again later.
+   */
   private async runStep(step: Step): Promise<boolean> {
-    const { journal, log, metrics, clock } = this.deps;
-    const effect = step.effect;
-    const verdict = stepVerdict(this.state(), effect, step.status === "queued" ? "queued" : "started");
-    switch (verdict.action) {
-      case "cancel":
-        if (step.status === "queued") journal.cancelQueued([step.key]);
-        else journal.markFailed(step.key, "its upgrade is no longer on the chain");
-        this.retries.delete(step.key);
-        return true;
-      case "hold":
-        return true;
-      case "skip": {
-        const { fact, transition } = verdict;
-        journal.finish(step.key, fact.type, transition.state, transition.effects);
-        this.retries.delete(step.key);
-        const ended = this.state().jobs[String(effect.upgradeId)]?.ended;
-        log.warn(
-          { upgrade: effect.upgradeId, ended },
-          "the upgrade ended before this step began: not touching the node",
-        );
-        return true;
-      }
-      case "abandon": {
-        // Ordered to stop while the swap had not happened yet: the node runs the old version, and stays on it.
-        const job = this.state().jobs[String(effect.upgradeId)];
-        let fact: MachineEvent | undefined;
-        try {
-          fact = await abandonUpgrade(job, this.deps);
-        } catch (e) {
-          return this.stepFailed(step, asWatcherError(e, "step"));
-        }
-        if (fact) {
-          this.close(step, fact);
-          log.warn({ upgrade: effect.upgradeId, ended: job.ended, paused: job.paused }, "upgrade stopped by an order");
-          return true;
-        }
-        break; // swapped already: the upgrade runs to its end, then the order is carried out
-      }
-    }
-    const job = this.state().jobs[String(effect.upgradeId)];
+    const settled = await this.settleByVerdict(step);
+    if (settled !== undefined) return settled;
+    const job = this.jobOf(step);
     // On a pause nothing new starts for the upgrade, a download neither: it would only be interrupted again.
-    if (effect.kind === "prepare" && job.paused) return true;
+    if (step.effect.kind === "prepare" && job.paused) return true;
     try {
-      if (await this.waitsForLease(step, job)) return false;
+      if (await this.leases.holds(step, job)) return false;
     } catch (e) {
       return this.stepFailed(step, asWatcherError(e, "lease"));
     }
+    const started = this.markRunning(step, job);
+    let outcome: MachineEvent | undefined;
+    try {
+      outcome = await this.supervised(step, (preemption) => execute(step.effect, job, this.deps, preemption));
+    } catch (e) {
+      try {
+        return await this.didNotFinish(step, e);
+      } finally {
+        this.deps.metrics.stepEnded();
+      }
+    }
+    this.deps.metrics.stepEnded();
+    if (this.superseded(step)) return true;
+    this.finished(step, job, outcome, started);
+    return true;
+  }
+
+  /** The job a step belongs to, as the machine has it now. */
+  private jobOf(step: Step): Job {
+    return this.state().jobs[String(step.effect.upgradeId)];
+  }
+
+  /**
+   * What the machine's verdict settles before a step runs (see machine/steps.ts): undefined when the step is to run,
+   * otherwise runStep's answer.
+   */
+  private async settleByVerdict(step: Step): Promise<boolean | undefined> {
+    const verdict = stepVerdict(this.state(), step.effect, step.status === "queued" ? "queued" : "started");
+    switch (verdict.action) {
+      case "cancel":
+        this.cancel(step);
+        return true;
+      case "hold":
+        return true;
+      case "skip":
+        this.skip(step, verdict.fact, verdict.transition);
+        return true;
+      case "abandon":
+        return this.abandon(step);
+      case "run":
+        return undefined;
+    }
+  }
+
+  /** A step no upgrade is left for (a rewind dropped it): cancelled while queued, failed once started. */
+  private cancel(step: Step) {
+    const { journal } = this.deps;
+    if (step.status === "queued") journal.cancelQueued([step.key]);
+    else journal.markFailed(step.key, "its upgrade is no longer on the chain");
+    this.retries.delete(step.key);
+  }
+
+  /** A step whose upgrade ended before it began: closed with the machine's fact, the node untouched. */
+  private skip(step: Step, fact: MachineEvent, transition: Transition) {
+    this.deps.journal.finish(step.key, fact.type, transition.state, transition.effects);
+    this.retries.delete(step.key);
+    const upgrade = step.effect.upgradeId;
+    const ended = this.state().jobs[String(upgrade)]?.ended;
+    this.deps.log.warn({ upgrade, ended }, "the upgrade ended before this step began: not touching the node");
+  }
+
+  /**
+   * A swap an order stopped before it happened: the node runs the old version and stays on it, and the step is
+   * closed. Undefined when the swap happened already: the upgrade then runs to its end, and the order after it.
+   */
+  private async abandon(step: Step): Promise<boolean | undefined> {
+    const job = this.jobOf(step);
+    let fact: MachineEvent | undefined;
+    try {
+      fact = await abandonUpgrade(job, this.deps);
+    } catch (e) {
+      return this.stepFailed(step, asWatcherError(e, "step"));
+    }
+    if (!fact) return undefined;
+    this.close(step, fact);
+    this.deps.log.warn({ upgrade: job.upgradeId, ended: job.ended, paused: job.paused }, "upgrade stopped by an order");
+    return true;
+  }
+
+  /** Journals `step` as started and says so (a notice the first time only); returns when it started. */
+  private markRunning(step: Step, job: Job): number {
+    const { journal, log, metrics, clock } = this.deps;
+    const effect = step.effect;
     const started = clock.now();
     journal.markStarted(step.key);
     if (step.status === "queued") this.deps.notify.send(stepNotice("started", effect, job));
@@ -486,62 +549,26 @@ export class Runtime {
       { upgrade: effect.upgradeId, step: step.key, kind: effect.kind, attempt: step.attempts + 1 },
       "step started",
     );
-    let outcome: MachineEvent | undefined;
-    try {
-      outcome = await this.supervised(step, (preemption) => execute(effect, job, this.deps, preemption));
-    } catch (e) {
-      try {
-        if (isPreempted(e)) return this.interrupted(step, e.message);
-        if (this.superseded(step)) return true;
-        return await this.stepFailed(step, asWatcherError(e, "step"));
-      } finally {
-        metrics.stepEnded();
-      }
-    }
-    metrics.stepEnded();
+    return started;
+  }
+
+  /** A step that threw: interrupted by an order, dropped by a rebuilt view, or failed. */
+  private async didNotFinish(step: Step, e: unknown): Promise<boolean> {
+    if (isPreempted(e)) return this.interrupted(step, e.message);
     if (this.superseded(step)) return true;
+    return this.stepFailed(step, asWatcherError(e, "step"));
+  }
+
+  /** A step that ran to its end: its outcome journaled, measured, logged and notified. */
+  private finished(step: Step, job: Job, outcome: MachineEvent | undefined, started: number) {
+    const { log, metrics, clock } = this.deps;
+    const effect = step.effect;
     this.close(step, outcome);
-    metrics.stepDuration.observe(
-      { kind: effect.kind, outcome: outcome?.type ?? "done" },
-      (clock.now() - started) / 1000,
-    );
+    const result = outcome?.type ?? "done";
+    metrics.stepDuration.observe({ kind: effect.kind, outcome: result }, (clock.now() - started) / 1000);
     if (effect.kind === "attest") metrics.lastAttestation.set({ status: effect.status }, clock.now() / 1000);
-    log.info({ upgrade: effect.upgradeId, step: step.key, outcome: outcome?.type ?? "done" }, "step done");
+    log.info({ upgrade: effect.upgradeId, step: step.key, outcome: result }, "step done");
     this.deps.notify.send(stepNotice("ended", effect, job, outcome));
-    return true;
-  }
-
-  // ---------------------------------------------------------------- restart leases (watcher/src/leases.ts)
-
-  /**
-   * True while `step` would take the running node down and the restart budget has no room for it: the step stays
-   * as it is (not started, no attempt counted) and is asked again after a jittered backoff, while other steps,
-   * orders first, run.
-   */
-  private async waitsForLease(step: Step, job: Job): Promise<boolean> {
-    const wait = this.leaseWaits.get(step.key);
-    if (wait && wait.notBefore > this.deps.clock.now()) return true;
-    if (!(await stopsNode(step.effect, job, this.deps.binaries))) return false;
-    const gate = await leaseBeforeStop(job.upgradeId, this.deps);
-    if (gate.kind === "go") {
-      this.leaseWaits.delete(step.key);
-      return false;
-    }
-    const waits = (wait?.waits ?? 0) + 1;
-    const retryInMs = leaseRetryMs(waits, this.deps.config.chain.pollIntervalMs);
-    const notBefore = this.deps.clock.now() + retryInMs;
-    this.leaseWaits.set(step.key, { upgradeId: job.upgradeId, waits, notBefore });
-    this.deps.log.debug({ upgrade: job.upgradeId, step: step.key, why: gate.why, retryInMs }, "waiting for a lease");
-    return true;
-  }
-
-  /** Waits whose step is no longer pending (an order skipped or ended it, a crash recovery closed it) are over. */
-  private endLeaseWaits(pending: Step[]) {
-    for (const [key, wait] of this.leaseWaits) {
-      if (pending.some((s) => s.key === key)) continue;
-      this.leaseWaits.delete(key);
-      this.deps.notify.leaseGranted(wait.upgradeId);
-    }
   }
 
   /** Whether a rebuilt view (a deep reorg) dropped `step` while it ran: its outcome is then dropped too. */
@@ -563,18 +590,28 @@ export class Runtime {
 
   /** Journals a step's outcome (a fact for the machine, or none) and what an operator must see of it. */
   private close(step: Step, outcome: MachineEvent | undefined) {
-    const { journal, metrics } = this.deps;
     const t = outcome ? reduce(this.state(), outcome) : { state: this.state(), effects: [] };
-    journal.finish(step.key, outcome ? outcome.type : "done", t.state, t.effects);
+    this.deps.journal.finish(step.key, outcome ? outcome.type : "done", t.state, t.effects);
     this.retries.delete(step.key);
+    this.clearStepProblems(step);
+    this.reportOutcome(step.effect.upgradeId, outcome);
+  }
+
+  /** The closed step's problem, and those of its upgrade's steps that failed for good: the upgrade moved past them. */
+  private clearStepProblems(step: Step) {
+    const { journal, metrics } = this.deps;
     metrics.problem(`step ${step.key}`, undefined);
-    // The upgrade moved on past steps of it that failed for good: they no longer need an operator.
     const pending = new Set(journal.pending().map((s) => `step ${s.key}`));
     for (const key of metrics.problemKeys()) {
       const failed = /^step e\d+:(\d+):/.exec(key);
       if (failed && Number(failed[1]) === step.effect.upgradeId && !pending.has(key)) metrics.problem(key, undefined);
     }
-    const upgrade = `upgrade ${step.effect.upgradeId}`;
+  }
+
+  /** What an upgrade's outcome means on /healthz and in the node failure count. */
+  private reportOutcome(upgradeId: number, outcome: MachineEvent | undefined) {
+    const { metrics } = this.deps;
+    const upgrade = `upgrade ${upgradeId}`;
     if (outcome?.type === "UpgradeFailed" && outcome.cause === "order") {
       metrics.problem(upgrade, undefined); // not a failure of the node: the network ordered the rollback
     } else if (outcome?.type === "UpgradeFailed") {
@@ -587,51 +624,67 @@ export class Runtime {
 
   /**
    * A step that failed. Retryable: tried again after a backoff (doubling from the poll interval, capped at
-   * retry.backoffCapMs), until its budget (retry.budgetMs, retry.maxAttempts) is spent. Not retryable, or out of budget: the failure becomes the step's outcome where the machine has
-   * a fact for it (preparation failed, upgrade failed, nothing left to discard), so the upgrade's work ends at once
-   * and the machine moves on (FailedToUpgrade when the stage is active); otherwise the step is marked failed.
+   * retry.backoffCapMs), until its budget (retry.budgetMs, retry.maxAttempts) is spent. Not retryable, or out of
+   * budget: it fails for good (see failedForGood).
    */
-  private async stepFailed(step: Step, error: WatcherError): Promise<false | true> {
-    const { journal, log, metrics, clock, config } = this.deps;
-    const effect = step.effect;
-    const now = clock.now();
-    metrics.errors.inc({ kind: error.code });
+  private async stepFailed(step: Step, error: WatcherError): Promise<boolean> {
+    const now = this.deps.clock.now();
+    this.deps.metrics.errors.inc({ kind: error.code });
     const seen = this.retries.get(step.key) ?? { failures: 0, since: now, notBefore: 0 };
-    const spent = now - seen.since >= config.retry.budgetMs || step.attempts + 1 >= config.retry.maxAttempts;
-    if (error.retryable && !spent) {
-      const failures = seen.failures + 1;
-      const delay = Math.min(config.chain.pollIntervalMs * 2 ** (failures - 1), config.retry.backoffCapMs);
-      this.retries.set(step.key, { failures, since: seen.since, notBefore: now + delay });
-      metrics.stepRetries.inc({ kind: effect.kind });
-      metrics.problem(`step ${step.key}`, `${effect.kind} of upgrade ${effect.upgradeId} retrying: ${error.message}`);
-      log.warn(
-        { upgrade: effect.upgradeId, step: step.key, err: error.message, code: error.code, retryInMs: delay },
-        "step failed; retrying",
-      );
-      if (!this.retryNotified.has(step.key)) {
-        this.retryNotified.add(step.key);
-        this.deps.notify.send(
-          stepFailedNotice(effect, this.state().jobs[String(effect.upgradeId)], error.message, true),
-        );
-      }
+    if (error.retryable && !this.budgetSpent(step, seen.since, now)) {
+      this.retryLater(step, error, seen.failures + 1, seen.since, now);
       return false;
     }
     const reason = error.retryable ? `gave up after ${seen.failures + 1} tries: ${error.message}` : error.message;
+    await this.failedForGood(step, error, reason);
+    return true;
+  }
+
+  /** Whether a step failing since `since` has spent its retry budget (time or attempts) by `now`. */
+  private budgetSpent(step: Step, since: number, now: number): boolean {
+    const { retry } = this.deps.config;
+    return now - since >= retry.budgetMs || step.attempts + 1 >= retry.maxAttempts;
+  }
+
+  /** Schedules the `failures`-th retry of a step after its backoff, and says so (one notice per step). */
+  private retryLater(step: Step, error: WatcherError, failures: number, since: number, now: number) {
+    const { log, metrics, config } = this.deps;
+    const effect = step.effect;
+    const delay = Math.min(config.chain.pollIntervalMs * 2 ** (failures - 1), config.retry.backoffCapMs);
+    this.retries.set(step.key, { failures, since, notBefore: now + delay });
+    metrics.stepRetries.inc({ kind: effect.kind });
+    metrics.problem(`step ${step.key}`, `${effect.kind} of upgrade ${effect.upgradeId} retrying: ${error.message}`);
+    log.warn(
+      { upgrade: effect.upgradeId, step: step.key, err: error.message, code: error.code, retryInMs: delay },
+      "step failed; retrying",
+    );
+    if (this.retryNotified.has(step.key)) return;
+    this.retryNotified.add(step.key);
+    this.deps.notify.send(stepFailedNotice(effect, this.jobOf(step), error.message, true));
+  }
+
+  /**
+   * A step that retrying cannot fix. Where the machine has a fact for the failure (preparation failed, upgrade
+   * failed, nothing left to discard) it is the step's outcome, so the upgrade's work ends at once and the machine
+   * moves on (FailedToUpgrade when the stage is active); otherwise the step is marked failed, a problem on /healthz.
+   */
+  private async failedForGood(step: Step, error: WatcherError, reason: string) {
+    const { journal, log, metrics } = this.deps;
+    const effect = step.effect;
     log.error(
       { upgrade: effect.upgradeId, step: step.key, err: reason, code: error.code, details: error.details },
       "step failed",
     );
-    const job = this.state().jobs[String(effect.upgradeId)];
+    const job = this.jobOf(step);
     this.deps.notify.send(stepFailedNotice(effect, job, reason, false));
     const fact = job && (await this.failureFact(effect, job, error.code, reason));
     if (fact) {
       this.close(step, fact);
-      return true;
+      return;
     }
     journal.markFailed(step.key, reason);
     this.retries.delete(step.key);
     metrics.problem(`step ${step.key}`, `${effect.kind} of upgrade ${effect.upgradeId} failed: ${reason}`);
-    return true;
   }
 
   /** The fact a permanent failure of `effect` amounts to, when the machine has one. */
@@ -659,39 +712,35 @@ export class Runtime {
    * health.observeIntervalMs then) and reports a change of health to the machine; the machine's rule judges it.
    */
   private async observe() {
-    const { node, metrics, log, journal } = this.deps;
-    metrics.healthVerdict.reset();
+    this.deps.metrics.healthVerdict.reset();
     for (const job of Object.values(this.state().jobs)) {
-      if (!underObservation(job)) continue;
-      const reading = await node.status().catch(() => undefined);
-      const now = this.deps.clock.now();
-      const { verdict, track } = assessHealth(
-        job,
-        reading,
-        this.tracks.get(job.upgradeId),
-        now,
-        this.deps.config.health,
-      );
-      this.tracks.set(job.upgradeId, track);
-      metrics.healthVerdict.set({ upgrade: String(job.upgradeId), verdict }, 1);
-      if (reading) {
-        metrics.version.reset();
-        metrics.version.set({ version: reading.version }, 1);
-      }
-      // Failing and starting still count as healthy: only a node past unhealthyAfterMs is reported unhealthy.
-      const healthy = verdict !== "unhealthy";
-      if (!shouldReport(job, healthy, track, now, this.deps.config.health)) continue;
-      const before = this.state();
-      const t = reduce(before, { type: "HealthObserved", upgradeId: job.upgradeId, healthy });
-      // The machine returns the state it was given when the fact changes nothing: then nothing is journaled.
-      if (t.state !== before) {
-        track.reportedAt = now;
-        log.warn({ upgrade: job.upgradeId, healthy, verdict, version: reading?.version }, "node health changed");
-        journal.applyLocal(t.state, t.effects);
-        if (healthy === (job.health === "unhealthy"))
-          this.deps.notify.send(healthNotice(job, healthy, reading?.version));
-      }
+      if (underObservation(job)) await this.observeJob(job);
     }
+  }
+
+  /** One reading of the node for `job`, judged with hysteresis; a change worth reporting goes to the machine. */
+  private async observeJob(job: Job) {
+    const { node, metrics, log, journal, clock, config } = this.deps;
+    const reading = await node.status().catch(() => undefined);
+    const now = clock.now();
+    const { verdict, track } = assessHealth(job, reading, this.tracks.get(job.upgradeId), now, config.health);
+    this.tracks.set(job.upgradeId, track);
+    metrics.healthVerdict.set({ upgrade: String(job.upgradeId), verdict }, 1);
+    if (reading) {
+      metrics.version.reset();
+      metrics.version.set({ version: reading.version }, 1);
+    }
+    // Failing and starting still count as healthy: only a node past unhealthyAfterMs is reported unhealthy.
+    const healthy = verdict !== "unhealthy";
+    if (!shouldReport(job, healthy, track, now, config.health)) return;
+    const before = this.state();
+    const t = reduce(before, { type: "HealthObserved", upgradeId: job.upgradeId, healthy });
+    // The machine returns the state it was given when the fact changes nothing: then nothing is journaled.
+    if (t.state === before) return;
+    track.reportedAt = now;
+    log.warn({ upgrade: job.upgradeId, healthy, verdict, version: reading?.version }, "node health changed");
+    journal.applyLocal(t.state, t.effects);
+    if (healthy === (job.health === "unhealthy")) this.deps.notify.send(healthNotice(job, healthy, reading?.version));
   }
 
   private publishPhases() {

@@ -13,7 +13,6 @@ import {
   lstat,
   mkdir,
   open,
-  readFile,
   readdir,
   readlink,
   rename,
@@ -24,10 +23,10 @@ import {
 import { dirname, join, relative } from "node:path";
 import type { Paths } from "../config";
 import type { Binaries, StageOptions } from "../ports";
-import { fatal, fsCall, fsError } from "../errors";
+import { fatal, fsCall } from "../errors";
 import { extractArchive, type ExtractLimits } from "./archive";
 import { lockstepLayout, type Layout, type UpgradePlan } from "./layouts";
-import { exists } from "./stateCopy";
+import { exists, readJsonRecord } from "./stateCopy";
 
 /** The file beside each staged version recording what was staged there. */
 export const STAGE_RECORD = ".lockstep-staged.json";
@@ -199,20 +198,9 @@ export class BinaryStore implements Binaries {
 
 /** The stage record in `dir`, or undefined when there is none (or it is not one). */
 export async function readStageRecord(dir: string): Promise<StageRecord | undefined> {
-  const file = join(dir, STAGE_RECORD);
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw fsError("read", file, e);
-  }
-  try {
-    const record = JSON.parse(text) as StageRecord;
-    return typeof record.version === "string" && typeof record.artifactSha256 === "string" ? record : undefined;
-  } catch {
-    return undefined;
-  }
+  const record = (await readJsonRecord(join(dir, STAGE_RECORD)))?.value as Partial<StageRecord> | null | undefined;
+  if (typeof record?.version !== "string" || typeof record.artifactSha256 !== "string") return undefined;
+  return record as StageRecord;
 }
 
 /** Moves the archive's declared binary to the layout's binary path (unless it is there already). */

@@ -1,11 +1,11 @@
 // Where each version of the node binary lives on disk, and which one `current` names. The binary store asks
 // the layout; it never builds a version's path itself.
-import { mkdir, readFile, readdir, readlink, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readlink, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import type { CosmovisorConfig, Paths } from "../config";
 import { fatal, fsCall, fsError } from "../errors";
 import { readStageRecord } from "./binaries";
-import { exists } from "./stateCopy";
+import { exists, readJsonRecord } from "./stateCopy";
 
 export interface Layout {
   /** The `current` symlink. */
@@ -157,21 +157,11 @@ export function planText(plan: UpgradePlan): string {
 
 /** An upgrade-info.json's name and height (and its text), or undefined when there is none or it is not a plan. */
 async function readPlan(file: string): Promise<{ name: string; height: number; text: string } | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw fsError("read", file, e);
-  }
-  try {
-    const plan = JSON.parse(text) as { name?: unknown; height?: unknown };
-    if (typeof plan.name !== "string" || plan.name === "") return undefined;
-    const height = Number(plan.height ?? 0);
-    return { name: plan.name, height: Number.isSafeInteger(height) && height > 0 ? height : 0, text };
-  } catch {
-    return undefined;
-  }
+  const read = await readJsonRecord(file);
+  const plan = read?.value as { name?: unknown; height?: unknown } | null | undefined;
+  if (!read || typeof plan?.name !== "string" || plan.name === "") return undefined;
+  const height = Number(plan.height ?? 0);
+  return { name: plan.name, height: Number.isSafeInteger(height) && height > 0 ? height : 0, text: read.text };
 }
 
 async function writePlan(file: string, text: string) {

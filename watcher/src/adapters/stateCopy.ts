@@ -1,7 +1,7 @@
 // Copies of the node's state directory, shared by both node adapters. Each copy is made under a temporary
 // name beside its target and renamed into place, so a crash never leaves a half copy under the real name.
 // The temporary names end in "~...", which no snapshot tag or directory built by paths() can.
-import { cp, lstat, mkdir, readdir, rename, rm, stat, statfs } from "node:fs/promises";
+import { cp, lstat, mkdir, readFile, readdir, rename, rm, stat, statfs } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fatal, fsCall, fsError, retryable } from "../errors";
 
@@ -64,6 +64,25 @@ export async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/**
+ * The JSON a small record file holds (a stage record, an upgrade plan), with its text: undefined when the file is
+ * not there or is not JSON; any other failure to read it names the file.
+ */
+export async function readJsonRecord(file: string): Promise<{ value: unknown; text: string } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw fsError("read", file, e);
+  }
+  try {
+    return { value: JSON.parse(text) as unknown, text };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Free space and sizes on disk: what an upgrade checks before it stops the node. Tests put in their own. */
