@@ -1,18 +1,35 @@
 // What the dashboard's browser tests set up before a page opens: the built bundle, validators registered on a chain
-// process, the deployment record web/serve.ts reads, the server itself and Debian's chromium.
+// process, an upgrade scheduled, the deployment record web/serve.ts reads, the server itself, Debian's chromium and
+// the page; and the checks every view takes at a desktop's and a phone's size.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Wallet, keccak256, parseEther, toUtf8Bytes, type JsonRpcProvider } from "ethers";
-import { chromium, type Browser } from "playwright-core";
+import { expect } from "chai";
+import { Wallet, ZeroHash, keccak256, parseEther, toUtf8Bytes, type JsonRpcProvider } from "ethers";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Hex } from "viem";
+import type { Status } from "../../lib/coordinator";
 import { deploymentRecord } from "../../lib/deploy";
 import { writeDeployment } from "../../lib/deployments";
+import type { OnChainManifest, StageRules } from "../../lib/manifest";
+import { versionTag } from "../../lib/version";
+import { injectWallet, type TestWallet } from "./browser-wallet";
 import { ROOT, freePort, stopProcess, waitFor, type Deployment } from "./e2e";
 import { attesterProof } from "./system";
 
 export const CHROMIUM = "/usr/bin/chromium";
 /** Where the browser tests leave their screenshots. */
 export const ARTIFACTS = join(ROOT, "test-artifacts");
+/** The sizes every view must fit: a desktop's screen and a phone's. */
+export const SIZES = { desktop: { width: 1440, height: 900 }, phone: { width: 390, height: 844 } } as const;
+export interface Viewport {
+  width: number;
+  height: number;
+}
+/** The flags every browser test starts chromium with. */
+export const HEADLESS = ["--headless", "--no-sandbox", "--disable-gpu"];
+/** web/serve.ts as node runs it, before its options. */
+export const SERVE = ["-r", "ts-node/register/transpile-only", "web/serve.ts"];
 
 /** Builds the dashboard (vite) once chromium is known to be there; throws naming what is missing or failed. */
 export function buildDashboard(): void {
@@ -64,6 +81,49 @@ export async function registerNamedValidators(
   return out;
 }
 
+/**
+ * The manifest a dashboard test schedules, as the coordinator takes it: `name`, from v1.9.3 to v2.0.0, one linux-amd64
+ * artifact whose digest is the hash of `binary`, the manifest hash that of `hashOf`, and `stages`.
+ */
+export function testManifest(
+  name: string,
+  stages: StageRules[],
+  o: { binary: string; hashOf: string; featureFlags?: string[] },
+): OnChainManifest {
+  return {
+    name,
+    version: "v2.0.0",
+    previousVersion: "v1.9.3",
+    artifacts: [
+      {
+        platform: "linux-amd64",
+        uri: "https://dl.example/node-v2.0.0",
+        sha256Digest: keccak256(toUtf8Bytes(o.binary)) as Hex,
+      },
+    ],
+    featureFlags: o.featureFlags ?? [],
+    metadataURI: "",
+    manifestHash: keccak256(toUtf8Bytes(o.hashOf)) as Hex,
+    stateIncompatible: false,
+    stages,
+  };
+}
+
+/** `who`'s attester reports `status` for `stage` of upgrade `id`, running v2.0.0 at `height`; the mined receipt. */
+export async function attestAs(
+  d: Deployment,
+  who: Pick<NamedValidator, "operator" | "attester">,
+  id: bigint,
+  stage: number,
+  status: Status,
+  height: number,
+) {
+  const tx = await d.coordinator
+    .connect(who.attester)
+    .attest(who.operator.address, id, stage, status, versionTag("v2.0.0"), height, ZeroHash);
+  return (await tx.wait())!;
+}
+
 /** Writes `d`'s deployment record as network `network` into `dir`, where web/serve.ts is told to look. */
 export function writeTestDeployment(d: Deployment, network: string, dir: string): void {
   writeDeployment(
@@ -78,33 +138,22 @@ export function writeTestDeployment(d: Deployment, network: string, dir: string)
 }
 
 /**
- * Starts web/serve.ts for `network` (its record in `deploymentsDir`) over `rpcUrl` on a free port, with `args` added,
- * and waits until it says where it serves; throws with its output if it exits first.
+ * Starts web/serve.ts for `network` (its record in `deploymentsDir`, or where `args` say) over `rpcUrl` on a free
+ * port, with `args` added, and waits until it says where it serves; throws with its output if it exits first.
  */
 export async function serveDashboard(o: {
   network: string;
   rpcUrl: string;
-  deploymentsDir: string;
+  deploymentsDir?: string;
   args?: string[];
 }): Promise<{ server: ChildProcess; port: number; url: string }> {
   const port = await freePort();
   const server = spawn(
     process.execPath,
-    [
-      "-r",
-      "ts-node/register/transpile-only",
-      "web/serve.ts",
-      "--network",
-      o.network,
-      "--rpc",
-      o.rpcUrl,
-      "--port",
-      String(port),
-      ...(o.args ?? []),
-    ],
+    [...SERVE, "--network", o.network, "--rpc", o.rpcUrl, "--port", String(port), ...(o.args ?? [])],
     {
       cwd: ROOT,
-      env: { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: o.deploymentsDir },
+      env: o.deploymentsDir ? { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: o.deploymentsDir } : process.env,
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
@@ -124,7 +173,97 @@ export async function serveDashboard(o: {
 }
 
 /** Launches headless chromium with `args`; makes the screenshots' folder ready. */
-export async function launchChromium(args: string[]): Promise<Browser> {
+export async function launchChromium(args: string[] = HEADLESS): Promise<Browser> {
   mkdirSync(ARTIFACTS, { recursive: true });
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+}
+
+/**
+ * Opens the dashboard at `url` in a new context of `browser` (a desktop's size unless told), with `permissions`
+ * granted and the injected `wallet` if one is given; records the page's errors into `pageErrors` and waits until the
+ * page reads the chain live.
+ */
+export async function openDashboard(
+  browser: Browser,
+  o: {
+    url: string;
+    pageErrors: string[];
+    viewport?: Viewport;
+    acceptDownloads?: boolean;
+    permissions?: string[];
+    wallet?: Parameters<typeof injectWallet>[1];
+    liveWithinMs?: number;
+  },
+): Promise<{ context: BrowserContext; page: Page; wallet?: TestWallet }> {
+  const context = await browser.newContext({
+    viewport: o.viewport ?? SIZES.desktop,
+    acceptDownloads: o.acceptDownloads,
+  });
+  if (o.permissions) await context.grantPermissions(o.permissions, { origin: new URL(o.url).origin });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => o.pageErrors.push(String(e)));
+  const wallet = o.wallet ? await injectWallet(page, o.wallet) : undefined;
+  await page.goto(o.url);
+  await page.waitForFunction(`document.body.dataset.state === "live"`, undefined, {
+    timeout: o.liveWithinMs ?? 30_000,
+  });
+  return { context, page, wallet };
+}
+
+let axeSource: string | undefined;
+/** Runs axe-core on the page as it is; returns the violations, each with the elements it names. */
+export async function axe(page: Page): Promise<string[]> {
+  if (!String(await page.evaluate("typeof window.axe")).includes("object")) {
+    axeSource ??= readFileSync(join(ROOT, "node_modules", "axe-core", "axe.min.js"), "utf8");
+    await page.addScriptTag({ content: axeSource });
+  }
+  const found = (await page.evaluate(
+    "window.axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)",
+  )) as { id: string; impact: string; nodes: { target: string[] }[] }[];
+  return found.map((x) => `${x.id} (${x.impact}): ${x.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+}
+
+/** How wide the page is, and up to four texts that stick out past `limit` px, named so a failure says what to fix. */
+async function widthAndOverflow(page: Page, limit: number): Promise<{ width: number; wide: string[] }> {
+  const width = (await page.evaluate("document.documentElement.scrollWidth")) as number;
+  if (width <= limit) return { width, wide: [] };
+  const wide = (await page.evaluate(`(() => {
+    const out = [];
+    const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n && out.length < 4; n = walk.nextNode()) {
+      const r = document.createRange();
+      r.selectNodeContents(n);
+      const right = r.getBoundingClientRect().right;
+      if (right > ${limit}) out.push(n.parentElement.tagName + "." + n.parentElement.className + " " + Math.round(right) + " " + n.textContent.slice(0, 40));
+    }
+    return out;
+  })()`)) as string[];
+  return { width, wide };
+}
+
+/**
+ * Holds the view on screen, `name` at `viewport` (already set): no wider than the screen, no axe-core violation; and
+ * keeps a full-page screenshot of it in test-artifacts/ as `<screenshot>-<width>.png`.
+ */
+export async function checkView(page: Page, name: string, viewport: Viewport, screenshot: string): Promise<void> {
+  const { width, wide } = await widthAndOverflow(page, viewport.width);
+  expect(width, `${name} is ${width} px wide at ${viewport.width}: ${JSON.stringify(wide)}`).to.be.at.most(
+    viewport.width,
+  );
+  expect(await axe(page), `axe in ${name} at ${viewport.width}x${viewport.height}`).to.deep.equal([]);
+  await page.screenshot({ path: join(ARTIFACTS, `${screenshot}-${viewport.width}.png`), fullPage: true });
+}
+
+/**
+ * Holds the open dialog at a phone's size: it has no axe-core violation and lies wholly on screen; keeps a screenshot
+ * as `<screenshot>-390.png`, then gives the page a desktop's size again.
+ */
+export async function checkDialogOnPhone(page: Page, name: string, screenshot: string): Promise<void> {
+  expect(await axe(page), `axe in ${name}`).to.deep.equal([]);
+  await page.setViewportSize(SIZES.phone);
+  const box = (await page.locator("#dialog").boundingBox())!;
+  expect(box.x, `${name} starts on screen`).to.be.at.least(0);
+  expect(box.x + box.width, `${name} ends on screen`).to.be.at.most(SIZES.phone.width);
+  await page.screenshot({ path: join(ARTIFACTS, `${screenshot}-${SIZES.phone.width}.png`) });
+  await page.setViewportSize(SIZES.desktop);
 }

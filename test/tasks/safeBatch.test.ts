@@ -10,41 +10,7 @@ import { readSafeBatch } from "../../lib/safeBatch";
 import { LockstepGovernor__factory, StakeToken__factory, UpgradeCoordinator__factory } from "../../typechain-types";
 import { TaskError } from "../../tasks/cli";
 import { connectFor } from "../../tasks/governance";
-
-/** Runs a task in process and returns what it printed. */
-async function runTask(name: string, args: Record<string, unknown> = {}): Promise<string> {
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...parts: unknown[]) => lines.push(parts.map(String).join(" "));
-  try {
-    await hre.run(name, args);
-  } finally {
-    console.log = log;
-  }
-  return lines.join("\n");
-}
-
-/** Runs a task that must refuse: returns the one line it wrote and checks it would have exited with code 1. */
-async function refusal(name: string, args: Record<string, unknown>): Promise<string> {
-  const exit = process.exit;
-  const write = process.stderr.write;
-  let line = "";
-  let code: number | undefined;
-  process.exit = ((c?: number) => {
-    code = c;
-    throw new Error("exited");
-  }) as typeof process.exit;
-  process.stderr.write = ((chunk: string) => ((line += chunk), true)) as typeof process.stderr.write;
-  try {
-    await hre.run(name, args).catch(() => undefined);
-  } finally {
-    process.exit = exit;
-    process.stderr.write = write;
-  }
-  expect(code).to.equal(1);
-  expect(line.endsWith("\n") && line.split("\n").length === 2, `one line: ${line}`).to.equal(true);
-  return line.replace(/^lockstep: /, "").trimEnd();
-}
+import { refusal, runTask } from "../helpers/tasks";
 
 describe("tasks write Safe Transaction Builder batches", function () {
   this.timeout(240_000);

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import hre, { ethers, network } from "hardhat";
+import { ethers, network } from "hardhat";
 import { mine, reset, time } from "@nomicfoundation/hardhat-network-helpers";
 import { parseEther, ZeroHash } from "ethers";
 import { packAttestations } from "../../lib/actions/packAttestations";
@@ -15,19 +15,7 @@ import { manifestHash, readManifest } from "../../lib/manifest";
 import { StakeToken__factory, UpgradeCoordinator__factory, LockstepGovernor__factory } from "../../typechain-types";
 import { ROOT } from "../helpers/e2e";
 import { attesterProof, signAttestation } from "../helpers/system";
-
-/** Runs a task in process and returns what it printed. */
-async function runTask(name: string, args: Record<string, unknown> = {}): Promise<string> {
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...parts: unknown[]) => lines.push(parts.map(String).join(" "));
-  try {
-    await hre.run(name, args);
-  } finally {
-    console.log = log;
-  }
-  return lines.join("\n");
-}
+import { runTask } from "../helpers/tasks";
 
 /** Runs `npx hardhat <args>` in a child process (for exit codes and error lines). */
 function hardhat(args: string[], env: Record<string, string> = {}) {

@@ -9,18 +9,7 @@ import { reset } from "@nomicfoundation/hardhat-network-helpers";
 import { encodeAbiParameters, getAddress, zeroAddress, type AbiParameter, type Hex } from "viem";
 import { readDeployment } from "../../lib/deployments";
 import { verificationTargets } from "../../lib/verify";
-
-async function runTask(name: string, args: Record<string, unknown> = {}): Promise<string> {
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...parts: unknown[]) => lines.push(parts.map(String).join(" "));
-  try {
-    await hre.run(name, args);
-  } finally {
-    console.log = log;
-  }
-  return lines.join("\n");
-}
+import { runTask } from "../helpers/tasks";
 
 const body = (req: IncomingMessage) =>
   new Promise<string>((resolve) => {

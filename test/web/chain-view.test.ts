@@ -4,17 +4,17 @@
 import { expect } from "chai";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Wallet, ZeroHash, keccak256, parseEther, toQuantity, toUtf8Bytes } from "ethers";
+import { Wallet, keccak256, parseEther, toQuantity, toUtf8Bytes } from "ethers";
 import { StageState, Status } from "../../lib/coordinator";
 import { deploymentRecord } from "../../lib/deploy";
 import { stageRules } from "../../lib/manifest";
-import { versionTag } from "../../lib/version";
 import { buildHistory } from "../../lib/history";
 import { ChainView, type Snapshot } from "../../web/src/chain";
 import { GovernanceView } from "../../web/src/governance";
 import type { DashboardConfig } from "../../web/src/dashboardConfig";
 import { Chain, Deployment, deployOn, startChain } from "../helpers/e2e";
 import { attesterProof } from "../helpers/system";
+import { attestAs, registerNamedValidators, testManifest, type NamedValidator } from "../helpers/dashboard";
 
 const stake = (n: number) => parseEther(String(n));
 /** One binder key for both deploys, so the deploy after the deep reorg lands every contract where the first did. */
@@ -31,17 +31,12 @@ describe("dashboard ChainView against a Hardhat node", function () {
   let last: Snapshot;
   /** Taken before anything was deployed: reverting to it is a reorg deeper than every block the view remembers. */
   let genesis: string;
-  const v: Record<string, { operator: Wallet; attester: Wallet }> = {};
+  const v: Record<string, NamedValidator> = {};
 
   const send = (method: string, params: unknown[] = []) => chain.provider.send(method, params);
   const mine = (blocks: number) => send("hardhat_mine", [toQuantity(blocks)]);
   const head = () => chain.provider.getBlockNumber();
-  const attest = async (who: string, status: Status) =>
-    (await (
-      await d.coordinator
-        .connect(v[who].attester)
-        .attest(v[who].operator.address, id, 0, status, versionTag("v2.0.0"), 42, ZeroHash)
-    ).wait())!.hash;
+  const attest = async (who: string, status: Status) => (await attestAs(d, v[who], id, 0, status, 42)).hash;
 
   const shown = (s: Snapshot) => s.events.map((e) => `${e.transactionHash}:${e.logIndex}`);
   const onChain = async () =>
@@ -90,43 +85,21 @@ describe("dashboard ChainView against a Hardhat node", function () {
     d = await deployOn(chain, { binderKey: BINDER_KEY });
     coordinator = await d.coordinator.getAddress();
     // Cohort 1: a, b, c (100 + 200 + 100); cohort 3 (the default): m (500).
-    for (const [name, amount, cohort] of [
-      ["a", 100, 1],
-      ["b", 200, 1],
-      ["c", 100, 1],
-      ["m", 500, 3],
-    ] as const) {
-      const operator = new Wallet(keccak256(toUtf8Bytes(`chain-view:${name}:operator`)), chain.provider);
-      const attester = new Wallet(keccak256(toUtf8Bytes(`chain-view:${name}:attester`)), chain.provider);
-      for (const w of [operator, attester]) await send("hardhat_setBalance", [w.address, "0x56BC75E2D63100000"]);
-      await (await d.token.connect(d.deployer).transfer(operator.address, stake(amount))).wait();
-      await (await d.token.connect(operator).delegate(operator.address)).wait();
-      const proof = await attesterProof(d.coordinator, operator, attester);
-      await (
-        await d.coordinator.connect(operator).register(attester.address, `ipfs://chain-view/${name}`, proof)
-      ).wait();
-      if (cohort !== 3)
-        await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, cohort)).wait();
-      v[name] = { operator, attester };
-    }
-    const manifest = {
-      name: "v2-chain-view",
-      version: "v2.0.0",
-      previousVersion: "v1.9.3",
-      artifacts: [
-        {
-          platform: "linux-amd64",
-          uri: "https://dl.example/node-v2.0.0",
-          sha256Digest: keccak256(toUtf8Bytes("binary")),
-        },
-      ],
-      featureFlags: [],
-      metadataURI: "",
-      manifestHash: keccak256(toUtf8Bytes("chain-view manifest")),
-      stateIncompatible: false,
-      // The pause limit (90% of 400) stays out of reach: every attestation below only moves the tallies.
-      stages: [stageRules(1, { healthyBps: 5000, unhealthyBps: 9000 }), stageRules(3)],
-    };
+    Object.assign(
+      v,
+      await registerNamedValidators(d, chain.provider, "chain-view", [
+        ["a", 100, 1],
+        ["b", 200, 1],
+        ["c", 100, 1],
+        ["m", 500, 3],
+      ]),
+    );
+    // The pause limit (90% of 400) stays out of reach: every attestation below only moves the tallies.
+    const manifest = testManifest(
+      "v2-chain-view",
+      [stageRules(1, { healthyBps: 5000, unhealthyBps: 9000 }), stageRules(3)],
+      { binary: "binary", hashOf: "chain-view manifest" },
+    );
     await (await d.coordinator.connect(d.timelockSigner).schedule(manifest)).wait();
     id = await d.coordinator.upgradeCount();
     await (await d.coordinator.advance(id)).wait();

@@ -5,34 +5,30 @@
 import { expect } from "chai";
 import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { Wallet, ZeroHash, keccak256, parseEther, toUtf8Bytes } from "ethers";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import { keccak256, parseEther, toUtf8Bytes } from "ethers";
+import type { Browser, Page } from "playwright-core";
 import { Status } from "../../lib/coordinator";
 import { stageRules } from "../../lib/manifest";
-import { versionTag } from "../../lib/version";
-import { Chain, Deployment, ROOT, deployOn, startChain, stopProcess, tempDir } from "../helpers/e2e";
-import { injectWallet } from "../helpers/browser-wallet";
+import { Chain, Deployment, deployOn, startChain, stopProcess, tempDir } from "../helpers/e2e";
 import {
-  ARTIFACTS,
+  HEADLESS,
+  SIZES,
+  attestAs,
   buildDashboard,
+  checkDialogOnPhone,
+  checkView,
   launchChromium,
+  openDashboard,
   registerNamedValidators,
   serveDashboard,
+  testManifest,
   writeTestDeployment,
+  type NamedValidator,
 } from "../helpers/dashboard";
 
-const AXE = readFileSync(join(ROOT, "node_modules", "axe-core", "axe.min.js"), "utf8");
 const VIEWS = ["upgrades", "validators", "proposals", "history", "audit"] as const;
-const SIZES = { desktop: { width: 1440, height: 900 }, phone: { width: 390, height: 844 } } as const;
 const POLL_MS = 250;
 const stake = (n: number) => parseEther(String(n));
-
-interface Violation {
-  id: string;
-  impact: string;
-  nodes: { target: string[] }[];
-}
 
 describe("dashboard for people: figures, incidents, phones and accessibility", function () {
   this.timeout(600_000);
@@ -41,19 +37,13 @@ describe("dashboard for people: figures, incidents, phones and accessibility", f
   let dir: ReturnType<typeof tempDir>;
   let server: ChildProcess | undefined;
   let browser: Browser | undefined;
-  let context: BrowserContext;
   let page: Page;
   let url: string;
   let id: bigint;
-  const v: Record<string, { operator: Wallet; attester: Wallet }> = {};
+  const v: Record<string, NamedValidator> = {};
   const pageErrors: string[] = [];
 
-  const attest = async (who: string, stage: number, status: Status) =>
-    (
-      await d.coordinator
-        .connect(v[who].attester)
-        .attest(v[who].operator.address, id, stage, status, versionTag("v2.0.0"), 7, ZeroHash)
-    ).wait();
+  const attest = (who: string, stage: number, status: Status) => attestAs(d, v[who], id, stage, status, 7);
 
   const goto = async (view: string) => {
     if (await page.locator("#nav-toggle").isVisible()) await page.click("#nav-toggle");
@@ -62,16 +52,6 @@ describe("dashboard for people: figures, incidents, phones and accessibility", f
       timeout: 10_000,
     });
   };
-  /** Runs axe-core on the page as it is; returns the violations, each with the elements it names. */
-  const axe = async (): Promise<string[]> => {
-    if (!(await page.evaluate("typeof window.axe"))?.toString().includes("object"))
-      await page.addScriptTag({ content: AXE });
-    const found = (await page.evaluate(
-      "window.axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)",
-    )) as Violation[];
-    return found.map((x) => `${x.id} (${x.impact}): ${x.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  };
-  const pageWidth = () => page.evaluate("document.documentElement.scrollWidth") as Promise<number>;
   const waitBlock = async () => {
     const n = await chain.provider.getBlockNumber();
     await page.waitForFunction(`Number(document.getElementById("chain").dataset.block) >= ${n}`, undefined, {
@@ -94,22 +74,14 @@ describe("dashboard for people: figures, incidents, phones and accessibility", f
         ["m", 500, 3],
       ]),
     );
-    const manifest = {
-      name: "v2-ux",
-      version: "v2.0.0",
-      previousVersion: "v1.9.3",
-      artifacts: [
-        { platform: "linux-amd64", uri: "https://dl.example/node-v2.0.0", sha256Digest: keccak256(toUtf8Bytes("b")) },
-      ],
-      featureFlags: [],
-      metadataURI: "",
-      manifestHash: keccak256(toUtf8Bytes("ux manifest")),
-      stateIncompatible: false,
-      stages: [
+    const manifest = testManifest(
+      "v2-ux",
+      [
         stageRules(2, { observationWindow: 1800, healthyBps: 8000, unhealthyBps: 3400 }),
         stageRules(3, { observationWindow: 1800, healthyBps: 8000, unhealthyBps: 3400 }),
       ],
-    };
+      { binary: "b", hashOf: "ux manifest" },
+    );
     // A restart budget of 60% of the registered stake (900): 540.
     await (await d.coordinator.connect(d.timelockSigner).setRestartBudget(6000, 600)).wait();
     await (await d.coordinator.connect(d.timelockSigner).schedule(manifest)).wait();
@@ -140,25 +112,19 @@ describe("dashboard for people: figures, incidents, phones and accessibility", f
       deploymentsDir: dir.path,
       args: ["--poll-ms", String(POLL_MS)],
     }));
-    browser = await launchChromium([
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--autoplay-policy=no-user-gesture-required",
-    ]);
-    context = await browser.newContext({ viewport: SIZES.desktop });
-    await context.grantPermissions(["notifications"], { origin: url.replace(/\/$/, "") });
-    page = await context.newPage();
-    page.on("pageerror", (e) => pageErrors.push(String(e)));
-    await injectWallet(page, {
-      rpcUrl: chain.url,
-      account: d.guardian.address,
-      chainId: 31337,
-      knownChains: [31337],
-      nodeChain: 31337,
-    });
-    await page.goto(url);
-    await page.waitForFunction(`document.body.dataset.state === "live"`, undefined, { timeout: 30_000 });
+    browser = await launchChromium([...HEADLESS, "--autoplay-policy=no-user-gesture-required"]);
+    ({ page } = await openDashboard(browser, {
+      url,
+      pageErrors,
+      permissions: ["notifications"],
+      wallet: {
+        rpcUrl: chain.url,
+        account: d.guardian.address,
+        chainId: 31337,
+        knownChains: [31337],
+        nodeChain: 31337,
+      },
+    }));
   });
 
   after(async function () {
@@ -291,15 +257,9 @@ describe("dashboard for people: figures, incidents, phones and accessibility", f
     expect(await page.locator('[data-testid="rollback-direction"]').innerText()).to.equal("v2.0.0 → v1.9.3");
     expect(await page.locator("#dialog").getAttribute("aria-labelledby")).to.equal("dialog-title");
     expect(await page.evaluate("document.activeElement?.dataset.testid")).to.equal("dialog-confirm-text");
-    expect(await axe(), "axe in the rollback dialog").to.deep.equal([]);
-    await page.setViewportSize(SIZES.phone);
-    const box = (await page.locator("#dialog").boundingBox())!;
-    expect(box.x).to.be.at.least(0);
-    expect(box.x + box.width).to.be.at.most(SIZES.phone.width);
-    await page.screenshot({ path: join(ARTIFACTS, "ux-rollback-dialog-390.png") });
+    await checkDialogOnPhone(page, "the rollback dialog", "ux-rollback-dialog");
     await page.click('[data-testid="dialog-cancel"]');
     expect(await page.locator("#dialog").isVisible()).to.equal(false);
-    await page.setViewportSize(SIZES.desktop);
   });
 
   it("formats History and its CSV (keeping a raw column), and the table fits at 1440 px", async function () {
@@ -339,16 +299,13 @@ describe("dashboard for people: figures, incidents, phones and accessibility", f
     ).to.equal("rgb(20, 83, 45)");
   });
 
-  for (const [size, viewport] of Object.entries(SIZES)) {
+  for (const viewport of Object.values(SIZES)) {
     it(`fits every view at ${viewport.width}x${viewport.height}, with no axe violation, and keeps a screenshot`, async function () {
       await page.setViewportSize(viewport);
       for (const view of VIEWS) {
         await goto(view);
         await waitBlock();
-        const width = await pageWidth();
-        expect(width, `${view} is ${width} px wide at ${viewport.width}`).to.be.at.most(viewport.width);
-        expect(await axe(), `axe in ${view} at ${size}`).to.deep.equal([]);
-        await page.screenshot({ path: join(ARTIFACTS, `ux-${view}-${viewport.width}.png`), fullPage: true });
+        await checkView(page, view, viewport, `ux-${view}`);
       }
       const wallet = (await page.locator('[data-testid="wallet-button"]').boundingBox())!;
       expect(wallet.x + wallet.width, "the wallet button is on screen").to.be.at.most(viewport.width);

@@ -6,20 +6,21 @@ import { expect } from "chai";
 import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Wallet, ZeroHash, keccak256, parseEther, toUtf8Bytes } from "ethers";
+import { Wallet, keccak256, parseEther, toUtf8Bytes } from "ethers";
 import type { Browser, Page } from "playwright-core";
 import { Status } from "../../lib/coordinator";
 import { stageRules } from "../../lib/manifest";
-import { versionTag } from "../../lib/version";
 import { Chain, Deployment, deployOn, rpcProxy, startChain, stopProcess, tempDir } from "../helpers/e2e";
 import { attesterProof } from "../helpers/system";
 import { injectWallet, type TestWallet } from "../helpers/browser-wallet";
 import {
   ARTIFACTS,
+  attestAs,
   buildDashboard,
   launchChromium,
   registerNamedValidators,
   serveDashboard,
+  testManifest,
   writeTestDeployment,
   type NamedValidator,
 } from "../helpers/dashboard";
@@ -74,12 +75,7 @@ describe("dashboard in a browser", function () {
   const txs: Record<string, string> = {};
 
   const attest = async (who: string, stage: number, status: Status) => {
-    const r = await (
-      await d.coordinator
-        .connect(v[who].attester)
-        .attest(v[who].operator.address, id, stage, status, versionTag("v2.0.0"), 42, ZeroHash)
-    ).wait();
-    txs[`${who}:${Status[status]}`] = r!.hash;
+    txs[`${who}:${Status[status]}`] = (await attestAs(d, v[who], id, stage, status, 42)).hash;
   };
 
   before(async function () {
@@ -101,26 +97,14 @@ describe("dashboard in a browser", function () {
         ["m", 500, 3],
       ]),
     );
-    const manifest = {
-      name: "v2-web",
-      version: "v2.0.0",
-      previousVersion: "v1.9.3",
-      artifacts: [
-        {
-          platform: "linux-amd64",
-          uri: "https://dl.example/node-v2.0.0",
-          sha256Digest: keccak256(toUtf8Bytes("binary")),
-        },
-      ],
-      featureFlags: ["fast-sync"],
-      metadataURI: "",
-      manifestHash: keccak256(toUtf8Bytes("web manifest")),
-      stateIncompatible: false,
-      stages: [
+    const manifest = testManifest(
+      "v2-web",
+      [
         stageRules(1, { observationWindow: 600, healthyBps: 5000, unhealthyBps: 6000 }),
         stageRules(3, { observationWindow: 600, healthyBps: 5000, unhealthyBps: 6000 }),
       ],
-    };
+      { binary: "binary", hashOf: "web manifest", featureFlags: ["fast-sync"] },
+    );
     txs.schedule = (await (await d.coordinator.connect(d.timelockSigner).schedule(manifest)).wait())!.hash;
     id = await d.coordinator.upgradeCount();
     txs.advance = (await (await d.coordinator.advance(id)).wait())!.hash;

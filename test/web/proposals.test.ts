@@ -4,35 +4,32 @@
 // wherever the connected account is not the one that must sign. At 1440x900 and 390x844: nothing wider than the
 // screen, dialogs fit, axe-core finds nothing; screenshots go to test-artifacts/.
 import { expect } from "chai";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { Wallet, keccak256, parseEther, toUtf8Bytes } from "ethers";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { ChildProcess } from "node:child_process";
+import { parseEther } from "ethers";
+import type { Browser, Page } from "playwright-core";
 import { getAddress, type Abi, type Address } from "viem";
 import { lockstepGovernorAbi, upgradeCoordinatorAbi } from "../../lib/abi/generated";
-import { writeDeployment } from "../../lib/deployments";
-import { deploymentRecord } from "../../lib/deploy";
 import { descriptionHash } from "../../lib/governance";
 import { stageRules } from "../../lib/manifest";
 import { batchInWords, readSafeBatch, type SafeBatchFile } from "../../lib/safeBatch";
-import { Chain, Deployment, ROOT, deployOn, freePort, startChain, stopProcess, tempDir, waitFor } from "../helpers/e2e";
-import { injectWallet, type TestWallet } from "../helpers/browser-wallet";
-import { attesterProof } from "../helpers/system";
+import { Chain, Deployment, deployOn, startChain, stopProcess, tempDir } from "../helpers/e2e";
+import type { TestWallet } from "../helpers/browser-wallet";
+import {
+  SIZES,
+  buildDashboard,
+  checkDialogOnPhone,
+  checkView,
+  launchChromium,
+  openDashboard,
+  registerNamedValidators,
+  serveDashboard,
+  testManifest,
+  writeTestDeployment,
+} from "../helpers/dashboard";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARTIFACTS = join(ROOT, "test-artifacts");
-const AXE = readFileSync(join(ROOT, "node_modules", "axe-core", "axe.min.js"), "utf8");
-const SIZES = { desktop: { width: 1440, height: 900 }, phone: { width: 390, height: 844 } } as const;
 const EXPLORER = "https://explorer.example";
 const stake = (n: number) => parseEther(String(n));
 const VOTER_STAKE = stake(50_000_000);
-
-interface Violation {
-  id: string;
-  impact: string;
-  nodes: { target: string[] }[];
-}
 
 /** A manifest file as `upgrade:propose` reads it. */
 const manifestFile = (name: string, over: Record<string, unknown> = {}) =>
@@ -88,15 +85,6 @@ describe("proposals in a browser: the proposal page, proposing from a manifest, 
     );
     return page.locator('[data-testid="tx-status"]').innerText();
   };
-  const axe = async (): Promise<string[]> => {
-    if (!(await page.evaluate("typeof window.axe"))?.toString().includes("object"))
-      await page.addScriptTag({ content: AXE });
-    const found = (await page.evaluate(
-      "window.axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)",
-    )) as Violation[];
-    return found.map((x) => `${x.id} (${x.impact}): ${x.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  };
-  const pageWidth = () => page.evaluate("document.documentElement.scrollWidth") as Promise<number>;
   /** Clicks `selector`, takes the file the page downloads, and reads it as the tasks read a batch file. */
   const downloadBatch = async (selector: string): Promise<SafeBatchFile> => {
     const [download] = await Promise.all([page.waitForEvent("download"), page.click(selector)]);
@@ -110,48 +98,17 @@ describe("proposals in a browser: the proposal page, proposing from a manifest, 
   const step = (key: string) => page.locator(`[data-testid="timeline-${key}"]`);
 
   before(async function () {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`no browser at ${CHROMIUM}: install it with \`apt-get install -y chromium\``);
-    const build = spawnSync(
-      join(ROOT, "node_modules", ".bin", "vite"),
-      ["build", "web", "--config", "web/vite.config.ts"],
-      { cwd: ROOT, encoding: "utf8" },
-    );
-    if (build.status !== 0) throw new Error(`vite build failed:\n${build.stdout}\n${build.stderr}`);
+    buildDashboard();
     dir = tempDir("lockstep-web-proposals-");
     chain = await startChain();
     d = await deployOn(chain);
     // Cohort 1 (canary): one validator; cohort 3 (the default): one.
-    for (const [name, amount, cohort] of [
+    await registerNamedValidators(d, chain.provider, "prop", [
       ["c", 100, 1],
       ["m", 500, 3],
-    ] as const) {
-      const operator = new Wallet(keccak256(toUtf8Bytes(`prop:${name}:operator`)), chain.provider);
-      const attester = new Wallet(keccak256(toUtf8Bytes(`prop:${name}:attester`)), chain.provider);
-      for (const w of [operator, attester])
-        await chain.provider.send("hardhat_setBalance", [w.address, "0x56BC75E2D63100000"]);
-      await (await d.token.connect(d.deployer).transfer(operator.address, stake(amount))).wait();
-      await (await d.token.connect(operator).delegate(operator.address)).wait();
-      const proof = await attesterProof(d.coordinator, operator, attester);
-      await (await d.coordinator.connect(operator).register(attester.address, `ipfs://prop/${name}`, proof)).wait();
-      if (cohort !== 3)
-        await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, cohort)).wait();
-    }
-    await (
-      await d.coordinator.connect(d.timelockSigner).schedule({
-        name: "v2-prop",
-        version: "v2.0.0",
-        previousVersion: "v1.9.3",
-        artifacts: [
-          { platform: "linux-amd64", uri: "https://dl.example/node-v2", sha256Digest: keccak256(toUtf8Bytes("b")) },
-        ],
-        featureFlags: [],
-        metadataURI: "",
-        manifestHash: keccak256(toUtf8Bytes("prop manifest")),
-        stateIncompatible: false,
-        stages: [stageRules(1), stageRules(3)],
-      })
-    ).wait();
+    ]);
+    const manifest = testManifest("v2-prop", [stageRules(1), stageRules(3)], { binary: "b", hashOf: "prop manifest" });
+    await (await d.coordinator.connect(d.timelockSigner).schedule(manifest)).wait();
     upgradeId = await d.coordinator.upgradeCount();
     await (await d.coordinator.advance(upgradeId)).wait();
 
@@ -179,61 +136,22 @@ describe("proposals in a browser: the proposal page, proposing from a manifest, 
       LockstepGovernor: { address: (await d.governor.getAddress()) as Address, abi: lockstepGovernorAbi as Abi },
     };
 
-    writeDeployment(
-      deploymentRecord(d.addresses, {
-        network: "proptest",
-        chainId: 31337,
-        startBlock: d.startBlock,
-        guardian: d.guardian.address,
-      }),
-      dir.path,
-    );
-    const port = await freePort();
-    server = spawn(
-      process.execPath,
-      [
-        "-r",
-        "ts-node/register/transpile-only",
-        "web/serve.ts",
-        "--network",
-        "proptest",
-        "--rpc",
-        chain.url,
-        "--port",
-        String(port),
-        "--explorer",
-        EXPLORER,
-        "--poll-ms",
-        "250",
-      ],
-      { cwd: ROOT, env: { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: dir.path }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let output = "";
-    server.stdout!.on("data", (c) => (output += c));
-    server.stderr!.on("data", (c) => (output += c));
-    await waitFor("the dashboard server", async () => {
-      if (server!.exitCode !== null) throw new Error(`the dashboard server exited: ${output}`);
-      return output.includes("dashboard http://");
-    });
-    url = `http://127.0.0.1:${port}/`;
-    mkdirSync(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu"],
-    });
-    const context = await browser.newContext({ viewport: SIZES.desktop, acceptDownloads: true });
-    page = await context.newPage();
-    page.on("pageerror", (e) => pageErrors.push(String(e)));
-    wallet = await injectWallet(page, {
+    writeTestDeployment(d, "proptest", dir.path);
+    ({ server, url } = await serveDashboard({
+      network: "proptest",
       rpcUrl: chain.url,
-      account: voter,
-      chainId: 31337,
-      knownChains: [31337],
-      nodeChain: 31337,
+      deploymentsDir: dir.path,
+      args: ["--explorer", EXPLORER, "--poll-ms", "250"],
+    }));
+    browser = await launchChromium();
+    const opened = await openDashboard(browser, {
+      url,
+      pageErrors,
+      acceptDownloads: true,
+      wallet: { rpcUrl: chain.url, account: voter, chainId: 31337, knownChains: [31337], nodeChain: 31337 },
     });
-    await page.goto(url);
-    await page.waitForFunction(`document.body.dataset.state === "live"`, undefined, { timeout: 30_000 });
+    page = opened.page;
+    wallet = opened.wallet!;
   });
 
   after(async function () {
@@ -325,9 +243,7 @@ describe("proposals in a browser: the proposal page, proposing from a manifest, 
       // The page while voting is open, as a holder without power sees it, at both sizes.
       for (const viewport of Object.values(SIZES)) {
         await page.setViewportSize(viewport);
-        expect(await pageWidth(), `the voting page at ${viewport.width}`).to.be.at.most(viewport.width);
-        expect(await axe(), `axe on the voting page at ${viewport.width}`).to.deep.equal([]);
-        await page.screenshot({ path: join(ARTIFACTS, `proposals-voting-${viewport.width}.png`), fullPage: true });
+        await checkView(page, "the voting page", viewport, "proposals-voting");
       }
       await page.setViewportSize(SIZES.desktop);
       // A Safe holding delegated votes can still vote: its batch casts the vote with the reason.
@@ -414,13 +330,7 @@ describe("proposals in a browser: the proposal page, proposing from a manifest, 
       expect(getAddress(await page.inputValue('[data-testid="safe-address"]')), "the guardian, by default").to.equal(
         getAddress(d.guardian.address),
       );
-      expect(await axe(), "axe in the Safe batch dialog").to.deep.equal([]);
-      await page.setViewportSize(SIZES.phone);
-      const box = (await page.locator("#dialog").boundingBox())!;
-      expect(box.x).to.be.at.least(0);
-      expect(box.x + box.width).to.be.at.most(SIZES.phone.width);
-      await page.screenshot({ path: join(ARTIFACTS, "proposals-safe-dialog-390.png") });
-      await page.setViewportSize(SIZES.desktop);
+      await checkDialogOnPhone(page, "the Safe batch dialog", "proposals-safe-dialog");
       const batch = await downloadBatch('[data-testid="dialog-confirm"]');
       expect(sent(), "nothing sent").to.equal(before);
       expect(batch.version).to.equal("1.0");
@@ -555,14 +465,12 @@ describe("proposals in a browser: the proposal page, proposing from a manifest, 
   });
 
   describe("on a desktop and a phone", function () {
-    for (const [size, viewport] of Object.entries(SIZES)) {
+    for (const viewport of Object.values(SIZES)) {
       it(`fits the proposal page and the manifest panel at ${viewport.width}x${viewport.height}, with no axe violation`, async function () {
         await page.setViewportSize(viewport);
         await openProposal(proposalId);
         await waitBlock();
-        expect(await pageWidth(), `the proposal page at ${viewport.width}`).to.be.at.most(viewport.width);
-        expect(await axe(), `axe on the proposal page at ${size}`).to.deep.equal([]);
-        await page.screenshot({ path: join(ARTIFACTS, `proposals-page-${viewport.width}.png`), fullPage: true });
+        await checkView(page, "the proposal page", viewport, "proposals-page");
         await page.evaluate(`location.hash = "#proposals"`);
         await page.setInputFiles('[data-testid="manifest-pick"]', {
           name: "v4-prop.json",
@@ -570,9 +478,7 @@ describe("proposals in a browser: the proposal page, proposing from a manifest, 
           buffer: Buffer.from(manifestFile("v4-prop")),
         });
         await page.waitForSelector('[data-testid="manifest-check"][data-key="simulation"]', { timeout: 15_000 });
-        expect(await pageWidth(), `the manifest panel at ${viewport.width}`).to.be.at.most(viewport.width);
-        expect(await axe(), `axe on the manifest panel at ${size}`).to.deep.equal([]);
-        await page.screenshot({ path: join(ARTIFACTS, `proposals-manifest-${viewport.width}.png`), fullPage: true });
+        await checkView(page, "the manifest panel", viewport, "proposals-manifest");
         expect(pageErrors).to.deep.equal([]);
       });
     }

@@ -1,12 +1,13 @@
 // web/serve.ts as a process: it serves the page and its config, and its /rpc relay passes the page's reads only,
 // to its own page only, whatever another site or a rebound DNS name sends it.
 import { expect } from "chai";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { createServer, request, type Server } from "node:http";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
-import { ROOT, freePort, stopProcess, tempDir, waitFor } from "../helpers/e2e";
+import { ROOT, stopProcess, tempDir } from "../helpers/e2e";
+import { SERVE, serveDashboard } from "../helpers/dashboard";
 
 const DEPLOYMENT = {
   network: "servetest",
@@ -71,34 +72,11 @@ describe("dashboard server (web/serve.ts)", function () {
       });
     });
     await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
-    port = await freePort();
-    const rpc = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-    server = spawn(
-      process.execPath,
-      [
-        "-r",
-        "ts-node/register/transpile-only",
-        "web/serve.ts",
-        "--network",
-        "servetest",
-        "--rpc",
-        rpc,
-        "--port",
-        String(port),
-        "--deployments",
-        dir.path,
-        "--dist",
-        join(dir.path, "dist"),
-      ],
-      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let output = "";
-    server.stdout!.on("data", (c) => (output += c));
-    server.stderr!.on("data", (c) => (output += c));
-    await waitFor("the dashboard server", async () => {
-      if (server.exitCode !== null) throw new Error(`the server exited: ${output}`);
-      return output.includes("dashboard http://");
-    });
+    ({ server, port } = await serveDashboard({
+      network: "servetest",
+      rpcUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+      args: ["--deployments", dir.path, "--dist", join(dir.path, "dist")],
+    }));
   });
 
   after(async function () {
@@ -212,19 +190,7 @@ describe("dashboard server (web/serve.ts)", function () {
   it("refuses bad options in one line, exit 2", function () {
     const r = spawnSync(
       process.execPath,
-      [
-        "-r",
-        "ts-node/register/transpile-only",
-        "web/serve.ts",
-        "--network",
-        "servetest",
-        "--port",
-        "99999",
-        "--rpc",
-        "ftp://x",
-        "--deployments",
-        dir.path,
-      ],
+      [...SERVE, "--network", "servetest", "--port", "99999", "--rpc", "ftp://x", "--deployments", dir.path],
       { cwd: ROOT, encoding: "utf8" },
     );
     expect(r.status).to.equal(2);

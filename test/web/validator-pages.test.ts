@@ -4,24 +4,27 @@
 // view takes manifest files dropped anywhere and puts its verdict first, and its downloads read in words with the
 // raw values in columns of their own. Every new view fits a phone and has no axe-core violation.
 import { expect } from "chai";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { Wallet, ZeroHash, keccak256, parseEther, toUtf8Bytes } from "ethers";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { keccak256, parseEther, toUtf8Bytes } from "ethers";
+import type { Browser, Page } from "playwright-core";
 import { Status } from "../../lib/coordinator";
-import { writeDeployment } from "../../lib/deployments";
-import { deploymentRecord } from "../../lib/deploy";
 import { DEFAULT_STAGE_RULES, toOnChain, type ManifestFile } from "../../lib/manifest";
-import { versionTag } from "../../lib/version";
-import { Chain, Deployment, ROOT, deployOn, freePort, startChain, stopProcess, tempDir, waitFor } from "../helpers/e2e";
-import { attesterProof } from "../helpers/system";
+import { Chain, Deployment, deployOn, startChain, stopProcess, tempDir } from "../helpers/e2e";
+import {
+  SIZES,
+  attestAs,
+  buildDashboard,
+  checkView,
+  launchChromium,
+  openDashboard,
+  registerNamedValidators,
+  serveDashboard,
+  writeTestDeployment,
+  type NamedValidator,
+} from "../helpers/dashboard";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARTIFACTS = join(ROOT, "test-artifacts");
-const AXE = readFileSync(join(ROOT, "node_modules", "axe-core", "axe.min.js"), "utf8");
 const EXPLORER = "https://explorer.example";
-const SIZES = { desktop: { width: 1440, height: 900 }, phone: { width: 390, height: 844 } } as const;
 const stake = (n: number) => parseEther(String(n));
 
 const MANIFEST: ManifestFile = {
@@ -47,27 +50,15 @@ describe("dashboard: validator pages and auditors' tools", function () {
   let page: Page;
   let url: string;
   let id: bigint;
-  const v: Record<string, { operator: Wallet; attester: Wallet }> = {};
+  const v: Record<string, NamedValidator> = {};
   const pageErrors: string[] = [];
 
-  const attest = async (who: string, stage: number, status: Status) =>
-    (
-      await d.coordinator
-        .connect(v[who].attester)
-        .attest(v[who].operator.address, id, stage, status, versionTag("v2.0.0"), 7, ZeroHash)
-    ).wait();
+  const attest = (who: string, stage: number, status: Status) => attestAs(d, v[who], id, stage, status, 7);
   const open = async (hash: string, view: string) => {
     await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
     await page.waitForFunction(`document.body.dataset.view === ${JSON.stringify(view)}`, undefined, {
       timeout: 10_000,
     });
-  };
-  const axe = async (): Promise<string[]> => {
-    if (!String(await page.evaluate("typeof window.axe")).includes("object")) await page.addScriptTag({ content: AXE });
-    const found = (await page.evaluate(
-      "window.axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)",
-    )) as { id: string; impact: string; nodes: { target: string[] }[] }[];
-    return found.map((x) => `${x.id} (${x.impact}): ${x.nodes.map((n) => n.target.join(" ")).join(", ")}`);
   };
   const rowOrder = () =>
     page.locator('[data-testid="validator-row"]').evaluateAll((els) => els.map((e) => e.getAttribute("data-operator")));
@@ -82,36 +73,20 @@ describe("dashboard: validator pages and auditors' tools", function () {
     })()`);
 
   before(async function () {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`no browser at ${CHROMIUM}: install it with \`apt-get install -y chromium\``);
-    const build = spawnSync(
-      join(ROOT, "node_modules", ".bin", "vite"),
-      ["build", "web", "--config", "web/vite.config.ts"],
-      { cwd: ROOT, encoding: "utf8" },
-    );
-    if (build.status !== 0) throw new Error(`vite build failed:\n${build.stdout}\n${build.stderr}`);
+    buildDashboard();
     dir = tempDir("lockstep-web-pages-");
     chain = await startChain();
     d = await deployOn(chain);
     // The early cohort (2): a, b, c; the main cohort (3): m.
-    for (const [name, amount, cohort] of [
-      ["a", 300, 2],
-      ["b", 100, 2],
-      ["c", 200, 2],
-      ["m", 500, 3],
-    ] as const) {
-      const operator = new Wallet(keccak256(toUtf8Bytes(`pages:${name}:operator`)), chain.provider);
-      const attester = new Wallet(keccak256(toUtf8Bytes(`pages:${name}:attester`)), chain.provider);
-      for (const w of [operator, attester])
-        await chain.provider.send("hardhat_setBalance", [w.address, "0x56BC75E2D63100000"]);
-      await (await d.token.connect(d.deployer).transfer(operator.address, stake(amount))).wait();
-      await (await d.token.connect(operator).delegate(operator.address)).wait();
-      const proof = await attesterProof(d.coordinator, operator, attester);
-      await (await d.coordinator.connect(operator).register(attester.address, `ipfs://pages/${name}`, proof)).wait();
-      if (cohort !== 3)
-        await (await d.coordinator.connect(d.timelockSigner).setCohort(operator.address, cohort)).wait();
-      v[name] = { operator, attester };
-    }
+    Object.assign(
+      v,
+      await registerNamedValidators(d, chain.provider, "pages", [
+        ["a", 300, 2],
+        ["b", 100, 2],
+        ["c", 200, 2],
+        ["m", 500, 3],
+      ]),
+    );
     await (await d.coordinator.connect(d.timelockSigner).setRestartBudget(6000, 600)).wait();
     await (await d.coordinator.connect(d.timelockSigner).schedule(toOnChain(MANIFEST))).wait();
     id = await d.coordinator.upgradeCount();
@@ -123,54 +98,20 @@ describe("dashboard: validator pages and auditors' tools", function () {
     await attest("c", 0, Status.Unhealthy);
     await attest("c", 0, Status.Healthy);
 
-    writeDeployment(
-      deploymentRecord(d.addresses, {
-        network: "pagestest",
-        chainId: 31337,
-        startBlock: d.startBlock,
-        guardian: d.guardian.address,
-      }),
-      dir.path,
-    );
-    const port = await freePort();
-    server = spawn(
-      process.execPath,
-      [
-        "-r",
-        "ts-node/register/transpile-only",
-        "web/serve.ts",
-        "--network",
-        "pagestest",
-        "--rpc",
-        chain.url,
-        "--port",
-        String(port),
-        "--poll-ms",
-        "250",
-        "--explorer",
-        EXPLORER,
-      ],
-      { cwd: ROOT, env: { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: dir.path }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let output = "";
-    server.stdout!.on("data", (c) => (output += c));
-    server.stderr!.on("data", (c) => (output += c));
-    await waitFor("the dashboard server", async () => {
-      if (server!.exitCode !== null) throw new Error(`the dashboard server exited: ${output}`);
-      return output.includes("dashboard http://");
-    });
-    url = `http://127.0.0.1:${port}/`;
-    mkdirSync(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu"],
-    });
-    const context = await browser.newContext({ viewport: SIZES.desktop, acceptDownloads: true });
-    page = await context.newPage();
-    page.on("pageerror", (e) => pageErrors.push(String(e)));
-    await page.goto(`${url}#validators`);
-    await page.waitForFunction(`document.body.dataset.state === "live"`, undefined, { timeout: 60_000 });
+    writeTestDeployment(d, "pagestest", dir.path);
+    ({ server, url } = await serveDashboard({
+      network: "pagestest",
+      rpcUrl: chain.url,
+      deploymentsDir: dir.path,
+      args: ["--poll-ms", "250", "--explorer", EXPLORER],
+    }));
+    browser = await launchChromium();
+    ({ page } = await openDashboard(browser, {
+      url: `${url}#validators`,
+      pageErrors,
+      acceptDownloads: true,
+      liveWithinMs: 60_000,
+    }));
   });
 
   after(async function () {
@@ -329,7 +270,7 @@ describe("dashboard: validator pages and auditors' tools", function () {
     expect(parsed.readable.length).to.be.greaterThan(5);
   });
 
-  for (const [size, viewport] of Object.entries(SIZES)) {
+  for (const viewport of Object.values(SIZES)) {
     it(`fits the new views at ${viewport.width}x${viewport.height}, with no axe violation, and keeps screenshots`, async function () {
       await page.setViewportSize(viewport);
       for (const [hash, view, name] of [
@@ -339,24 +280,7 @@ describe("dashboard: validator pages and auditors' tools", function () {
       ] as const) {
         await open(hash, view);
         await page.waitForTimeout(300);
-        const width = (await page.evaluate("document.documentElement.scrollWidth")) as number;
-        // The elements that stick out, named, so a failure says what to fix.
-        const wide = await page.evaluate(`(() => {
-          const out = [];
-          const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-          for (let n = walk.nextNode(); n && out.length < 4; n = walk.nextNode()) {
-            const r = document.createRange();
-            r.selectNodeContents(n);
-            const right = r.getBoundingClientRect().right;
-            if (right > ${viewport.width}) out.push(n.parentElement.tagName + "." + n.parentElement.className + " " + Math.round(right) + " " + n.textContent.slice(0, 40));
-          }
-          return out;
-        })()`);
-        expect(width, `${name} is ${width} px wide at ${viewport.width}: ${JSON.stringify(wide)}`).to.be.at.most(
-          viewport.width,
-        );
-        expect(await axe(), `axe in ${name} at ${size}`).to.deep.equal([]);
-        await page.screenshot({ path: join(ARTIFACTS, `pages-${name}-${viewport.width}.png`), fullPage: true });
+        await checkView(page, name, viewport, `pages-${name}`);
       }
       expect(pageErrors).to.deep.equal([]);
     });
