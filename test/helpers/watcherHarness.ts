@@ -5,11 +5,12 @@ import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { expect } from "chai";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { BinaryStore } from "../../watcher/src/adapters/binaries";
 import { build } from "../../watcher/src/build";
 import { parseConfig, paths, type WatcherConfig } from "../../watcher/src/config";
-import { fatal, fsError } from "../../watcher/src/errors";
+import { WatcherError, fatal, fsError } from "../../watcher/src/errors";
 import { SqliteJournal } from "../../watcher/src/journal/sqlite";
 import { createLogger } from "../../watcher/src/log";
 import type { Effect, Job, JobManifest, WatcherState } from "../../watcher/src/machine/types";
@@ -209,4 +210,14 @@ export async function stagedNode(dataDir: string, versions = [OLD, NEW]) {
   await node.start();
   node.calls = [];
   return { stateDir, p, store, node };
+}
+
+/** The WatcherError `promise` rejects with; fails the test when it resolves or rejects with anything else. */
+export async function rejection(promise: Promise<unknown>): Promise<WatcherError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, "expected a rejection").to.be.instanceOf(WatcherError);
+  return error as WatcherError;
 }

@@ -7,12 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BinaryStore } from "../../watcher/src/adapters/binaries";
 import { parseConfig, paths as pathsOf, type Paths } from "../../watcher/src/config";
-import { WatcherError } from "../../watcher/src/errors";
 import { execute, type ExecutorDeps } from "../../watcher/src/executors";
 import { createLogger } from "../../watcher/src/log";
 import type { Job } from "../../watcher/src/machine/types";
 import type { Downloader } from "../../watcher/src/ports";
 import { FakeClock, FakeNode, FakeWriter } from "../fakes/ports";
+import { rejection } from "../helpers/watcherHarness";
 
 const temps: string[] = [];
 after(async () => Promise.all(temps.map((d) => rm(d, { recursive: true, force: true }))));
@@ -54,15 +54,6 @@ async function stageFrom(store: BinaryStore, p: Paths, version: string, body: st
   await mkdir(p.downloads, { recursive: true });
   await writeFile(file, body);
   await store.stage(version, file, sha256(body));
-}
-
-async function rejection(promise: Promise<unknown>): Promise<WatcherError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, "expected a rejection").to.be.instanceOf(WatcherError);
-  return error as WatcherError;
 }
 
 const job = (version: string, body: string): Job => ({
