@@ -15,7 +15,8 @@ import { SqliteJournal } from "../../watcher/src/journal/sqlite";
 import { createLogger } from "../../watcher/src/log";
 import type { Effect, Job, JobManifest, WatcherState } from "../../watcher/src/machine/types";
 import { Metrics } from "../../watcher/src/metrics";
-import type { Binaries, Clock, NodeController, NodeStatus, RestartLeases } from "../../watcher/src/ports";
+import type { ExecutorDeps } from "../../watcher/src/executors";
+import type { Binaries, Clock, Downloader, NodeController, NodeStatus, RestartLeases } from "../../watcher/src/ports";
 import { FakeChain } from "../fakes/chain";
 import { FakeClock, FakeWriter } from "../fakes/ports";
 
@@ -220,4 +221,42 @@ export async function rejection(promise: Promise<unknown>): Promise<WatcherError
   );
   expect(error, "expected a rejection").to.be.instanceOf(WatcherError);
   return error as WatcherError;
+}
+
+/** A job for `manifest` whose stage is active and whose build is prepared, nothing attested: for executors run alone. */
+export const preparedJob = (
+  upgradeId: number,
+  manifest: Pick<JobManifest, "name" | "version" | "previousVersion" | "artifact">,
+): Job => ({
+  upgradeId,
+  stage: 0,
+  manifest: { ...manifest, manifestHash: "0x" + "00".repeat(32), stateIncompatible: false },
+  stageActive: true,
+  paused: false,
+  ended: null,
+  local: "prepared",
+  attested: null,
+  health: null,
+  steps: 0,
+});
+
+/** What an executor run alone needs: no chain, no downloader unless given, a fake writer and clock, no logs. */
+export function executorDeps(o: {
+  config: WatcherConfig;
+  paths: ExecutorDeps["paths"];
+  node: NodeController;
+  binaries: Binaries;
+  downloader?: Downloader;
+}): ExecutorDeps {
+  return {
+    config: o.config,
+    paths: o.paths,
+    chain: undefined as never,
+    writer: new FakeWriter(),
+    node: o.node,
+    downloader: o.downloader ?? (undefined as never),
+    binaries: o.binaries,
+    clock: new FakeClock(),
+    log: createLogger("silent", false),
+  };
 }
