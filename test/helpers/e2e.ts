@@ -6,6 +6,7 @@ import { AddressInfo } from "node:net";
 import { createServer } from "node:http";
 import { JsonRpcProvider, JsonRpcSigner } from "ethers";
 import { deployLocal, startChain as startLocalChain, type Chain as LocalChain } from "../../rehearsal/localnet";
+import { spawnWatcher, type WatcherProcess } from "../../rehearsal/localnet";
 import { contractsAt, type System } from "./contracts";
 
 export {
@@ -20,6 +21,23 @@ export {
   runWatcher,
 } from "../../rehearsal/localnet";
 export type { WatcherProcess } from "../../rehearsal/localnet";
+
+/**
+ * Keeps a watcher process for `configPath` running: one that exits (at a kill point, say) is started again within
+ * 200 ms. Every process started goes into `watchers`, for the caller's clean-up; `restarts` counts the new starts.
+ */
+export function keepWatcherAlive(configPath: string, env: Record<string, string>, watchers: WatcherProcess[]) {
+  let current = spawnWatcher(configPath, env);
+  watchers.push(current);
+  const kept = { restarts: 0, stop: () => clearInterval(timer) };
+  const timer = setInterval(() => {
+    if (current.child.exitCode === null && current.child.signalCode === null) return;
+    kept.restarts += 1;
+    current = spawnWatcher(configPath, env);
+    watchers.push(current);
+  }, 200);
+  return kept;
+}
 
 /** A local chain (rehearsal/localnet.ts) with an ethers provider beside its viem client. */
 export interface Chain extends LocalChain {
