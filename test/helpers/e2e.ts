@@ -7,9 +7,11 @@ import { createServer } from "node:http";
 import { JsonRpcProvider, JsonRpcSigner } from "ethers";
 import {
   deployLocal,
+  spawnWatcher,
   startChain as startLocalChain,
   waitFor as waitForAtAnyPace,
   type Chain as LocalChain,
+  type WatcherProcess,
 } from "../../rehearsal/localnet";
 import { pace, paced } from "../../rehearsal/pace";
 import { contractsAt, type System } from "./contracts";
@@ -39,6 +41,23 @@ export async function waitFor<T>(
 ): Promise<T> {
   const at = pace();
   return waitForAtAnyPace(at > 1 ? `${what} (pace ×${at.toFixed(1)})` : what, check, paced(timeoutMs), everyMs);
+}
+
+/**
+ * Keeps a watcher process for `configPath` running: one that exits (at a kill point, say) is started again within
+ * 200 ms. Every process started goes into `watchers`, for the caller's clean-up; `restarts` counts the new starts.
+ */
+export function keepWatcherAlive(configPath: string, env: Record<string, string>, watchers: WatcherProcess[]) {
+  let current = spawnWatcher(configPath, env);
+  watchers.push(current);
+  const kept = { restarts: 0, stop: () => clearInterval(timer) };
+  const timer = setInterval(() => {
+    if (current.child.exitCode === null && current.child.signalCode === null) return;
+    kept.restarts += 1;
+    current = spawnWatcher(configPath, env);
+    watchers.push(current);
+  }, 200);
+  return kept;
 }
 
 /** A local chain (rehearsal/localnet.ts) with an ethers provider beside its viem client. */

@@ -5,16 +5,18 @@ import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { expect } from "chai";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { BinaryStore } from "../../watcher/src/adapters/binaries";
 import { build } from "../../watcher/src/build";
 import { parseConfig, paths, type WatcherConfig } from "../../watcher/src/config";
-import { fatal, fsError } from "../../watcher/src/errors";
+import { WatcherError, fatal, fsError } from "../../watcher/src/errors";
 import { SqliteJournal } from "../../watcher/src/journal/sqlite";
 import { createLogger } from "../../watcher/src/log";
 import type { Effect, Job, JobManifest, WatcherState } from "../../watcher/src/machine/types";
 import { Metrics } from "../../watcher/src/metrics";
-import type { Binaries, Clock, NodeController, NodeStatus, RestartLeases } from "../../watcher/src/ports";
+import type { ExecutorDeps } from "../../watcher/src/executors";
+import type { Binaries, Clock, Downloader, NodeController, NodeStatus, RestartLeases } from "../../watcher/src/ports";
 import { FakeChain } from "../fakes/chain";
 import { FakeClock, FakeWriter } from "../fakes/ports";
 
@@ -209,4 +211,52 @@ export async function stagedNode(dataDir: string, versions = [OLD, NEW]) {
   await node.start();
   node.calls = [];
   return { stateDir, p, store, node };
+}
+
+/** The WatcherError `promise` rejects with; fails the test when it resolves or rejects with anything else. */
+export async function rejection(promise: Promise<unknown>): Promise<WatcherError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, "expected a rejection").to.be.instanceOf(WatcherError);
+  return error as WatcherError;
+}
+
+/** A job for `manifest` whose stage is active and whose build is prepared, nothing attested: for executors run alone. */
+export const preparedJob = (
+  upgradeId: number,
+  manifest: Pick<JobManifest, "name" | "version" | "previousVersion" | "artifact">,
+): Job => ({
+  upgradeId,
+  stage: 0,
+  manifest: { ...manifest, manifestHash: "0x" + "00".repeat(32), stateIncompatible: false },
+  stageActive: true,
+  paused: false,
+  ended: null,
+  local: "prepared",
+  attested: null,
+  health: null,
+  steps: 0,
+});
+
+/** What an executor run alone needs: no chain, no downloader unless given, a fake writer and clock, no logs. */
+export function executorDeps(o: {
+  config: WatcherConfig;
+  paths: ExecutorDeps["paths"];
+  node: NodeController;
+  binaries: Binaries;
+  downloader?: Downloader;
+}): ExecutorDeps {
+  return {
+    config: o.config,
+    paths: o.paths,
+    chain: undefined as never,
+    writer: new FakeWriter(),
+    node: o.node,
+    downloader: o.downloader ?? (undefined as never),
+    binaries: o.binaries,
+    clock: new FakeClock(),
+    log: createLogger("silent", false),
+  };
 }

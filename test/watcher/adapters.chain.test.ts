@@ -21,9 +21,9 @@ import { versionTag } from "../../lib/version";
 import { Attester, type RelayTarget } from "../../watcher/src/adapters/attester";
 import { loadAttesterKey } from "../../watcher/src/adapters/keys";
 import { ViemChainReader, connect } from "../../watcher/src/adapters/viemChain";
-import { WatcherError } from "../../watcher/src/errors";
 import type { AttestationRequest, Clock, Hex } from "../../watcher/src/ports";
 import { STAKE, Validator, deployLockstep, manifest, registerValidators } from "../helpers/system";
+import { rejection } from "../helpers/watcherHarness";
 
 const HEIGHT = 1_000_000n;
 const DIGEST = keccak256(toUtf8Bytes("metrics-snapshot")) as Hex;
@@ -103,16 +103,6 @@ async function closedPort(): Promise<string> {
   const { port } = server.address() as AddressInfo;
   await new Promise((done) => server.close(done));
   return `http://127.0.0.1:${port}`;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<WatcherError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(WatcherError);
-    return error as WatcherError;
-  }
-  return expect.fail("expected a rejection");
 }
 
 let tmp: string;

@@ -10,7 +10,6 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { spawnSync } from "node:child_process";
 import { paths } from "../../watcher/src/config";
-import { WatcherError } from "../../watcher/src/errors";
 import { BinaryStore } from "../../watcher/src/adapters/binaries";
 import { CommandNodeConfig, CommandNodeController } from "../../watcher/src/adapters/commandNode";
 import { HttpDownloader } from "../../watcher/src/adapters/downloader";
@@ -18,6 +17,7 @@ import { ProcessNodeConfig, ProcessNodeController } from "../../watcher/src/adap
 import type { NodeController, NodeStatus } from "../../watcher/src/ports";
 import { freePort } from "../../rehearsal/localnet";
 import { paced } from "../../rehearsal/pace";
+import { rejection } from "../helpers/watcherHarness";
 
 const repo = resolve(__dirname, "../..");
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
@@ -44,15 +44,6 @@ async function waitFor<T>(probe: () => Promise<T>, accept: (value: T) => boolean
     if (Date.now() > deadline) throw new Error(`gave up waiting; last value ${String(value)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<WatcherError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, "expected a rejection").to.be.instanceOf(WatcherError);
-  return error as WatcherError;
 }
 
 /** The pid in a pid file (`<pid> <start time>`). */

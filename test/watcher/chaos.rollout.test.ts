@@ -3,8 +3,8 @@
 import { expect } from "chai";
 import { Status } from "../../lib/coordinator";
 import { faultProxy, mineEvery, type FaultProxy } from "../../rehearsal/chaos";
-import { Chain, Deployment, spawnWatcher, waitFor } from "../helpers/e2e";
-import { FleetOptions, FleetValidator, addValidator, stake, startNode, watcherEnv } from "../helpers/fleet";
+import { Chain, Deployment, keepWatcherAlive, waitFor } from "../helpers/e2e";
+import { addValidator, FleetOptions, FleetValidator, stake, startNode, watcherEnv } from "../helpers/fleet";
 import { Binary, RolloutBench, attestedStatuses, scheduleSingleStage } from "../helpers/rollout";
 
 const OLD = "v1.9.3";
@@ -53,19 +53,10 @@ chaos("chaos: a rollout on a mempool with faults (npm run chaos)", function () {
     await mineEvery(chain, 1_000);
     proxy.add({ method: "eth_sendRawTransaction", action: { kind: "drop-reply" } });
     const env = { ...watcherEnv(v), LOCKSTEP_KILL_AT: "attest:broadcast" };
-    let current = spawnWatcher(v.configPath, env);
-    watchers.push(current);
-    let restarts = 0;
-    const keepAlive = setInterval(() => {
-      if (current.child.exitCode !== null || current.child.signalCode !== null) {
-        restarts += 1;
-        current = spawnWatcher(v.configPath, env);
-        watchers.push(current);
-      }
-    }, 200);
+    const kept = keepWatcherAlive(v.configPath, env, watchers);
     try {
       await waitFor("Ready", async () => (await statuses(v, id)).includes(Status.Ready), 120_000);
-      expect(restarts).to.equal(1);
+      expect(kept.restarts).to.equal(1);
       await (await d.coordinator.advance(id)).wait();
       await waitFor("Healthy", async () => (await statuses(v, id)).includes(Status.Healthy), 180_000);
       // Blocks keep coming: anything else the watchers sent would be mined by now.
@@ -74,7 +65,7 @@ chaos("chaos: a rollout on a mempool with faults (npm run chaos)", function () {
       expect(await statuses(v, id)).to.deep.equal([Status.Ready, Status.Healthy]);
       expect(proxy.faulted.eth_sendRawTransaction).to.be.greaterThan(1);
     } finally {
-      clearInterval(keepAlive);
+      kept.stop();
     }
   });
 });

@@ -11,9 +11,8 @@ import { CommandNodeController } from "../../watcher/src/adapters/commandNode";
 import { cosmovisorLayout } from "../../watcher/src/adapters/layouts";
 import { ConfigError, parseConfig, paths as pathsOf } from "../../watcher/src/config";
 import { execute } from "../../watcher/src/executors";
-import { createLogger } from "../../watcher/src/log";
-import type { Job } from "../../watcher/src/machine/types";
-import { FakeClock, FakeNode, FakeWriter } from "../fakes/ports";
+import { FakeNode } from "../fakes/ports";
+import { executorDeps, preparedJob } from "../helpers/watcherHarness";
 
 const temps: string[] = [];
 after(async () => Promise.all(temps.map((d) => rm(d, { recursive: true, force: true }))));
@@ -75,42 +74,20 @@ describe("Cosmovisor layout", function () {
       return reading;
     };
     const body = gaiad("v3.0.0");
-    const job: Job = {
-      upgradeId: 3,
-      stage: 0,
-      manifest: {
-        name: "V3-Upgrade",
-        version: "v3.0.0",
-        previousVersion: "v2.0.0",
-        artifact: { platform: "linux-amd64", uri: "https://example.test/gaiad", sha256: `0x${sha256(body)}` },
-        manifestHash: "0x" + "00".repeat(32),
-        stateIncompatible: false,
+    const job = preparedJob(3, {
+      name: "V3-Upgrade",
+      version: "v3.0.0",
+      previousVersion: "v2.0.0",
+      artifact: { platform: "linux-amd64", uri: "https://example.test/gaiad", sha256: `0x${sha256(body)}` },
+    });
+    const downloader = {
+      fetch: async (_uri: string, destination: string) => {
+        await mkdir(join(destination, ".."), { recursive: true });
+        await writeFile(destination, body);
+        return { sha256: sha256(body), bytes: body.length };
       },
-      stageActive: true,
-      paused: false,
-      ended: null,
-      local: "prepared",
-      attested: null,
-      health: null,
-      steps: 0,
     };
-    const deps = {
-      config: ctx.config,
-      paths: ctx.p,
-      chain: undefined as never,
-      writer: new FakeWriter(),
-      node,
-      downloader: {
-        fetch: async (_uri: string, destination: string) => {
-          await mkdir(join(destination, ".."), { recursive: true });
-          await writeFile(destination, body);
-          return { sha256: sha256(body), bytes: body.length };
-        },
-      },
-      binaries: ctx.store,
-      clock: new FakeClock(),
-      log: createLogger("silent", false),
-    };
+    const deps = executorDeps({ config: ctx.config, paths: ctx.p, node, binaries: ctx.store, downloader });
     expect(await execute({ kind: "prepare", upgradeId: 3, step: 1 }, job, deps)).to.include({ type: "Prepared" });
     // Cosmovisor's name rule: the plan's name, lower-cased, is the directory.
     expect(await readFile(join(ctx.root, "upgrades", "v3-upgrade", "bin", "gaiad"), "utf8")).to.equal(body);
@@ -163,39 +140,16 @@ describe("Cosmovisor layout", function () {
         return r;
       };
       const body = gaiad("v3.0.0");
-      const job: Job = {
-        upgradeId: 3,
-        stage: 0,
-        manifest: {
-          name: "v3",
-          version: "v3.0.0",
-          previousVersion: "v2.0.0",
-          artifact: { platform: "linux-amd64", uri: "https://example.test/gaiad", sha256: sha256(body) },
-          manifestHash: "0x" + "00".repeat(32),
-          stateIncompatible: false,
-        },
-        stageActive: true,
-        paused: false,
-        ended: null,
-        local: "prepared",
-        attested: null,
-        health: null,
-        steps: 0,
-      };
+      const job = preparedJob(3, {
+        name: "v3",
+        version: "v3.0.0",
+        previousVersion: "v2.0.0",
+        artifact: { platform: "linux-amd64", uri: "https://example.test/gaiad", sha256: sha256(body) },
+      });
       const download = join(ctx.home, "gaiad-v3");
       await writeFile(download, body);
       await ctx.store.stage("v3.0.0", download, sha256(body), { upgradeName: "v3" });
-      const deps = {
-        config: ctx.config,
-        paths: ctx.p,
-        chain: undefined as never,
-        writer: new FakeWriter(),
-        node,
-        downloader: undefined as never,
-        binaries: ctx.store,
-        clock: new FakeClock(),
-        log: createLogger("silent", false),
-      };
+      const deps = executorDeps({ config: ctx.config, paths: ctx.p, node, binaries: ctx.store });
       return { ...ctx, node, job, deps, seen, look };
     }
     const plan = (text: string | undefined) => JSON.parse(text ?? "null") as Record<string, unknown> | null;

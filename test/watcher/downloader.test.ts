@@ -9,16 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HttpDownloader } from "../../watcher/src/adapters/downloader";
 import { parseConfig } from "../../watcher/src/config";
-import { WatcherError } from "../../watcher/src/errors";
-
-async function rejection(promise: Promise<unknown>): Promise<WatcherError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, "expected a rejection").to.be.instanceOf(WatcherError);
-  return error as WatcherError;
-}
+import { rejection } from "../helpers/watcherHarness";
 
 describe("http downloader against a hostile server", function () {
   let server: Server;

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { Status, UpgradeState } from "../../lib/coordinator";
 import type { StageRules } from "../../lib/manifest";
 import { KILL_POINTS } from "../../watcher/src/faults";
-import { Chain, Deployment, rpcProxy, spawnWatcher, waitFor } from "../helpers/e2e";
-import { FleetOptions, FleetValidator, addValidator, nodeStatus, stake, startNode, watcherEnv } from "../helpers/fleet";
+import { Chain, Deployment, keepWatcherAlive, rpcProxy, spawnWatcher, waitFor } from "../helpers/e2e";
+import { addValidator, FleetOptions, FleetValidator, nodeStatus, stake, startNode, watcherEnv } from "../helpers/fleet";
 import { Binary, RolloutBench, attestedStatuses, scheduleSingleStage } from "../helpers/rollout";
 
 const OLD = "v1.9.3";
@@ -263,16 +263,7 @@ describe("watcher end to end: faults", function () {
     const { v, w } = await validator("crashy");
     await w.stop("SIGKILL");
     const env = { ...watcherEnv(v), LOCKSTEP_KILL_AT: KILL_POINTS.join(",") };
-    let current = spawnWatcher(v.configPath, env);
-    watchers.push(current);
-    let restarts = 0;
-    const keepAlive = setInterval(() => {
-      if (current.child.exitCode !== null || current.child.signalCode !== null) {
-        restarts += 1;
-        current = spawnWatcher(v.configPath, env);
-        watchers.push(current);
-      }
-    }, 200);
+    const kept = keepWatcherAlive(v.configPath, env, watchers);
     try {
       const id = await schedule(v, "crashy", good, { readinessBps: 10_000 });
       // Each kill point costs one watcher start-up, as measured on this machine now.
@@ -281,7 +272,7 @@ describe("watcher end to end: faults", function () {
       await waitFor("Ready", async () => (await statuses(v, id)).includes(Status.Ready), 60_000 + restartsMs);
       await (await d.coordinator.advance(id)).wait();
       await waitFor("Healthy", async () => (await statuses(v, id)).includes(Status.Healthy), 90_000 + restartsMs);
-      await waitFor("every kill point", async () => restarts >= KILL_POINTS.length, 30_000 + restartsMs);
+      await waitFor("every kill point", async () => kept.restarts >= KILL_POINTS.length, 30_000 + restartsMs);
       expect(await statuses(v, id)).to.deep.equal([Status.Ready, Status.Healthy]);
       expect((await nodeStatus(v))?.version).to.equal(NEW);
       expect(readlinkSync(join(v.dataDir, "current"))).to.equal(join("versions", NEW));
@@ -295,7 +286,7 @@ describe("watcher end to end: faults", function () {
         500,
       );
     } finally {
-      clearInterval(keepAlive);
+      kept.stop();
     }
   });
 

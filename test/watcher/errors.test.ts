@@ -7,16 +7,7 @@ import { paths } from "../../watcher/src/config";
 import { WatcherError, asWatcherError } from "../../watcher/src/errors";
 import { ReorgTooDeepError } from "../../lib/sync";
 import { syncError } from "../../watcher/src/follow";
-
-async function rejection(promise: Promise<unknown>): Promise<WatcherError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(WatcherError);
-    return error as WatcherError;
-  }
-  throw new Error("expected a rejection");
-}
+import { rejection } from "../helpers/watcherHarness";
 
 describe("watcher errors", function () {
   it("name the operation and the path of a failed file-system call, and say a retry may fix it", async function () {

@@ -9,10 +9,10 @@ import { runUpgradeHooks, type HooksConfig } from "../../watcher/src/adapters/ho
 import { systemClock } from "../../watcher/src/build";
 import type { WatcherConfig } from "../../watcher/src/config";
 import { execute, type ExecutorDeps } from "../../watcher/src/executors";
-import { createLogger } from "../../watcher/src/log";
 import type { Job } from "../../watcher/src/machine/types";
 import type { Binaries, NodeController, NodeStatus } from "../../watcher/src/ports";
-import { FakeClock, FakeWriter } from "../fakes/ports";
+import { FakeClock } from "../fakes/ports";
+import { executorDeps } from "../helpers/watcherHarness";
 
 const temps: string[] = [];
 after(async () => Promise.all(temps.map((d) => rm(d, { recursive: true, force: true }))));
@@ -190,17 +190,7 @@ function fallBackDeps(node: GrowingNode, hooks: HooksConfig): ExecutorDeps {
     hooks,
     health: { deadlineMs: 10_000, probeIntervalMs: 100, minHeightGain: 1, observeIntervalMs: 100 },
   } as unknown as WatcherConfig;
-  return {
-    config,
-    paths: undefined as never,
-    chain: undefined as never,
-    writer: new FakeWriter(),
-    node,
-    downloader: undefined as never,
-    binaries: binariesFor(node),
-    clock: new FakeClock(),
-    log: createLogger("silent", false),
-  };
+  return executorDeps({ config, paths: undefined as never, node, binaries: binariesFor(node) });
 }
 
 describe("hooks before a rollback, fall-back or revert", function () {

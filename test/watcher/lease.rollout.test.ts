@@ -16,6 +16,7 @@ import {
   deployOn,
   makeBinary,
   serveArtifacts,
+  keepWatcherAlive,
   spawnWatcher,
   startChain,
   tempDir,
@@ -234,29 +235,20 @@ describe("watcher end to end: restart leases", function () {
     const fromBlock = await chain.provider.getBlockNumber();
     // Killed right after broadcasting its lease, then again with the node stopped: each time it comes back.
     const env = { ...watcherEnv(v), LOCKSTEP_KILL_AT: "lease:sent,upgrade:stopped" };
-    let current = spawnWatcher(v.configPath, env);
-    watchers.push(current);
-    let restarts = 0;
-    const keepAlive = setInterval(() => {
-      if (current.child.exitCode !== null || current.child.signalCode !== null) {
-        restarts += 1;
-        current = spawnWatcher(v.configPath, env);
-        watchers.push(current);
-      }
-    }, 200);
+    const kept = keepWatcherAlive(v.configPath, env, watchers);
     try {
       const id = await schedule("crash-lease", 3);
       await waitFor("Ready", async () => (await statuses(v, id)).includes(Status.Ready), 90_000);
       await (await d.coordinator.advance(id)).wait();
       await waitFor("Healthy", async () => (await statuses(v, id)).includes(Status.Healthy), 150_000);
-      expect(restarts).to.equal(2);
+      expect(kept.restarts).to.equal(2);
       expect((await nodeStatus(v))?.version).to.equal(NEW);
       expect(await leaseTransactions(chain, d, v.attester.address, fromBlock)).to.equal(1);
       const events = await leaseEvents(d, id);
       expect(events.map((e) => e.name)).to.deep.equal(["LeaseGranted", "LeaseReleased"]);
       await complete(id);
     } finally {
-      clearInterval(keepAlive);
+      kept.stop();
     }
   });
 });

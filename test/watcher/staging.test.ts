@@ -7,12 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BinaryStore } from "../../watcher/src/adapters/binaries";
 import { parseConfig, paths as pathsOf, type Paths } from "../../watcher/src/config";
-import { WatcherError } from "../../watcher/src/errors";
 import { execute, type ExecutorDeps } from "../../watcher/src/executors";
-import { createLogger } from "../../watcher/src/log";
 import type { Job } from "../../watcher/src/machine/types";
 import type { Downloader } from "../../watcher/src/ports";
-import { FakeClock, FakeNode, FakeWriter } from "../fakes/ports";
+import { FakeNode } from "../fakes/ports";
+import { executorDeps, preparedJob, rejection } from "../helpers/watcherHarness";
 
 const temps: string[] = [];
 after(async () => Promise.all(temps.map((d) => rm(d, { recursive: true, force: true }))));
@@ -56,34 +55,13 @@ async function stageFrom(store: BinaryStore, p: Paths, version: string, body: st
   await store.stage(version, file, sha256(body));
 }
 
-async function rejection(promise: Promise<unknown>): Promise<WatcherError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, "expected a rejection").to.be.instanceOf(WatcherError);
-  return error as WatcherError;
-}
-
-const job = (version: string, body: string): Job => ({
-  upgradeId: 7,
-  stage: 0,
-  manifest: {
+const job = (version: string, body: string): Job =>
+  preparedJob(7, {
     name: "upgrade-7",
     version,
     previousVersion: "v1.0.0",
     artifact: { platform: "linux-amd64", uri: "https://example.test/node", sha256: `0x${sha256(body)}` },
-    manifestHash: "0x" + "00".repeat(32),
-    stateIncompatible: false,
-  },
-  stageActive: true,
-  paused: false,
-  ended: null,
-  local: "prepared",
-  attested: null,
-  health: null,
-  steps: 0,
-});
+  });
 
 describe("content-addressed staging", function () {
   describe("binary store", function () {
@@ -125,17 +103,8 @@ describe("content-addressed staging", function () {
   });
 
   describe("executors", function () {
-    const deps = (ctx: Awaited<ReturnType<typeof setup>>, downloader: Downloader, node: FakeNode): ExecutorDeps => ({
-      config: ctx.config,
-      paths: ctx.p,
-      chain: undefined as never,
-      writer: new FakeWriter(),
-      node,
-      downloader,
-      binaries: ctx.store,
-      clock: new FakeClock(),
-      log: createLogger("silent", false),
-    });
+    const deps = (ctx: Awaited<ReturnType<typeof setup>>, downloader: Downloader, node: FakeNode): ExecutorDeps =>
+      executorDeps({ config: ctx.config, paths: ctx.p, node, binaries: ctx.store, downloader });
 
     it("never runs the old build of a version name reused with a new digest", async function () {
       const ctx = await setup();
