@@ -98,7 +98,10 @@ const startup: Section = {
     );
     const tsNode = tsNodeRuns.map((x) => x.wall);
     return {
-      what: "wall-clock seconds of `lockstep-watcher --help` to exit, median of the runs after one warm-up",
+      what:
+        "`lockstep-watcher --help` to exit, median of the runs after one warm-up: wall-clock seconds, and beside them " +
+        "CPU seconds (user + system), which hardly depend on what else runs. On a loaded 2-core machine (see " +
+        "loadAverage1m) the wall time is mostly waiting for a core: compare the CPU seconds, and the bare node's",
       loadAverage1m: round(loadavg()[0], 2),
       releaseSeconds: round(median(release)),
       releaseMinSeconds: round(Math.min(...release)),
