@@ -155,6 +155,10 @@ export class InProcessFleet implements Fleet {
         },
         health,
         artifacts: { maxBytes: 10_000_000, allowInsecureHttp: true },
+        // A watcher's retry backoff doubles up to 5 minutes by default, longer than the keeper's window without
+        // progress (90 s and up): on a busy machine every runtime here can fail one RPC round at once and back off
+        // together, and the keeper would give up while they all sleep. A rehearsal retries at least every 30 s.
+        retry: { backoffCapMs: 30_000 },
       });
       const faulty = v.cohort === 2 && this.s.fault !== "none";
       const operator = v.operator.address as Hex;
