@@ -15,11 +15,11 @@ import { privateKeyToAccount } from "viem/accounts";
 import { signAttestation as signAttestationAction } from "../../lib/actions/signAttestation";
 import { signAttesterProof } from "../../lib/actions/signAttesterProof";
 import type { Attestation as LibAttestation, SignedAttestation } from "../../lib/coordinator";
-import { deploySystem, defaultParams, type SystemParams } from "../../lib/deploy";
+import { coordinatorLinks, deploySystem, defaultParams, type SystemParams } from "../../lib/deploy";
 import { stageRules } from "../../lib/manifest";
 import { contractsAt, type System } from "./contracts";
 import type { IUpgradeCoordinator } from "../../typechain-types/contracts/rollout/IUpgradeCoordinator";
-import type { UpgradeCoordinator } from "../../typechain-types";
+import { UpgradeCoordinator__factory, type UpgradeCoordinator } from "../../typechain-types";
 
 export { stageRules, contractsAt, type System };
 
@@ -171,6 +171,11 @@ export async function registerValidators(
     out.push({ operator, attester, cohort: specs[i].cohort, stake: specs[i].stake });
   }
   return out;
+}
+
+/** A factory for further coordinators, linked against `d`'s libraries and sent by its deployer. */
+export function coordinatorFactory(d: Deployed): UpgradeCoordinator__factory {
+  return new UpgradeCoordinator__factory(coordinatorLinks(d.libraries), d.deployer);
 }
 
 /** A valid manifest with one stage per cohort given; `over` replaces any field. */
