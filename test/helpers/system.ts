@@ -173,6 +173,16 @@ export async function registerValidators(
   return out;
 }
 
+/**
+ * Validator specs for `registerValidators`, cohort by cohort in ascending order: `{ 1: [40, 30], 3: [10] }` is two
+ * validators in cohort 1 and one in cohort 3, stakes in whole tokens.
+ */
+export function inCohorts(stakes: Record<number, number[]>): { cohort: number; stake: bigint }[] {
+  return Object.entries(stakes).flatMap(([cohort, list]) =>
+    list.map((s) => ({ cohort: Number(cohort), stake: STAKE(s) })),
+  );
+}
+
 /** A factory for further coordinators, linked against `d`'s libraries and sent by its deployer. */
 export function coordinatorFactory(d: Deployed): UpgradeCoordinator__factory {
   return new UpgradeCoordinator__factory(coordinatorLinks(d.libraries), d.deployer);
