@@ -80,7 +80,8 @@ export interface RenderOptions {
   chainId?: number;
 }
 
-interface Line {
+/** A line of the report as the audit task writes it: wei, enum names, 0-based stages. */
+export interface ReportLine {
   section: "upgrade" | "stage" | "event" | "validator" | "check";
   upgradeId: string;
   name: string;
@@ -103,8 +104,8 @@ function figures(f: Record<string, unknown>) {
 }
 
 /** Every line of the report, in one flat form the three formats share. */
-export function reportLines(result: AuditResult): Line[] {
-  const lines: Line[] = [];
+export function reportLines(result: AuditResult): ReportLine[] {
+  const lines: ReportLine[] = [];
   for (const u of result.history.upgrades) {
     const id = u.id.toString();
     lines.push({
@@ -176,8 +177,21 @@ export function renderReport(result: AuditResult, format: ReportFormat, o: Rende
   return renderMarkdown(result, o);
 }
 
+/** The report's CSV columns, in order. */
+export const REPORT_COLUMNS = [
+  "section",
+  "upgradeId",
+  "name",
+  "block",
+  "time",
+  "tx",
+  "what",
+  "result",
+  "detail",
+] as const satisfies readonly (keyof ReportLine)[];
+
 function renderCsv(result: AuditResult): string {
-  const cols: (keyof Line)[] = ["section", "upgradeId", "name", "block", "time", "tx", "what", "result", "detail"];
+  const cols = REPORT_COLUMNS;
   return (
     [cols.join(","), ...reportLines(result).map((l) => cols.map((c) => csvCell(l[c])).join(","))].join("\n") + "\n"
   );
@@ -219,20 +233,20 @@ function renderMarkdown(result: AuditResult, o: RenderOptions): string {
     "",
   );
   const lines = reportLines(result);
-  const table = (title: string, rows: Line[], cols: [string, (l: Line) => string][]) => {
+  const table = (title: string, rows: ReportLine[], cols: [string, (l: ReportLine) => string][]) => {
     if (!rows.length) return;
     out.push(`### ${title}`, "", `| ${cols.map(([c]) => c).join(" | ")} |`, `|${cols.map(() => "---").join("|")}|`);
     for (const r of rows) out.push(`| ${cols.map(([, f]) => esc(f(r))).join(" | ")} |`);
     out.push("");
   };
-  const where: [string, (l: Line) => string][] = [
+  const where: [string, (l: ReportLine) => string][] = [
     ["block", (l) => block(l.block)],
     ["time (UTC)", (l) => l.time],
     ["tx", (l) => tx(l.tx)],
   ];
   for (const u of h.upgrades) {
     const id = u.id.toString();
-    const mine = (s: Line["section"]) => lines.filter((l) => l.section === s && l.upgradeId === id);
+    const mine = (s: ReportLine["section"]) => lines.filter((l) => l.section === s && l.upgradeId === id);
     out.push(`## Upgrade #${id}: ${u.name} (${u.state})`, "");
     table("Manifest", mine("upgrade"), [["state", (l) => l.result], ["what", (l) => l.detail], ...where]);
     table("Stages", mine("stage"), [

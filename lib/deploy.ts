@@ -169,6 +169,16 @@ export interface DeployOptions {
 /** Gas the binder key's `bindRegistry` call is sent with (it uses about 48,000). */
 const BIND_GAS = 80_000n;
 
+/** The coordinator's library links, by the libraries' fully qualified names, as its bytecode names them. */
+export function coordinatorLinks(libraries: SystemAddresses["libraries"]) {
+  return {
+    "contracts/rollout/ManifestPlanner.sol:ManifestPlanner": libraries.manifestPlanner,
+    "contracts/rollout/RolloutViews.sol:RolloutViews": libraries.rolloutViews,
+    "contracts/rollout/RegistryLogic.sol:RegistryLogic": libraries.registryLogic,
+    "contracts/rollout/GovernanceLogic.sol:GovernanceLogic": libraries.governanceLogic,
+  };
+}
+
 /** The coordinator's linked libraries: their keys in SystemAddresses and their artifacts, in deploy order. */
 const LIBRARIES = [
   ["manifestPlanner", plannerArtifact],
@@ -348,7 +358,6 @@ async function createGovernorAndTimelock(run: DeployRun) {
 /** Step coordinator: governed by the timelock, its libraries linked in. */
 async function createCoordinator(run: DeployRun) {
   const { wallet, reader, p, done } = run;
-  const libraries = done.libraries!;
   done.coordinator = await create(
     wallet,
     reader,
@@ -357,12 +366,7 @@ async function createCoordinator(run: DeployRun) {
       coordinatorArtifact,
       upgradeCoordinatorAbi,
       [done.token!, done.timelock!, p.guardian, p.defaultCohort],
-      {
-        "contracts/rollout/ManifestPlanner.sol:ManifestPlanner": libraries.manifestPlanner,
-        "contracts/rollout/RolloutViews.sol:RolloutViews": libraries.rolloutViews,
-        "contracts/rollout/RegistryLogic.sol:RegistryLogic": libraries.registryLogic,
-        "contracts/rollout/GovernanceLogic.sol:GovernanceLogic": libraries.governanceLogic,
-      },
+      coordinatorLinks(done.libraries!),
     ),
   );
   await run.step("coordinator");

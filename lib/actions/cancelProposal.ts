@@ -1,27 +1,19 @@
 // Cancels a proposal while it is still Pending (only its proposer may).
-import type { Account, Address, Chain, Client, Transport } from "viem";
-import { lockstepGovernorAbi } from "../abi/generated";
-import { proposalArgs, type Proposal } from "../governance";
+import type { Account, Chain, Client, Transport } from "viem";
 import {
-  sendContractCall,
-  type SendContractCallErrorType,
-  type SendContractCallReturnType,
-  type SendOptions,
-} from "./sendContractCall";
+  sendProposalStep,
+  type SendProposalStepErrorType,
+  type SendProposalStepParameters,
+  type SendProposalStepReturnType,
+} from "./sendProposalStep";
 
-export type CancelProposalParameters = SendOptions & { governor: Address; proposal: Proposal };
-export type CancelProposalReturnType = SendContractCallReturnType;
-export type CancelProposalErrorType = SendContractCallErrorType;
+export type CancelProposalParameters = SendProposalStepParameters;
+export type CancelProposalReturnType = SendProposalStepReturnType;
+export type CancelProposalErrorType = SendProposalStepErrorType;
 
-export async function cancelProposal(
+export function cancelProposal(
   client: Client<Transport, Chain | undefined, Account | undefined>,
-  { governor, proposal, ...options }: CancelProposalParameters,
+  parameters: CancelProposalParameters,
 ): Promise<CancelProposalReturnType> {
-  return sendContractCall(client, {
-    ...options,
-    address: governor,
-    abi: lockstepGovernorAbi,
-    functionName: "cancel",
-    args: proposalArgs(proposal),
-  });
+  return sendProposalStep(client, "cancel", parameters);
 }

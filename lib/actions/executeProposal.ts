@@ -1,27 +1,19 @@
 // Executes a queued proposal once its time lock has passed (anyone may).
-import type { Account, Address, Chain, Client, Transport } from "viem";
-import { lockstepGovernorAbi } from "../abi/generated";
-import { proposalArgs, type Proposal } from "../governance";
+import type { Account, Chain, Client, Transport } from "viem";
 import {
-  sendContractCall,
-  type SendContractCallErrorType,
-  type SendContractCallReturnType,
-  type SendOptions,
-} from "./sendContractCall";
+  sendProposalStep,
+  type SendProposalStepErrorType,
+  type SendProposalStepParameters,
+  type SendProposalStepReturnType,
+} from "./sendProposalStep";
 
-export type ExecuteProposalParameters = SendOptions & { governor: Address; proposal: Proposal };
-export type ExecuteProposalReturnType = SendContractCallReturnType;
-export type ExecuteProposalErrorType = SendContractCallErrorType;
+export type ExecuteProposalParameters = SendProposalStepParameters;
+export type ExecuteProposalReturnType = SendProposalStepReturnType;
+export type ExecuteProposalErrorType = SendProposalStepErrorType;
 
-export async function executeProposal(
+export function executeProposal(
   client: Client<Transport, Chain | undefined, Account | undefined>,
-  { governor, proposal, ...options }: ExecuteProposalParameters,
+  parameters: ExecuteProposalParameters,
 ): Promise<ExecuteProposalReturnType> {
-  return sendContractCall(client, {
-    ...options,
-    address: governor,
-    abi: lockstepGovernorAbi,
-    functionName: "execute",
-    args: proposalArgs(proposal),
-  });
+  return sendProposalStep(client, "execute", parameters);
 }

@@ -1,27 +1,19 @@
 // Queues a succeeded proposal in the timelock.
-import type { Account, Address, Chain, Client, Transport } from "viem";
-import { lockstepGovernorAbi } from "../abi/generated";
-import { proposalArgs, type Proposal } from "../governance";
+import type { Account, Chain, Client, Transport } from "viem";
 import {
-  sendContractCall,
-  type SendContractCallErrorType,
-  type SendContractCallReturnType,
-  type SendOptions,
-} from "./sendContractCall";
+  sendProposalStep,
+  type SendProposalStepErrorType,
+  type SendProposalStepParameters,
+  type SendProposalStepReturnType,
+} from "./sendProposalStep";
 
-export type QueueProposalParameters = SendOptions & { governor: Address; proposal: Proposal };
-export type QueueProposalReturnType = SendContractCallReturnType;
-export type QueueProposalErrorType = SendContractCallErrorType;
+export type QueueProposalParameters = SendProposalStepParameters;
+export type QueueProposalReturnType = SendProposalStepReturnType;
+export type QueueProposalErrorType = SendProposalStepErrorType;
 
-export async function queueProposal(
+export function queueProposal(
   client: Client<Transport, Chain | undefined, Account | undefined>,
-  { governor, proposal, ...options }: QueueProposalParameters,
+  parameters: QueueProposalParameters,
 ): Promise<QueueProposalReturnType> {
-  return sendContractCall(client, {
-    ...options,
-    address: governor,
-    abi: lockstepGovernorAbi,
-    functionName: "queue",
-    args: proposalArgs(proposal),
-  });
+  return sendProposalStep(client, "queue", parameters);
 }

@@ -1,7 +1,7 @@
 // Fetching a coordinator's logs and block times, and the whole history loaded in one call.
 import type { Log, PublicClient } from "viem";
 import { byChainOrder, decodeCoordinatorLog, type CoordinatorEvent } from "../events";
-import { getLogsPaged, viemSource } from "../sync";
+import { getLogsPaged, viemSource, type Page } from "../sync";
 import { buildHistory } from "./build";
 import type { History } from "./model";
 
@@ -62,6 +62,24 @@ export async function loadHistory(client: PublicClient, o: LoadOptions): Promise
     fromBlock: o.fromBlock,
     toBlock,
   });
+}
+
+/** What a follower of the coordinator's logs keeps at each block. Replaced, never changed in place: a page with no new
+ * event keeps the same arrays. */
+export interface FollowedEvents {
+  /** Every coordinator event up to the block, in chain order. */
+  events: CoordinatorEvent[];
+  /** The time of every block in `events`. */
+  times: Map<bigint, bigint>;
+}
+
+/** Folds a page of coordinator logs (lib/sync's follower hands them over) into what was followed before it. */
+export function foldEventPage(before: FollowedEvents, page: Page): { state: FollowedEvents } {
+  const fresh = decodeLogs(page.logs);
+  if (fresh.length === 0) return { state: before };
+  const times = new Map(before.times);
+  for (const e of fresh) times.set(e.blockNumber, page.blocks.get(e.blockNumber)!.timestamp);
+  return { state: { events: [...before.events, ...fresh].sort(byChainOrder), times } };
 }
 
 /** Decodes coordinator logs (logs of other contracts or events are dropped), in chain order. */

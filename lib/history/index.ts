@@ -8,4 +8,13 @@ export { MAX_UINT96, share } from "./rules";
 export { apply, cohortAt, foldAll, initialState, settle, type HistoryState } from "./reducer";
 export { auditChecks } from "./audit";
 export { buildHistory } from "./build";
-export { decodeLogs, fetchBlockTimes, fetchLogs, loadHistory, type FetchOptions, type LoadOptions } from "./fetch";
+export {
+  decodeLogs,
+  fetchBlockTimes,
+  fetchLogs,
+  foldEventPage,
+  loadHistory,
+  type FetchOptions,
+  type FollowedEvents,
+  type LoadOptions,
+} from "./fetch";

@@ -3,9 +3,9 @@
 // leases replayed from their events. One contract read per refresh: the restart budget governance set.
 import type { PublicClient } from "viem";
 import { upgradeCoordinatorAbi } from "../../lib/abi/generated";
-import { byChainOrder, type CoordinatorEvent } from "../../lib/events";
-import { auditChecks, decodeLogs, foldAll, type History } from "../../lib/history";
-import { Follower, MemoryCheckpointStore, viemSource, type ChainBlock, type Hex, type Page } from "../../lib/sync";
+import type { CoordinatorEvent } from "../../lib/events";
+import { auditChecks, foldAll, foldEventPage, type FollowedEvents, type History } from "../../lib/history";
+import { Follower, MemoryCheckpointStore, viemSource, type ChainBlock, type Hex } from "../../lib/sync";
 
 /** The live restart budget (the latest upgrade's), replayed from LeaseBudgetOpened and the Lease* events. */
 export interface LeaseBook {
@@ -30,18 +30,7 @@ export interface CoordinatorSnapshot {
   budgetSetting: { bps: number; leaseDurationSeconds: number };
 }
 
-interface Followed {
-  events: CoordinatorEvent[];
-  times: Map<bigint, bigint>;
-}
-
-function foldPage(before: Followed, page: Page): { state: Followed } {
-  const fresh = decodeLogs(page.logs);
-  if (fresh.length === 0) return { state: before };
-  const times = new Map(before.times);
-  for (const e of fresh) times.set(e.blockNumber, page.blocks.get(e.blockNumber)!.timestamp);
-  return { state: { events: [...before.events, ...fresh].sort(byChainOrder), times } };
-}
+type Followed = FollowedEvents;
 
 /** Replays the restart leases of the live budget (the last one opened) up to chain time `now`. */
 export function leaseBook(events: readonly CoordinatorEvent[], now: bigint): LeaseBook | undefined {
@@ -105,7 +94,7 @@ export class CoordinatorFollower {
       startBlock: o.startBlock,
       initial: () => ({ events: [], times: new Map() }),
       confirmations: o.confirmations ?? 0,
-      handlers: { block: foldPage },
+      handlers: { block: foldEventPage },
     });
   }
 

@@ -10,9 +10,16 @@ import {
   toUtf8Bytes,
   zeroPadValue,
 } from "ethers";
-import { StakeToken__factory, UpgradeCoordinator, UpgradeCoordinator__factory } from "../../typechain-types";
+import { StakeToken__factory, UpgradeCoordinator } from "../../typechain-types";
 import { PauseReason, RollbackReason, UpgradeState } from "../../lib/coordinator";
-import { STAKE, deployLockstep, impersonate, manifest, registerValidators } from "../helpers/system";
+import {
+  STAKE,
+  coordinatorFactory,
+  deployLockstep,
+  impersonate,
+  manifest,
+  registerValidators,
+} from "../helpers/system";
 import { OPEN_STATES, PAUSED_STATES } from "../helpers/model";
 
 /** Everyone who could try to call a privileged function. */
@@ -477,15 +484,3 @@ describe("UpgradeCoordinator: access control", function () {
     });
   });
 });
-
-function coordinatorFactory(d: Fixture["d"]) {
-  return new UpgradeCoordinator__factory(
-    {
-      "contracts/rollout/ManifestPlanner.sol:ManifestPlanner": d.libraries.manifestPlanner,
-      "contracts/rollout/RolloutViews.sol:RolloutViews": d.libraries.rolloutViews,
-      "contracts/rollout/RegistryLogic.sol:RegistryLogic": d.libraries.registryLogic,
-      "contracts/rollout/GovernanceLogic.sol:GovernanceLogic": d.libraries.governanceLogic,
-    },
-    d.deployer,
-  );
-}

@@ -22,6 +22,7 @@ import {
   attesterProof,
   Validator,
   deployLockstep,
+  inCohorts,
   fundedWallet,
   manifest,
   registerValidators,
@@ -38,15 +39,7 @@ const DIGEST = keccak256(toUtf8Bytes("metrics"));
  */
 async function adversarialFixture() {
   const d = await deployLockstep();
-  const [A, B, C, W, D, E, F] = await registerValidators(d, [
-    { cohort: 1, stake: STAKE(40) },
-    { cohort: 1, stake: STAKE(30) },
-    { cohort: 1, stake: STAKE(29) },
-    { cohort: 1, stake: STAKE(1) },
-    { cohort: 2, stake: STAKE(60) },
-    { cohort: 2, stake: STAKE(40) },
-    { cohort: 3, stake: STAKE(10) },
-  ]);
+  const [A, B, C, W, D, E, F] = await registerValidators(d, inCohorts({ 1: [40, 30, 29, 1], 2: [60, 40], 3: [10] }));
   const [Z] = await registerValidators(d, [{ cohort: 1, stake: 0n }], "zero");
   const relayer = d.others[0];
   const asGovernance = d.coordinator.connect(d.timelockSigner);

@@ -24,6 +24,7 @@ import {
   STAKE,
   Validator,
   deployLockstep,
+  inCohorts,
   fundedWallet,
   manifest,
   registerValidators,
@@ -66,18 +67,7 @@ const COHORT_STAKE = { 1: STAKE(600), 2: STAKE(800), 3: STAKE(1500) } as const;
 
 async function deployFixture() {
   const d = await deployLockstep();
-  const vs = await registerValidators(d, [
-    { cohort: 1, stake: STAKE(100) },
-    { cohort: 1, stake: STAKE(200) },
-    { cohort: 1, stake: STAKE(300) },
-    { cohort: 2, stake: STAKE(50) },
-    { cohort: 2, stake: STAKE(150) },
-    { cohort: 2, stake: STAKE(250) },
-    { cohort: 2, stake: STAKE(350) },
-    { cohort: 3, stake: STAKE(400) },
-    { cohort: 3, stake: STAKE(500) },
-    { cohort: 3, stake: STAKE(600) },
-  ]);
+  const vs = await registerValidators(d, inCohorts({ 1: [100, 200, 300], 2: [50, 150, 250, 350], 3: [400, 500, 600] }));
   const [A, B, C, D, E, F, G, H, I, J] = vs;
   const [voterFor, voterAgainst, voterAbstain, relayer, outsider] = d.others;
   const domain = coordinatorDomain((await ethers.provider.getNetwork()).chainId, await d.coordinator.getAddress());
@@ -833,7 +823,7 @@ describe("UpgradeCoordinator lifecycle", function () {
       await (await d.token.connect(A.operator).transfer(outsider.address, STAKE(60))).wait(); // A: 100 -> 40
       await (await d.token.connect(D.operator).delegate(G.operator.address)).wait(); // D 50 -> 0, G 350 -> 400
       await (await d.token.connect(d.deployer).transfer(H.operator.address, STAKE(1000))).wait(); // H: 400 -> 1,400
-      const [N] = await registerValidators(d, [{ cohort: 3, stake: STAKE(700) }], "late"); // new, cohort 3
+      const [N] = await registerValidators(d, inCohorts({ 3: [700] }), "late"); // new, cohort 3
       await expect(c.connect(d.timelockSigner).setCohort(B.operator.address, 2))
         .to.emit(c, "CohortAssigned")
         .withArgs(B.operator.address, 1, 2);

@@ -4,17 +4,13 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { Interface, Signer, ZeroAddress } from "ethers";
-import {
-  LockstepGovernor__factory,
-  LockstepTimelock__factory,
-  UpgradeCoordinator__factory,
-  type UpgradeCoordinator,
-} from "../../typechain-types";
+import { LockstepGovernor__factory, LockstepTimelock__factory, type UpgradeCoordinator } from "../../typechain-types";
 import { UpgradeState } from "../../lib/coordinator";
 import {
   STAKE,
   Deployed,
   attesterProof,
+  coordinatorFactory,
   deployLockstep,
   fundedWallet,
   impersonate,
@@ -47,15 +43,7 @@ async function deployNewGovernance(d: Deployed) {
 }
 
 function deployCoordinator(d: Deployed, governance: string): Promise<UpgradeCoordinator> {
-  return new UpgradeCoordinator__factory(
-    {
-      "contracts/rollout/ManifestPlanner.sol:ManifestPlanner": d.libraries.manifestPlanner,
-      "contracts/rollout/RolloutViews.sol:RolloutViews": d.libraries.rolloutViews,
-      "contracts/rollout/RegistryLogic.sol:RegistryLogic": d.libraries.registryLogic,
-      "contracts/rollout/GovernanceLogic.sol:GovernanceLogic": d.libraries.governanceLogic,
-    },
-    d.deployer,
-  ).deploy(d.token, governance, d.guardian.address, 3);
+  return coordinatorFactory(d).deploy(d.token, governance, d.guardian.address, 3);
 }
 
 async function migrationFixture() {

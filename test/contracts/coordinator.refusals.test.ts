@@ -11,6 +11,7 @@ import {
   attesterProof,
   Validator,
   deployLockstep,
+  inCohorts,
   fundedWallet,
   manifest,
   registerValidators,
@@ -24,14 +25,7 @@ import { MOVING_STATES, OPEN_STATES, PAUSED_STATES, SkipReason } from "../helper
  */
 async function refusalsFixture() {
   const d = await deployLockstep();
-  const v = await registerValidators(d, [
-    { cohort: 1, stake: STAKE(40) },
-    { cohort: 1, stake: STAKE(30) },
-    { cohort: 1, stake: STAKE(30) },
-    { cohort: 2, stake: STAKE(60) },
-    { cohort: 2, stake: STAKE(40) },
-    { cohort: 3, stake: STAKE(50) },
-  ]);
+  const v = await registerValidators(d, inCohorts({ 1: [40, 30, 30], 2: [60, 40], 3: [50] }));
   const stranger = d.others[0];
   await (await d.token.connect(d.deployer).transfer(stranger.address, STAKE(500))).wait();
   await (await d.token.connect(stranger).delegate(stranger.address)).wait();

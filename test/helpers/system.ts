@@ -15,11 +15,11 @@ import { privateKeyToAccount } from "viem/accounts";
 import { signAttestation as signAttestationAction } from "../../lib/actions/signAttestation";
 import { signAttesterProof } from "../../lib/actions/signAttesterProof";
 import type { Attestation as LibAttestation, SignedAttestation } from "../../lib/coordinator";
-import { deploySystem, defaultParams, type SystemParams } from "../../lib/deploy";
+import { coordinatorLinks, deploySystem, defaultParams, type SystemParams } from "../../lib/deploy";
 import { stageRules } from "../../lib/manifest";
 import { contractsAt, type System } from "./contracts";
 import type { IUpgradeCoordinator } from "../../typechain-types/contracts/rollout/IUpgradeCoordinator";
-import type { UpgradeCoordinator } from "../../typechain-types";
+import { UpgradeCoordinator__factory, type UpgradeCoordinator } from "../../typechain-types";
 
 export { stageRules, contractsAt, type System };
 
@@ -171,6 +171,21 @@ export async function registerValidators(
     out.push({ operator, attester, cohort: specs[i].cohort, stake: specs[i].stake });
   }
   return out;
+}
+
+/**
+ * Validator specs for `registerValidators`, cohort by cohort in ascending order: `{ 1: [40, 30], 3: [10] }` is two
+ * validators in cohort 1 and one in cohort 3, stakes in whole tokens.
+ */
+export function inCohorts(stakes: Record<number, number[]>): { cohort: number; stake: bigint }[] {
+  return Object.entries(stakes).flatMap(([cohort, list]) =>
+    list.map((s) => ({ cohort: Number(cohort), stake: STAKE(s) })),
+  );
+}
+
+/** A factory for further coordinators, linked against `d`'s libraries and sent by its deployer. */
+export function coordinatorFactory(d: Deployed): UpgradeCoordinator__factory {
+  return new UpgradeCoordinator__factory(coordinatorLinks(d.libraries), d.deployer);
 }
 
 /** A valid manifest with one stage per cohort given; `over` replaces any field. */

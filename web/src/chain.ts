@@ -7,14 +7,15 @@ import { createPublicClient, http, type PublicClient } from "viem";
 import {
   apply,
   auditChecks,
-  decodeLogs,
+  foldEventPage,
   initialState,
   settle,
   type BuildOptions,
+  type FollowedEvents,
   type History,
   type HistoryState,
 } from "../../lib/history";
-import { byChainOrder, type CoordinatorEvent } from "../../lib/events";
+import type { CoordinatorEvent } from "../../lib/events";
 import { stakeTokenAbi } from "../../lib/abi/generated";
 import {
   Follower,
@@ -24,7 +25,6 @@ import {
   type ChainBlock,
   type ChainSource,
   type Hex,
-  type Page,
   type PollResult,
 } from "../../lib/sync";
 import type { DashboardConfig } from "./dashboardConfig";
@@ -57,14 +57,9 @@ export interface Reorg {
   dropped: number;
 }
 
-/** What the follower keeps at each block it followed. Replaced, never changed in place: a snapshot handed out
- * stays as it was, and a page with no new event keeps the same arrays (so `revision` does not move). */
-interface Followed {
-  /** Every coordinator event up to the block, in chain order. */
-  events: CoordinatorEvent[];
-  /** The time of every block in `events`. */
-  times: Map<bigint, bigint>;
-}
+/** What the follower keeps at each block it followed (lib/history): a snapshot handed out stays as it was, and a page
+ * with no new event keeps the same arrays (so `revision` does not move). */
+type Followed = FollowedEvents;
 
 // JSON-RPC batches: a cold load asks for one block per event block and one weight per validator, hundreds or
 // thousands of calls that would otherwise each be an HTTP round trip through the relay. Nodes cap a batch (geth
@@ -75,15 +70,6 @@ const READS_PER_REFRESH = 3;
 /** The last blocks' logs are asked for again on every refresh: a load-balanced RPC can answer from a node a block
  * or two behind, with no logs yet for blocks it has not seen; asking again later picks those up. */
 export const LAGGING_BLOCKS = 12;
-
-/** Folds a page of coordinator logs into what was followed before it. */
-function foldPage(before: Followed, page: Page): { state: Followed } {
-  const fresh = decodeLogs(page.logs);
-  if (fresh.length === 0) return { state: before };
-  const times = new Map(before.times);
-  for (const e of fresh) times.set(e.blockNumber, page.blocks.get(e.blockNumber)!.timestamp);
-  return { state: { events: [...before.events, ...fresh].sort(byChainOrder), times } };
-}
 
 /** The JSON-RPC calls in a request body: one, or a batch's length. */
 function rpcCallsIn(body: unknown): number {
@@ -156,7 +142,7 @@ export class ChainView {
       initial: () => ({ events: [], times: new Map() }),
       reaskBlocks: LAGGING_BLOCKS,
       handlers: {
-        block: foldPage,
+        block: foldEventPage,
         reorg: ({ detectedAt, ancestor, orphaned }) => {
           // Votes at a snapshot block the reorganisation may have replaced are read again.
           this.pastVotes.clear();

@@ -241,15 +241,15 @@ function renderWalletButton() {
   // Connected, it stays a button (to the account panel), so focus stays on it instead of falling to <body>.
   b.disabled = w.kind === "no-wallet";
   b.title = w.kind === "ready" ? `${w.account}: open the account panel` : "";
-  b.textContent =
-    w.kind === "no-wallet"
-      ? "No wallet"
-      : w.kind === "disconnected"
-        ? "Connect wallet"
-        : w.kind === "wrong-chain"
-          ? "Wrong chain: switch"
-          : shortHex(w.account);
+  b.textContent = w.kind === "ready" ? shortHex(w.account) : WALLET_BUTTON[w.kind];
 }
+
+/** The wallet button's words until an account is ready on the right chain. */
+const WALLET_BUTTON = {
+  "no-wallet": "No wallet",
+  disconnected: "Connect wallet",
+  "wrong-chain": "Wrong chain: switch",
+} as const;
 
 /** The incident bar above every view, with the actions a guardian and governance have; the tab's title and icon. */
 function renderIncidents(snap: Snapshot, isGuardian: boolean) {

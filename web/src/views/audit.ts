@@ -9,6 +9,8 @@ import {
   type ManifestFileInput,
   type RenderOptions,
   type ReportFormat,
+  type ReportLine,
+  REPORT_COLUMNS,
 } from "../../../lib/audit";
 import { PAUSE_REASON_WORDS, PauseReason, Status } from "../../../lib/coordinator";
 import { MAX_UINT96, type History } from "../../../lib/history";
@@ -110,16 +112,7 @@ export function auditView(
 // ------------------------------------------------------------------ downloads, in words
 
 /** A line of the report in words, with the line as lib/audit writes it (wei, enum names, 0-based stages) beside. */
-export interface ReadableLine {
-  section: string;
-  upgradeId: string;
-  name: string;
-  block: string;
-  time: string;
-  tx: string;
-  what: string;
-  result: string;
-  detail: string;
+export interface ReadableLine extends ReportLine {
   rawWhat: string;
   rawResult: string;
   rawDetail: string;
@@ -202,20 +195,7 @@ export function readableLines(result: AuditResult): ReadableLine[] {
   }));
 }
 
-const CSV_COLUMNS: (keyof ReadableLine)[] = [
-  "section",
-  "upgradeId",
-  "name",
-  "block",
-  "time",
-  "tx",
-  "what",
-  "result",
-  "detail",
-  "rawWhat",
-  "rawResult",
-  "rawDetail",
-];
+const CSV_COLUMNS: (keyof ReadableLine)[] = [...REPORT_COLUMNS, "rawWhat", "rawResult", "rawDetail"];
 
 function readableMarkdown(result: AuditResult, o: RenderOptions): string {
   const base = o.explorer?.replace(/\/+$/, "");

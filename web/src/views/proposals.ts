@@ -462,18 +462,12 @@ function voteButtons(reason: string | undefined, p: ProposalRecord): string {
     ${reason ? `<p class="vote-reason" id="vote-disabled-reason" data-testid="vote-disabled-reason">${esc(reason)}</p>` : power}`;
 }
 
+/** A proposal's next step by its state, where a Safe batch can take it. */
+const NEXT_STEP = { Succeeded: "queue", Queued: "execute", Active: "vote", Pending: "cancel" } as const;
+
 /** The Safe batch a proposal's next step can be written as: the step anyone (or a Safe) may send. */
 function safeBatchOffer(p: ProposalRecord): string {
-  const step =
-    p.state === "Succeeded"
-      ? "queue"
-      : p.state === "Queued"
-        ? "execute"
-        : p.state === "Active"
-          ? "vote"
-          : p.state === "Pending"
-            ? "cancel"
-            : undefined;
+  const step: (typeof NEXT_STEP)[keyof typeof NEXT_STEP] | undefined = NEXT_STEP[p.state as keyof typeof NEXT_STEP];
   if (!step) return "";
   const who =
     step === "vote"
