@@ -94,6 +94,8 @@ const config: HardhatUserConfig = {
   typechain: { outDir: "typechain-types", target: "ethers-v6" },
   mocha: {
     timeout: 120_000,
+    // Spec's output, then the seconds each test file took.
+    reporter: join(__dirname, "test", "helpers", "durations.ts"),
     rootHooks: {
       // A test's time limit is written for a quiet machine: scaled to the pace measured by the time it starts (the
       // slowest chain or node start-up so far, rehearsal/pace.ts), so a busy machine passes too.

@@ -11,7 +11,7 @@ import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
 import { createWalletClient, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { faultProxy, mineEvery, type FaultProxy } from "../../rehearsal/chaos";
-import { waitFor } from "../../rehearsal/localnet";
+import { waitFor } from "../helpers/e2e";
 import { Attester } from "../../watcher/src/adapters/attester";
 import { connect } from "../../watcher/src/adapters/viemChain";
 import { SqliteJournal } from "../../watcher/src/journal/sqlite";
