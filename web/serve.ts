@@ -180,6 +180,12 @@ function main() {
     }
     res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
   });
+  server.once("error", (e: NodeJS.ErrnoException) => {
+    const why =
+      e.code === "EADDRINUSE" ? "is in use by another process (EADDRINUSE)" : `cannot be listened on (${e.code})`;
+    console.error(`dashboard: ${o.host}:${o.port} ${why}; choose another with --port`);
+    process.exit(1);
+  });
   server.listen(o.port, o.host, () => {
     const a = server.address();
     port = typeof a === "object" && a ? a.port : o.port;

@@ -198,4 +198,22 @@ describe("dashboard server (web/serve.ts)", function () {
       "dashboard: --port must be a port number; --rpc must be an http(s) URL",
     ]);
   });
+
+  it("says in one line, exit 1, that its port is taken by another process", function () {
+    // The running server's own port: another process holds it.
+    const r = spawnSync(
+      process.execPath,
+      [...SERVE, "--network", "servetest", "--port", String(port), "--rpc", "http://127.0.0.1:1"].concat([
+        "--deployments",
+        dir.path,
+        "--dist",
+        join(dir.path, "dist"),
+      ]),
+      { cwd: ROOT, encoding: "utf8" },
+    );
+    expect(r.status).to.equal(1);
+    expect(r.stderr.trim().split("\n")).to.deep.equal([
+      `dashboard: 127.0.0.1:${port} is in use by another process (EADDRINUSE); choose another with --port`,
+    ]);
+  });
 });
