@@ -78,7 +78,32 @@ export async function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** Polls `check` until it returns a value (not undefined/false) or the deadline passes. */
+/**
+ * Starts a server that binds its own port: `start(port)` on `preferred` when it is free (a fixed, well-known port
+ * such as Hardhat's 8545), else on a free one. A port seen free can be taken by another process before the server
+ * binds it; when the server then fails with EADDRINUSE, it is started again on another free port (at most
+ * `attempts` times). Any other failure is thrown as it is.
+ */
+export async function onFreePort<T>(start: (port: number) => Promise<T>, preferred?: number, attempts = 3): Promise<T> {
+  let port = preferred !== undefined && (await portIsFree(preferred)) ? preferred : await freePort();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(port);
+    } catch (e) {
+      if (attempt >= attempts || !/EADDRINUSE|address already in use/i.test(String((e as Error)?.message ?? e)))
+        throw e;
+      port = await freePort();
+    }
+  }
+}
+
+/** Thrown by a `waitFor` check when waiting longer cannot help (the process it waits for has exited): ends the wait. */
+export class WaitEnded extends Error {}
+
+/**
+ * Polls `check` until it returns a value (not undefined/false) or the deadline passes. An error thrown by `check` is
+ * kept as the last one and polling goes on, except WaitEnded, which ends the wait at once.
+ */
 export async function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined | false>,
@@ -92,6 +117,7 @@ export async function waitFor<T>(
       const value = await check();
       if (value !== undefined && value !== false) return value as T;
     } catch (e) {
+      if (e instanceof WaitEnded) throw e;
       last = e;
     }
     await new Promise((r) => setTimeout(r, everyMs));
@@ -147,13 +173,20 @@ export async function deployLocal(chain: Chain, options: { binderKey?: Hex } = {
 }
 
 /**
- * Starts `hardhat node` on loopback, on `port` or a free one (contracts must be compiled already); it gets
- * `timeoutMs` to listen (default 60 s at the pace measured so far, rehearsal/pace.ts). How long it took is recorded
+ * Starts `hardhat node` on loopback (contracts must be compiled already): on `port` when given (and only there),
+ * else on `preferPort` when free, else on a free one, started again elsewhere if another process took it first
+ * (onFreePort). It gets `timeoutMs` to listen (default 60 s at the pace measured so far, rehearsal/pace.ts). How long it took is recorded
  * there: the limits of what follows scale with it.
  */
-export async function startChain(options: { port?: number; timeoutMs?: number } = {}): Promise<Chain> {
-  const timeoutMs = options.timeoutMs ?? paced(60_000);
-  const port = options.port ?? (await freePort());
+export async function startChain(
+  options: { port?: number; preferPort?: number; timeoutMs?: number } = {},
+): Promise<Chain> {
+  if (options.port !== undefined) return startChainOn(options.port, options.timeoutMs);
+  return onFreePort((port) => startChainOn(port, options.timeoutMs), options.preferPort);
+}
+
+async function startChainOn(port: number, timeoutMsOption?: number): Promise<Chain> {
+  const timeoutMs = timeoutMsOption ?? paced(60_000);
   const started = Date.now();
   const child = spawn(
     join(ROOT, "node_modules", ".bin", "hardhat"),
@@ -177,8 +210,11 @@ export async function startChain(options: { port?: number; timeoutMs?: number } 
     await waitFor(
       "the hardhat node to listen",
       async () => {
-        if (child.exitCode !== null) throw new Error(`hardhat node exited: ${output.slice(-500)}`);
-        return output.includes("Started HTTP");
+        if (child.exitCode === null) return output.includes("Started HTTP");
+        const inUse = /EADDRINUSE/.test(output);
+        throw new WaitEnded(
+          `hardhat node exited: ${inUse ? `port ${port} is in use (EADDRINUSE)` : output.slice(-500)}`,
+        );
       },
       timeoutMs,
     );
@@ -252,7 +288,7 @@ export async function startDashboardServer(o: {
     const url = await waitFor(
       "the dashboard server",
       async () => {
-        if (child.exitCode !== null) throw new Error(`the dashboard server stopped: ${output.trim()}`);
+        if (child.exitCode !== null) throw new WaitEnded(`the dashboard server stopped: ${output.trim()}`);
         return /dashboard (http:\/\/\S+)/.exec(output)?.[1];
       },
       o.timeoutMs,

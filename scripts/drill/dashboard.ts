@@ -1,7 +1,7 @@
 // With --keep, the drill serves the dashboard for the chain it leaves up, so the address it prints is live.
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
-import { ROOT, freePort, portIsFree, startDashboardServer } from "../../rehearsal/localnet";
+import { ROOT, onFreePort, startDashboardServer } from "../../rehearsal/localnet";
 import type { Net } from "./network";
 
 const PREFERRED_PORT = 5173;
@@ -21,13 +21,16 @@ export async function serveDashboard(net: Net, timeoutMs?: number): Promise<{ ur
   );
   if (build.status !== 0)
     throw new Error(`the dashboard did not build: ${(build.stderr || build.stdout).trim().split("\n")[0]}`);
-  const port = (await portIsFree(PREFERRED_PORT)) ? PREFERRED_PORT : await freePort();
-  const { url, stop } = await startDashboardServer({
-    network: net.network,
-    rpc: net.chain.url,
-    port,
-    deployments: dirname(net.deploymentsFile),
-    timeoutMs,
-  });
+  const { url, stop } = await onFreePort(
+    (port) =>
+      startDashboardServer({
+        network: net.network,
+        rpc: net.chain.url,
+        port,
+        deployments: dirname(net.deploymentsFile),
+        timeoutMs,
+      }),
+    PREFERRED_PORT,
+  );
   return { url, stop };
 }

@@ -19,7 +19,7 @@ import { sendContractCall } from "../../lib/actions/sendContractCall";
 import { signAttesterProof } from "../../lib/actions/signAttesterProof";
 import { defaultParams, deploySystem, deploymentRecord } from "../../lib/deploy";
 import { writeDeployment } from "../../lib/deployments";
-import { DEFAULT_RPC_PORT, portIsFree, startChain, type Chain } from "../../rehearsal/localnet";
+import { DEFAULT_RPC_PORT, startChain, type Chain } from "../../rehearsal/localnet";
 
 export const COHORT_NAMES = ["canary", "early", "main"] as const;
 
@@ -110,8 +110,7 @@ export function planValidators(seed: string, split: [number, number, number]): D
  * `startupMs`, how long the drill itself took to start, sets how long the chain gets: hardhat starts the same way.
  */
 export async function startNetwork(validators: DrillValidator[], deploymentsDir?: string, startupMs = 0): Promise<Net> {
-  const port = (await portIsFree(DEFAULT_RPC_PORT)) ? DEFAULT_RPC_PORT : undefined;
-  const chain = await startChain({ port, timeoutMs: Math.max(60_000, 10 * startupMs) });
+  const chain = await startChain({ preferPort: DEFAULT_RPC_PORT, timeoutMs: Math.max(60_000, 10 * startupMs) });
   try {
     const network = chain.port === DEFAULT_RPC_PORT ? "localhost" : "drill";
     const [deployer, guardian, keeper] = await chain.accounts();
