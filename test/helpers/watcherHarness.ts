@@ -12,7 +12,7 @@ import { build } from "../../watcher/src/build";
 import { parseConfig, paths, type WatcherConfig } from "../../watcher/src/config";
 import { WatcherError, fatal, fsError } from "../../watcher/src/errors";
 import { SqliteJournal } from "../../watcher/src/journal/sqlite";
-import { createLogger } from "../../watcher/src/log";
+import { createLogger, type Logger } from "../../watcher/src/log";
 import type { Effect, Job, JobManifest, WatcherState } from "../../watcher/src/machine/types";
 import { Metrics } from "../../watcher/src/metrics";
 import type { ExecutorDeps } from "../../watcher/src/executors";
@@ -72,6 +72,8 @@ export interface WireOptions<C extends Clock> {
   journal?: SqliteJournal;
   /** Restart leases (default: none, so no step waits for one). */
   leases?: RestartLeases;
+  /** Where the watcher logs (default: nowhere). */
+  logger?: Logger;
 }
 
 /** Builds the watcher over in-memory ports; the fake chain accepts the fresh attester key it signs with. */
@@ -91,7 +93,7 @@ export async function wireWatcher<C extends Clock = FakeClock>(config: WatcherCo
     clock,
     journal,
     metrics,
-    logger: createLogger("silent", false),
+    logger: o.logger ?? createLogger("silent", false),
   });
   /** Puts the machine in `state` at the chain's first block, with `effects` queued as if the chain had asked. */
   const begin = (state: WatcherState, effects?: Effect[]) => {

@@ -5,9 +5,10 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pino, { type Logger } from "pino";
 import type { LeaseAnswer, LeaseView, RestartLeases } from "../../watcher/src/ports";
 import { FakeChain } from "../fakes/chain";
-import { NEW, stagedNode, swapJob, testConfig, wireWatcher } from "../helpers/watcherHarness";
+import { NEW, stagedNode, swapJob, testConfig, wireWatcher, type TestConfigOptions } from "../helpers/watcherHarness";
 
 /** The coordinator's lease book for one key, as `getLease` and `takeLease()` see it; counts every question. */
 class LeaseBook implements RestartLeases {
@@ -46,7 +47,7 @@ const temps: string[] = [];
 after(() => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 /** A watcher with OLD running and NEW staged, its swap to NEW queued, taking leases from `book`. */
-async function wired(book: LeaseBook) {
+async function wired(book: LeaseBook, o: { hooks?: TestConfigOptions["hooks"]; logger?: Logger } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "lockstep-lease-gate-"));
   temps.push(dataDir);
   const { stateDir, store, node } = await stagedNode(dataDir);
@@ -55,8 +56,9 @@ async function wired(book: LeaseBook) {
     stateDir,
     chain: { pollIntervalMs: 1_000 },
     health: { deadlineMs: 2_000, probeIntervalMs: 100, minHeightGain: 2, observeIntervalMs: 5_000 },
+    hooks: o.hooks,
   });
-  const w = await wireWatcher(config, { chain: new FakeChain(2), node, leases: book });
+  const w = await wireWatcher(config, { chain: new FakeChain(2), node, leases: book, logger: o.logger });
   w.begin({ jobs: { "1": swapJob() } }, [{ kind: "upgrade", upgradeId: 1, step: 2 }]);
   return { ...w, store, node };
 }
@@ -164,6 +166,29 @@ describe("restart leases: one place asks for them", function () {
     expect(book.takes).to.equal(0);
     expect(book.views).to.equal(1);
     w.close();
+  });
+
+  describe("a restart window longer than the lease", function () {
+    /** The swap with a restart-window hook of `deadlineMs` (the book's leases last an hour); the warnings logged. */
+    async function swapWithWindow(deadlineMs: number) {
+      const book = new LeaseBook();
+      const warnings: string[] = [];
+      const logger = pino({ level: "warn" }, { write: (line: string) => void warnings.push(JSON.parse(line).msg) });
+      const hooks = { restartWindow: { command: "true", timeoutMs: 10_000, retryIntervalMs: 1_000, deadlineMs } };
+      const w = await wired(book, { hooks, logger });
+      await w.runtime.tick();
+      expect(w.node.running).to.equal(NEW);
+      w.close();
+      return warnings.filter((m) => m.includes("longer than a restart lease lasts"));
+    }
+
+    it("is said when the lease is granted", async function () {
+      expect(await swapWithWindow(2 * 3_600_000)).to.have.length(1);
+    });
+
+    it("is not said of a window within the lease", async function () {
+      expect(await swapWithWindow(3_000_000)).to.deep.equal([]);
+    });
   });
 
   it("a step that does not stop the node asks for no lease", async function () {

@@ -19,7 +19,8 @@ export interface LeaseDeps {
 
 /** Whether a step may take the node down now, and why; or why it must wait. */
 export type LeaseVerdict =
-  | { kind: "go"; why: "no-restart" | "no-budget" | "held" | "granted" | "node-down" | "unleasable" }
+  | { kind: "go"; why: "no-restart" | "no-budget" | "node-down" | "unleasable" }
+  | { kind: "go"; why: "held" | "granted"; /** The lease's duration, seconds. */ duration: number }
   | { kind: "wait"; why: "full" | "pending"; inUse?: bigint; budget?: bigint; weight?: bigint };
 
 /** The step's effect stops the node it finds running: a swap not done yet, or a fall-back not done yet. */
@@ -49,7 +50,7 @@ async function leaseBeforeStop(upgradeId: number, deps: LeaseDeps): Promise<Leas
   if (!leases) return { kind: "go", why: "no-budget" };
   const view = await leases.view(upgradeId);
   if (view.budget === 0n) return { kind: "go", why: "no-budget" };
-  if (view.expiresAt > 0n) return granted(upgradeId, deps, "held", view.expiresAt);
+  if (view.expiresAt > 0n) return granted(upgradeId, deps, "held", view.expiresAt, view.duration);
   if (!(await deps.node.status().catch(() => undefined))) {
     log.warn(
       { upgrade: upgradeId },
@@ -66,9 +67,9 @@ async function leaseBeforeStop(upgradeId: number, deps: LeaseDeps): Promise<Leas
         { upgrade: upgradeId, expiresAt: answer.expiresAt.toString(), transaction: answer.transaction },
         "restart lease granted",
       );
-      return granted(upgradeId, deps, "granted", answer.expiresAt);
+      return granted(upgradeId, deps, "granted", answer.expiresAt, view.duration);
     case "held":
-      return granted(upgradeId, deps, "held", answer.expiresAt);
+      return granted(upgradeId, deps, "held", answer.expiresAt, view.duration);
     case "unleasable":
       return unleasable(upgradeId, deps, view.live);
     case "pending":
@@ -94,12 +95,18 @@ async function leaseBeforeStop(upgradeId: number, deps: LeaseDeps): Promise<Leas
   }
 }
 
-function granted(upgradeId: number, deps: LeaseDeps, why: "held" | "granted", expiresAt: bigint): LeaseVerdict {
+function granted(
+  upgradeId: number,
+  deps: LeaseDeps,
+  why: "held" | "granted",
+  expiresAt: bigint,
+  duration: number,
+): LeaseVerdict {
   if (why === "held") {
     deps.log.info({ upgrade: upgradeId, expiresAt: expiresAt.toString() }, "restart lease already held");
   }
   deps.notify?.leaseGranted(upgradeId);
-  return { kind: "go", why };
+  return { kind: "go", why, duration };
 }
 
 function unleasable(upgradeId: number, deps: LeaseDeps, live: boolean): LeaseVerdict {
@@ -124,6 +131,8 @@ export interface LeaseGateDeps extends LeaseDeps {
   clock: Clock;
   /** The first wait after a refusal (it doubles from there): the chain's poll interval. */
   pollIntervalMs: number;
+  /** How long the restart-window hook may hold the node up before it stops (hooks.restartWindow.deadlineMs). */
+  restartWindowMs?: number;
 }
 
 /**
@@ -134,6 +143,8 @@ export interface LeaseGateDeps extends LeaseDeps {
 export class LeaseGate {
   /** Steps waiting for a lease, by key (apart from the runtime's retries: a wait is no failure). */
   private readonly waits = new Map<string, { upgradeId: number; waits: number; notBefore: number }>();
+  /** Upgrades whose lease was found shorter than the restart window (warned once each). */
+  private readonly shortLeases = new Set<number>();
 
   constructor(private readonly deps: LeaseGateDeps) {}
 
@@ -146,6 +157,7 @@ export class LeaseGate {
     const gate = await leaseBeforeStop(job.upgradeId, this.deps);
     if (gate.kind === "go") {
       this.waits.delete(step.key);
+      if ("duration" in gate) this.checkDuration(job.upgradeId, gate.duration);
       return false;
     }
     const waits = (wait?.waits ?? 0) + 1;
@@ -153,6 +165,22 @@ export class LeaseGate {
     this.waits.set(step.key, { upgradeId: job.upgradeId, waits, notBefore: clock.now() + retryInMs });
     log.debug({ upgrade: job.upgradeId, step: step.key, why: gate.why, retryInMs }, "waiting for a lease");
     return true;
+  }
+
+  /**
+   * The lease is held while the restart-window hook waits, before the node stops. A window that may wait longer than
+   * the lease lasts can stop the node after the lease lapsed, when its stake no longer counts in the budget and
+   * another validator may restart beside it: said once per upgrade, with what to change.
+   */
+  private checkDuration(upgradeId: number, duration: number) {
+    const windowMs = this.deps.restartWindowMs;
+    if (windowMs === undefined || windowMs < duration * 1000 || this.shortLeases.has(upgradeId)) return;
+    this.shortLeases.add(upgradeId);
+    this.deps.log.warn(
+      { upgrade: upgradeId, leaseSeconds: duration, restartWindowDeadlineMs: windowMs },
+      "the restart window may wait longer than a restart lease lasts: the node could stop after its lease lapsed " +
+        "(lower hooks.restartWindow.deadlineMs below the lease duration)",
+    );
   }
 
   /** Waits whose step is no longer pending (an order skipped or ended it, a crash recovery closed it) are over. */

@@ -71,7 +71,11 @@ export class Runtime {
 
   constructor(private readonly deps: RuntimeDeps) {
     const { config } = deps;
-    this.leases = new LeaseGate({ ...deps, pollIntervalMs: config.chain.pollIntervalMs });
+    this.leases = new LeaseGate({
+      ...deps,
+      pollIntervalMs: config.chain.pollIntervalMs,
+      restartWindowMs: config.hooks?.restartWindow?.deadlineMs,
+    });
     deps.metrics.keepProblemsIn(deps.journal); // /healthz still names what is wrong after a restart
     this.follower = watcherFollower({
       chain: deps.chain,
