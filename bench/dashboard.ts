@@ -54,7 +54,7 @@ function parseArgs(argv: string[]): Options {
         "--proposals": (o, v) => (o.proposals = wholeNumber(v)),
         "--idle-s": (o, v) => (o.idleSeconds = wholeNumber(v)),
       },
-      unknown: (arg) => `unknown option ${arg} (options: --events N[,N...], --runs N, --proposals N, --idle-s SECONDS)`,
+      usage: "--events N[,N...], --runs N, --proposals N, --idle-s SECONDS",
       check: (o) => [
         ...(!o.events.length || o.events.some((n) => !Number.isInteger(n) || n < 1)
           ? ["--events must be positive whole numbers, separated by commas"]
@@ -299,6 +299,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(e instanceof Error ? e.message : e);
+  console.error(`bench:dashboard: ${e instanceof Error ? e.message : e}`);
   process.exit(1);
 });

@@ -44,12 +44,16 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { rounds: 2, hogs: cpus().length, only: TRIALS.map((t) => t.name) };
-  const problems = applyFlags(argv, o, {
-    "--rounds": (o, v) => (o.rounds = wholeNumber(v)),
-    "--hogs": (o, v) => (o.hogs = wholeNumber(v)),
-    "--only": (o, v) => (o.only = v.split(",")),
-  });
-  if (problems.length) problems.push("options: --rounds N, --hogs N, --only a,b");
+  const problems = applyFlags(
+    argv,
+    o,
+    {
+      "--rounds": (o, v) => (o.rounds = wholeNumber(v)),
+      "--hogs": (o, v) => (o.hogs = wholeNumber(v)),
+      "--only": (o, v) => (o.only = v.split(",")),
+    },
+    { usage: "--rounds N, --hogs N, --only a,b" },
+  );
   if (!Number.isInteger(o.rounds) || o.rounds < 1) problems.push("--rounds must be a positive whole number");
   if (!Number.isInteger(o.hogs) || o.hogs < 0 || o.hogs > 64) problems.push("--hogs must be a whole number 0..64");
   const unknown = o.only.filter((n) => !TRIALS.some((t) => t.name === n));

@@ -404,7 +404,7 @@ function parseArgs(argv: string[]): { runs: number; idleSeconds: number; observe
       "--observe-seconds": (o, v) => (o.observeSeconds = Number(v)),
       "--only": (o, v) => (o.only = v.split(",")),
     },
-    unknown: (arg) => `unknown option ${arg} (options: --runs N, --idle-seconds S, --observe-seconds S, --only a,b)`,
+    usage: "--runs N, --idle-seconds S, --observe-seconds S, --only a,b",
     check: (o) => {
       const problems: string[] = [];
       if (!Number.isInteger(o.runs) || o.runs < 1) problems.push("--runs must be a positive whole number");

@@ -32,17 +32,19 @@ const own = <V>(table: Record<string, V>, key: string): V | undefined =>
 
 /**
  * Applies `argv` (`--flag value` or `--flag=value`; the value may itself hold "=") to `o` through `flags`, and
- * `switches` (flags without a value); returns the problems found: unknown flags (worded by `unknown`, if given), flags
- * without a value (the next argument is another flag) and switches given one.
+ * `switches` (flags without a value); returns the problems found: unknown flags (worded by `unknown`, if given, and
+ * followed once by `options: <usage>` when a usage line is given), flags without a value (the next argument is another
+ * flag) and switches given one.
  */
 export function applyFlags<T>(
   argv: string[],
   o: T,
   flags: Record<string, FlagSetter<T>>,
-  extra: { switches?: Record<string, SwitchSetter<T>>; unknown?: (arg: string) => string } = {},
+  extra: { switches?: Record<string, SwitchSetter<T>>; unknown?: (arg: string) => string; usage?: string } = {},
 ): string[] {
   const problems: string[] = [];
   const switches = extra.switches ?? {};
+  let unknown = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
@@ -56,6 +58,7 @@ export function applyFlags<T>(
     const set = own(flags, flag);
     if (!set) {
       problems.push(extra.unknown?.(arg) ?? `unknown option ${arg}`);
+      unknown = true;
       continue;
     }
     const next = argv[i + 1];
@@ -63,6 +66,7 @@ export function applyFlags<T>(
     if (value === undefined) problems.push(`${flag} needs a value`);
     else set(o, value);
   }
+  if (unknown && extra.usage) problems.push(`options: ${extra.usage}`);
   return problems;
 }
 
@@ -77,6 +81,8 @@ export function parseFlags<T extends object>(
     flags: Record<string, FlagSetter<T>>;
     switches?: Record<string, SwitchSetter<T>>;
     unknown?: (arg: string) => string;
+    /** The options, listed once after the unknown ones: `--runs N, --only a,b`. */
+    usage?: string;
     check?: (o: T) => string[];
   },
 ): T {

@@ -113,4 +113,14 @@ describe("cli options: switches and flags that lack their value", function () {
     });
     expect(problems).to.deep.equal(['unknown option "--bogus" (see --help)']);
   });
+
+  it("lists the options once, after every unknown flag, when given a usage line", function () {
+    const usage = { usage: "--seed S, --keep" };
+    expect(applyFlags(["--bogus", "--other=1", "--seed", "x"], { ...DRILL }, spec.flags, usage)).to.deep.equal([
+      "unknown option --bogus",
+      "unknown option --other=1",
+      "options: --seed S, --keep",
+    ]);
+    expect(applyFlags(["--seed", "x"], { ...DRILL }, spec.flags, usage)).to.deep.equal([]);
+  });
 });
