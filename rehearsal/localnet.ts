@@ -215,35 +215,32 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
   clearTimeout(timer);
 }
 
+/** web/serve.ts as node runs it, before its options. */
+export const SERVE = ["-r", "ts-node/register/transpile-only", "web/serve.ts"];
+
 /**
- * Starts the dashboard server (web/serve.ts, the page must be built) for `network`'s deployment in `deployments`,
- * read through `rpc`, on `port`; returns its address once it listens (within `timeoutMs`, default 30 s). Stops it
- * and throws with its output if it exits first or does not listen in time.
+ * Starts the dashboard server (web/serve.ts, the page must be built) for `network`'s deployment in `deployments` (or
+ * where `args` say), read through `rpc`, on `port` or a free one; returns its address and port once it listens (within
+ * `timeoutMs`, default 30 s). Stops it and throws with its output if it exits first or does not listen in time.
  */
 export async function startDashboardServer(o: {
   network: string;
   rpc: string;
-  port: number;
-  deployments: string;
+  port?: number;
+  deployments?: string;
   /** More of web/serve.ts's flags. */
   args?: string[];
   timeoutMs?: number;
-}): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+}): Promise<{ url: string; port: number; child: ChildProcess; stop(): Promise<void> }> {
+  const port = o.port ?? (await freePort());
   const child = spawn(
     process.execPath,
-    [
-      "-r",
-      "ts-node/register/transpile-only",
-      "web/serve.ts",
-      "--network",
-      o.network,
-      "--rpc",
-      o.rpc,
-      "--port",
-      String(o.port),
-      ...(o.args ?? []),
-    ],
-    { cwd: ROOT, env: { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: o.deployments }, stdio: ["ignore", "pipe", "pipe"] },
+    [...SERVE, "--network", o.network, "--rpc", o.rpc, "--port", String(port), ...(o.args ?? [])],
+    {
+      cwd: ROOT,
+      env: o.deployments ? { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: o.deployments } : process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   let output = "";
   child.stdout!.on("data", (c) => (output += c));
@@ -257,7 +254,7 @@ export async function startDashboardServer(o: {
       },
       o.timeoutMs,
     );
-    return { url, child, stop: () => stopProcess(child) };
+    return { url, port, child, stop: () => stopProcess(child) };
   } catch (e) {
     await stopProcess(child);
     throw e;

@@ -1,7 +1,7 @@
 // What the dashboard's browser tests set up before a page opens: the built bundle, validators registered on a chain
 // process, an upgrade scheduled, the deployment record web/serve.ts reads, the server itself, Debian's chromium and
 // the page; and the checks every view takes at a desktop's and a phone's size.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -14,7 +14,9 @@ import { writeDeployment } from "../../lib/deployments";
 import type { OnChainManifest, StageRules } from "../../lib/manifest";
 import { versionTag } from "../../lib/version";
 import { injectWallet, type TestWallet } from "./browser-wallet";
-import { ROOT, freePort, stopProcess, waitFor, type Deployment } from "./e2e";
+import { startDashboardServer } from "../../rehearsal/localnet";
+import { paced } from "../../rehearsal/pace";
+import { ROOT, type Deployment } from "./e2e";
 import { attesterProof } from "./system";
 
 export const CHROMIUM = "/usr/bin/chromium";
@@ -28,8 +30,6 @@ export interface Viewport {
 }
 /** The flags every browser test starts chromium with. */
 export const HEADLESS = ["--headless", "--no-sandbox", "--disable-gpu"];
-/** web/serve.ts as node runs it, before its options. */
-export const SERVE = ["-r", "ts-node/register/transpile-only", "web/serve.ts"];
 
 /** Builds the dashboard (vite) once chromium is known to be there; throws naming what is missing or failed. */
 export function buildDashboard(): void {
@@ -138,38 +138,11 @@ export function writeTestDeployment(d: Deployment, network: string, dir: string)
 }
 
 /**
- * Starts web/serve.ts for `network` (its record in `deploymentsDir`, or where `args` say) over `rpcUrl` on a free
- * port, with `args` added, and waits until it says where it serves; throws with its output if it exits first.
+ * Starts web/serve.ts (rehearsal/localnet.ts startDashboardServer) on a free port, giving it the 30 s a quiet machine
+ * needs at the pace this process measured.
  */
-export async function serveDashboard(o: {
-  network: string;
-  rpcUrl: string;
-  deploymentsDir?: string;
-  args?: string[];
-}): Promise<{ server: ChildProcess; port: number; url: string }> {
-  const port = await freePort();
-  const server = spawn(
-    process.execPath,
-    [...SERVE, "--network", o.network, "--rpc", o.rpcUrl, "--port", String(port), ...(o.args ?? [])],
-    {
-      cwd: ROOT,
-      env: o.deploymentsDir ? { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: o.deploymentsDir } : process.env,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let output = "";
-  server.stdout!.on("data", (c) => (output += c));
-  server.stderr!.on("data", (c) => (output += c));
-  try {
-    await waitFor("the dashboard server", async () => {
-      if (server.exitCode !== null) throw new Error(`the dashboard server exited: ${output}`);
-      return output.includes("dashboard http://");
-    });
-  } catch (e) {
-    await stopProcess(server);
-    throw e;
-  }
-  return { server, port, url: `http://127.0.0.1:${port}/` };
+export function serveDashboard(o: Omit<Parameters<typeof startDashboardServer>[0], "port" | "timeoutMs">) {
+  return startDashboardServer({ ...o, timeoutMs: paced(30_000) });
 }
 
 /** Launches headless chromium with `args`; makes the screenshots' folder ready. */

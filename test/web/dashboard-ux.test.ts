@@ -106,10 +106,10 @@ describe("dashboard for people: figures, incidents, phones and accessibility", f
     ).wait();
 
     writeTestDeployment(d, "uxtest", dir.path);
-    ({ server, url } = await serveDashboard({
+    ({ child: server, url } = await serveDashboard({
       network: "uxtest",
-      rpcUrl: chain.url,
-      deploymentsDir: dir.path,
+      rpc: chain.url,
+      deployments: dir.path,
       args: ["--poll-ms", String(POLL_MS)],
     }));
     browser = await launchChromium([...HEADLESS, "--autoplay-policy=no-user-gesture-required"]);

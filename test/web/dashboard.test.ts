@@ -118,10 +118,10 @@ describe("dashboard in a browser", function () {
 
     proxy = await rpcProxy(chain.url);
     let port: number;
-    ({ server, port } = await serveDashboard({
+    ({ child: server, port } = await serveDashboard({
       network: "webtest",
-      rpcUrl: proxy.url,
-      deploymentsDir: dir.path,
+      rpc: proxy.url,
+      deployments: dir.path,
       args: ["--explorer", EXPLORER, "--poll-ms", "250"],
     }));
 

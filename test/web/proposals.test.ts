@@ -137,10 +137,10 @@ describe("proposals in a browser: the proposal page, proposing from a manifest, 
     };
 
     writeTestDeployment(d, "proptest", dir.path);
-    ({ server, url } = await serveDashboard({
+    ({ child: server, url } = await serveDashboard({
       network: "proptest",
-      rpcUrl: chain.url,
-      deploymentsDir: dir.path,
+      rpc: chain.url,
+      deployments: dir.path,
       args: ["--explorer", EXPLORER, "--poll-ms", "250"],
     }));
     browser = await launchChromium();

@@ -99,10 +99,10 @@ describe("dashboard: validator pages and auditors' tools", function () {
     await attest("c", 0, Status.Healthy);
 
     writeTestDeployment(d, "pagestest", dir.path);
-    ({ server, url } = await serveDashboard({
+    ({ child: server, url } = await serveDashboard({
       network: "pagestest",
-      rpcUrl: chain.url,
-      deploymentsDir: dir.path,
+      rpc: chain.url,
+      deployments: dir.path,
       args: ["--poll-ms", "250", "--explorer", EXPLORER],
     }));
     browser = await launchChromium();
