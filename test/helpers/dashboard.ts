@@ -16,7 +16,7 @@ import { versionTag } from "../../lib/version";
 import { injectWallet, type TestWallet } from "./browser-wallet";
 import { startDashboardServer } from "../../rehearsal/localnet";
 import { paced } from "../../rehearsal/pace";
-import { ROOT, type Deployment } from "./e2e";
+import { ROOT, deployOn, startChain, tempDir, type Chain, type Deployment } from "./e2e";
 import { attesterProof } from "./system";
 
 export const CHROMIUM = "/usr/bin/chromium";
@@ -181,6 +181,85 @@ export async function openDashboard(
     timeout: o.liveWithinMs ?? 30_000,
   });
   return { context, page, wallet };
+}
+
+/**
+ * What a dashboard suite opens in `before` and closes in `after`: a temporary directory, a chain with the system
+ * deployed, validators registered by name (keys derived from `label`), and, for the browser suites, the dashboard
+ * built, served for network `<label>test` and open in chromium.
+ */
+export class DashboardBench {
+  chain!: Chain;
+  d!: Deployment;
+  /** The validators registered by `deploy`, by name. */
+  readonly v: Record<string, NamedValidator> = {};
+  /** What the page threw: a suite's last check holds it empty. */
+  readonly pageErrors: string[] = [];
+  browser?: Browser;
+  private dir?: ReturnType<typeof tempDir>;
+  private server?: Awaited<ReturnType<typeof startDashboardServer>>;
+
+  constructor(private readonly label: string) {}
+
+  /** Builds the dashboard unless `build` is false, makes the temporary directory and starts a chain. */
+  async start(o: { build?: boolean } = {}): Promise<Chain> {
+    if (o.build !== false) buildDashboard();
+    this.dir = tempDir(`lockstep-web-${this.label}-`);
+    this.chain = await startChain();
+    return this.chain;
+  }
+
+  /** Deploys the system on the chain and registers `validators` ([name, stake in tokens, cohort]) into `v`. */
+  async deploy(
+    validators: Parameters<typeof registerNamedValidators>[3],
+    o: { binderKey?: `0x${string}` } = {},
+  ): Promise<Deployment> {
+    this.d = await deployOn(this.chain, o);
+    Object.assign(this.v, await registerNamedValidators(this.d, this.chain.provider, this.label, validators));
+    return this.d;
+  }
+
+  /** `start`, then `deploy`: the chain and the deployment. */
+  async open(validators: Parameters<typeof registerNamedValidators>[3]): Promise<{ chain: Chain; d: Deployment }> {
+    await this.start();
+    await this.deploy(validators);
+    return { chain: this.chain, d: this.d };
+  }
+
+  /**
+   * Writes the deployment record for network `<label>test`, serves the dashboard for it over `rpc` (the chain's
+   * unless given) with `args`, and launches chromium with `chromium` flags; the server's address and port.
+   */
+  async serve(o: { rpc?: string; args?: string[]; chromium?: string[] } = {}): Promise<{ url: string; port: number }> {
+    const network = `${this.label}test`;
+    writeTestDeployment(this.d, network, this.dir!.path);
+    this.server = await serveDashboard({
+      network,
+      rpc: o.rpc ?? this.chain.url,
+      deployments: this.dir!.path,
+      args: o.args,
+    });
+    this.browser = await launchChromium(o.chromium);
+    return { url: this.server.url, port: this.server.port };
+  }
+
+  /** Opens the served dashboard (at `hash`, if given) in the browser: `openDashboard` with this bench's errors. */
+  openPage(o: Omit<Parameters<typeof openDashboard>[1], "url" | "pageErrors"> & { hash?: string } = {}) {
+    const { hash, ...rest } = o;
+    return openDashboard(this.browser!, {
+      ...rest,
+      url: `${this.server!.url}${hash ?? ""}`,
+      pageErrors: this.pageErrors,
+    });
+  }
+
+  /** Closes what was opened, the browser first and the temporary directory last. */
+  async close(): Promise<void> {
+    await this.browser?.close();
+    await this.server?.stop();
+    await this.chain?.stop();
+    this.dir?.cleanup();
+  }
 }
 
 let axeSource: string | undefined;
