@@ -7,17 +7,16 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { Wallet, ZeroHash, keccak256, parseEther, toUtf8Bytes, type JsonRpcProvider } from "ethers";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import type { Hex } from "viem";
 import type { Status } from "../../lib/coordinator";
 import { deploymentRecord } from "../../lib/deploy";
 import { writeDeployment } from "../../lib/deployments";
-import type { OnChainManifest, StageRules } from "../../lib/manifest";
+import type { StageRules } from "../../lib/manifest";
 import { versionTag } from "../../lib/version";
 import { injectWallet, type TestWallet } from "./browser-wallet";
 import { startDashboardServer } from "../../rehearsal/localnet";
 import { paced } from "../../rehearsal/pace";
 import { ROOT, deployOn, startChain, tempDir, type Chain, type Deployment } from "./e2e";
-import { attesterProof } from "./system";
+import { attesterProof, manifest, type ManifestInput } from "./system";
 
 export const CHROMIUM = "/usr/bin/chromium";
 /** Where the browser tests leave their screenshots. */
@@ -82,31 +81,28 @@ export async function registerNamedValidators(
 }
 
 /**
- * The manifest a dashboard test schedules, as the coordinator takes it: `name`, from v1.9.3 to v2.0.0, one linux-amd64
- * artifact whose digest is the hash of `binary`, the manifest hash that of `hashOf`, and `stages`.
+ * The manifest a dashboard test schedules (test/helpers/system.ts `manifest`, from v1.9.3 to v2.0.0): `name` with
+ * `stages`, one linux-amd64 artifact whose digest is the hash of `binary`, the manifest hash that of `hashOf`, no
+ * metadata URI.
  */
 export function testManifest(
   name: string,
   stages: StageRules[],
   o: { binary: string; hashOf: string; featureFlags?: string[] },
-): OnChainManifest {
-  return {
-    name,
-    version: "v2.0.0",
-    previousVersion: "v1.9.3",
+): ManifestInput {
+  return manifest(name, [], {
+    stages,
     artifacts: [
       {
         platform: "linux-amd64",
         uri: "https://dl.example/node-v2.0.0",
-        sha256Digest: keccak256(toUtf8Bytes(o.binary)) as Hex,
+        sha256Digest: keccak256(toUtf8Bytes(o.binary)),
       },
     ],
     featureFlags: o.featureFlags ?? [],
     metadataURI: "",
-    manifestHash: keccak256(toUtf8Bytes(o.hashOf)) as Hex,
-    stateIncompatible: false,
-    stages,
-  };
+    manifestHash: keccak256(toUtf8Bytes(o.hashOf)),
+  });
 }
 
 /** `who`'s attester reports `status` for `stage` of upgrade `id`, running v2.0.0 at `height`; the mined receipt. */
