@@ -35,7 +35,7 @@ import type { StageRules } from "../lib/manifest";
 import { paths as pathsOf } from "../watcher/src/config";
 import { ProcessNodeController } from "../watcher/src/adapters/processNode";
 import { builtWatcher } from "../packaging/build";
-import { paced, recordStartup } from "./pace";
+import { pace, paced, recordStartup } from "./pace";
 
 export const ROOT = resolve(__dirname, "..");
 
@@ -99,6 +99,15 @@ export async function waitFor<T>(
   throw new Error(
     `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`,
   );
+}
+
+/**
+ * `waitFor` with its limit, written for a quiet machine, scaled to the pace this process measured (rehearsal/pace.ts):
+ * a limit that holds on a quiet machine holds on a busy one. The tests wait with it; the drill keeps its own limits.
+ */
+export function waitForAtPace<T>(...[what, check, timeoutMs = 30_000, everyMs]: Parameters<typeof waitFor<T>>) {
+  const at = pace();
+  return waitFor(at > 1 ? `${what} (pace ×${at.toFixed(1)})` : what, check, paced(timeoutMs), everyMs);
 }
 
 export interface Chain {
