@@ -35,7 +35,7 @@ import type { StageRules } from "../lib/manifest";
 import { paths as pathsOf } from "../watcher/src/config";
 import { ProcessNodeController } from "../watcher/src/adapters/processNode";
 import { builtWatcher } from "../packaging/build";
-import { paced, recordStartup } from "./pace";
+import { pace, paced, recordStartup } from "./pace";
 
 export const ROOT = resolve(__dirname, "..");
 
@@ -125,6 +125,15 @@ export async function waitFor<T>(
   throw new Error(
     `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`,
   );
+}
+
+/**
+ * `waitFor` with its limit, written for a quiet machine, scaled to the pace this process measured (rehearsal/pace.ts):
+ * a limit that holds on a quiet machine holds on a busy one. The tests wait with it; the drill keeps its own limits.
+ */
+export function waitForAtPace<T>(...[what, check, timeoutMs = 30_000, everyMs]: Parameters<typeof waitFor<T>>) {
+  const at = pace();
+  return waitFor(at > 1 ? `${what} (pace ×${at.toFixed(1)})` : what, check, paced(timeoutMs), everyMs);
 }
 
 export interface Chain {
@@ -251,35 +260,32 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
   clearTimeout(timer);
 }
 
+/** web/serve.ts as node runs it, before its options. */
+export const SERVE = ["-r", "ts-node/register/transpile-only", "web/serve.ts"];
+
 /**
- * Starts the dashboard server (web/serve.ts, the page must be built) for `network`'s deployment in `deployments`,
- * read through `rpc`, on `port`; returns its address once it listens (within `timeoutMs`, default 30 s). Stops it
- * and throws with its output if it exits first or does not listen in time.
+ * Starts the dashboard server (web/serve.ts, the page must be built) for `network`'s deployment in `deployments` (or
+ * where `args` say), read through `rpc`, on `port` or a free one; returns its address and port once it listens (within
+ * `timeoutMs`, default 30 s). Stops it and throws with its output if it exits first or does not listen in time.
  */
 export async function startDashboardServer(o: {
   network: string;
   rpc: string;
-  port: number;
-  deployments: string;
+  port?: number;
+  deployments?: string;
   /** More of web/serve.ts's flags. */
   args?: string[];
   timeoutMs?: number;
-}): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+}): Promise<{ url: string; port: number; child: ChildProcess; stop(): Promise<void> }> {
+  const port = o.port ?? (await freePort());
   const child = spawn(
     process.execPath,
-    [
-      "-r",
-      "ts-node/register/transpile-only",
-      "web/serve.ts",
-      "--network",
-      o.network,
-      "--rpc",
-      o.rpc,
-      "--port",
-      String(o.port),
-      ...(o.args ?? []),
-    ],
-    { cwd: ROOT, env: { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: o.deployments }, stdio: ["ignore", "pipe", "pipe"] },
+    [...SERVE, "--network", o.network, "--rpc", o.rpc, "--port", String(port), ...(o.args ?? [])],
+    {
+      cwd: ROOT,
+      env: o.deployments ? { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: o.deployments } : process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   let output = "";
   child.stdout!.on("data", (c) => (output += c));
@@ -293,7 +299,7 @@ export async function startDashboardServer(o: {
       },
       o.timeoutMs,
     );
-    return { url, child, stop: () => stopProcess(child) };
+    return { url, port, child, stop: () => stopProcess(child) };
   } catch (e) {
     await stopProcess(child);
     throw e;

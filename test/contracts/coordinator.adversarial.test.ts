@@ -13,7 +13,6 @@ import {
   Status,
   UpgradeState,
   attesterProofTypedData,
-  coordinatorDomain,
 } from "../../lib/coordinator";
 import { packAttestations } from "../../lib/actions/packAttestations";
 import { versionTag } from "../../lib/version";
@@ -21,8 +20,7 @@ import {
   STAKE,
   attesterProof,
   Validator,
-  deployLockstep,
-  inCohorts,
+  deployWithCohorts,
   fundedWallet,
   manifest,
   registerValidators,
@@ -38,12 +36,11 @@ const DIGEST = keccak256(toUtf8Bytes("metrics"));
  * Cohort 1: A 40, B 30, C 29, W 1 (of 100), and Z with no stake. Cohort 2: D 60, E 40. Cohort 3 (the default): F 10.
  */
 async function adversarialFixture() {
-  const d = await deployLockstep();
-  const [A, B, C, W, D, E, F] = await registerValidators(d, inCohorts({ 1: [40, 30, 29, 1], 2: [60, 40], 3: [10] }));
+  const { d, validators, domain } = await deployWithCohorts({ 1: [40, 30, 29, 1], 2: [60, 40], 3: [10] });
+  const [A, B, C, W, D, E, F] = validators;
   const [Z] = await registerValidators(d, [{ cohort: 1, stake: 0n }], "zero");
   const relayer = d.others[0];
   const asGovernance = d.coordinator.connect(d.timelockSigner);
-  const domain = coordinatorDomain((await ethers.provider.getNetwork()).chainId, await d.coordinator.getAddress());
   return { d, A, B, C, W, Z, D, E, F, relayer, asGovernance, domain };
 }
 
@@ -69,23 +66,19 @@ async function stateOf(f: Fixture, id: bigint): Promise<UpgradeState> {
   return Number((await f.d.coordinator.getUpgrade(id)).state) as UpgradeState;
 }
 
-async function signed(f: Fixture, who: Validator, id: bigint, status: Status, over: Partial<Attestation> = {}) {
-  const now = BigInt(await time.latest());
-  return signAttestation(who.attester, f.domain, {
-    operator: who.operator.address,
-    upgradeId: id,
-    stage: 0,
-    status,
-    version: versionTag(VERSION),
-    height: 1000,
-    metricsDigest: DIGEST,
-    issuedAt: now,
-    deadline: now + 3600n,
-    ...over,
-  });
+function signed(f: Fixture, who: Validator, id: bigint, status: Status, over: Partial<Attestation> = {}) {
+  return signedBy(f, who.attester, who, id, status, over);
 }
 
-async function signedBy(f: Fixture, key: Signer, who: Validator, id: bigint, status: Status) {
+/** `who`'s attestation of stage 0, valid for an hour from now, signed by `key`. */
+async function signedBy(
+  f: Fixture,
+  key: Signer,
+  who: Validator,
+  id: bigint,
+  status: Status,
+  over: Partial<Attestation> = {},
+) {
   const now = BigInt(await time.latest());
   return signAttestation(key, f.domain, {
     operator: who.operator.address,
@@ -97,6 +90,7 @@ async function signedBy(f: Fixture, key: Signer, who: Validator, id: bigint, sta
     metricsDigest: DIGEST,
     issuedAt: now,
     deadline: now + 3600n,
+    ...over,
   });
 }
 

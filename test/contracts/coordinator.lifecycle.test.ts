@@ -13,22 +13,23 @@ import {
   StageState,
   Status,
   UpgradeState,
-  coordinatorDomain,
   SignedAttestation,
 } from "../../lib/coordinator";
 import { packAttestations } from "../../lib/actions/packAttestations";
-import { attesterProof, signAttestation, type ManifestInput } from "../helpers/system";
 import { versionTag } from "../../lib/version";
 import {
   Deployed,
   STAKE,
   Validator,
-  deployLockstep,
-  inCohorts,
+  attesterProof,
+  deployWithCohorts,
   fundedWallet,
+  inCohorts,
   manifest,
   registerValidators,
+  signAttestation,
   stageRules,
+  type ManifestInput,
 } from "../helpers/system";
 import { MOVING_STATES, OPEN_STATES, PAUSED_STATES, SkipReason } from "../helpers/model";
 import {
@@ -66,11 +67,13 @@ function share(stake: bigint, bps: number): bigint {
 const COHORT_STAKE = { 1: STAKE(600), 2: STAKE(800), 3: STAKE(1500) } as const;
 
 async function deployFixture() {
-  const d = await deployLockstep();
-  const vs = await registerValidators(d, inCohorts({ 1: [100, 200, 300], 2: [50, 150, 250, 350], 3: [400, 500, 600] }));
-  const [A, B, C, D, E, F, G, H, I, J] = vs;
+  const { d, validators, domain } = await deployWithCohorts({
+    1: [100, 200, 300],
+    2: [50, 150, 250, 350],
+    3: [400, 500, 600],
+  });
+  const [A, B, C, D, E, F, G, H, I, J] = validators;
   const [voterFor, voterAgainst, voterAbstain, relayer, outsider] = d.others;
-  const domain = coordinatorDomain((await ethers.provider.getNetwork()).chainId, await d.coordinator.getAddress());
   return { d, A, B, C, D, E, F, G, H, I, J, voterFor, voterAgainst, voterAbstain, relayer, outsider, domain };
 }
 

@@ -2,20 +2,21 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { Signer, ZeroAddress, ZeroHash, keccak256, toUtf8Bytes } from "ethers";
-import { PauseReason, Status, UpgradeState, coordinatorDomain } from "../../lib/coordinator";
+import { PauseReason, Status, UpgradeState } from "../../lib/coordinator";
 import { packAttestations } from "../../lib/actions/packAttestations";
-import { signAttestation, Attestation, type ManifestInput } from "../helpers/system";
 import { versionTag } from "../../lib/version";
 import {
+  Attestation,
   STAKE,
-  attesterProof,
   Validator,
-  deployLockstep,
-  inCohorts,
+  attesterProof,
+  deployWithCohorts,
   fundedWallet,
   manifest,
   registerValidators,
+  signAttestation,
   stageRules,
+  type ManifestInput,
 } from "../helpers/system";
 import { MOVING_STATES, OPEN_STATES, PAUSED_STATES, SkipReason } from "../helpers/model";
 
@@ -24,15 +25,12 @@ import { MOVING_STATES, OPEN_STATES, PAUSED_STATES, SkipReason } from "../helper
  * Nothing is scheduled: the tests that need an upgrade open the standard one with `open`.
  */
 async function refusalsFixture() {
-  const d = await deployLockstep();
-  const v = await registerValidators(d, inCohorts({ 1: [40, 30, 30], 2: [60, 40], 3: [50] }));
+  const { d, validators: v, domain } = await deployWithCohorts({ 1: [40, 30, 30], 2: [60, 40], 3: [50] });
   const stranger = d.others[0];
   await (await d.token.connect(d.deployer).transfer(stranger.address, STAKE(500))).wait();
   await (await d.token.connect(stranger).delegate(stranger.address)).wait();
   const asGovernance = d.coordinator.connect(d.timelockSigner);
   const governance = await d.timelockSigner.getAddress();
-  const { chainId } = await ethers.provider.getNetwork();
-  const domain = coordinatorDomain(chainId, await d.coordinator.getAddress());
   return { d, v, stranger, asGovernance, governance, domain };
 }
 

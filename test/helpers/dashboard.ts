@@ -1,21 +1,22 @@
 // What the dashboard's browser tests set up before a page opens: the built bundle, validators registered on a chain
 // process, an upgrade scheduled, the deployment record web/serve.ts reads, the server itself, Debian's chromium and
 // the page; and the checks every view takes at a desktop's and a phone's size.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { Wallet, ZeroHash, keccak256, parseEther, toUtf8Bytes, type JsonRpcProvider } from "ethers";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import type { Hex } from "viem";
 import type { Status } from "../../lib/coordinator";
 import { deploymentRecord } from "../../lib/deploy";
 import { writeDeployment } from "../../lib/deployments";
-import type { OnChainManifest, StageRules } from "../../lib/manifest";
+import type { StageRules } from "../../lib/manifest";
 import { versionTag } from "../../lib/version";
 import { injectWallet, type TestWallet } from "./browser-wallet";
-import { ROOT, freePort, stopProcess, waitFor, type Deployment } from "./e2e";
-import { attesterProof } from "./system";
+import { startDashboardServer } from "../../rehearsal/localnet";
+import { paced } from "../../rehearsal/pace";
+import { ROOT, deployOn, startChain, tempDir, type Chain, type Deployment } from "./e2e";
+import { attesterProof, manifest, type ManifestInput } from "./system";
 
 export const CHROMIUM = "/usr/bin/chromium";
 /** Where the browser tests leave their screenshots. */
@@ -28,8 +29,6 @@ export interface Viewport {
 }
 /** The flags every browser test starts chromium with. */
 export const HEADLESS = ["--headless", "--no-sandbox", "--disable-gpu"];
-/** web/serve.ts as node runs it, before its options. */
-export const SERVE = ["-r", "ts-node/register/transpile-only", "web/serve.ts"];
 
 /** Builds the dashboard (vite) once chromium is known to be there; throws naming what is missing or failed. */
 export function buildDashboard(): void {
@@ -82,31 +81,28 @@ export async function registerNamedValidators(
 }
 
 /**
- * The manifest a dashboard test schedules, as the coordinator takes it: `name`, from v1.9.3 to v2.0.0, one linux-amd64
- * artifact whose digest is the hash of `binary`, the manifest hash that of `hashOf`, and `stages`.
+ * The manifest a dashboard test schedules (test/helpers/system.ts `manifest`, from v1.9.3 to v2.0.0): `name` with
+ * `stages`, one linux-amd64 artifact whose digest is the hash of `binary`, the manifest hash that of `hashOf`, no
+ * metadata URI.
  */
 export function testManifest(
   name: string,
   stages: StageRules[],
   o: { binary: string; hashOf: string; featureFlags?: string[] },
-): OnChainManifest {
-  return {
-    name,
-    version: "v2.0.0",
-    previousVersion: "v1.9.3",
+): ManifestInput {
+  return manifest(name, [], {
+    stages,
     artifacts: [
       {
         platform: "linux-amd64",
         uri: "https://dl.example/node-v2.0.0",
-        sha256Digest: keccak256(toUtf8Bytes(o.binary)) as Hex,
+        sha256Digest: keccak256(toUtf8Bytes(o.binary)),
       },
     ],
     featureFlags: o.featureFlags ?? [],
     metadataURI: "",
-    manifestHash: keccak256(toUtf8Bytes(o.hashOf)) as Hex,
-    stateIncompatible: false,
-    stages,
-  };
+    manifestHash: keccak256(toUtf8Bytes(o.hashOf)),
+  });
 }
 
 /** `who`'s attester reports `status` for `stage` of upgrade `id`, running v2.0.0 at `height`; the mined receipt. */
@@ -138,38 +134,11 @@ export function writeTestDeployment(d: Deployment, network: string, dir: string)
 }
 
 /**
- * Starts web/serve.ts for `network` (its record in `deploymentsDir`, or where `args` say) over `rpcUrl` on a free
- * port, with `args` added, and waits until it says where it serves; throws with its output if it exits first.
+ * Starts web/serve.ts (rehearsal/localnet.ts startDashboardServer) on a free port, giving it the 30 s a quiet machine
+ * needs at the pace this process measured.
  */
-export async function serveDashboard(o: {
-  network: string;
-  rpcUrl: string;
-  deploymentsDir?: string;
-  args?: string[];
-}): Promise<{ server: ChildProcess; port: number; url: string }> {
-  const port = await freePort();
-  const server = spawn(
-    process.execPath,
-    [...SERVE, "--network", o.network, "--rpc", o.rpcUrl, "--port", String(port), ...(o.args ?? [])],
-    {
-      cwd: ROOT,
-      env: o.deploymentsDir ? { ...process.env, LOCKSTEP_DEPLOYMENTS_DIR: o.deploymentsDir } : process.env,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let output = "";
-  server.stdout!.on("data", (c) => (output += c));
-  server.stderr!.on("data", (c) => (output += c));
-  try {
-    await waitFor("the dashboard server", async () => {
-      if (server.exitCode !== null) throw new Error(`the dashboard server exited: ${output}`);
-      return output.includes("dashboard http://");
-    });
-  } catch (e) {
-    await stopProcess(server);
-    throw e;
-  }
-  return { server, port, url: `http://127.0.0.1:${port}/` };
+export function serveDashboard(o: Omit<Parameters<typeof startDashboardServer>[0], "port" | "timeoutMs">) {
+  return startDashboardServer({ ...o, timeoutMs: paced(30_000) });
 }
 
 /** Launches headless chromium with `args`; makes the screenshots' folder ready. */
@@ -208,6 +177,85 @@ export async function openDashboard(
     timeout: o.liveWithinMs ?? 30_000,
   });
   return { context, page, wallet };
+}
+
+/**
+ * What a dashboard suite opens in `before` and closes in `after`: a temporary directory, a chain with the system
+ * deployed, validators registered by name (keys derived from `label`), and, for the browser suites, the dashboard
+ * built, served for network `<label>test` and open in chromium.
+ */
+export class DashboardBench {
+  chain!: Chain;
+  d!: Deployment;
+  /** The validators registered by `deploy`, by name. */
+  readonly v: Record<string, NamedValidator> = {};
+  /** What the page threw: a suite's last check holds it empty. */
+  readonly pageErrors: string[] = [];
+  browser?: Browser;
+  private dir?: ReturnType<typeof tempDir>;
+  private server?: Awaited<ReturnType<typeof startDashboardServer>>;
+
+  constructor(private readonly label: string) {}
+
+  /** Builds the dashboard unless `build` is false, makes the temporary directory and starts a chain. */
+  async start(o: { build?: boolean } = {}): Promise<Chain> {
+    if (o.build !== false) buildDashboard();
+    this.dir = tempDir(`lockstep-web-${this.label}-`);
+    this.chain = await startChain();
+    return this.chain;
+  }
+
+  /** Deploys the system on the chain and registers `validators` ([name, stake in tokens, cohort]) into `v`. */
+  async deploy(
+    validators: Parameters<typeof registerNamedValidators>[3],
+    o: { binderKey?: `0x${string}` } = {},
+  ): Promise<Deployment> {
+    this.d = await deployOn(this.chain, o);
+    Object.assign(this.v, await registerNamedValidators(this.d, this.chain.provider, this.label, validators));
+    return this.d;
+  }
+
+  /** `start`, then `deploy`: the chain and the deployment. */
+  async open(validators: Parameters<typeof registerNamedValidators>[3]): Promise<{ chain: Chain; d: Deployment }> {
+    await this.start();
+    await this.deploy(validators);
+    return { chain: this.chain, d: this.d };
+  }
+
+  /**
+   * Writes the deployment record for network `<label>test`, serves the dashboard for it over `rpc` (the chain's
+   * unless given) with `args`, and launches chromium with `chromium` flags; the server's address and port.
+   */
+  async serve(o: { rpc?: string; args?: string[]; chromium?: string[] } = {}): Promise<{ url: string; port: number }> {
+    const network = `${this.label}test`;
+    writeTestDeployment(this.d, network, this.dir!.path);
+    this.server = await serveDashboard({
+      network,
+      rpc: o.rpc ?? this.chain.url,
+      deployments: this.dir!.path,
+      args: o.args,
+    });
+    this.browser = await launchChromium(o.chromium);
+    return { url: this.server.url, port: this.server.port };
+  }
+
+  /** Opens the served dashboard (at `hash`, if given) in the browser: `openDashboard` with this bench's errors. */
+  openPage(o: Omit<Parameters<typeof openDashboard>[1], "url" | "pageErrors"> & { hash?: string } = {}) {
+    const { hash, ...rest } = o;
+    return openDashboard(this.browser!, {
+      ...rest,
+      url: `${this.server!.url}${hash ?? ""}`,
+      pageErrors: this.pageErrors,
+    });
+  }
+
+  /** Closes what was opened, the browser first and the temporary directory last. */
+  async close(): Promise<void> {
+    await this.browser?.close();
+    await this.server?.stop();
+    await this.chain?.stop();
+    this.dir?.cleanup();
+  }
 }
 
 let axeSource: string | undefined;

@@ -9,11 +9,9 @@ import {
   deployLocal,
   spawnWatcher,
   startChain as startLocalChain,
-  waitFor as waitForAtAnyPace,
   type Chain as LocalChain,
   type WatcherProcess,
 } from "../../rehearsal/localnet";
-import { pace, paced } from "../../rehearsal/pace";
 import { contractsAt, type System } from "./contracts";
 
 export {
@@ -27,21 +25,8 @@ export {
   runWatcher,
 } from "../../rehearsal/localnet";
 export type { WatcherProcess } from "../../rehearsal/localnet";
-
-/**
- * Polls `check` until it returns a value (not undefined/false), for at most `timeoutMs` as written for a quiet machine,
- * scaled to the pace this process measured (rehearsal/pace.ts): a limit that holds on a quiet machine holds on a
- * busy one.
- */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-  everyMs = 100,
-): Promise<T> {
-  const at = pace();
-  return waitForAtAnyPace(at > 1 ? `${what} (pace ×${at.toFixed(1)})` : what, check, paced(timeoutMs), everyMs);
-}
+/** The tests wait at the pace this process measured: rehearsal/localnet.ts waitForAtPace. */
+export { waitForAtPace as waitFor } from "../../rehearsal/localnet";
 
 /**
  * Keeps a watcher process for `configPath` running: one that exits (at a kill point, say) is started again within

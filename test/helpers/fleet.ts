@@ -7,8 +7,9 @@ import { signAttesterProof } from "../../lib/actions/signAttesterProof";
 import type { ProcessNodeController } from "../../watcher/src/adapters/processNode";
 import { layoutWatcher, nodeStatusAt } from "../../rehearsal/localnet";
 import { paced, recordStartup } from "../../rehearsal/pace";
-import { waitFor } from "./e2e";
-import type { Deployment } from "./e2e";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { deployOn, startChain, tempDir, waitFor, type Chain, type Deployment } from "./e2e";
 
 export interface FleetValidator {
   name: string;
@@ -119,4 +120,60 @@ export async function startNode(v: FleetValidator, version: string): Promise<voi
   await v.node.start();
   await waitFor(`${v.name}'s node on ${version}`, async () => (await nodeStatus(v))?.version === version);
   recordStartup("node", Date.now() - started);
+}
+
+/**
+ * What a watcher end-to-end suite opens in `before`: a temporary directory and a chain with the system deployed
+ * (mining a block every `intervalMiningMs` when given); `close()`, last in `after`, stops the chain and removes the
+ * directory.
+ */
+export class FleetBench {
+  chain!: Chain;
+  d!: Deployment;
+  dir!: ReturnType<typeof tempDir>;
+
+  async open(o: { tempPrefix?: string; intervalMiningMs?: number } = {}): Promise<this> {
+    this.dir = tempDir(o.tempPrefix);
+    this.chain = await startChain();
+    this.d = await deployOn(this.chain);
+    if (o.intervalMiningMs !== undefined) await this.chain.provider.send("evm_setIntervalMining", [o.intervalMiningMs]);
+    return this;
+  }
+
+  /** Where `addValidator` lays out validators on this chain, every node first running `initial`. */
+  async options(initial: FleetOptions["initial"]): Promise<FleetOptions> {
+    return {
+      rpcUrl: this.chain.url,
+      startBlock: this.d.startBlock,
+      coordinator: await this.d.coordinator.getAddress(),
+      root: this.dir.path,
+      initial,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.chain?.stop();
+    this.dir?.cleanup();
+  }
+}
+
+/** A webhook on loopback (a watcher's `notify.webhooks`) that keeps every notice POSTed to it, in order. */
+export async function noticeSink<T>(): Promise<{ url: string; notices: T[]; stop(): Promise<void> }> {
+  const notices: T[] = [];
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    notices.push(JSON.parse(Buffer.concat(chunks).toString("utf8")) as T);
+    res.writeHead(200).end();
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    notices,
+    stop: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }

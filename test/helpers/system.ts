@@ -14,7 +14,7 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 import { signAttestation as signAttestationAction } from "../../lib/actions/signAttestation";
 import { signAttesterProof } from "../../lib/actions/signAttesterProof";
-import type { Attestation as LibAttestation, SignedAttestation } from "../../lib/coordinator";
+import { coordinatorDomain, type Attestation as LibAttestation, type SignedAttestation } from "../../lib/coordinator";
 import { coordinatorLinks, deploySystem, defaultParams, type SystemParams } from "../../lib/deploy";
 import { stageRules } from "../../lib/manifest";
 import { contractsAt, type System } from "./contracts";
@@ -181,6 +181,17 @@ export function inCohorts(stakes: Record<number, number[]>): { cohort: number; s
   return Object.entries(stakes).flatMap(([cohort, list]) =>
     list.map((s) => ({ cohort: Number(cohort), stake: STAKE(s) })),
   );
+}
+
+/**
+ * The opening of a contract test's fixture: the system deployed, validators registered cohort by cohort (`inCohorts`
+ * order), and the coordinator's EIP-712 domain on this chain.
+ */
+export async function deployWithCohorts(stakes: Record<number, number[]>) {
+  const d = await deployLockstep();
+  const validators = await registerValidators(d, inCohorts(stakes));
+  const domain = coordinatorDomain((await ethers.provider.getNetwork()).chainId, await d.coordinator.getAddress());
+  return { d, validators, domain };
 }
 
 /** A factory for further coordinators, linked against `d`'s libraries and sent by its deployer. */

@@ -5,8 +5,6 @@
 import { expect } from "chai";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Status } from "../../lib/coordinator";
 import { stageRules } from "../../lib/manifest";
@@ -16,19 +14,16 @@ import {
   Chain,
   Deployment,
   WatcherProcess,
-  deployOn,
   freePort,
   makeBinary,
   rpcProxy,
   serveArtifacts,
   spawnWatcher,
-  startChain,
   stopProcess,
-  tempDir,
   waitFor,
 } from "../helpers/e2e";
 import { oneStageManifest, runNode } from "../../rehearsal/localnet";
-import { FleetValidator, addValidator, stake, startNode, watcherEnv } from "../helpers/fleet";
+import { FleetBench, FleetValidator, addValidator, noticeSink, stake, startNode, watcherEnv } from "../helpers/fleet";
 
 const OLD = "v1.9.3";
 const NEW = "v2.0.0";
@@ -107,32 +102,17 @@ function alertRules(yaml: string): { alert: string; expr: string }[] {
   return rules;
 }
 
-async function webhook() {
-  const received: NoticePayload[] = [];
-  const server: Server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    received.push(JSON.parse(Buffer.concat(chunks).toString("utf8")) as NoticePayload);
-    res.writeHead(200).end();
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    received,
-    stop: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
 const scrape = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 
 describe("monitoring pack", function () {
   this.timeout(300_000);
+  const bench = new FleetBench();
   let chain: Chain;
   let d: Deployment;
-  let dir: ReturnType<typeof tempDir>;
+  let dir: FleetBench["dir"];
   let artifacts: Awaited<ReturnType<typeof serveArtifacts>>;
   let proxy: Awaited<ReturnType<typeof rpcProxy>>;
-  let hook: Awaited<ReturnType<typeof webhook>>;
+  let hook: Awaited<ReturnType<typeof noticeSink<NoticePayload>>>;
   let v: FleetValidator;
   let watcher: WatcherProcess;
   let exporter: ChildProcess | undefined;
@@ -150,11 +130,7 @@ describe("monitoring pack", function () {
     );
 
   before(async function () {
-    dir = tempDir("lockstep-monitoring-");
-    chain = await startChain();
-    d = await deployOn(chain);
-    await chain.provider.send("evm_setIntervalMining", [250]);
-    const coordinator = await d.coordinator.getAddress();
+    ({ chain, d, dir } = await bench.open({ tempPrefix: "lockstep-monitoring-", intervalMiningMs: 250 }));
     // All the registered stake may restart at once (the one validator's lease fits); set before scheduling, so the
     // upgrade fixes it.
     await (await d.coordinator.connect(d.timelockSigner).setRestartBudget(10_000, 3_600)).wait();
@@ -165,19 +141,14 @@ describe("monitoring pack", function () {
     // The watcher reaches the chain through a proxy that is down at first: its error counter gets a sample.
     proxy = await rpcProxy(chain.url);
     proxy.down = true;
-    hook = await webhook();
-    v = await addValidator(
-      d,
-      chain.provider,
-      {
-        rpcUrl: chain.url,
-        startBlock: d.startBlock,
-        coordinator,
-        root: dir.path,
-        initial: { version: OLD, binary: makeBinary(join(dir.path, "bin"), OLD).path },
-      },
-      { name: "mon", cohort: 1, stake: stake(100), rpcUrl: proxy.url },
-    );
+    hook = await noticeSink<NoticePayload>();
+    const options = await bench.options({ version: OLD, binary: makeBinary(join(dir.path, "bin"), OLD).path });
+    v = await addValidator(d, chain.provider, options, {
+      name: "mon",
+      cohort: 1,
+      stake: stake(100),
+      rpcUrl: proxy.url,
+    });
     const config = JSON.parse(readFileSync(v.configPath, "utf8"));
     config.notify = { webhooks: [hook.url], backoffMs: 50 };
     writeFileSync(v.configPath, JSON.stringify(config, null, 2));
@@ -204,7 +175,7 @@ describe("monitoring pack", function () {
           StakeToken: d.addresses.token,
           LockstepTimelock: d.addresses.timelock,
           LockstepGovernor: d.addresses.governor,
-          UpgradeCoordinator: coordinator,
+          UpgradeCoordinator: options.coordinator,
           ManifestPlanner: d.addresses.libraries.manifestPlanner,
           RolloutViews: d.addresses.libraries.rolloutViews,
         },
@@ -277,7 +248,7 @@ describe("monitoring pack", function () {
       "the exporter to see the pause",
       async () => value(await exported(), "lockstep_upgrade_paused", { reason: "Manual" }) === 1,
     );
-    await waitFor("the watcher to announce the pause", async () => hook.received.some((n) => n.event === "paused"));
+    await waitFor("the watcher to announce the pause", async () => hook.notices.some((n) => n.event === "paused"));
     watcherMetrics = parseMetrics(await scrape(v.metricsPort));
     exporterMetrics = await exported();
   });
@@ -293,8 +264,7 @@ describe("monitoring pack", function () {
     await hook?.stop();
     await proxy?.stop();
     await artifacts?.stop();
-    await chain?.stop();
-    dir?.cleanup();
+    await bench.close();
   });
 
   describe("the watcher's /metrics", function () {
@@ -363,14 +333,14 @@ describe("monitoring pack", function () {
 
   describe("notifications", function () {
     it("told the webhook about each step, and the pause, in words Slack and Discord post", function () {
-      const events = hook.received.map((n) => n.event);
+      const events = hook.notices.map((n) => n.event);
       expect(events.slice(0, 2)).to.deep.equal(["step-started", "step-succeeded"]); // prepare
       for (const e of ["step-started", "step-succeeded", "paused"]) expect(events).to.include(e);
-      expect(hook.received.filter((n) => n.details.step === "upgrade").map((n) => n.event)).to.deep.equal([
+      expect(hook.notices.filter((n) => n.details.step === "upgrade").map((n) => n.event)).to.deep.equal([
         "step-started",
         "step-succeeded",
       ]);
-      const paused = hook.received.find((n) => n.event === "paused")!;
+      const paused = hook.notices.find((n) => n.event === "paused")!;
       expect(paused.text).to.match(
         /^lockstep 0x[0-9a-fA-F]{4}…[0-9a-fA-F]{4}: upgrade \d+ "mon": the rollout is paused/,
       );

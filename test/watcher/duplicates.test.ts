@@ -8,44 +8,39 @@ import { Status } from "../../lib/coordinator";
 import { stageRules } from "../../lib/manifest";
 import { mineEvery } from "../../rehearsal/chaos";
 import { layoutWatcher } from "../../rehearsal/localnet";
+import { Chain, Deployment, WatcherProcess, makeBinary, serveArtifacts, spawnWatcher, waitFor } from "../helpers/e2e";
 import {
-  Chain,
-  Deployment,
-  WatcherProcess,
-  deployOn,
-  makeBinary,
-  serveArtifacts,
-  spawnWatcher,
-  startChain,
-  tempDir,
-  waitFor,
-} from "../helpers/e2e";
-import { addValidator, nodeStatus, stake, startNode, watcherEnv, type FleetValidator } from "../helpers/fleet";
+  FleetBench,
+  addValidator,
+  nodeStatus,
+  stake,
+  startNode,
+  watcherEnv,
+  type FleetValidator,
+} from "../helpers/fleet";
 
 const OLD = "v1.9.3";
 const NEW = "v2.0.0";
 
 describe("two watcher processes with one attester key", function () {
   this.timeout(300_000);
+  const bench = new FleetBench();
   let chain: Chain;
   let d: Deployment;
-  let dir: ReturnType<typeof tempDir>;
+  let dir: FleetBench["dir"];
   let server: Awaited<ReturnType<typeof serveArtifacts>>;
   const watchers: WatcherProcess[] = [];
   const nodes: FleetValidator["node"][] = [];
 
   before(async function () {
-    dir = tempDir();
-    chain = await startChain();
-    d = await deployOn(chain);
+    ({ chain, d, dir } = await bench.open());
   });
 
   after(async function () {
     for (const w of watchers) await w.stop("SIGKILL");
     for (const node of nodes) await node.stop().catch(() => undefined);
     await server?.stop();
-    await chain?.stop();
-    dir?.cleanup();
+    await bench.close();
   });
 
   async function statuses(v: FleetValidator, id: number): Promise<number[]> {
@@ -66,13 +61,7 @@ describe("two watcher processes with one attester key", function () {
     const good = makeBinary(artifacts, NEW);
     server = await serveArtifacts(artifacts);
     const initial = { version: OLD, binary: makeBinary(join(dir.path, "bin"), OLD).path };
-    const options = {
-      rpcUrl: chain.url,
-      startBlock: d.startBlock,
-      coordinator: await d.coordinator.getAddress(),
-      root: dir.path,
-      initial,
-    };
+    const options = await bench.options(initial);
     const health = { deadlineMs: 4_000, probeIntervalMs: 200, minHeightGain: 2, observeIntervalMs: 500 };
     const v = await addValidator(d, chain.provider, options, { name: "primary", cohort: 1, stake: stake(100), health });
     nodes.push(v.node);

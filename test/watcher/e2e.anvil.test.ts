@@ -10,19 +10,8 @@ import { Status } from "../../lib/coordinator";
 import { ProcessNodeController, type ProcessNodeConfig } from "../../watcher/src/adapters/processNode";
 import { paths } from "../../watcher/src/config";
 import { clientVersion } from "../../rehearsal/localnet";
-import {
-  Chain,
-  Deployment,
-  ROOT,
-  WatcherProcess,
-  deployOn,
-  serveArtifacts,
-  spawnWatcher,
-  startChain,
-  tempDir,
-  waitFor,
-} from "../helpers/e2e";
-import { FleetValidator, addValidator, stake, watcherEnv } from "../helpers/fleet";
+import { Chain, Deployment, ROOT, WatcherProcess, serveArtifacts, spawnWatcher, waitFor } from "../helpers/e2e";
+import { FleetBench, FleetValidator, addValidator, stake, watcherEnv } from "../helpers/fleet";
 import { attestedStatuses, scheduleSingleStage } from "../helpers/rollout";
 
 const OLD = "v1.5.1";
@@ -31,26 +20,23 @@ const anvilBinary = (version: string) => join(ROOT, "node_modules", `anvil-${ver
 
 describe("watcher end to end: a real anvil node, upgraded and rolled back", function () {
   this.timeout(300_000);
+  const bench = new FleetBench();
   let chain: Chain;
   let d: Deployment;
-  let dir: ReturnType<typeof tempDir>;
+  let dir: FleetBench["dir"];
   let server: Awaited<ReturnType<typeof serveArtifacts>> | undefined;
   let watcher: WatcherProcess | undefined;
   let node: ProcessNodeController | undefined;
 
   before(async function () {
-    dir = tempDir();
-    chain = await startChain();
-    d = await deployOn(chain);
-    await chain.provider.send("evm_setIntervalMining", [250]);
+    ({ chain, d, dir } = await bench.open({ intervalMiningMs: 250 }));
   });
 
   after(async function () {
     await watcher?.stop();
     await node?.stop().catch(() => undefined);
     await server?.stop();
-    await chain?.stop();
-    dir?.cleanup();
+    await bench.close();
   });
 
   it("swaps anvil 1.5.1 for 1.7.1 through the process adapter, then rolls back on the guardian's order", async function () {
@@ -62,18 +48,12 @@ describe("watcher end to end: a real anvil node, upgraded and rolled back", func
       .digest("hex");
     server = await serveArtifacts(artifacts);
 
-    const v: FleetValidator = await addValidator(
-      d,
-      chain.provider,
-      {
-        rpcUrl: chain.url,
-        startBlock: d.startBlock,
-        coordinator: await d.coordinator.getAddress(),
-        root: dir.path,
-        initial: { version: OLD, binary: anvilBinary(OLD) },
-      },
-      { name: "anvil", cohort: 1, stake: stake(100) },
-    );
+    const options = await bench.options({ version: OLD, binary: anvilBinary(OLD) });
+    const v: FleetValidator = await addValidator(d, chain.provider, options, {
+      name: "anvil",
+      cohort: 1,
+      stake: stake(100),
+    });
     // The node is anvil on the validator's free port, mining every 200 ms, probed over its JSON-RPC.
     const nodeUrl = `http://127.0.0.1:${v.port}`;
     const nodeConfig: ProcessNodeConfig = {

@@ -2,8 +2,6 @@
 // stop their node. A budget that admits one validator of a cohort of three makes the cohort roll through in waves;
 // a watcher killed around its lease finds it held when it comes back and sends no second one.
 import { expect } from "chai";
-import { createServer, type Server } from "node:http";
-import { AddressInfo } from "node:net";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { keccak256, toUtf8Bytes } from "ethers";
@@ -13,16 +11,23 @@ import {
   Chain,
   Deployment,
   WatcherProcess,
-  deployOn,
   makeBinary,
   serveArtifacts,
   keepWatcherAlive,
   spawnWatcher,
-  startChain,
-  tempDir,
   waitFor,
 } from "../helpers/e2e";
-import { FleetOptions, FleetValidator, addValidator, nodeStatus, stake, startNode, watcherEnv } from "../helpers/fleet";
+import {
+  FleetOptions,
+  FleetValidator,
+  addValidator,
+  nodeStatus,
+  stake,
+  startNode,
+  watcherEnv,
+  FleetBench,
+  noticeSink,
+} from "../helpers/fleet";
 
 const OLD = "v1.9.3";
 const NEW = "v2.0.0";
@@ -32,28 +37,6 @@ interface NoticeSeen {
   event: string;
   operator: string;
   upgradeId?: number;
-}
-
-/** A webhook that keeps every notice POSTed to it. */
-async function webhook(): Promise<{ url: string; notices: NoticeSeen[]; stop(): Promise<void> }> {
-  const notices: NoticeSeen[] = [];
-  const server: Server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    notices.push(JSON.parse(Buffer.concat(chunks).toString("utf8")) as NoticeSeen);
-    res.writeHead(200).end();
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  return {
-    url,
-    notices,
-    stop: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
 }
 
 /** The lease events of upgrade `id`, in chain order, with the stake leased after each as the contract reports it. */
@@ -92,32 +75,24 @@ async function leaseTransactions(chain: Chain, d: Deployment, from: string, from
 
 describe("watcher end to end: restart leases", function () {
   this.timeout(300_000);
+  const bench = new FleetBench();
   let chain: Chain;
   let d: Deployment;
-  let dir: ReturnType<typeof tempDir>;
+  let dir: FleetBench["dir"];
   let server: Awaited<ReturnType<typeof serveArtifacts>>;
-  let hook: Awaited<ReturnType<typeof webhook>>;
+  let hook: Awaited<ReturnType<typeof noticeSink<NoticeSeen>>>;
   let options: FleetOptions;
   let good: { path: string; sha256: string };
   const watchers: WatcherProcess[] = [];
   const fleet: FleetValidator[] = [];
 
   before(async function () {
-    dir = tempDir();
-    chain = await startChain();
-    d = await deployOn(chain);
-    await chain.provider.send("evm_setIntervalMining", [250]);
+    ({ chain, d, dir } = await bench.open({ intervalMiningMs: 250 }));
     const artifacts = join(dir.path, "artifacts");
     good = makeBinary(artifacts, NEW);
     server = await serveArtifacts(artifacts);
-    hook = await webhook();
-    options = {
-      rpcUrl: chain.url,
-      startBlock: d.startBlock,
-      coordinator: await d.coordinator.getAddress(),
-      root: dir.path,
-      initial: { version: OLD, binary: makeBinary(join(dir.path, "bin"), OLD).path },
-    };
+    hook = await noticeSink<NoticeSeen>();
+    options = await bench.options({ version: OLD, binary: makeBinary(join(dir.path, "bin"), OLD).path });
   });
 
   after(async function () {
@@ -125,8 +100,7 @@ describe("watcher end to end: restart leases", function () {
     for (const v of fleet) await v.node.stop().catch(() => undefined);
     await server?.stop();
     await hook?.stop();
-    await chain?.stop();
-    dir?.cleanup();
+    await bench.close();
   });
 
   /** A validator of `cohort` with its node on OLD, its watcher configured to notify the test's webhook. */

@@ -12,9 +12,9 @@ import { buildHistory } from "../../lib/history";
 import { ChainView, type Snapshot } from "../../web/src/chain";
 import { GovernanceView } from "../../web/src/governance";
 import type { DashboardConfig } from "../../web/src/dashboardConfig";
-import { Chain, Deployment, deployOn, startChain } from "../helpers/e2e";
+import { deployOn, type Chain, type Deployment } from "../helpers/e2e";
 import { attesterProof } from "../helpers/system";
-import { attestAs, registerNamedValidators, testManifest, type NamedValidator } from "../helpers/dashboard";
+import { DashboardBench, attestAs, testManifest } from "../helpers/dashboard";
 
 const stake = (n: number) => parseEther(String(n));
 /** One binder key for both deploys, so the deploy after the deep reorg lands every contract where the first did. */
@@ -31,7 +31,8 @@ describe("dashboard ChainView against a Hardhat node", function () {
   let last: Snapshot;
   /** Taken before anything was deployed: reverting to it is a reorg deeper than every block the view remembers. */
   let genesis: string;
-  const v: Record<string, NamedValidator> = {};
+  const bench = new DashboardBench("chain-view");
+  const { v } = bench;
 
   const send = (method: string, params: unknown[] = []) => chain.provider.send(method, params);
   const mine = (blocks: number) => send("hardhat_mine", [toQuantity(blocks)]);
@@ -80,20 +81,19 @@ describe("dashboard ChainView against a Hardhat node", function () {
   const stage0 = (s: Snapshot) => s.history.upgrades.find((u) => u.id === id)!.stages[0];
 
   before(async function () {
-    chain = await startChain();
+    chain = await bench.start({ build: false });
     genesis = await send("evm_snapshot");
-    d = await deployOn(chain, { binderKey: BINDER_KEY });
-    coordinator = await d.coordinator.getAddress();
     // Cohort 1: a, b, c (100 + 200 + 100); cohort 3 (the default): m (500).
-    Object.assign(
-      v,
-      await registerNamedValidators(d, chain.provider, "chain-view", [
+    d = await bench.deploy(
+      [
         ["a", 100, 1],
         ["b", 200, 1],
         ["c", 100, 1],
         ["m", 500, 3],
-      ]),
+      ],
+      { binderKey: BINDER_KEY },
     );
+    coordinator = await d.coordinator.getAddress();
     // The pause limit (90% of 400) stays out of reach: every attestation below only moves the tallies.
     const manifest = testManifest(
       "v2-chain-view",
@@ -115,9 +115,7 @@ describe("dashboard ChainView against a Hardhat node", function () {
     view = new ChainView(config);
   });
 
-  after(async function () {
-    await chain?.stop();
-  });
+  after(() => bench.close());
 
   it("loads the whole history: every coordinator event, its block time, the tallies and the stake weights", async function () {
     last = await view.refresh();

@@ -3,27 +3,20 @@
 // every view fits a phone, axe-core finds nothing in any view or dialog, and a screenshot of each view at both
 // sizes goes to test-artifacts/.
 import { expect } from "chai";
-import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { keccak256, parseEther, toUtf8Bytes } from "ethers";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { Status } from "../../lib/coordinator";
 import { stageRules } from "../../lib/manifest";
-import { Chain, Deployment, deployOn, startChain, stopProcess, tempDir } from "../helpers/e2e";
+import { Chain, Deployment } from "../helpers/e2e";
 import {
   HEADLESS,
   SIZES,
   attestAs,
-  buildDashboard,
   checkDialogOnPhone,
   checkView,
-  launchChromium,
-  openDashboard,
-  registerNamedValidators,
-  serveDashboard,
   testManifest,
-  writeTestDeployment,
-  type NamedValidator,
+  DashboardBench,
 } from "../helpers/dashboard";
 
 const VIEWS = ["upgrades", "validators", "proposals", "history", "audit"] as const;
@@ -32,16 +25,12 @@ const stake = (n: number) => parseEther(String(n));
 
 describe("dashboard for people: figures, incidents, phones and accessibility", function () {
   this.timeout(600_000);
+  const bench = new DashboardBench("ux");
+  const { v, pageErrors } = bench;
   let chain: Chain;
   let d: Deployment;
-  let dir: ReturnType<typeof tempDir>;
-  let server: ChildProcess | undefined;
-  let browser: Browser | undefined;
   let page: Page;
-  let url: string;
   let id: bigint;
-  const v: Record<string, NamedValidator> = {};
-  const pageErrors: string[] = [];
 
   const attest = (who: string, stage: number, status: Status) => attestAs(d, v[who], id, stage, status, 7);
 
@@ -60,20 +49,13 @@ describe("dashboard for people: figures, incidents, phones and accessibility", f
   };
 
   before(async function () {
-    buildDashboard();
-    dir = tempDir("lockstep-web-ux-");
-    chain = await startChain();
-    d = await deployOn(chain);
     // The early cohort (2): three validators; the main cohort (3): one.
-    Object.assign(
-      v,
-      await registerNamedValidators(d, chain.provider, "ux", [
-        ["a", 100, 2],
-        ["b", 200, 2],
-        ["c", 100, 2],
-        ["m", 500, 3],
-      ]),
-    );
+    ({ chain, d } = await bench.open([
+      ["a", 100, 2],
+      ["b", 200, 2],
+      ["c", 100, 2],
+      ["m", 500, 3],
+    ]));
     const manifest = testManifest(
       "v2-ux",
       [
@@ -105,17 +87,11 @@ describe("dashboard for people: figures, incidents, phones and accessibility", f
         )
     ).wait();
 
-    writeTestDeployment(d, "uxtest", dir.path);
-    ({ server, url } = await serveDashboard({
-      network: "uxtest",
-      rpcUrl: chain.url,
-      deploymentsDir: dir.path,
+    await bench.serve({
       args: ["--poll-ms", String(POLL_MS)],
-    }));
-    browser = await launchChromium([...HEADLESS, "--autoplay-policy=no-user-gesture-required"]);
-    ({ page } = await openDashboard(browser, {
-      url,
-      pageErrors,
+      chromium: [...HEADLESS, "--autoplay-policy=no-user-gesture-required"],
+    });
+    ({ page } = await bench.openPage({
       permissions: ["notifications"],
       wallet: {
         rpcUrl: chain.url,
@@ -127,12 +103,7 @@ describe("dashboard for people: figures, incidents, phones and accessibility", f
     }));
   });
 
-  after(async function () {
-    await browser?.close();
-    if (server) await stopProcess(server);
-    await chain?.stop();
-    dir?.cleanup();
-  });
+  after(() => bench.close());
 
   it("says where the upgrade is and what its manifest means, in words", async function () {
     const card = page.locator(`[data-testid="upgrade-${id}"]`);

@@ -3,27 +3,16 @@
 // an injected EIP-1193 wallet backed by Hardhat accounts, connecting, switching chains, delegating, voting,
 // queueing and executing, a rejected signature, a reverted transaction, and the guardian's pause.
 import { expect } from "chai";
-import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Wallet, keccak256, parseEther, toUtf8Bytes } from "ethers";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { Status } from "../../lib/coordinator";
 import { stageRules } from "../../lib/manifest";
-import { Chain, Deployment, deployOn, rpcProxy, startChain, stopProcess, tempDir } from "../helpers/e2e";
+import { Chain, Deployment, rpcProxy } from "../helpers/e2e";
 import { attesterProof } from "../helpers/system";
 import { injectWallet, type TestWallet } from "../helpers/browser-wallet";
-import {
-  ARTIFACTS,
-  attestAs,
-  buildDashboard,
-  launchChromium,
-  registerNamedValidators,
-  serveDashboard,
-  testManifest,
-  writeTestDeployment,
-  type NamedValidator,
-} from "../helpers/dashboard";
+import { ARTIFACTS, attestAs, testManifest, DashboardBench } from "../helpers/dashboard";
 import { descriptionHash } from "../../lib/governance";
 
 const CHROMIUM_FLAGS = [
@@ -42,16 +31,13 @@ type Dataset = { dataset: Record<string, string> };
 
 describe("dashboard in a browser", function () {
   this.timeout(120_000);
+  const bench = new DashboardBench("web");
+  const { v, pageErrors } = bench;
   let chain: Chain;
   let d: Deployment;
-  let dir: ReturnType<typeof tempDir>;
   let proxy: Awaited<ReturnType<typeof rpcProxy>>;
-  let server: ChildProcess | undefined;
-  let browser: Browser | undefined;
   let page: Page;
   let id: bigint;
-  const v: Record<string, NamedValidator> = {};
-  const pageErrors: string[] = [];
   let wallet: TestWallet;
   let voter: string;
   const VOTER_STAKE = stake(50_000_000);
@@ -81,22 +67,13 @@ describe("dashboard in a browser", function () {
   before(async function () {
     // The build, the node and the set-up's transactions: minutes on a machine shared by many test runs.
     this.timeout(600_000);
-    buildDashboard();
-
-    dir = tempDir("lockstep-web-");
-    chain = await startChain();
-    d = await deployOn(chain);
-
     // Cohort 1: three validators (100 + 200 + 100); cohort 3 (the default): one of 500.
-    Object.assign(
-      v,
-      await registerNamedValidators(d, chain.provider, "web", [
-        ["a", 100, 1],
-        ["b", 200, 1],
-        ["c", 100, 1],
-        ["m", 500, 3],
-      ]),
-    );
+    ({ chain, d } = await bench.open([
+      ["a", 100, 1],
+      ["b", 200, 1],
+      ["c", 100, 1],
+      ["m", 500, 3],
+    ]));
     const manifest = testManifest(
       "v2-web",
       [
@@ -114,19 +91,13 @@ describe("dashboard in a browser", function () {
     voter = (await chain.provider.getSigner(5)).address;
     await (await d.token.connect(d.deployer).transfer(voter, VOTER_STAKE)).wait();
 
-    writeTestDeployment(d, "webtest", dir.path);
-
     proxy = await rpcProxy(chain.url);
-    let port: number;
-    ({ server, port } = await serveDashboard({
-      network: "webtest",
-      rpcUrl: proxy.url,
-      deploymentsDir: dir.path,
+    const { port } = await bench.serve({
+      rpc: proxy.url,
       args: ["--explorer", EXPLORER, "--poll-ms", "250"],
-    }));
-
-    browser = await launchChromium(CHROMIUM_FLAGS);
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      chromium: CHROMIUM_FLAGS,
+    });
+    page = await bench.browser!.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on("pageerror", (e) => pageErrors.push(String(e)));
     page.on("console", (m) => m.type() === "error" && pageErrors.push(m.text()));
     // The wallet starts on another chain (1), not yet connected to the page.
@@ -144,11 +115,9 @@ describe("dashboard in a browser", function () {
   });
 
   after(async function () {
-    await browser?.close();
-    if (server) await stopProcess(server);
+    // Nothing reads through the proxy once the page and the server are gone.
+    await bench.close();
     await proxy?.stop();
-    await chain?.stop();
-    dir?.cleanup();
   });
 
   /** Opens a view as a user would and waits until it shows the current state. */
@@ -741,7 +710,7 @@ describe("dashboard in a browser", function () {
   });
 
   it("lets the user pick among several wallets announced by EIP-6963, and remembers the choice", async function () {
-    const second = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
+    const second = await bench.browser!.newPage({ viewport: { width: 1400, height: 1000 } });
     try {
       const other = (await chain.provider.getSigner(7)).address;
       await injectWallet(second, {

@@ -4,28 +4,16 @@
 // wherever the connected account is not the one that must sign. At 1440x900 and 390x844: nothing wider than the
 // screen, dialogs fit, axe-core finds nothing; screenshots go to test-artifacts/.
 import { expect } from "chai";
-import type { ChildProcess } from "node:child_process";
 import { parseEther } from "ethers";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { getAddress, type Abi, type Address } from "viem";
 import { lockstepGovernorAbi, upgradeCoordinatorAbi } from "../../lib/abi/generated";
 import { descriptionHash } from "../../lib/governance";
 import { stageRules } from "../../lib/manifest";
 import { batchInWords, readSafeBatch, type SafeBatchFile } from "../../lib/safeBatch";
-import { Chain, Deployment, deployOn, startChain, stopProcess, tempDir } from "../helpers/e2e";
+import { Chain, Deployment } from "../helpers/e2e";
 import type { TestWallet } from "../helpers/browser-wallet";
-import {
-  SIZES,
-  buildDashboard,
-  checkDialogOnPhone,
-  checkView,
-  launchChromium,
-  openDashboard,
-  registerNamedValidators,
-  serveDashboard,
-  testManifest,
-  writeTestDeployment,
-} from "../helpers/dashboard";
+import { SIZES, checkDialogOnPhone, checkView, testManifest, DashboardBench } from "../helpers/dashboard";
 
 const EXPLORER = "https://explorer.example";
 const stake = (n: number) => parseEther(String(n));
@@ -47,20 +35,17 @@ const manifestFile = (name: string, over: Record<string, unknown> = {}) =>
 
 describe("proposals in a browser: the proposal page, proposing from a manifest, Safe batches", function () {
   this.timeout(600_000);
+  const bench = new DashboardBench("prop");
+  const { pageErrors } = bench;
   let chain: Chain;
   let d: Deployment;
-  let dir: ReturnType<typeof tempDir>;
-  let server: ChildProcess | undefined;
-  let browser: Browser | undefined;
   let page: Page;
   let wallet: TestWallet;
-  let url: string;
   let voter: string;
   let holder: string;
   let upgradeId: bigint;
   let proposalId: bigint;
   let known: Parameters<typeof batchInWords>[1];
-  const pageErrors: string[] = [];
   const proposal = {
     targets: [] as string[],
     values: [0n],
@@ -98,15 +83,11 @@ describe("proposals in a browser: the proposal page, proposing from a manifest, 
   const step = (key: string) => page.locator(`[data-testid="timeline-${key}"]`);
 
   before(async function () {
-    buildDashboard();
-    dir = tempDir("lockstep-web-proposals-");
-    chain = await startChain();
-    d = await deployOn(chain);
     // Cohort 1 (canary): one validator; cohort 3 (the default): one.
-    await registerNamedValidators(d, chain.provider, "prop", [
+    ({ chain, d } = await bench.open([
       ["c", 100, 1],
       ["m", 500, 3],
-    ]);
+    ]));
     const manifest = testManifest("v2-prop", [stageRules(1), stageRules(3)], { binary: "b", hashOf: "prop manifest" });
     await (await d.coordinator.connect(d.timelockSigner).schedule(manifest)).wait();
     upgradeId = await d.coordinator.upgradeCount();
@@ -136,17 +117,8 @@ describe("proposals in a browser: the proposal page, proposing from a manifest, 
       LockstepGovernor: { address: (await d.governor.getAddress()) as Address, abi: lockstepGovernorAbi as Abi },
     };
 
-    writeTestDeployment(d, "proptest", dir.path);
-    ({ server, url } = await serveDashboard({
-      network: "proptest",
-      rpcUrl: chain.url,
-      deploymentsDir: dir.path,
-      args: ["--explorer", EXPLORER, "--poll-ms", "250"],
-    }));
-    browser = await launchChromium();
-    const opened = await openDashboard(browser, {
-      url,
-      pageErrors,
+    await bench.serve({ args: ["--explorer", EXPLORER, "--poll-ms", "250"] });
+    const opened = await bench.openPage({
       acceptDownloads: true,
       wallet: { rpcUrl: chain.url, account: voter, chainId: 31337, knownChains: [31337], nodeChain: 31337 },
     });
@@ -154,12 +126,7 @@ describe("proposals in a browser: the proposal page, proposing from a manifest, 
     wallet = opened.wallet!;
   });
 
-  after(async function () {
-    await browser?.close();
-    if (server) await stopProcess(server);
-    await chain?.stop();
-    dir?.cleanup();
-  });
+  after(() => bench.close());
 
   describe("a proposal's page", function () {
     it("shows the lifecycle with dates and transactions, the tally with quorum, and the description", async function () {

@@ -7,7 +7,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { ROOT, stopProcess, tempDir } from "../helpers/e2e";
-import { SERVE, serveDashboard } from "../helpers/dashboard";
+import { SERVE } from "../../rehearsal/localnet";
+import { serveDashboard } from "../helpers/dashboard";
 
 const DEPLOYMENT = {
   network: "servetest",
@@ -72,9 +73,9 @@ describe("dashboard server (web/serve.ts)", function () {
       });
     });
     await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
-    ({ server, port } = await serveDashboard({
+    ({ child: server, port } = await serveDashboard({
       network: "servetest",
-      rpcUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+      rpc: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
       args: ["--deployments", dir.path, "--dist", join(dir.path, "dist")],
     }));
   });

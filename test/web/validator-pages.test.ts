@@ -4,25 +4,13 @@
 // view takes manifest files dropped anywhere and puts its verdict first, and its downloads read in words with the
 // raw values in columns of their own. Every new view fits a phone and has no axe-core violation.
 import { expect } from "chai";
-import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { keccak256, parseEther, toUtf8Bytes } from "ethers";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { Status } from "../../lib/coordinator";
 import { DEFAULT_STAGE_RULES, toOnChain, type ManifestFile } from "../../lib/manifest";
-import { Chain, Deployment, deployOn, startChain, stopProcess, tempDir } from "../helpers/e2e";
-import {
-  SIZES,
-  attestAs,
-  buildDashboard,
-  checkView,
-  launchChromium,
-  openDashboard,
-  registerNamedValidators,
-  serveDashboard,
-  writeTestDeployment,
-  type NamedValidator,
-} from "../helpers/dashboard";
+import type { Deployment } from "../helpers/e2e";
+import { SIZES, attestAs, checkView, DashboardBench } from "../helpers/dashboard";
 
 const EXPLORER = "https://explorer.example";
 const stake = (n: number) => parseEther(String(n));
@@ -42,16 +30,11 @@ const MANIFEST: ManifestFile = {
 
 describe("dashboard: validator pages and auditors' tools", function () {
   this.timeout(600_000);
-  let chain: Chain;
+  const bench = new DashboardBench("pages");
+  const { v, pageErrors } = bench;
   let d: Deployment;
-  let dir: ReturnType<typeof tempDir>;
-  let server: ChildProcess | undefined;
-  let browser: Browser | undefined;
   let page: Page;
-  let url: string;
   let id: bigint;
-  const v: Record<string, NamedValidator> = {};
-  const pageErrors: string[] = [];
 
   const attest = (who: string, stage: number, status: Status) => attestAs(d, v[who], id, stage, status, 7);
   const open = async (hash: string, view: string) => {
@@ -73,20 +56,13 @@ describe("dashboard: validator pages and auditors' tools", function () {
     })()`);
 
   before(async function () {
-    buildDashboard();
-    dir = tempDir("lockstep-web-pages-");
-    chain = await startChain();
-    d = await deployOn(chain);
     // The early cohort (2): a, b, c; the main cohort (3): m.
-    Object.assign(
-      v,
-      await registerNamedValidators(d, chain.provider, "pages", [
-        ["a", 300, 2],
-        ["b", 100, 2],
-        ["c", 200, 2],
-        ["m", 500, 3],
-      ]),
-    );
+    ({ d } = await bench.open([
+      ["a", 300, 2],
+      ["b", 100, 2],
+      ["c", 200, 2],
+      ["m", 500, 3],
+    ]));
     await (await d.coordinator.connect(d.timelockSigner).setRestartBudget(6000, 600)).wait();
     await (await d.coordinator.connect(d.timelockSigner).schedule(toOnChain(MANIFEST))).wait();
     id = await d.coordinator.upgradeCount();
@@ -98,28 +74,15 @@ describe("dashboard: validator pages and auditors' tools", function () {
     await attest("c", 0, Status.Unhealthy);
     await attest("c", 0, Status.Healthy);
 
-    writeTestDeployment(d, "pagestest", dir.path);
-    ({ server, url } = await serveDashboard({
-      network: "pagestest",
-      rpcUrl: chain.url,
-      deploymentsDir: dir.path,
-      args: ["--poll-ms", "250", "--explorer", EXPLORER],
-    }));
-    browser = await launchChromium();
-    ({ page } = await openDashboard(browser, {
-      url: `${url}#validators`,
-      pageErrors,
+    await bench.serve({ args: ["--poll-ms", "250", "--explorer", EXPLORER] });
+    ({ page } = await bench.openPage({
+      hash: "#validators",
       acceptDownloads: true,
       liveWithinMs: 60_000,
     }));
   });
 
-  after(async function () {
-    await browser?.close();
-    if (server) await stopProcess(server);
-    await chain?.stop();
-    dir?.cleanup();
-  });
+  after(() => bench.close());
 
   it("sorts the validators by any column, from the keyboard, with aria-sort on the column", async function () {
     await open("#validators", "validators");

@@ -24,6 +24,7 @@ import {
   viemSource,
   type ChainBlock,
   type ChainSource,
+  type FollowerOptions,
   type Hex,
   type PollResult,
 } from "../../lib/sync";
@@ -66,10 +67,52 @@ type Followed = FollowedEvents;
 // at 1,000 calls, bor at 100 by default); batches of 100 load 3,000 events as fast as batches of 500 did
 // (bench/dashboard.ts), since the browser sends several at once.
 const BATCH_SIZE = 100;
-const READS_PER_REFRESH = 3;
+/** How many heads a refresh reads while the chain keeps reorganising under it before it gives up. */
+export const READS_PER_REFRESH = 3;
 /** The last blocks' logs are asked for again on every refresh: a load-balanced RPC can answer from a node a block
  * or two behind, with no logs yet for blocks it has not seen; asking again later picks those up. */
 export const LAGGING_BLOCKS = 12;
+
+/**
+ * A contract's logs as a dashboard view follows them (lib/sync's follower): from the deployment's start block, kept
+ * in memory (`remember` blocks back, default 256), the last LAGGING_BLOCKS asked for again on every poll.
+ */
+export class LogFollower<S> {
+  private follower!: Follower<S>;
+
+  constructor(private readonly o: Omit<FollowerOptions<S>, "store" | "reaskBlocks"> & { remember?: number }) {
+    this.restart();
+  }
+
+  private restart() {
+    const { remember, ...options } = this.o;
+    this.follower = new Follower<S>({
+      ...options,
+      store: new MemoryCheckpointStore<S>(remember),
+      reaskBlocks: LAGGING_BLOCKS,
+    });
+  }
+
+  /** The state as of the last block followed. */
+  state(): Promise<S> {
+    return this.follower.state();
+  }
+
+  /**
+   * Follows the chain up to `head`. A reorg deeper than every block remembered starts again from the start block:
+   * `reloaded` is then the state the follower held before.
+   */
+  async poll(head: ChainBlock): Promise<PollResult<S> & { reloaded?: S }> {
+    try {
+      return await this.follower.poll({ head });
+    } catch (e) {
+      if (!(e instanceof ReorgTooDeepError)) throw e;
+      const reloaded = await this.follower.state();
+      this.restart();
+      return { ...(await this.follower.poll({ head })), reloaded };
+    }
+  }
+}
 
 /** The JSON-RPC calls in a request body: one, or a batch's length. */
 function rpcCallsIn(body: unknown): number {
@@ -90,7 +133,7 @@ export class ChainView {
   /** JSON-RPC calls made so far (batched or not). */
   calls = 0;
   private readonly source: ChainSource;
-  private follower!: Follower<Followed>;
+  private readonly follower: LogFollower<Followed>;
   /** The events of the last snapshot handed out: `revision` moves when the follower's differ. */
   private shown: CoordinatorEvent[] = [];
   /** The history of `shown`, folded by lib/history's reducer. */
@@ -125,22 +168,12 @@ export class ChainView {
       }),
     }) as PublicClient;
     this.source = viemSource(this.client);
-    this.restart();
-  }
-
-  private get startBlock() {
-    return BigInt(this.config.deployment.startBlock);
-  }
-
-  /** A follower from the deployment's start block, with nothing remembered. */
-  private restart() {
-    this.follower = new Follower<Followed>({
+    this.follower = new LogFollower<Followed>({
       source: this.source,
-      store: new MemoryCheckpointStore<Followed>(this.options.remember),
+      remember: this.options.remember,
       addresses: [this.config.deployment.contracts.UpgradeCoordinator as Hex],
       startBlock: this.startBlock,
       initial: () => ({ events: [], times: new Map() }),
-      reaskBlocks: LAGGING_BLOCKS,
       handlers: {
         block: foldEventPage,
         reorg: ({ detectedAt, ancestor, orphaned }) => {
@@ -154,6 +187,10 @@ export class ChainView {
         },
       },
     });
+  }
+
+  private get startBlock() {
+    return BigInt(this.config.deployment.startBlock);
   }
 
   /** Fetches whatever is new since the last call (everything on the first) and returns the rebuilt state. One call
@@ -226,16 +263,12 @@ export class ChainView {
 
   /** Follows the chain up to `head`; a reorg deeper than every block remembered reloads from the start block. */
   private async follow(head: ChainBlock): Promise<PollResult<Followed>> {
-    try {
-      return await this.follower.poll({ head });
-    } catch (e) {
-      if (!(e instanceof ReorgTooDeepError)) throw e;
-      const dropped = (await this.follower.state()).events.length;
-      this.restart();
-      const followed = await this.follower.poll({ head });
+    const followed = await this.follower.poll(head);
+    if (followed.reloaded) {
+      const dropped = followed.reloaded.events.length;
       this.lastReorg = { detectedAt: head.number, ancestor: this.startBlock - 1n, dropped };
-      return followed;
     }
+    return followed;
   }
 
   private async readWeights(h: History, head: bigint): Promise<Map<string, bigint>> {

@@ -12,16 +12,8 @@ import { PROPOSAL_STATES, type ProposalStateName } from "../../lib/governance";
 import { byChainOrder } from "../../lib/events";
 import { decodeGovernorLogs, foldProposals, type GovernorEvent, type ProposalLogRecord } from "../../lib/proposals";
 import { decodeRevert, revertDataOf } from "../../lib/revert";
-import {
-  Follower,
-  MemoryCheckpointStore,
-  ReorgTooDeepError,
-  viemSource,
-  type ChainBlock,
-  type ChainSource,
-  type Hex,
-} from "../../lib/sync";
-import { LAGGING_BLOCKS } from "./chain";
+import { viemSource, type ChainBlock, type ChainSource, type Hex } from "../../lib/sync";
+import { LogFollower, READS_PER_REFRESH } from "./chain";
 import type { DashboardConfig } from "./dashboardConfig";
 
 export interface ProposalRecord extends ProposalLogRecord {
@@ -73,8 +65,6 @@ export interface GovernanceSnapshot {
   blockTimes: ReadonlyMap<bigint, bigint>;
 }
 
-/** Tries to follow the Governor's logs to a block while the chain keeps reorganising under the reads. */
-const READS_PER_REFRESH = 3;
 /** A proposal whose last log and deadline are this many blocks deep is taken as settled: no reorg that deep is
  * expected, so its final state is read once and kept (a deeper reorg forgets every one kept). */
 const SETTLED_DEPTH = 64n;
@@ -90,7 +80,7 @@ export function timelineBlocks(p: ProposalRecord): bigint[] {
 
 export class GovernanceView {
   private readonly source: ChainSource;
-  private follower!: Follower<GovernorEvent[]>;
+  private readonly follower: LogFollower<GovernorEvent[]>;
   /** The Governor's events up to the block of the last refresh, in chain order. */
   private events: GovernorEvent[] = [];
   /** Proposals in a final state, read once: every refresh would otherwise cost ~8 reads per proposal ever made. */
@@ -114,23 +104,11 @@ export class GovernanceView {
     private readonly config: DashboardConfig,
   ) {
     this.source = viemSource(client);
-    this.restart();
-  }
-
-  /** A follower of the Governor's logs from the deployment's start block, with nothing remembered. */
-  private restart() {
-    this.final.clear();
-    this.read.clear();
-    this.mine.clear();
-    this.times.clear();
-    this.params = undefined;
-    this.follower = new Follower<GovernorEvent[]>({
+    this.follower = new LogFollower<GovernorEvent[]>({
       source: this.source,
-      store: new MemoryCheckpointStore<GovernorEvent[]>(),
       addresses: [this.governor],
       startBlock: BigInt(this.config.deployment.startBlock),
       initial: () => [],
-      reaskBlocks: LAGGING_BLOCKS,
       handlers: {
         block: (events, page) => {
           const fresh = decodeGovernorLogs(page.logs);
@@ -146,6 +124,15 @@ export class GovernanceView {
         },
       },
     });
+  }
+
+  /** Forgets every proposal, parameter and block time read: after a reload from the start block. */
+  private forget() {
+    this.final.clear();
+    this.read.clear();
+    this.mine.clear();
+    this.times.clear();
+    this.params = undefined;
   }
 
   private get governor(): Hex {
@@ -213,14 +200,9 @@ export class GovernanceView {
     for (let read = 1; ; read++) {
       const head = read === 1 && known ? known : await this.source.block(at);
       if (!head) throw new Error(`the RPC has no block ${at}`);
-      let followed;
-      try {
-        followed = await this.follower.poll({ head });
-      } catch (e) {
-        if (!(e instanceof ReorgTooDeepError)) throw e;
-        this.restart();
-        followed = await this.follower.poll({ head });
-      }
+      const followed = await this.follower.poll(head);
+      // Reloaded from the start block: nothing read before is known to hold.
+      if (followed.reloaded) this.forget();
       if (followed.status !== "raced") {
         // "behind": a node behind answered for a block below the last one followed; show that block's events.
         this.events = followed.processedTo > at ? followed.state.filter((e) => e.blockNumber <= at) : followed.state;
