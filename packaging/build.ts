@@ -1,9 +1,10 @@
-// The watcher's release: one JavaScript file bundled by esbuild from watcher/src (the contract ABIs of
-// lib/abi/generated.ts included), better-sqlite3's compiled addon beside it, and a package.json with no
+// The watcher's release: its command (bin/lockstep-watcher.js, a few kilobytes) and the watcher (lib/watcher.js), two
+// JavaScript files bundled by esbuild from watcher/src (the contract ABIs of lib/abi/generated.ts included),
+// better-sqlite3's compiled addon beside them, and a package.json with no
 // dependencies, so that `npm install -g <tarball>` needs neither the registry nor a compiler (docs/watcher.md,
 // "Installing the release"). Run it with `npm run build:watcher`; tests, the drill and the bench call buildRelease.
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { buildSync } from "esbuild";
 
@@ -15,6 +16,8 @@ const FORBIDDEN = ["ethers", "hardhat", "typescript", "ts-node", "@nomicfoundati
 /** Not bundled: loaded only when the operator installed it (pretty logs in a terminal). */
 const OPTIONAL = ["pino-pretty"];
 const ADDON = "better_sqlite3.node";
+/** The watcher's bundle, in lib/ beside the addon; the command (bin/) requires it only to run. */
+const MAIN = "watcher.js";
 /** How the release's command starts Node.js (its shebang); the systemd unit runs the command, so it gets the same. */
 export const RELEASE_ENV = "MALLOC_ARENA_MAX=2";
 export const RELEASE_NODE_FLAGS = "--max-semi-space-size=1 --optimize-for-size";
@@ -24,8 +27,10 @@ export interface Release {
   dir: string;
   /** Its command: run with `node <bin>` or directly. */
   bin: string;
-  /** The bundle's size in bytes. */
+  /** The JavaScript's size in bytes: the command and the watcher's bundle. */
   bytes: number;
+  /** The command's own size in bytes: what --help reads. */
+  commandBytes: number;
 }
 
 export class ReleaseError extends Error {}
@@ -42,42 +47,25 @@ export function buildRelease(outDir = DEFAULT_OUT): Release {
   mkdirSync(join(dir, "bin"), { recursive: true });
   mkdirSync(join(dir, "lib"), { recursive: true });
   const bin = join(dir, "bin", "lockstep-watcher.js");
+  const main = join(dir, "lib", MAIN);
 
-  let result;
-  try {
-    result = buildSync({
-      stdin: {
-        contents: `require("./cli").run(process.argv.slice(2));`,
-        resolveDir: join(ROOT, "watcher", "src"),
-        sourcefile: "release-entry.js",
-        loader: "js",
-      },
+  // Two files: the command answers --help and bad arguments from a few kilobytes, and requires the watcher's bundle
+  // (lib/watcher.js) only to run; Node.js reads and compiles a script whole, 1.3 MB of it took most of --help's time.
+  // The require's path is computed, so esbuild leaves it to Node.js, relative to the installed command's folder.
+  const inputs = [
+    ...bundle({
+      contents:
+        `const { join } = require("node:path");\n` +
+        `require("./cli").run(process.argv.slice(2), async () => require(join(__dirname, "..", "lib", ${JSON.stringify(MAIN)})));`,
       outfile: bin,
-      bundle: true,
-      platform: "node",
-      target: "node20",
-      format: "cjs",
-      minify: true,
-      keepNames: true,
-      legalComments: "none",
-      external: OPTIONAL,
-      // better-sqlite3 finds its addon through `bindings`, which searches the package's build folders; the release
-      // has it at lib/better_sqlite3.node beside bin/, and packaging/addon.cjs loads that one file.
-      alias: { bindings: "./packaging/addon.cjs" },
-      absWorkingDir: ROOT,
       // A small young generation (an idle watcher allocates little), and two glibc malloc arenas instead of one per
       // thread (Node's worker threads each took one): an idle watcher stays under 80 MB RSS (bench:watcher). The
       // variable is the watcher's own: the node and hooks it starts get a fixed environment (adapters/nodeEnv.ts).
-      banner: { js: `#!/usr/bin/env -S ${RELEASE_ENV} node ${RELEASE_NODE_FLAGS}` },
-      metafile: true,
-      logLevel: "silent",
-    });
-  } catch (e) {
-    const first = (e as { errors?: { text: string }[] }).errors?.[0]?.text;
-    throw new ReleaseError(`esbuild failed: ${first ?? (e as Error).message}`);
-  }
-  const bundled = Object.keys(result.metafile.inputs);
-  const forbidden = bundled.filter((input) =>
+      banner: `#!/usr/bin/env -S ${RELEASE_ENV} node ${RELEASE_NODE_FLAGS}`,
+    }),
+    ...bundle({ contents: `module.exports = require("./start");`, outfile: main }),
+  ];
+  const forbidden = inputs.filter((input) =>
     FORBIDDEN.some((name) => input.startsWith(`node_modules/${name}/`) || input.includes(`/node_modules/${name}/`)),
   );
   if (forbidden.length) throw new ReleaseError(`the bundle would carry ${forbidden[0]}: the release must not`);
@@ -107,7 +95,42 @@ export function buildRelease(outDir = DEFAULT_OUT): Release {
     join(dir, "share", "systemd", "lockstep-watcher.service"),
   );
   copyFileSync(join(ROOT, "docs", "watcher.md"), join(dir, "README.md"));
-  return { dir, bin, bytes: readFileSync(bin).length };
+  return { dir, bin, bytes: statSync(bin).size + statSync(main).size, commandBytes: statSync(bin).size };
+}
+
+/** Bundles `contents` (CommonJS, resolved from watcher/src) into `outfile`; returns the input files it took. */
+function bundle(o: { contents: string; outfile: string; banner?: string }): string[] {
+  let result;
+  try {
+    result = buildSync({
+      stdin: {
+        contents: o.contents,
+        resolveDir: join(ROOT, "watcher", "src"),
+        sourcefile: "release-entry.js",
+        loader: "js",
+      },
+      outfile: o.outfile,
+      bundle: true,
+      platform: "node",
+      target: "node20",
+      format: "cjs",
+      minify: true,
+      keepNames: true,
+      legalComments: "none",
+      external: OPTIONAL,
+      // better-sqlite3 finds its addon through `bindings`, which searches the package's build folders; the release
+      // has it at lib/better_sqlite3.node beside its bundle, and packaging/addon.cjs loads that one file.
+      alias: { bindings: "./packaging/addon.cjs" },
+      absWorkingDir: ROOT,
+      banner: o.banner ? { js: o.banner } : undefined,
+      metafile: true,
+      logLevel: "silent",
+    });
+  } catch (e) {
+    const first = (e as { errors?: { text: string }[] }).errors?.[0]?.text;
+    throw new ReleaseError(`esbuild failed: ${first ?? (e as Error).message}`);
+  }
+  return Object.keys(result.metafile.inputs);
 }
 
 /** Packs the release folder with `npm pack`; returns the tarball's path (in `destDir`). */

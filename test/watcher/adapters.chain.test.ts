@@ -13,13 +13,14 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { HDNodeWallet, Wallet, encryptKeystoreJson, keccak256, toUtf8Bytes } from "ethers";
 import hre, { ethers, network } from "hardhat";
 import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
-import { createWalletClient, http, parseEventLogs } from "viem";
+import { createWalletClient, parseEventLogs } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { upgradeCoordinatorAbi } from "../../lib/abi/generated";
 import { Status } from "../../lib/coordinator";
 import { versionTag } from "../../lib/version";
 import { Attester, type RelayTarget } from "../../watcher/src/adapters/attester";
 import { loadAttesterKey } from "../../watcher/src/adapters/keys";
+import { rpcTransport } from "../../watcher/src/adapters/rpcTransport";
 import { ViemChainReader, connect } from "../../watcher/src/adapters/viemChain";
 import type { AttestationRequest, Clock, Hex } from "../../watcher/src/ports";
 import { STAKE, Validator, deployLockstep, manifest, registerValidators } from "../helpers/system";
@@ -75,7 +76,7 @@ async function attester(ctx: Ctx, v: Validator, relay?: RelayTarget, over: { url
   return new Attester({
     wallet: createWalletClient({
       account: privateKeyToAccount(v.attester.privateKey as Hex),
-      transport: http(url, { retryCount: 0 }),
+      transport: rpcTransport(url), // as the watcher wires it (build.ts)
     }),
     client: over.url ? connect(url) : ctx.client,
     coordinator: ctx.coordinator,

@@ -8,11 +8,12 @@ import { join } from "node:path";
 import { keccak256, toUtf8Bytes } from "ethers";
 import hre, { network } from "hardhat";
 import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
-import { createWalletClient, http } from "viem";
+import { createWalletClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { faultProxy, mineEvery, type FaultProxy } from "../../rehearsal/chaos";
 import { waitFor } from "../helpers/e2e";
 import { Attester } from "../../watcher/src/adapters/attester";
+import { rpcTransport } from "../../watcher/src/adapters/rpcTransport";
 import { connect } from "../../watcher/src/adapters/viemChain";
 import { SqliteJournal } from "../../watcher/src/journal/sqlite";
 import { foreignAttestations } from "../../watcher/src/duplicates";
@@ -77,7 +78,7 @@ describe("chaos: exactly-once attestations on a mempool", function () {
     return new Attester({
       wallet: createWalletClient({
         account: privateKeyToAccount(v.attester.privateKey as Hex),
-        transport: http(proxy.url, { retryCount: 0 }),
+        transport: rpcTransport(proxy.url), // as the watcher wires it (build.ts)
       }),
       client: connect(proxy.url),
       coordinator,

@@ -3,7 +3,7 @@
 // --help, then upgrades a validator's node through a real rollout and attests on chain.
 import { expect } from "chai";
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Status } from "../../lib/coordinator";
@@ -38,16 +38,22 @@ describe("watcher release: packed, installed into an empty prefix, run", functio
     dir?.cleanup();
   });
 
-  it("installs one bundle and the addon, with no dependencies and nothing from the repository", function () {
+  it("installs a small command, the watcher's bundle and the addon, with no dependencies and nothing from the repository", function () {
     const pkg = join(prefix, "lib", "node_modules", "@lockstep", "watcher");
     expect(realpathSync(installed)).to.equal(join(pkg, "bin", "lockstep-watcher.js"));
     expect(existsSync(join(pkg, "node_modules"))).to.equal(false);
     expect(readdirSync(pkg).sort()).to.deep.equal(["README.md", "bin", "lib", "package.json", "share"]);
+    expect(readdirSync(join(pkg, "bin"))).to.deep.equal(["lockstep-watcher.js"]);
+    expect(readdirSync(join(pkg, "lib")).sort()).to.deep.equal(["better_sqlite3.node", "watcher.js"]);
     const manifest = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8"));
     expect(manifest.dependencies).to.equal(undefined);
-    const bundle = readFileSync(join(pkg, "bin", "lockstep-watcher.js"), "utf8");
-    expect(bundle).to.not.include(ROOT);
-    expect(bundle).to.not.match(/require\("(ethers|hardhat|ts-node|typescript)"\)/);
+    // --help reads the command alone: a few kilobytes, not the watcher's 1.3 MB.
+    expect(statSync(join(pkg, "bin", "lockstep-watcher.js")).size).to.be.below(16 * 1024);
+    for (const file of [join(pkg, "bin", "lockstep-watcher.js"), join(pkg, "lib", "watcher.js")]) {
+      const bundle = readFileSync(file, "utf8");
+      expect(bundle, file).to.not.include(ROOT);
+      expect(bundle, file).to.not.match(/require\("(ethers|hardhat|ts-node|typescript)"\)/);
+    }
   });
 
   it("answers --help when run as the installed command, from outside the repository", async function () {

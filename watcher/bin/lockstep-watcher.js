@@ -6,4 +6,4 @@ require("ts-node").register({
   transpileOnly: true,
   project: path.join(__dirname, "..", "..", "tsconfig.json"),
 });
-require("../src/cli").run(process.argv.slice(2));
+require("../src/cli").run(process.argv.slice(2), async () => require("../src/start"));

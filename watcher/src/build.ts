@@ -2,7 +2,7 @@
 // overridden (tests, the in-process drill, --dry-run); what is not overridden is the real thing.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { createWalletClient, http, type LocalAccount } from "viem";
+import { createWalletClient, type LocalAccount } from "viem";
 import { Attester } from "./adapters/attester";
 import { ViemLeases } from "./adapters/leases";
 import { BinaryStore } from "./adapters/binaries";
@@ -11,7 +11,8 @@ import { HttpDownloader } from "./adapters/downloader";
 import { cosmovisorLayout } from "./adapters/layouts";
 import { loadAttesterKey } from "./adapters/keys";
 import { ProcessNodeController } from "./adapters/processNode";
-import { ViemChainReader, connect } from "./adapters/viemChain";
+import { RPC_TIMEOUT_MS, ViemChainReader, connect } from "./adapters/viemChain";
+import { rpcTransport } from "./adapters/rpcTransport";
 import { paths as pathsOf, type Paths, type WatcherConfig } from "./config";
 import { KillPoints } from "./faults";
 import { SqliteJournal } from "./journal/sqlite";
@@ -95,7 +96,7 @@ export async function build(config: WatcherConfig, overrides: Overrides = {}): P
   const journal = overrides.journal ?? new SqliteJournal(paths.journal);
   const wallet = createWalletClient({
     account,
-    transport: http(config.chain.rpcUrl, { retryCount: 0, timeout: 15_000 }),
+    transport: rpcTransport(config.chain.rpcUrl, { timeoutMs: RPC_TIMEOUT_MS }),
   });
   const writer =
     overrides.writer ??

@@ -1,6 +1,12 @@
-// Only node:util is loaded up front: --help and bad arguments answer before the configuration schema (zod), viem
-// and the journal are evaluated; the release bundle keeps every dynamically imported module lazy.
+// The command's arguments. Only node:util is loaded up front: --help and bad arguments answer before anything else is
+// read. The rest (./start: the configuration schema, viem, the journal) is loaded by the caller's `load`, only to
+// run: the development entry requires ./start, and the release, whose command bundles this file alone, requires its
+// second bundle (packaging/build.ts), so --help never reads or parses the watcher's code.
 import { parseArgs } from "node:util";
+import type { start } from "./start";
+
+/** Loads the rest of the command. */
+export type LoadStart = () => Promise<{ start: typeof start }>;
 
 const HELP = `lockstep-watcher: follows a Lockstep upgrade coordinator and upgrades this validator's node when its
 cohort's turn comes, attesting health back.
@@ -19,7 +25,7 @@ Secrets: the attester key comes from an encrypted keystore and a password file, 
 the environment variable named in the config. Keys never appear in logs.
 Exit codes: 0 stopped cleanly, 1 a fault the watcher cannot fix by retrying, 2 bad arguments or configuration.`;
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], load: LoadStart): Promise<number> {
   let args;
   try {
     args = parseArgs({
@@ -42,34 +48,17 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (!args.config) return fail("--config <file> is required (see --help)", 2);
 
-  const { ConfigError, loadConfig } = await import("./config");
-  const { WatcherError } = await import("./errors");
-  let config;
-  try {
-    config = loadConfig(args.config);
-    if (args["log-level"]) config = { ...config, log: { level: args["log-level"] as typeof config.log.level } };
-  } catch (e) {
-    if (e instanceof ConfigError) return fail(e.message, 2);
-    throw e;
-  }
-
-  try {
-    const { startWatcher, dryRun } = await import("./index");
-    if (args["dry-run"]) {
-      for (const line of await dryRun(config)) process.stdout.write(line + "\n");
-      return 0;
-    }
-    return await startWatcher(config, { once: args.once });
-  } catch (e) {
-    if (e instanceof WatcherError) return fail(e.message, 1);
-    if (e instanceof ConfigError) return fail(e.message, 2);
-    return fail(`unexpected failure: ${(e as Error).message ?? e}`, 1);
-  }
+  return (await load()).start({
+    config: args.config,
+    dryRun: args["dry-run"],
+    once: args.once,
+    logLevel: args["log-level"],
+  });
 }
 
-/** The command: runs `main` and exits with its code (the bin script and the release bundle both call this). */
-export function run(argv: string[]): void {
-  main(argv)
+/** The command: runs `main` and exits with its code (the bin script and the release's command both call this). */
+export function run(argv: string[], load: LoadStart): void {
+  main(argv, load)
     .then((code) => process.exit(code))
     .catch((e) => {
       process.stderr.write(`lockstep-watcher: ${e && e.message ? e.message : e}\n`);
@@ -77,7 +66,8 @@ export function run(argv: string[]): void {
     });
 }
 
-function fail(message: string, code: number): number {
+/** Says `message` on stderr as the command's one line; returns `code`. */
+export function fail(message: string, code: number): number {
   process.stderr.write(`lockstep-watcher: ${message}\n`);
   return code;
 }

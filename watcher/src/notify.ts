@@ -1,7 +1,9 @@
 // Webhook notifications: what an operator should hear about without watching the logs. A notice is a JSON POST
 // whose `text` Slack's incoming webhooks and Discord's Slack-compatible webhooks (`…/slack`) post as a message,
 // with the same facts as fields for anything else. Sending never waits: each webhook has its own bounded queue,
-// drained in the background, retried with backoff; a dead or slow webhook delays only its own later notices.
+// drained in the background, retried with backoff; a dead or slow webhook delays only its own later notices. Sent over
+// the watcher's HTTP client (adapters/httpClient.ts), not fetch.
+import { HttpConnectionError, HttpTimeoutError, request } from "./adapters/httpClient";
 import type { Logger } from "./log";
 import type { Metrics, NotificationOutcome } from "./metrics";
 
@@ -233,27 +235,29 @@ class WebhookQueue {
     timeoutMs: number,
   ): Promise<{ reason: string; retry: boolean; retryAfterMs?: number } | undefined> {
     try {
-      const res = await fetch(this.url, {
+      // The answer's body is drained unread: its status is all that counts.
+      const res = await request(this.url, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(payload),
-        redirect: "error",
-        signal: AbortSignal.any([this.stop.signal, AbortSignal.timeout(timeoutMs)]),
+        timeoutMs,
+        signal: this.stop.signal,
+        discardBody: true,
       });
-      await res.arrayBuffer().catch(() => undefined);
       if (res.ok) return undefined;
+      // A redirect is not followed (the notice could land on another host); it is retried, as other failures are.
+      if (res.status >= 300 && res.status < 400) return { reason: `answered ${res.status}: redirect`, retry: true };
       const retry = res.status >= 500 || res.status === 408 || res.status === 429;
-      const after = Number(res.headers.get("retry-after"));
+      const after = Number(res.headers["retry-after"]);
       const retryAfterMs = Number.isFinite(after) && after > 0 ? Math.min(after * 1000, MAX_BACKOFF_MS) : undefined;
       return { reason: `answered ${res.status}`, retry, retryAfterMs };
     } catch (e) {
       const err = e as Error;
-      const code = (err.cause as { code?: string } | undefined)?.code;
       const reason =
-        err.name === "TimeoutError"
+        err instanceof HttpTimeoutError
           ? `no answer within ${timeoutMs} ms`
-          : code
-            ? `${err.message} (${code})`
+          : err instanceof HttpConnectionError
+            ? (err.cause as Error).message
             : err.message;
       return { reason, retry: true };
     }

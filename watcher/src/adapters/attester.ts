@@ -31,6 +31,7 @@ import { versionTag } from "../../../lib/version";
 import { WatcherError, fatal, retryable } from "../errors";
 import type { AttestationRequest, ChainWriter, Clock, Hex } from "../ports";
 import type { Outbox, SignedAttestation } from "../ports/outbox";
+import { request, type HttpResponse } from "./httpClient";
 import { causes, isTransient, oneLine, rpcError } from "./viemChain";
 
 /** Where signed attestations go when the transaction path fails (config `relay`). */
@@ -66,6 +67,8 @@ const QUICK_ATTEMPTS = 3;
 /** How long a relayed signature stays valid. */
 const RELAY_VALIDITY_SECONDS = 3600;
 const RELAY_TIMEOUT_MS = 10_000;
+/** Redirects of the relay URL followed, as many as fetch followed. */
+const RELAY_REDIRECTS = 20;
 
 const systemClock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((done) => setTimeout(done, ms)) };
 
@@ -373,13 +376,15 @@ function causesInclude(error: unknown, type: new (...args: any[]) => Error): boo
 }
 
 async function post(url: string, body: string): Promise<void> {
-  let response: Response;
+  let response: HttpResponse;
   try {
-    response = await fetch(url, {
+    response = await request(url, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body,
-      signal: AbortSignal.timeout(RELAY_TIMEOUT_MS),
+      timeoutMs: RELAY_TIMEOUT_MS,
+      discardBody: true,
+      maxRedirects: RELAY_REDIRECTS,
     });
   } catch (error) {
     throw retryable("relay", `relay ${url} cannot be reached`, { url }, error);

@@ -1,4 +1,5 @@
-// Downloads release artifacts: https only (http only when allowed for local testing), redirects followed by hand
+// Downloads release artifacts over the watcher's HTTP client (./httpClient.ts, not fetch): https only (http only when
+// allowed for local testing), redirects followed by hand
 // and held to the same rule, an idle and a total timeout, a size limit enforced while streaming, the sha256
 // computed on the way, and the file renamed into place only when complete. An order from the network (the caller's
 // signal) stops a download at once, however slowly the server sends.
@@ -9,6 +10,7 @@ import { DOWNLOAD_DEFAULTS } from "../config";
 import { fatal, fsCall, retryable, WatcherError } from "../errors";
 import type { Downloader } from "../ports";
 import { abortReason, throwIfAborted } from "../preempt";
+import { HttpConnectionError, open as openUrl, type OpenResponse } from "./httpClient";
 
 export interface DownloaderOptions {
   /** Also accept http:// (local testing only). */
@@ -41,12 +43,12 @@ export class HttpDownloader implements Downloader {
     const watchdog = new Watchdog(uri, this.settings, signal);
     try {
       const response = await this.follow(uri, watchdog);
-      const declared = Number(response.headers.get("content-length") ?? NaN);
+      const declared = Number(response.headers["content-length"] ?? NaN);
       if (declared > maxBytes) {
-        await response.body?.cancel();
+        response.body.destroy();
         throw tooLarge(uri, maxBytes, declared);
       }
-      const result = await save(response.body ?? [], partial, uri, maxBytes, () => watchdog.touch());
+      const result = await save(response.body, partial, uri, maxBytes, () => watchdog.touch());
       await fsCall("rename to", destination, () => rename(partial, destination));
       return result;
     } catch (e) {
@@ -58,14 +60,14 @@ export class HttpDownloader implements Downloader {
   }
 
   /** GETs `uri`, following at most `maxRedirects` redirects, each checked like the URI itself; returns the 200. */
-  private async follow(uri: string, watchdog: Watchdog): Promise<Response> {
+  private async follow(uri: string, watchdog: Watchdog): Promise<OpenResponse> {
     let url = uri;
     for (let hop = 0; ; hop++) {
-      const response = await fetch(url, { redirect: "manual", signal: watchdog.signal });
+      const response = await openUrl(url, { signal: watchdog.signal });
       watchdog.touch();
       if (response.status >= 300 && response.status < 400) {
-        await response.body?.cancel();
-        const location = response.headers.get("location");
+        response.body.destroy();
+        const location = response.headers.location;
         if (!location) throw refused(uri, `${url} answered ${response.status} without a Location`);
         if (hop >= this.settings.maxRedirects) {
           throw refused(uri, `more than ${this.settings.maxRedirects} redirects (artifacts.maxRedirects)`);
@@ -82,8 +84,8 @@ export class HttpDownloader implements Downloader {
         url = next.href;
         continue;
       }
-      if (!response.ok) {
-        await response.body?.cancel();
+      if (response.status < 200 || response.status >= 300) {
+        response.body.destroy();
         const details = { uri, url, status: response.status };
         const transient = response.status >= 500 || response.status === 408 || response.status === 429;
         throw (transient ? retryable : fatal)("download-failed", `GET ${url} answered ${response.status}`, details);
@@ -203,12 +205,11 @@ async function save(
   return { sha256: hash.digest("hex"), bytes };
 }
 
-/** A connection failure: retryable, naming the cause undici hides behind "fetch failed". */
+/** A connection failure (refused, reset, DNS, TLS, cut mid-body): retryable, with the system's reason. */
 function asDownloadError(uri: string, e: unknown): WatcherError {
   if (e instanceof WatcherError) return e;
-  const error = e as Error & { cause?: { code?: string; message?: string } };
-  const cause = error.cause?.code ?? error.cause?.message;
-  const why = cause && cause !== error.message ? `${error.message} (${cause})` : error.message;
+  const error = e as Error & { cause?: { message?: string } };
+  const why = error instanceof HttpConnectionError ? (error.cause?.message ?? error.message) : error.message;
   return retryable("download-failed", `GET ${uri} failed: ${why}`, { uri }, e);
 }
 

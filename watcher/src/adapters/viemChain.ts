@@ -6,7 +6,6 @@ import {
   ResourceUnavailableRpcError,
   TimeoutError,
   createPublicClient,
-  http,
   type Log,
   type PublicClient,
 } from "viem";
@@ -15,10 +14,18 @@ import { Status } from "../../../lib/coordinator";
 import { WatcherError, fatal, retryable } from "../errors";
 import type { AttestStatus } from "../machine/types";
 import type { Assignment, ChainBlock, ChainReader, Hex } from "../ports";
+import { HttpConnectionError } from "./httpClient";
+import { rpcTransport } from "./rpcTransport";
 
-/** A client for the node at `rpcUrl`. viem does not retry: the runtime retries what `rpcError` calls retryable. */
+/** How long one JSON-RPC call may take. */
+export const RPC_TIMEOUT_MS = 15_000;
+
+/**
+ * A client for the node at `rpcUrl`, over the watcher's own HTTP client (rpcTransport.ts), not fetch. viem does not
+ * retry: the runtime retries what `rpcError` calls retryable.
+ */
 export function connect(rpcUrl: string): PublicClient {
-  return createPublicClient({ transport: http(rpcUrl, { timeout: 15_000, retryCount: 0 }), pollingInterval: 1_000 });
+  return createPublicClient({ transport: rpcTransport(rpcUrl, { timeoutMs: RPC_TIMEOUT_MS }), pollingInterval: 1_000 });
 }
 
 export class ViemChainReader implements ChainReader {
@@ -151,6 +158,8 @@ export function* causes(error: unknown): Generator<unknown> {
 /** Whether trying again may help: timeouts, refused or reset connections, 5xx answers, rate limits. */
 export function isTransient(error: unknown): boolean {
   for (const e of causes(error)) {
+    // Any failed connection (DNS and TLS included), as fetch's "fetch failed" was for all of them.
+    if (e instanceof HttpConnectionError) return true;
     if (e instanceof TimeoutError || e instanceof LimitExceededRpcError || e instanceof ResourceUnavailableRpcError)
       return true;
     if (e instanceof HttpRequestError && e.status !== undefined) return e.status === 429 || e.status >= 500;
