@@ -458,6 +458,9 @@ export async function runNode(
   return { code, stdout, stderr };
 }
 
+/** How often a rehearsal's watchers re-attest health at most, unless its health rules say otherwise. */
+export const REHEARSAL_REATTEST_MS = 1_000;
+
 export interface WatcherHealth {
   deadlineMs: number;
   probeIntervalMs: number;
@@ -541,7 +544,7 @@ export async function layoutWatcher(s: WatcherLayoutSpec): Promise<WatcherLayout
     // node, slower to start and to tick, is not judged unhealthy for it.
     health: {
       unhealthyAfterMs: paced(2_000),
-      reattestIntervalMs: 1_000,
+      reattestIntervalMs: REHEARSAL_REATTEST_MS,
       ...(s.health ?? { deadlineMs: paced(15_000), probeIntervalMs: 200, minHeightGain: 2, observeIntervalMs: 500 }),
     },
     artifacts: {

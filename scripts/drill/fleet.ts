@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  REHEARSAL_REATTEST_MS,
   layoutWatcher,
   spawnWatcher,
   waitFor,
@@ -16,18 +17,24 @@ import { builtWatcher } from "../../packaging/build";
 import { ProcessNodeController, type ProcessNodeConfig } from "../../watcher/src/adapters/processNode";
 import { paths as pathsOf } from "../../watcher/src/config";
 import type { DrillValidator, Net } from "./network";
+import type { FleetHealth } from "./rollout";
 import { QUIRK_ENV, anvilArgs, simNode, type DrillNode } from "./nodes";
 
 export { QUIRK_ENV };
 
 export interface Fleet {
   kind: string;
+  /** The health rules its watchers run with, once started (they grow with the measured start-up). */
+  health?: FleetHealth;
   /** The version each validator's node reports now (undefined: not answering). */
   versions(): Promise<(string | undefined)[]>;
   /** Every process the fleet started that is still alive (for the "nothing left running" check). */
   alive(): number[];
   stop(): Promise<void>;
 }
+
+/** The watchers' re-attestation interval under `health` (the rehearsal layout's when it is not set). */
+export const reattestOf = (health: WatcherHealth): number => health.reattestIntervalMs ?? REHEARSAL_REATTEST_MS;
 
 export interface FleetSettings {
   root: string;
@@ -47,6 +54,7 @@ export class ProcessFleet implements Fleet {
   private nodePids: number[] = [];
   /** How long the nodes took to start and answer, all at once, at the fleet's start. */
   startupMs = 0;
+  health?: FleetHealth;
 
   constructor(
     private readonly net: Net,
@@ -100,6 +108,7 @@ export class ProcessFleet implements Fleet {
       deadlineMs: Math.max(deadlineMs, this.node.kind === "anvil" ? 15_000 : 0, 2 * this.startupMs),
       unhealthyAfterMs: Math.max(unhealthyAfterMs, this.startupMs),
     };
+    this.health = { unhealthyAfterMs: health.unhealthyAfterMs, reattestIntervalMs: reattestOf(this.s.health) };
     for (const l of this.layouts) {
       const config = JSON.parse(readFileSync(l.configPath, "utf8"));
       config.health = { ...config.health, ...health };

@@ -267,12 +267,13 @@ async function drill(
   // A rollout restarts every node once: it gets as long again as the fleet took to start, several times over.
   const keeperTimeout = 90_000 + validators.length * 300 + 5 * fleetStartupMs;
   // How long the keeper waits for a cohort's stragglers, and the nodes for their last answers: from the same pace.
-  const patience = patienceFor({ drillStartupMs: STARTUP_MS, fleetStartupMs });
+  const patience = patienceFor({ drillStartupMs: STARTUP_MS, fleetStartupMs, health: fleet.health });
   const settleMs = patience.readyGraceMs;
   fleetBoard.set(
     "pace",
     `measured start-up: the drill ${(STARTUP_MS / 1000).toFixed(1)}s, the fleet ${(fleetStartupMs / 1000).toFixed(1)}s · ` +
-      `the keeper waits ${(keeperTimeout / 1000).toFixed(0)}s for progress, ${(patience.readyGraceMs / 1000).toFixed(1)}s of quiet for stragglers`,
+      `the keeper waits ${(keeperTimeout / 1000).toFixed(0)}s for progress, ${(patience.readyGraceMs / 1000).toFixed(1)}s of quiet for stragglers, ` +
+      `${(patience.observeMs / 1000).toFixed(1)}s of health after every report`,
   );
 
   const counts = [nCanary, nEarly, nMain];

@@ -13,9 +13,10 @@ import { parseConfig, paths as pathsOf } from "../../watcher/src/config";
 import { createLogger } from "../../watcher/src/log";
 import { Metrics } from "../../watcher/src/metrics";
 import type { Binaries, ChainReader, Hex, NodeController, NodeStatus } from "../../watcher/src/ports";
-import type { Fleet, FleetSettings } from "./fleet";
+import { reattestOf, type Fleet, type FleetSettings } from "./fleet";
 import type { DrillValidator, Net } from "./network";
 import type { FaultKind } from "./options";
+import type { FleetHealth } from "./rollout";
 
 /** A node in memory: runs the version `current` names when started; height grows every 100 ms unless a fault says otherwise. */
 export class FakeNode implements NodeController {
@@ -107,6 +108,7 @@ export class InProcessFleet implements Fleet {
   private crashed: string[] = [];
   /** How long building every watcher runtime took: the pace for the limit on their stop. */
   private startupMs = 0;
+  health?: FleetHealth;
 
   constructor(
     private readonly net: Net,
@@ -129,6 +131,7 @@ export class InProcessFleet implements Fleet {
       deadlineMs: Math.max(this.s.health.deadlineMs, 2 * startupMs),
       unhealthyAfterMs: Math.max(this.s.health.unhealthyAfterMs ?? 2_000, startupMs),
     };
+    this.health = { unhealthyAfterMs: health.unhealthyAfterMs, reattestIntervalMs: reattestOf(this.s.health) };
     for (const v of this.validators) {
       const dataDir = join(this.s.root, v.name, "watcher");
       const p = pathsOf({ dataDir });

@@ -156,21 +156,39 @@ export interface Patience {
   readyGraceMs: number;
   /** After activation: some validators have not reported, and no report (nor restart lease) moved for this long. */
   reportGraceMs: number;
+  /**
+   * After activation, every validator reported: how long their health is watched before the keeper verifies. At
+   * least as long as a watcher takes to find a node that went bad after its Healthy (the time without a new block
+   * it allows, then its next attestation), or a binary that crashes soon after it came up would pass the stage.
+   */
+  observeMs: number;
 }
 
 /** The least patience, on a quick machine. */
-export const FIXED_PATIENCE: Patience = { readyGraceMs: 10_000, reportGraceMs: 30_000 };
+export const FIXED_PATIENCE: Patience = { readyGraceMs: 10_000, reportGraceMs: 30_000, observeMs: 2_000 };
+
+/** The health rules a fleet's watchers run with, as far as the keeper's patience depends on them. */
+export interface FleetHealth {
+  unhealthyAfterMs: number;
+  reattestIntervalMs: number;
+}
 
 /**
  * The keeper's patience on this machine now, from measured start-ups: how long the drill process took to start
  * (three times over, as the other limits count it) and how long the fleet took to bring every watcher up. A cohort's
  * stragglers are late by the same pace, so a busy machine waits longer rather than leaving them behind.
  */
-export function patienceFor(measured: { drillStartupMs: number; fleetStartupMs: number }): Patience {
+export function patienceFor(measured: {
+  drillStartupMs: number;
+  fleetStartupMs: number;
+  health?: FleetHealth;
+}): Patience {
   const paced = Math.max(3 * measured.drillStartupMs, measured.fleetStartupMs);
+  const { health } = measured;
   return {
     readyGraceMs: Math.max(FIXED_PATIENCE.readyGraceMs, paced),
     reportGraceMs: Math.max(FIXED_PATIENCE.reportGraceMs, paced),
+    observeMs: Math.max(FIXED_PATIENCE.observeMs, health ? health.unhealthyAfterMs + health.reattestIntervalMs : 0),
   };
 }
 
@@ -178,7 +196,7 @@ export function patienceFor(measured: { drillStartupMs: number; fleetStartupMs: 
  * The keeper's decision, apart from the chain: fed what it reads of the current stage at each look, it says when the
  * keeper may act (skip the time lock and activate, or skip the rest of the observation window and verify). Before
  * activation the whole cohort is ready, or the threshold is met and readiness stopped growing for the patience; after
- * activation every validator reported and a few seconds of real health observation went by, or reports stopped
+ * activation every validator reported and their health was watched long enough to see a node go bad, or reports stopped
  * coming (no restart lease held either) for the patience. While stragglers still arrive, it waits.
  */
 export class StageWatch {
@@ -206,7 +224,9 @@ export class StageWatch {
     // A validator restarting under a restart lease has not reported yet, but is not missing: a lease moves the clock.
     const quiet = this.quiet(`reported:${i}`, `${s.attestedStake}:${leased}`, now);
     const allReported = s.attestedStake === s.cohortStake;
-    const observed = allReported ? quiet >= 2_000 : leased === 0n && quiet >= this.patience.reportGraceMs;
+    const observed = allReported
+      ? quiet >= this.patience.observeMs
+      : leased === 0n && quiet >= this.patience.reportGraceMs;
     return observed && s.healthyStake >= s.healthyNeeded && s.unhealthyStake < s.unhealthyLimit;
   }
 }

@@ -95,6 +95,16 @@ describe("drill keeper: patience with a stage's stragglers", function () {
       expect(firstDue(new StageWatch(FIXED_PATIENCE), timeline, 120_000)).to.equal(70_000 + 30_000);
     });
 
+    it("watches health as long as a watcher takes to find a node gone bad after its Healthy", function () {
+      // The watchers allow 8 s without a new block (a busy machine's) and re-attest every second.
+      const patience = patienceFor({
+        drillStartupMs: 1_000,
+        fleetStartupMs: 2_000,
+        health: { unhealthyAfterMs: 8_000, reattestIntervalMs: 1_000 },
+      });
+      expect(firstDue(new StageWatch(patience), [{ at: 0, s: active(COHORT) }], 30_000)).to.equal(9_000);
+    });
+
     it("gives reports as long as the fleet took to start, when that was longer", function () {
       const slow = patienceFor({ drillStartupMs: 5_000, fleetStartupMs: 80_000 });
       const timeline = [{ at: 0, s: active(977n) }];
