@@ -76,9 +76,18 @@ describe("proposals in a browser: the proposal page, proposing from a manifest, 
     expect(download.suggestedFilename()).to.match(/\.safe-batch\.json$/);
     return readSafeBatch((await download.path())!);
   };
+  /**
+   * Opens proposal `id`'s page once it is drawn from its own reads: the first drawing can come from the list's
+   * snapshot, which has no block times yet (the step "created" names its transaction before its block and date).
+   */
   const openProposal = async (id: bigint) => {
     await page.evaluate(`location.hash = "#proposals/${id}"`);
     await page.waitForSelector(`[data-testid="proposal-timeline"]`, { timeout: 15_000 });
+    await page.waitForFunction(
+      `/block \\d+ · /.test(document.querySelector('[data-testid="timeline-created"]')?.textContent ?? "")`,
+      undefined,
+      { timeout: 15_000 },
+    );
   };
   const step = (key: string) => page.locator(`[data-testid="timeline-${key}"]`);
 
