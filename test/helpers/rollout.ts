@@ -3,6 +3,7 @@
 // single-stage manifests those tests schedule and the attestations they read back.
 import { join } from "node:path";
 import { keccak256, toUtf8Bytes } from "ethers";
+import { Status } from "../../lib/coordinator";
 import { stageRules, type StageRules } from "../../lib/manifest";
 import {
   deployOn,
@@ -10,6 +11,7 @@ import {
   serveArtifacts,
   startChain,
   tempDir,
+  waitFor,
   type Chain,
   type Deployment,
   type WatcherProcess,
@@ -76,6 +78,38 @@ export class RolloutBench {
   /** The URL the artifact server serves `binary` at. */
   uriOf(binary: Binary): string {
     return `${this.server.url}/${binary.path.split("/").pop()}`;
+  }
+
+  /**
+   * Schedules upgrade `name`, from the bench's old version to `binary` (version `version`), for `v`'s cohort alone,
+   * and waits for `v`'s watcher to roll it out: Ready, the stage activated, then Healthy (each within 120 s at a
+   * quiet machine's pace). `explain` adds what the watcher said to a timeout. Returns the upgrade's id.
+   */
+  async rollOut(
+    v: FleetValidator,
+    name: string,
+    version: string,
+    binary: Binary,
+    explain: (e: Error) => Error = (e) => e,
+  ): Promise<number> {
+    const id = await scheduleSingleStage(this.d, {
+      name,
+      version,
+      previousVersion: this.o.old,
+      uri: this.uriOf(binary),
+      sha256: binary.sha256,
+      cohort: v.cohort,
+      rules: { readinessBps: 10_000 },
+    });
+    const statuses = () => attestedStatuses(this.d, v.operator.address, id);
+    await waitFor("Ready", async () => (await statuses()).includes(Status.Ready), 120_000).catch((e) => {
+      throw explain(e);
+    });
+    await (await this.d.coordinator.advance(id)).wait();
+    await waitFor("Healthy", async () => (await statuses()).includes(Status.Healthy), 120_000).catch((e) => {
+      throw explain(e);
+    });
+    return id;
   }
 
   async stop(signal?: NodeJS.Signals): Promise<void> {

@@ -6,11 +6,10 @@ import { execFile } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Status } from "../../lib/coordinator";
 import { buildRelease, cleanEnv, installRelease, packRelease } from "../../packaging/build";
-import { ROOT, WatcherProcess, spawnWatcher, tempDir, waitFor } from "../helpers/e2e";
+import { ROOT, WatcherProcess, spawnWatcher, tempDir } from "../helpers/e2e";
 import { addValidator, nodeStatus, stake, startNode, watcherEnv } from "../helpers/fleet";
-import { RolloutBench, attestedStatuses, scheduleSingleStage } from "../helpers/rollout";
+import { RolloutBench } from "../helpers/rollout";
 
 const run = promisify(execFile);
 const OLD = "v3.0.0";
@@ -99,25 +98,8 @@ describe("watcher release: packed, installed into an empty prefix, run", functio
     });
     bench.watchers.push(watcher);
 
-    const id = await scheduleSingleStage(d, {
-      name: "release-rollout",
-      version: NEW,
-      previousVersion: OLD,
-      uri: bench.uriOf(newBinary),
-      sha256: newBinary.sha256,
-      cohort: v.cohort,
-      rules: { readinessBps: 10_000 },
-    });
-    const statuses = () => attestedStatuses(d, v.operator.address, id);
     const explain = (e: Error) => new Error(`${e.message}\n${watcher!.output().slice(-3000)}`);
-
-    await waitFor("Ready", async () => (await statuses()).includes(Status.Ready), 120_000).catch((e) => {
-      throw explain(e);
-    });
-    await (await d.coordinator.advance(id)).wait();
-    await waitFor("Healthy", async () => (await statuses()).includes(Status.Healthy), 120_000).catch((e) => {
-      throw explain(e);
-    });
+    await bench.rollOut(v, "release-rollout", NEW, newBinary, explain);
     expect((await nodeStatus(v))?.version).to.equal(NEW);
     expect(readlinkSync(join(v.dataDir, "current"))).to.equal(join("versions", NEW));
     expect(watcher.child.exitCode, watcher.output().slice(-2000)).to.equal(null);

@@ -10,10 +10,9 @@ import { createServer, get, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Status } from "../../lib/coordinator";
 import { spawnWatcher, waitFor, type WatcherProcess } from "../helpers/e2e";
 import { addValidator, nodeStatus, stake, startNode, watcherEnv } from "../helpers/fleet";
-import { RolloutBench, attestedStatuses, scheduleSingleStage } from "../helpers/rollout";
+import { RolloutBench } from "../helpers/rollout";
 
 const run = promisify(execFile);
 const PRELOAD = join(__dirname, "..", "helpers", "moduleLog.cjs");
@@ -119,23 +118,7 @@ describe("watcher release: never loads undici (global fetch)", function () {
     expect(idle.modules).to.include("NativeModule http");
     expect(idle.modules, "an idle watcher loaded undici").to.not.include(UNDICI);
 
-    const id = await scheduleSingleStage(d, {
-      name: "lean-rollout",
-      version: NEW,
-      previousVersion: OLD,
-      uri: bench.uriOf(newBinary),
-      sha256: newBinary.sha256,
-      cohort: v.cohort,
-      rules: { readinessBps: 10_000 },
-    });
-    const statuses = () => attestedStatuses(d, v.operator.address, id);
-    await waitFor("Ready", async () => (await statuses()).includes(Status.Ready), 120_000).catch((e) => {
-      throw explain(e);
-    });
-    await (await d.coordinator.advance(id)).wait();
-    await waitFor("Healthy", async () => (await statuses()).includes(Status.Healthy), 120_000).catch((e) => {
-      throw explain(e);
-    });
+    await bench.rollOut(v, "lean-rollout", NEW, newBinary, explain);
     expect((await nodeStatus(v))?.version).to.equal(NEW);
     await waitFor("a webhook notice of the swap", async () => notices.some((n) => n.event === "step-succeeded"));
 
