@@ -7,6 +7,7 @@ import { createServer } from "node:http";
 import { JsonRpcProvider, JsonRpcSigner } from "ethers";
 import {
   deployLocal,
+  freePort as freePortOf,
   spawnWatcher,
   startChain as startLocalChain,
   type Chain as LocalChain,
@@ -32,6 +33,11 @@ export { waitForAtPace as waitFor } from "../../rehearsal/localnet";
  * Keeps a watcher process for `configPath` running: one that exits (at a kill point, say) is started again within
  * 200 ms. Every process started goes into `watchers`, for the caller's clean-up; `restarts` counts the new starts.
  */
+/** The URL of a port on 127.0.0.1 that nothing listens on (below the ephemeral range: no connection takes it). */
+export async function closedUrl(): Promise<string> {
+  return `http://127.0.0.1:${await freePortOf()}`;
+}
+
 export function keepWatcherAlive(configPath: string, env: Record<string, string>, watchers: WatcherProcess[]) {
   let current = spawnWatcher(configPath, env);
   watchers.push(current);

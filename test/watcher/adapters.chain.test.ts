@@ -23,6 +23,7 @@ import { loadAttesterKey } from "../../watcher/src/adapters/keys";
 import { rpcTransport } from "../../watcher/src/adapters/rpcTransport";
 import { ViemChainReader, connect } from "../../watcher/src/adapters/viemChain";
 import type { AttestationRequest, Clock, Hex } from "../../watcher/src/ports";
+import { closedUrl } from "../helpers/e2e";
 import { STAKE, Validator, deployLockstep, manifest, registerValidators } from "../helpers/system";
 import { rejection } from "../helpers/watcherHarness";
 
@@ -96,15 +97,6 @@ const ready = (ctx: Ctx, over: Partial<AttestationRequest> = {}): AttestationReq
   metricsDigest: DIGEST,
   ...over,
 });
-
-/** The URL of a port on 127.0.0.1 that nothing listens on. */
-async function closedPort(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((done) => server.close(done));
-  return `http://127.0.0.1:${port}`;
-}
 
 let tmp: string;
 /** A fresh temporary directory for each test of the calling `describe`. */
@@ -203,7 +195,7 @@ describe("chain adapters on the Hardhat network", function () {
         );
 
       it("are retryable when the connection is refused", async function () {
-        const error = await rejection(readerAt(await closedPort()).head());
+        const error = await rejection(readerAt(await closedUrl()).head());
         expect(error.code).to.equal("rpc");
         expect(error.retryable).to.equal(true);
       });
@@ -329,7 +321,7 @@ describe("chain adapters on the Hardhat network", function () {
       const sleeps: number[] = [];
       const clock: Clock = { now: Date.now, sleep: async (ms) => void sleeps.push(ms) };
       const result = await (
-        await attester(ctx, ctx.funded, { file }, { url: await closedPort(), clock })
+        await attester(ctx, ctx.funded, { file }, { url: await closedUrl(), clock })
       ).attest(ready(ctx));
       expect(result.via).to.equal("relay");
       expect(sleeps).to.have.length(2);

@@ -23,17 +23,9 @@ import {
 } from "../../watcher/src/adapters/httpClient";
 import { rpcTransport } from "../../watcher/src/adapters/rpcTransport";
 import { causes, isTransient } from "../../watcher/src/adapters/viemChain";
+import { closedUrl } from "../helpers/e2e";
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
-
-/** The URL of a port on 127.0.0.1 that nothing listens on. */
-async function closedPort(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((done) => server.close(done));
-  return `http://127.0.0.1:${port}`;
-}
 
 /** Whatever `promise` rejects with (fails the test if it resolves). */
 async function rejected(promise: Promise<unknown>): Promise<Error> {
@@ -135,7 +127,7 @@ describe("watcher HTTP client", function () {
     });
 
     it("fails with HttpConnectionError, naming the system's code, when the connection is refused", async function () {
-      const url = await closedPort();
+      const url = await closedUrl();
       const error = await rejected(request(url));
       expect(error).to.be.instanceOf(HttpConnectionError);
       expect((error as HttpConnectionError).code).to.equal("ECONNREFUSED");
@@ -319,7 +311,7 @@ describe("watcher HTTP client", function () {
     });
 
     it("throws HttpRequestError caused by the refused connection: retryable", async function () {
-      const error = await rejected(client(await closedPort()).getBlockNumber({ cacheTime: 0 }));
+      const error = await rejected(client(await closedUrl()).getBlockNumber({ cacheTime: 0 }));
       expect(error).to.be.instanceOf(HttpRequestError);
       expect((error as HttpRequestError).status).to.equal(undefined);
       expect([...causes(error)].some((e) => e instanceof HttpConnectionError)).to.equal(true);
